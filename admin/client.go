@@ -1,0 +1,136 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// ErrNoServer means no server answers on the socket: run the operation
+// on the file directly.
+var ErrNoServer = errors.New("no server on the admin socket")
+
+// Client sends operations to a running server over its unix socket.
+type Client struct {
+	http *http.Client
+}
+
+var _ Operator = (*Client)(nil)
+
+// SocketPath is where a server on the database at dbPath listens.
+func SocketPath(dbPath string) string { return dbPath + ".sock" }
+
+// Dial returns a client if a server answers on the socket, ErrNoServer if
+// none does (no socket file, or a stale one left by a killed server).
+func Dial(ctx context.Context, socket string) (*Client, error) {
+	d := net.Dialer{Timeout: 2 * time.Second}
+	conn, err := d.DialContext(ctx, "unix", socket)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoServer, err)
+	}
+	conn.Close()
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, "unix", socket)
+		},
+	}
+	// Root generation with RSA-4096 can take seconds; nothing else is slow.
+	return &Client{http: &http.Client{Transport: tr, Timeout: 2 * time.Minute}}, nil
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://admin"+path, rd)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("asking the server: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e errorResponse
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&e); err != nil || e.Error == "" {
+			return fmt.Errorf("server answered %s", resp.Status)
+		}
+		return &remoteError{msg: e.Error, kind: kindOf(resp.StatusCode)}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("reading the server's answer: %w", err)
+	}
+	return nil
+}
+
+// remoteError carries the server's message and the sentinel its status
+// stands for.
+type remoteError struct {
+	msg  string
+	kind error
+}
+
+func (e *remoteError) Error() string { return e.msg }
+func (e *remoteError) Unwrap() error { return e.kind }
+
+func kindOf(status int) error {
+	for _, k := range errorKinds {
+		if k.status == status {
+			return k.err
+		}
+	}
+	return nil
+}
+
+// AddUser implements Operator.
+func (c *Client) AddUser(ctx context.Context, name string, admin bool) (string, error) {
+	var out tokenResponse
+	err := c.do(ctx, http.MethodPost, "/users", addUserRequest{Name: name, Admin: admin}, &out)
+	return out.Token, err
+}
+
+// Users implements Operator.
+func (c *Client) Users(ctx context.Context) ([]UserInfo, error) {
+	var out []UserInfo
+	err := c.do(ctx, http.MethodGet, "/users", nil, &out)
+	return out, err
+}
+
+// SetDisabled implements Operator.
+func (c *Client) SetDisabled(ctx context.Context, name string, disabled bool) error {
+	verb := "enable"
+	if disabled {
+		verb = "disable"
+	}
+	return c.do(ctx, http.MethodPost, "/users/"+url.PathEscape(name)+"/"+verb, nil, nil)
+}
+
+// ResetToken implements Operator.
+func (c *Client) ResetToken(ctx context.Context, name string) (string, error) {
+	var out tokenResponse
+	err := c.do(ctx, http.MethodPost, "/users/"+url.PathEscape(name)+"/token", nil, &out)
+	return out.Token, err
+}
+
+// RotateRoot implements Operator.
+func (c *Client) RotateRoot(ctx context.Context) (string, error) {
+	var out fingerprintResponse
+	err := c.do(ctx, http.MethodPost, "/roots/rotate", nil, &out)
+	return out.Fingerprint, err
+}

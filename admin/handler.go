@@ -1,0 +1,112 @@
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/julienschmidt/httprouter"
+
+	"certmaker/ca"
+	"certmaker/store"
+)
+
+// Handler serves op over HTTP; the server mounts it on its unix socket.
+func Handler(op Operator) http.Handler {
+	h := &handler{op: op}
+	r := httprouter.New()
+	r.GET("/users", h.users)
+	r.POST("/users", h.addUser)
+	r.POST("/users/:name/disable", h.setDisabled(true))
+	r.POST("/users/:name/enable", h.setDisabled(false))
+	r.POST("/users/:name/token", h.resetToken)
+	r.POST("/roots/rotate", h.rotateRoot)
+	return r
+}
+
+type handler struct{ op Operator }
+
+type addUserRequest struct {
+	Name  string `json:"name"`
+	Admin bool   `json:"admin"`
+}
+
+type tokenResponse struct {
+	Token string `json:"token"`
+}
+
+type fingerprintResponse struct {
+	Fingerprint string `json:"fingerprint"`
+}
+
+func (h *handler) users(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	users, err := h.op.Users(r.Context())
+	reply(w, users, err)
+}
+
+func (h *handler) addUser(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var req addUserRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
+		replyError(w, fmt.Errorf("%w: %v", ErrInvalid, err))
+		return
+	}
+	token, err := h.op.AddUser(r.Context(), req.Name, req.Admin)
+	reply(w, tokenResponse{token}, err)
+}
+
+func (h *handler) setDisabled(disabled bool) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
+		err := h.op.SetDisabled(r.Context(), p.ByName("name"), disabled)
+		reply(w, struct{}{}, err)
+	}
+}
+
+func (h *handler) resetToken(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
+	token, err := h.op.ResetToken(r.Context(), p.ByName("name"))
+	reply(w, tokenResponse{token}, err)
+}
+
+func (h *handler) rotateRoot(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	fp, err := h.op.RotateRoot(r.Context())
+	reply(w, fingerprintResponse{fp}, err)
+}
+
+// errorKinds maps sentinel errors to statuses and back, so the client can
+// return errors that errors.Is recognizes just like local ones.
+var errorKinds = []struct {
+	err    error
+	status int
+}{
+	{store.ErrNotFound, http.StatusNotFound},
+	{store.ErrExists, http.StatusConflict},
+	{store.ErrRevoked, http.StatusGone},
+	{ErrInvalid, http.StatusBadRequest},
+	{ca.ErrInvalid, http.StatusUnprocessableEntity},
+}
+
+type errorResponse struct {
+	Error string `json:"error"`
+}
+
+func reply(w http.ResponseWriter, v any, err error) {
+	if err != nil {
+		replyError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
+
+func replyError(w http.ResponseWriter, err error) {
+	status := http.StatusInternalServerError
+	for _, k := range errorKinds {
+		if errors.Is(err, k.err) {
+			status = k.status
+			break
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(errorResponse{err.Error()})
+}

@@ -1,0 +1,188 @@
+package admin
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"certmaker/ca"
+	"certmaker/store"
+)
+
+// ErrInvalid marks an operation refused for its arguments.
+var ErrInvalid = errors.New("invalid argument")
+
+// UserInfo is one row of `user list`.
+type UserInfo struct {
+	Name         string    `json:"name"`
+	Admin        bool      `json:"admin"`
+	Disabled     bool      `json:"disabled"`
+	Created      time.Time `json:"created"`
+	Certificates int       `json:"certificates"`
+}
+
+// Operator is every admin operation, local or remote.
+type Operator interface {
+	AddUser(ctx context.Context, name string, admin bool) (token string, err error)
+	Users(ctx context.Context) ([]UserInfo, error)
+	SetDisabled(ctx context.Context, name string, disabled bool) error
+	ResetToken(ctx context.Context, name string) (token string, err error)
+	RotateRoot(ctx context.Context) (fingerprint string, err error)
+}
+
+// Ops runs the operations on an open database. When Authority is set (inside
+// a running server), root changes reach it at once.
+type Ops struct {
+	DB        *store.DB
+	Authority *ca.Authority // nil when the server is not running
+	Root      ca.RootConfig
+	Now       func() time.Time
+}
+
+var _ Operator = (*Ops)(nil)
+
+func (o *Ops) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+// NewToken returns a fresh API token: 256 bits from the CSPRNG, base64url.
+func NewToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("making token: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// CheckUserName allows 1 to 64 letters, digits and . _ - @, starting with a
+// letter or digit, so names are safe in tables, URLs and index keys.
+func CheckUserName(name string) error {
+	if name == "" || len(name) > 64 {
+		return fmt.Errorf("%w: user name must be 1 to 64 characters", ErrInvalid)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || (c != '.' && c != '_' && c != '-' && c != '@')) {
+			return fmt.Errorf("%w: user name %q: use letters, digits and . _ - @, starting with a letter or digit", ErrInvalid, name)
+		}
+	}
+	return nil
+}
+
+// AddUser creates a user and returns its token, the only time it is shown.
+func (o *Ops) AddUser(_ context.Context, name string, admin bool) (string, error) {
+	if err := CheckUserName(name); err != nil {
+		return "", err
+	}
+	token, err := NewToken()
+	if err != nil {
+		return "", err
+	}
+	u := store.User{Name: name, Admin: admin, Created: o.now().UTC(), TokenHash: store.HashToken(token)}
+	if err := o.DB.CreateUser(u); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// Users lists users with their certificate counts.
+func (o *Ops) Users(context.Context) ([]UserInfo, error) {
+	users, err := o.DB.Users()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]UserInfo, len(users))
+	for i, u := range users {
+		n, err := o.DB.CountCertificates(u.Name)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = UserInfo{Name: u.Name, Admin: u.Admin, Disabled: u.Disabled, Created: u.Created, Certificates: n}
+	}
+	return out, nil
+}
+
+// SetDisabled disables or enables a user; the server reads users per
+// request, so the change applies to the very next one.
+func (o *Ops) SetDisabled(_ context.Context, name string, disabled bool) error {
+	_, err := o.DB.UpdateUser(name, func(u *store.User) error {
+		u.Disabled = disabled
+		return nil
+	})
+	return err
+}
+
+// ResetToken gives a user a new token; the old one stops working in the
+// same commit.
+func (o *Ops) ResetToken(_ context.Context, name string) (string, error) {
+	token, err := NewToken()
+	if err != nil {
+		return "", err
+	}
+	_, err = o.DB.UpdateUser(name, func(u *store.User) error {
+		u.TokenHash = store.HashToken(token)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// RotateRoot makes a new root the active issuer and returns its SHA-256
+// fingerprint. Old roots stay in the file and in the authority.
+func (o *Ops) RotateRoot(context.Context) (string, error) {
+	r, err := CreateRoot(o.DB, o.Root, o.now())
+	if err != nil {
+		return "", err
+	}
+	if o.Authority != nil {
+		o.Authority.AddRoot(r, true)
+	}
+	return r.Fingerprint, nil
+}
+
+// CreateRoot makes a root and stores it as the active one.
+func CreateRoot(db *store.DB, cfg ca.RootConfig, now time.Time) (*ca.Root, error) {
+	r, err := ca.NewRoot(cfg, now)
+	if err != nil {
+		return nil, err
+	}
+	key, err := ca.MarshalKey(r.Signer)
+	if err != nil {
+		return nil, err
+	}
+	rec := store.Root{Fingerprint: r.Fingerprint, CertDER: r.Cert.Raw, KeyPKCS8: key, Created: now.UTC()}
+	if err := db.PutRoot(rec, true); err != nil {
+		return nil, fmt.Errorf("storing root: %w", err)
+	}
+	return r, nil
+}
+
+// LoadRoots puts every stored root into the authority and reports whether
+// one is active.
+func LoadRoots(db *store.DB, a *ca.Authority) (bool, error) {
+	recs, active, err := db.Roots()
+	if err != nil {
+		return false, err
+	}
+	for _, rec := range recs {
+		key, err := ca.ParseKey(rec.KeyPKCS8)
+		if err != nil {
+			return false, fmt.Errorf("root %s: %w", rec.Fingerprint, err)
+		}
+		r, err := ca.LoadRoot(rec.CertDER, key)
+		if err != nil {
+			return false, err
+		}
+		a.AddRoot(r, rec.Fingerprint == active)
+	}
+	return active != "" && a.Active() != nil, nil
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"certmaker/admin"
+	"certmaker/store"
+)
+
+// withOperator runs fn against the server on the database's admin socket
+// if one answers, else against the file itself. mustExist refuses to
+// create a new database for a command that only reads or edits one.
+func withOperator(c *cli.Context, mustExist bool, fn func(context.Context, admin.Operator) error) error {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Context
+	path := cfg.Store.Path
+	socket := admin.SocketPath(path)
+	if client, err := admin.Dial(ctx, socket); err == nil {
+		return fn(ctx, client)
+	}
+	if mustExist {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("no database at %s (use --db or --config)", path)
+		}
+	}
+	db, err := store.Open(path, store.Options{Timeout: 500 * time.Millisecond})
+	if errors.Is(err, store.ErrLocked) {
+		return fmt.Errorf("%s is in use by another process, and no server answers on %s", path, socket)
+	}
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(ctx, &admin.Ops{DB: db, Root: rootConfig(cfg)})
+}
+
+func cmdUserAdd(c *cli.Context, name func(*cli.Context) (string, error)) error {
+	n, err := name(c)
+	if err != nil {
+		return err
+	}
+	return withOperator(c, false, func(ctx context.Context, op admin.Operator) error {
+		token, err := op.AddUser(ctx, n, c.Bool("admin"))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(c.App.Writer, token)
+		return nil
+	})
+}
+
+func cmdUserList(c *cli.Context) error {
+	return withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
+		users, err := op.Users(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tADMIN\tDISABLED\tCREATED\tCERTIFICATES")
+		for _, u := range users {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", u.Name, yesNo(u.Admin), yesNo(u.Disabled), u.Created.Local().Format("2006-01-02 15:04"), u.Certificates)
+		}
+		return tw.Flush()
+	})
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func cmdUserSetDisabled(c *cli.Context, name func(*cli.Context) (string, error), disabled bool) error {
+	n, err := name(c)
+	if err != nil {
+		return err
+	}
+	return withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
+		return op.SetDisabled(ctx, n, disabled)
+	})
+}
+
+func cmdUserToken(c *cli.Context, name func(*cli.Context) (string, error)) error {
+	n, err := name(c)
+	if err != nil {
+		return err
+	}
+	return withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
+		token, err := op.ResetToken(ctx, n)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(c.App.Writer, token)
+		return nil
+	})
+}
+
+func cmdRotateRoot(c *cli.Context) error {
+	return withOperator(c, false, func(ctx context.Context, op admin.Operator) error {
+		fp, err := op.RotateRoot(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(c.App.Writer, fp)
+		return nil
+	})
+}

@@ -1,0 +1,86 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"certmaker/ca"
+	"certmaker/challenge"
+	"certmaker/store"
+)
+
+// Errors of the API itself; ca, store and challenge bring their own.
+var (
+	errNoToken      = errors.New("missing X-Auth-Token header")
+	errUnknownToken = errors.New("no user has this token")
+	errDisabled     = errors.New("user is disabled")
+	errRoute        = errors.New("no such route")
+	errMethod       = errors.New("method not allowed on this route")
+	errTooLarge     = errors.New("request body too large")
+	errBadRequest   = errors.New("bad request")
+	errExpired      = errors.New("challenge expired")
+	errNotFound     = errors.New("not found")
+)
+
+// statuses maps every error an API call can end in to its status; the
+// first match wins. Anything unlisted is a 500 with a generic message.
+var statuses = []struct {
+	err    error
+	status int
+}{
+	{errNoToken, http.StatusUnauthorized},
+	{errDisabled, http.StatusUnauthorized},
+	{errUnknownToken, http.StatusNotFound},
+	{errRoute, http.StatusNotFound},
+	{errNotFound, http.StatusNotFound},
+	{store.ErrNotFound, http.StatusNotFound},
+	{errMethod, http.StatusMethodNotAllowed},
+	{errTooLarge, http.StatusRequestEntityTooLarge},
+	{errBadRequest, http.StatusBadRequest},
+	{ca.ErrInvalid, http.StatusBadRequest},
+	{ca.ErrKeyType, http.StatusBadRequest},
+	{ca.ErrWeakKey, http.StatusBadRequest},
+	{challenge.ErrPort, http.StatusBadRequest},
+	{errExpired, http.StatusGone},
+	{store.ErrRevoked, http.StatusGone},
+}
+
+func statusOf(err error) int {
+	var chErr *challenge.Error
+	if errors.As(err, &chErr) {
+		return http.StatusExpectationFailed
+	}
+	for _, s := range statuses {
+		if errors.Is(err, s.err) {
+			return s.status
+		}
+	}
+	return http.StatusInternalServerError
+}
+
+// Error renders any failure as one line of text/plain with its status. An
+// internal error's details go to the log, not to the client.
+func Error(w http.ResponseWriter, r *http.Request, err error) {
+	status := statusOf(err)
+	msg := err.Error()
+	if status == http.StatusInternalServerError {
+		if rec := recordOf(r); rec != nil {
+			rec.err = err
+		}
+		msg = "internal error"
+	}
+	writeText(w, status, msg+"\n")
+}
+
+func writeText(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	fmt.Fprint(w, body)
+}
+
+// badRequest wraps a message as a 400.
+func badRequest(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errBadRequest}, args...)...)
+}

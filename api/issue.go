@@ -1,0 +1,59 @@
+package api
+
+import (
+	"crypto"
+	"fmt"
+	"net/http"
+
+	"certmaker/ca"
+	"certmaker/store"
+)
+
+// sign runs the issuing pipeline up to, not including, the commit: make the
+// key if the server is to hold it, sign with the active root, and build the
+// record to store. pub is the CSR's key; nil means generate one of type kt.
+func (s *Server) sign(r *http.Request, owner string, req *ca.Request, kt ca.KeyType, pub crypto.PublicKey) (*store.Certificate, error) {
+	var keyDER []byte
+	if pub == nil {
+		key, err := s.generateKey(r, kt)
+		if err != nil {
+			return nil, fmt.Errorf("generating key: %w", err)
+		}
+		if keyDER, err = ca.MarshalKey(key); err != nil {
+			return nil, err
+		}
+		pub = key.Public()
+	}
+	issued, err := s.ca.Sign(req, pub)
+	if err != nil {
+		return nil, err
+	}
+	kt, err = ca.KeyTypeOf(pub)
+	if err != nil {
+		return nil, err
+	}
+	cert := issued.Cert
+	return &store.Certificate{
+		Serial:   cert.SerialNumber,
+		DER:      cert.Raw,
+		Owner:    owner,
+		Root:     issued.Root.Fingerprint,
+		KeyPKCS8: keyDER,
+		KeyType:  string(kt),
+		Names:    append(req.Names(), req.Emails...),
+		NotAfter: cert.NotAfter,
+		Created:  cert.NotBefore,
+	}, nil
+}
+
+// issue signs and durably stores; nothing is answered before the commit.
+func (s *Server) issue(r *http.Request, owner string, req *ca.Request, kt ca.KeyType, pub crypto.PublicKey) (*store.Certificate, error) {
+	c, err := s.sign(r, owner, req, kt, pub)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.PutCertificate(c); err != nil {
+		return nil, fmt.Errorf("storing certificate: %w", err)
+	}
+	return c, nil
+}

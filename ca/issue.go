@@ -1,0 +1,76 @@
+package ca
+
+import (
+	"crypto"
+	"crypto/x509"
+	"fmt"
+	"time"
+)
+
+// Issued is a freshly signed leaf certificate.
+type Issued struct {
+	Cert *x509.Certificate
+	Root *Root
+}
+
+// Sign issues a leaf for pub with the names and validity of req, which must
+// have been normalized. It reads the clock once, so NotBefore is "now" and
+// NotAfter is exactly the granted number of days later.
+func (a *Authority) Sign(req *Request, pub crypto.PublicKey) (*Issued, error) {
+	kt, err := KeyTypeOf(pub)
+	if err != nil {
+		return nil, err
+	}
+	root, signer, err := a.signer()
+	if err != nil {
+		return nil, err
+	}
+	serial, err := NewSerial(a.cfg.Rand)
+	if err != nil {
+		return nil, err
+	}
+	ski, err := subjectKeyID(pub)
+	if err != nil {
+		return nil, err
+	}
+	notBefore := a.cfg.Now().UTC().Truncate(time.Second)
+	notAfter := notBefore.Add(time.Duration(a.Days(req.Days)) * 24 * time.Hour)
+	if notAfter.After(root.Cert.NotAfter) {
+		// A leaf cannot outlive its root; verifiers would reject it then anyway.
+		notAfter = root.Cert.NotAfter
+	}
+	usage := x509.KeyUsageDigitalSignature
+	if kt.IsRSA() {
+		// RSA key exchange in TLS 1.2 encrypts to the certificate's key.
+		usage |= x509.KeyUsageKeyEncipherment
+	}
+	ext := []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
+	if len(req.Emails) > 0 {
+		ext = append(ext, x509.ExtKeyUsageEmailProtection)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               req.Subject.name(),
+		NotBefore:             notBefore,
+		NotAfter:              notAfter,
+		KeyUsage:              usage,
+		ExtKeyUsage:           ext,
+		BasicConstraintsValid: true,
+		DNSNames:              req.DNSNames,
+		IPAddresses:           netIPs(req.IPs),
+		EmailAddresses:        req.Emails,
+		SubjectKeyId:          ski,
+		OCSPServer:            []string{a.cfg.PublicURL + "/api/ocsp"},
+		CRLDistributionPoints: []string{a.cfg.PublicURL + "/api/crl/" + root.Fingerprint},
+	}
+	der, err := x509.CreateCertificate(a.cfg.Rand, tmpl, root.Cert, pub, signer)
+	if err != nil {
+		return nil, fmt.Errorf("signing certificate: %w", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("parsing issued certificate: %w", err)
+	}
+	return &Issued{Cert: cert, Root: root}, nil
+}
+

@@ -1,0 +1,195 @@
+package ca
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"crypto/x509/pkix"
+)
+
+// ErrInvalid marks a request that certmaker refuses for what it asks; the
+// message says which value and why.
+var ErrInvalid = errors.New("invalid request")
+
+// MaxNames bounds the names in one certificate, as public CAs do; a
+// certificate with thousands of SANs helps nobody and costs everybody.
+const MaxNames = 100
+
+// Subject holds the subject fields a request may set. Empty fields are left out.
+type Subject struct {
+	CommonName    string
+	Organization  string
+	Country       string
+	Province      string
+	Locality      string
+	StreetAddress string
+	PostalCode    string
+}
+
+// Request is what a certificate should say. Build it from user input and
+// call Normalize before signing.
+type Request struct {
+	DNSNames []string
+	IPs      []netip.Addr
+	Emails   []string
+	Subject  Subject
+	// Days of validity; 0 means the authority's default, anything else is
+	// clamped to its bounds.
+	Days int
+}
+
+// Names lists every DNS name and IP address, the identifiers a challenge
+// must prove.
+func (r *Request) Names() []string {
+	out := slices.Clone(r.DNSNames)
+	for _, ip := range r.IPs {
+		out = append(out, ip.String())
+	}
+	return out
+}
+
+// Normalize validates and canonicalizes the request in place: names are
+// lower-cased and de-duplicated, the common name defaults to the first name
+// and must be one of the names, and subject fields must fit X.509.
+func (r *Request) Normalize() error {
+	var dns []string
+	for _, d := range r.DNSNames {
+		n, err := NormalizeDNSName(d)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(dns, n) {
+			dns = append(dns, n)
+		}
+	}
+	var ips []netip.Addr
+	for _, a := range r.IPs {
+		if !a.IsValid() || a.Zone() != "" {
+			return fmt.Errorf("%w: ip %q is not an IP address", ErrInvalid, a.String())
+		}
+		a = a.Unmap()
+		if !slices.Contains(ips, a) {
+			ips = append(ips, a)
+		}
+	}
+	var emails []string
+	for _, e := range r.Emails {
+		n, err := NormalizeEmail(e)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(emails, n) {
+			emails = append(emails, n)
+		}
+	}
+	if err := r.Subject.check(); err != nil {
+		return err
+	}
+	if cn := r.Subject.CommonName; cn != "" {
+		if a, err := netip.ParseAddr(cn); err == nil {
+			if !slices.Contains(ips, a.Unmap()) {
+				ips = append(ips, a.Unmap())
+			}
+			r.Subject.CommonName = a.Unmap().String()
+		} else if n, err := NormalizeDNSName(cn); err == nil {
+			if !slices.Contains(dns, n) {
+				dns = append(dns, n)
+			}
+			r.Subject.CommonName = n
+		} else {
+			return fmt.Errorf("%w: subject.common_name %q must be a DNS name or IP address (it is added to the names)", ErrInvalid, cn)
+		}
+	}
+	if len(dns)+len(ips)+len(emails) == 0 {
+		return fmt.Errorf("%w: at least one domain, IP address or email address is required", ErrInvalid)
+	}
+	if n := len(dns) + len(ips) + len(emails); n > MaxNames {
+		return fmt.Errorf("%w: %d names, at most %d per certificate", ErrInvalid, n, MaxNames)
+	}
+	if r.Subject.CommonName == "" {
+		switch {
+		case len(dns) > 0:
+			r.Subject.CommonName = dns[0]
+		case len(ips) > 0:
+			r.Subject.CommonName = ips[0].String()
+		}
+	}
+	if r.Days < 0 {
+		return fmt.Errorf("%w: days %d is negative", ErrInvalid, r.Days)
+	}
+	r.DNSNames, r.IPs, r.Emails = dns, ips, emails
+	return nil
+}
+
+// check enforces the X.509 upper bounds (RFC 5280 appendix A) and a
+// two-letter country, and refuses control characters that would make a
+// subject unreadable or misleading.
+func (s *Subject) check() error {
+	fields := []struct {
+		name, value string
+		max         int
+	}{
+		{"common_name", s.CommonName, 64},
+		{"organization", s.Organization, 64},
+		{"country", s.Country, 2},
+		{"province", s.Province, 128},
+		{"locality", s.Locality, 128},
+		{"street_address", s.StreetAddress, 128},
+		{"postal_code", s.PostalCode, 40},
+	}
+	for _, f := range fields {
+		if !utf8.ValidString(f.value) {
+			return fmt.Errorf("%w: subject.%s is not valid UTF-8", ErrInvalid, f.name)
+		}
+		if utf8.RuneCountInString(f.value) > f.max {
+			return fmt.Errorf("%w: subject.%s is longer than %d characters", ErrInvalid, f.name, f.max)
+		}
+		if strings.TrimSpace(f.value) != f.value {
+			return fmt.Errorf("%w: subject.%s has leading or trailing white space", ErrInvalid, f.name)
+		}
+		for _, c := range f.value {
+			if unicode.IsControl(c) {
+				return fmt.Errorf("%w: subject.%s contains a control character", ErrInvalid, f.name)
+			}
+		}
+	}
+	if s.Country != "" {
+		c := strings.ToUpper(s.Country)
+		if len(c) != 2 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' {
+			return fmt.Errorf("%w: subject.country %q must be a two-letter ISO 3166 code such as \"DE\"", ErrInvalid, s.Country)
+		}
+		s.Country = c
+	}
+	return nil
+}
+
+func (s Subject) name() pkix.Name {
+	var n pkix.Name
+	n.CommonName = s.CommonName
+	add := func(dst *[]string, v string) {
+		if v != "" {
+			*dst = []string{v}
+		}
+	}
+	add(&n.Organization, s.Organization)
+	add(&n.Country, s.Country)
+	add(&n.Province, s.Province)
+	add(&n.Locality, s.Locality)
+	add(&n.StreetAddress, s.StreetAddress)
+	add(&n.PostalCode, s.PostalCode)
+	return n
+}
+
+func netIPs(addrs []netip.Addr) []net.IP {
+	out := make([]net.IP, len(addrs))
+	for i, a := range addrs {
+		out[i] = net.IP(a.AsSlice())
+	}
+	return out
+}

@@ -1,0 +1,238 @@
+// Package config reads certmaker's TOML configuration: every key has a
+// default, unknown keys and bad values are refused with their name.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole file.
+type Config struct {
+	Server       Server       `toml:"server"`
+	Store        Store        `toml:"store"`
+	CA           CA           `toml:"ca"`
+	Certificates Certificates `toml:"certificates"`
+	Challenge    Challenge    `toml:"challenge"`
+}
+
+// Server is the [server] table.
+type Server struct {
+	Listen    string `toml:"listen"`
+	PublicURL string `toml:"public_url"`
+	LogFormat string `toml:"log_format"`
+}
+
+// Store is the [store] table.
+type Store struct {
+	Path string `toml:"path"`
+}
+
+// CA is the [ca] table: what new roots look like.
+type CA struct {
+	KeyType      string `toml:"key_type"`
+	Days         int    `toml:"days"`
+	CommonName   string `toml:"common_name"`
+	Organization string `toml:"organization"`
+	Country      string `toml:"country"`
+}
+
+// Certificates is the [certificates] table.
+type Certificates struct {
+	DefaultDays int `toml:"default_days"`
+	MinDays     int `toml:"min_days"`
+	MaxDays     int `toml:"max_days"`
+}
+
+// Challenge is the [challenge] table.
+type Challenge struct {
+	Required       bool                `toml:"required"`
+	DefaultPort    int                 `toml:"default_port"`
+	Timeout        Duration            `toml:"timeout"`
+	Expiry         Duration            `toml:"expiry"`
+	AllowedPorts   []int               `toml:"allowed_ports"`
+	DeniedNetworks []string            `toml:"denied_networks"`
+	Hosts          map[string][]string `toml:"hosts"`
+	Concurrency    int                 `toml:"concurrency"`
+}
+
+// Duration reads "5s" or "24h" from TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as \"5s\" or \"24h\"", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration back in Go's syntax.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Default is the configuration with no file at all.
+func Default() Config {
+	return Config{
+		Server: Server{Listen: ":8880", PublicURL: "http://localhost:8880", LogFormat: "text"},
+		Store:  Store{Path: "certmaker.db"},
+		CA: CA{
+			KeyType:      "ecdsa-p256",
+			Days:         3650,
+			CommonName:   "certmaker Root CA",
+			Organization: "certmaker",
+			Country:      "DE",
+		},
+		Certificates: Certificates{DefaultDays: 7, MinDays: 1, MaxDays: 182},
+		Challenge: Challenge{
+			DefaultPort: 80,
+			Timeout:     Duration{5 * time.Second},
+			Expiry:      Duration{24 * time.Hour},
+			// Link-local holds cloud metadata services; nobody proves a
+			// certificate name there.
+			DeniedNetworks: []string{"169.254.0.0/16", "fe80::/10"},
+			Concurrency:    4,
+		},
+	}
+}
+
+// DefaultFile is read when no --config is given and it exists.
+const DefaultFile = "certmaker.toml"
+
+// Load reads path over the defaults. An empty path means DefaultFile if it
+// exists, else the defaults alone.
+func Load(path string) (Config, error) {
+	cfg := Default()
+	explicit := path != ""
+	if !explicit {
+		path = DefaultFile
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if !explicit && errors.Is(err, fs.ErrNotExist) {
+			return cfg, cfg.Validate()
+		}
+		return cfg, fmt.Errorf("reading config: %w", err)
+	}
+	md, err := toml.Decode(string(data), &cfg)
+	if err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	if undec := md.Undecoded(); len(undec) > 0 {
+		keys := make([]string, len(undec))
+		for i, k := range undec {
+			keys[i] = k.String()
+		}
+		return cfg, fmt.Errorf("config %s: unknown key %s", path, strings.Join(keys, ", "))
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Validate checks every value; the error names the key.
+func (c *Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
+		return fmt.Errorf("server.listen %q: want host:port such as \":8880\"", c.Server.Listen)
+	}
+	u, err := url.Parse(c.Server.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("server.public_url %q: want an http or https URL such as \"http://ca.home.lan:8880\"", c.Server.PublicURL)
+	}
+	c.Server.PublicURL = strings.TrimRight(c.Server.PublicURL, "/")
+	if c.Server.LogFormat != "text" && c.Server.LogFormat != "json" {
+		return fmt.Errorf("server.log_format %q: want \"text\" or \"json\"", c.Server.LogFormat)
+	}
+	if c.Store.Path == "" {
+		return fmt.Errorf("store.path is empty")
+	}
+	switch c.CA.KeyType {
+	case "ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096", "ed25519":
+	default:
+		return fmt.Errorf("ca.key_type %q: want ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096 or ed25519", c.CA.KeyType)
+	}
+	if c.CA.Days < 1 || c.CA.Days > 36500 {
+		return fmt.Errorf("ca.days %d: want 1 to 36500", c.CA.Days)
+	}
+	if c.CA.CommonName == "" {
+		return fmt.Errorf("ca.common_name is empty")
+	}
+	cert := c.Certificates
+	if cert.MinDays < 1 {
+		return fmt.Errorf("certificates.min_days %d: want at least 1", cert.MinDays)
+	}
+	if cert.MaxDays < cert.MinDays || cert.MaxDays > 3650 {
+		return fmt.Errorf("certificates.max_days %d: want min_days (%d) to 3650", cert.MaxDays, cert.MinDays)
+	}
+	if cert.DefaultDays < cert.MinDays || cert.DefaultDays > cert.MaxDays {
+		return fmt.Errorf("certificates.default_days %d: want min_days (%d) to max_days (%d)", cert.DefaultDays, cert.MinDays, cert.MaxDays)
+	}
+	ch := c.Challenge
+	if ch.DefaultPort < 1 || ch.DefaultPort > 65535 {
+		return fmt.Errorf("challenge.default_port %d: want 1 to 65535", ch.DefaultPort)
+	}
+	for _, p := range ch.AllowedPorts {
+		if p < 1 || p > 65535 {
+			return fmt.Errorf("challenge.allowed_ports: %d is not a port", p)
+		}
+	}
+	if ch.Timeout.Duration <= 0 {
+		return fmt.Errorf("challenge.timeout %s: want a positive duration", ch.Timeout)
+	}
+	if ch.Expiry.Duration <= 0 {
+		return fmt.Errorf("challenge.expiry %s: want a positive duration", ch.Expiry)
+	}
+	if ch.Concurrency < 1 || ch.Concurrency > 64 {
+		return fmt.Errorf("challenge.concurrency %d: want 1 to 64", ch.Concurrency)
+	}
+	if _, err := c.DeniedNetworks(); err != nil {
+		return err
+	}
+	if _, err := c.Hosts(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// DeniedNetworks parses challenge.denied_networks.
+func (c *Config) DeniedNetworks() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range c.Challenge.DeniedNetworks {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("challenge.denied_networks: %q is not a network such as \"10.0.0.0/8\"", s)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// Hosts parses challenge.hosts, a static name-to-addresses map that the
+// challenge checker consults before DNS.
+func (c *Config) Hosts() (map[string][]netip.Addr, error) {
+	out := make(map[string][]netip.Addr, len(c.Challenge.Hosts))
+	for name, addrs := range c.Challenge.Hosts {
+		if len(addrs) == 0 {
+			return nil, fmt.Errorf("challenge.hosts.%s: no addresses", name)
+		}
+		for _, s := range addrs {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				return nil, fmt.Errorf("challenge.hosts.%s: %q is not an IP address", name, s)
+			}
+			out[strings.ToLower(strings.TrimSuffix(name, "."))] = append(out[strings.ToLower(strings.TrimSuffix(name, "."))], a)
+		}
+	}
+	return out, nil
+}

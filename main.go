@@ -1,0 +1,91 @@
+// Command certmaker is a self-hosted certificate authority in one binary:
+// `certmaker serve` runs the HTTP API, the other subcommands administer it.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	if err := newApp().Run(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "certmaker:", err)
+		os.Exit(1)
+	}
+}
+
+func newApp() *cli.App {
+	userName := func(c *cli.Context) (string, error) {
+		if c.NArg() != 1 {
+			return "", fmt.Errorf("%s needs exactly one user name", c.Command.FullName())
+		}
+		return c.Args().First(), nil
+	}
+	addUser := &cli.Command{
+		Name:      "add",
+		Aliases:   []string{"create-user"},
+		Usage:     "create a user and print its API token on stdout",
+		ArgsUsage: "NAME",
+		Flags:     []cli.Flag{&cli.BoolFlag{Name: "admin", Usage: "the user may read every user's certificates"}},
+		Action:    func(c *cli.Context) error { return cmdUserAdd(c, userName) },
+	}
+	disableUser := &cli.Command{
+		Name:      "disable",
+		Usage:     "refuse the user's requests from now on",
+		ArgsUsage: "NAME",
+		Action:    func(c *cli.Context) error { return cmdUserSetDisabled(c, userName, true) },
+	}
+	return &cli.App{
+		Name:    "certmaker",
+		Usage:   "a self-hosted certificate authority in one binary",
+		Version: version,
+		// One clear line on stderr, from main, rather than urfave's own.
+		ExitErrHandler:  func(*cli.Context, error) {},
+		HideHelpCommand: true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "config", Usage: "TOML config `FILE` (default: certmaker.toml if present)"},
+			&cli.StringFlag{Name: "db", Usage: "database `PATH` (overrides store.path; default certmaker.db)"},
+		},
+		Commands: []*cli.Command{
+			{
+				Name:  "serve",
+				Usage: "run the CA's HTTP API",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "listen", Usage: "`ADDR` to listen on (default :8880)"},
+					&cli.StringFlag{Name: "public-url", Usage: "base `URL` of every URL the CA hands out (default http://localhost:8880)"},
+				},
+				Action: cmdServe,
+			},
+			{
+				Name:  "user",
+				Usage: "manage API users",
+				Subcommands: []*cli.Command{
+					addUser,
+					{Name: "list", Usage: "list users", Action: cmdUserList},
+					disableUser,
+					{
+						Name: "enable", Usage: "accept the user's requests again", ArgsUsage: "NAME",
+						Action: func(c *cli.Context) error { return cmdUserSetDisabled(c, userName, false) },
+					},
+					{
+						Name: "token", Usage: "replace the user's token and print the new one", ArgsUsage: "NAME",
+						Action: func(c *cli.Context) error { return cmdUserToken(c, userName) },
+					},
+				},
+			},
+			// The seed's command names, kept for existing scripts.
+			{Name: "create-user", Usage: "alias of user add", ArgsUsage: "NAME", Flags: addUser.Flags, Action: addUser.Action},
+			{Name: "disable-user", Usage: "alias of user disable", ArgsUsage: "NAME", Action: disableUser.Action},
+			{Name: "rotate-root", Usage: "make a new root CA the issuer and print its SHA-256 fingerprint", Action: cmdRotateRoot},
+			{
+				Name: "version", Usage: "print the version",
+				Action: func(c *cli.Context) error { fmt.Fprintln(c.App.Writer, "certmaker", version); return nil },
+			},
+		},
+	}
+}

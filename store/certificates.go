@@ -1,0 +1,127 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"math/big"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// serialKey is the big-endian serial; positive serials never collide this way.
+func serialKey(s *big.Int) []byte { return s.Bytes() }
+
+func ownerKey(owner string, serial *big.Int) []byte {
+	k := make([]byte, 0, len(owner)+1+20)
+	k = append(k, owner...)
+	k = append(k, 0)
+	return append(k, serialKey(serial)...)
+}
+
+// PutCertificate durably stores a new certificate and its owner index entry.
+// Concurrent callers share one commit (bbolt Batch); each returns only after
+// the commit that holds its certificate is on disk.
+func (db *DB) PutCertificate(c *Certificate) error {
+	v, err := encode(c)
+	if err != nil {
+		return err
+	}
+	return db.bolt.Batch(func(tx *bolt.Tx) error {
+		return putCertificate(tx, c, v)
+	})
+}
+
+func putCertificate(tx *bolt.Tx, c *Certificate, v []byte) error {
+	if c.Serial == nil || c.Serial.Sign() <= 0 {
+		return fmt.Errorf("certificate serial must be positive")
+	}
+	certs := tx.Bucket(bucketCerts)
+	k := serialKey(c.Serial)
+	if certs.Get(k) != nil {
+		return fmt.Errorf("certificate %s: %w", c.Serial, ErrExists)
+	}
+	if err := certs.Put(k, v); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketOwnerCerts).Put(ownerKey(c.Owner, c.Serial), nil)
+}
+
+// Certificate reads one certificate by serial.
+func (db *DB) Certificate(serial *big.Int) (Certificate, error) {
+	var c Certificate
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return getCertificate(tx, serial, &c)
+	})
+	return c, err
+}
+
+func getCertificate(tx *bolt.Tx, serial *big.Int, c *Certificate) error {
+	if serial == nil || serial.Sign() <= 0 {
+		return fmt.Errorf("certificate %v: %w", serial, ErrNotFound)
+	}
+	v := tx.Bucket(bucketCerts).Get(serialKey(serial))
+	if v == nil {
+		return fmt.Errorf("certificate %s: %w", serial, ErrNotFound)
+	}
+	if err := decode(v, c); err != nil {
+		return err
+	}
+	c.Serial = new(big.Int).Set(serial)
+	return nil
+}
+
+// Revoke marks a certificate revoked at the given time for an RFC 5280
+// reason code; ErrRevoked if it already is. It returns the updated record.
+func (db *DB) Revoke(serial *big.Int, at time.Time, reason int) (Certificate, error) {
+	var c Certificate
+	err := db.bolt.Batch(func(tx *bolt.Tx) error {
+		c = Certificate{}
+		if err := getCertificate(tx, serial, &c); err != nil {
+			return err
+		}
+		if c.Revoked {
+			return fmt.Errorf("certificate %s: %w", serial, ErrRevoked)
+		}
+		c.Revoked, c.RevokedAt, c.Reason = true, at.UTC(), reason
+		v, err := encode(c)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketCerts).Put(serialKey(serial), v)
+	})
+	return c, err
+}
+
+// CertificatesByOwner lists one user's certificates through the owner index,
+// without scanning anyone else's.
+func (db *DB) CertificatesByOwner(owner string) ([]Certificate, error) {
+	var out []Certificate
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		prefix := append([]byte(owner), 0)
+		cur := tx.Bucket(bucketOwnerCerts).Cursor()
+		for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
+			var c Certificate
+			if err := getCertificate(tx, new(big.Int).SetBytes(k[len(prefix):]), &c); err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// CountCertificates counts one user's certificates from the owner index.
+func (db *DB) CountCertificates(owner string) (int, error) {
+	var n int
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		prefix := append([]byte(owner), 0)
+		cur := tx.Bucket(bucketOwnerCerts).Cursor()
+		for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}

@@ -1,0 +1,70 @@
+package store
+
+import (
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// PutChallenge durably stores a new pending challenge.
+func (db *DB) PutChallenge(ch Challenge) error {
+	v, err := encode(ch)
+	if err != nil {
+		return err
+	}
+	return db.bolt.Batch(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketChallenges)
+		if b.Get([]byte(ch.ID)) != nil {
+			return fmt.Errorf("challenge %s: %w", ch.ID, ErrExists)
+		}
+		return b.Put([]byte(ch.ID), v)
+	})
+}
+
+// Challenge reads one challenge by id.
+func (db *DB) Challenge(id string) (Challenge, error) {
+	var ch Challenge
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return getChallenge(tx, id, &ch)
+	})
+	return ch, err
+}
+
+func getChallenge(tx *bolt.Tx, id string, ch *Challenge) error {
+	v := tx.Bucket(bucketChallenges).Get([]byte(id))
+	if v == nil {
+		return fmt.Errorf("challenge %q: %w", id, ErrNotFound)
+	}
+	return decode(v, ch)
+}
+
+// CompleteChallenge stores the certificate a solved challenge produced and
+// marks the challenge solved, in one transaction. If a concurrent solve got
+// there first, nothing is written and the challenge as stored (with its
+// Serial) is returned, so every caller answers with the same certificate.
+func (db *DB) CompleteChallenge(id string, c *Certificate) (Challenge, error) {
+	cv, err := encode(c)
+	if err != nil {
+		return Challenge{}, err
+	}
+	var ch Challenge
+	err = db.bolt.Batch(func(tx *bolt.Tx) error {
+		ch = Challenge{}
+		if err := getChallenge(tx, id, &ch); err != nil {
+			return err
+		}
+		if ch.Serial != nil {
+			return nil
+		}
+		if err := putCertificate(tx, c, cv); err != nil {
+			return err
+		}
+		ch.Serial = c.Serial
+		v, err := encode(ch)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketChallenges).Put([]byte(id), v)
+	})
+	return ch, err
+}

@@ -1,0 +1,166 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// Sentinel errors; check them with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+	ErrRevoked  = errors.New("already revoked")
+	// ErrLocked means another process holds the file.
+	ErrLocked = errors.New("database is locked by another process")
+)
+
+// schemaVersion is the layout this code reads and writes. Open migrates
+// older files and refuses newer ones.
+const schemaVersion = 1
+
+var (
+	bucketMeta       = []byte("meta")
+	bucketUsers      = []byte("users")
+	bucketTokens     = []byte("tokens")
+	bucketRoots      = []byte("roots")
+	bucketCerts      = []byte("certs")
+	bucketOwnerCerts = []byte("owner_certs")
+	bucketChallenges = []byte("challenges")
+
+	allBuckets = [][]byte{bucketMeta, bucketUsers, bucketTokens, bucketRoots, bucketCerts, bucketOwnerCerts, bucketChallenges}
+
+	keySchema     = []byte("schema")
+	keyActiveRoot = []byte("active_root")
+)
+
+// DB is certmaker's database file.
+type DB struct {
+	bolt *bolt.DB
+	path string
+}
+
+// Options tune Open.
+type Options struct {
+	// Timeout is how long to wait for another process to release the file;
+	// 0 means fail at once.
+	Timeout time.Duration
+	// ReadOnly opens without writing; used by inspection commands.
+	ReadOnly bool
+}
+
+// Open opens or creates the file at path with mode 0600 and checks its schema.
+func Open(path string, opts Options) (*DB, error) {
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		// bbolt treats 0 as "wait forever"; never hang an operator.
+		timeout = time.Millisecond
+	}
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
+	if err != nil {
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("opening %s: %w", path, ErrLocked)
+		}
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	// bolt.Open only applies the mode to a new file; an old or copied one
+	// may be wider, and it holds private keys.
+	if !opts.ReadOnly {
+		if err := os.Chmod(path, 0o600); err != nil {
+			b.Close()
+			return nil, fmt.Errorf("restricting %s to its owner: %w", path, err)
+		}
+	}
+	db := &DB{bolt: b, path: path}
+	if err := db.init(opts.ReadOnly); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func (db *DB) init(readOnly bool) error {
+	var version uint64
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		if m := tx.Bucket(bucketMeta); m != nil {
+			if v := m.Get(keySchema); len(v) == 8 {
+				version = binary.BigEndian.Uint64(v)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reading schema version: %w", err)
+	}
+	if version > schemaVersion {
+		return fmt.Errorf("%s has schema version %d, newer than this certmaker understands (%d): upgrade certmaker", db.path, version, schemaVersion)
+	}
+	if version == schemaVersion || readOnly {
+		return nil
+	}
+	// A new file (version 0) gets its buckets in one transaction; future
+	// migrations from older versions belong here as well.
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("creating bucket %s: %w", name, err)
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint64(nil, schemaVersion))
+	})
+}
+
+// Close releases the file.
+func (db *DB) Close() error { return db.bolt.Close() }
+
+// Path is the file's path.
+func (db *DB) Path() string { return db.path }
+
+// Ping proves the database answers a read transaction.
+func (db *DB) Ping() error {
+	return db.bolt.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMeta) == nil {
+			return fmt.Errorf("meta bucket missing")
+		}
+		return nil
+	})
+}
+
+// Backup writes a consistent copy of the whole file to w while the
+// database stays in use, and returns the bytes written.
+func (db *DB) Backup(w io.Writer) (int64, error) {
+	var n int64
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("writing backup: %w", err)
+	}
+	return n, nil
+}
+
+// Check runs bbolt's consistency check and returns every problem found.
+func (db *DB) Check() error {
+	return db.bolt.View(func(tx *bolt.Tx) error {
+		var errs []error
+		for err := range tx.Check() {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	})
+}
+
+// Size is the file's size in bytes.
+func (db *DB) Size() (int64, error) {
+	var n int64
+	err := db.bolt.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
+	return n, err
+}

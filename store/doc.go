@@ -1,0 +1,13 @@
+// Package store keeps all of certmaker's state in one bbolt file: users and
+// their hashed tokens, roots, issued certificates with their keys and
+// revocations, pending challenges, and counters.
+//
+// Basics: every method is one transaction. Writes that answer an API call
+// (issuing, revoking) go through bbolt's Batch, so concurrent requests share
+// one fsync while each still returns only after its data is on disk.
+//
+// Caveats: bbolt allows one process to open the file; the server owns it
+// while it runs, and admin commands reach the server instead. Values read
+// from bbolt are valid only inside their transaction, so every record is
+// decoded (copied) before the transaction ends.
+package store

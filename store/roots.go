@@ -1,0 +1,47 @@
+package store
+
+import (
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// PutRoot stores a root; with active it becomes the issuer of new
+// certificates in the same transaction.
+func (db *DB) PutRoot(r Root, active bool) error {
+	v, err := encode(r)
+	if err != nil {
+		return err
+	}
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketRoots).Put([]byte(r.Fingerprint), v); err != nil {
+			return err
+		}
+		if active {
+			return tx.Bucket(bucketMeta).Put(keyActiveRoot, []byte(r.Fingerprint))
+		}
+		return nil
+	})
+}
+
+// Roots returns every root and the fingerprint of the active one ("" when
+// there is none yet).
+func (db *DB) Roots() ([]Root, string, error) {
+	var out []Root
+	var active string
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		active = string(tx.Bucket(bucketMeta).Get(keyActiveRoot))
+		return tx.Bucket(bucketRoots).ForEach(func(_, v []byte) error {
+			var r Root
+			if err := decode(v, &r); err != nil {
+				return err
+			}
+			out = append(out, r)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("reading roots: %w", err)
+	}
+	return out, active, nil
+}
