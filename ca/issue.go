@@ -73,4 +73,3 @@ func (a *Authority) Sign(req *Request, pub crypto.PublicKey) (*Issued, error) {
 	}
 	return &Issued{Cert: cert, Root: root}, nil
 }
-
