@@ -120,9 +120,6 @@ func (r *Request) Normalize() error {
 			r.Subject.CommonName = ips[0].String()
 		}
 	}
-	if r.Days < 0 {
-		return fmt.Errorf("%w: days %d is negative", ErrInvalid, r.Days)
-	}
 	r.DNSNames, r.IPs, r.Emails = dns, ips, emails
 	return nil
 }

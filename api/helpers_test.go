@@ -1,0 +1,231 @@
+package api_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"certmaker/admin"
+	"certmaker/api"
+	"certmaker/ca"
+	"certmaker/challenge"
+	"certmaker/store"
+)
+
+// env is a real server: a bbolt file in a temp dir, an authority with a
+// root made for the test, users, and an httptest server in front.
+type env struct {
+	t      *testing.T
+	db     *store.DB
+	dbPath string
+	ca     *ca.Authority
+	ops    *admin.Ops
+	srv    *httptest.Server
+	now    time.Time
+	tokens map[string]string
+}
+
+type envOptions struct {
+	challenge bool
+	hosts     map[string][]netip.Addr
+	clock     func() time.Time
+}
+
+func newEnv(t *testing.T, o envOptions) *env {
+	t.Helper()
+	e := &env{t: t, dbPath: filepath.Join(t.TempDir(), "ca.db"), tokens: map[string]string{}}
+	e.open(o)
+	ctx := context.Background()
+	for _, u := range []struct {
+		name  string
+		admin bool
+	}{{"alice", false}, {"bob", false}, {"root", true}} {
+		tok, err := e.ops.AddUser(ctx, u.name, u.admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.tokens[u.name] = tok
+	}
+	return e
+}
+
+// open (re)starts the server on e.dbPath, as a restart of certmaker would.
+func (e *env) open(o envOptions) {
+	t := e.t
+	t.Helper()
+	db, err := store.Open(e.dbPath, store.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := o.clock
+	if clock == nil {
+		clock = time.Now
+	}
+	authority, err := ca.New(ca.Config{PublicURL: "http://ca.test:8880", DefaultDays: 7, MinDays: 1, MaxDays: 182, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootCfg := ca.RootConfig{KeyType: ca.KeyECDSAP256, Days: 3650, CommonName: "test root", Organization: "certmaker tests", Country: "DE"}
+	ok, err := admin.LoadRoots(db, authority)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ok {
+		r, err := admin.CreateRoot(db, rootCfg, clock())
+		if err != nil {
+			t.Fatal(err)
+		}
+		authority.AddRoot(r, true)
+	}
+	checker, err := challenge.New(challenge.Config{Timeout: 500 * time.Millisecond, Hosts: o.hosts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := api.New(api.Config{
+		Store:             db,
+		Authority:         authority,
+		Checker:           checker,
+		ChallengeRequired: o.challenge,
+		ChallengeExpiry:   time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.db, e.ca = db, authority
+	e.ops = &admin.Ops{DB: db, Authority: authority, Root: rootCfg, Now: clock}
+	e.srv = httptest.NewServer(s)
+	t.Cleanup(e.close)
+}
+
+func (e *env) close() {
+	if e.srv == nil {
+		return
+	}
+	e.srv.Close()
+	if err := e.db.Check(); err != nil {
+		e.t.Errorf("database check: %v", err)
+	}
+	e.db.Close()
+	e.srv = nil
+}
+
+func (e *env) restart(o envOptions) {
+	e.t.Helper()
+	e.close()
+	e.open(o)
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// do sends a request as user (no token header when user is "").
+func (e *env) do(method, path, user, body string, hdr ...string) response {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if user != "" {
+		tok, ok := e.tokens[user]
+		if !ok {
+			tok = user // a literal token
+		}
+		req.Header.Set("X-Auth-Token", tok)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return response{resp.StatusCode, resp.Header, string(b)}
+}
+
+// want fails unless the status matches, showing the body.
+func (r response) want(t *testing.T, status int) response {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d; body %q", r.status, status, r.body)
+	}
+	return r
+}
+
+// path turns a location header into a path on the test server.
+func (e *env) path(loc string) string {
+	e.t.Helper()
+	const public = "http://ca.test:8880"
+	if !strings.HasPrefix(loc, public) {
+		e.t.Fatalf("location %q does not start with the public URL", loc)
+	}
+	return strings.TrimPrefix(loc, public)
+}
+
+// issue requests a certificate and returns its certificate and key paths.
+func (e *env) issue(user, body string) (certPath, keyPath string) {
+	e.t.Helper()
+	r := e.do("POST", "/api/certificate/request", user, body).want(e.t, 200)
+	return e.path(r.header.Get("X-Certificate-Location")), e.path(r.header.Get("X-Privatekey-Location"))
+}
+
+func (e *env) cert(user, path string) *x509.Certificate {
+	e.t.Helper()
+	r := e.do("GET", path, user, "").want(e.t, 200)
+	if ct := r.header.Get("Content-Type"); ct != "application/x-pem-file" {
+		e.t.Fatalf("content type %q", ct)
+	}
+	return parseCertPEM(e.t, r.body)
+}
+
+func parseCertPEM(t *testing.T, s string) *x509.Certificate {
+	t.Helper()
+	b, _ := pem.Decode([]byte(s))
+	if b == nil || b.Type != "CERTIFICATE" {
+		t.Fatalf("not a PEM certificate: %q", s)
+	}
+	c, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func parseKeyPEM(t *testing.T, s string) crypto.Signer {
+	t.Helper()
+	b, _ := pem.Decode([]byte(s))
+	if b == nil || b.Type != "PRIVATE KEY" {
+		t.Fatalf("not a PKCS#8 PEM key: %q", s)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.(crypto.Signer)
+}
+
+// verify checks the leaf against a root for a name, as a TLS client would.
+func verify(t *testing.T, leaf, root *x509.Certificate, name string) {
+	t.Helper()
+	pool := x509.NewCertPool()
+	pool.AddCert(root)
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: name}); err != nil {
+		t.Fatalf("leaf does not verify for %q: %v", name, err)
+	}
+}
