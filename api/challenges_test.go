@@ -80,7 +80,7 @@ var testHosts = map[string][]netip.Addr{
 
 type clock struct{ now atomic.Int64 }
 
-func (c *clock) Now() time.Time         { return time.Unix(0, c.now.Load()) }
+func (c *clock) Now() time.Time          { return time.Unix(0, c.now.Load()) }
 func (c *clock) Advance(d time.Duration) { c.now.Add(int64(d)) }
 
 func TestChallenge(t *testing.T) {
