@@ -1,0 +1,149 @@
+package admin_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"certmaker/admin"
+	"certmaker/ca"
+	"certmaker/store"
+)
+
+// operators runs each test against both transports: the operations called
+// directly, and the same operations through a server on a real unix socket.
+func operators(t *testing.T) map[string]func(t *testing.T) (admin.Operator, *admin.Ops) {
+	return map[string]func(t *testing.T) (admin.Operator, *admin.Ops){
+		"Local": func(t *testing.T) (admin.Operator, *admin.Ops) {
+			ops := newOps(t)
+			return ops, ops
+		},
+		"Socket": func(t *testing.T) (admin.Operator, *admin.Ops) {
+			ops := newOps(t)
+			sock := filepath.Join(t.TempDir(), "ca.db.sock")
+			ln, err := net.Listen("unix", sock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := &http.Server{Handler: admin.Handler(ops)}
+			go srv.Serve(ln)
+			t.Cleanup(func() { srv.Close() })
+			c, err := admin.Dial(context.Background(), sock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c, ops
+		},
+	}
+}
+
+func newOps(t *testing.T) *admin.Ops {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "ca.db"), store.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	a, err := ca.New(ca.Config{PublicURL: "http://ca.test", DefaultDays: 7, MinDays: 1, MaxDays: 182})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &admin.Ops{DB: db, Authority: a, Root: ca.RootConfig{KeyType: ca.KeyECDSAP256, Days: 365, CommonName: "t", Country: "DE"}}
+}
+
+func TestOperator(t *testing.T) {
+	for name, mk := range operators(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			op, ops := mk(t)
+			tok, err := op.AddUser(ctx, "alice", false)
+			if err != nil || len(tok) < 40 {
+				t.Fatalf("AddUser: %q, %v", tok, err)
+			}
+			u, err := ops.DB.UserByTokenHash(store.HashToken(tok))
+			if err != nil || u.Name != "alice" || u.Admin {
+				t.Fatalf("token does not find alice: %+v %v", u, err)
+			}
+			if _, err := op.AddUser(ctx, "alice", false); !errors.Is(err, store.ErrExists) {
+				t.Errorf("duplicate: %v, want ErrExists", err)
+			}
+			for _, bad := range []string{"", "-x", "a b", "a/b", "ünï", string(make([]byte, 65))} {
+				if _, err := op.AddUser(ctx, bad, false); !errors.Is(err, admin.ErrInvalid) {
+					t.Errorf("name %q: %v, want ErrInvalid", bad, err)
+				}
+			}
+			if _, err := op.AddUser(ctx, "boss", true); err != nil {
+				t.Fatal(err)
+			}
+			users, err := op.Users(ctx)
+			if err != nil || len(users) != 2 || users[0].Name != "alice" || !users[1].Admin {
+				t.Fatalf("Users: %+v %v", users, err)
+			}
+			if err := op.SetDisabled(ctx, "alice", true); err != nil {
+				t.Fatal(err)
+			}
+			if u, _ := ops.DB.User("alice"); !u.Disabled {
+				t.Error("alice not disabled")
+			}
+			if err := op.SetDisabled(ctx, "alice", false); err != nil {
+				t.Fatal(err)
+			}
+			if err := op.SetDisabled(ctx, "nobody", true); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("disable unknown: %v, want ErrNotFound", err)
+			}
+			tok2, err := op.ResetToken(ctx, "alice")
+			if err != nil || tok2 == tok {
+				t.Fatalf("ResetToken: %v", err)
+			}
+			if _, err := ops.DB.UserByTokenHash(store.HashToken(tok)); !errors.Is(err, store.ErrNotFound) {
+				t.Error("old token still works")
+			}
+			if _, err := ops.DB.UserByTokenHash(store.HashToken(tok2)); err != nil {
+				t.Error("new token does not work")
+			}
+			if _, err := op.ResetToken(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("token for unknown: %v", err)
+			}
+			fp1, err := op.RotateRoot(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fp2, err := op.RotateRoot(ctx)
+			if err != nil || fp1 == fp2 {
+				t.Fatalf("second rotation: %v", err)
+			}
+			if got := ops.Authority.Active().Fingerprint; got != fp2 {
+				t.Errorf("authority's active root %s, want %s", got, fp2)
+			}
+			if len(ops.Authority.Roots()) != 2 {
+				t.Errorf("authority has %d roots, want both", len(ops.Authority.Roots()))
+			}
+			_, active, err := ops.DB.Roots()
+			if err != nil || active != fp2 {
+				t.Errorf("stored active root %s (%v), want %s", active, err, fp2)
+			}
+		})
+	}
+}
+
+func TestDial_NoServer(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := admin.Dial(context.Background(), filepath.Join(dir, "missing.sock")); !errors.Is(err, admin.ErrNoServer) {
+		t.Errorf("missing socket: %v, want ErrNoServer", err)
+	}
+	// A stale socket file left by a killed server: nothing accepts on it.
+	stale := filepath.Join(dir, "stale.sock")
+	ln, err := net.Listen("unix", stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close()
+	if _, err := admin.Dial(context.Background(), stale); !errors.Is(err, admin.ErrNoServer) {
+		t.Errorf("stale socket: %v, want ErrNoServer", err)
+	}
+}

@@ -1,0 +1,335 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"certmaker/store"
+)
+
+// binary is the certmaker built once for these tests, run as an operator
+// would run it.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "certmaker-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "certmaker")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "building certmaker: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// cli runs a certmaker subcommand to completion.
+func runCLI(t *testing.T, dir string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Dir = dir
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("certmaker %v hung", args)
+	}
+	return o.String(), e.String(), err
+}
+
+func mustCLI(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	out, errOut, err := runCLI(t, dir, args...)
+	if err != nil {
+		t.Fatalf("certmaker %v: %v\n%s", args, err, errOut)
+	}
+	return out
+}
+
+type server struct {
+	cmd      *exec.Cmd
+	url      string
+	token    string // the bootstrap admin's, if this start printed one
+	stderr   *bytes.Buffer
+	exited   chan error
+	waitDone bool
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+var tokenLine = regexp.MustCompile(`^\s{4}(\S{43})$`)
+
+// startServer runs `certmaker serve` in dir and waits until it serves.
+func startServer(t *testing.T, dir string, extra ...string) *server {
+	t.Helper()
+	port := freePort(t)
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	args := append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--public-url", url}, extra...)
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	pr, pw := io.Pipe()
+	s := &server{cmd: cmd, url: url, stderr: &bytes.Buffer{}, exited: make(chan error, 1)}
+	cmd.Stderr = pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.exited <- cmd.Wait(); pw.Close() }()
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			line := sc.Text()
+			s.stderr.WriteString(line + "\n")
+			if m := tokenLine.FindStringSubmatch(line); m != nil {
+				s.token = m[1]
+			}
+			if strings.Contains(line, "msg=serving") {
+				close(ready)
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case err := <-s.exited:
+		t.Fatalf("serve exited: %v\n%s", err, s.stderr)
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("serve did not start\n%s", s.stderr)
+	}
+	t.Cleanup(func() { s.cmd.Process.Kill() })
+	return s
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.exited:
+		if err != nil {
+			t.Fatalf("serve exited with %v after SIGTERM\n%s", err, s.stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop on SIGTERM")
+	}
+}
+
+func (s *server) do(t *testing.T, method, path, token, body string) (int, http.Header, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, s.url+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("X-Auth-Token", token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+func TestBinary_Operator(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	if srv.token == "" {
+		t.Fatalf("first start printed no admin token\n%s", srv.stderr)
+	}
+	if code, _, _ := srv.do(t, "GET", "/api/root-certificate/obtain", srv.token, ""); code != 200 {
+		t.Fatalf("bootstrap admin token refused: %d", code)
+	}
+
+	// Admin commands reach the running server over its socket.
+	alice := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
+	if strings.Contains(alice, "\n") || len(alice) != 43 {
+		t.Fatalf("user add printed %q, want the token alone", alice)
+	}
+	code, hdr, body := srv.do(t, "POST", "/api/certificate/request", alice, `{"domains":["nas.home.lan"]}`)
+	if code != 200 {
+		t.Fatalf("request: %d %s", code, body)
+	}
+	certPath := strings.TrimPrefix(hdr.Get("X-Certificate-Location"), srv.url)
+	_, _, rootPEM := srv.do(t, "GET", "/api/root-certificate/obtain", alice, "")
+	_, _, leafPEM := srv.do(t, "GET", certPath, alice, "")
+	opensslVerify(t, dir, rootPEM, leafPEM)
+
+	list := mustCLI(t, dir, "user", "list")
+	if !regexp.MustCompile(`(?m)^alice\s+no\s+no\s+.*\s1$`).MatchString(list) || !regexp.MustCompile(`(?m)^admin\s+yes\s+no`).MatchString(list) {
+		t.Errorf("user list:\n%s", list)
+	}
+
+	mustCLI(t, dir, "user", "disable", "alice")
+	if code, _, _ := srv.do(t, "GET", "/api/root-certificate/obtain", alice, ""); code != 401 {
+		t.Errorf("disabled user got %d, want 401 at once", code)
+	}
+	mustCLI(t, dir, "user", "enable", "alice")
+	if code, _, _ := srv.do(t, "GET", "/api/root-certificate/obtain", alice, ""); code != 200 {
+		t.Errorf("enabled user got %d", code)
+	}
+	bob := strings.TrimSpace(mustCLI(t, dir, "create-user", "bob"))
+	mustCLI(t, dir, "disable-user", "bob")
+	if code, _, _ := srv.do(t, "GET", "/api/root-certificate/obtain", bob, ""); code != 401 {
+		t.Errorf("disable-user alias: bob got %d, want 401", code)
+	}
+
+	newAlice := strings.TrimSpace(mustCLI(t, dir, "user", "token", "alice"))
+	if code, _, _ := srv.do(t, "GET", "/api/root-certificate/obtain", alice, ""); code != 404 {
+		t.Errorf("old token got %d, want 404", code)
+	}
+	if code, _, _ := srv.do(t, "GET", certPath, newAlice, ""); code != 200 {
+		t.Errorf("new token got %d", code)
+	}
+
+	fp := strings.TrimSpace(mustCLI(t, dir, "rotate-root"))
+	_, _, newRoot := srv.do(t, "GET", "/api/root-certificate/obtain", newAlice, "")
+	if got := pemFingerprint(t, newRoot); got != fp {
+		t.Errorf("rotate-root printed %s, server now serves %s", fp, got)
+	}
+	// The old certificate is still obtainable after the rotation.
+	if code, _, got := srv.do(t, "GET", certPath, newAlice, ""); code != 200 || got != leafPEM {
+		t.Errorf("old certificate after rotation: %d", code)
+	}
+
+	for _, args := range [][]string{{"user", "disable", "nobody"}, {"user", "add", "alice"}, {"user", "add", "bad name"}, {"user", "token"}} {
+		_, errOut, err := runCLI(t, dir, args...)
+		if err == nil {
+			t.Errorf("%v succeeded", args)
+		}
+		if lines := strings.Count(strings.TrimSpace(errOut), "\n"); lines != 0 || errOut == "" {
+			t.Errorf("%v: stderr %q, want one line", args, errOut)
+		}
+	}
+
+	srv.stop(t)
+	if _, err := os.Stat(filepath.Join(dir, "certmaker.db.sock")); !os.IsNotExist(err) {
+		t.Errorf("admin socket left behind: %v", err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "certmaker.db")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("database mode %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+
+	// With no server, the same commands open the file themselves.
+	if list := mustCLI(t, dir, "user", "list"); !strings.Contains(list, "bob") {
+		t.Errorf("offline user list:\n%s", list)
+	}
+	carol := strings.TrimSpace(mustCLI(t, dir, "user", "add", "carol"))
+
+	// A restart keeps everything and prints no new admin token.
+	srv = startServer(t, dir)
+	if srv.token != "" {
+		t.Error("second start printed a new admin token")
+	}
+	if code, _, got := srv.do(t, "GET", certPath, newAlice, ""); code != 200 || got != leafPEM {
+		t.Errorf("certificate after restart: %d", code)
+	}
+	if code, _, _ := srv.do(t, "GET", "/api/root-certificate/obtain", carol, ""); code != 200 {
+		t.Errorf("user added offline got %d", code)
+	}
+	srv.stop(t)
+}
+
+func TestBinary_LockedWithoutServer(t *testing.T) {
+	dir := t.TempDir()
+	db, err := store.Open(filepath.Join(dir, "certmaker.db"), store.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	_, errOut, err := runCLI(t, dir, "user", "list")
+	if err == nil || !strings.Contains(errOut, "in use") {
+		t.Errorf("locked file: err %v, stderr %q; want a clear 'in use' line", err, errOut)
+	}
+	_, errOut, err = runCLI(t, dir, "serve", "--listen", "127.0.0.1:0")
+	if err == nil || !strings.Contains(errOut, "in use") {
+		t.Errorf("second serve: err %v, stderr %q", err, errOut)
+	}
+}
+
+func TestBinary_Config(t *testing.T) {
+	dir := t.TempDir()
+	write := func(s string) string {
+		p := filepath.Join(dir, "c.toml")
+		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cases := []struct{ name, toml, mention string }{
+		{"UnknownKey", "[server]\nlisten = \":0\"\ncolour = \"blue\"\n", "server.colour"},
+		{"BadValue", "[certificates]\nmax_days = 0\n", "certificates.max_days"},
+		{"BadDuration", "[challenge]\ntimeout = \"soon\"\n", "soon"},
+		{"BadURL", "[server]\npublic_url = \"ftp://x\"\n", "server.public_url"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, errOut, err := runCLI(t, dir, "--config", write(c.toml), "serve")
+			if err == nil || !strings.Contains(errOut, c.mention) {
+				t.Errorf("err %v, stderr %q; want it to name %q", err, errOut, c.mention)
+			}
+		})
+	}
+	t.Run("MissingExplicitFile", func(t *testing.T) {
+		if _, _, err := runCLI(t, dir, "--config", filepath.Join(dir, "nope.toml"), "user", "list"); err == nil {
+			t.Error("a missing --config file was ignored")
+		}
+	})
+	t.Run("Version", func(t *testing.T) {
+		if out := mustCLI(t, dir, "version"); !strings.HasPrefix(out, "certmaker ") {
+			t.Errorf("version printed %q", out)
+		}
+	})
+}
+
+func opensslVerify(t *testing.T, dir, rootPEM, leafPEM string) {
+	t.Helper()
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed")
+	}
+	root, leaf := filepath.Join(dir, "root.pem"), filepath.Join(dir, "leaf.pem")
+	os.WriteFile(root, []byte(rootPEM), 0o600)
+	os.WriteFile(leaf, []byte(leafPEM), 0o600)
+	out, err := exec.Command("openssl", "verify", "-CAfile", root, leaf).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), ": OK") {
+		t.Fatalf("openssl verify: %v\n%s", err, out)
+	}
+}
+
+func pemFingerprint(t *testing.T, s string) string {
+	t.Helper()
+	b, _ := pem.Decode([]byte(s))
+	if b == nil {
+		t.Fatalf("not PEM: %q", s)
+	}
+	sum := sha256.Sum256(b.Bytes)
+	return hex.EncodeToString(sum[:])
+}
