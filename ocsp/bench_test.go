@@ -1,0 +1,60 @@
+package ocsp
+
+import (
+	"crypto"
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// BenchmarkRespondCached is the flood case: the same certificate asked
+// again and again, answered from the cache after one signature.
+func BenchmarkRespondCached(b *testing.B) {
+	f := newFixture(b, Config{})
+	leaf := f.good(b, f.a, randomSerial(b))
+	der := requestFor(b, leaf, f.a.cert, crypto.SHA1)
+
+	b.Run("Respond", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := f.r.Respond(der); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("ServeHTTP-GET", func(b *testing.B) {
+		req := httptest.NewRequest(http.MethodGet, "/api/ocsp/"+escapeAll(base64.StdEncoding.EncodeToString(der)), nil)
+		for b.Loop() {
+			w := httptest.NewRecorder()
+			f.r.ServeHTTP(w, req)
+			if w.Code != http.StatusOK {
+				b.Fatal(w.Code)
+			}
+		}
+	})
+	b.Run("Parallel", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, _, err := f.r.Respond(der); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+	if n := f.a.signer.n.Load(); n != 1 {
+		b.Errorf("%d signatures, want 1", n)
+	}
+}
+
+// BenchmarkRespondNonce costs a signature per request, as it must.
+func BenchmarkRespondNonce(b *testing.B) {
+	f := newFixture(b, Config{})
+	leaf := f.good(b, f.a, randomSerial(b))
+	der := buildRequest(b, crypto.SHA1, f.a.cert, nonceValue(b, []byte("0123456789abcdef")), leaf.SerialNumber)
+	for b.Loop() {
+		if _, _, err := f.r.Respond(der); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

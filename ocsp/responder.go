@@ -1,0 +1,220 @@
+package ocsp
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"strings"
+	"time"
+
+	xocsp "golang.org/x/crypto/ocsp"
+)
+
+// Status of one certificate as the store knows it.
+type Status struct {
+	Issued            bool   // false: this CA never issued that serial (answer "unknown")
+	IssuerFingerprint string // hex SHA-256 of the issuing root's DER (lowercase), when Issued
+	Revoked           bool
+	RevokedAt         time.Time
+	Reason            int // RFC 5280 CRLReason code
+}
+
+// Source tells the status of a serial. It is called on every request (it is a
+// cheap database read), which is how revocations show up at once.
+type Source interface {
+	Status(serial *big.Int) (Status, error)
+}
+
+// Config is what a Responder is made of.
+type Config struct {
+	Source   Source
+	Issuers  func() []Issuer  // current set of roots (may grow after a rotation); called per request, must be cheap
+	Now      func() time.Time // nil: time.Now
+	Validity time.Duration    // nextUpdate - thisUpdate; default 24h
+	MaxCache int              // max cached responses; default 100000; when full, evict (simple, bounded)
+	Logger   *slog.Logger     // where ServeHTTP reports internal errors; nil: not reported
+}
+
+// Defaults for Config's zero values.
+const (
+	DefaultValidity = 24 * time.Hour
+	DefaultMaxCache = 100000
+)
+
+// backdate is how far thisUpdate lies before the signing time: a client whose
+// clock runs a little behind ours would otherwise see a response from the
+// future and reject it (OpenSSL allows five minutes of skew, others less).
+const backdate = time.Minute
+
+// Responder answers OCSP requests; it is safe for concurrent use.
+type Responder struct {
+	source   Source
+	issuers  func() []Issuer
+	now      func() time.Time
+	validity time.Duration
+	logger   *slog.Logger
+	keys     issuerKeys
+	cache    *cache
+}
+
+// New checks cfg and makes a Responder.
+func New(cfg Config) (*Responder, error) {
+	if cfg.Source == nil {
+		return nil, errors.New("ocsp: config has no source")
+	}
+	if cfg.Issuers == nil {
+		return nil, errors.New("ocsp: config has no issuers")
+	}
+	if cfg.Validity < 0 {
+		return nil, fmt.Errorf("ocsp: negative validity %v", cfg.Validity)
+	}
+	if cfg.MaxCache < 0 {
+		return nil, fmt.Errorf("ocsp: negative cache size %d", cfg.MaxCache)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Validity == 0 {
+		cfg.Validity = DefaultValidity
+	}
+	if cfg.MaxCache == 0 {
+		cfg.MaxCache = DefaultMaxCache
+	}
+	return &Responder{
+		source:   cfg.Source,
+		issuers:  cfg.Issuers,
+		now:      cfg.Now,
+		validity: cfg.Validity,
+		logger:   cfg.Logger,
+		cache:    newCache(cfg.MaxCache, cfg.Validity),
+	}, nil
+}
+
+// result is one answer with what the HTTP side needs to label it.
+type result struct {
+	der        []byte
+	maxAge     time.Duration // until nextUpdate; 0 for error responses
+	thisUpdate time.Time
+	nextUpdate time.Time
+	etag       string
+	// cacheable: a signed status without a nonce, which HTTP caches may
+	// keep until nextUpdate.
+	cacheable bool
+}
+
+// errorResult wraps an unsigned OCSP error response. Those live in
+// x/crypto/ocsp package variables; Respond hands out copies only.
+func errorResult(der []byte) result {
+	return result{der: der}
+}
+
+// Respond answers one DER OCSP request: returns the DER response. For a
+// malformed request, the DER of an OCSP malformedRequest response and nil
+// error. If the issuer hashes match none of the Issuers: an "unauthorized"
+// error response. maxAge is the time until nextUpdate, in whole seconds (0 for
+// error responses). When err is not nil, resp is still a response to send
+// (internalError); err tells what went wrong, for the log. resp is the
+// caller's to keep or change.
+func (r *Responder) Respond(der []byte) (resp []byte, maxAge time.Duration, err error) {
+	res, err := r.respond(der)
+	// A copy, since cached responses are shared with later requests.
+	return bytes.Clone(res.der), res.maxAge, err
+}
+
+func (r *Responder) respond(der []byte) (result, error) {
+	req, err := parseRequest(der)
+	if err != nil {
+		return errorResult(xocsp.MalformedRequestErrorResponse), nil
+	}
+	issuers := r.issuers()
+	k := r.keys.match(issuers, req, "")
+	if k == nil {
+		return errorResult(xocsp.UnauthorizedErrorResponse), nil
+	}
+	st, err := r.source.Status(req.serial)
+	if err != nil {
+		return errorResult(xocsp.InternalErrorErrorResponse), fmt.Errorf("reading status of serial %x: %w", req.serial, err)
+	}
+	if st.Issued && !strings.EqualFold(st.IssuerFingerprint, k.fingerprint) {
+		// Roots may share name and key (one re-issued); the one that
+		// issued the serial answers for it.
+		if other := r.keys.match(issuers, req, st.IssuerFingerprint); other != nil {
+			k = other
+		}
+	}
+	if k.err != nil {
+		return errorResult(xocsp.InternalErrorErrorResponse), k.err
+	}
+
+	now := r.now()
+	a := answerFor(st, k)
+	if req.nonce != nil {
+		// A nonce makes the response unique to this request: sign it
+		// fresh and keep it out of the cache.
+		e, err := r.sign(k, req, a, now)
+		if err != nil {
+			return errorResult(xocsp.InternalErrorErrorResponse), err
+		}
+		res := e.result(now)
+		res.cacheable = false
+		return res, nil
+	}
+	e, err := r.cache.get(newCacheKey(k, req), a, now, func() (*entry, error) {
+		return r.sign(k, req, a, now)
+	})
+	if err != nil {
+		return errorResult(xocsp.InternalErrorErrorResponse), err
+	}
+	return e.result(now), nil
+}
+
+// sign makes the response saying a, valid from now on.
+func (r *Responder) sign(k *issuerKey, req request, a answer, now time.Time) (*entry, error) {
+	now = now.UTC().Truncate(time.Second)
+	thisUpdate := now.Add(-backdate)
+	// A revocation newer than the backdated thisUpdate moves it forward,
+	// so the response never claims to be older than the event it reports.
+	if revokedAt := time.Unix(a.revokedAt, 0); a.status == xocsp.Revoked &&
+		revokedAt.After(thisUpdate) && !revokedAt.After(now) {
+		thisUpdate = revokedAt.UTC()
+	}
+	t := template{
+		req:        req,
+		answer:     a,
+		producedAt: now,
+		thisUpdate: thisUpdate,
+		nextUpdate: thisUpdate.Add(r.validity),
+		nonce:      req.nonce,
+	}
+	der, err := k.sign(t)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(der)
+	return &entry{
+		answer:     a,
+		der:        der,
+		etag:       `"` + hex.EncodeToString(sum[:]) + `"`,
+		thisUpdate: t.thisUpdate,
+		nextUpdate: t.nextUpdate,
+	}, nil
+}
+
+func (e *entry) result(now time.Time) result {
+	maxAge := e.nextUpdate.Sub(now).Truncate(time.Second)
+	if maxAge < 0 {
+		maxAge = 0
+	}
+	return result{
+		der:        e.der,
+		maxAge:     maxAge,
+		thisUpdate: e.thisUpdate,
+		nextUpdate: e.nextUpdate,
+		etag:       e.etag,
+		cacheable:  true,
+	}
+}
