@@ -116,3 +116,12 @@ func cmdRotateRoot(c *cli.Context) error {
 		return nil
 	})
 }
+
+func cmdCertRevoke(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return fmt.Errorf("cert revoke needs exactly one certificate id")
+	}
+	return withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
+		return op.Revoke(ctx, c.Args().First(), c.String("reason"))
+	})
+}

@@ -13,7 +13,8 @@ import (
 var version = "dev"
 
 func main() {
-	if err := newApp().Run(os.Args); err != nil {
+	app := newApp()
+	if err := app.Run(hoistFlags(app, os.Args)); err != nil {
 		fmt.Fprintln(os.Stderr, "certmaker:", err)
 		os.Exit(1)
 	}
@@ -75,6 +76,17 @@ func newApp() *cli.App {
 					{
 						Name: "token", Usage: "replace the user's token and print the new one", ArgsUsage: "NAME",
 						Action: func(c *cli.Context) error { return cmdUserToken(c, userName) },
+					},
+				},
+			},
+			{
+				Name:  "cert",
+				Usage: "manage issued certificates",
+				Subcommands: []*cli.Command{
+					{
+						Name: "revoke", Usage: "revoke a certificate (OCSP and CRL answer revoked at once)", ArgsUsage: "ID",
+						Flags:  []cli.Flag{&cli.StringFlag{Name: "reason", Usage: "RFC 5280 `REASON`: keyCompromise, superseded, cessationOfOperation, affiliationChanged, privilegeWithdrawn"}},
+						Action: cmdCertRevoke,
 					},
 				},
 			},

@@ -333,3 +333,76 @@ func pemFingerprint(t *testing.T, s string) string {
 	sum := sha256.Sum256(b.Bytes)
 	return hex.EncodeToString(sum[:])
 }
+
+// TestBinary_Revocation checks revocation with openssl as the independent
+// judge: its OCSP client and its CRL check.
+func TestBinary_Revocation(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed")
+	}
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	alice := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
+	issue := func(name string) (id, file string) {
+		code, hdr, body := srv.do(t, "POST", "/api/certificate/request", alice, `{"domains":["`+name+`"]}`)
+		if code != 200 {
+			t.Fatalf("request: %d %s", code, body)
+		}
+		_, _, pemText := srv.do(t, "GET", strings.TrimPrefix(hdr.Get("X-Certificate-Location"), srv.url), alice, "")
+		file = filepath.Join(dir, name+".pem")
+		os.WriteFile(file, []byte(pemText), 0o600)
+		return strings.TrimSpace(body), file
+	}
+	_, good := issue("good.home.lan")
+	badID, bad := issue("bad.home.lan")
+	_, _, rootPEM := srv.do(t, "GET", "/api/root-certificate/obtain", alice, "")
+	root := filepath.Join(dir, "root.pem")
+	os.WriteFile(root, []byte(rootPEM), 0o600)
+
+	openssl := func(args ...string) (string, error) {
+		out, err := exec.Command("openssl", args...).CombinedOutput()
+		return string(out), err
+	}
+	ocspCheck := func(leaf string) string {
+		t.Helper()
+		out, err := openssl("ocsp", "-issuer", root, "-cert", leaf, "-url", srv.url+"/api/ocsp", "-CAfile", root)
+		if err != nil {
+			t.Fatalf("openssl ocsp: %v\n%s", err, out)
+		}
+		if !strings.Contains(out, "Response verify OK") || strings.Contains(out, "WARNING") {
+			t.Errorf("openssl ocsp output:\n%s", out)
+		}
+		return out
+	}
+	if out := ocspCheck(bad); !strings.Contains(out, bad+": good") {
+		t.Errorf("before revocation:\n%s", out)
+	}
+	mustCLI(t, dir, "cert", "revoke", badID, "--reason", "keyCompromise")
+	if out := ocspCheck(bad); !strings.Contains(out, bad+": revoked") || !strings.Contains(out, "Reason: keyCompromise") {
+		t.Errorf("after revocation:\n%s", out)
+	}
+	if out := ocspCheck(good); !strings.Contains(out, good+": good") {
+		t.Errorf("other certificate:\n%s", out)
+	}
+	if _, errOut, err := runCLI(t, dir, "cert", "revoke", badID); err == nil || !strings.Contains(errOut, "revoked") {
+		t.Errorf("second revoke: %v %q", err, errOut)
+	}
+
+	code, _, crlDER := srv.do(t, "GET", "/api/crl", "", "")
+	if code != 200 {
+		t.Fatalf("crl: %d", code)
+	}
+	crlFile := filepath.Join(dir, "crl.der")
+	os.WriteFile(crlFile, []byte(crlDER), 0o600)
+	crlPEM := filepath.Join(dir, "crl.pem")
+	if out, err := openssl("crl", "-inform", "DER", "-in", crlFile, "-out", crlPEM); err != nil {
+		t.Fatalf("openssl crl: %v\n%s", err, out)
+	}
+	if out, err := openssl("verify", "-crl_check", "-CAfile", root, "-CRLfile", crlPEM, good); err != nil || !strings.Contains(out, ": OK") {
+		t.Errorf("good certificate with CRL check: %v\n%s", err, out)
+	}
+	if out, err := openssl("verify", "-crl_check", "-CAfile", root, "-CRLfile", crlPEM, bad); err == nil || !strings.Contains(out, "certificate revoked") {
+		t.Errorf("revoked certificate passed the CRL check: %v\n%s", err, out)
+	}
+	srv.stop(t)
+}

@@ -134,3 +134,8 @@ func (c *Client) RotateRoot(ctx context.Context) (string, error) {
 	err := c.do(ctx, http.MethodPost, "/roots/rotate", nil, &out)
 	return out.Fingerprint, err
 }
+
+// Revoke implements Operator.
+func (c *Client) Revoke(ctx context.Context, id, reason string) error {
+	return c.do(ctx, http.MethodPost, "/certificates/"+url.PathEscape(id)+"/revoke", revokeRequest{Reason: reason}, nil)
+}

@@ -22,6 +22,7 @@ func Handler(op Operator) http.Handler {
 	r.POST("/users/:name/enable", h.setDisabled(false))
 	r.POST("/users/:name/token", h.resetToken)
 	r.POST("/roots/rotate", h.rotateRoot)
+	r.POST("/certificates/:id/revoke", h.revoke)
 	return r
 }
 
@@ -30,6 +31,10 @@ type handler struct{ op Operator }
 type addUserRequest struct {
 	Name  string `json:"name"`
 	Admin bool   `json:"admin"`
+}
+
+type revokeRequest struct {
+	Reason string `json:"reason"`
 }
 
 type tokenResponse struct {
@@ -109,4 +114,13 @@ func replyError(w http.ResponseWriter, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(errorResponse{err.Error()})
+}
+
+func (h *handler) revoke(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
+	var req revokeRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
+		replyError(w, fmt.Errorf("%w: %v", ErrInvalid, err))
+		return
+	}
+	reply(w, struct{}{}, h.op.Revoke(r.Context(), p.ByName("id"), req.Reason))
 }

@@ -100,7 +100,7 @@ func daysParam(r *http.Request) (int, error) {
 // an admin. Anything else is reported as not found, so that ids of other
 // users' certificates cannot be probed.
 func (s *Server) ownCertificate(idParam string, u *store.User, adminMay bool) (store.Certificate, error) {
-	serial, err := parseID(idParam)
+	serial, err := ca.ParseSerial(idParam)
 	if err != nil {
 		return store.Certificate{}, err
 	}

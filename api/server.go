@@ -12,6 +12,7 @@ import (
 
 	"certmaker/ca"
 	"certmaker/challenge"
+	"certmaker/ocsp"
 	"certmaker/store"
 )
 
@@ -23,6 +24,10 @@ type Store interface {
 	PutChallenge(ch store.Challenge) error
 	Challenge(id string) (store.Challenge, error)
 	CompleteChallenge(id string, c *store.Certificate) (store.Challenge, error)
+	Revoke(serial *big.Int, at time.Time, reason int) (store.Certificate, error)
+	Revocations(root string) (uint64, []store.Revocation, error)
+	RevocationGeneration(root string) (uint64, error)
+	NextCRLNumber(root string) (uint64, error)
 	Ping() error
 }
 
@@ -39,9 +44,6 @@ type Config struct {
 	ChallengePort     int
 	ChallengeExpiry   time.Duration
 
-	// OCSP answers revocation questions; nil leaves the routes out.
-	OCSP http.Handler
-
 	// KeyGenLimit bounds concurrent RSA key generations, which take a core
 	// each for up to seconds; default 2.
 	KeyGenLimit int
@@ -53,7 +55,8 @@ type Server struct {
 	ca      *ca.Authority
 	log     *slog.Logger
 	checker *challenge.Checker
-	ocsp    http.Handler
+	ocsp    *ocsp.Responder
+	crls    *ca.CRLs
 
 	challengeRequired bool
 	challengePort     int
@@ -88,12 +91,18 @@ func New(cfg Config) (*Server, error) {
 		ca:                cfg.Authority,
 		log:               cfg.Logger,
 		checker:           cfg.Checker,
-		ocsp:              cfg.OCSP,
 		challengeRequired: cfg.ChallengeRequired,
 		challengePort:     cfg.ChallengePort,
 		challengeExpiry:   cfg.ChallengeExpiry,
 		rsaSlots:          make(chan struct{}, cfg.KeyGenLimit),
 	}
+	src := revocationSource{cfg.Store}
+	s.crls = ca.NewCRLs(cfg.Authority, src)
+	responder, err := ocsp.New(ocsp.Config{Source: src, Issuers: s.ocspIssuers, Now: s.ocspClock, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	s.ocsp = responder
 	s.routes()
 	return s, nil
 }
@@ -133,10 +142,13 @@ func (s *Server) routes() {
 		s.handle(http.MethodGet, p+"/privatekey/:id/obtain", s.authed(s.handlePrivateKeyObtain))
 		s.handle(http.MethodGet, p+"/challenge/:id/solve", s.authed(s.handleChallengeSolve))
 		s.handle(http.MethodPost, p+"/challenge/:id/solve", s.authed(s.handleChallengeSolve))
-		if s.ocsp != nil {
-			s.handle(http.MethodGet, p+"/ocsp/*request", s.handleOCSP)
-			s.handle(http.MethodPost, p+"/ocsp", s.handleOCSP)
-		}
+		s.handle(http.MethodPost, p+"/certificate/:id/revoke", s.authed(s.handleRevoke))
+		// OCSP and CRLs take no token: relying parties cannot send one.
+		s.handle(http.MethodGet, p+"/ocsp/*request", s.handleOCSP)
+		s.handle(http.MethodHead, p+"/ocsp/*request", s.handleOCSP)
+		s.handle(http.MethodPost, p+"/ocsp", s.handleOCSP)
+		s.handle(http.MethodGet, p+"/crl", s.handleCRL)
+		s.handle(http.MethodGet, p+"/crl/:fingerprint", s.handleCRL)
 	}
 }
 

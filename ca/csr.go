@@ -5,6 +5,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -47,14 +48,19 @@ func ParseCSR(data []byte) (*x509.CertificateRequest, *Request, error) {
 		req.IPs = append(req.IPs, a.Unmap())
 	}
 	cn := csr.Subject.CommonName
-	_, dnsErr := NormalizeDNSName(cn)
-	_, ipErr := netip.ParseAddr(cn)
-	if len(req.DNSNames)+len(req.IPs)+len(req.Emails) == 0 && dnsErr != nil {
-		return nil, nil, fmt.Errorf("%w: CSR has no subject alternative names and its common name %q is not a DNS name", ErrInvalid, cn)
+	if len(req.DNSNames)+len(req.IPs)+len(req.Emails) == 0 {
+		if _, err := NormalizeDNSName(cn); err != nil {
+			return nil, nil, fmt.Errorf("%w: CSR has no subject alternative names and its common name %q is not a DNS name", ErrInvalid, cn)
+		}
+		req.DNSNames = []string{cn}
+	} else if !commonNameInSANs(cn, req) {
+		// With SANs, the names are the SANs. A CN outside them, such as
+		// "My Laptop" or a person's name, is dropped rather than added
+		// as a name; Normalize then uses the first SAN.
+		cn = ""
 	}
-	if dnsErr != nil && ipErr != nil {
-		// A CN such as "My Laptop" is common in CSRs made by hand; the
-		// certificate's CN must be one of its names, so use the first.
+	if len(cn) > maxCommonName {
+		// Too long for a CN (RFC 5280 ub-common-name); it stays a SAN.
 		cn = ""
 	}
 	req.Subject = Subject{
@@ -65,4 +71,20 @@ func ParseCSR(data []byte) (*x509.CertificateRequest, *Request, error) {
 		Locality:     strings.Join(csr.Subject.Locality, ", "),
 	}
 	return csr, req, nil
+}
+
+// commonNameInSANs reports whether cn, normalized, is one of req's DNS
+// names or IP addresses.
+func commonNameInSANs(cn string, req *Request) bool {
+	if a, err := NormalizeIP(cn); err == nil {
+		return slices.Contains(req.IPs, a)
+	}
+	n, err := NormalizeDNSName(cn)
+	if err != nil {
+		return false
+	}
+	return slices.ContainsFunc(req.DNSNames, func(d string) bool {
+		m, err := NormalizeDNSName(d)
+		return err == nil && m == n
+	})
 }

@@ -63,6 +63,9 @@ func (a *Authority) Sign(req *Request, pub crypto.PublicKey) (*Issued, error) {
 		OCSPServer:            []string{a.cfg.PublicURL + "/api/ocsp"},
 		CRLDistributionPoints: []string{a.cfg.PublicURL + "/api/crl/" + root.Fingerprint},
 	}
+	if len(req.DNSNames)+len(req.IPs) > 0 && req.Subject.isDomainValidated() {
+		tmpl.Policies = []x509.OID{domainValidatedPolicy()}
+	}
 	der, err := x509.CreateCertificate(a.cfg.Rand, tmpl, root.Cert, pub, signer)
 	if err != nil {
 		return nil, fmt.Errorf("signing certificate: %w", err)
@@ -72,4 +75,23 @@ func (a *Authority) Sign(req *Request, pub crypto.PublicKey) (*Issued, error) {
 		return nil, fmt.Errorf("parsing issued certificate: %w", err)
 	}
 	return &Issued{Cert: cert, Root: root}, nil
+}
+
+// domainValidatedPolicy is the CA/Browser Forum's reserved "domain validated"
+// policy, 2.23.140.1.2.1. The Baseline Requirements (7.1.2.7.9) want one
+// reserved policy in every subscriber certificate; certmaker has no OID arc of
+// its own, and the DV profile is the one whose subject it can honour.
+func domainValidatedPolicy() x509.OID {
+	oid, _ := x509.OIDFromInts([]uint64{2, 23, 140, 1, 2, 1}) // valid arcs: cannot fail
+	return oid
+}
+
+// isDomainValidated reports whether the subject fits the DV profile (BR
+// 7.1.2.7.2: common name and country only). A subject with organization or
+// address fields gets no policy rather than a DV claim it contradicts or an
+// OV claim about data certmaker never verified; so does a certificate for
+// email addresses only, which names no domain to have validated.
+func (s Subject) isDomainValidated() bool {
+	return s.Organization == "" && s.Province == "" && s.Locality == "" &&
+		s.StreetAddress == "" && s.PostalCode == ""
 }

@@ -13,6 +13,14 @@ import (
 // the whole leftmost label. Single-label names such as "nas" are allowed:
 // they are common inside a homelab.
 func NormalizeDNSName(s string) (string, error) {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			// Checked before lower-casing: strings.ToLower folds some
+			// non-ASCII letters into ASCII (U+212A KELVIN SIGN becomes "k"),
+			// which would certify a name other than the one asked for.
+			return "", fmt.Errorf("%w: domain %q is not ASCII (use punycode for international names)", ErrInvalid, s)
+		}
+	}
 	name := strings.ToLower(strings.TrimSuffix(s, "."))
 	if name == "" {
 		return "", fmt.Errorf("%w: domain %q is empty", ErrInvalid, s)

@@ -17,6 +17,9 @@ import (
 // message says which value and why.
 var ErrInvalid = errors.New("invalid request")
 
+// ErrUnknownRoot is returned for a root fingerprint certmaker never had.
+var ErrUnknownRoot = errors.New("unknown root")
+
 // MaxNames bounds the names in one certificate, as public CAs do; a
 // certificate with thousands of SANs helps nobody and costs everybody.
 const MaxNames = 100
@@ -92,11 +95,13 @@ func (r *Request) Normalize() error {
 		return err
 	}
 	if cn := r.Subject.CommonName; cn != "" {
-		if a, err := netip.ParseAddr(cn); err == nil {
-			if !slices.Contains(ips, a.Unmap()) {
-				ips = append(ips, a.Unmap())
+		// NormalizeIP, not netip.ParseAddr: a zone ("fe80::1%eth0") would
+		// slip past the checks on IPs above.
+		if a, err := NormalizeIP(cn); err == nil {
+			if !slices.Contains(ips, a) {
+				ips = append(ips, a)
 			}
-			r.Subject.CommonName = a.Unmap().String()
+			r.Subject.CommonName = a.String()
 		} else if n, err := NormalizeDNSName(cn); err == nil {
 			if !slices.Contains(dns, n) {
 				dns = append(dns, n)
@@ -113,15 +118,28 @@ func (r *Request) Normalize() error {
 		return fmt.Errorf("%w: %d names, at most %d per certificate", ErrInvalid, n, MaxNames)
 	}
 	if r.Subject.CommonName == "" {
-		switch {
-		case len(dns) > 0:
-			r.Subject.CommonName = dns[0]
-		case len(ips) > 0:
-			r.Subject.CommonName = ips[0].String()
-		}
+		r.Subject.CommonName = defaultCommonName(dns, ips)
 	}
 	r.DNSNames, r.IPs, r.Emails = dns, ips, emails
 	return nil
+}
+
+// maxCommonName is ub-common-name (RFC 5280 appendix A).
+const maxCommonName = 64
+
+// defaultCommonName is the first DNS name that fits in a common name, else
+// the first IP address, else empty: a DNS name may be 253 characters long,
+// and such a name stays a SAN without becoming the CN.
+func defaultCommonName(dns []string, ips []netip.Addr) string {
+	for _, n := range dns {
+		if len(n) <= maxCommonName {
+			return n
+		}
+	}
+	if len(ips) > 0 {
+		return ips[0].String()
+	}
+	return ""
 }
 
 // check enforces the X.509 upper bounds (RFC 5280 appendix A) and a
@@ -132,7 +150,7 @@ func (s *Subject) check() error {
 		name, value string
 		max         int
 	}{
-		{"common_name", s.CommonName, 64},
+		{"common_name", s.CommonName, maxCommonName},
 		{"organization", s.Organization, 64},
 		{"country", s.Country, 2},
 		{"province", s.Province, 128},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"strings"
 )
 
 // serialBits is the CSPRNG output in every serial: twice the CA/Browser
@@ -25,4 +26,17 @@ func NewSerial(r io.Reader) (*big.Int, error) {
 			return n, nil
 		}
 	}
+}
+
+// ParseSerial reads a certificate id as the API and CLI show it: the
+// serial in decimal, positive, and within RFC 5280's 20 octets.
+func ParseSerial(s string) (*big.Int, error) {
+	if s == "" || len(s) > 49 || strings.TrimLeft(s, "0123456789") != "" {
+		return nil, fmt.Errorf("%w: certificate id %.60q is not a decimal serial number", ErrInvalid, s)
+	}
+	n, ok := new(big.Int).SetString(s, 10)
+	if !ok || n.Sign() <= 0 || len(n.Bytes()) > 20 {
+		return nil, fmt.Errorf("%w: certificate id %.60q is not a valid serial number", ErrInvalid, s)
+	}
+	return n, nil
 }

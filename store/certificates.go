@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"math/big"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -69,28 +68,6 @@ func getCertificate(tx *bolt.Tx, serial *big.Int, c *Certificate) error {
 	}
 	c.Serial = new(big.Int).Set(serial)
 	return nil
-}
-
-// Revoke marks a certificate revoked at the given time for an RFC 5280
-// reason code; ErrRevoked if it already is. It returns the updated record.
-func (db *DB) Revoke(serial *big.Int, at time.Time, reason int) (Certificate, error) {
-	var c Certificate
-	err := db.bolt.Batch(func(tx *bolt.Tx) error {
-		c = Certificate{}
-		if err := getCertificate(tx, serial, &c); err != nil {
-			return err
-		}
-		if c.Revoked {
-			return fmt.Errorf("certificate %s: %w", serial, ErrRevoked)
-		}
-		c.Revoked, c.RevokedAt, c.Reason = true, at.UTC(), reason
-		v, err := encode(c)
-		if err != nil {
-			return err
-		}
-		return tx.Bucket(bucketCerts).Put(serialKey(serial), v)
-	})
-	return c, err
 }
 
 // CertificatesByOwner lists one user's certificates through the owner index,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"os"
 	"time"
 
@@ -22,8 +23,9 @@ var (
 )
 
 // schemaVersion is the layout this code reads and writes. Open migrates
-// older files and refuses newer ones.
-const schemaVersion = 1
+// older files and refuses newer ones. 2 added the per-root revocation index
+// (bucket revoked); a schema 1 binary must not write a file that has one.
+const schemaVersion = 2
 
 var (
 	bucketMeta       = []byte("meta")
@@ -33,8 +35,9 @@ var (
 	bucketCerts      = []byte("certs")
 	bucketOwnerCerts = []byte("owner_certs")
 	bucketChallenges = []byte("challenges")
+	bucketRevoked    = []byte("revoked")
 
-	allBuckets = [][]byte{bucketMeta, bucketUsers, bucketTokens, bucketRoots, bucketCerts, bucketOwnerCerts, bucketChallenges}
+	allBuckets = [][]byte{bucketMeta, bucketUsers, bucketTokens, bucketRoots, bucketCerts, bucketOwnerCerts, bucketChallenges, bucketRevoked}
 
 	keySchema     = []byte("schema")
 	keyActiveRoot = []byte("active_root")
@@ -101,18 +104,52 @@ func (db *DB) init(readOnly bool) error {
 	if version > schemaVersion {
 		return fmt.Errorf("%s has schema version %d, newer than this certmaker understands (%d): upgrade certmaker", db.path, version, schemaVersion)
 	}
-	if version == schemaVersion || readOnly {
+	if version == schemaVersion {
 		return nil
 	}
-	// A new file (version 0) gets its buckets in one transaction; future
-	// migrations from older versions belong here as well.
+	if readOnly {
+		// Migrating needs a write; reading an older layout (or a file with
+		// no buckets yet) as if it were current would fail or panic later.
+		return fmt.Errorf("%s has schema version %d, older than this certmaker's (%d): open it once without read-only to migrate", db.path, version, schemaVersion)
+	}
+	// A new file (version 0) gets its buckets, an older one its migrations,
+	// all in one transaction.
 	return db.bolt.Update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("creating bucket %s: %w", name, err)
 			}
 		}
+		if version == 1 {
+			if err := indexRevocations(tx); err != nil {
+				return fmt.Errorf("migrating %s from schema 1: %w", db.path, err)
+			}
+		}
 		return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint64(nil, schemaVersion))
+	})
+}
+
+// indexRevocations fills the revocation index from certificates revoked
+// before it existed (schema 1), so their roots' CRLs list them.
+func indexRevocations(tx *bolt.Tx) error {
+	revoked, meta := tx.Bucket(bucketRevoked), tx.Bucket(bucketMeta)
+	return tx.Bucket(bucketCerts).ForEach(func(k, v []byte) error {
+		var c Certificate
+		if err := decode(v, &c); err != nil {
+			return err
+		}
+		if !c.Revoked {
+			return nil
+		}
+		rv, err := encode(Revocation{At: c.RevokedAt, Reason: c.Reason})
+		if err != nil {
+			return err
+		}
+		if err := revoked.Put(revokedKey(c.Root, new(big.Int).SetBytes(k)), rv); err != nil {
+			return err
+		}
+		_, err = bumpUint(meta, revGenKey(c.Root))
+		return err
 	})
 }
 

@@ -18,11 +18,27 @@ func (db *DB) CreateUser(u User) error {
 		if users.Get([]byte(u.Name)) != nil {
 			return fmt.Errorf("user %q: %w", u.Name, ErrExists)
 		}
+		tokens := tx.Bucket(bucketTokens)
+		if err := checkTokenFree(tokens, u.TokenHash, u.Name); err != nil {
+			return err
+		}
 		if err := users.Put([]byte(u.Name), v); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketTokens).Put(u.TokenHash, []byte(u.Name))
+		return tokens.Put(u.TokenHash, []byte(u.Name))
 	})
+}
+
+// checkTokenFree refuses a token hash that already names another user:
+// putting it would silently hand that user's logins to this one.
+func checkTokenFree(tokens *bolt.Bucket, h []byte, name string) error {
+	if len(h) == 0 {
+		return fmt.Errorf("user %q: token hash is empty", name)
+	}
+	if owner := tokens.Get(h); owner != nil && string(owner) != name {
+		return fmt.Errorf("user %q: token hash: %w", name, ErrExists)
+	}
+	return nil
 }
 
 // User reads one user by name.
@@ -97,6 +113,9 @@ func (db *DB) UpdateUser(name string, fn func(*User) error) (User, error) {
 		}
 		if !bytes.Equal(old, u.TokenHash) {
 			tokens := tx.Bucket(bucketTokens)
+			if err := checkTokenFree(tokens, u.TokenHash, name); err != nil {
+				return err
+			}
 			if err := tokens.Delete(old); err != nil {
 				return err
 			}

@@ -1,0 +1,136 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"certmaker/ca"
+	"certmaker/ocsp"
+	"certmaker/store"
+)
+
+type revokeRequest struct {
+	Reason string `json:"reason"`
+}
+
+// handleRevoke revokes one of the user's certificates (any, for an admin).
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request, p httprouter.Params, u *store.User) {
+	body, err := readBody(w, r)
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	var rr revokeRequest
+	if len(strings.TrimSpace(string(body))) > 0 {
+		if err := json.Unmarshal(body, &rr); err != nil {
+			Error(w, r, badRequest("malformed JSON: %v", jsonError(err)))
+			return
+		}
+	}
+	reason, err := ca.ParseReason(rr.Reason)
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	c, err := s.ownCertificate(p.ByName("id"), u, true)
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	c, err = s.store.Revoke(c.Serial, s.ca.Now(), reason)
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	writeText(w, http.StatusOK, fmt.Sprintf("certificate %s revoked (%s)\n", c.Serial, ca.ReasonName(c.Reason)))
+}
+
+// handleCRL serves a root's CRL in DER: the active root's without a
+// fingerprint, else the named one's. No token: relying parties fetch it.
+func (s *Server) handleCRL(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
+	fp := strings.ToLower(p.ByName("fingerprint"))
+	if fp == "" {
+		root := s.ca.Active()
+		if root == nil {
+			Error(w, r, errors.New("no active root"))
+			return
+		}
+		fp = root.Fingerprint
+	}
+	der, this, next, err := s.crls.CRL(fp)
+	if errors.Is(err, ca.ErrUnknownRoot) {
+		Error(w, r, fmt.Errorf("%w: no root with fingerprint %.64q", errNotFound, fp))
+		return
+	}
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pkix-crl")
+	w.Header().Set("Content-Length", strconv.Itoa(len(der)))
+	w.Header().Set("Last-Modified", this.UTC().Format(http.TimeFormat))
+	w.Header().Set("Expires", next.UTC().Format(http.TimeFormat))
+	// Short: a revocation makes a new CRL at once, and caches should see it soon.
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	w.WriteHeader(http.StatusOK)
+	w.Write(der)
+}
+
+// revocationSource adapts the store to what ocsp and ca's CRLs read.
+type revocationSource struct{ store Store }
+
+func (src revocationSource) Status(serial *big.Int) (ocsp.Status, error) {
+	c, err := src.store.Certificate(serial)
+	if errors.Is(err, store.ErrNotFound) {
+		return ocsp.Status{}, nil
+	}
+	if err != nil {
+		return ocsp.Status{}, err
+	}
+	return ocsp.Status{Issued: true, IssuerFingerprint: c.Root, Revoked: c.Revoked, RevokedAt: c.RevokedAt, Reason: c.Reason}, nil
+}
+
+func (src revocationSource) Revocations(root string) (uint64, []ca.Revoked, error) {
+	gen, list, err := src.store.Revocations(root)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]ca.Revoked, len(list))
+	for i, r := range list {
+		out[i] = ca.Revoked{Serial: r.Serial, At: r.At, Reason: r.Reason}
+	}
+	return gen, out, nil
+}
+
+func (src revocationSource) RevocationGeneration(root string) (uint64, error) {
+	return src.store.RevocationGeneration(root)
+}
+
+func (src revocationSource) NextCRLNumber(root string) (*big.Int, error) {
+	n, err := src.store.NextCRLNumber(root)
+	if err != nil {
+		return nil, err
+	}
+	return new(big.Int).SetUint64(n), nil
+}
+
+// ocspIssuers lists the authority's roots for the responder.
+func (s *Server) ocspIssuers() []ocsp.Issuer {
+	roots := s.ca.Roots()
+	out := make([]ocsp.Issuer, len(roots))
+	for i, r := range roots {
+		out[i] = ocsp.Issuer{Cert: r.Cert, Signer: r.Signer}
+	}
+	return out
+}
+
+// ocspClock lets the responder share the authority's clock.
+func (s *Server) ocspClock() time.Time { return s.ca.Now() }

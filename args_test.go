@@ -1,0 +1,34 @@
+package main
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestHoistFlags(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"certmaker cert revoke 123 --reason keyCompromise", "certmaker cert revoke --reason keyCompromise 123"},
+		{"certmaker cert revoke --reason=superseded 123", "certmaker cert revoke --reason=superseded 123"},
+		{"certmaker --db x.db user add alice --admin", "certmaker --db x.db user add --admin alice"},
+		{"certmaker user add alice", "certmaker user add alice"},
+		{"certmaker create-user bob --admin", "certmaker create-user --admin bob"},
+		{"certmaker serve --listen :1 --public-url http://x", "certmaker serve --listen :1 --public-url http://x"},
+		{"certmaker user add -- --weird", "certmaker user add -- --weird"},
+		{"certmaker nosuch --x y", "certmaker nosuch --x y"},
+		{"certmaker", "certmaker"},
+	}
+	app := newApp()
+	for _, c := range cases {
+		got := strings.Join(hoistFlags(app, strings.Fields(c.in)), " ")
+		if got != c.want {
+			t.Errorf("%q: got %q, want %q", c.in, got, c.want)
+		}
+	}
+	in := strings.Fields("certmaker cert revoke 1 --reason x")
+	orig := slices.Clone(in)
+	hoistFlags(app, in)
+	if !slices.Equal(in, orig) {
+		t.Errorf("hoistFlags changed its input to %q", in)
+	}
+}

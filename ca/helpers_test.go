@@ -1,0 +1,84 @@
+package ca_test
+
+import (
+	"crypto"
+	"crypto/x509"
+	"testing"
+	"time"
+
+	"certmaker/ca"
+)
+
+// testNow is the fixed clock of most tests: a whole second, in UTC, so that
+// NotBefore can be compared exactly.
+var testNow = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+
+// testURL is the public URL the test authorities put into certificates.
+const testURL = "http://ca.example.com:8880"
+
+// mustRoot makes a ten-year root of key type kt valid from now.
+func mustRoot(t testing.TB, kt ca.KeyType, now time.Time) *ca.Root {
+	t.Helper()
+	r, err := ca.NewRoot(ca.RootConfig{
+		KeyType:      kt,
+		Days:         3650,
+		CommonName:   "certmaker Test Root",
+		Organization: "certmaker tests",
+		Country:      "DE",
+	}, now)
+	if err != nil {
+		t.Fatalf("NewRoot(%s): %v", kt, err)
+	}
+	return r
+}
+
+// mustAuthority returns an authority with the default bounds (7 days, 1..182)
+// whose clock always reads now, and, unless root is nil, root as its active
+// issuer.
+func mustAuthority(t testing.TB, now time.Time, root *ca.Root) *ca.Authority {
+	t.Helper()
+	a, err := ca.New(ca.Config{
+		PublicURL:   testURL,
+		DefaultDays: 7,
+		MinDays:     1,
+		MaxDays:     182,
+		Now:         func() time.Time { return now },
+	})
+	if err != nil {
+		t.Fatalf("ca.New: %v", err)
+	}
+	if root != nil {
+		a.AddRoot(root, true)
+	}
+	return a
+}
+
+// mustKey generates a private key of type kt.
+func mustKey(t testing.TB, kt ca.KeyType) crypto.Signer {
+	t.Helper()
+	k, err := ca.GenerateKey(kt)
+	if err != nil {
+		t.Fatalf("GenerateKey(%s): %v", kt, err)
+	}
+	return k
+}
+
+// mustNormalize normalizes req and fails the test if it is refused.
+func mustNormalize(t testing.TB, req *ca.Request) *ca.Request {
+	t.Helper()
+	if err := req.Normalize(); err != nil {
+		t.Fatalf("Normalize(%+v): %v", req, err)
+	}
+	return req
+}
+
+// mustSign signs req (normalizing it first) for pub.
+func mustSign(t testing.TB, a *ca.Authority, req *ca.Request, pub crypto.PublicKey) *x509.Certificate {
+	t.Helper()
+	mustNormalize(t, req)
+	iss, err := a.Sign(req, pub)
+	if err != nil {
+		t.Fatalf("Sign: %v", err)
+	}
+	return iss.Cert
+}

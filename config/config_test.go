@@ -1,0 +1,103 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"certmaker/config"
+)
+
+// The example file documents the defaults: loading it must give exactly them.
+func TestExampleIsDefault(t *testing.T) {
+	cfg, err := config.Load("../certmaker.toml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := config.Default()
+	if err := def.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if def.Challenge.AllowedPorts == nil {
+		def.Challenge.AllowedPorts = []int{}
+	}
+	if !reflect.DeepEqual(cfg, def) {
+		t.Errorf("example differs from defaults:\n got %+v\nwant %+v", cfg, def)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	load := func(t *testing.T, body string) (config.Config, error) {
+		t.Helper()
+		p := filepath.Join(dir, "c.toml")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return config.Load(p)
+	}
+	t.Run("Overrides", func(t *testing.T) {
+		cfg, err := load(t, `
+[server]
+public_url = "https://ca.home.lan/"
+[challenge]
+required = true
+timeout = "750ms"
+allowed_ports = [80, 8080]
+[challenge.hosts]
+"NAS.home.lan." = ["192.168.1.20", "fd00::20"]
+`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Server.PublicURL != "https://ca.home.lan" || !cfg.Challenge.Required || cfg.Challenge.Timeout.Duration != 750*time.Millisecond {
+			t.Errorf("got %+v", cfg)
+		}
+		hosts, err := cfg.Hosts()
+		if err != nil || len(hosts["nas.home.lan"]) != 2 {
+			t.Errorf("hosts %v %v", hosts, err)
+		}
+		if cfg.Certificates.DefaultDays != 7 {
+			t.Error("defaults not kept for keys not given")
+		}
+	})
+	bad := []struct{ name, body, mention string }{
+		{"UnknownTable", "[nope]\nx = 1\n", "nope"},
+		{"UnknownKey", "[store]\npth = \"x\"\n", "store.pth"},
+		{"WrongType", "[certificates]\nmax_days = \"many\"\n", "max_days"},
+		{"Listen", "[server]\nlisten = \"8880\"\n", "server.listen"},
+		{"LogFormat", "[server]\nlog_format = \"xml\"\n", "server.log_format"},
+		{"KeyType", "[ca]\nkey_type = \"dsa\"\n", "ca.key_type"},
+		{"DefaultOutsideRange", "[certificates]\ndefault_days = 400\n", "certificates.default_days"},
+		{"MinZero", "[certificates]\nmin_days = 0\n", "certificates.min_days"},
+		{"Port", "[challenge]\ndefault_port = 0\n", "challenge.default_port"},
+		{"AllowedPort", "[challenge]\nallowed_ports = [70000]\n", "challenge.allowed_ports"},
+		{"Network", "[challenge]\ndenied_networks = [\"10.0.0.0/33\"]\n", "challenge.denied_networks"},
+		{"HostAddr", "[challenge.hosts]\n\"a.lan\" = [\"not-ip\"]\n", "challenge.hosts"},
+		{"Expiry", "[challenge]\nexpiry = \"-1h\"\n", "challenge.expiry"},
+		{"Syntax", "[server\n", "toml"},
+	}
+	for _, c := range bad {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := load(t, c.body)
+			if err == nil || !strings.Contains(err.Error(), c.mention) {
+				t.Errorf("error %v, want one naming %q", err, c.mention)
+			}
+		})
+	}
+	t.Run("NoFileIsDefault", func(t *testing.T) {
+		t.Chdir(t.TempDir())
+		cfg, err := config.Load("")
+		if err != nil || !reflect.DeepEqual(cfg, config.Default()) {
+			t.Errorf("no file: %v", err)
+		}
+	})
+	t.Run("ExplicitMissingFile", func(t *testing.T) {
+		if _, err := config.Load(filepath.Join(dir, "missing.toml")); err == nil {
+			t.Error("missing explicit file accepted")
+		}
+	})
+}

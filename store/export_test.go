@@ -1,0 +1,5 @@
+package store
+
+// SchemaVersion lets the external tests check what Open writes without
+// widening the package's API.
+const SchemaVersion = schemaVersion

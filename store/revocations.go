@@ -1,0 +1,123 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math/big"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Revocation is one entry of a root's revocation index, what a CRL lists.
+type Revocation struct {
+	Serial *big.Int  `json:"-"`
+	At     time.Time `json:"at"`
+	Reason int       `json:"reason,omitempty"`
+}
+
+// The revoked bucket is keyed root fingerprint + 0 + serial, so one root's
+// revocations are a prefix scan and never a walk over every certificate.
+func revokedKey(root string, serial *big.Int) []byte {
+	k := make([]byte, 0, len(root)+1+20)
+	k = append(k, root...)
+	k = append(k, 0)
+	return append(k, serialKey(serial)...)
+}
+
+// Per-root counters in the meta bucket.
+func revGenKey(root string) []byte    { return []byte("revgen/" + root) }
+func crlNumberKey(root string) []byte { return []byte("crlnum/" + root) }
+
+func getUint(b *bolt.Bucket, k []byte) uint64 {
+	if v := b.Get(k); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+func bumpUint(b *bolt.Bucket, k []byte) (uint64, error) {
+	n := getUint(b, k) + 1
+	return n, b.Put(k, binary.BigEndian.AppendUint64(nil, n))
+}
+
+// Revoke marks a certificate revoked at the given time for an RFC 5280
+// reason code, adds it to its root's revocation index and bumps that
+// root's revocation generation, all in one durable commit. ErrRevoked if
+// it already is revoked (the first revocation stands).
+func (db *DB) Revoke(serial *big.Int, at time.Time, reason int) (Certificate, error) {
+	var c Certificate
+	err := db.bolt.Batch(func(tx *bolt.Tx) error {
+		c = Certificate{}
+		if err := getCertificate(tx, serial, &c); err != nil {
+			return err
+		}
+		if c.Revoked {
+			return fmt.Errorf("certificate %s: %w", serial, ErrRevoked)
+		}
+		c.Revoked, c.RevokedAt, c.Reason = true, at.UTC(), reason
+		v, err := encode(c)
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketCerts).Put(serialKey(serial), v); err != nil {
+			return err
+		}
+		rv, err := encode(Revocation{At: c.RevokedAt, Reason: reason})
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketRevoked).Put(revokedKey(c.Root, serial), rv); err != nil {
+			return err
+		}
+		_, err = bumpUint(tx.Bucket(bucketMeta), revGenKey(c.Root))
+		return err
+	})
+	return c, err
+}
+
+// Revocations lists a root's revoked certificates and the revocation
+// generation they are complete for, from one read transaction.
+func (db *DB) Revocations(root string) (uint64, []Revocation, error) {
+	var gen uint64
+	var out []Revocation
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		gen = getUint(tx.Bucket(bucketMeta), revGenKey(root))
+		prefix := append([]byte(root), 0)
+		cur := tx.Bucket(bucketRevoked).Cursor()
+		for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+			var r Revocation
+			if err := decode(v, &r); err != nil {
+				return err
+			}
+			r.Serial = new(big.Int).SetBytes(k[len(prefix):])
+			out = append(out, r)
+		}
+		return nil
+	})
+	return gen, out, err
+}
+
+// RevocationGeneration counts the revocations ever made under a root; it
+// changes exactly when the root's CRL must.
+func (db *DB) RevocationGeneration(root string) (uint64, error) {
+	var gen uint64
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		gen = getUint(tx.Bucket(bucketMeta), revGenKey(root))
+		return nil
+	})
+	return gen, err
+}
+
+// NextCRLNumber durably increments and returns a root's CRL number, so
+// CRL numbers only ever grow, across restarts too.
+func (db *DB) NextCRLNumber(root string) (uint64, error) {
+	var n uint64
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		var err error
+		n, err = bumpUint(tx.Bucket(bucketMeta), crlNumberKey(root))
+		return err
+	})
+	return n, err
+}
