@@ -125,3 +125,53 @@ func cmdCertRevoke(c *cli.Context) error {
 		return op.Revoke(ctx, c.Args().First(), c.String("reason"))
 	})
 }
+
+// cmdBackup writes the copy next to FILE, checks that it opens and passes
+// bbolt's consistency check, fsyncs it and only then renames it into place,
+// so FILE is always either the old backup or a complete new one.
+func cmdBackup(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return fmt.Errorf("backup needs exactly one file name")
+	}
+	dst := c.Args().First()
+	tmp := dst + ".tmp"
+	err := withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
+		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return err
+		}
+		if _, err := op.Backup(ctx, f); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	})
+	if err == nil {
+		err = checkBackup(tmp)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	fmt.Fprintln(c.App.ErrWriter, "backup written to", dst)
+	return nil
+}
+
+func checkBackup(path string) error {
+	db, err := store.Open(path, store.Options{Timeout: time.Second, ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("the copy does not open: %w", err)
+	}
+	defer db.Close()
+	if err := db.Check(); err != nil {
+		return fmt.Errorf("the copy is inconsistent: %w", err)
+	}
+	return nil
+}

@@ -93,6 +93,10 @@ func newApp() *cli.App {
 			// The seed's command names, kept for existing scripts.
 			{Name: "create-user", Usage: "alias of user add", ArgsUsage: "NAME", Flags: addUser.Flags, Action: addUser.Action},
 			{Name: "disable-user", Usage: "alias of user disable", ArgsUsage: "NAME", Action: disableUser.Action},
+			{
+				Name: "backup", Usage: "write a consistent copy of the database to FILE, also while serving", ArgsUsage: "FILE",
+				Action: cmdBackup,
+			},
 			{Name: "rotate-root", Usage: "make a new root CA the issuer and print its SHA-256 fingerprint", Action: cmdRotateRoot},
 			{
 				Name: "version", Usage: "print the version",

@@ -19,8 +19,12 @@ func loadConfig(c *cli.Context) (config.Config, error) {
 	return cfg, nil
 }
 
+// rootConfig is what new roots look like; cfg has been validated, so its
+// name constraints parse.
 func rootConfig(cfg config.Config) ca.RootConfig {
+	nc, _ := cfg.NameConstraints()
 	return ca.RootConfig{
+		Constraints:  nc,
 		KeyType:      ca.KeyType(cfg.CA.KeyType),
 		Days:         cfg.CA.Days,
 		CommonName:   cfg.CA.CommonName,

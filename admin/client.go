@@ -139,3 +139,27 @@ func (c *Client) RotateRoot(ctx context.Context) (string, error) {
 func (c *Client) Revoke(ctx context.Context, id, reason string) error {
 	return c.do(ctx, http.MethodPost, "/certificates/"+url.PathEscape(id)+"/revoke", revokeRequest{Reason: reason}, nil)
 }
+
+// Backup implements Operator: the server streams the copy over the socket.
+func (c *Client) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://admin/backup", nil)
+	if err != nil {
+		return 0, err
+	}
+	// No overall timeout: a large database takes as long as it takes.
+	client := *c.http
+	client.Timeout = 0
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("asking the server: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("server answered %s", resp.Status)
+	}
+	n, err := io.Copy(w, resp.Body)
+	if err != nil {
+		return n, fmt.Errorf("receiving backup: %w", err)
+	}
+	return n, nil
+}

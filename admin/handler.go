@@ -23,6 +23,7 @@ func Handler(op Operator) http.Handler {
 	r.POST("/users/:name/token", h.resetToken)
 	r.POST("/roots/rotate", h.rotateRoot)
 	r.POST("/certificates/:id/revoke", h.revoke)
+	r.GET("/backup", h.backup)
 	return r
 }
 
@@ -123,4 +124,13 @@ func (h *handler) revoke(w http.ResponseWriter, r *http.Request, p httprouter.Pa
 		return
 	}
 	reply(w, struct{}{}, h.op.Revoke(r.Context(), p.ByName("id"), req.Reason))
+}
+
+func (h *handler) backup(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	w.Header().Set("Content-Type", "application/octet-stream")
+	// A failure after the first byte cannot change the status: abort the
+	// connection, and the command's check of the copy refuses it.
+	if _, err := h.op.Backup(r.Context(), w); err != nil {
+		panic(http.ErrAbortHandler)
+	}
 }

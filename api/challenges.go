@@ -26,6 +26,10 @@ func (s *Server) openChallenge(w http.ResponseWriter, r *http.Request, u *store.
 			return
 		}
 	}
+	if err := s.ca.Permits(req); err != nil {
+		Error(w, r, err)
+		return
+	}
 	token, err := challenge.Token()
 	if err != nil {
 		Error(w, r, err)

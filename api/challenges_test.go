@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"certmaker/ca"
 	"certmaker/challenge"
 )
 
@@ -192,4 +193,28 @@ func TestChallenge(t *testing.T) {
 		r := e.do("GET", solve, "alice", "", "X-Challenge-Port", port).want(t, 200)
 		e.cert("alice", e.path(r.header.Get("X-Certificate-Location")))
 	})
+}
+
+func TestNameConstraints(t *testing.T) {
+	e := newEnv(t, envOptions{challenge: true, hosts: testHosts})
+	e.ops.Root.Constraints = ca.NameConstraints{
+		PermittedDNSDomains: []string{"home.lan", "test"},
+		PermittedIPRanges:   []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+	}
+	if _, err := e.ops.RotateRoot(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	root := e.cert("alice", "/api/root-certificate/obtain")
+	if !root.PermittedDNSDomainsCritical || len(root.PermittedDNSDomains) != 2 {
+		t.Fatalf("served root lacks the constraints: %v", root.PermittedDNSDomains)
+	}
+	// Refused when asked, not after the challenge.
+	r := e.do("POST", "/api/certificate/request", "alice", `{"domains":["www.bank.example"]}`).want(t, 400)
+	if !strings.Contains(r.body, "www.bank.example") || !strings.Contains(r.body, "permitted") {
+		t.Errorf("message %q", r.body)
+	}
+	e.do("POST", "/api/certificate/request", "alice", `{"ips":["10.1.2.3"]}`).want(t, 400)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	e.do("POST", "/api/certificate/request-with-csr", "alice", csrPEM(t, key, "", "evil.example")).want(t, 400)
+	e.do("POST", "/api/certificate/request", "alice", `{"domains":["nas.home.lan"]}`).want(t, 202)
 }

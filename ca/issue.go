@@ -25,6 +25,9 @@ func (a *Authority) Sign(req *Request, pub crypto.PublicKey) (*Issued, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := root.permits(req); err != nil {
+		return nil, err
+	}
 	serial, err := NewSerial(a.cfg.Rand)
 	if err != nil {
 		return nil, err

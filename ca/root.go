@@ -27,7 +27,12 @@ type RootConfig struct {
 	CommonName   string
 	Organization string
 	Country      string
+	// Constraints, if any, are written into the root as a critical Name
+	// Constraints extension.
+	Constraints NameConstraints
 }
+
+type certTemplate = x509.Certificate
 
 // Fingerprint is the lowercase hex SHA-256 of a certificate's DER.
 func Fingerprint(der []byte) string {
@@ -78,6 +83,7 @@ func NewRoot(cfg RootConfig, now time.Time) (*Root, error) {
 		MaxPathLenZero: true,
 		SubjectKeyId:   ski,
 	}
+	cfg.Constraints.apply(tmpl)
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
 		return nil, fmt.Errorf("signing root: %w", err)

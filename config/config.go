@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"certmaker/ca"
 )
 
 // Config is the whole file.
@@ -44,6 +46,11 @@ type CA struct {
 	CommonName   string `toml:"common_name"`
 	Organization string `toml:"organization"`
 	Country      string `toml:"country"`
+	// Name constraints written into new roots.
+	PermittedDNSDomains []string `toml:"permitted_dns_domains"`
+	ExcludedDNSDomains  []string `toml:"excluded_dns_domains"`
+	PermittedIPRanges   []string `toml:"permitted_ip_ranges"`
+	ExcludedIPRanges    []string `toml:"excluded_ip_ranges"`
 }
 
 // Certificates is the [certificates] table.
@@ -92,12 +99,18 @@ func Default() Config {
 			CommonName:   "certmaker Root CA",
 			Organization: "certmaker",
 			Country:      "DE",
+			// Empty, not nil, so the defaults equal the example file.
+			PermittedDNSDomains: []string{},
+			ExcludedDNSDomains:  []string{},
+			PermittedIPRanges:   []string{},
+			ExcludedIPRanges:    []string{},
 		},
 		Certificates: Certificates{DefaultDays: 7, MinDays: 1, MaxDays: 182},
 		Challenge: Challenge{
-			DefaultPort: 80,
-			Timeout:     Duration{5 * time.Second},
-			Expiry:      Duration{24 * time.Hour},
+			DefaultPort:  80,
+			AllowedPorts: []int{},
+			Timeout:      Duration{5 * time.Second},
+			Expiry:       Duration{24 * time.Hour},
 			// Link-local holds cloud metadata services; nobody proves a
 			// certificate name there.
 			DeniedNetworks: []string{"169.254.0.0/16", "fe80::/10"},
@@ -168,6 +181,9 @@ func (c *Config) Validate() error {
 	if c.CA.CommonName == "" {
 		return fmt.Errorf("ca.common_name is empty")
 	}
+	if _, err := c.NameConstraints(); err != nil {
+		return err
+	}
 	cert := c.Certificates
 	if cert.MinDays < 1 {
 		return fmt.Errorf("certificates.min_days %d: want at least 1", cert.MinDays)
@@ -235,4 +251,45 @@ func (c *Config) Hosts() (map[string][]netip.Addr, error) {
 		}
 	}
 	return out, nil
+}
+
+// NameConstraints parses the [ca] constraint keys.
+func (c *Config) NameConstraints() (ca.NameConstraints, error) {
+	var nc ca.NameConstraints
+	domains := func(key string, in []string) ([]string, error) {
+		var out []string
+		for _, d := range in {
+			n, err := ca.NormalizeConstraintDomain(d)
+			if err != nil {
+				return nil, fmt.Errorf("ca.%s: %q is not a domain such as \"home.lan\" or \".home.lan\"", key, d)
+			}
+			out = append(out, n)
+		}
+		return out, nil
+	}
+	ranges := func(key string, in []string) ([]netip.Prefix, error) {
+		var out []netip.Prefix
+		for _, r := range in {
+			p, err := netip.ParsePrefix(r)
+			if err != nil {
+				return nil, fmt.Errorf("ca.%s: %q is not a network such as \"192.168.0.0/16\"", key, r)
+			}
+			out = append(out, p.Masked())
+		}
+		return out, nil
+	}
+	var err error
+	if nc.PermittedDNSDomains, err = domains("permitted_dns_domains", c.CA.PermittedDNSDomains); err != nil {
+		return nc, err
+	}
+	if nc.ExcludedDNSDomains, err = domains("excluded_dns_domains", c.CA.ExcludedDNSDomains); err != nil {
+		return nc, err
+	}
+	if nc.PermittedIPRanges, err = ranges("permitted_ip_ranges", c.CA.PermittedIPRanges); err != nil {
+		return nc, err
+	}
+	if nc.ExcludedIPRanges, err = ranges("excluded_ip_ranges", c.CA.ExcludedIPRanges); err != nil {
+		return nc, err
+	}
+	return nc, nil
 }

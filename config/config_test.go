@@ -21,9 +21,6 @@ func TestExampleIsDefault(t *testing.T) {
 	if err := def.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if def.Challenge.AllowedPorts == nil {
-		def.Challenge.AllowedPorts = []int{}
-	}
 	if !reflect.DeepEqual(cfg, def) {
 		t.Errorf("example differs from defaults:\n got %+v\nwant %+v", cfg, def)
 	}
@@ -78,6 +75,8 @@ allowed_ports = [80, 8080]
 		{"Network", "[challenge]\ndenied_networks = [\"10.0.0.0/33\"]\n", "challenge.denied_networks"},
 		{"HostAddr", "[challenge.hosts]\n\"a.lan\" = [\"not-ip\"]\n", "challenge.hosts"},
 		{"Expiry", "[challenge]\nexpiry = \"-1h\"\n", "challenge.expiry"},
+		{"ConstraintDomain", "[ca]\npermitted_dns_domains = [\"*.home.lan\"]\n", "ca.permitted_dns_domains"},
+		{"ConstraintRange", "[ca]\nexcluded_ip_ranges = [\"192.168.1.1\"]\n", "ca.excluded_ip_ranges"},
 		{"Syntax", "[server\n", "toml"},
 	}
 	for _, c := range bad {
