@@ -11,13 +11,6 @@ import (
 // serialKey is the big-endian serial; positive serials never collide this way.
 func serialKey(s *big.Int) []byte { return s.Bytes() }
 
-func ownerKey(owner string, serial *big.Int) []byte {
-	k := make([]byte, 0, len(owner)+1+20)
-	k = append(k, owner...)
-	k = append(k, 0)
-	return append(k, serialKey(serial)...)
-}
-
 // PutCertificate durably stores a new certificate and its owner index entry.
 // Concurrent callers share one commit (bbolt Batch); each returns only after
 // the commit that holds its certificate is on disk.
@@ -43,7 +36,7 @@ func putCertificate(tx *bolt.Tx, c *Certificate, v []byte) error {
 	if err := certs.Put(k, v); err != nil {
 		return err
 	}
-	return tx.Bucket(bucketOwnerCerts).Put(ownerKey(c.Owner, c.Serial), nil)
+	return indexCertificate(tx, c)
 }
 
 // Certificate reads one certificate by serial.
@@ -79,7 +72,7 @@ func (db *DB) CertificatesByOwner(owner string) ([]Certificate, error) {
 		cur := tx.Bucket(bucketOwnerCerts).Cursor()
 		for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
 			var c Certificate
-			if err := getCertificate(tx, new(big.Int).SetBytes(k[len(prefix):]), &c); err != nil {
+			if err := getCertificate(tx, serialOfSortKey(k[len(prefix):]), &c); err != nil {
 				return err
 			}
 			out = append(out, c)

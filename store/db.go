@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"os"
 	"time"
 
@@ -37,7 +36,7 @@ var (
 	bucketChallenges = []byte("challenges")
 	bucketRevoked    = []byte("revoked")
 
-	allBuckets = [][]byte{bucketMeta, bucketUsers, bucketTokens, bucketRoots, bucketCerts, bucketOwnerCerts, bucketChallenges, bucketRevoked}
+	allBuckets = [][]byte{bucketMeta, bucketUsers, bucketTokens, bucketRoots, bucketCerts, bucketOwnerCerts, bucketChallenges, bucketRevoked, bucketByCreated, bucketByExpiry}
 
 	keySchema     = []byte("schema")
 	keyActiveRoot = []byte("active_root")
@@ -121,35 +120,11 @@ func (db *DB) init(readOnly bool) error {
 			}
 		}
 		if version == 1 {
-			if err := indexRevocations(tx); err != nil {
+			if err := reindex(tx); err != nil {
 				return fmt.Errorf("migrating %s from schema 1: %w", db.path, err)
 			}
 		}
 		return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint64(nil, schemaVersion))
-	})
-}
-
-// indexRevocations fills the revocation index from certificates revoked
-// before it existed (schema 1), so their roots' CRLs list them.
-func indexRevocations(tx *bolt.Tx) error {
-	revoked, meta := tx.Bucket(bucketRevoked), tx.Bucket(bucketMeta)
-	return tx.Bucket(bucketCerts).ForEach(func(k, v []byte) error {
-		var c Certificate
-		if err := decode(v, &c); err != nil {
-			return err
-		}
-		if !c.Revoked {
-			return nil
-		}
-		rv, err := encode(Revocation{At: c.RevokedAt, Reason: c.Reason})
-		if err != nil {
-			return err
-		}
-		if err := revoked.Put(revokedKey(c.Root, new(big.Int).SetBytes(k)), rv); err != nil {
-			return err
-		}
-		_, err = bumpUint(meta, revGenKey(c.Root))
-		return err
 	})
 }
 

@@ -71,6 +71,10 @@ func (db *DB) Revoke(serial *big.Int, at time.Time, reason int) (Certificate, er
 		if err := tx.Bucket(bucketRevoked).Put(revokedKey(c.Root, serial), rv); err != nil {
 			return err
 		}
+		// A revoked certificate no longer "expires soon" for anyone.
+		if err := tx.Bucket(bucketByExpiry).Delete(sortKey(c.NotAfter, serial)); err != nil {
+			return err
+		}
 		_, err = bumpUint(tx.Bucket(bucketMeta), revGenKey(c.Root))
 		return err
 	})

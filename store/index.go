@@ -1,0 +1,250 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math/big"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Certificates are indexed three ways, all keyed so that a listing is a
+// cursor walk rather than a scan of every record:
+//   - owner_certs: owner + 0 + sort key, one user's certificates by age;
+//   - by_created:  sort key, everyone's certificates by age;
+//   - by_expiry:   not-after (8 bytes) + serial, unrevoked certificates by
+//     expiry, so "what expires soon" is a range.
+//
+// The sort key is the issue time in Unix nanoseconds (8 bytes, big-endian)
+// followed by the serial, which breaks ties.
+var (
+	bucketByCreated = []byte("by_created")
+	bucketByExpiry  = []byte("by_expiry")
+)
+
+// SortKey orders certificates by issue time, then serial. Listings hand it
+// out (hex) as their paging cursor.
+func SortKey(c *Certificate) []byte {
+	return sortKey(c.Created, c.Serial)
+}
+
+func sortKey(t time.Time, serial *big.Int) []byte {
+	k := make([]byte, 8, 8+20)
+	var n uint64
+	if t.After(time.Unix(0, 0)) {
+		// UnixNano is undefined far from 1970; certificates live after it.
+		n = uint64(t.UnixNano())
+	}
+	binary.BigEndian.PutUint64(k, n)
+	return append(k, serialKey(serial)...)
+}
+
+func ownerKey(owner string, sk []byte) []byte {
+	k := make([]byte, 0, len(owner)+1+len(sk))
+	k = append(k, owner...)
+	k = append(k, 0)
+	return append(k, sk...)
+}
+
+func serialOfSortKey(sk []byte) *big.Int { return new(big.Int).SetBytes(sk[8:]) }
+
+// indexCertificate adds a new certificate to every index.
+func indexCertificate(tx *bolt.Tx, c *Certificate) error {
+	sk := SortKey(c)
+	if err := tx.Bucket(bucketOwnerCerts).Put(ownerKey(c.Owner, sk), nil); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketByCreated).Put(sk, nil); err != nil {
+		return err
+	}
+	if c.Revoked {
+		return nil
+	}
+	return tx.Bucket(bucketByExpiry).Put(sortKey(c.NotAfter, c.Serial), nil)
+}
+
+// reindex rebuilds every certificate index and the revocation index from
+// the records themselves; migrations end with it.
+func reindex(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketOwnerCerts, bucketByCreated, bucketByExpiry, bucketRevoked} {
+		if err := tx.DeleteBucket(name); err != nil && tx.Bucket(name) != nil {
+			return err
+		}
+		if _, err := tx.CreateBucket(name); err != nil {
+			return err
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	return tx.Bucket(bucketCerts).ForEach(func(k, v []byte) error {
+		var c Certificate
+		if err := decode(v, &c); err != nil {
+			return err
+		}
+		c.Serial = new(big.Int).SetBytes(k)
+		if err := indexCertificate(tx, &c); err != nil {
+			return err
+		}
+		if !c.Revoked {
+			return nil
+		}
+		rv, err := encode(Revocation{At: c.RevokedAt, Reason: c.Reason})
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketRevoked).Put(revokedKey(c.Root, c.Serial), rv); err != nil {
+			return err
+		}
+		_, err = bumpUint(meta, revGenKey(c.Root))
+		return err
+	})
+}
+
+// ListQuery selects certificates, newest first.
+type ListQuery struct {
+	Owner string // "" for everyone's
+	// RevokedOnly keeps revoked certificates only.
+	RevokedOnly bool
+	// ExpiringBefore, if set, keeps unrevoked certificates whose not-after
+	// lies in [ExpiringAfter, ExpiringBefore).
+	ExpiringAfter, ExpiringBefore time.Time
+	// Before is a paging cursor: only certificates whose SortKey is below it.
+	Before []byte
+	// Limit bounds the page; the second result says whether more follow.
+	Limit int
+}
+
+// ListCertificates returns one page of certificates matching q, newest
+// first, and whether another page follows.
+func (db *DB) ListCertificates(q ListQuery) ([]Certificate, bool, error) {
+	if q.Limit <= 0 {
+		return nil, false, fmt.Errorf("list limit must be positive")
+	}
+	var out []Certificate
+	more := false
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		if !q.ExpiringBefore.IsZero() || q.RevokedOnly {
+			var err error
+			out, more, err = listSelective(tx, q)
+			return err
+		}
+		var cur *bolt.Cursor
+		var prefix []byte
+		if q.Owner != "" {
+			cur = tx.Bucket(bucketOwnerCerts).Cursor()
+			prefix = ownerKey(q.Owner, nil)
+		} else {
+			cur = tx.Bucket(bucketByCreated).Cursor()
+		}
+		for k := seekBelow(cur, prefix, q.Before); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Prev() {
+			if len(out) == q.Limit {
+				more = true
+				return nil
+			}
+			var c Certificate
+			if err := getCertificate(tx, serialOfSortKey(k[len(prefix):]), &c); err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		return nil
+	})
+	return out, more, err
+}
+
+// seekBelow positions cur on the last key with prefix that is below
+// prefix+before (or the last with prefix when before is nil).
+func seekBelow(cur *bolt.Cursor, prefix, before []byte) []byte {
+	var bound []byte
+	if before != nil {
+		bound = append(bytes.Clone(prefix), before...)
+	} else if prefix != nil {
+		// The first key after every key with this prefix.
+		bound = bytes.Clone(prefix)
+		bound[len(bound)-1]++
+	}
+	var k []byte
+	if bound == nil {
+		k, _ = cur.Last()
+	} else if k, _ = cur.Seek(bound); k == nil {
+		k, _ = cur.Last()
+	} else {
+		k, _ = cur.Prev()
+	}
+	return k
+}
+
+// listSelective serves the filters that have their own index (expiry, the
+// revocation index): collect the few matches, then order them by age.
+func listSelective(tx *bolt.Tx, q ListQuery) ([]Certificate, bool, error) {
+	var matches []Certificate
+	add := func(serial *big.Int) error {
+		var c Certificate
+		if err := getCertificate(tx, serial, &c); err != nil {
+			return err
+		}
+		if q.Owner != "" && c.Owner != q.Owner {
+			return nil
+		}
+		if q.RevokedOnly && !c.Revoked {
+			return nil
+		}
+		if q.Before != nil && bytes.Compare(SortKey(&c), q.Before) >= 0 {
+			return nil
+		}
+		matches = append(matches, c)
+		return nil
+	}
+	if !q.ExpiringBefore.IsZero() {
+		cur := tx.Bucket(bucketByExpiry).Cursor()
+		end := sortKey(q.ExpiringBefore, new(big.Int))
+		for k, _ := cur.Seek(sortKey(q.ExpiringAfter, new(big.Int))); k != nil && bytes.Compare(k, end) < 0; k, _ = cur.Next() {
+			if err := add(serialOfSortKey(k)); err != nil {
+				return nil, false, err
+			}
+		}
+	} else {
+		err := tx.Bucket(bucketRevoked).ForEach(func(k, _ []byte) error {
+			return add(new(big.Int).SetBytes(k[bytes.IndexByte(k, 0)+1:]))
+		})
+		if err != nil {
+			return nil, false, err
+		}
+	}
+	slicesSortNewestFirst(matches)
+	if len(matches) > q.Limit {
+		return matches[:q.Limit], true, nil
+	}
+	return matches, false, nil
+}
+
+// CountExpiring counts unrevoked certificates whose not-after lies in
+// [from, to), from the expiry index alone.
+func (db *DB) CountExpiring(from, to time.Time) (int, error) {
+	n := 0
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		cur := tx.Bucket(bucketByExpiry).Cursor()
+		end := sortKey(to, new(big.Int))
+		for k, _ := cur.Seek(sortKey(from, new(big.Int))); k != nil && bytes.Compare(k, end) < 0; k, _ = cur.Next() {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// CountAllCertificates counts every certificate ever issued.
+func (db *DB) CountAllCertificates() (int, error) {
+	n := 0
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketCerts).Stats().KeyN
+		return nil
+	})
+	return n, err
+}
+
+func slicesSortNewestFirst(cs []Certificate) {
+	sort.Slice(cs, func(i, j int) bool { return bytes.Compare(SortKey(&cs[i]), SortKey(&cs[j])) > 0 })
+}

@@ -1,0 +1,128 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"certmaker/store"
+)
+
+// listFixture stores certificates for two owners issued one hour apart,
+// oldest first, each valid for i+1 days; returns them in issue order.
+func listFixture(t *testing.T, db *store.DB, base time.Time) []*store.Certificate {
+	t.Helper()
+	var out []*store.Certificate
+	for i := range 10 {
+		c := newCert([]string{"alice", "bob"}[i%2])
+		c.Created = base.Add(time.Duration(i) * time.Hour)
+		c.NotAfter = c.Created.Add(time.Duration(i+1) * 24 * time.Hour)
+		mustPut(t, db, c)
+		out = append(out, c)
+	}
+	return out
+}
+
+func serials(cs []store.Certificate) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.Serial.String()
+	}
+	return out
+}
+
+func wantSerials(t *testing.T, got []store.Certificate, want ...*store.Certificate) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d certificates %v, want %d", len(got), serials(got), len(want))
+	}
+	for i := range want {
+		if got[i].Serial.Cmp(want[i].Serial) != 0 {
+			t.Fatalf("position %d: %s, want %s (got %v)", i, got[i].Serial, want[i].Serial, serials(got))
+		}
+	}
+}
+
+func TestDB_ListCertificates(t *testing.T) {
+	db := mustOpen(t)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cs := listFixture(t, db, base)
+
+	t.Run("AllNewestFirst", func(t *testing.T) {
+		got, more, err := db.ListCertificates(store.ListQuery{Limit: 100})
+		if err != nil || more {
+			t.Fatal(err, more)
+		}
+		wantSerials(t, got, cs[9], cs[8], cs[7], cs[6], cs[5], cs[4], cs[3], cs[2], cs[1], cs[0])
+	})
+	t.Run("OwnerPaged", func(t *testing.T) {
+		page1, more, err := db.ListCertificates(store.ListQuery{Owner: "alice", Limit: 3})
+		if err != nil || !more {
+			t.Fatalf("page 1: %v more=%v", err, more)
+		}
+		wantSerials(t, page1, cs[8], cs[6], cs[4])
+		page2, more, err := db.ListCertificates(store.ListQuery{Owner: "alice", Limit: 3, Before: store.SortKey(&page1[2])})
+		if err != nil || more {
+			t.Fatalf("page 2: %v more=%v", err, more)
+		}
+		wantSerials(t, page2, cs[2], cs[0])
+	})
+	t.Run("OwnerPrefixIsNotAnotherOwner", func(t *testing.T) {
+		c := newCert("al")
+		c.Created = base.Add(100 * time.Hour)
+		mustPut(t, db, c)
+		got, _, err := db.ListCertificates(store.ListQuery{Owner: "al", Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantSerials(t, got, c)
+		got, _, _ = db.ListCertificates(store.ListQuery{Owner: "alice", Limit: 100})
+		if len(got) != 5 {
+			t.Errorf("alice has %d, want 5", len(got))
+		}
+	})
+	t.Run("Expiring", func(t *testing.T) {
+		// cs[i] expires at base + i h + (i+1) days.
+		from, to := base.Add(3*24*time.Hour), base.Add(6*24*time.Hour)
+		got, _, err := db.ListCertificates(store.ListQuery{ExpiringAfter: from, ExpiringBefore: to, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantSerials(t, got, cs[4], cs[3], cs[2])
+		got, _, _ = db.ListCertificates(store.ListQuery{Owner: "bob", ExpiringAfter: from, ExpiringBefore: to, Limit: 100})
+		wantSerials(t, got, cs[3])
+		if n, err := db.CountExpiring(from, to); err != nil || n != 3 {
+			t.Errorf("CountExpiring %d %v, want 3", n, err)
+		}
+	})
+	t.Run("RevokedLeavesExpiryAndJoinsRevoked", func(t *testing.T) {
+		if _, err := db.Revoke(cs[3].Serial, base, 1); err != nil {
+			t.Fatal(err)
+		}
+		from, to := base.Add(3*24*time.Hour), base.Add(6*24*time.Hour)
+		got, _, _ := db.ListCertificates(store.ListQuery{ExpiringAfter: from, ExpiringBefore: to, Limit: 100})
+		wantSerials(t, got, cs[4], cs[2])
+		got, _, err := db.ListCertificates(store.ListQuery{RevokedOnly: true, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantSerials(t, got, cs[3])
+		got, _, _ = db.ListCertificates(store.ListQuery{RevokedOnly: true, Owner: "alice", Limit: 100})
+		wantSerials(t, got)
+	})
+	t.Run("SurvivesReopen", func(t *testing.T) {
+		db = reopen(t, db)
+		got, _, err := db.ListCertificates(store.ListQuery{Owner: "bob", Limit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantSerials(t, got, cs[9], cs[7])
+		if n, _ := db.CountAllCertificates(); n != 11 {
+			t.Errorf("CountAllCertificates %d, want 11", n)
+		}
+	})
+	t.Run("BadLimit", func(t *testing.T) {
+		if _, _, err := db.ListCertificates(store.ListQuery{}); err == nil {
+			t.Error("zero limit accepted")
+		}
+	})
+}
