@@ -84,6 +84,17 @@ func newApp() *cli.App {
 				Usage: "manage issued certificates",
 				Subcommands: []*cli.Command{
 					{
+						Name: "list", Usage: "list certificates, newest first",
+						Flags: []cli.Flag{
+							&cli.StringFlag{Name: "user", Usage: "only this user's certificates"},
+							&cli.StringFlag{Name: "expiring", Usage: "only unrevoked ones expiring within `WINDOW` (14d, 2w, 36h)"},
+							&cli.BoolFlag{Name: "revoked", Usage: "only revoked ones"},
+							&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table"},
+						},
+						Action: cmdCertList,
+					},
+					{Name: "show", Usage: "show one certificate: decoded, status, owner, PEM", ArgsUsage: "ID", Action: cmdCertShow},
+					{
 						Name: "revoke", Usage: "revoke a certificate (OCSP and CRL answer revoked at once)", ArgsUsage: "ID",
 						Flags:  []cli.Flag{&cli.StringFlag{Name: "reason", Usage: "RFC 5280 `REASON`: keyCompromise, superseded, cessationOfOperation, affiliationChanged, privilegeWithdrawn"}},
 						Action: cmdCertRevoke,
@@ -93,6 +104,18 @@ func newApp() *cli.App {
 			// The seed's command names, kept for existing scripts.
 			{Name: "create-user", Usage: "alias of user add", ArgsUsage: "NAME", Flags: addUser.Flags, Action: addUser.Action},
 			{Name: "disable-user", Usage: "alias of user disable", ArgsUsage: "NAME", Action: disableUser.Action},
+			{
+				Name:  "root",
+				Usage: "the root CA",
+				Subcommands: []*cli.Command{
+					{
+						Name: "export", Usage: "print the active root (or --all roots) as PEM, from the database",
+						Flags:  []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "every root, also rotated-out ones"}},
+						Action: cmdRootExport,
+					},
+				},
+			},
+			{Name: "status", Usage: "print a short health summary", Action: cmdStatus},
 			{
 				Name: "backup", Usage: "write a consistent copy of the database to FILE, also while serving", ArgsUsage: "FILE",
 				Action: cmdBackup,

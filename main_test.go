@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -405,4 +406,71 @@ func TestBinary_Revocation(t *testing.T) {
 		t.Errorf("revoked certificate passed the CRL check: %v\n%s", err, out)
 	}
 	srv.stop(t)
+}
+
+func TestBinary_Inventory(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	alice := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
+	var ids []string
+	for _, body := range []string{`{"domains":["short.home.lan"],"days":3}`, `{"domains":["long.home.lan"],"days":90}`} {
+		code, _, id := srv.do(t, "POST", "/api/certificate/request", alice, body)
+		if code != 200 {
+			t.Fatalf("request: %d %s", code, id)
+		}
+		ids = append(ids, strings.TrimSpace(id))
+	}
+	mustCLI(t, dir, "cert", "revoke", ids[1], "--reason", "superseded")
+
+	list := mustCLI(t, dir, "cert", "list")
+	lines := strings.Split(strings.TrimSpace(list), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[1], ids[1]) || !strings.Contains(lines[1], "revoked") || !strings.Contains(lines[2], "short.home.lan") {
+		t.Errorf("cert list (newest first):\n%s", list)
+	}
+	if out := mustCLI(t, dir, "cert", "list", "--expiring", "7d"); !strings.Contains(out, ids[0]) || strings.Contains(out, ids[1]) {
+		t.Errorf("cert list --expiring 7d:\n%s", out)
+	}
+	if out := mustCLI(t, dir, "cert", "list", "--revoked", "--user", "alice"); !strings.Contains(out, ids[1]) || strings.Contains(out, ids[0]) {
+		t.Errorf("cert list --revoked:\n%s", out)
+	}
+	if out := mustCLI(t, dir, "cert", "list", "--user", "nobody"); strings.Count(out, "\n") != 1 {
+		t.Errorf("cert list for a user without certificates:\n%s", out)
+	}
+	var page struct {
+		Certificates []struct{ ID, Status, Owner string }
+	}
+	if err := json.Unmarshal([]byte(mustCLI(t, dir, "cert", "list", "--json")), &page); err != nil || len(page.Certificates) != 2 || page.Certificates[0].Status != "revoked" {
+		t.Errorf("cert list --json: %+v %v", page, err)
+	}
+	show := mustCLI(t, dir, "cert", "show", ids[0])
+	for _, want := range []string{"Owner:", "alice", "Status:", "valid", "short.home.lan", "BEGIN CERTIFICATE"} {
+		if !strings.Contains(show, want) {
+			t.Errorf("cert show lacks %q:\n%s", want, show)
+		}
+	}
+	if _, errOut, err := runCLI(t, dir, "cert", "show", "123"); err == nil || !strings.Contains(errOut, "not found") {
+		t.Errorf("cert show unknown: %v %q", err, errOut)
+	}
+
+	first := mustCLI(t, dir, "root", "export")
+	mustCLI(t, dir, "rotate-root")
+	all := mustCLI(t, dir, "root", "export", "--all")
+	if strings.Count(all, "BEGIN CERTIFICATE") != 2 || !strings.HasPrefix(all, first) {
+		t.Errorf("root export --all: want the old root first, then the new:\n%s", all)
+	}
+	if active := mustCLI(t, dir, "root", "export"); active == first || strings.Count(active, "BEGIN") != 1 {
+		t.Error("root export did not switch to the new root")
+	}
+
+	status := mustCLI(t, dir, "status")
+	for _, want := range []string{"ACTIVE", "retired", "users: 2", "certificates: 2 issued, 1 expiring within 7 days, 1 within 30 days", "database:"} {
+		if !strings.Contains(status, want) {
+			t.Errorf("status lacks %q:\n%s", want, status)
+		}
+	}
+	srv.stop(t)
+	// The same commands work on the file with no server.
+	if out := mustCLI(t, dir, "status"); !strings.Contains(out, "users: 2") {
+		t.Errorf("offline status:\n%s", out)
+	}
 }

@@ -10,7 +10,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
+
+	"certmaker/inventory"
 )
 
 // ErrNoServer means no server answers on the socket: run the operation
@@ -162,4 +165,32 @@ func (c *Client) Backup(ctx context.Context, w io.Writer) (int64, error) {
 		return n, fmt.Errorf("receiving backup: %w", err)
 	}
 	return n, nil
+}
+
+// Certificates implements Operator.
+func (c *Client) Certificates(ctx context.Context, q inventory.Query) (inventory.Page, error) {
+	var out inventory.Page
+	err := c.do(ctx, http.MethodGet, "/certificates?"+q.URLValues().Encode(), nil, &out)
+	return out, err
+}
+
+// Certificate implements Operator.
+func (c *Client) Certificate(ctx context.Context, id string) (inventory.Certificate, []byte, error) {
+	var out certificateResponse
+	err := c.do(ctx, http.MethodGet, "/certificates/"+url.PathEscape(id), nil, &out)
+	return out.Certificate, []byte(out.PEM), err
+}
+
+// RootsPEM implements Operator.
+func (c *Client) RootsPEM(ctx context.Context, all bool) ([]byte, error) {
+	var out rootsResponse
+	err := c.do(ctx, http.MethodGet, "/roots?all="+strconv.FormatBool(all), nil, &out)
+	return []byte(out.PEM), err
+}
+
+// Status implements Operator.
+func (c *Client) Status(ctx context.Context) (inventory.Summary, error) {
+	var out inventory.Summary
+	err := c.do(ctx, http.MethodGet, "/status", nil, &out)
+	return out, err
 }

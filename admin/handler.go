@@ -9,6 +9,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"certmaker/ca"
+	"certmaker/inventory"
 	"certmaker/store"
 )
 
@@ -24,6 +25,10 @@ func Handler(op Operator) http.Handler {
 	r.POST("/roots/rotate", h.rotateRoot)
 	r.POST("/certificates/:id/revoke", h.revoke)
 	r.GET("/backup", h.backup)
+	r.GET("/certificates", h.certificates)
+	r.GET("/certificates/:id", h.certificate)
+	r.GET("/roots", h.roots)
+	r.GET("/status", h.status)
 	return r
 }
 
@@ -89,6 +94,7 @@ var errorKinds = []struct {
 	{store.ErrRevoked, http.StatusGone},
 	{ErrInvalid, http.StatusBadRequest},
 	{ca.ErrInvalid, http.StatusUnprocessableEntity},
+	{inventory.ErrInvalid, http.StatusBadRequest},
 }
 
 type errorResponse struct {
@@ -133,4 +139,38 @@ func (h *handler) backup(w http.ResponseWriter, r *http.Request, _ httprouter.Pa
 	if _, err := h.op.Backup(r.Context(), w); err != nil {
 		panic(http.ErrAbortHandler)
 	}
+}
+
+func (h *handler) certificates(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	q, err := inventory.QueryFromURL(r.URL.Query())
+	if err != nil {
+		replyError(w, err)
+		return
+	}
+	page, err := h.op.Certificates(r.Context(), q)
+	reply(w, page, err)
+}
+
+type certificateResponse struct {
+	inventory.Certificate
+	PEM string `json:"pem"`
+}
+
+func (h *handler) certificate(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
+	d, pemBytes, err := h.op.Certificate(r.Context(), p.ByName("id"))
+	reply(w, certificateResponse{d, string(pemBytes)}, err)
+}
+
+type rootsResponse struct {
+	PEM string `json:"pem"`
+}
+
+func (h *handler) roots(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	pemBytes, err := h.op.RootsPEM(r.Context(), r.URL.Query().Get("all") == "true")
+	reply(w, rootsResponse{string(pemBytes)}, err)
+}
+
+func (h *handler) status(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	sum, err := h.op.Status(r.Context())
+	reply(w, sum, err)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"certmaker/ca"
+	"certmaker/inventory"
 	"certmaker/store"
 )
 
@@ -37,6 +38,14 @@ type Operator interface {
 	Revoke(ctx context.Context, id, reason string) error
 	// Backup writes a consistent copy of the whole database to w.
 	Backup(ctx context.Context, w io.Writer) (int64, error)
+	// Certificates lists certificates, newest first.
+	Certificates(ctx context.Context, q inventory.Query) (inventory.Page, error)
+	// Certificate describes one certificate and returns its PEM.
+	Certificate(ctx context.Context, id string) (inventory.Certificate, []byte, error)
+	// RootsPEM returns the active root, or with all every root, as PEM.
+	RootsPEM(ctx context.Context, all bool) ([]byte, error)
+	// Status summarizes the CA's health.
+	Status(ctx context.Context) (inventory.Summary, error)
 }
 
 // Ops runs the operations on an open database. When Authority is set (inside
@@ -213,4 +222,56 @@ func (o *Ops) Revoke(_ context.Context, id, reason string) error {
 // the copy is the state at its start.
 func (o *Ops) Backup(_ context.Context, w io.Writer) (int64, error) {
 	return o.DB.Backup(w)
+}
+
+// Certificates lists certificates of every user, or q.Owner's.
+func (o *Ops) Certificates(_ context.Context, q inventory.Query) (inventory.Page, error) {
+	return inventory.List(o.DB, q, o.now())
+}
+
+// Certificate describes one certificate by id.
+func (o *Ops) Certificate(_ context.Context, id string) (inventory.Certificate, []byte, error) {
+	serial, err := ca.ParseSerial(id)
+	if err != nil {
+		return inventory.Certificate{}, nil, err
+	}
+	c, err := o.DB.Certificate(serial)
+	if err != nil {
+		return inventory.Certificate{}, nil, err
+	}
+	d, err := inventory.Describe(c, o.now())
+	return d, ca.CertPEM(c.DER), err
+}
+
+// RootsPEM reads roots straight from the database: the active one, or
+// every one (oldest first) for trust stores that should keep accepting
+// certificates of rotated-out roots.
+func (o *Ops) RootsPEM(_ context.Context, all bool) ([]byte, error) {
+	recs, active, err := o.DB.Roots()
+	if err != nil {
+		return nil, err
+	}
+	roots, err := inventory.Roots(o.DB, o.now())
+	if err != nil {
+		return nil, err
+	}
+	byFP := make(map[string][]byte, len(recs))
+	for _, r := range recs {
+		byFP[r.Fingerprint] = r.CertDER
+	}
+	var out []byte
+	for _, r := range roots {
+		if all || r.Fingerprint == active {
+			out = append(out, ca.CertPEM(byFP[r.Fingerprint])...)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("root: %w (start the server once to create one)", store.ErrNotFound)
+	}
+	return out, nil
+}
+
+// Status summarizes roots, users, certificates and the file.
+func (o *Ops) Status(context.Context) (inventory.Summary, error) {
+	return inventory.Summarize(o.DB, o.now())
 }

@@ -178,7 +178,7 @@ func TestRequest_BadInput(t *testing.T) {
 		{"DomainsWrongType", `{"domains":"a.lan"}`, 400, "domains"},
 		{"DaysWrongType", `{"domains":["a.lan"],"days":"7"}`, 400, "days"},
 		{"DaysHuge", `{"domains":["a.lan"],"days":1e40}`, 400, "days"},
-		{"TrailingGarbage", `{"domains":["a.lan"]} {"x":1}`, 400, "more than one"},
+		{"TrailingGarbage", `{"domains":["a.lan"]} {"x":1}`, 400, "JSON"},
 		{"NoNames", `{}`, 400, "at least one"},
 		{"EmptyLists", `{"domains":[],"ips":[],"email_addresses":[]}`, 400, "at least one"},
 		{"BadDomain", `{"domains":["bad_name.lan"]}`, 400, "bad_name.lan"},

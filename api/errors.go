@@ -7,6 +7,7 @@ import (
 
 	"certmaker/ca"
 	"certmaker/challenge"
+	"certmaker/inventory"
 	"certmaker/store"
 )
 
@@ -41,6 +42,7 @@ var statuses = []struct {
 	{ca.ErrInvalid, http.StatusBadRequest},
 	{ca.ErrKeyType, http.StatusBadRequest},
 	{ca.ErrWeakKey, http.StatusBadRequest},
+	{inventory.ErrInvalid, http.StatusBadRequest},
 	{challenge.ErrPort, http.StatusBadRequest},
 	{errExpired, http.StatusGone},
 	{store.ErrRevoked, http.StatusGone},

@@ -42,7 +42,8 @@ func (s *Server) sign(r *http.Request, owner string, req *ca.Request, kt ca.KeyT
 		KeyType:  string(kt),
 		Names:    append(req.Names(), req.Emails...),
 		NotAfter: cert.NotAfter,
-		Created:  cert.NotBefore,
+		// Not NotBefore: that is whole seconds, and listings order by this.
+		Created: s.ca.Now().UTC(),
 	}, nil
 }
 

@@ -28,6 +28,7 @@ type Store interface {
 	Revocations(root string) (uint64, []store.Revocation, error)
 	RevocationGeneration(root string) (uint64, error)
 	NextCRLNumber(root string) (uint64, error)
+	ListCertificates(q store.ListQuery) ([]store.Certificate, bool, error)
 	Ping() error
 }
 
@@ -139,6 +140,8 @@ func (s *Server) routes() {
 		// without an id share a dispatcher on :id.
 		s.handle(http.MethodPost, p+"/certificate/:id", s.handleCertificatePost)
 		s.handle(http.MethodGet, p+"/certificate/:id/obtain", s.authed(s.handleCertificateObtain))
+		s.handle(http.MethodGet, p+"/certificate/:id", s.authed(s.handleCertificate))
+		s.handle(http.MethodGet, p+"/certificates", s.authed(s.handleCertificates))
 		s.handle(http.MethodGet, p+"/privatekey/:id/obtain", s.authed(s.handlePrivateKeyObtain))
 		s.handle(http.MethodGet, p+"/challenge/:id/solve", s.authed(s.handleChallengeSolve))
 		s.handle(http.MethodPost, p+"/challenge/:id/solve", s.authed(s.handleChallengeSolve))

@@ -1,0 +1,182 @@
+// Package inventory answers what an operator asks of a CA: what has been
+// issued, to whom, what expires soon, and how healthy it all is. The CLI,
+// the JSON API and the dashboard all describe certificates through it, so
+// they always agree.
+package inventory
+
+import (
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"certmaker/ca"
+	"certmaker/store"
+)
+
+// Store is what listing needs from storage.
+type Store interface {
+	ListCertificates(q store.ListQuery) ([]store.Certificate, bool, error)
+}
+
+// Limits of one page.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 500
+)
+
+// ErrInvalid marks a query refused for its values.
+var ErrInvalid = errors.New("invalid query")
+
+// Query selects certificates, newest first.
+type Query struct {
+	Owner    string        // "" for everyone's
+	Revoked  bool          // revoked ones only
+	Expiring time.Duration // > 0: unrevoked ones expiring within this
+	Limit    int           // 0 is DefaultLimit
+	Cursor   string        // from a previous Page
+}
+
+// Certificate is how certmaker describes one certificate to people.
+type Certificate struct {
+	ID            string     `json:"id"`
+	Serial        string     `json:"serial_hex"`
+	Names         []string   `json:"names"`
+	Owner         string     `json:"owner"`
+	KeyType       string     `json:"key_type"`
+	NotBefore     time.Time  `json:"not_before"`
+	NotAfter      time.Time  `json:"not_after"`
+	Status        string     `json:"status"` // valid, expired or revoked
+	RevokedAt     *time.Time `json:"revoked_at,omitempty"`
+	Reason        string     `json:"revocation_reason,omitempty"`
+	Subject       string     `json:"subject"`
+	Issuer        string     `json:"issuer"`
+	Root          string     `json:"root_fingerprint"`
+	Fingerprint   string     `json:"sha256_fingerprint"`
+	HasPrivateKey bool       `json:"has_private_key"`
+	OCSPServer    []string   `json:"ocsp_urls,omitempty"`
+	CRL           []string   `json:"crl_urls,omitempty"`
+}
+
+// Statuses.
+const (
+	StatusValid   = "valid"
+	StatusExpired = "expired"
+	StatusRevoked = "revoked"
+)
+
+// Page is one page of a listing.
+type Page struct {
+	Certificates []Certificate `json:"certificates"`
+	NextCursor   string        `json:"next_cursor,omitempty"`
+}
+
+// Describe turns a stored certificate into its description at time now.
+func Describe(c store.Certificate, now time.Time) (Certificate, error) {
+	cert, err := x509.ParseCertificate(c.DER)
+	if err != nil {
+		return Certificate{}, fmt.Errorf("certificate %s: %w", c.Serial, err)
+	}
+	d := Certificate{
+		ID:            c.Serial.String(),
+		Serial:        hex.EncodeToString(c.Serial.Bytes()),
+		Names:         c.Names,
+		Owner:         c.Owner,
+		KeyType:       c.KeyType,
+		NotBefore:     cert.NotBefore,
+		NotAfter:      cert.NotAfter,
+		Status:        StatusValid,
+		Subject:       cert.Subject.String(),
+		Issuer:        cert.Issuer.String(),
+		Root:          c.Root,
+		Fingerprint:   ca.Fingerprint(c.DER),
+		HasPrivateKey: c.KeyPKCS8 != nil,
+		OCSPServer:    cert.OCSPServer,
+		CRL:           cert.CRLDistributionPoints,
+	}
+	switch {
+	case c.Revoked:
+		at := c.RevokedAt
+		d.Status, d.RevokedAt, d.Reason = StatusRevoked, &at, ca.ReasonName(c.Reason)
+	case !now.Before(cert.NotAfter):
+		d.Status = StatusExpired
+	}
+	return d, nil
+}
+
+// List returns one page of certificates matching q.
+func List(s Store, q Query, now time.Time) (Page, error) {
+	limit := q.Limit
+	if limit == 0 {
+		limit = DefaultLimit
+	}
+	if limit < 0 || limit > MaxLimit {
+		return Page{}, fmt.Errorf("%w: limit %d (want 1 to %d)", ErrInvalid, q.Limit, MaxLimit)
+	}
+	sq := store.ListQuery{Owner: q.Owner, RevokedOnly: q.Revoked, Limit: limit}
+	if q.Expiring < 0 {
+		return Page{}, fmt.Errorf("%w: expiring window is negative", ErrInvalid)
+	}
+	if q.Expiring > 0 {
+		sq.ExpiringAfter, sq.ExpiringBefore = now, now.Add(q.Expiring)
+	}
+	if q.Cursor != "" {
+		b, err := hex.DecodeString(q.Cursor)
+		if err != nil || len(b) < 9 || len(b) > 8+21 {
+			return Page{}, fmt.Errorf("%w: cursor %.80q is not one this server handed out", ErrInvalid, q.Cursor)
+		}
+		sq.Before = b
+	}
+	recs, more, err := s.ListCertificates(sq)
+	if err != nil {
+		return Page{}, err
+	}
+	page := Page{Certificates: make([]Certificate, 0, len(recs))}
+	for _, r := range recs {
+		d, err := Describe(r, now)
+		if err != nil {
+			return Page{}, err
+		}
+		page.Certificates = append(page.Certificates, d)
+	}
+	if more && len(recs) > 0 {
+		page.NextCursor = hex.EncodeToString(store.SortKey(&recs[len(recs)-1]))
+	}
+	return page, nil
+}
+
+// ParseWindow reads a time window as operators write it: "14d", "2w",
+// "36h", "90m" (a bare number is days).
+func ParseWindow(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	bad := fmt.Errorf("%w: %.20q is not a window such as 14d, 2w or 36h", ErrInvalid, s)
+	unit := 24 * time.Hour
+	num := s
+	switch {
+	case strings.HasSuffix(s, "d"):
+		num = s[:len(s)-1]
+	case strings.HasSuffix(s, "w"):
+		num, unit = s[:len(s)-1], 7*24*time.Hour
+	case strings.HasSuffix(s, "h"), strings.HasSuffix(s, "m"):
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return 0, bad
+		}
+		return d, nil
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n <= 0 || n > 36500 {
+		return 0, bad
+	}
+	return time.Duration(n) * unit, nil
+}
+
+// Serial parses a certificate id; it is ca.ParseSerial, kept here so
+// callers of inventory need nothing else.
+func Serial(id string) (*big.Int, error) { return ca.ParseSerial(id) }
