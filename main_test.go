@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -12,6 +14,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +23,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"golang.org/x/crypto/ocsp"
 
 	"certmaker/store"
 )
@@ -473,4 +480,120 @@ func TestBinary_Inventory(t *testing.T) {
 	if out := mustCLI(t, dir, "status"); !strings.Contains(out, "users: 2") {
 		t.Errorf("offline status:\n%s", out)
 	}
+}
+
+// TestBinary_Metrics scrapes a running server after real requests and
+// parses the exposition as Prometheus would.
+func TestBinary_Metrics(t *testing.T) {
+	dir := t.TempDir()
+	metricsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	conf := filepath.Join(dir, "certmaker.toml")
+	os.WriteFile(conf, []byte("[metrics]\nlisten = \""+metricsAddr+"\"\n[ca]\nexpiry_warning_days = 4000\n"), 0o600)
+	srv := startServer(t, dir)
+	if !strings.Contains(srv.stderr.String(), "expires soon") {
+		t.Errorf("no root expiry warning at start with expiry_warning_days > the root's life:\n%s", srv.stderr)
+	}
+	alice := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
+	var ids []string
+	for _, body := range []string{`{"domains":["m1.home.lan"]}`, `{"domains":["m2.home.lan"],"days":60,"key_type":"ed25519"}`} {
+		code, _, id := srv.do(t, "POST", "/api/certificate/request", alice, body)
+		if code != 200 {
+			t.Fatalf("request: %d", code)
+		}
+		ids = append(ids, strings.TrimSpace(id))
+	}
+	srv.do(t, "POST", "/api/certificate/"+ids[0]+"/revoke", alice, "")
+	mustCLI(t, dir, "cert", "revoke", ids[1])
+	srv.do(t, "GET", "/api/root-certificate/obtain", "wrong-token", "")
+	_, _, leafPEM := srv.do(t, "GET", "/api/certificate/"+ids[0]+"/obtain", alice, "")
+	_, _, rootPEM := srv.do(t, "GET", "/api/root-certificate/obtain", alice, "")
+	ocspReq := ocspRequest(t, leafPEM, rootPEM)
+	for range 3 {
+		if code, _, _ := srv.do(t, "GET", "/api/ocsp/"+ocspReq, "", ""); code != 200 {
+			t.Fatalf("ocsp: %d", code)
+		}
+	}
+
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("metrics do not parse: %v", err)
+	}
+	value := func(name string, labels map[string]string) float64 {
+		t.Helper()
+		f := families[name]
+		if f == nil {
+			t.Fatalf("metric %s missing", name)
+		}
+	next:
+		for _, m := range f.Metric {
+			for _, l := range m.Label {
+				if want, ok := labels[l.GetName()]; ok && want != l.GetValue() {
+					continue next
+				}
+			}
+			switch {
+			case m.Counter != nil:
+				return m.Counter.GetValue()
+			case m.Gauge != nil:
+				return m.Gauge.GetValue()
+			case m.Histogram != nil:
+				return float64(m.Histogram.GetSampleCount())
+			}
+		}
+		t.Fatalf("metric %s%v missing", name, labels)
+		return 0
+	}
+	checks := []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"certmaker_certificates_issued_total", map[string]string{"key_type": "ecdsa-p256"}, 1},
+		{"certmaker_certificates_issued_total", map[string]string{"key_type": "ed25519"}, 1},
+		{"certmaker_issuance_duration_seconds", map[string]string{"key_type": "ed25519"}, 1},
+		{"certmaker_certificates_revoked_total", map[string]string{"key_type": "ecdsa-p256"}, 1},
+		{"certmaker_certificates_revoked_total", map[string]string{"key_type": "ed25519"}, 1},
+		{"certmaker_http_requests_total", map[string]string{"route": "/api/certificate/request", "method": "POST", "status": "200"}, 2},
+		{"certmaker_http_requests_total", map[string]string{"route": "/api/root-certificate/obtain", "status": "404"}, 1},
+		{"certmaker_ocsp_responses_total", map[string]string{"status": "revoked"}, 3},
+		{"certmaker_ocsp_cache_hits_total", nil, 2},
+		{"certmaker_certificates_expiring_7d", nil, 0},
+		{"certmaker_certificates_expiring_30d", nil, 0},
+	}
+	for _, c := range checks {
+		if got := value(c.name, c.labels); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+	if days := value("certmaker_root_expiry_days", nil); days < 3640 || days > 3651 {
+		t.Errorf("root expiry days %v", days)
+	}
+	srv.stop(t)
+}
+
+// ocspRequest builds a base64 OCSP request for the leaf, for GET.
+func ocspRequest(t *testing.T, leafPEM, rootPEM string) string {
+	t.Helper()
+	parse := func(s string) *x509.Certificate {
+		b, _ := pem.Decode([]byte(s))
+		if b == nil {
+			t.Fatalf("not PEM: %q", s)
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	req, err := ocsp.CreateRequest(parse(leafPEM), parse(rootPEM), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return url.PathEscape(base64.StdEncoding.EncodeToString(req))
 }

@@ -80,7 +80,7 @@ func cmdServe(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("listening: %w", err)
 	}
-	ops := &admin.Ops{DB: db, Authority: authority, Root: rootConfig(cfg)}
+	ops := &admin.Ops{DB: db, Authority: authority, Root: rootConfig(cfg), OnRevoke: srv.CountRevocation}
 	adminLn, err := listenAdmin(admin.SocketPath(cfg.Store.Path))
 	if err != nil {
 		ln.Close()
@@ -88,16 +88,8 @@ func cmdServe(c *cli.Context) error {
 	}
 	defer os.Remove(adminLn.Addr().String())
 
-	public := &http.Server{
-		Handler:           srv,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		// RSA-4096 key generation under load can take several seconds.
-		WriteTimeout:   60 * time.Second,
-		IdleTimeout:    2 * time.Minute,
-		MaxHeaderBytes: 64 << 10,
-		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	public := api.NewHTTPServer(srv, log)
+	// No write timeout here: a backup streams the whole file over the socket.
 	private := &http.Server{Handler: admin.Handler(ops), ReadHeaderTimeout: 10 * time.Second}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -105,6 +97,21 @@ func cmdServe(c *cli.Context) error {
 	errc := make(chan error, 2)
 	go func() { errc <- public.Serve(ln) }()
 	go func() { errc <- private.Serve(adminLn) }()
+	var metricsSrv *http.Server
+	if cfg.Metrics.Listen != "" {
+		mln, err := net.Listen("tcp", cfg.Metrics.Listen)
+		if err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", srv.MetricsHandler())
+		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- metricsSrv.Serve(mln) }()
+		defer metricsSrv.Close()
+		log.Info("serving metrics", "addr", mln.Addr().String())
+	}
+	warnRootExpiry(authority, cfg.CA.ExpiryWarningDays, log)
+	go watchRootExpiry(ctx, authority, cfg.CA.ExpiryWarningDays, log)
 	log.Info("serving", "addr", ln.Addr().String(), "public_url", cfg.Server.PublicURL,
 		"db", cfg.Store.Path, "root", authority.Active().Fingerprint, "challenge_required", cfg.Challenge.Required)
 
@@ -113,18 +120,34 @@ func cmdServe(c *cli.Context) error {
 	case err := <-errc:
 		return fmt.Errorf("serving: %w", err)
 	}
+	// A second signal kills at once, for an operator who cannot wait.
+	stop()
 	log.Info("shutting down: finishing requests in flight")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	// In-flight requests finish (and commit) before the database closes.
-	errPublic := public.Shutdown(shutdownCtx)
-	errPrivate := private.Shutdown(shutdownCtx)
+	// In-flight requests finish (and commit) before the database closes:
+	// Shutdown returns once every handler has returned. Both servers stop
+	// accepting at once; the admin one may be streaming a backup.
+	var errPublic, errPrivate error
+	done := make(chan struct{})
+	go func() { errPrivate = private.Shutdown(shutdownCtx); close(done) }()
+	errPublic = public.Shutdown(shutdownCtx)
+	<-done
 	if err := errors.Join(errPublic, errPrivate); err != nil {
+		// Handlers still running after the grace period would use the
+		// database as it closes; cut their connections first. Every
+		// commit that was answered is already on disk.
+		public.Close()
+		private.Close()
 		return fmt.Errorf("shutting down: %w", err)
 	}
 	log.Info("stopped")
 	return nil
 }
+
+// shutdownTimeout is how long SIGTERM waits for requests in flight; the
+// slowest (RSA-4096 behind a full queue) take seconds, not tens of them.
+const shutdownTimeout = 30 * time.Second
 
 func newLogger(format string) *slog.Logger {
 	if format == "json" {
@@ -200,4 +223,36 @@ func listenAdmin(path string) (net.Listener, error) {
 		return nil, fmt.Errorf("admin socket: %w", err)
 	}
 	return ln, nil
+}
+
+// watchRootExpiry warns daily while the active root is within warnDays of
+// its end; serve also warns once at start, before it says it serves.
+func watchRootExpiry(ctx context.Context, a *ca.Authority, warnDays int, log *slog.Logger) {
+	if warnDays <= 0 {
+		return
+	}
+	tick := time.NewTicker(24 * time.Hour)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			warnRootExpiry(a, warnDays, log)
+		}
+	}
+}
+
+// warnRootExpiry logs a warning if the active root ends within warnDays: a
+// root that expires takes every certificate with it, and rotating needs
+// clients to trust the new root first.
+func warnRootExpiry(a *ca.Authority, warnDays int, log *slog.Logger) {
+	r := a.Active()
+	if r == nil || warnDays <= 0 {
+		return
+	}
+	if left := r.Cert.NotAfter.Sub(a.Now()); left < time.Duration(warnDays)*24*time.Hour {
+		log.Warn("the active root CA expires soon: run `certmaker rotate-root` and distribute the new root",
+			"root", r.Fingerprint, "not_after", r.Cert.NotAfter, "days_left", int(left.Hours()/24))
+	}
 }

@@ -55,6 +55,8 @@ type Ops struct {
 	Authority *ca.Authority // nil when the server is not running
 	Root      ca.RootConfig
 	Now       func() time.Time
+	// OnRevoke, if set, hears of each revocation (for metrics).
+	OnRevoke func(keyType string)
 }
 
 var _ Operator = (*Ops)(nil)
@@ -214,7 +216,10 @@ func (o *Ops) Revoke(_ context.Context, id, reason string) error {
 	if err != nil {
 		return err
 	}
-	_, err = o.DB.Revoke(serial, o.now(), code)
+	c, err := o.DB.Revoke(serial, o.now(), code)
+	if err == nil && o.OnRevoke != nil {
+		o.OnRevoke(c.KeyType)
+	}
 	return err
 }
 

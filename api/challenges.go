@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -62,6 +63,11 @@ func (s *Server) openChallenge(w http.ResponseWriter, r *http.Request, u *store.
 // handleChallengeSolve checks every name of a pending request and issues.
 func (s *Server) handleChallengeSolve(w http.ResponseWriter, r *http.Request, p httprouter.Params, u *store.User) {
 	id := p.ByName("id")
+	if s.checker == nil {
+		// Challenges are off and this server cannot check any.
+		Error(w, r, fmt.Errorf("challenge %.40q: %w", id, store.ErrNotFound))
+		return
+	}
 	ch, err := s.store.Challenge(id)
 	if err != nil || ch.Owner != u.Name {
 		// Someone else's challenge is as invisible as a missing one.
@@ -94,9 +100,12 @@ func (s *Server) handleChallengeSolve(w http.ResponseWriter, r *http.Request, p 
 		targets = append(targets, challenge.Target{Identifier: name, Port: port, Path: challenge.WellKnownPath, Want: ch.Token})
 	}
 	if err := s.checker.Check(r.Context(), targets); err != nil {
+		s.metrics.challenges.WithLabelValues("fail").Inc()
 		Error(w, r, err)
 		return
 	}
+	s.metrics.challenges.WithLabelValues("pass").Inc()
+	start := time.Now()
 	c, err := s.sign(r, u.Name, req, kt, pub)
 	if err != nil {
 		Error(w, r, err)
@@ -106,6 +115,9 @@ func (s *Server) handleChallengeSolve(w http.ResponseWriter, r *http.Request, p 
 	if err != nil {
 		Error(w, r, fmt.Errorf("storing certificate: %w", err))
 		return
+	}
+	if ch.Serial.Cmp(c.Serial) == 0 {
+		s.observeIssued(c, start)
 	}
 	s.answerSolved(w, r, ch)
 }

@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"fmt"
 	"net/http"
+	"time"
 
 	"certmaker/ca"
 	"certmaker/store"
@@ -49,6 +50,7 @@ func (s *Server) sign(r *http.Request, owner string, req *ca.Request, kt ca.KeyT
 
 // issue signs and durably stores; nothing is answered before the commit.
 func (s *Server) issue(r *http.Request, owner string, req *ca.Request, kt ca.KeyType, pub crypto.PublicKey) (*store.Certificate, error) {
+	start := time.Now()
 	c, err := s.sign(r, owner, req, kt, pub)
 	if err != nil {
 		return nil, err
@@ -56,5 +58,12 @@ func (s *Server) issue(r *http.Request, owner string, req *ca.Request, kt ca.Key
 	if err := s.store.PutCertificate(c); err != nil {
 		return nil, fmt.Errorf("storing certificate: %w", err)
 	}
+	s.observeIssued(c, start)
 	return c, nil
+}
+
+// observeIssued counts a committed certificate and how long it took.
+func (s *Server) observeIssued(c *store.Certificate, start time.Time) {
+	s.metrics.issuance.WithLabelValues(c.KeyType).Observe(time.Since(start).Seconds())
+	s.metrics.issued.WithLabelValues(c.KeyType).Inc()
 }

@@ -52,6 +52,7 @@ func (s *Server) logRequest(w http.ResponseWriter, r *http.Request, next http.Ha
 	rec := &record{}
 	r = r.WithContext(context.WithValue(r.Context(), recordKey{}, rec))
 	next.ServeHTTP(&statusWriter{ResponseWriter: w, rec: rec}, r)
+	s.metrics.observeRequest(rec.route, r.Method, rec.status)
 	attrs := []any{
 		"method", r.Method,
 		"route", rec.route,

@@ -50,6 +50,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request, p httprout
 		Error(w, r, err)
 		return
 	}
+	s.CountRevocation(c.KeyType)
 	writeText(w, http.StatusOK, fmt.Sprintf("certificate %s revoked (%s)\n", c.Serial, ca.ReasonName(c.Reason)))
 }
 

@@ -29,6 +29,7 @@ type Store interface {
 	RevocationGeneration(root string) (uint64, error)
 	NextCRLNumber(root string) (uint64, error)
 	ListCertificates(q store.ListQuery) ([]store.Certificate, bool, error)
+	CountExpiring(from, to time.Time) (int, error)
 	Ping() error
 }
 
@@ -65,6 +66,7 @@ type Server struct {
 
 	rsaSlots chan struct{}
 	router   *httprouter.Router
+	metrics  *metrics
 }
 
 // New checks cfg and builds the routes.
@@ -99,7 +101,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	src := revocationSource{cfg.Store}
 	s.crls = ca.NewCRLs(cfg.Authority, src)
-	responder, err := ocsp.New(ocsp.Config{Source: src, Issuers: s.ocspIssuers, Now: s.ocspClock, Logger: cfg.Logger})
+	s.metrics = newMetrics(s)
+	responder, err := ocsp.New(ocsp.Config{Source: src, Issuers: s.ocspIssuers, Now: s.ocspClock, Logger: cfg.Logger, Observe: s.metrics.observeOCSP})
 	if err != nil {
 		return nil, err
 	}

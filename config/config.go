@@ -25,6 +25,12 @@ type Config struct {
 	CA           CA           `toml:"ca"`
 	Certificates Certificates `toml:"certificates"`
 	Challenge    Challenge    `toml:"challenge"`
+	Metrics      Metrics      `toml:"metrics"`
+}
+
+// Metrics is the [metrics] table.
+type Metrics struct {
+	Listen string `toml:"listen"`
 }
 
 // Server is the [server] table.
@@ -46,6 +52,9 @@ type CA struct {
 	CommonName   string `toml:"common_name"`
 	Organization string `toml:"organization"`
 	Country      string `toml:"country"`
+	// ExpiryWarningDays: warn in the log, at start and daily, when the
+	// active root has fewer days left than this.
+	ExpiryWarningDays int `toml:"expiry_warning_days"`
 	// Name constraints written into new roots.
 	PermittedDNSDomains []string `toml:"permitted_dns_domains"`
 	ExcludedDNSDomains  []string `toml:"excluded_dns_domains"`
@@ -99,6 +108,8 @@ func Default() Config {
 			CommonName:   "certmaker Root CA",
 			Organization: "certmaker",
 			Country:      "DE",
+
+			ExpiryWarningDays: 365,
 			// Empty, not nil, so the defaults equal the example file.
 			PermittedDNSDomains: []string{},
 			ExcludedDNSDomains:  []string{},
@@ -177,6 +188,14 @@ func (c *Config) Validate() error {
 	}
 	if c.CA.Days < 1 || c.CA.Days > 36500 {
 		return fmt.Errorf("ca.days %d: want 1 to 36500", c.CA.Days)
+	}
+	if c.CA.ExpiryWarningDays < 0 {
+		return fmt.Errorf("ca.expiry_warning_days %d: want 0 (never) or more", c.CA.ExpiryWarningDays)
+	}
+	if c.Metrics.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
+			return fmt.Errorf("metrics.listen %q: want host:port such as \"127.0.0.1:9880\", or \"\" for off", c.Metrics.Listen)
+		}
 	}
 	if c.CA.CommonName == "" {
 		return fmt.Errorf("ca.common_name is empty")

@@ -97,4 +97,3 @@ func Summarize(s SummaryStore, now time.Time) (Summary, error) {
 	sum.DatabaseBytes, err = s.Size()
 	return sum, err
 }
-

@@ -37,6 +37,10 @@ type Config struct {
 	Validity time.Duration    // nextUpdate - thisUpdate; default 24h
 	MaxCache int              // max cached responses; default 100000; when full, evict (simple, bounded)
 	Logger   *slog.Logger     // where ServeHTTP reports internal errors; nil: not reported
+	// Observe, if set, hears of every answer: its kind ("good", "revoked",
+	// "unknown", "malformed", "unauthorized", "internal") and whether a
+	// cached signature served it. For metrics; it must be cheap.
+	Observe func(kind string, cached bool)
 }
 
 // Defaults for Config's zero values.
@@ -57,6 +61,7 @@ type Responder struct {
 	now      func() time.Time
 	validity time.Duration
 	logger   *slog.Logger
+	observe  func(kind string, cached bool)
 	keys     issuerKeys
 	cache    *cache
 }
@@ -90,6 +95,7 @@ func New(cfg Config) (*Responder, error) {
 		now:      cfg.Now,
 		validity: cfg.Validity,
 		logger:   cfg.Logger,
+		observe:  cfg.Observe,
 		cache:    newCache(cfg.MaxCache, cfg.Validity),
 	}, nil
 }
@@ -104,12 +110,15 @@ type result struct {
 	// cacheable: a signed status without a nonce, which HTTP caches may
 	// keep until nextUpdate.
 	cacheable bool
+	// kind and cached are what Observe hears.
+	kind   string
+	cached bool
 }
 
 // errorResult wraps an unsigned OCSP error response. Those live in
 // x/crypto/ocsp package variables; Respond hands out copies only.
-func errorResult(der []byte) result {
-	return result{der: der}
+func errorResult(der []byte, kind string) result {
+	return result{der: der, kind: kind}
 }
 
 // Respond answers one DER OCSP request: returns the DER response. For a
@@ -126,18 +135,26 @@ func (r *Responder) Respond(der []byte) (resp []byte, maxAge time.Duration, err 
 }
 
 func (r *Responder) respond(der []byte) (result, error) {
+	res, err := r.answer(der)
+	if r.observe != nil {
+		r.observe(res.kind, res.cached)
+	}
+	return res, err
+}
+
+func (r *Responder) answer(der []byte) (result, error) {
 	req, err := parseRequest(der)
 	if err != nil {
-		return errorResult(xocsp.MalformedRequestErrorResponse), nil
+		return errorResult(xocsp.MalformedRequestErrorResponse, "malformed"), nil
 	}
 	issuers := r.issuers()
 	k := r.keys.match(issuers, req, "")
 	if k == nil {
-		return errorResult(xocsp.UnauthorizedErrorResponse), nil
+		return errorResult(xocsp.UnauthorizedErrorResponse, "unauthorized"), nil
 	}
 	st, err := r.source.Status(req.serial)
 	if err != nil {
-		return errorResult(xocsp.InternalErrorErrorResponse), fmt.Errorf("reading status of serial %x: %w", req.serial, err)
+		return errorResult(xocsp.InternalErrorErrorResponse, "internal"), fmt.Errorf("reading status of serial %x: %w", req.serial, err)
 	}
 	if st.Issued && !strings.EqualFold(st.IssuerFingerprint, k.fingerprint) {
 		// Roots may share name and key (one re-issued); the one that
@@ -147,7 +164,7 @@ func (r *Responder) respond(der []byte) (result, error) {
 		}
 	}
 	if k.err != nil {
-		return errorResult(xocsp.InternalErrorErrorResponse), k.err
+		return errorResult(xocsp.InternalErrorErrorResponse, "internal"), k.err
 	}
 
 	now := r.now()
@@ -157,19 +174,24 @@ func (r *Responder) respond(der []byte) (result, error) {
 		// fresh and keep it out of the cache.
 		e, err := r.sign(k, req, a, now)
 		if err != nil {
-			return errorResult(xocsp.InternalErrorErrorResponse), err
+			return errorResult(xocsp.InternalErrorErrorResponse, "internal"), err
 		}
 		res := e.result(now)
 		res.cacheable = false
+		res.kind = a.kind()
 		return res, nil
 	}
+	signed := false
 	e, err := r.cache.get(newCacheKey(k, req), a, now, func() (*entry, error) {
+		signed = true
 		return r.sign(k, req, a, now)
 	})
 	if err != nil {
-		return errorResult(xocsp.InternalErrorErrorResponse), err
+		return errorResult(xocsp.InternalErrorErrorResponse, "internal"), err
 	}
-	return e.result(now), nil
+	res := e.result(now)
+	res.kind, res.cached = a.kind(), !signed
+	return res, nil
 }
 
 // sign makes the response saying a, valid from now on.

@@ -21,6 +21,17 @@ type answer struct {
 	reason    int   // -1: no reason given
 }
 
+// kind names the status for Observe.
+func (a answer) kind() string {
+	switch a.status {
+	case xocsp.Good:
+		return "good"
+	case xocsp.Revoked:
+		return "revoked"
+	}
+	return "unknown"
+}
+
 // answerFor turns the Source's view into the answer that root k gives.
 func answerFor(st Status, k *issuerKey) answer {
 	// A serial issued by another root is not one of k's, whatever its state:
