@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -24,23 +23,16 @@ func (s *Server) handleRequest(w http.ResponseWriter, r *http.Request, _ httprou
 		Error(w, r, err)
 		return
 	}
-	sr, req, kt, err := decodeSimple(body)
+	_, req, kt, err := decodeSimple(body)
 	if err != nil {
 		Error(w, r, err)
 		return
 	}
 	if s.challengeRequired {
-		// Store the request as validated, not as received, so that solving
-		// it later decodes exactly what was checked now.
-		canonical, err := json.Marshal(sr)
-		if err != nil {
-			Error(w, r, err)
-			return
-		}
-		s.openChallenge(w, r, u, req, canonical, false, 0)
+		s.openChallenge(w, r, u, req, kt, nil)
 		return
 	}
-	c, err := s.issue(r, u.Name, req, kt, nil)
+	c, err := s.Issue(r.Context(), u.Name, req, kt)
 	if err != nil {
 		Error(w, r, err)
 		return
@@ -61,6 +53,10 @@ func (s *Server) handleRequestWithCSR(w http.ResponseWriter, r *http.Request, _ 
 		Error(w, r, err)
 		return
 	}
+	if err := checkPEMTail(body); err != nil {
+		Error(w, r, err)
+		return
+	}
 	csr, req, err := ca.ParseCSR(body)
 	if err != nil {
 		Error(w, r, err)
@@ -72,10 +68,10 @@ func (s *Server) handleRequestWithCSR(w http.ResponseWriter, r *http.Request, _ 
 		return
 	}
 	if s.challengeRequired {
-		s.openChallenge(w, r, u, req, ca.CSRPEM(csr.Raw), true, days)
+		s.openChallenge(w, r, u, req, "", csr)
 		return
 	}
-	c, err := s.issue(r, u.Name, req, "", csr.PublicKey)
+	c, err := s.IssueCSR(r.Context(), u.Name, csr, req)
 	if err != nil {
 		Error(w, r, err)
 		return
@@ -118,6 +114,26 @@ func notFound(serial *big.Int) error {
 	return fmt.Errorf("certificate %s: %w", serial, store.ErrNotFound)
 }
 
+// Certificate reads certificate id as u may see it: its own, or any for
+// an admin; store.ErrNotFound otherwise.
+func (s *Server) Certificate(u *store.User, id string) (store.Certificate, error) {
+	return s.ownCertificate(id, u, true)
+}
+
+// PrivateKeyPEM returns the PKCS#8 PEM key of certificate id, to its owner
+// only (not to admins); store.ErrNotFound otherwise and for CSR
+// certificates.
+func (s *Server) PrivateKeyPEM(u *store.User, id string) ([]byte, error) {
+	c, err := s.ownCertificate(id, u, false)
+	if err != nil {
+		return nil, err
+	}
+	if c.KeyPKCS8 == nil {
+		return nil, fmt.Errorf("private key of certificate %s: %w (it was issued from a CSR; the server never had its key)", c.Serial, errNotFound)
+	}
+	return ca.KeyPEM(c.KeyPKCS8), nil
+}
+
 func (s *Server) handleCertificateObtain(w http.ResponseWriter, r *http.Request, p httprouter.Params, u *store.User) {
 	c, err := s.ownCertificate(p.ByName("id"), u, true)
 	if err != nil {
@@ -130,17 +146,13 @@ func (s *Server) handleCertificateObtain(w http.ResponseWriter, r *http.Request,
 func (s *Server) handlePrivateKeyObtain(w http.ResponseWriter, r *http.Request, p httprouter.Params, u *store.User) {
 	// Keys only for their requester: an admin may read certificates, which
 	// are public anyway, but not someone else's private key.
-	c, err := s.ownCertificate(p.ByName("id"), u, false)
+	key, err := s.PrivateKeyPEM(u, p.ByName("id"))
 	if err != nil {
 		Error(w, r, err)
 		return
 	}
-	if c.KeyPKCS8 == nil {
-		Error(w, r, fmt.Errorf("private key of certificate %s: %w (it was issued from a CSR; the server never had its key)", c.Serial, errNotFound))
-		return
-	}
 	w.Header().Set("Cache-Control", "no-store")
-	writePEM(w, ca.KeyPEM(c.KeyPKCS8))
+	writePEM(w, key)
 }
 
 func (s *Server) handleRootObtain(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ *store.User) {

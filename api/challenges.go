@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -19,32 +21,60 @@ import (
 )
 
 // openChallenge stores a pending request and answers 202 with its token.
-// req has been validated; payload is what solving will decode again.
-func (s *Server) openChallenge(w http.ResponseWriter, r *http.Request, u *store.User, req *ca.Request, payload []byte, csr bool, days int) {
-	for _, d := range req.DNSNames {
-		if ca.IsWildcard(d) {
-			Error(w, r, badRequest("domain %q: a wildcard name cannot be proven with an HTTP challenge", d))
-			return
-		}
+func (s *Server) openChallenge(w http.ResponseWriter, r *http.Request, u *store.User, req *ca.Request, kt ca.KeyType, csr *x509.CertificateRequest) {
+	var ch store.Challenge
+	var err error
+	if csr != nil {
+		ch, err = s.openChallengeCSR(u.Name, req, csr)
+	} else {
+		ch, err = s.OpenChallenge(r.Context(), u.Name, req, kt)
 	}
-	if err := s.ca.Permits(req); err != nil {
-		Error(w, r, err)
-		return
-	}
-	token, err := challenge.Token()
 	if err != nil {
 		Error(w, r, err)
 		return
 	}
+	w.Header().Set("X-Challenge-Location", s.ca.PublicURL()+prefixOf(r)+"/challenge/"+ch.ID+"/solve")
+	writeText(w, http.StatusAccepted, ch.Token)
+}
+
+// OpenChallenge stores a pending simple request (validated, normalized)
+// that SolveChallenge will issue once its names are proven.
+func (s *Server) OpenChallenge(_ context.Context, owner string, req *ca.Request, kt ca.KeyType) (store.Challenge, error) {
+	// Stored as validated, not as received, so that solving decodes
+	// exactly what was checked now.
+	payload, err := json.Marshal(simpleFrom(req, kt))
+	if err != nil {
+		return store.Challenge{}, err
+	}
+	return s.putChallenge(owner, req, payload, false, req.Days)
+}
+
+func (s *Server) openChallengeCSR(owner string, req *ca.Request, csr *x509.CertificateRequest) (store.Challenge, error) {
+	return s.putChallenge(owner, req, ca.CSRPEM(csr.Raw), true, req.Days)
+}
+
+func (s *Server) putChallenge(owner string, req *ca.Request, payload []byte, csr bool, days int) (store.Challenge, error) {
+	for _, d := range req.DNSNames {
+		if ca.IsWildcard(d) {
+			return store.Challenge{}, badRequest("domain %q: a wildcard name cannot be proven with an HTTP challenge", d)
+		}
+	}
+	// Refuse now what could never be issued, not after the proof.
+	if err := s.ca.Permits(req); err != nil {
+		return store.Challenge{}, err
+	}
+	token, err := challenge.Token()
+	if err != nil {
+		return store.Challenge{}, err
+	}
 	idBytes := make([]byte, 16)
 	if _, err := rand.Read(idBytes); err != nil {
-		Error(w, r, err)
-		return
+		return store.Challenge{}, err
 	}
 	now := s.ca.Now().UTC()
 	ch := store.Challenge{
 		ID:      hex.EncodeToString(idBytes),
-		Owner:   u.Name,
+		Owner:   owner,
 		Token:   token,
 		CSR:     csr,
 		Request: payload,
@@ -53,74 +83,84 @@ func (s *Server) openChallenge(w http.ResponseWriter, r *http.Request, u *store.
 		Expires: now.Add(s.challengeExpiry),
 	}
 	if err := s.store.PutChallenge(ch); err != nil {
-		Error(w, r, err)
-		return
+		return store.Challenge{}, err
 	}
-	w.Header().Set("X-Challenge-Location", s.ca.PublicURL()+prefixOf(r)+"/challenge/"+ch.ID+"/solve")
-	writeText(w, http.StatusAccepted, token)
+	return ch, nil
 }
 
 // handleChallengeSolve checks every name of a pending request and issues.
 func (s *Server) handleChallengeSolve(w http.ResponseWriter, r *http.Request, p httprouter.Params, u *store.User) {
-	id := p.ByName("id")
-	if s.checker == nil {
-		// Challenges are off and this server cannot check any.
-		Error(w, r, fmt.Errorf("challenge %.40q: %w", id, store.ErrNotFound))
-		return
-	}
-	ch, err := s.store.Challenge(id)
-	if err != nil || ch.Owner != u.Name {
-		// Someone else's challenge is as invisible as a missing one.
-		if err == nil || errors.Is(err, store.ErrNotFound) {
-			err = fmt.Errorf("challenge %.40q: %w", id, store.ErrNotFound)
-		}
-		Error(w, r, err)
-		return
-	}
-	if ch.Serial != nil {
-		s.answerSolved(w, r, ch)
-		return
-	}
-	if !s.ca.Now().Before(ch.Expires) {
-		Error(w, r, fmt.Errorf("%w at %s; request a certificate again", errExpired, ch.Expires.Format("2006-01-02 15:04:05 MST")))
-		return
-	}
 	port, err := s.portParam(r)
 	if err != nil {
 		Error(w, r, err)
 		return
 	}
-	req, kt, pub, err := decodePending(ch)
+	ch, err := s.SolveChallenge(r.Context(), u.Name, p.ByName("id"), port)
 	if err != nil {
 		Error(w, r, err)
 		return
+	}
+	s.answerSolved(w, r, ch)
+}
+
+// SolveChallenge fetches the token from every name of owner's pending
+// request on port and, if all answer it, issues. It returns the solved
+// challenge (Serial set); a solved one is returned as it is, so solving
+// again gives the same answer. Errors: store.ErrNotFound (also for another
+// user's challenge), errExpired, a *challenge.Error naming the failure.
+func (s *Server) SolveChallenge(ctx context.Context, owner, id string, port int) (store.Challenge, error) {
+	notFound := fmt.Errorf("challenge %.40q: %w", id, store.ErrNotFound)
+	if s.checker == nil {
+		// Challenges are off and this server cannot check any.
+		return store.Challenge{}, notFound
+	}
+	ch, err := s.store.Challenge(id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && ch.Owner != owner) {
+		// Someone else's challenge is as invisible as a missing one.
+		return store.Challenge{}, notFound
+	}
+	if err != nil {
+		return store.Challenge{}, err
+	}
+	if ch.Serial != nil {
+		return ch, nil
+	}
+	if !s.ca.Now().Before(ch.Expires) {
+		return store.Challenge{}, fmt.Errorf("%w at %s; request a certificate again", errExpired, ch.Expires.Format("2006-01-02 15:04:05 MST"))
+	}
+	req, kt, pub, err := decodePending(ch)
+	if err != nil {
+		return store.Challenge{}, err
 	}
 	var targets []challenge.Target
 	for _, name := range req.Names() {
 		targets = append(targets, challenge.Target{Identifier: name, Port: port, Path: challenge.WellKnownPath, Want: ch.Token})
 	}
-	if err := s.checker.Check(r.Context(), targets); err != nil {
+	if err := s.checker.Check(ctx, targets); err != nil {
 		s.metrics.challenges.WithLabelValues("fail").Inc()
-		Error(w, r, err)
-		return
+		return store.Challenge{}, err
 	}
 	s.metrics.challenges.WithLabelValues("pass").Inc()
 	start := time.Now()
-	c, err := s.sign(r, u.Name, req, kt, pub)
+	c, err := s.sign(ctx, owner, req, kt, pub)
 	if err != nil {
-		Error(w, r, err)
-		return
+		return store.Challenge{}, err
 	}
 	ch, err = s.store.CompleteChallenge(ch.ID, c)
 	if err != nil {
-		Error(w, r, fmt.Errorf("storing certificate: %w", err))
-		return
+		return store.Challenge{}, fmt.Errorf("storing certificate: %w", err)
 	}
 	if ch.Serial.Cmp(c.Serial) == 0 {
 		s.observeIssued(c, start)
 	}
-	s.answerSolved(w, r, ch)
+	return ch, nil
 }
+
+// ChallengeRequired reports whether requests must prove their names first.
+func (s *Server) ChallengeRequired() bool { return s.challengeRequired }
+
+// ChallengePort is the port tokens are fetched from by default.
+func (s *Server) ChallengePort() int { return s.challengePort }
 
 // answerSolved gives the same answer for every solve of a challenge.
 func (s *Server) answerSolved(w http.ResponseWriter, r *http.Request, ch store.Challenge) {

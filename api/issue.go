@@ -1,9 +1,10 @@
 package api
 
 import (
+	"context"
 	"crypto"
+	"crypto/x509"
 	"fmt"
-	"net/http"
 	"time"
 
 	"certmaker/ca"
@@ -13,10 +14,10 @@ import (
 // sign runs the issuing pipeline up to, not including, the commit: make the
 // key if the server is to hold it, sign with the active root, and build the
 // record to store. pub is the CSR's key; nil means generate one of type kt.
-func (s *Server) sign(r *http.Request, owner string, req *ca.Request, kt ca.KeyType, pub crypto.PublicKey) (*store.Certificate, error) {
+func (s *Server) sign(ctx context.Context, owner string, req *ca.Request, kt ca.KeyType, pub crypto.PublicKey) (*store.Certificate, error) {
 	var keyDER []byte
 	if pub == nil {
-		key, err := s.generateKey(r, kt)
+		key, err := s.generateKey(ctx, kt)
 		if err != nil {
 			return nil, fmt.Errorf("generating key: %w", err)
 		}
@@ -48,10 +49,22 @@ func (s *Server) sign(r *http.Request, owner string, req *ca.Request, kt ca.KeyT
 	}, nil
 }
 
+// Issue makes a key of type kt and a certificate for the normalized req,
+// and stores both durably for owner before it returns.
+func (s *Server) Issue(ctx context.Context, owner string, req *ca.Request, kt ca.KeyType) (*store.Certificate, error) {
+	return s.issue(ctx, owner, req, kt, nil)
+}
+
+// IssueCSR signs a checked CSR (ca.ParseCSR) for the normalized req and
+// stores the certificate durably for owner before it returns.
+func (s *Server) IssueCSR(ctx context.Context, owner string, csr *x509.CertificateRequest, req *ca.Request) (*store.Certificate, error) {
+	return s.issue(ctx, owner, req, "", csr.PublicKey)
+}
+
 // issue signs and durably stores; nothing is answered before the commit.
-func (s *Server) issue(r *http.Request, owner string, req *ca.Request, kt ca.KeyType, pub crypto.PublicKey) (*store.Certificate, error) {
+func (s *Server) issue(ctx context.Context, owner string, req *ca.Request, kt ca.KeyType, pub crypto.PublicKey) (*store.Certificate, error) {
 	start := time.Now()
-	c, err := s.sign(r, owner, req, kt, pub)
+	c, err := s.sign(ctx, owner, req, kt, pub)
 	if err != nil {
 		return nil, err
 	}

@@ -1,10 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"certmaker/ca"
@@ -34,8 +38,12 @@ type subjectFields struct {
 	PostalCode    string `json:"postal_code"`
 }
 
-// readBody reads at most maxBody bytes; more is errTooLarge.
+// readBody reads at most maxBody bytes; more is errTooLarge, whether the
+// client announced the length or sent it chunked.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > maxBody {
+		return nil, errTooLarge // no need to read what we will refuse
+	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
@@ -51,12 +59,16 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 // authority signs and the key type to generate.
 func decodeSimple(body []byte) (*simpleRequest, *ca.Request, ca.KeyType, error) {
 	var sr simpleRequest
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&sr); err != nil {
 		return nil, nil, "", badRequest("malformed JSON: %v", jsonError(err))
 	}
 	if dec.More() {
 		return nil, nil, "", badRequest("malformed JSON: more than one value in the body")
+	}
+	// More says false before a stray "}" or "]", so look at the rest too.
+	if rest := bytes.TrimSpace(body[dec.InputOffset():]); len(rest) > 0 {
+		return nil, nil, "", badRequest("malformed JSON: data after the request object")
 	}
 	req, kt, err := sr.toRequest()
 	if err != nil {
@@ -69,18 +81,57 @@ func decodeSimple(body []byte) (*simpleRequest, *ca.Request, ca.KeyType, error) 
 func jsonError(err error) string {
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) {
-		return "field " + typeErr.Field + " must be " + typeErr.Type.String()
+		what := "the body"
+		if typeErr.Field != "" {
+			what = "field " + typeErr.Field
+		}
+		// Value is "number 1e309", "string", "array"...; a number's digits
+		// are the client's and may be long.
+		return fmt.Sprintf("%s must be %s, not %.30s", what, jsonKind(typeErr.Type), typeErr.Value)
+	}
+	var syntaxErr *json.SyntaxError
+	if errors.As(err, &syntaxErr) {
+		return fmt.Sprintf("%v (at byte %d)", err, syntaxErr.Offset)
 	}
 	if errors.Is(err, io.EOF) {
 		return "empty body"
 	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return "the body ends in the middle of a value"
+	}
 	return err.Error()
 }
+
+// jsonKind names a Go type as the JSON a client should send, rather than
+// as our internal type names.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array of " + strings.TrimPrefix(strings.TrimPrefix(jsonKind(t.Elem()), "an "), "a ") + "s"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	}
+	return "a " + t.Kind().String()
+}
+
+// maxRawNames bounds the names a request may list before duplicates are
+// dropped, so that de-duplication stays cheap however large the body.
+const maxRawNames = 10 * ca.MaxNames
 
 func (sr *simpleRequest) toRequest() (*ca.Request, ca.KeyType, error) {
 	kt, err := ca.ParseKeyType(sr.KeyType)
 	if err != nil {
 		return nil, "", err
+	}
+	if n := len(sr.Domains) + len(sr.IPs) + len(sr.EmailAddresses); n > maxRawNames {
+		return nil, "", fmt.Errorf("%w: %d names, at most %d per certificate", ca.ErrInvalid, n, ca.MaxNames)
 	}
 	req := &ca.Request{
 		DNSNames: sr.Domains,
@@ -107,4 +158,42 @@ func (sr *simpleRequest) toRequest() (*ca.Request, ca.KeyType, error) {
 		return nil, "", err
 	}
 	return req, kt, nil
+}
+
+// checkPEMTail refuses anything but white space after the first PEM block:
+// a second block or stray bytes mean the client sent something other than
+// what it thinks, and only the first block would be signed.
+func checkPEMTail(body []byte) error {
+	block, rest := pem.Decode(body)
+	if block == nil {
+		return nil // not PEM at all; the parser says so
+	}
+	if len(bytes.TrimSpace(rest)) > 0 {
+		return badRequest("%d bytes after the PEM block; send one CSR and nothing else", len(bytes.TrimSpace(rest)))
+	}
+	return nil
+}
+
+// simpleFrom is the simple request that decodes to the normalized req: what
+// a pending challenge stores.
+func simpleFrom(req *ca.Request, kt ca.KeyType) simpleRequest {
+	sr := simpleRequest{
+		Domains:        req.DNSNames,
+		EmailAddresses: req.Emails,
+		Days:           req.Days,
+		KeyType:        string(kt),
+		Subject: subjectFields{
+			CommonName:    req.Subject.CommonName,
+			Organization:  req.Subject.Organization,
+			Country:       req.Subject.Country,
+			Province:      req.Subject.Province,
+			Locality:      req.Subject.Locality,
+			StreetAddress: req.Subject.StreetAddress,
+			PostalCode:    req.Subject.PostalCode,
+		},
+	}
+	for _, ip := range req.IPs {
+		sr.IPs = append(sr.IPs, ip.String())
+	}
+	return sr
 }

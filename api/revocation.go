@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,23 +36,31 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request, p httprout
 			return
 		}
 	}
-	reason, err := ca.ParseReason(rr.Reason)
+	c, err := s.Revoke(r.Context(), u, p.ByName("id"), rr.Reason)
 	if err != nil {
 		Error(w, r, err)
 		return
 	}
-	c, err := s.ownCertificate(p.ByName("id"), u, true)
+	writeText(w, http.StatusOK, fmt.Sprintf("certificate %s revoked (%s)\n", c.Serial, ca.ReasonName(c.Reason)))
+}
+
+// Revoke revokes certificate id for an RFC 5280 reason name ("" is
+// unspecified) on behalf of u: its own certificates, or any for an admin.
+func (s *Server) Revoke(_ context.Context, u *store.User, id, reason string) (store.Certificate, error) {
+	code, err := ca.ParseReason(reason)
 	if err != nil {
-		Error(w, r, err)
-		return
+		return store.Certificate{}, err
 	}
-	c, err = s.store.Revoke(c.Serial, s.ca.Now(), reason)
+	c, err := s.ownCertificate(id, u, true)
 	if err != nil {
-		Error(w, r, err)
-		return
+		return store.Certificate{}, err
+	}
+	c, err = s.store.Revoke(c.Serial, s.ca.Now(), code)
+	if err != nil {
+		return store.Certificate{}, err
 	}
 	s.CountRevocation(c.KeyType)
-	writeText(w, http.StatusOK, fmt.Sprintf("certificate %s revoked (%s)\n", c.Serial, ca.ReasonName(c.Reason)))
+	return c, nil
 }
 
 // handleCRL serves a root's CRL in DER: the active root's without a

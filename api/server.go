@@ -1,11 +1,13 @@
 package api
 
 import (
+	"context"
 	"crypto"
 	"errors"
 	"log/slog"
 	"math/big"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -49,6 +51,12 @@ type Config struct {
 	// KeyGenLimit bounds concurrent RSA key generations, which take a core
 	// each for up to seconds; default 2.
 	KeyGenLimit int
+
+	// ACME, if set, serves everything under /acme/; Web, if set, every
+	// path outside /api/, /acme/ and /healthz (the dashboard). Both share
+	// the request log and metrics; they label their routes with SetRoute.
+	ACME http.Handler
+	Web  http.Handler
 }
 
 // Server is the HTTP API.
@@ -66,6 +74,8 @@ type Server struct {
 
 	rsaSlots chan struct{}
 	router   *httprouter.Router
+	acme     http.Handler
+	web      http.Handler
 	metrics  *metrics
 }
 
@@ -98,6 +108,8 @@ func New(cfg Config) (*Server, error) {
 		challengePort:     cfg.ChallengePort,
 		challengeExpiry:   cfg.ChallengeExpiry,
 		rsaSlots:          make(chan struct{}, cfg.KeyGenLimit),
+		acme:              cfg.ACME,
+		web:               cfg.Web,
 	}
 	src := revocationSource{cfg.Store}
 	s.crls = ca.NewCRLs(cfg.Authority, src)
@@ -111,9 +123,39 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP logs every request and hands it to the router.
+// ServeHTTP logs every request and hands it to the API's router, or to
+// the ACME server or the dashboard mounted beside it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.logRequest(w, r, s.router)
+	s.logRequest(w, r, http.HandlerFunc(s.dispatch))
+}
+
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	switch {
+	case s.acme != nil && strings.HasPrefix(p, "/acme/"):
+		SetRoute(r, "/acme/")
+		s.acme.ServeHTTP(w, r)
+	case strings.HasPrefix(p, "/api/") || p == "/api" || p == "/healthz" || s.web == nil:
+		s.router.ServeHTTP(w, r)
+	default:
+		SetRoute(r, "/")
+		s.web.ServeHTTP(w, r)
+	}
+}
+
+// SetRoute labels the request's log line and metrics with a route pattern
+// (never the raw path); mounted handlers call it with their own patterns.
+func SetRoute(r *http.Request, pattern string) {
+	if rec := recordOf(r); rec != nil {
+		rec.route = pattern
+	}
+}
+
+// SetUser names the user of the request in its log line.
+func SetUser(r *http.Request, name string) {
+	if rec := recordOf(r); rec != nil {
+		rec.user = name
+	}
 }
 
 // prefixes are where every API route lives: /api, and /api/v1 for the
@@ -201,13 +243,13 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, _ httprout
 
 // generateKey makes a key, holding an RSA slot when it is an RSA key so
 // that a burst of RSA-4096 requests cannot take every core.
-func (s *Server) generateKey(r *http.Request, kt ca.KeyType) (crypto.Signer, error) {
+func (s *Server) generateKey(ctx context.Context, kt ca.KeyType) (crypto.Signer, error) {
 	if kt.IsRSA() {
 		select {
 		case s.rsaSlots <- struct{}{}:
 			defer func() { <-s.rsaSlots }()
-		case <-r.Context().Done():
-			return nil, r.Context().Err()
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 	}
 	return ca.GenerateKey(kt)
