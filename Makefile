@@ -4,7 +4,7 @@ BIN     ?= bin/certmaker
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test deps bench lint fuzz clean
+.PHONY: build run test deps bench lint fuzz crash-test clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
@@ -16,12 +16,22 @@ run: build
 deps:
 	@./scripts/deps.sh
 
+# The unit and binary tests (with a light crash test), then every fuzz
+# target briefly on top of its seeds.
 test: deps lint
 	$(GO) test -race -count=1 ./...
+	@./scripts/fuzz.sh 2s
 
-# Short runs of every fuzz target on top of the checked-in seeds.
+# Short runs of every fuzz target on top of the checked-in seeds;
+# FUZZTIME=1m make fuzz for a longer hunt.
 fuzz:
-	@./scripts/fuzz.sh 5s
+	@./scripts/fuzz.sh $(or $(FUZZTIME),5s)
+
+# SIGKILL the real server under heavier load, several kill/restart rounds,
+# and prove that every acknowledged certificate survived (make test runs
+# one light round).
+crash-test:
+	CERTMAKER_CRASH_ROUNDS=5 CERTMAKER_CRASH_CLIENTS=16 $(GO) test -count=1 -run '^TestCrash' -v .
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./...

@@ -136,7 +136,12 @@ func cmdBackup(c *cli.Context) error {
 	dst := c.Args().First()
 	tmp := dst + ".tmp"
 	err := withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
-		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		// A leftover FILE.tmp (or a planted symlink) must not lend the copy
+		// its mode or its target: start from a fresh, owner-only file.
+		if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
 			return err
 		}

@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -80,7 +81,7 @@ type server struct {
 	cmd      *exec.Cmd
 	url      string
 	token    string // the bootstrap admin's, if this start printed one
-	stderr   *bytes.Buffer
+	stderr   *syncBuffer
 	exited   chan error
 	waitDone bool
 }
@@ -97,6 +98,25 @@ func freePort(t *testing.T) int {
 
 var tokenLine = regexp.MustCompile(`^\s{4}(\S{43})$`)
 
+// syncBuffer is the server's stderr so far: written by the goroutine that
+// reads the pipe, read by tests while the server runs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) WriteString(s string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.b.WriteString(s)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
 // startServer runs `certmaker serve` in dir and waits until it serves.
 func startServer(t *testing.T, dir string, extra ...string) *server {
 	t.Helper()
@@ -106,7 +126,7 @@ func startServer(t *testing.T, dir string, extra ...string) *server {
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dir
 	pr, pw := io.Pipe()
-	s := &server{cmd: cmd, url: url, stderr: &bytes.Buffer{}, exited: make(chan error, 1)}
+	s := &server{cmd: cmd, url: url, stderr: &syncBuffer{}, exited: make(chan error, 1)}
 	cmd.Stderr = pw
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,9 +1,12 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"unicode/utf8"
 
 	"certmaker/ca"
 	"certmaker/challenge"
@@ -48,10 +51,18 @@ var statuses = []struct {
 	{store.ErrRevoked, http.StatusGone},
 }
 
+// statusClientClosed is nginx's "client closed request": the client went
+// away (say, during an RSA-4096 key generation) and will read no answer.
+// It keeps such requests out of the 5xx counts that should page someone.
+const statusClientClosed = 499
+
 func statusOf(err error) int {
 	var chErr *challenge.Error
 	if errors.As(err, &chErr) {
 		return http.StatusExpectationFailed
+	}
+	if errors.Is(err, context.Canceled) {
+		return statusClientClosed
 	}
 	for _, s := range statuses {
 		if errors.Is(err, s.err) {
@@ -72,7 +83,30 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		msg = "internal error"
 	}
-	writeText(w, status, msg+"\n")
+	writeText(w, status, oneLine(msg)+"\n")
+}
+
+// maxMessage bounds an error message: messages quote the value they refuse,
+// and a client's value may be as long as its body.
+const maxMessage = 512
+
+// oneLine keeps a message to one line of at most maxMessage bytes, cut on
+// a rune boundary, whatever the values quoted in it hold.
+func oneLine(msg string) string {
+	msg = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' {
+			return ' '
+		}
+		return r
+	}, msg)
+	if len(msg) <= maxMessage {
+		return msg
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + "..."
 }
 
 func writeText(w http.ResponseWriter, status int, body string) {

@@ -19,6 +19,7 @@ const WellKnownPath = "/.well-known/certmaker-challenge/token.txt"
 const (
 	defaultTimeout     = 5 * time.Second
 	defaultConcurrency = 4
+	defaultMaxInFlight = 16
 	defaultMaxBody     = 128 // a token needs far less; like boulder's va
 
 	// A token answer needs a few hundred bytes of headers; anything near
@@ -51,14 +52,19 @@ type Config struct {
 	Resolver Resolver
 	// DialContext connects to a resolved address; nil is a net.Dialer.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
-	// Concurrency is how many identifiers Check validates at once.
+	// Concurrency is how many identifiers one Check validates at once.
 	// Default 4.
 	Concurrency int
+	// MaxInFlight is how many fetches all Checks and CheckOnes of the
+	// Checker run at once, so that many solves arriving together cannot
+	// open Concurrency connections each. Default 16.
+	MaxInFlight int
 	// MaxBody is the largest answer accepted, in bytes. Default 128.
 	MaxBody int64
 }
 
-// Checker fetches challenge tokens. It holds no state between checks.
+// Checker fetches challenge tokens. It keeps nothing between checks but
+// the count of fetches in flight.
 type Checker struct {
 	timeout     time.Duration
 	allowed     []int
@@ -68,6 +74,8 @@ type Checker struct {
 	concurrency int
 	maxBody     int64
 	client      *http.Client
+	// inFlight holds one token per fetch running, shared by every Check.
+	inFlight chan struct{}
 }
 
 // New validates cfg, applies its defaults and returns a Checker. It copies
@@ -91,6 +99,14 @@ func New(cfg Config) (*Checker, error) {
 	case c.concurrency == 0:
 		c.concurrency = defaultConcurrency
 	}
+	maxInFlight := cfg.MaxInFlight
+	switch {
+	case maxInFlight < 0:
+		return nil, fmt.Errorf("max in flight %d is negative", maxInFlight)
+	case maxInFlight == 0:
+		maxInFlight = defaultMaxInFlight
+	}
+	c.inFlight = make(chan struct{}, maxInFlight)
 	switch {
 	case c.maxBody < 0:
 		return nil, fmt.Errorf("max body %d is negative", c.maxBody)
@@ -159,8 +175,9 @@ func (c *Checker) PortAllowed(p int) error {
 }
 
 // Check validates every target that is not Exempt, at most Concurrency at
-// once. The first failure cancels the checks still running and is returned
-// as a *Error; nil means every target passed (or all were exempt).
+// once (and at most MaxInFlight across all checks). The first failure
+// cancels the checks still running and is returned as a *Error; nil means
+// every target passed (or all were exempt).
 func (c *Checker) Check(ctx context.Context, targets []Target) error {
 	todo := make(chan Target, len(targets))
 	for _, t := range targets {

@@ -46,6 +46,15 @@ func (c *Checker) checkOne(ctx context.Context, t Target) *Error {
 		return fail("no expected token", nil)
 	}
 
+	// A slot first, so that waiting for one does not eat the fetch's own
+	// timeout; the caller's context still bounds the wait.
+	select {
+	case c.inFlight <- struct{}{}:
+		defer func() { <-c.inFlight }()
+	case <-ctx.Done():
+		return fail(c.explain(ctx, ctx.Err()), ctx.Err())
+	}
+
 	ctx, cancel := context.WithTimeoutCause(ctx, c.timeout, errTimeout)
 	defer cancel()
 	if err := ctx.Err(); err != nil {

@@ -17,6 +17,7 @@ func TestNew_Invalid(t *testing.T) {
 		{"NegativeTimeout", challenge.Config{Timeout: -time.Second}, "timeout -1s is negative"},
 		{"NegativeConcurrency", challenge.Config{Concurrency: -1}, "concurrency -1 is negative"},
 		{"NegativeMaxBody", challenge.Config{MaxBody: -1}, "max body -1 is negative"},
+		{"NegativeMaxInFlight", challenge.Config{MaxInFlight: -1}, "max in flight -1 is negative"},
 		{"AllowedPortZero", challenge.Config{AllowedPorts: []int{80, 0}}, "allowed port 0 is outside 1..65535"},
 		{"AllowedPortTooLarge", challenge.Config{AllowedPorts: []int{65536}}, "allowed port 65536 is outside 1..65535"},
 		{"InvalidPrefix", challenge.Config{DeniedNetworks: []netip.Prefix{{}}}, `denied network "invalid Prefix" is invalid`},

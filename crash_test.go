@@ -1,0 +1,278 @@
+package main
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	mrand "math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"certmaker/store"
+)
+
+// acked is a certificate the server answered 200 for: from then on it must
+// survive anything short of losing the disk.
+type acked struct {
+	id   string
+	name string
+	key  crypto.Signer // the client's own key for a CSR request; nil when the server made it
+}
+
+// TestCrash_KillUnderLoad issues certificates from concurrent clients,
+// SIGKILLs the server mid-load, restarts it on the same file and checks
+// that every acknowledged certificate is there with its key. `make
+// crash-test` runs more rounds and clients (CERTMAKER_CRASH_ROUNDS,
+// CERTMAKER_CRASH_CLIENTS).
+func TestCrash_KillUnderLoad(t *testing.T) {
+	rounds := envInt(t, "CERTMAKER_CRASH_ROUNDS", 1)
+	clients := envInt(t, "CERTMAKER_CRASH_CLIENTS", 8)
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	token := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
+
+	var all []acked
+	for round := range rounds {
+		// A different moment in each round: mid-batch, mid-fsync, between.
+		killAfter := 700*time.Millisecond + mrand.N(600*time.Millisecond)
+		got, unanswered := issueUntilKilled(t, srv, token, clients, round, killAfter)
+		if len(got) == 0 {
+			t.Fatalf("round %d: no certificate acknowledged before the kill\n%s", round, srv.stderr)
+		}
+		all = append(all, got...)
+
+		srv = startServer(t, dir)
+		lost := verifyAcked(t, srv, token, all)
+		t.Logf("round %d: killed after %s with %d clients: %d acknowledged this round (%d in all), %d requests cut off unanswered, %d lost",
+			round+1, killAfter.Round(time.Millisecond), clients, len(got), len(all), unanswered, lost)
+		if lost > 0 {
+			t.Fatalf("round %d: %d acknowledged certificates lost", round+1, lost)
+		}
+		// The restarted server issues as before.
+		if code, _, body := srv.do(t, "POST", "/api/certificate/request", token, `{"domains":["after.crash.lan"]}`); code != 200 {
+			t.Fatalf("request after restart: %d %s", code, body)
+		}
+	}
+	srv.stop(t)
+
+	db, err := store.Open(filepath.Join(dir, "certmaker.db"), store.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Check(); err != nil {
+		t.Fatalf("database check after %d kills: %v", rounds, err)
+	}
+	n, err := db.CountCertificates("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < len(all)+rounds {
+		t.Errorf("the file holds %d of alice's certificates, fewer than the %d acknowledged", n, len(all)+rounds)
+	}
+	t.Logf("total: %d acknowledged over %d kills, 0 lost; %d more were committed but cut off before their answer",
+		len(all), rounds, n-rounds-len(all))
+}
+
+// issueUntilKilled runs clients that issue as fast as they can (every third
+// request with a CSR), SIGKILLs the server after killAfter, and returns what
+// was acknowledged and how many requests got no answer.
+func issueUntilKilled(t *testing.T, srv *server, token string, clients, round int, killAfter time.Duration) ([]acked, int64) {
+	t.Helper()
+	hc := &http.Client{
+		Timeout:   30 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: clients, DisableCompression: true},
+	}
+	defer hc.CloseIdleConnections()
+	var (
+		mu         sync.Mutex
+		got        []acked
+		killed     atomic.Bool
+		unanswered atomic.Int64
+		wg         sync.WaitGroup
+		failures   = make(chan string, clients)
+	)
+	for c := range clients {
+		wg.Go(func() {
+			for i := 0; !killed.Load(); i++ {
+				name := fmt.Sprintf("r%d-c%d-%d.crash.lan", round, c, i)
+				a, err := issueOne(hc, srv.url, token, name, i%3 == 2)
+				if err != nil {
+					if killed.Load() {
+						unanswered.Add(1) // cut off by the kill: fate unknown, never promised
+						return
+					}
+					failures <- err.Error()
+					return
+				}
+				mu.Lock()
+				got = append(got, a)
+				mu.Unlock()
+			}
+		})
+	}
+	time.Sleep(killAfter)
+	killed.Store(true)
+	if err := srv.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-srv.exited
+	wg.Wait()
+	close(failures)
+	for f := range failures {
+		t.Errorf("before the kill: %s", f)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return got, unanswered.Load()
+}
+
+// issueOne asks for one certificate. Only a complete 200 answer with a
+// certificate id counts as acknowledged.
+func issueOne(hc *http.Client, base, token, name string, withCSR bool) (acked, error) {
+	a := acked{name: name}
+	path, body := "/api/certificate/request", `{"domains":["`+name+`"]}`
+	if withCSR {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return a, err
+		}
+		der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{name}}, key)
+		if err != nil {
+			return a, err
+		}
+		a.key = key
+		path, body = "/api/certificate/request-with-csr", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
+	}
+	req, err := http.NewRequest("POST", base+path, strings.NewReader(body))
+	if err != nil {
+		return a, err
+	}
+	req.Header.Set("X-Auth-Token", token)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return a, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return a, err
+	}
+	if resp.StatusCode != 200 {
+		return a, fmt.Errorf("%s: %s %q", name, resp.Status, b)
+	}
+	a.id = strings.TrimSpace(string(b))
+	if _, ok := new(big.Int).SetString(a.id, 10); !ok {
+		return a, fmt.Errorf("%s: 200 with body %q, not an id", name, b)
+	}
+	return a, nil
+}
+
+// verifyAcked fetches every acknowledged certificate (and the key the
+// server made) and checks that they belong together; it returns how many
+// are missing or wrong, reporting the first few.
+func verifyAcked(t *testing.T, srv *server, token string, all []acked) int {
+	t.Helper()
+	var lost atomic.Int64
+	work := make(chan acked)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for a := range work {
+				if err := checkAcked(srv.url, token, a); err != nil {
+					if lost.Add(1) <= 10 {
+						t.Errorf("acknowledged certificate %s (%s): %v", a.id, a.name, err)
+					}
+				}
+			}
+		})
+	}
+	for _, a := range all {
+		work <- a
+	}
+	close(work)
+	wg.Wait()
+	return int(lost.Load())
+}
+
+func checkAcked(base, token string, a acked) error {
+	get := func(path string) ([]byte, error) {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("X-Auth-Token", token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != 200 {
+			return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
+		}
+		return b, nil
+	}
+	certPEM, err := get("/api/certificate/" + a.id + "/obtain")
+	if err != nil {
+		return err
+	}
+	block, _ := pem.Decode(certPEM)
+	if block == nil {
+		return fmt.Errorf("certificate is not PEM")
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return err
+	}
+	if len(cert.DNSNames) != 1 || cert.DNSNames[0] != a.name {
+		return fmt.Errorf("certificate names %v, want %s", cert.DNSNames, a.name)
+	}
+	key := a.key
+	if key == nil {
+		keyPEM, err := get("/api/privatekey/" + a.id + "/obtain")
+		if err != nil {
+			return err
+		}
+		kb, _ := pem.Decode(keyPEM)
+		if kb == nil {
+			return fmt.Errorf("private key is not PEM")
+		}
+		k, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+		if err != nil {
+			return err
+		}
+		key = k.(crypto.Signer)
+	}
+	pub, ok := cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !pub.Equal(key.Public()) {
+		return fmt.Errorf("the key does not match the certificate")
+	}
+	return nil
+}
+
+func envInt(t *testing.T, name string, def int) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q: want a positive whole number", name, v)
+	}
+	return n
+}

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ocsp"
+)
+
+// loggedServer is a `certmaker serve` whose whole stderr lands in a file,
+// read only after the process has exited, so a test can search every line
+// it ever logged.
+type loggedServer struct {
+	cmd    *exec.Cmd
+	url    string
+	log    string
+	exited chan error
+}
+
+func startLogged(t *testing.T, dir string, args ...string) *loggedServer {
+	t.Helper()
+	port := freePort(t)
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	logFile := filepath.Join(dir, fmt.Sprintf("stderr-%d.log", port))
+	f, err := os.Create(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	args = append(args, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--public-url", url)
+	cmd := exec.Command(binary, args...)
+	cmd.Dir, cmd.Stderr = dir, f
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &loggedServer{cmd: cmd, url: url, log: logFile, exited: make(chan error, 1)}
+	go func() { s.exited <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get(url + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
+		}
+		select {
+		case err := <-s.exited:
+			b, _ := os.ReadFile(logFile)
+			t.Fatalf("serve exited: %v\n%s", err, b)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("serve did not answer /healthz")
+		}
+	}
+}
+
+// stop sends SIGTERM, waits for exit 0 and returns everything logged.
+func (s *loggedServer) stop(t *testing.T) string {
+	t.Helper()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.exited:
+		if err != nil {
+			t.Fatalf("serve exited with %v after SIGTERM", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop on SIGTERM")
+	}
+	b, err := os.ReadFile(s.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestBinary_SecretsStayOutOfLogs exercises every route that handles a
+// token, a key or a body (successes and failures, in both log formats) and
+// then searches the server's whole stderr for them.
+func TestBinary_SecretsStayOutOfLogs(t *testing.T) {
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := filepath.Join(dir, "certmaker.toml")
+			if err := os.WriteFile(cfg, []byte("[server]\nlog_format = \""+format+"\"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			srv := startLogged(t, dir, "--config", cfg)
+			secrets := exerciseSecrets(t, dir, srv.url, cfg)
+			log := srv.stop(t)
+
+			if !strings.Contains(log, "request") {
+				t.Fatalf("no request was logged; the search below would prove nothing:\n%s", log)
+			}
+			admin := regexp.MustCompile(`(?m)^\s{4}(\S{43})$`).FindStringSubmatch(log)
+			if admin == nil {
+				t.Fatalf("first start printed no admin token:\n%s", log)
+			}
+			// The bootstrap token is shown once, by design, and never again.
+			if n := strings.Count(log, admin[1]); n != 1 {
+				t.Errorf("the admin token appears %d times on stderr, want exactly once", n)
+			}
+			for what, secret := range secrets {
+				if strings.Contains(log, secret) {
+					t.Errorf("%s reached the log", what)
+				}
+			}
+			for _, marker := range []string{"PRIVATE KEY", "CERTIFICATE REQUEST", "BEGIN"} {
+				if strings.Contains(log, marker) {
+					t.Errorf("%q reached the log", marker)
+				}
+			}
+		})
+	}
+}
+
+// exerciseSecrets runs the routes that see secrets and returns them by name.
+func exerciseSecrets(t *testing.T, dir, url, cfg string) map[string]string {
+	t.Helper()
+	alice := strings.TrimSpace(mustCLI(t, dir, "--config", cfg, "user", "add", "alice"))
+	bob := strings.TrimSpace(mustCLI(t, dir, "--config", cfg, "user", "add", "bob"))
+	wrong := base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{0xa5}, 32))
+	const bodyMarker = "body-marker-6f1c2d"
+	secrets := map[string]string{"alice's token": alice, "bob's token": bob, "a wrong token": wrong, "a request body": bodyMarker}
+
+	call := func(method, path, token, body string, wantCode int, hdr ...string) (http.Header, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, url+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("X-Auth-Token", token)
+		}
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Add(hdr[i], hdr[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		if resp.StatusCode != wantCode {
+			t.Fatalf("%s %s: %d %q, want %d", method, path, resp.StatusCode, b.String(), wantCode)
+		}
+		return resp.Header, b.String()
+	}
+
+	// Issue with a server-made key and fetch the key.
+	_, idBody := call("POST", "/api/certificate/request", alice, `{"domains":["secret.home.lan"],"note":"`+bodyMarker+`"}`, 200)
+	id := strings.TrimSpace(idBody)
+	_, keyPEM := call("GET", "/api/privatekey/"+id+"/obtain", alice, "", 200)
+	if !strings.Contains(keyPEM, "PRIVATE KEY") {
+		t.Fatalf("key route gave %q", keyPEM)
+	}
+	secrets["the private key"] = strings.Split(keyPEM, "\n")[1]
+	_, certPEM := call("GET", "/api/certificate/"+id+"/obtain", alice, "", 200)
+
+	// Issue from a CSR.
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{"csr.home.lan"}}, key)
+	csrPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
+	secrets["the CSR"] = strings.Split(csrPEM, "\n")[1]
+	call("POST", "/api/certificate/request-with-csr", alice, csrPEM, 200)
+
+	// Failures: wrong token, another user's key, two tokens, a bad body
+	// that names the marker, a body too large.
+	call("GET", "/api/root-certificate/obtain", wrong, "", 404)
+	call("GET", "/api/privatekey/"+id+"/obtain", bob, "", 404)
+	call("GET", "/api/root-certificate/obtain", "", "", 400, "X-Auth-Token", alice, "X-Auth-Token", wrong)
+	call("POST", "/api/certificate/request", alice, `{"domains":["`+bodyMarker+`_x"]}`, 400)
+	call("POST", "/api/certificate/request", alice, `{"domains":"`+bodyMarker+`"}`, 400)
+	call("POST", "/api/certificate/request", alice, strings.Repeat(bodyMarker, 8000), 413)
+	call("POST", "/api/certificate/request-with-csr", alice, csrPEM+bodyMarker, 400)
+
+	// Revoke, with a body, then ask OCSP and the CRL.
+	call("POST", "/api/certificate/"+id+"/revoke", alice, `{"reason":"keyCompromise","note":"`+bodyMarker+`"}`, 200)
+	call("POST", "/api/certificate/"+id+"/revoke", alice, `{"reason":"`+bodyMarker+`"}`, 400)
+	_, rootPEM := call("GET", "/api/root-certificate/obtain", alice, "", 200)
+	leaf, root := pemCert(t, certPEM), pemCert(t, rootPEM)
+	ocspReq, err := ocsp.CreateRequest(leaf, root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call("POST", "/api/ocsp", "", string(ocspReq), 200)
+	call("GET", "/api/ocsp/"+base64.StdEncoding.EncodeToString(ocspReq), "", "", 200)
+	call("GET", "/api/crl", "", "", 200)
+
+	// Admin commands over the socket: a new token for alice.
+	newAlice := strings.TrimSpace(mustCLI(t, dir, "--config", cfg, "user", "token", "alice"))
+	secrets["alice's new token"] = newAlice
+	call("GET", "/api/root-certificate/obtain", newAlice, "", 200)
+
+	// Modes: the socket is the operator boundary, the file holds the keys.
+	for _, p := range []string{"certmaker.db", "certmaker.db.sock"} {
+		fi, err := os.Stat(filepath.Join(dir, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", p, fi.Mode().Perm())
+		}
+	}
+	return secrets
+}
+
+func pemCert(t *testing.T, s string) *x509.Certificate {
+	t.Helper()
+	b, _ := pem.Decode([]byte(s))
+	if b == nil {
+		t.Fatalf("not PEM: %q", s)
+	}
+	c, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
