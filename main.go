@@ -3,10 +3,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
 	"github.com/urfave/cli/v2"
+
+	"certmaker/admin"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -77,6 +80,10 @@ func newApp() *cli.App {
 						Name: "token", Usage: "replace the user's token and print the new one", ArgsUsage: "NAME",
 						Action: func(c *cli.Context) error { return cmdUserToken(c, userName) },
 					},
+					{
+						Name: "acme-eab", Usage: "make an ACME External Account Binding key for the user; print its key id and HMAC key", ArgsUsage: "NAME",
+						Action: func(c *cli.Context) error { return cmdUserACMEEAB(c, userName) },
+					},
 				},
 			},
 			{
@@ -127,4 +134,22 @@ func newApp() *cli.App {
 			},
 		},
 	}
+}
+
+// cmdUserACMEEAB prints a new EAB key as two shell assignments, the two
+// values every ACME client asks for: eval "$(certmaker user acme-eab NAME)"
+// sets $EAB_KID and $EAB_HMAC_KEY (base64url).
+func cmdUserACMEEAB(c *cli.Context, name func(*cli.Context) (string, error)) error {
+	n, err := name(c)
+	if err != nil {
+		return err
+	}
+	return withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
+		k, err := op.ACMEEAB(ctx, n)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.Writer, "EAB_KID=%s\nEAB_HMAC_KEY=%s\n", k.KeyID, k.HMACKey)
+		return nil
+	})
 }

@@ -22,6 +22,7 @@ func Handler(op Operator) http.Handler {
 	r.POST("/users/:name/disable", h.setDisabled(true))
 	r.POST("/users/:name/enable", h.setDisabled(false))
 	r.POST("/users/:name/token", h.resetToken)
+	r.POST("/users/:name/acme-eab", h.acmeEAB)
 	r.POST("/roots/rotate", h.rotateRoot)
 	r.POST("/certificates/:id/revoke", h.revoke)
 	r.GET("/backup", h.backup)

@@ -46,6 +46,8 @@ type Operator interface {
 	RootsPEM(ctx context.Context, all bool) ([]byte, error)
 	// Status summarizes the CA's health.
 	Status(ctx context.Context) (inventory.Summary, error)
+	// ACMEEAB makes an ACME External Account Binding key for a user.
+	ACMEEAB(ctx context.Context, name string) (EAB, error)
 }
 
 // Ops runs the operations on an open database. When Authority is set (inside

@@ -26,6 +26,23 @@ type Config struct {
 	Certificates Certificates `toml:"certificates"`
 	Challenge    Challenge    `toml:"challenge"`
 	Metrics      Metrics      `toml:"metrics"`
+	ACME         ACME         `toml:"acme"`
+}
+
+// ACME is the [acme] table: the RFC 8555 server under /acme/.
+type ACME struct {
+	Enabled bool `toml:"enabled"`
+	// RequireEAB refuses ACME accounts without an External Account
+	// Binding (a key from `certmaker user acme-eab NAME`).
+	RequireEAB bool `toml:"require_eab"`
+	// DefaultUser is the certmaker user that accounts without a binding
+	// act for; needed when require_eab is false.
+	DefaultUser string `toml:"default_user"`
+	// HTTP01Port is where http-01 challenge tokens are fetched.
+	HTTP01Port int `toml:"http01_port"`
+	// Days is the validity of certificates issued over ACME, clamped to
+	// [certificates] min_days..max_days.
+	Days int `toml:"days"`
 }
 
 // Metrics is the [metrics] table.
@@ -127,6 +144,7 @@ func Default() Config {
 			DeniedNetworks: []string{"169.254.0.0/16", "fe80::/10"},
 			Concurrency:    4,
 		},
+		ACME: ACME{Enabled: true, RequireEAB: true, HTTP01Port: 80, Days: 90},
 	}
 }
 
@@ -236,6 +254,20 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.Hosts(); err != nil {
 		return err
+	}
+	return c.validateACME()
+}
+
+func (c *Config) validateACME() error {
+	a := c.ACME
+	if a.HTTP01Port < 1 || a.HTTP01Port > 65535 {
+		return fmt.Errorf("acme.http01_port %d: want 1 to 65535", a.HTTP01Port)
+	}
+	if a.Days < 0 || a.Days > 3650 {
+		return fmt.Errorf("acme.days %d: want 0 (certificates.default_days) to 3650", a.Days)
+	}
+	if a.Enabled && !a.RequireEAB && a.DefaultUser == "" {
+		return fmt.Errorf("acme.default_user is empty: with require_eab = false, name the user that accounts without a binding act for")
 	}
 	return nil
 }

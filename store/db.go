@@ -24,7 +24,8 @@ var (
 // schemaVersion is the layout this code reads and writes. Open migrates
 // older files and refuses newer ones. 2 added the per-root revocation index
 // (bucket revoked); a schema 1 binary must not write a file that has one.
-const schemaVersion = 2
+// 3 added the ACME buckets (store/acme.go), which Open creates in a v2 file.
+const schemaVersion = 3
 
 var (
 	bucketMeta       = []byte("meta")
@@ -36,7 +37,7 @@ var (
 	bucketChallenges = []byte("challenges")
 	bucketRevoked    = []byte("revoked")
 
-	allBuckets = [][]byte{bucketMeta, bucketUsers, bucketTokens, bucketRoots, bucketCerts, bucketOwnerCerts, bucketChallenges, bucketRevoked, bucketByCreated, bucketByExpiry}
+	allBuckets = append([][]byte{bucketMeta, bucketUsers, bucketTokens, bucketRoots, bucketCerts, bucketOwnerCerts, bucketChallenges, bucketRevoked, bucketByCreated, bucketByExpiry}, acmeBuckets...)
 
 	keySchema     = []byte("schema")
 	keyActiveRoot = []byte("active_root")
@@ -119,9 +120,11 @@ func (db *DB) init(readOnly bool) error {
 				return fmt.Errorf("creating bucket %s: %w", name, err)
 			}
 		}
-		if version == 1 {
+		if version > 0 {
+			// Every older layout lacks some index; rebuilding them all from
+			// the records is simple and right for each.
 			if err := reindex(tx); err != nil {
-				return fmt.Errorf("migrating %s from schema 1: %w", db.path, err)
+				return fmt.Errorf("migrating %s from schema %d: %w", db.path, version, err)
 			}
 		}
 		return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint64(nil, schemaVersion))

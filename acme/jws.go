@@ -1,0 +1,264 @@
+package acme
+
+import (
+	"crypto"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/julienschmidt/httprouter"
+
+	"certmaker/api"
+	"certmaker/ca"
+	"certmaker/store"
+)
+
+// algorithms are the JWS algorithms accepted for account keys.
+var algorithms = []jose.SignatureAlgorithm{jose.ES256, jose.ES384, jose.RS256, jose.EdDSA}
+
+// eabAlgorithms are the MACs accepted for External Account Binding.
+var eabAlgorithms = []jose.SignatureAlgorithm{jose.HS256, jose.HS384, jose.HS512}
+
+// maxJWS bounds a request body; a CSR with 100 names is a few KiB.
+const maxJWS = 64 << 10
+
+// keyMode says how a request must name its key (RFC 8555 6.2).
+type keyMode int
+
+const (
+	byKID    keyMode = iota // an existing account: "kid" is its URL
+	byJWK                   // newAccount: the key itself in "jwk"
+	byEither                // revokeCert: the account, or the certificate's key
+)
+
+// request is a verified JWS request.
+type request struct {
+	url     string
+	payload []byte
+	// With kid: the account (whose user may act). With jwk: the key.
+	account *store.ACMEAccount
+	jwk     *jose.JSONWebKey
+}
+
+// postAsGet reports an empty payload (RFC 8555 6.3).
+func (q *request) postAsGet() bool { return len(q.payload) == 0 }
+
+// decode reads a JSON payload; unknown fields are ignored, as RFC 8555
+// asks of servers.
+func (q *request) decode(v any) error {
+	if q.postAsGet() {
+		return malformed("this request needs a JSON payload, not POST-as-GET")
+	}
+	if err := json.Unmarshal(q.payload, v); err != nil {
+		return malformed("payload is not the expected JSON object: %v", err)
+	}
+	return nil
+}
+
+type postHandler func(w http.ResponseWriter, r *http.Request, p httprouter.Params, q *request) error
+
+// post verifies the request's JWS before h runs.
+func (s *Server) post(mode keyMode, h postHandler) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, p httprouter.Params) error {
+		q, err := s.verify(w, r, mode)
+		if err != nil {
+			return err
+		}
+		return h(w, r, p, q)
+	}
+}
+
+// flattened is a JWS in the flattened JSON serialization; RFC 8555 6.2
+// allows no other, and no unprotected header.
+type flattened struct {
+	Protected  *string         `json:"protected"`
+	Payload    *string         `json:"payload"`
+	Signature  *string         `json:"signature"`
+	Header     json.RawMessage `json:"header"`
+	Signatures json.RawMessage `json:"signatures"`
+}
+
+// parseJWS parses a flattened JWS and returns it with its protected header.
+func parseJWS(body []byte, algs []jose.SignatureAlgorithm) (*jose.JSONWebSignature, jose.Header, error) {
+	var f flattened
+	if err := json.Unmarshal(body, &f); err != nil {
+		return nil, jose.Header{}, malformed("body is not a JWS in flattened JSON serialization: %v", err)
+	}
+	switch {
+	case f.Signatures != nil:
+		return nil, jose.Header{}, malformed("JWS must use the flattened JSON serialization, with one signature")
+	case f.Header != nil:
+		return nil, jose.Header{}, malformed("JWS must not have an unprotected header")
+	case f.Protected == nil || f.Payload == nil || f.Signature == nil:
+		return nil, jose.Header{}, malformed("JWS needs protected, payload and signature")
+	}
+	jws, err := jose.ParseSignedJSON(string(body), algs)
+	var algErr *jose.ErrUnexpectedSignatureAlgorithm
+	if errors.As(err, &algErr) {
+		p := newProblem(probBadSignatureAlgorithm, http.StatusBadRequest, "JWS algorithm %q is not supported", algErr.Got)
+		for _, a := range algs {
+			p.Algorithms = append(p.Algorithms, string(a))
+		}
+		return nil, jose.Header{}, p
+	}
+	if err != nil {
+		return nil, jose.Header{}, malformed("JWS does not parse: %v", err)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, jose.Header{}, malformed("JWS must have exactly one signature")
+	}
+	return jws, jws.Signatures[0].Protected, nil
+}
+
+func headerURL(h jose.Header) string {
+	u, _ := h.ExtraHeaders["url"].(string)
+	return u
+}
+
+// verify checks everything RFC 8555 6 asks of a POST: content type, JWS
+// form and algorithm, url, key (jwk or kid as the resource wants),
+// signature, then the nonce, and that the account's user may act.
+func (s *Server) verify(w http.ResponseWriter, r *http.Request, mode keyMode) (*request, error) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/jose+json" {
+		return nil, newProblem(probMalformed, http.StatusUnsupportedMediaType, "Content-Type must be application/jose+json")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJWS))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, newProblem(probMalformed, http.StatusRequestEntityTooLarge, "request body larger than %d bytes", maxJWS)
+	}
+	if err != nil {
+		return nil, malformed("reading body: %v", err)
+	}
+	jws, h, err := parseJWS(body, algorithms)
+	if err != nil {
+		return nil, err
+	}
+	want := s.url(r.URL.Path)
+	q := &request{url: headerURL(h)}
+	switch {
+	case q.url == "":
+		return nil, malformed("JWS protected header has no url")
+	case q.url != want:
+		return nil, unauthorized("JWS url %.200q is not this resource's URL %q", q.url, want)
+	case h.Nonce == "":
+		return nil, newProblem(probBadNonce, http.StatusBadRequest, "JWS protected header has no nonce")
+	case h.JSONWebKey != nil && h.KeyID != "":
+		return nil, malformed("JWS must have either jwk or kid, not both")
+	case h.JSONWebKey == nil && h.KeyID == "":
+		return nil, malformed("JWS must have jwk or kid")
+	case mode == byKID && h.KeyID == "":
+		return nil, malformed("this resource needs a JWS signed by an account (kid), not by a jwk")
+	case mode == byJWK && h.JSONWebKey == nil:
+		return nil, malformed("newAccount needs a JWS with the account's key in jwk, not a kid")
+	}
+
+	var key *jose.JSONWebKey
+	if h.JSONWebKey != nil {
+		if err := checkKey(h.JSONWebKey); err != nil {
+			return nil, err
+		}
+		key, q.jwk = h.JSONWebKey, h.JSONWebKey
+	} else {
+		a, k, err := s.accountByKID(h.KeyID)
+		if err != nil {
+			return nil, err
+		}
+		key, q.account = k, a
+	}
+	payload, err := jws.Verify(key)
+	if err != nil {
+		return nil, malformed("JWS signature does not verify with the account's key")
+	}
+	q.payload = payload
+	if err := s.nonces.use(h.Nonce); err != nil {
+		return nil, err
+	}
+	if q.account != nil {
+		// Only now, so that the status of an account is told only to
+		// its key.
+		if q.account.Status != statusValid {
+			return nil, newProblem(probUnauthorized, http.StatusUnauthorized, "account is %s", q.account.Status)
+		}
+		if _, err := s.activeUser(q.account.Owner); err != nil {
+			return nil, err
+		}
+		api.SetUser(r, q.account.Owner)
+	}
+	return q, nil
+}
+
+// accountByKID loads the account a kid names and its key.
+func (s *Server) accountByKID(kid string) (*store.ACMEAccount, *jose.JSONWebKey, error) {
+	id, ok := strings.CutPrefix(kid, s.url(pathAccount))
+	if !ok || id == "" || strings.Contains(id, "/") {
+		return nil, nil, newProblem(probAccountDoesNotExist, http.StatusBadRequest, "kid %.200q is not an account URL of this server", kid)
+	}
+	a, err := s.store.ACMEAccount(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, newProblem(probAccountDoesNotExist, http.StatusBadRequest, "no account %q", id)
+	}
+	if err != nil {
+		return nil, nil, internal(err)
+	}
+	var k jose.JSONWebKey
+	if err := k.UnmarshalJSON(a.Key); err != nil {
+		return nil, nil, internal(fmt.Errorf("account %s key: %w", id, err))
+	}
+	return &a, &k, nil
+}
+
+// activeUser is the certmaker user an account acts for, if it may act.
+func (s *Server) activeUser(name string) (store.User, error) {
+	u, err := s.store.User(name)
+	if errors.Is(err, store.ErrNotFound) {
+		return u, unauthorized("certmaker user %q does not exist", name)
+	}
+	if err != nil {
+		return u, internal(err)
+	}
+	if u.Disabled {
+		return u, unauthorized("certmaker user %q is disabled", name)
+	}
+	return u, nil
+}
+
+// checkKey accepts the account keys certmaker accepts in CSRs: RSA of at
+// least 2048 bits, ECDSA P-256 or P-384, Ed25519.
+func checkKey(k *jose.JSONWebKey) error {
+	if !k.Valid() || !k.IsPublic() {
+		return newProblem(probBadPublicKey, http.StatusBadRequest, "jwk is not a valid public key")
+	}
+	if _, err := ca.KeyTypeOf(k.Key); err != nil {
+		return newProblem(probBadPublicKey, http.StatusBadRequest, "account key: %v", err)
+	}
+	return nil
+}
+
+// thumbprint is the RFC 7638 SHA-256 thumbprint of a key, base64url.
+func thumbprint(k *jose.JSONWebKey) (string, error) {
+	b, err := k.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return "", newProblem(probBadPublicKey, http.StatusBadRequest, "key has no thumbprint: %v", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// publicThumbprint is the thumbprint of any public key, for comparing a
+// certificate's or CSR's key with a JWK.
+func publicThumbprint(pub crypto.PublicKey) string {
+	tp, err := thumbprint(&jose.JSONWebKey{Key: pub})
+	if err != nil {
+		return ""
+	}
+	return tp
+}
+
+// keyAuthorization is what an http-01 token file must hold (RFC 8555 8.1).
+func keyAuthorization(token, thumbprint string) string { return token + "." + thumbprint }

@@ -1,0 +1,393 @@
+package acme
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/netip"
+	"slices"
+
+	"github.com/julienschmidt/httprouter"
+
+	"certmaker/ca"
+	"certmaker/store"
+)
+
+// identifier is an RFC 8555 identifier; type "dns" or, per RFC 8738, "ip".
+type identifier struct {
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
+// order is the JSON form of an order (RFC 8555 7.1.3).
+type order struct {
+	Status         string       `json:"status"`
+	Expires        string       `json:"expires,omitempty"`
+	Identifiers    []identifier `json:"identifiers"`
+	Authorizations []string     `json:"authorizations"`
+	Finalize       string       `json:"finalize"`
+	Certificate    string       `json:"certificate,omitempty"`
+	Error          *problem     `json:"error,omitempty"`
+}
+
+func (s *Server) orderJSON(o *store.ACMEOrder) order {
+	out := order{
+		Status:   s.orderStatus(o),
+		Expires:  timestamp(o.Expires),
+		Finalize: s.orderURL(o.ID) + "/finalize",
+		Error:    problemOf(o.Error),
+	}
+	for _, id := range o.Identifiers {
+		out.Identifiers = append(out.Identifiers, identifier(id))
+	}
+	for _, az := range o.Authzs {
+		out.Authorizations = append(out.Authorizations, s.authzURL(az))
+	}
+	if o.Serial != nil {
+		out.Certificate = s.certURL(o.Serial)
+	}
+	return out
+}
+
+// orderStatus is the stored status, except that an order not yet valid
+// turns invalid when it expires (RFC 8555 7.1.6).
+func (s *Server) orderStatus(o *store.ACMEOrder) string {
+	switch o.Status {
+	case statusPending, statusReady:
+		if s.ca.Now().After(o.Expires) {
+			return statusInvalid
+		}
+	}
+	return o.Status
+}
+
+// normalizeIdentifier checks one identifier and returns its canonical form.
+func normalizeIdentifier(id identifier) (identifier, error) {
+	switch id.Type {
+	case "dns":
+		n, err := ca.NormalizeDNSName(id.Value)
+		if err != nil {
+			return id, newProblem(probRejectedIdentifier, http.StatusBadRequest, "%v", err)
+		}
+		if ca.IsWildcard(n) {
+			return id, newProblem(probRejectedIdentifier, http.StatusBadRequest,
+				"%q: wildcard names need the dns-01 challenge, and certmaker offers only http-01", id.Value)
+		}
+		return identifier{"dns", n}, nil
+	case "ip":
+		a, err := ca.NormalizeIP(id.Value)
+		if err != nil {
+			return id, newProblem(probRejectedIdentifier, http.StatusBadRequest, "%v", err)
+		}
+		return identifier{"ip", a.String()}, nil
+	}
+	return id, newProblem(probUnsupportedIdentifier, http.StatusBadRequest, "identifier type %.40q: only dns and ip are supported", id.Type)
+}
+
+// caRequest is the certificate request an order's identifiers make.
+func caRequest(ids []identifier) *ca.Request {
+	req := &ca.Request{}
+	for _, id := range ids {
+		if id.Type == "ip" {
+			a, _ := netip.ParseAddr(id.Value)
+			req.IPs = append(req.IPs, a)
+		} else {
+			req.DNSNames = append(req.DNSNames, id.Value)
+		}
+	}
+	return req
+}
+
+type newOrderRequest struct {
+	Identifiers []identifier `json:"identifiers"`
+	NotBefore   string       `json:"notBefore"`
+	NotAfter    string       `json:"notAfter"`
+}
+
+// handleNewOrder makes an order and one http-01 authorization per
+// identifier (RFC 8555 7.4).
+func (s *Server) handleNewOrder(w http.ResponseWriter, _ *http.Request, _ httprouter.Params, q *request) error {
+	var req newOrderRequest
+	if err := q.decode(&req); err != nil {
+		return err
+	}
+	if req.NotBefore != "" || req.NotAfter != "" {
+		return malformed("notBefore and notAfter are not supported: certmaker sets the validity")
+	}
+	if len(req.Identifiers) == 0 {
+		return malformed("an order needs at least one identifier")
+	}
+	if len(req.Identifiers) > ca.MaxNames {
+		return newProblem(probRejectedIdentifier, http.StatusBadRequest, "%d identifiers, at most %d per order", len(req.Identifiers), ca.MaxNames)
+	}
+	var ids []identifier
+	for _, id := range req.Identifiers {
+		n, err := normalizeIdentifier(id)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(ids, n) {
+			ids = append(ids, n)
+		}
+	}
+	creq := caRequest(ids)
+	if err := creq.Normalize(); err != nil {
+		return newProblem(probRejectedIdentifier, http.StatusBadRequest, "%v", err)
+	}
+	if err := s.ca.Permits(creq); err != nil {
+		return newProblem(probRejectedIdentifier, http.StatusBadRequest, "%v", err)
+	}
+
+	now := s.ca.Now().UTC()
+	orderID, err := newID()
+	if err != nil {
+		return internal(err)
+	}
+	o := store.ACMEOrder{ID: orderID, Account: q.account.ID, Status: statusPending, Expires: now.Add(s.expiry), Created: now}
+	var authzs []store.ACMEAuthz
+	ready := true
+	for _, id := range ids {
+		az, err := s.newAuthz(q.account.ID, orderID, id, o.Expires)
+		if err != nil {
+			return internal(err)
+		}
+		ready = ready && az.Status == statusValid
+		authzs = append(authzs, az)
+		o.Identifiers = append(o.Identifiers, store.ACMEIdentifier(id))
+		o.Authzs = append(o.Authzs, az.ID)
+	}
+	if ready {
+		o.Status = statusReady
+	}
+	if err := s.store.CreateACMEOrder(o, authzs); err != nil {
+		return internal(err)
+	}
+	w.Header().Set("Location", s.orderURL(o.ID))
+	return writeJSON(w, http.StatusCreated, s.orderJSON(&o))
+}
+
+// ownOrder loads an order of q's account.
+func (s *Server) ownOrder(id string, q *request) (store.ACMEOrder, error) {
+	o, err := s.store.ACMEOrder(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return o, notFound("order")
+	}
+	if err != nil {
+		return o, internal(err)
+	}
+	if o.Account != q.account.ID {
+		return o, unauthorized("the order belongs to another account")
+	}
+	return o, nil
+}
+
+// handleOrder answers POST-as-GET on an order.
+func (s *Server) handleOrder(w http.ResponseWriter, _ *http.Request, p httprouter.Params, q *request) error {
+	if !q.postAsGet() {
+		return malformed("an order is read with POST-as-GET")
+	}
+	o, err := s.ownOrder(p.ByName("id"), q)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", s.orderURL(o.ID))
+	return writeJSON(w, http.StatusOK, s.orderJSON(&o))
+}
+
+type finalizeRequest struct {
+	CSR string `json:"csr"`
+}
+
+// handleFinalize issues the certificate of a ready order from the
+// client's CSR, which must name exactly the order's identifiers (RFC 8555
+// 7.4). It answers once the certificate is durably stored.
+func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request, p httprouter.Params, q *request) error {
+	o, err := s.ownOrder(p.ByName("id"), q)
+	if err != nil {
+		return err
+	}
+	var req finalizeRequest
+	if err := q.decode(&req); err != nil {
+		return err
+	}
+	if st := s.orderStatus(&o); st != statusReady {
+		return newProblem(probOrderNotReady, http.StatusForbidden, "the order is %s, not ready", st)
+	}
+	csr, creq, err := s.checkCSR(req.CSR, &o, q.account)
+	if err != nil {
+		return err
+	}
+	// Claim the order, so that two finalize calls cannot both issue.
+	o, err = s.store.UpdateACMEOrder(o.ID, func(o *store.ACMEOrder) error {
+		if o.Status != statusReady {
+			return newProblem(probOrderNotReady, http.StatusForbidden, "the order is %s, not ready", o.Status)
+		}
+		o.Status = statusProcessing
+		return nil
+	})
+	if err != nil {
+		return asProblem(err)
+	}
+	// The request has its answer's deadline; the commit must not be cut
+	// off halfway by a client that hangs up.
+	cert, issueErr := s.issuer.IssueCSR(context.WithoutCancel(r.Context()), q.account.Owner, csr, creq)
+	o, err = s.store.UpdateACMEOrder(o.ID, func(o *store.ACMEOrder) error {
+		if issueErr != nil {
+			o.Status = statusInvalid
+			o.Error = issueProblem(issueErr).record()
+			return nil
+		}
+		o.Status, o.Serial = statusValid, cert.Serial
+		return nil
+	})
+	if issueErr != nil {
+		return issueProblem(issueErr)
+	}
+	if err != nil {
+		return internal(err)
+	}
+	s.log.Info("ACME certificate issued", "order", o.ID, "serial", cert.Serial.String(), "user", q.account.Owner)
+	w.Header().Set("Location", s.orderURL(o.ID))
+	return writeJSON(w, http.StatusOK, s.orderJSON(&o))
+}
+
+// issueProblem explains why signing failed: a CSR certmaker refuses is
+// badCSR, anything else internal.
+func issueProblem(err error) *problem {
+	if errors.Is(err, ca.ErrInvalid) || errors.Is(err, ca.ErrWeakKey) || errors.Is(err, ca.ErrKeyType) {
+		return newProblem(probBadCSR, http.StatusBadRequest, "%v", err)
+	}
+	return internal(err)
+}
+
+// checkCSR decodes the finalize CSR and checks it against the order: its
+// signature and key, exactly the order's identifiers (in SANs or the
+// common name), and a key other than the account's.
+func (s *Server) checkCSR(b64 string, o *store.ACMEOrder, a *store.ACMEAccount) (*x509.CertificateRequest, *ca.Request, error) {
+	der, err := base64.RawURLEncoding.DecodeString(b64)
+	if err != nil || len(der) == 0 {
+		return nil, nil, newProblem(probBadCSR, http.StatusBadRequest, "csr is not base64url-encoded DER")
+	}
+	if len(der) > ca.MaxCSRSize {
+		return nil, nil, newProblem(probBadCSR, http.StatusBadRequest, "csr larger than %d bytes", ca.MaxCSRSize)
+	}
+	csr, parsed, err := ca.ParseCSR(ca.CSRPEM(der))
+	if err != nil {
+		return nil, nil, newProblem(probBadCSR, http.StatusBadRequest, "%v", err)
+	}
+	if len(parsed.Emails) > 0 {
+		return nil, nil, newProblem(probBadCSR, http.StatusBadRequest, "the CSR names email addresses, which ACME orders cannot")
+	}
+	want := make([]identifier, len(o.Identifiers))
+	for i, id := range o.Identifiers {
+		want[i] = identifier(id)
+	}
+	var got []identifier
+	add := func(id identifier) error {
+		n, err := normalizeIdentifier(id)
+		if err != nil {
+			return newProblem(probBadCSR, http.StatusBadRequest, "%s", asProblem(err).Detail)
+		}
+		if !slices.Contains(got, n) {
+			got = append(got, n)
+		}
+		return nil
+	}
+	for _, d := range csr.DNSNames {
+		if err := add(identifier{"dns", d}); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, ip := range parsed.IPs {
+		if err := add(identifier{"ip", ip.String()}); err != nil {
+			return nil, nil, err
+		}
+	}
+	if cn := csr.Subject.CommonName; cn != "" {
+		typ := "dns"
+		if _, err := netip.ParseAddr(cn); err == nil {
+			typ = "ip"
+		}
+		if err := add(identifier{typ, cn}); err != nil {
+			return nil, nil, err
+		}
+	}
+	if !sameIdentifiers(got, want) {
+		return nil, nil, newProblem(probBadCSR, http.StatusBadRequest,
+			"the CSR names %s, but the order is for %s", identifierList(got), identifierList(want))
+	}
+	if publicThumbprint(csr.PublicKey) == a.Thumbprint {
+		return nil, nil, newProblem(probBadCSR, http.StatusBadRequest, "the CSR's key is the account key; use another key for the certificate")
+	}
+	// Only names: an ACME order proves control of names, nothing of an
+	// organization or a place the CSR might claim.
+	req := caRequest(want)
+	req.Subject.CommonName = parsed.Subject.CommonName
+	req.Days = s.days
+	if err := req.Normalize(); err != nil {
+		return nil, nil, newProblem(probBadCSR, http.StatusBadRequest, "%v", err)
+	}
+	return csr, req, nil
+}
+
+func sameIdentifiers(a, b []identifier) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, id := range a {
+		if !slices.Contains(b, id) {
+			return false
+		}
+	}
+	return true
+}
+
+func identifierList(ids []identifier) string {
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	for i, id := range ids {
+		if i > 0 {
+			buf.WriteString(", ")
+		}
+		buf.WriteString(id.Type + ":" + id.Value)
+	}
+	buf.WriteByte(']')
+	return buf.String()
+}
+
+// handleCertificate serves an order's certificate as a PEM chain, leaf
+// then the root that signed it (RFC 8555 7.4.2).
+func (s *Server) handleCertificate(w http.ResponseWriter, _ *http.Request, p httprouter.Params, q *request) error {
+	if !q.postAsGet() {
+		return malformed("a certificate is read with POST-as-GET")
+	}
+	serial, err := ca.ParseSerial(p.ByName("serial"))
+	if err != nil {
+		return notFound("certificate")
+	}
+	o, err := s.store.ACMEOrderBySerial(serial)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("certificate")
+	}
+	if err != nil {
+		return internal(err)
+	}
+	if o.Account != q.account.ID {
+		return unauthorized("the certificate was ordered by another account")
+	}
+	c, err := s.store.Certificate(serial)
+	if err != nil {
+		return internal(err)
+	}
+	chain := ca.CertPEM(c.DER)
+	if root := s.ca.Root(c.Root); root != nil {
+		chain = append(chain, ca.CertPEM(root.Cert.Raw)...)
+	}
+	w.Header().Set("Content-Type", "application/pem-certificate-chain")
+	w.WriteHeader(http.StatusOK)
+	w.Write(chain)
+	return nil
+}

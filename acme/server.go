@@ -1,0 +1,272 @@
+package acme
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"certmaker/api"
+	"certmaker/ca"
+	"certmaker/challenge"
+	"certmaker/store"
+)
+
+// Store is what the ACME server keeps and reads.
+type Store interface {
+	User(name string) (store.User, error)
+	Certificate(serial *big.Int) (store.Certificate, error)
+	Revoke(serial *big.Int, at time.Time, reason int) (store.Certificate, error)
+
+	ACMENonceKey() ([]byte, error)
+	UseACMENonce(id []byte, cutoff time.Time) error
+	ACMEEABKey(id string) (store.ACMEEAB, error)
+	CreateACMEAccount(a store.ACMEAccount) (store.ACMEAccount, error)
+	ACMEAccount(id string) (store.ACMEAccount, error)
+	ACMEAccountByKey(thumbprint string) (store.ACMEAccount, error)
+	UpdateACMEAccount(id string, fn func(*store.ACMEAccount) error) (store.ACMEAccount, error)
+	CreateACMEOrder(o store.ACMEOrder, authzs []store.ACMEAuthz) error
+	ACMEOrder(id string) (store.ACMEOrder, error)
+	ACMEOrders(account string) ([]string, error)
+	UpdateACMEOrder(id string, fn func(*store.ACMEOrder) error) (store.ACMEOrder, error)
+	ACMEOrderBySerial(serial *big.Int) (store.ACMEOrder, error)
+	ACMEAuthz(id string) (store.ACMEAuthz, error)
+	UpdateACMEAuthz(id string, fn func(*store.ACMEAuthz) error) (store.ACMEAuthz, error)
+}
+
+// Issuer signs and durably stores a certificate for a certmaker user, and
+// counts revocations; *api.Server is one.
+type Issuer interface {
+	IssueCSR(ctx context.Context, owner string, csr *x509.CertificateRequest, req *ca.Request) (*store.Certificate, error)
+	CountRevocation(keyType string)
+}
+
+// Config wires a Server.
+type Config struct {
+	Store     Store
+	Authority *ca.Authority
+	Issuer    Issuer
+	Checker   *challenge.Checker
+	Logger    *slog.Logger
+
+	// RequireEAB refuses new accounts without an External Account Binding.
+	// Without one (when allowed), accounts act for DefaultUser.
+	RequireEAB  bool
+	DefaultUser string
+	// HTTP01Port is where http-01 tokens are fetched; default 80.
+	HTTP01Port int
+	// Days is the validity asked for ACME certificates; the authority
+	// clamps it. 0 is the authority's default.
+	Days int
+	// Expiry is how long an order and its authorizations may take to
+	// become valid; default 24h.
+	Expiry time.Duration
+}
+
+// Server is the ACME server, an http.Handler for /acme/.
+type Server struct {
+	store   Store
+	ca      *ca.Authority
+	issuer  Issuer
+	checker *challenge.Checker
+	log     *slog.Logger
+	nonces  *nonces
+	router  *httprouter.Router
+
+	requireEAB  bool
+	defaultUser string
+	http01Port  int
+	days        int
+	expiry      time.Duration
+}
+
+// New checks cfg, loads (or makes) the nonce key and builds the routes.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Authority == nil || cfg.Issuer == nil || cfg.Checker == nil {
+		return nil, errors.New("acme: store, authority, issuer and checker are required")
+	}
+	if !cfg.RequireEAB && cfg.DefaultUser == "" {
+		return nil, errors.New("acme: without require_eab, a default user is needed for accounts without a binding")
+	}
+	if cfg.HTTP01Port == 0 {
+		cfg.HTTP01Port = 80
+	}
+	if cfg.HTTP01Port < 1 || cfg.HTTP01Port > 65535 {
+		return nil, errors.New("acme: http-01 port outside 1..65535")
+	}
+	if cfg.Expiry <= 0 {
+		cfg.Expiry = 24 * time.Hour
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	key, err := cfg.Store.ACMENonceKey()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		store:       cfg.Store,
+		ca:          cfg.Authority,
+		issuer:      cfg.Issuer,
+		checker:     cfg.Checker,
+		log:         cfg.Logger,
+		nonces:      &nonces{key: key, store: cfg.Store, now: cfg.Authority.Now},
+		requireEAB:  cfg.RequireEAB,
+		defaultUser: cfg.DefaultUser,
+		http01Port:  cfg.HTTP01Port,
+		days:        cfg.Days,
+		expiry:      cfg.Expiry,
+	}
+	s.routes()
+	return s, nil
+}
+
+// Paths of the ACME resources, below the public URL.
+const (
+	pathDirectory  = "/acme/directory"
+	pathNewNonce   = "/acme/new-nonce"
+	pathNewAccount = "/acme/new-account"
+	pathNewOrder   = "/acme/new-order"
+	pathRevokeCert = "/acme/revoke-cert"
+	pathKeyChange  = "/acme/key-change"
+	pathAccount    = "/acme/account/"
+	pathOrder      = "/acme/order/"
+	pathAuthz      = "/acme/authz/"
+	pathChallenge  = "/acme/chall/"
+	pathCert       = "/acme/cert/"
+)
+
+func (s *Server) routes() {
+	r := httprouter.New()
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.HandleOPTIONS = false
+	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		api.SetRoute(r, "/acme/")
+		s.writeProblem(w, r, notFound("ACME resource"))
+	})
+	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		api.SetRoute(r, "/acme/")
+		// Every resource but the directory and newNonce is POST-as-GET.
+		s.writeProblem(w, r, newProblem(probMalformed, http.StatusMethodNotAllowed, "method %s not allowed here (ACME resources take POST, or POST-as-GET)", r.Method))
+	})
+	r.PanicHandler = func(w http.ResponseWriter, r *http.Request, v any) {
+		s.log.Error("panic in ACME handler", "method", r.Method, "panic", v)
+		s.writeProblem(w, r, internal(errors.New("panic")))
+	}
+	s.router = r
+
+	s.handle(http.MethodGet, pathDirectory, s.handleDirectory)
+	s.handle(http.MethodHead, pathNewNonce, s.handleNewNonce)
+	s.handle(http.MethodGet, pathNewNonce, s.handleNewNonce)
+	s.handle(http.MethodPost, pathNewAccount, s.post(byJWK, s.handleNewAccount))
+	s.handle(http.MethodPost, pathAccount+":id", s.post(byKID, s.handleAccount))
+	s.handle(http.MethodPost, pathAccount+":id/orders", s.post(byKID, s.handleAccountOrders))
+	s.handle(http.MethodPost, pathKeyChange, s.post(byKID, s.handleKeyChange))
+	s.handle(http.MethodPost, pathNewOrder, s.post(byKID, s.handleNewOrder))
+	s.handle(http.MethodPost, pathOrder+":id", s.post(byKID, s.handleOrder))
+	s.handle(http.MethodPost, pathOrder+":id/finalize", s.post(byKID, s.handleFinalize))
+	s.handle(http.MethodPost, pathAuthz+":id", s.post(byKID, s.handleAuthz))
+	s.handle(http.MethodPost, pathChallenge+":authz/:id", s.post(byKID, s.handleChallenge))
+	s.handle(http.MethodPost, pathCert+":serial", s.post(byKID, s.handleCertificate))
+	s.handle(http.MethodPost, pathRevokeCert, s.post(byEither, s.handleRevokeCert))
+}
+
+// ServeHTTP answers every ACME request with a fresh nonce (RFC 8555 6.5)
+// and a link to the directory, whatever its outcome.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Replay-Nonce", s.nonces.next())
+	w.Header().Add("Link", link(s.url(pathDirectory), "index"))
+	w.Header().Set("Cache-Control", "no-store")
+	s.router.ServeHTTP(w, r)
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p httprouter.Params) error
+
+// handle registers h under its pattern, labels the request log with it, and
+// renders any error h returns as a problem document.
+func (s *Server) handle(method, pattern string, h handlerFunc) {
+	s.router.Handle(method, pattern, func(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
+		api.SetRoute(r, pattern)
+		if err := h(w, r, p); err != nil {
+			s.writeProblem(w, r, err)
+		}
+	})
+}
+
+func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
+	writeProblem(w, err, func(cause error) {
+		s.log.Error("ACME request failed", "method", r.Method, "path", r.URL.Path, "err", cause)
+	})
+}
+
+// url is the public URL of an ACME path.
+func (s *Server) url(path string) string { return s.ca.PublicURL() + path }
+
+func (s *Server) accountURL(id string) string { return s.url(pathAccount + id) }
+func (s *Server) orderURL(id string) string   { return s.url(pathOrder + id) }
+func (s *Server) authzURL(id string) string   { return s.url(pathAuthz + id) }
+func (s *Server) certURL(serial *big.Int) string {
+	return s.url(pathCert + serial.String())
+}
+func (s *Server) challengeURL(authz, id string) string {
+	return s.url(pathChallenge + authz + "/" + id)
+}
+
+func link(url, rel string) string { return "<" + url + ">;rel=\"" + rel + "\"" }
+
+// writeJSON answers with a JSON resource.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return internal(err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(body)
+	return nil
+}
+
+type directory struct {
+	NewNonce   string        `json:"newNonce"`
+	NewAccount string        `json:"newAccount"`
+	NewOrder   string        `json:"newOrder"`
+	RevokeCert string        `json:"revokeCert"`
+	KeyChange  string        `json:"keyChange"`
+	Meta       directoryMeta `json:"meta"`
+}
+
+type directoryMeta struct {
+	Website                 string `json:"website,omitempty"`
+	ExternalAccountRequired bool   `json:"externalAccountRequired"`
+}
+
+func (s *Server) handleDirectory(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
+	return writeJSON(w, http.StatusOK, directory{
+		NewNonce:   s.url(pathNewNonce),
+		NewAccount: s.url(pathNewAccount),
+		NewOrder:   s.url(pathNewOrder),
+		RevokeCert: s.url(pathRevokeCert),
+		KeyChange:  s.url(pathKeyChange),
+		Meta:       directoryMeta{Website: s.ca.PublicURL(), ExternalAccountRequired: s.requireEAB},
+	})
+}
+
+// handleNewNonce: ServeHTTP has set the nonce already (RFC 8555 7.2).
+func (s *Server) handleNewNonce(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	if r.Method == http.MethodHead {
+		w.WriteHeader(http.StatusOK)
+	} else {
+		w.WriteHeader(http.StatusNoContent)
+	}
+	return nil
+}
+
+// timestamp formats a time as RFC 3339 for ACME objects.
+func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }

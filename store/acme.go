@@ -1,0 +1,415 @@
+package store
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The ACME server's state (RFC 8555), in the same file as everything else:
+//   - acme_accounts:     account id → ACMEAccount
+//   - acme_account_keys: JWK thumbprint → account id (one account per key)
+//   - acme_orders:       order id → ACMEOrder
+//   - acme_account_orders: account id + 0 + order id → nothing
+//   - acme_authzs:       authorization id → ACMEAuthz (with its challenges)
+//   - acme_certs:        serial → order id, for the certificates ACME issued
+//   - acme_nonces:       used nonces (issue time + random) → nothing
+//   - acme_eab:          EAB key id → ACMEEAB (per-user HMAC keys)
+//   - acme_meta:         the nonce MAC key
+var (
+	bucketACMEAccounts      = []byte("acme_accounts")
+	bucketACMEAccountKeys   = []byte("acme_account_keys")
+	bucketACMEOrders        = []byte("acme_orders")
+	bucketACMEAccountOrders = []byte("acme_account_orders")
+	bucketACMEAuthzs        = []byte("acme_authzs")
+	bucketACMECerts         = []byte("acme_certs")
+	bucketACMENonces        = []byte("acme_nonces")
+	bucketACMEEAB           = []byte("acme_eab")
+	bucketACMEMeta          = []byte("acme_meta")
+
+	acmeBuckets = [][]byte{bucketACMEAccounts, bucketACMEAccountKeys, bucketACMEOrders, bucketACMEAccountOrders,
+		bucketACMEAuthzs, bucketACMECerts, bucketACMENonces, bucketACMEEAB, bucketACMEMeta}
+
+	keyACMENonceKey = []byte("nonce_key")
+)
+
+// ACMEAccount is an ACME account. It acts for Owner, a certmaker user.
+type ACMEAccount struct {
+	ID         string    `json:"id"`
+	Owner      string    `json:"owner"`
+	Thumbprint string    `json:"thumbprint"` // RFC 7638 SHA-256, base64url
+	Key        []byte    `json:"key"`        // the public JWK, as JSON
+	Contact    []string  `json:"contact,omitempty"`
+	Status     string    `json:"status"` // valid or deactivated
+	EABKeyID   string    `json:"eab_key_id,omitempty"`
+	Created    time.Time `json:"created"`
+}
+
+// ACMEIdentifier is an RFC 8555 identifier: type "dns" or "ip".
+type ACMEIdentifier struct {
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
+// ACMEProblem is the gist of an RFC 7807 problem document, kept with an
+// order or challenge that failed.
+type ACMEProblem struct {
+	Type   string `json:"type"`
+	Detail string `json:"detail"`
+	Status int    `json:"status,omitempty"`
+}
+
+// ACMEOrder is an order and, once finalized, the serial of its certificate.
+type ACMEOrder struct {
+	ID          string           `json:"id"`
+	Account     string           `json:"account"`
+	Status      string           `json:"status"`
+	Identifiers []ACMEIdentifier `json:"identifiers"`
+	Authzs      []string         `json:"authzs"`
+	Expires     time.Time        `json:"expires"`
+	Created     time.Time        `json:"created"`
+	Error       *ACMEProblem     `json:"error,omitempty"`
+	Serial      *big.Int         `json:"serial,omitempty"`
+}
+
+// ACMEAuthz is an authorization of one identifier for one order, with its
+// challenges.
+type ACMEAuthz struct {
+	ID         string          `json:"id"`
+	Account    string          `json:"account"`
+	Order      string          `json:"order"`
+	Identifier ACMEIdentifier  `json:"identifier"`
+	Status     string          `json:"status"`
+	Expires    time.Time       `json:"expires"`
+	Challenges []ACMEChallenge `json:"challenges"`
+}
+
+// ACMEChallenge is one way to prove an authorization.
+type ACMEChallenge struct {
+	ID        string       `json:"id"`
+	Type      string       `json:"type"`
+	Token     string       `json:"token"`
+	Status    string       `json:"status"`
+	Validated time.Time    `json:"validated,omitzero"`
+	Error     *ACMEProblem `json:"error,omitempty"`
+}
+
+// ACMEEAB is a user's External Account Binding key (RFC 8555 7.3.4): who
+// holds it may create ACME accounts that act for Owner.
+type ACMEEAB struct {
+	ID      string    `json:"id"`
+	Owner   string    `json:"owner"`
+	Key     []byte    `json:"key"` // HMAC key
+	Created time.Time `json:"created"`
+}
+
+// ACMENonceKey returns the key that authenticates ACME nonces, made on
+// first use. It lives in the file so nonces handed out before a restart
+// stay valid after it.
+func (db *DB) ACMENonceKey() ([]byte, error) {
+	var key []byte
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketACMEMeta)
+		if v := b.Get(keyACMENonceKey); len(v) == 32 {
+			key = bytes.Clone(v)
+			return nil
+		}
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return fmt.Errorf("making nonce key: %w", err)
+		}
+		return b.Put(keyACMENonceKey, key)
+	})
+	return key, err
+}
+
+// UseACMENonce records a nonce as used; ErrExists if it already was. id
+// must begin with the nonce's issue time as 8 big-endian bytes of Unix
+// seconds, so that entries issued before cutoff, which no longer verify
+// anyway, are dropped here a few at a time.
+func (db *DB) UseACMENonce(id []byte, cutoff time.Time) error {
+	if len(id) < 8 {
+		return fmt.Errorf("nonce id too short")
+	}
+	return db.bolt.Batch(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketACMENonces)
+		if b.Get(id) != nil {
+			return fmt.Errorf("nonce: %w", ErrExists)
+		}
+		if err := b.Put(id, nil); err != nil {
+			return err
+		}
+		// Prune a few expired entries per use: the bucket stays the size
+		// of one nonce lifetime's traffic without a sweeper.
+		limit := binary.BigEndian.AppendUint64(nil, uint64(max(cutoff.Unix(), 0)))
+		var old [][]byte
+		cur := b.Cursor()
+		for k, _ := cur.First(); k != nil && len(old) < noncePruneBudget && bytes.Compare(k[:min(8, len(k))], limit) < 0; k, _ = cur.Next() {
+			old = append(old, bytes.Clone(k))
+		}
+		for _, k := range old {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// noncePruneBudget is how many expired nonces one use removes: more than
+// one, so the bucket shrinks after a burst.
+const noncePruneBudget = 4
+
+// CreateACMEEAB stores a new EAB key.
+func (db *DB) CreateACMEEAB(k ACMEEAB) error {
+	v, err := encode(k)
+	if err != nil {
+		return err
+	}
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketUsers).Get([]byte(k.Owner)) == nil {
+			return fmt.Errorf("user %q: %w", k.Owner, ErrNotFound)
+		}
+		b := tx.Bucket(bucketACMEEAB)
+		if b.Get([]byte(k.ID)) != nil {
+			return fmt.Errorf("EAB key %s: %w", k.ID, ErrExists)
+		}
+		return b.Put([]byte(k.ID), v)
+	})
+}
+
+// ACMEEABKey reads an EAB key by its id.
+func (db *DB) ACMEEABKey(id string) (ACMEEAB, error) {
+	var k ACMEEAB
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return getRecord(tx, bucketACMEEAB, "EAB key", id, &k)
+	})
+	return k, err
+}
+
+// getRecord decodes one JSON record of a bucket, ErrNotFound if absent.
+func getRecord[T any](tx *bolt.Tx, bucket []byte, what, id string, rec *T) error {
+	v := tx.Bucket(bucket).Get([]byte(id))
+	if v == nil {
+		return fmt.Errorf("%s %q: %w", what, id, ErrNotFound)
+	}
+	return decode(v, rec)
+}
+
+func putRecord[T any](tx *bolt.Tx, bucket []byte, id string, rec T) error {
+	v, err := encode(rec)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucket).Put([]byte(id), v)
+}
+
+// CreateACMEAccount stores a new account unless its key already has one:
+// then it returns that account and ErrExists.
+func (db *DB) CreateACMEAccount(a ACMEAccount) (ACMEAccount, error) {
+	var existing ACMEAccount
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		keys := tx.Bucket(bucketACMEAccountKeys)
+		if id := keys.Get([]byte(a.Thumbprint)); id != nil {
+			if err := getRecord(tx, bucketACMEAccounts, "ACME account", string(id), &existing); err != nil {
+				return err
+			}
+			return fmt.Errorf("ACME account for this key: %w", ErrExists)
+		}
+		if tx.Bucket(bucketACMEAccounts).Get([]byte(a.ID)) != nil {
+			return fmt.Errorf("ACME account %s: %w", a.ID, ErrExists)
+		}
+		if err := keys.Put([]byte(a.Thumbprint), []byte(a.ID)); err != nil {
+			return err
+		}
+		return putRecord(tx, bucketACMEAccounts, a.ID, a)
+	})
+	if errors.Is(err, ErrExists) && existing.ID != "" {
+		return existing, err
+	}
+	return a, err
+}
+
+// ACMEAccount reads an account by id.
+func (db *DB) ACMEAccount(id string) (ACMEAccount, error) {
+	var a ACMEAccount
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return getRecord(tx, bucketACMEAccounts, "ACME account", id, &a)
+	})
+	return a, err
+}
+
+// ACMEAccountByKey finds the account of a key by its JWK thumbprint.
+func (db *DB) ACMEAccountByKey(thumbprint string) (ACMEAccount, error) {
+	var a ACMEAccount
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		id := tx.Bucket(bucketACMEAccountKeys).Get([]byte(thumbprint))
+		if id == nil {
+			return fmt.Errorf("ACME account for key: %w", ErrNotFound)
+		}
+		return getRecord(tx, bucketACMEAccounts, "ACME account", string(id), &a)
+	})
+	return a, err
+}
+
+// UpdateACMEAccount changes an account in one transaction. A changed
+// Thumbprint (key rollover) moves the key index in the same commit;
+// ErrExists, and nothing written, if another account holds the new key.
+func (db *DB) UpdateACMEAccount(id string, fn func(*ACMEAccount) error) (ACMEAccount, error) {
+	var a ACMEAccount
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		a = ACMEAccount{}
+		if err := getRecord(tx, bucketACMEAccounts, "ACME account", id, &a); err != nil {
+			return err
+		}
+		old := a.Thumbprint
+		if err := fn(&a); err != nil {
+			return err
+		}
+		if a.ID != id {
+			return fmt.Errorf("ACME account %s: the id cannot change", id)
+		}
+		if a.Thumbprint != old {
+			keys := tx.Bucket(bucketACMEAccountKeys)
+			if keys.Get([]byte(a.Thumbprint)) != nil {
+				return fmt.Errorf("ACME account for the new key: %w", ErrExists)
+			}
+			if err := keys.Delete([]byte(old)); err != nil {
+				return err
+			}
+			if err := keys.Put([]byte(a.Thumbprint), []byte(id)); err != nil {
+				return err
+			}
+		}
+		return putRecord(tx, bucketACMEAccounts, id, a)
+	})
+	return a, err
+}
+
+func accountOrderKey(account, order string) []byte {
+	k := make([]byte, 0, len(account)+1+len(order))
+	k = append(k, account...)
+	k = append(k, 0)
+	return append(k, order...)
+}
+
+// CreateACMEOrder stores a new order with its authorizations in one commit.
+func (db *DB) CreateACMEOrder(o ACMEOrder, authzs []ACMEAuthz) error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketACMEOrders).Get([]byte(o.ID)) != nil {
+			return fmt.Errorf("ACME order %s: %w", o.ID, ErrExists)
+		}
+		for _, az := range authzs {
+			if tx.Bucket(bucketACMEAuthzs).Get([]byte(az.ID)) != nil {
+				return fmt.Errorf("ACME authorization %s: %w", az.ID, ErrExists)
+			}
+			if err := putRecord(tx, bucketACMEAuthzs, az.ID, az); err != nil {
+				return err
+			}
+		}
+		if err := tx.Bucket(bucketACMEAccountOrders).Put(accountOrderKey(o.Account, o.ID), nil); err != nil {
+			return err
+		}
+		return putRecord(tx, bucketACMEOrders, o.ID, o)
+	})
+}
+
+// ACMEOrder reads an order by id.
+func (db *DB) ACMEOrder(id string) (ACMEOrder, error) {
+	var o ACMEOrder
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return getRecord(tx, bucketACMEOrders, "ACME order", id, &o)
+	})
+	return o, err
+}
+
+// ACMEOrders lists the ids of an account's orders.
+func (db *DB) ACMEOrders(account string) ([]string, error) {
+	var out []string
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		prefix := accountOrderKey(account, "")
+		cur := tx.Bucket(bucketACMEAccountOrders).Cursor()
+		for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
+			out = append(out, string(k[len(prefix):]))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// UpdateACMEOrder changes an order in one transaction. Setting Serial
+// also records which order a certificate came from, in the same commit.
+func (db *DB) UpdateACMEOrder(id string, fn func(*ACMEOrder) error) (ACMEOrder, error) {
+	var o ACMEOrder
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		o = ACMEOrder{}
+		if err := getRecord(tx, bucketACMEOrders, "ACME order", id, &o); err != nil {
+			return err
+		}
+		had := o.Serial != nil
+		if err := fn(&o); err != nil {
+			return err
+		}
+		if o.ID != id {
+			return fmt.Errorf("ACME order %s: the id cannot change", id)
+		}
+		if !had && o.Serial != nil {
+			if err := tx.Bucket(bucketACMECerts).Put(serialKey(o.Serial), []byte(id)); err != nil {
+				return err
+			}
+		}
+		return putRecord(tx, bucketACMEOrders, id, o)
+	})
+	return o, err
+}
+
+// ACMEOrderBySerial finds the order that issued a certificate;
+// ErrNotFound for certificates ACME did not issue.
+func (db *DB) ACMEOrderBySerial(serial *big.Int) (ACMEOrder, error) {
+	var o ACMEOrder
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		if serial == nil || serial.Sign() <= 0 {
+			return fmt.Errorf("ACME certificate %v: %w", serial, ErrNotFound)
+		}
+		id := tx.Bucket(bucketACMECerts).Get(serialKey(serial))
+		if id == nil {
+			return fmt.Errorf("ACME certificate %s: %w", serial, ErrNotFound)
+		}
+		return getRecord(tx, bucketACMEOrders, "ACME order", string(id), &o)
+	})
+	return o, err
+}
+
+// ACMEAuthz reads an authorization by id.
+func (db *DB) ACMEAuthz(id string) (ACMEAuthz, error) {
+	var az ACMEAuthz
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return getRecord(tx, bucketACMEAuthzs, "ACME authorization", id, &az)
+	})
+	return az, err
+}
+
+// UpdateACMEAuthz changes an authorization in one transaction.
+func (db *DB) UpdateACMEAuthz(id string, fn func(*ACMEAuthz) error) (ACMEAuthz, error) {
+	var az ACMEAuthz
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		az = ACMEAuthz{}
+		if err := getRecord(tx, bucketACMEAuthzs, "ACME authorization", id, &az); err != nil {
+			return err
+		}
+		if err := fn(&az); err != nil {
+			return err
+		}
+		if az.ID != id {
+			return fmt.Errorf("ACME authorization %s: the id cannot change", id)
+		}
+		return putRecord(tx, bucketACMEAuthzs, id, az)
+	})
+	return az, err
+}
