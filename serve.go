@@ -14,12 +14,14 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"certmaker/acme"
 	"certmaker/admin"
 	"certmaker/api"
 	"certmaker/ca"
 	"certmaker/challenge"
 	"certmaker/config"
 	"certmaker/store"
+	"certmaker/web"
 )
 
 func cmdServe(c *cli.Context) error {
@@ -63,7 +65,20 @@ func cmdServe(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// The ACME server issues through the API server, which mounts it: it
+	// gets an issuer that is pointed at the API server below, before
+	// anything is served.
+	acmeIssuer := &lateIssuer{}
+	acmeHandler, err := newACME(cfg, db, authority, acmeIssuer, checker, log)
+	if err != nil {
+		return err
+	}
+	// The dashboard calls the API server and the API serves the dashboard,
+	// so the API gets a handler that forwards to the dashboard built below,
+	// before anything is served.
+	var dashboard http.Handler
 	srv, err := api.New(api.Config{
+		Web:               http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { dashboard.ServeHTTP(w, r) }),
 		Store:             db,
 		Authority:         authority,
 		Logger:            log,
@@ -71,16 +86,31 @@ func cmdServe(c *cli.Context) error {
 		ChallengeRequired: cfg.Challenge.Required,
 		ChallengePort:     cfg.Challenge.DefaultPort,
 		ChallengeExpiry:   cfg.Challenge.Expiry.Duration,
+		ACME:              acmeHandler,
 	})
 	if err != nil {
 		return err
 	}
+	acmeIssuer.Server = srv
 
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return fmt.Errorf("listening: %w", err)
 	}
 	ops := &admin.Ops{DB: db, Authority: authority, Root: rootConfig(cfg), OnRevoke: srv.CountRevocation}
+	dashboard, err = web.New(web.Config{
+		Issuer:    srv,
+		Store:     db,
+		Operator:  ops,
+		Authority: authority,
+		PublicURL: cfg.Server.PublicURL,
+		Logger:    log,
+		Version:   version,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	adminLn, err := listenAdmin(admin.SocketPath(cfg.Store.Path))
 	if err != nil {
 		ln.Close()
@@ -94,7 +124,7 @@ func cmdServe(c *cli.Context) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	errc := make(chan error, 2)
+	errc := make(chan error, 3) // public, admin, metrics: none may block on exit
 	go func() { errc <- public.Serve(ln) }()
 	go func() { errc <- private.Serve(adminLn) }()
 	var metricsSrv *http.Server
@@ -184,6 +214,46 @@ func bootstrap(db *store.DB, authority *ca.Authority, cfg config.Config, log *sl
 		fmt.Fprintf(os.Stderr, "\nCreated the admin user. Its API token is shown only this once:\n\n    %s\n\n", token)
 	}
 	return nil
+}
+
+// lateIssuer lets the ACME server issue through the API server that
+// mounts it; Server is set once both exist, before serving starts.
+type lateIssuer struct{ *api.Server }
+
+// newACME builds the ACME server, or returns nil when [acme] is disabled.
+func newACME(cfg config.Config, db *store.DB, authority *ca.Authority, issuer acme.Issuer, checker *challenge.Checker, log *slog.Logger) (http.Handler, error) {
+	if !cfg.ACME.Enabled {
+		return nil, nil
+	}
+	if !cfg.ACME.RequireEAB {
+		if _, err := db.User(cfg.ACME.DefaultUser); errors.Is(err, store.ErrNotFound) {
+			log.Warn("acme.default_user does not exist yet: ACME accounts without a binding are refused until it does",
+				"user", cfg.ACME.DefaultUser)
+		}
+	}
+	if err := checker.PortAllowed(cfg.ACME.HTTP01Port); err != nil {
+		// Not fatal: a config from before ACME may restrict ports for the
+		// simple API only; every http-01 check will fail and say why.
+		log.Warn("acme.http01_port is not one of challenge.allowed_ports: http-01 challenges will fail", "err", err)
+	}
+	srv, err := acme.New(acme.Config{
+		Store:       db,
+		Authority:   authority,
+		Issuer:      issuer,
+		Checker:     checker,
+		Logger:      log,
+		RequireEAB:  cfg.ACME.RequireEAB,
+		DefaultUser: cfg.ACME.DefaultUser,
+		HTTP01Port:  cfg.ACME.HTTP01Port,
+		Days:        cfg.ACME.Days,
+		Expiry:      cfg.Challenge.Expiry.Duration,
+	})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("ACME enabled", "directory", cfg.Server.PublicURL+"/acme/directory",
+		"require_eab", cfg.ACME.RequireEAB, "http01_port", cfg.ACME.HTTP01Port)
+	return srv, nil
 }
 
 func newChecker(cfg config.Config) (*challenge.Checker, error) {

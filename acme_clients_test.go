@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The real ACME clients, Debian's lego and certbot, against the real
+// binary on loopback: each gets, renews (and lego revokes) a certificate
+// with its own http-01 server, and every certificate verifies against the
+// root and shows up in `certmaker cert list` under the EAB key's user.
+
+// acmeServer starts certmaker with ACME on, http-01 on a free port of
+// challengeIP, and name resolving to challengeIP.
+func acmeServer(t *testing.T, name, challengeIP string) (dir string, srv *server, port int) {
+	t.Helper()
+	dir = t.TempDir()
+	ln, err := net.Listen("tcp", net.JoinHostPort(challengeIP, "0"))
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", challengeIP, err)
+	}
+	port = ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	conf := fmt.Sprintf("[acme]\nhttp01_port = %d\n\n[challenge.hosts]\n%q = [%q]\n", port, name, challengeIP)
+	if err := os.WriteFile(filepath.Join(dir, "certmaker.toml"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir, startServer(t, dir), port
+}
+
+// eabFor runs `certmaker user add` and `user acme-eab` for a new user.
+func eabFor(t *testing.T, dir, user string) (kid, hmac string) {
+	t.Helper()
+	mustCLI(t, dir, "user", "add", user)
+	out := mustCLI(t, dir, "user", "acme-eab", user)
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		switch k {
+		case "EAB_KID":
+			kid = v
+		case "EAB_HMAC_KEY":
+			hmac = v
+		}
+	}
+	if kid == "" || len(hmac) != 43 {
+		t.Fatalf("user acme-eab printed %q", out)
+	}
+	return kid, hmac
+}
+
+// runClient runs an ACME client with a deadline and a clean environment
+// (no proxies), failing the test with its output if it fails.
+func runClient(t *testing.T, dir string, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "LANG=C.UTF-8"}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out.String())
+	}
+	return out.String()
+}
+
+// leafOf reads the first certificate of a PEM file and checks it against
+// the root for name.
+func leafOf(t *testing.T, dir, path, name string) *x509.Certificate {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := pem.Decode(data)
+	if b == nil {
+		t.Fatalf("%s holds no PEM", path)
+	}
+	leaf, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootPEM := mustCLI(t, dir, "root", "export")
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM([]byte(rootPEM)) {
+		t.Fatalf("root export printed no root: %q", rootPEM)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: name}); err != nil {
+		t.Errorf("%s does not verify against the root for %s: %v", path, name, err)
+	}
+	opensslVerify(t, t.TempDir(), rootPEM, string(pem.EncodeToMemory(b)))
+	return leaf
+}
+
+// listed finds a certificate in `certmaker cert list --json`.
+func listed(t *testing.T, dir string, cert *x509.Certificate) (owner, status string) {
+	t.Helper()
+	var page struct {
+		Certificates []struct {
+			ID     string `json:"id"`
+			Owner  string `json:"owner"`
+			Status string `json:"status"`
+		} `json:"certificates"`
+	}
+	if err := json.Unmarshal([]byte(mustCLI(t, dir, "cert", "list", "--json")), &page); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range page.Certificates {
+		if c.ID == cert.SerialNumber.String() {
+			return c.Owner, c.Status
+		}
+	}
+	t.Fatalf("certificate %s is not in cert list", cert.SerialNumber)
+	return "", ""
+}
+
+func TestACME_Lego(t *testing.T) {
+	if _, err := exec.LookPath("lego"); err != nil {
+		t.Skip("lego is not installed (scripts/deps.sh installs Debian's lego)")
+	}
+	const name = "lego.test"
+	dir, srv, port := acmeServer(t, name, "127.0.0.2")
+	kid, hmac := eabFor(t, dir, "alice")
+	// lego checks the directory's externalAccountRequired on every command,
+	// so the EAB flags go with renew and revoke too.
+	common := []string{
+		"--server", srv.url + "/acme/directory", "--accept-tos", "--email", "alice@example.com",
+		"--eab", "--kid", kid, "--hmac", hmac, "--path", filepath.Join(dir, "lego"),
+		"--domains", name, "--http", "--http.port", fmt.Sprintf("127.0.0.2:%d", port),
+	}
+	crt := filepath.Join(dir, "lego", "certificates", name+".crt")
+
+	runClient(t, dir, "lego", append(common, "run")...)
+	first := leafOf(t, dir, crt, name)
+	if owner, status := listed(t, dir, first); owner != "alice" || status != "valid" {
+		t.Errorf("issued certificate listed as %s, %s", owner, status)
+	}
+
+	runClient(t, dir, "lego", append(common, "renew", "--days", "3650", "--no-random-sleep")...)
+	renewed := leafOf(t, dir, crt, name)
+	if renewed.SerialNumber.Cmp(first.SerialNumber) == 0 {
+		t.Fatal("renew kept the old certificate")
+	}
+	if owner, _ := listed(t, dir, renewed); owner != "alice" {
+		t.Errorf("renewed certificate owned by %q", owner)
+	}
+
+	runClient(t, dir, "lego", append(common, "revoke")...)
+	if _, status := listed(t, dir, renewed); status != "revoked" {
+		t.Errorf("after lego revoke the certificate is %s", status)
+	}
+}
+
+func TestACME_Certbot(t *testing.T) {
+	if _, err := exec.LookPath("certbot"); err != nil {
+		t.Skip("certbot is not installed (scripts/deps.sh installs Debian's certbot)")
+	}
+	const name = "certbot.test"
+	dir, srv, port := acmeServer(t, name, "127.0.0.3")
+	kid, hmac := eabFor(t, dir, "bob")
+	paths := []string{
+		"--config-dir", filepath.Join(dir, "certbot", "config"),
+		"--work-dir", filepath.Join(dir, "certbot", "work"),
+		"--logs-dir", filepath.Join(dir, "certbot", "logs"),
+		"--non-interactive",
+	}
+	runClient(t, dir, "certbot", append([]string{
+		"certonly", "--standalone", "--http-01-port", fmt.Sprint(port), "--http-01-address", "127.0.0.3",
+		"--server", srv.url + "/acme/directory", "--agree-tos", "--register-unsafely-without-email",
+		"--eab-kid", kid, "--eab-hmac-key", hmac, "-d", name,
+	}, paths...)...)
+	live := filepath.Join(dir, "certbot", "config", "live", name)
+	first := leafOf(t, dir, filepath.Join(live, "cert.pem"), name)
+	if owner, status := listed(t, dir, first); owner != "bob" || status != "valid" {
+		t.Errorf("issued certificate listed as %s, %s", owner, status)
+	}
+	// fullchain.pem is leaf then root, as the server sent it.
+	if data, _ := os.ReadFile(filepath.Join(live, "fullchain.pem")); bytes.Count(data, []byte("BEGIN CERTIFICATE")) != 2 {
+		t.Errorf("fullchain.pem:\n%s", data)
+	}
+
+	// The renewal config remembers the server, port and address.
+	runClient(t, dir, "certbot", append([]string{"renew", "--force-renewal", "--no-random-sleep-on-renew"}, paths...)...)
+	renewed := leafOf(t, dir, filepath.Join(live, "cert.pem"), name)
+	if renewed.SerialNumber.Cmp(first.SerialNumber) == 0 {
+		t.Fatal("renew kept the old certificate")
+	}
+	if owner, _ := listed(t, dir, renewed); owner != "bob" {
+		t.Errorf("renewed certificate owned by %q", owner)
+	}
+}
+
+// TestACME_Caddy runs the README's Caddyfile (with test ports) when caddy
+// is installed; scripts/deps.sh does not install it.
+func TestACME_Caddy(t *testing.T) {
+	if _, err := exec.LookPath("caddy"); err != nil {
+		t.Skip("caddy is not installed")
+	}
+	const name = "caddy.test"
+	dir, srv, port := acmeServer(t, name, "127.0.0.4")
+	kid, hmac := eabFor(t, dir, "carol")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpsPort := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	data := filepath.Join(dir, "caddy")
+	caddyfile := fmt.Sprintf(`{
+	acme_ca %s/acme/directory
+	acme_eab {
+		key_id %s
+		mac_key %s
+	}
+	http_port %d
+	https_port %d
+	storage file_system %s
+	admin off
+}
+%s {
+	respond "hello"
+}
+`, srv.url, kid, hmac, port, httpsPort, data, name)
+	if err := os.WriteFile(filepath.Join(dir, "Caddyfile"), []byte(caddyfile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("caddy", "run", "--config", filepath.Join(dir, "Caddyfile"), "--adapter", "caddyfile")
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "XDG_DATA_HOME=" + data, "XDG_CONFIG_HOME=" + data}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		found, _ := filepath.Glob(filepath.Join(data, "certificates", "*", name, name+".crt"))
+		if len(found) == 1 {
+			leaf := leafOf(t, dir, found[0], name)
+			if owner, status := listed(t, dir, leaf); owner != "carol" || status != "valid" {
+				t.Errorf("caddy's certificate listed as %s, %s", owner, status)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait() // out is complete and no longer written
+			t.Fatalf("caddy got no certificate\n%s", out.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

@@ -1,0 +1,369 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"maps"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath finds Debian's chromium (make test installs it) or skips.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("no chromium installed (make test installs it with scripts/deps.sh); skipping the browser tests")
+	return ""
+}
+
+// page is one browser tab on a running certmaker.
+type page struct {
+	t     *testing.T
+	ctx   context.Context
+	base  string
+	dl    string // download directory
+	shots string // "" when screenshots are not kept
+}
+
+// newPage starts headless Chromium with a fresh profile and opens a tab.
+func newPage(t *testing.T, base string) *page {
+	t.Helper()
+	exe := chromiumPath(t)
+	profile, err := os.MkdirTemp("", "certmaker-chromium")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox, // as root, and in containers
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1280, 800),
+		// This machine has no network: nothing but the server under test.
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("hide-scrollbars", true),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	ctx, cancelTime := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() {
+		cancelTime()
+		cancelTab()
+		cancelAlloc()
+		// Chromium's helpers may still write for a moment after it exits.
+		for range 20 {
+			if os.RemoveAll(profile) == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	p := &page{t: t, ctx: ctx, base: base, dl: t.TempDir()}
+	if os.Getenv("CERTMAKER_SCREENSHOTS") != "" {
+		p.shots = filepath.Join("docs", "screenshots")
+		if err := os.MkdirAll(p.shots, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.do(chromedp.EmulateViewport(1280, 800), chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+			Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: p.dl, EventsEnabled: new(true),
+		})
+		return err
+	}))
+	return p
+}
+
+func (p *page) do(actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, actions...); err != nil {
+		p.t.Fatalf("browser: %v", err)
+	}
+}
+
+// open navigates to path and returns the status of the page.
+func (p *page) open(path string) int64 {
+	p.t.Helper()
+	resp, err := chromedp.Run(p.ctx, chromedp.NavigateResponse(p.base+path))
+	if err != nil {
+		p.t.Fatalf("opening %s: %v", path, err)
+	}
+	return resp.Status
+}
+
+// click clicks what sel finds and waits for the page it leads to.
+func (p *page) click(sel string) int64 {
+	p.t.Helper()
+	resp, err := chromedp.RunResponse(p.ctx, chromedp.Click(chromedp.CSS(sel)))
+	if err != nil {
+		p.t.Fatalf("clicking %s: %v", sel, err)
+	}
+	return resp.Status
+}
+
+func (p *page) text(sel string) string {
+	p.t.Helper()
+	s, err := chromedp.Run(p.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		p.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+func (p *page) path() string {
+	p.t.Helper()
+	loc, err := chromedp.Run(p.ctx, chromedp.Location())
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return strings.TrimPrefix(loc, p.base)
+}
+
+// has reports whether sel matches anything on the page now.
+func (p *page) has(sel string) bool {
+	p.t.Helper()
+	n, err := chromedp.Run(p.ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return n > 0
+}
+
+// wantText fails unless the text of sel contains want.
+func (p *page) wantText(sel, want string) {
+	p.t.Helper()
+	if got := p.text(sel); !strings.Contains(got, want) {
+		p.t.Fatalf("%s on %s says %q, want %q", sel, p.path(), got, want)
+	}
+}
+
+// download clicks a download link and returns the file's name (as the
+// server suggested it) and content.
+func (p *page) download(sel string) (string, []byte) {
+	p.t.Helper()
+	begin := chromedp.Events(p.ctx, browser.DownloadWillBegin)
+	progress := chromedp.Events(p.ctx, browser.DownloadProgress)
+	p.do(chromedp.Click(chromedp.CSS(sel)))
+	var name string
+	for ev, err := range begin {
+		if err != nil {
+			p.t.Fatalf("download of %s: %v", sel, err)
+		}
+		name = ev.SuggestedFilename
+		break
+	}
+	for ev, err := range progress {
+		if err != nil {
+			p.t.Fatalf("download of %s: %v", sel, err)
+		}
+		switch ev.State {
+		case browser.DownloadProgressStateCompleted:
+			b, err := os.ReadFile(filepath.Join(p.dl, ev.GUID))
+			if err != nil {
+				p.t.Fatal(err)
+			}
+			return name, b
+		case browser.DownloadProgressStateCanceled:
+			p.t.Fatalf("download of %s canceled", sel)
+		}
+	}
+	return "", nil
+}
+
+// shot saves the page as docs/screenshots/<name>-desktop.png and, with
+// phone, -phone.png (390x844), when screenshots are kept.
+func (p *page) shot(name string, phone bool) {
+	p.t.Helper()
+	if p.shots == "" {
+		return
+	}
+	p.capture(name + "-desktop")
+	if phone {
+		p.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+		p.capture(name + "-phone")
+		p.do(chromedp.EmulateViewport(1280, 800))
+	}
+}
+
+func (p *page) capture(name string) {
+	p.t.Helper()
+	// Let the layout settle after a viewport change, then take the viewport.
+	p.do(chromedp.Evaluate[chromedp.Void](`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))`))
+	buf, err := chromedp.Run(p.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	// Chromium's PNGs are fast, not small; the repository keeps these.
+	img, err := png.Decode(bytes.NewReader(buf))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&out, quantize(img)); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(p.shots, name+".png"), out.Bytes(), 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// quantize keeps the 256 most used colours of a screenshot and maps every
+// other one to the nearest of them. A flat page has few colours beyond
+// the shades of anti-aliased text, so this looks the same at a third of
+// the size.
+func quantize(img image.Image) *image.Paletted {
+	b := img.Bounds()
+	rgb := func(x, y int) color.RGBA {
+		r, g, bl, _ := img.At(x, y).RGBA()
+		return color.RGBA{uint8(r >> 8), uint8(g >> 8), uint8(bl >> 8), 255}
+	}
+	counts := map[color.RGBA]int{}
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			counts[rgb(x, y)]++
+		}
+	}
+	cols := slices.SortedFunc(maps.Keys(counts), func(a, c color.RGBA) int { return counts[c] - counts[a] })
+	pal := make(color.Palette, 0, 256)
+	for _, c := range cols[:min(256, len(cols))] {
+		pal = append(pal, c)
+	}
+	out := image.NewPaletted(b, pal)
+	index := map[color.RGBA]uint8{}
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := rgb(x, y)
+			i, ok := index[c]
+			if !ok {
+				i = uint8(pal.Index(c))
+				index[c] = i
+			}
+			out.SetColorIndex(x, y, i)
+		}
+	}
+	return out
+}
+
+func (p *page) signIn(token string) int64 {
+	p.t.Helper()
+	p.open("/signin")
+	// The keyboard way: the field has focus, Enter submits.
+	resp, err := chromedp.RunResponse(p.ctx, chromedp.SendKeys(chromedp.CSS("#token"), token+"\r"))
+	if err != nil {
+		p.t.Fatalf("signing in: %v", err)
+	}
+	return resp.Status
+}
+
+func (p *page) cookies() []*network.Cookie {
+	p.t.Helper()
+	res, err := chromedp.Call(p.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{p.base + "/"}})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return res.Cookies
+}
+
+var idPath = regexp.MustCompile(`^/certificates/(\d+)$`)
+
+// dashServer is a `certmaker serve` whose log is read only after it exits
+// (to search it for tokens), with the bootstrap admin's token.
+type dashServer struct {
+	*loggedServer
+	token string
+}
+
+func startDashboard(t *testing.T, dir string) *dashServer {
+	t.Helper()
+	s := &dashServer{loggedServer: startLogged(t, dir)}
+	// Printed before the server listens, so it is in the file by now.
+	b, err := os.ReadFile(s.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s{4}(\S{43})$`).FindStringSubmatch(string(b))
+	if m == nil {
+		t.Fatalf("first start printed no admin token:\n%s", b)
+	}
+	s.token = m[1]
+	return s
+}
+
+func (s *dashServer) do(t *testing.T, method, path, token, body string) (int, http.Header, string) {
+	t.Helper()
+	code, h, b, err := tryDo(s.url, method, path, token, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code, h, b
+}
+
+// verifyChain parses a leaf and a root from PEM and verifies the leaf for
+// name against the root alone, as a client trusting the root would.
+func verifyChain(t *testing.T, leafPEM, rootPEM []byte, name string) *x509.Certificate {
+	t.Helper()
+	parse := func(b []byte) *x509.Certificate {
+		blk, _ := pem.Decode(b)
+		if blk == nil || blk.Type != "CERTIFICATE" {
+			t.Fatalf("not a PEM certificate: %q", b)
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	leaf, root := parse(leafPEM), parse(rootPEM)
+	pool := x509.NewCertPool()
+	pool.AddCert(root)
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: name}); err != nil {
+		t.Fatalf("the downloaded certificate does not verify against the downloaded root: %v", err)
+	}
+	return leaf
+}
+
+func checkKeyMatches(t *testing.T, keyPEM []byte, leaf *x509.Certificate) {
+	t.Helper()
+	blk, _ := pem.Decode(keyPEM)
+	if blk == nil || blk.Type != "PRIVATE KEY" {
+		t.Fatalf("not a PKCS#8 PEM key: %.40q", keyPEM)
+	}
+	key, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		t.Fatalf("key %T has no public key", key)
+	}
+	if eq, ok := signer.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(leaf.PublicKey) {
+		t.Fatal("the downloaded key does not belong to the certificate")
+	}
+}

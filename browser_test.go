@@ -1,0 +1,318 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+// The dashboard tests drive the real binary in headless Chromium, as a
+// person would: sign in, request, download, revoke, administer, and the
+// attacks that must fail. With CERTMAKER_SCREENSHOTS=1 they also write the
+// README's screenshots into docs/screenshots.
+
+func TestBrowser_Dashboard(t *testing.T) {
+	chromiumPath(t)
+	dir := t.TempDir()
+	srv := startDashboard(t, dir)
+	p := newPage(t, srv.url)
+
+	// A wrong token is refused, and the page does not echo it.
+	if code := p.signIn("not-a-token-" + strings.Repeat("x", 31)); code != http.StatusUnauthorized {
+		t.Fatalf("wrong token: status %d, want 401", code)
+	}
+	p.wantText(".error", "That token is not valid.")
+	if html, _ := chromedp.Run(p.ctx, chromedp.OuterHTML(chromedp.CSS("html"))); strings.Contains(html, "not-a-token") {
+		t.Error("the sign-in page shows the token that was typed")
+	}
+	p.shot("signin", false)
+
+	// The admin signs in; the cookie is a session, not the token.
+	if code := p.signIn(srv.token); code != 200 || p.path() != "/certificates" {
+		t.Fatalf("sign in: status %d at %s", code, p.path())
+	}
+	var session *network.Cookie
+	for _, c := range p.cookies() {
+		if c.Name == "certmaker_session" {
+			session = c
+		}
+		if strings.Contains(c.Value, srv.token) {
+			t.Errorf("cookie %s holds the token", c.Name)
+		}
+	}
+	if session == nil || !session.HTTPOnly || session.SameSite != network.CookieSameSiteStrict || session.Session {
+		t.Fatalf("session cookie %+v: want HttpOnly, SameSite=Strict, expiring", session)
+	}
+	p.wantText("h1", "Your certificates")
+	p.wantText(".empty", "No certificates yet")
+
+	// Request a certificate from the form.
+	if code := p.open("/certificates/new"); code != 200 {
+		t.Fatalf("request form: %d", code)
+	}
+	p.shot("request", true)
+	p.do(
+		chromedp.SendKeys(chromedp.CSS("#names"), "nas.home.lan\n192.168.1.20, files.home.lan"),
+		chromedp.SendKeys(chromedp.CSS("#days"), "30"),
+		chromedp.SetValue(chromedp.CSS("#key_type"), "ecdsa-p384"),
+	)
+	if code := p.click(`button[type=submit][data-busy]`); code != 200 {
+		t.Fatalf("request: status %d", code)
+	}
+	m := idPath.FindStringSubmatch(p.path())
+	if m == nil {
+		t.Fatalf("after the request the browser is at %s, want a certificate's page", p.path())
+	}
+	id := m[1]
+	p.wantText(".flash", "Certificate issued")
+	p.wantText(".badge", "Valid")
+	p.wantText(".details", "ecdsa-p384")
+
+	// Download the certificate, its key and the root, and check them.
+	name, certPEM := p.download(`a[href$="/certificate.pem"]`)
+	if name != "nas.home.lan.crt" {
+		t.Errorf("certificate downloads as %q", name)
+	}
+	_, keyPEM := p.download(`a[href$="/key.pem"]`)
+	_, rootPEM := p.download(`a[href$="/root.pem"]`)
+	leaf := verifyChain(t, certPEM, rootPEM, "files.home.lan")
+	if got := leaf.NotAfter.Sub(leaf.NotBefore).Round(time.Hour); got != 30*24*time.Hour {
+		t.Errorf("certificate valid for %v, want 30 days", got)
+	}
+	checkKeyMatches(t, keyPEM, leaf)
+	if _, _, api := srv.do(t, "GET", "/api/root-certificate/obtain", srv.token, ""); api != string(rootPEM) {
+		t.Error("the dashboard's root differs from the API's")
+	}
+	p.shot("certificate", true)
+
+	// A few more, through the API, for a list worth looking at.
+	for _, body := range []string{
+		`{"domains":["grafana.home.lan"],"days":90,"key_type":"rsa-2048"}`,
+		`{"domains":["printer.home.lan"],"ips":["192.168.1.30"],"days":7}`,
+		`{"domains":["*.lab.home.lan"],"days":180,"key_type":"ed25519"}`,
+	} {
+		if code, _, b := srv.do(t, "POST", "/api/certificate/request", srv.token, body); code != 200 {
+			t.Fatalf("request %s: %d %s", body, code, b)
+		}
+	}
+
+	// It is in the list, with its expiry in words.
+	p.open("/certificates")
+	row := fmt.Sprintf(`tr:has(a[href="/certificates/%s"])`, id)
+	p.wantText(row, "nas.home.lan")
+	p.wantText(row, "expires in 30 days")
+	p.wantText(row, "Valid")
+
+	// Revoke it, through the confirmation step.
+	p.open("/certificates/" + id)
+	if code := p.click(`a[href$="/revoke"]`); code != 200 || !p.has(`form[action$="/revoke"] button.danger`) {
+		t.Fatalf("revoke confirmation: status %d at %s", code, p.path())
+	}
+	p.wantText("h1", "Revoke nas.home.lan?")
+	p.do(chromedp.SetValue(chromedp.CSS("#reason"), "keyCompromise"))
+	p.shot("revoke", false)
+	if code := p.click(`form[action$="/revoke"] button[type=submit]`); code != 200 || p.path() != "/certificates/"+id {
+		t.Fatalf("revoke: status %d at %s", code, p.path())
+	}
+	p.wantText(".flash", "Certificate revoked (keyCompromise)")
+	p.wantText(".badge", "Revoked")
+	if p.has(`a[href$="/revoke"]`) {
+		t.Error("a revoked certificate still offers to revoke it")
+	}
+	var desc struct{ Status, RevocationReason string }
+	_, _, body := srv.do(t, "GET", "/api/certificate/"+id, srv.token, "")
+	if err := json.Unmarshal([]byte(body), &desc); err != nil || desc.Status != "revoked" {
+		t.Fatalf("the API says %s", body)
+	}
+	p.open("/certificates")
+	p.wantText(row, "Revoked")
+	p.shot("certificates", true)
+
+	// Filter and search.
+	p.open("/certificates?status=revoked")
+	if !p.has(row) || p.has(`tr:has(a[href^="/certificates/"]):not(.revoked)`) {
+		t.Error("status=revoked lists more or less than the revoked certificate")
+	}
+	p.open("/certificates")
+	p.do(chromedp.SendKeys(chromedp.CSS("#q"), "grafana"))
+	p.click(`form.filters button[type=submit]`)
+	if got := p.text("tbody"); !strings.Contains(got, "grafana.home.lan") || strings.Contains(got, "nas.home.lan") {
+		t.Errorf("search for grafana lists %q", got)
+	}
+
+	// Admin: the status summary and the users.
+	if code := p.open("/admin"); code != 200 {
+		t.Fatalf("admin status: %d", code)
+	}
+	p.wantText(".stats", "4")
+	p.wantText(".roots", "Active")
+	p.shot("admin-status", false)
+	p.open("/admin/users")
+	p.do(chromedp.SendKeys(chromedp.CSS("#name"), "bob"))
+	if code := p.click(`form[action="/admin/users"] button[type=submit]`); code != 200 {
+		t.Fatalf("create user: %d", code)
+	}
+	bob := strings.TrimSpace(p.text("#new-token"))
+	if code, _, _ := srv.do(t, "GET", "/api/root-certificate/obtain", bob, ""); code != 200 {
+		t.Fatalf("the token shown for bob does not work: %d", code)
+	}
+	p.open("/admin/users")
+	if strings.Contains(p.text("main"), bob) {
+		t.Error("the new token is shown again")
+	}
+	p.do(chromedp.SendKeys(chromedp.CSS("#name"), "carol"))
+	p.click(`form[action="/admin/users"] button[type=submit]`)
+	carol := strings.TrimSpace(p.text("#new-token"))
+	p.shot("admin-users", true)
+	if code := p.click(`form[action="/admin/users/bob/disable"] button`); code != 200 {
+		t.Fatalf("disable bob: %d", code)
+	}
+	p.wantText(".flash", "User bob disabled")
+	p.wantText(`tr:has(form[action="/admin/users/bob/enable"])`, "Disabled")
+	if code, _, _ := srv.do(t, "GET", "/api/root-certificate/obtain", bob, ""); code != 401 {
+		t.Fatalf("disabled bob's token: %d, want 401", code)
+	}
+
+	// A forged post from this very page, without the CSRF token: refused.
+	resp, err := chromedp.RunResponse(p.ctx, chromedp.Evaluate[chromedp.Void](`(() => {
+		const f = document.createElement("form");
+		f.method = "post"; f.action = "/admin/users/bob/enable";
+		document.body.appendChild(f); f.submit();
+	})()`))
+	if err != nil || resp.Status != http.StatusForbidden {
+		t.Fatalf("post without CSRF token: %v %v, want 403", resp, err)
+	}
+	p.wantText("h1", "Refused")
+
+	// A forged post from another origin, with the right form and a guessed
+	// token: refused before the token is even looked at.
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, `<form method="post" action="%s/admin/users/bob/enable"><input name="csrf" value="guess"><button id="go">win a prize</button></form>`, srv.url)
+	}))
+	defer evil.Close()
+	p.do(chromedp.Navigate(evil.URL))
+	if code := p.click("#go"); code != http.StatusForbidden {
+		t.Fatalf("cross-origin post: status %d, want 403", code)
+	}
+	if code, _, _ := srv.do(t, "GET", "/api/root-certificate/obtain", bob, ""); code != 401 {
+		t.Fatal("a forged post enabled bob")
+	}
+
+	// Sign out; the session is gone, also for a copy of the cookie.
+	p.open("/certificates")
+	old := p.cookies()
+	if code := p.click(`form[action="/signout"] button`); code != 200 || !strings.HasPrefix(p.path(), "/signin") {
+		t.Fatalf("sign out: %d at %s", code, p.path())
+	}
+	p.wantText(".flash", "signed out")
+	if p.open("/certificates"); !strings.HasPrefix(p.path(), "/signin") {
+		t.Fatalf("after signing out /certificates shows %s", p.path())
+	}
+	req, _ := http.NewRequest("GET", srv.url+"/certificates", nil)
+	for _, c := range old {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if r, err := noRedirect.Do(req); err != nil || r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the old session cookie still works: %v %v", r.Status, err)
+	}
+
+	// A user who is not an admin: no admin pages, not even their names.
+	if code := p.signIn(carol); code != 200 {
+		t.Fatalf("carol signs in: %d", code)
+	}
+	if p.has(`a[href="/admin"]`) {
+		t.Error("a user sees the Admin link")
+	}
+	for _, path := range []string{"/admin", "/admin/users", "/admin/rotate-root"} {
+		if code := p.open(path); code != http.StatusNotFound {
+			t.Errorf("%s for a user: %d, want 404", path, code)
+		}
+	}
+	if code := p.open("/certificates/" + id); code != http.StatusNotFound {
+		t.Errorf("another user's certificate: %d, want 404", code)
+	}
+
+	// No token reached the server's log (the admin's is printed once, at
+	// the first start, by design).
+	logged := srv.stop(t)
+	if strings.Contains(logged, bob) || strings.Contains(logged, carol) || strings.Count(logged, srv.token) != 1 {
+		t.Error("a token is in the server's log")
+	}
+}
+
+func TestBrowser_Challenge(t *testing.T) {
+	chromiumPath(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "certmaker.toml"), []byte("[challenge]\nrequired = true\ntimeout = \"2s\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := startDashboard(t, dir)
+	p := newPage(t, srv.url)
+	if code := p.signIn(srv.token); code != 200 {
+		t.Fatalf("sign in: %d", code)
+	}
+
+	// A free port on 127.0.0.2, where nothing listens yet.
+	l, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("no 127.0.0.2 on this machine: %v", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+
+	p.open("/certificates/new")
+	p.do(chromedp.SendKeys(chromedp.CSS("#names"), "127.0.0.2\nlocalhost"))
+	if code := p.click(`button[data-busy]`); code != 200 || !strings.HasPrefix(p.path(), "/challenges/") {
+		t.Fatalf("request with challenges on: %d at %s", code, p.path())
+	}
+	token := strings.TrimSpace(p.text("#token"))
+	if len(token) < 20 {
+		t.Fatalf("challenge token %q", token)
+	}
+	p.wantText(".urls", "http://127.0.0.2:80/.well-known/certmaker-challenge/token.txt")
+	p.wantText("main", "Never checked: localhost")
+
+	// Typing the port updates the URLs (app.js); the check fails with a reason.
+	p.do(chromedp.Clear(chromedp.CSS("#port")), chromedp.SendKeys(chromedp.CSS("#port"), fmt.Sprint(port)))
+	want := fmt.Sprintf("http://127.0.0.2:%d/.well-known/certmaker-challenge/token.txt", port)
+	p.wantText(".urls", want)
+	if code := p.click(`form[action$="/check"] button`); code != http.StatusUnprocessableEntity {
+		t.Fatalf("check with nothing served: %d, want 422", code)
+	}
+	p.wantText(".error", "127.0.0.2")
+	p.wantText(".error", "refused")
+	p.wantText(".urls", want) // the port tried stays
+	p.shot("challenge", true)
+
+	// Serve the token and check again: issued.
+	l, err = net.Listen("tcp", fmt.Sprintf("127.0.0.2:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/.well-known/certmaker-challenge/token.txt" {
+			fmt.Fprintln(w, token)
+			return
+		}
+		http.NotFound(w, r)
+	})}
+	go site.Serve(l)
+	defer site.Close()
+	if code := p.click(`form[action$="/check"] button`); code != 200 || idPath.FindStringSubmatch(p.path()) == nil {
+		t.Fatalf("check with the token served: %d at %s", code, p.path())
+	}
+	p.wantText(".flash", "certificate is issued")
+	p.wantText(".details", "127.0.0.2")
+}

@@ -1,0 +1,130 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"certmaker/admin"
+	"certmaker/inventory"
+	"certmaker/store"
+)
+
+type statusData struct {
+	inventory.Summary
+	Active inventory.Root
+}
+
+// handleStatus is `certmaker status` as a page.
+func (d *Dashboard) handleStatus(w http.ResponseWriter, r *http.Request, v *viewer) {
+	sum, err := d.ops.Status(r.Context())
+	if err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
+	data := statusData{Summary: sum}
+	data.Active, _ = sum.ActiveRoot()
+	d.render(w, r, http.StatusOK, "status", d.view(v, "Status", "admin", data))
+}
+
+type usersData struct {
+	Users    []admin.UserInfo
+	Self     string
+	NewName  string
+	NewAdmin bool
+	NewToken string // shown once, right after creating the user
+	Error    string
+}
+
+func (d *Dashboard) handleUsers(w http.ResponseWriter, r *http.Request, v *viewer) {
+	d.renderUsers(w, r, v, http.StatusOK, usersData{})
+}
+
+func (d *Dashboard) renderUsers(w http.ResponseWriter, r *http.Request, v *viewer, status int, data usersData) {
+	users, err := d.ops.Users(r.Context())
+	if err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
+	data.Users, data.Self = users, v.user.Name
+	d.render(w, r, status, "users", d.view(v, "Users", "admin", data))
+}
+
+// handleAddUser creates a user and shows its token on this one answer
+// (never stored, never in a URL); the page is not cached.
+func (d *Dashboard) handleAddUser(w http.ResponseWriter, r *http.Request, v *viewer) {
+	name := strings.TrimSpace(r.PostForm.Get("name"))
+	isAdmin := r.PostForm.Get("admin") == "on"
+	token, err := d.ops.AddUser(r.Context(), name, isAdmin)
+	switch {
+	case errors.Is(err, admin.ErrInvalid):
+		d.renderUsers(w, r, v, http.StatusBadRequest, usersData{NewName: name, NewAdmin: isAdmin, Error: strings.TrimPrefix(err.Error(), "invalid argument: ")})
+		return
+	case errors.Is(err, store.ErrExists):
+		d.renderUsers(w, r, v, http.StatusConflict, usersData{NewName: name, NewAdmin: isAdmin, Error: "A user named " + name + " already exists."})
+		return
+	case err != nil:
+		d.fail(w, r, v, err)
+		return
+	}
+	d.renderUsers(w, r, v, http.StatusOK, usersData{NewName: name, NewToken: token})
+}
+
+func (d *Dashboard) handleDisable(w http.ResponseWriter, r *http.Request, v *viewer) {
+	d.setDisabled(w, r, v, true)
+}
+
+func (d *Dashboard) handleEnable(w http.ResponseWriter, r *http.Request, v *viewer) {
+	d.setDisabled(w, r, v, false)
+}
+
+// setDisabled takes effect on the user's next request, in the API and in
+// every dashboard session they have.
+func (d *Dashboard) setDisabled(w http.ResponseWriter, r *http.Request, v *viewer, disabled bool) {
+	name := r.PathValue("name")
+	if disabled && name == v.user.Name {
+		d.sessions.setFlash(v.sess.id, "You cannot disable yourself here; another admin or `certmaker user disable` can.")
+		http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
+		return
+	}
+	err := d.ops.SetDisabled(r.Context(), name, disabled)
+	if errors.Is(err, store.ErrNotFound) {
+		d.renderError(w, r, v, http.StatusNotFound, "There is no user "+clip(name)+".")
+		return
+	}
+	if err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
+	verb := "enabled"
+	if disabled {
+		verb = "disabled"
+	}
+	d.sessions.setFlash(v.sess.id, "User "+name+" "+verb+".")
+	http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
+}
+
+type rotateData struct {
+	Active inventory.Root
+}
+
+// handleRotateForm is the confirmation step before a new root.
+func (d *Dashboard) handleRotateForm(w http.ResponseWriter, r *http.Request, v *viewer) {
+	roots, err := d.ops.Status(r.Context())
+	if err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
+	active, _ := roots.ActiveRoot()
+	d.render(w, r, http.StatusOK, "rotate", d.view(v, "Rotate the root", "admin", rotateData{Active: active}))
+}
+
+func (d *Dashboard) handleRotate(w http.ResponseWriter, r *http.Request, v *viewer) {
+	fp, err := d.ops.RotateRoot(r.Context())
+	if err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
+	d.sessions.setFlash(v.sess.id, "A new root is active: "+fp+". Distribute it before certificates from it must be trusted.")
+	http.Redirect(w, r, "/admin", http.StatusSeeOther)
+}

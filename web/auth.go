@@ -1,0 +1,228 @@
+package web
+
+import (
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"certmaker/api"
+	"certmaker/store"
+)
+
+// viewer is the signed-in user of a request, read fresh from the store.
+type viewer struct {
+	user store.User
+	sess session
+}
+
+// handler is a page for a signed-in user.
+type handler func(http.ResponseWriter, *http.Request, *viewer)
+
+// signinCookie carries the sign-in form's CSRF token (double submit):
+// there is no session yet to keep it in.
+const signinCookie = "certmaker_signin"
+
+// current resolves the session cookie to an enabled user. The user is read
+// per request, so disabling a user or replacing their token ends their
+// sessions at once.
+func (d *Dashboard) current(w http.ResponseWriter, r *http.Request) (*viewer, bool) {
+	c, err := r.Cookie(d.cookie)
+	if err != nil || c.Value == "" {
+		return nil, false
+	}
+	sess, ok := d.sessions.get(c.Value)
+	if !ok {
+		d.clearSessionCookie(w)
+		return nil, false
+	}
+	u, err := d.store.User(sess.user)
+	if err != nil || u.Disabled || subtle.ConstantTimeCompare(u.TokenHash, sess.tokenHash) != 1 {
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			d.log.Error("reading session user", "err", err)
+		}
+		d.sessions.delete(sess.id)
+		d.clearSessionCookie(w)
+		return nil, false
+	}
+	api.SetUser(r, u.Name)
+	return &viewer{user: u, sess: sess}, true
+}
+
+// authed runs h for a signed-in user and sends anyone else to sign in.
+func (d *Dashboard) authed(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, ok := d.current(w, r)
+		if !ok {
+			http.Redirect(w, r, "/signin", http.StatusSeeOther)
+			return
+		}
+		h(w, r, v)
+	}
+}
+
+// authedPost is authed plus the CSRF checks every form post passes.
+func (d *Dashboard) authedPost(h handler) http.HandlerFunc {
+	return d.authed(func(w http.ResponseWriter, r *http.Request, v *viewer) {
+		if status, msg := d.checkPost(r, v.sess.csrf); status != 0 {
+			d.renderError(w, r, v, status, msg)
+			return
+		}
+		h(w, r, v)
+	})
+}
+
+// adminOnly hides a page from everyone but admins: for them it does not
+// exist.
+func (d *Dashboard) adminOnly(h handler) handler {
+	return func(w http.ResponseWriter, r *http.Request, v *viewer) {
+		if !v.user.Admin {
+			d.renderError(w, r, v, http.StatusNotFound, "There is no page here.")
+			return
+		}
+		h(w, r, v)
+	}
+}
+
+const forgedMessage = "This form did not come from this dashboard, or it has expired. Go back, reload the page and try again."
+
+// checkPost parses a form post and checks that it came from a page of
+// this dashboard: from this origin when the browser says so, and carrying
+// the CSRF token that page got. It returns a status and message to refuse
+// with, or 0.
+func (d *Dashboard) checkPost(r *http.Request, want string) (int, string) {
+	if !d.sameOrigin(r) {
+		return http.StatusForbidden, forgedMessage
+	}
+	if err := r.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return http.StatusRequestEntityTooLarge, "The form is larger than 64 KiB."
+		}
+		return http.StatusBadRequest, "The form could not be read."
+	}
+	got := r.PostForm.Get("csrf")
+	if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		return http.StatusForbidden, forgedMessage
+	}
+	return 0, ""
+}
+
+// sameOrigin refuses requests a browser marks as cross-origin (Sec-Fetch-
+// Site, Origin), and, for older browsers that send only a Referer, one
+// from elsewhere. Requests that say nothing pass: the CSRF token decides.
+func (d *Dashboard) sameOrigin(r *http.Request) bool {
+	if err := d.cross.Check(r); err != nil {
+		return false
+	}
+	if r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Site") != "" {
+		return true // Check has judged these
+	}
+	ref := r.Header.Get("Referer")
+	if ref == "" {
+		return true
+	}
+	u, err := url.Parse(ref)
+	if err != nil {
+		return false
+	}
+	origin := strings.ToLower(u.Scheme + "://" + u.Host)
+	return origin == d.origin || strings.EqualFold(u.Host, r.Host)
+}
+
+func (d *Dashboard) setSessionCookie(w http.ResponseWriter, sess session) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     d.cookie,
+		Value:    sess.id,
+		Path:     "/",
+		Expires:  sess.expires,
+		MaxAge:   int(time.Until(sess.expires).Seconds()),
+		HttpOnly: true,
+		Secure:   d.secure,
+		SameSite: http.SameSiteStrictMode,
+	})
+}
+
+func (d *Dashboard) clearSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: d.cookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: d.secure, SameSite: http.SameSiteStrictMode})
+}
+
+// signinData is the sign-in page.
+type signinData struct {
+	Error     string
+	SignedOut bool
+}
+
+func (d *Dashboard) handleSignInForm(w http.ResponseWriter, r *http.Request) {
+	if _, ok := d.current(w, r); ok {
+		http.Redirect(w, r, "/certificates", http.StatusSeeOther)
+		return
+	}
+	d.renderSignIn(w, r, http.StatusOK, signinData{SignedOut: r.URL.Query().Has("signed-out")})
+}
+
+// renderSignIn shows the form with a fresh form token in a cookie and in
+// the form; the posted form must carry both, equal.
+func (d *Dashboard) renderSignIn(w http.ResponseWriter, r *http.Request, status int, data signinData) {
+	// Keep a token the browser already has, so that two sign-in tabs
+	// do not spoil each other's form.
+	tok := randomID()
+	if c, err := r.Cookie(signinCookie); err == nil && len(c.Value) == len(tok) {
+		tok = c.Value
+	}
+	http.SetCookie(w, &http.Cookie{Name: signinCookie, Value: tok, Path: "/signin", MaxAge: 3600,
+		HttpOnly: true, Secure: d.secure, SameSite: http.SameSiteStrictMode})
+	d.render(w, r, status, "signin", &page{Title: "Sign in", CSRF: tok, Data: data})
+}
+
+// handleSignIn exchanges an API token for a session. The token is only
+// hashed and looked up; it is never kept, logged or shown again.
+func (d *Dashboard) handleSignIn(w http.ResponseWriter, r *http.Request) {
+	c, err := r.Cookie(signinCookie)
+	want := ""
+	if err == nil {
+		want = c.Value
+	}
+	if status, msg := d.checkPost(r, want); status != 0 {
+		d.renderError(w, r, nil, status, msg)
+		return
+	}
+	token := strings.TrimSpace(r.PostForm.Get("token"))
+	if token == "" {
+		d.renderSignIn(w, r, http.StatusUnauthorized, signinData{Error: "Enter your API token."})
+		return
+	}
+	u, err := d.store.UserByTokenHash(store.HashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		d.renderSignIn(w, r, http.StatusUnauthorized, signinData{Error: "That token is not valid."})
+		return
+	}
+	if err != nil {
+		d.renderError(w, r, nil, http.StatusInternalServerError, "")
+		d.log.Error("signing in", "err", err)
+		return
+	}
+	api.SetUser(r, u.Name)
+	if u.Disabled {
+		d.renderSignIn(w, r, http.StatusUnauthorized, signinData{Error: "This user is disabled."})
+		return
+	}
+	// A session this browser had before is replaced, not reused.
+	if old, err := r.Cookie(d.cookie); err == nil {
+		d.sessions.delete(old.Value)
+	}
+	sess := d.sessions.create(u.Name, u.TokenHash)
+	d.setSessionCookie(w, sess)
+	http.SetCookie(w, &http.Cookie{Name: signinCookie, Value: "", Path: "/signin", MaxAge: -1,
+		HttpOnly: true, Secure: d.secure, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, "/certificates", http.StatusSeeOther)
+}
+
+func (d *Dashboard) handleSignOut(w http.ResponseWriter, r *http.Request, v *viewer) {
+	d.sessions.delete(v.sess.id)
+	d.clearSessionCookie(w)
+	http.Redirect(w, r, "/signin?signed-out", http.StatusSeeOther)
+}

@@ -1,0 +1,249 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"certmaker/inventory"
+)
+
+// certView is a certificate as the pages show it: inventory's description
+// plus words for its state, so that nothing depends on colour.
+type certView struct {
+	inventory.Certificate
+	State  string // valid, soon, expired, revoked (a CSS class too)
+	Label  string // Valid, Expires soon, Expired, Revoked
+	Expiry string // "expires in 5 days", "expired 2 days ago", "revoked ..."
+}
+
+// describe words a certificate's state at now. "Soon" is the last third
+// of its lifetime, when ACME clients renew, so it means the same for a
+// 7-day and a 180-day certificate.
+func describe(c inventory.Certificate, now time.Time) certView {
+	v := certView{Certificate: c}
+	switch c.Status {
+	case inventory.StatusRevoked:
+		v.State, v.Label, v.Expiry = "revoked", "Revoked", "revoked"
+		if c.RevokedAt != nil {
+			v.Expiry = "revoked " + c.RevokedAt.UTC().Format("2006-01-02")
+		}
+	case inventory.StatusExpired:
+		v.State, v.Label = "expired", "Expired"
+		v.Expiry = "expired " + ago(now.Sub(c.NotAfter))
+	default:
+		v.State, v.Label = "valid", "Valid"
+		left := c.NotAfter.Sub(now)
+		if left < c.NotAfter.Sub(c.NotBefore)/3 {
+			v.State, v.Label = "soon", "Expires soon"
+		}
+		v.Expiry = "expires " + in(left)
+	}
+	return v
+}
+
+// in says how long until an end, to the nearest day: a certificate just
+// issued for 30 days "expires in 30 days".
+func in(d time.Duration) string {
+	const day = 24 * time.Hour
+	switch {
+	case d >= day+day/2:
+		return "in " + strconv.Itoa(int((d+day/2)/day)) + " days"
+	case d >= day:
+		return "in 1 day"
+	case d >= 2*time.Hour:
+		return "in " + strconv.Itoa(int(d/time.Hour)) + " hours"
+	default:
+		return "within 2 hours"
+	}
+}
+
+func ago(d time.Duration) string {
+	switch days := int(d / (24 * time.Hour)); {
+	case days >= 2:
+		return strconv.Itoa(days) + " days ago"
+	case days == 1:
+		return "1 day ago"
+	default:
+		return "today"
+	}
+}
+
+// Listing bounds: a page shows pageSize matches; a search looks at no
+// more than maxScan certificates per page before it offers to go on.
+const (
+	pageSize = 50
+	maxScan  = 5000
+)
+
+type option struct {
+	Value, Label string
+}
+
+var statusOptions = []option{
+	{"", "Any status"},
+	{"valid", "Valid (incl. expiring soon)"},
+	{"soon", "Expiring soon"},
+	{"expired", "Expired"},
+	{"revoked", "Revoked"},
+}
+
+type listData struct {
+	Heading   string
+	Certs     []certView
+	Q         string
+	Status    string
+	Statuses  []option
+	Owner     string   // "" mine, "*" everyone, else a user's name
+	Owners    []option // admins only
+	ShowOwner bool
+	Filtered  bool
+	Cursor    string
+	Next      string // URL of the next page, if any
+	First     string // URL of the first page with these filters
+	Clear     string // URL without the filters
+	Scanned   bool   // the search stopped at maxScan; Next goes on
+	Challenge bool
+}
+
+// handleList shows the user's certificates (an admin may pick anyone's),
+// newest first, filtered by status and a search for a name or id.
+func (d *Dashboard) handleList(w http.ResponseWriter, r *http.Request, v *viewer) {
+	qv := r.URL.Query()
+	data := listData{
+		Q:         strings.TrimSpace(qv.Get("q")),
+		Status:    qv.Get("status"),
+		Statuses:  statusOptions,
+		Cursor:    qv.Get("cursor"),
+		Challenge: d.issuer.ChallengeRequired(),
+	}
+	if !slices.ContainsFunc(statusOptions, func(o option) bool { return o.Value == data.Status }) {
+		data.Status = ""
+	}
+	q := inventory.Query{Owner: v.user.Name, Cursor: data.Cursor}
+	data.Heading = "Your certificates"
+	if v.user.Admin {
+		data.Owner = qv.Get("owner")
+		switch data.Owner {
+		case "", v.user.Name:
+			data.Owner = ""
+		case "*":
+			q.Owner, data.Heading, data.ShowOwner = "", "All certificates", true
+		default:
+			q.Owner, data.Heading, data.ShowOwner = data.Owner, "Certificates of "+data.Owner, true
+		}
+		users, err := d.ops.Users(r.Context())
+		if err != nil {
+			d.fail(w, r, v, err)
+			return
+		}
+		data.Owners = []option{{"", "Mine"}, {"*", "Everyone"}}
+		for _, u := range users {
+			if u.Name != v.user.Name {
+				data.Owners = append(data.Owners, option{u.Name, u.Name})
+			}
+		}
+	}
+	data.Filtered = data.Q != "" || data.Status != ""
+
+	now := d.ca.Now()
+	keep := d.filter(data.Status, data.Q, now)
+	if data.Status == "revoked" {
+		q.Revoked = true
+	}
+	certs, next, stopped, err := d.scan(q, keep, now)
+	if errors.Is(err, inventory.ErrInvalid) {
+		d.renderError(w, r, v, http.StatusBadRequest, "This page link is not valid any more; start from the first page.")
+		return
+	}
+	if err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
+	for _, c := range certs {
+		data.Certs = append(data.Certs, describe(c, now))
+	}
+	data.First = listURL(data.Q, data.Status, data.Owner, "")
+	data.Clear = listURL("", "", data.Owner, "")
+	if next != "" {
+		data.Next = listURL(data.Q, data.Status, data.Owner, next)
+		data.Scanned = stopped
+	}
+	d.render(w, r, http.StatusOK, "certificates", d.view(v, data.Heading, "certificates", data))
+}
+
+func listURL(q, status, owner, cursor string) string {
+	v := url.Values{}
+	for k, val := range map[string]string{"q": q, "status": status, "owner": owner, "cursor": cursor} {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	if len(v) == 0 {
+		return "/certificates"
+	}
+	return "/certificates?" + v.Encode()
+}
+
+// filter is the predicate for a status and a search; nil keeps all.
+func (d *Dashboard) filter(status, q string, now time.Time) func(inventory.Certificate) bool {
+	if status == "" && q == "" {
+		return nil
+	}
+	q = strings.ToLower(q)
+	return func(c inventory.Certificate) bool {
+		if status != "" && status != "revoked" {
+			st := describe(c, now).State
+			if st != status && !(status == "valid" && st == "soon") {
+				return false
+			}
+		}
+		if q == "" || strings.HasPrefix(c.ID, q) {
+			return true
+		}
+		for _, n := range c.Names {
+			if strings.Contains(strings.ToLower(n), q) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// scan reads pages of inventory.List until it has pageSize certificates
+// that keep accepts, or has looked at maxScan. Each read asks for no more
+// than are still wanted, so the cursor it returns is right after the last
+// one looked at, and the next page misses none.
+func (d *Dashboard) scan(q inventory.Query, keep func(inventory.Certificate) bool, now time.Time) (out []inventory.Certificate, next string, stopped bool, err error) {
+	if keep == nil {
+		q.Limit = pageSize
+		p, err := inventory.List(d.store, q, now)
+		return p.Certificates, p.NextCursor, false, err
+	}
+	seen := 0
+	for len(out) < pageSize {
+		q.Limit = pageSize - len(out)
+		p, err := inventory.List(d.store, q, now)
+		if err != nil {
+			return nil, "", false, err
+		}
+		for _, c := range p.Certificates {
+			if keep(c) {
+				out = append(out, c)
+			}
+		}
+		seen += len(p.Certificates)
+		if p.NextCursor == "" {
+			return out, "", false, nil
+		}
+		q.Cursor = p.NextCursor
+		if seen >= maxScan {
+			return out, q.Cursor, true, nil
+		}
+	}
+	return out, q.Cursor, false, nil
+}

@@ -1,0 +1,220 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"certmaker/admin"
+	"certmaker/api"
+	"certmaker/ca"
+	"certmaker/inventory"
+	"certmaker/store"
+)
+
+// Issuer is what the dashboard asks of the API server: the calls behind
+// its request, challenge, revocation and download routes, with the same
+// owner rules. *api.Server implements it.
+type Issuer interface {
+	Issue(ctx context.Context, owner string, req *ca.Request, kt ca.KeyType) (*store.Certificate, error)
+	OpenChallenge(ctx context.Context, owner string, req *ca.Request, kt ca.KeyType) (store.Challenge, error)
+	SolveChallenge(ctx context.Context, owner, id string, port int) (store.Challenge, error)
+	ChallengeRequired() bool
+	ChallengePort() int
+	Revoke(ctx context.Context, u *store.User, id, reason string) (store.Certificate, error)
+	Certificate(u *store.User, id string) (store.Certificate, error)
+	PrivateKeyPEM(u *store.User, id string) ([]byte, error)
+}
+
+// Store is what the dashboard reads itself: users for signing in and for
+// every request, listings, and pending challenges to show. *store.DB
+// implements it.
+type Store interface {
+	inventory.Store
+	UserByTokenHash(hash []byte) (store.User, error)
+	User(name string) (store.User, error)
+	Challenge(id string) (store.Challenge, error)
+}
+
+// Operator is the part of admin.Ops the admin pages use.
+type Operator interface {
+	AddUser(ctx context.Context, name string, admin bool) (token string, err error)
+	Users(ctx context.Context) ([]admin.UserInfo, error)
+	SetDisabled(ctx context.Context, name string, disabled bool) error
+	RotateRoot(ctx context.Context) (fingerprint string, err error)
+	Status(ctx context.Context) (inventory.Summary, error)
+}
+
+// Authority gives the roots to download, validity bounds for the request
+// form, and the clock. *ca.Authority implements it.
+type Authority interface {
+	Active() *ca.Root
+	Root(fingerprint string) *ca.Root
+	Days(n int) int
+	Now() time.Time
+}
+
+// Config wires a Dashboard.
+type Config struct {
+	Issuer    Issuer
+	Store     Store
+	Operator  Operator
+	Authority Authority
+	// PublicURL is where people reach the dashboard; with https the
+	// session cookie is Secure (and __Host- prefixed).
+	PublicURL string
+	Logger    *slog.Logger
+	Version   string
+	// SessionTTL is how long a sign-in lasts; default 12h.
+	SessionTTL time.Duration
+}
+
+// Dashboard is the web UI, an http.Handler for every path the API leaves
+// to it.
+type Dashboard struct {
+	issuer Issuer
+	store  Store
+	ops    Operator
+	ca     Authority
+	log    *slog.Logger
+
+	version string
+	secure  bool   // served over https: Secure cookies
+	origin  string // scheme://host[:port] of the public URL
+	cookie  string // name of the session cookie
+
+	sessions *sessions
+	pages    *pages
+	static   *assets
+	cross    *http.CrossOriginProtection
+	mux      *http.ServeMux
+}
+
+// New checks cfg and builds the routes.
+func New(cfg Config) (*Dashboard, error) {
+	if cfg.Issuer == nil || cfg.Store == nil || cfg.Operator == nil || cfg.Authority == nil {
+		return nil, errors.New("web: issuer, store, operator and authority are required")
+	}
+	pub, err := url.Parse(cfg.PublicURL)
+	if err != nil || (pub.Scheme != "http" && pub.Scheme != "https") || pub.Host == "" {
+		return nil, errors.New("web: public URL must be an absolute http or https URL")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	static, err := loadAssets()
+	if err != nil {
+		return nil, err
+	}
+	pg, err := loadPages(static.version)
+	if err != nil {
+		return nil, err
+	}
+	d := &Dashboard{
+		issuer:   cfg.Issuer,
+		store:    cfg.Store,
+		ops:      cfg.Operator,
+		ca:       cfg.Authority,
+		log:      cfg.Logger,
+		version:  cfg.Version,
+		secure:   pub.Scheme == "https",
+		origin:   pub.Scheme + "://" + strings.ToLower(pub.Host),
+		sessions: newSessions(cfg.SessionTTL, cfg.Authority.Now),
+		pages:    pg,
+		static:   static,
+		cross:    http.NewCrossOriginProtection(),
+	}
+	d.cookie = "certmaker_session"
+	if d.secure {
+		// __Host-: only ever set by this host over https, for path /.
+		d.cookie = "__Host-certmaker_session"
+	}
+	// Behind a proxy the Host header may differ from the public URL's.
+	if err := d.cross.AddTrustedOrigin(d.origin); err != nil {
+		return nil, err
+	}
+	d.routes()
+	return d, nil
+}
+
+// maxForm bounds every form body, as the API bounds its bodies.
+const maxForm = 64 << 10
+
+// ServeHTTP sets the headers every dashboard answer carries and routes.
+func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "+
+		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	// Pages are per user; static assets override this.
+	h.Set("Cache-Control", "no-store")
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	}
+	d.mux.ServeHTTP(w, r)
+}
+
+func (d *Dashboard) routes() {
+	d.mux = http.NewServeMux()
+	d.handle("GET /{$}", d.handleHome)
+	d.handle("GET /static/{file}", d.static.serve)
+	d.handle("GET /signin", d.handleSignInForm)
+	d.handle("POST /signin", d.handleSignIn)
+	d.handle("POST /signout", d.authedPost(d.handleSignOut))
+
+	d.handle("GET /certificates", d.authed(d.handleList))
+	d.handle("GET /certificates/new", d.authed(d.handleRequestForm))
+	d.handle("POST /certificates/new", d.authedPost(d.handleRequest))
+	d.handle("GET /certificates/{id}", d.authed(d.handleDetails))
+	d.handle("GET /certificates/{id}/certificate.pem", d.authed(d.handleCertPEM))
+	d.handle("GET /certificates/{id}/key.pem", d.authed(d.handleKeyPEM))
+	d.handle("GET /certificates/{id}/root.pem", d.authed(d.handleIssuerPEM))
+	d.handle("GET /certificates/{id}/revoke", d.authed(d.handleRevokeForm))
+	d.handle("POST /certificates/{id}/revoke", d.authedPost(d.handleRevoke))
+	d.handle("GET /root.pem", d.authed(d.handleRootPEM))
+	d.handle("GET /challenges/{id}", d.authed(d.handleChallenge))
+	d.handle("POST /challenges/{id}/check", d.authedPost(d.handleCheck))
+
+	d.handle("GET /admin", d.authed(d.adminOnly(d.handleStatus)))
+	d.handle("GET /admin/users", d.authed(d.adminOnly(d.handleUsers)))
+	d.handle("POST /admin/users", d.authedPost(d.adminOnly(d.handleAddUser)))
+	d.handle("POST /admin/users/{name}/disable", d.authedPost(d.adminOnly(d.handleDisable)))
+	d.handle("POST /admin/users/{name}/enable", d.authedPost(d.adminOnly(d.handleEnable)))
+	d.handle("GET /admin/rotate-root", d.authed(d.adminOnly(d.handleRotateForm)))
+	d.handle("POST /admin/rotate-root", d.authedPost(d.adminOnly(d.handleRotate)))
+
+	d.handle("/", func(w http.ResponseWriter, r *http.Request) {
+		d.renderError(w, r, nil, http.StatusNotFound, "There is no page here.")
+	})
+}
+
+// handle registers h and labels the request log with its pattern (never
+// the raw path, which holds ids).
+func (d *Dashboard) handle(pattern string, h http.HandlerFunc) {
+	route := pattern
+	if _, path, ok := strings.Cut(pattern, " "); ok {
+		route = path
+	}
+	d.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		api.SetRoute(r, route)
+		h(w, r)
+	})
+}
+
+func (d *Dashboard) handleHome(w http.ResponseWriter, r *http.Request) {
+	if _, ok := d.current(w, r); ok {
+		http.Redirect(w, r, "/certificates", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
