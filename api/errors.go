@@ -56,7 +56,9 @@ var statuses = []struct {
 // It keeps such requests out of the 5xx counts that should page someone.
 const statusClientClosed = 499
 
-func statusOf(err error) int {
+// StatusOf is the HTTP status an error of the API's calls stands for; the
+// dashboard renders its failures by the same table.
+func StatusOf(err error) int {
 	var chErr *challenge.Error
 	if errors.As(err, &chErr) {
 		return http.StatusExpectationFailed
@@ -75,7 +77,7 @@ func statusOf(err error) int {
 // Error renders any failure as one line of text/plain with its status. An
 // internal error's details go to the log, not to the client.
 func Error(w http.ResponseWriter, r *http.Request, err error) {
-	status := statusOf(err)
+	status := StatusOf(err)
 	msg := err.Error()
 	if status == http.StatusInternalServerError {
 		if rec := recordOf(r); rec != nil {

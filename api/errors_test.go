@@ -28,8 +28,8 @@ func TestStatusOf(t *testing.T) {
 		{errors.New("disk on fire"), 500},
 	}
 	for _, c := range cases {
-		if got := statusOf(c.err); got != c.want {
-			t.Errorf("statusOf(%v) = %d, want %d", c.err, got, c.want)
+		if got := StatusOf(c.err); got != c.want {
+			t.Errorf("StatusOf(%v) = %d, want %d", c.err, got, c.want)
 		}
 	}
 }

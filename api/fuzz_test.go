@@ -41,7 +41,7 @@ func FuzzDecodeSimple(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		sr, req, kt, err := decodeSimple(body)
 		if err != nil {
-			if st := statusOf(err); st < 400 || st > 499 {
+			if st := StatusOf(err); st < 400 || st > 499 {
 				t.Fatalf("decodeSimple(%q): %v maps to %d, want a 4xx", body, err, st)
 			}
 			if sr != nil || req != nil || kt != "" {

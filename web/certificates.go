@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"certmaker/api"
 	"certmaker/ca"
 	"certmaker/inventory"
 	"certmaker/store"
@@ -151,8 +152,13 @@ func clip(s string) string {
 	return s
 }
 
-// fail renders an unexpected error as a 500 and logs it.
+// fail renders an error of the API's calls with the status the API gives
+// it (a refused request says why); anything else is a logged 500.
 func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, v *viewer, err error) {
+	if status := api.StatusOf(err); status < http.StatusInternalServerError {
+		d.renderError(w, r, v, status, err.Error())
+		return
+	}
 	// The pattern, not the path: paths hold ids.
 	d.log.Error("dashboard", "method", r.Method, "route", r.Pattern, "err", err)
 	d.renderError(w, r, v, http.StatusInternalServerError, "Something went wrong on the server; the log says what.")
