@@ -32,3 +32,13 @@ func TestHoistFlags(t *testing.T) {
 		t.Errorf("hoistFlags changed its input to %q", in)
 	}
 }
+
+func TestUsageErrorsAreOneLine(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{{"user", "list", "--bogus"}, {"--nope"}, {"cert", "revoke", "1", "--reason"}} {
+		_, errOut, err := runCLI(t, dir, args...)
+		if err == nil || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.HasPrefix(errOut, "certmaker: ") {
+			t.Errorf("%v: err %v, stderr %q; want one line", args, err, errOut)
+		}
+	}
+}

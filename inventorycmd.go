@@ -97,6 +97,11 @@ func cmdRootExport(c *cli.Context) error {
 }
 
 func cmdStatus(c *cli.Context) error {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	warnDays := cfg.CA.ExpiryWarningDays
 	return withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
 		s, err := op.Status(ctx)
 		if err != nil {
@@ -109,26 +114,13 @@ func cmdStatus(c *cli.Context) error {
 				state = "ACTIVE"
 			}
 			warn := ""
-			if r.Active && r.DaysLeft < 365 {
-				warn = "  (expires within a year: plan a rotate-root)"
+			if r.Active && r.DaysLeft < warnDays {
+				warn = fmt.Sprintf("  (under %d days left: plan a rotate-root)", warnDays)
 			}
 			fmt.Fprintf(w, "root %s  %-7s %s, expires %s (%d days)%s\n", r.Fingerprint[:16], state, r.Subject, r.NotAfter.Local().Format("2006-01-02"), r.DaysLeft, warn)
 		}
 		fmt.Fprintf(w, "users: %d\ncertificates: %d issued, %d expiring within 7 days, %d within 30 days\ndatabase: %s\n",
-			s.Users, s.Certificates, s.Expiring7, s.Expiring30, humanBytes(s.DatabaseBytes))
+			s.Users, s.Certificates, s.Expiring7, s.Expiring30, inventory.HumanBytes(s.DatabaseBytes))
 		return nil
 	})
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -17,6 +17,7 @@ var version = "dev"
 
 func main() {
 	app := newApp()
+	oneLineUsageErrors(app.Commands)
 	if err := app.Run(hoistFlags(app, os.Args)); err != nil {
 		fmt.Fprintln(os.Stderr, "certmaker:", err)
 		os.Exit(1)
@@ -49,7 +50,9 @@ func newApp() *cli.App {
 		Usage:   "a self-hosted certificate authority in one binary",
 		Version: version,
 		// One clear line on stderr, from main, rather than urfave's own.
-		ExitErrHandler:  func(*cli.Context, error) {},
+		ExitErrHandler: func(*cli.Context, error) {},
+		// A bad flag is one line on stderr, like every other error.
+		OnUsageError:    func(_ *cli.Context, err error, _ bool) error { return err },
 		HideHelpCommand: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Usage: "TOML config `FILE` (default: certmaker.toml if present)"},
@@ -152,4 +155,13 @@ func cmdUserACMEEAB(c *cli.Context, name func(*cli.Context) (string, error)) err
 		fmt.Fprintf(c.App.Writer, "EAB_KID=%s\nEAB_HMAC_KEY=%s\n", k.KeyID, k.HMACKey)
 		return nil
 	})
+}
+
+// oneLineUsageErrors makes a bad flag of any subcommand one line on
+// stderr, like every other error, instead of a page of help.
+func oneLineUsageErrors(cmds []*cli.Command) {
+	for _, c := range cmds {
+		c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return err }
+		oneLineUsageErrors(c.Subcommands)
+	}
 }

@@ -122,24 +122,32 @@ func cmdServe(c *cli.Context) error {
 	// No write timeout here: a backup streams the whole file over the socket.
 	private := &http.Server{Handler: admin.Handler(ops), ReadHeaderTimeout: 10 * time.Second}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	errc := make(chan error, 3) // public, admin, metrics: none may block on exit
-	go func() { errc <- public.Serve(ln) }()
-	go func() { errc <- private.Serve(adminLn) }()
+	// Every listener is open before anything is served, so a failure here
+	// returns before a request can be in flight.
 	var metricsSrv *http.Server
+	var metricsLn net.Listener
 	if cfg.Metrics.Listen != "" {
-		mln, err := net.Listen("tcp", cfg.Metrics.Listen)
-		if err != nil {
+		if metricsLn, err = net.Listen("tcp", cfg.Metrics.Listen); err != nil {
+			ln.Close()
+			adminLn.Close()
 			return fmt.Errorf("metrics listener: %w", err)
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", srv.MetricsHandler())
 		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go func() { errc <- metricsSrv.Serve(mln) }()
 		defer metricsSrv.Close()
-		log.Info("serving metrics", "addr", mln.Addr().String())
 	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 3) // public, admin, metrics: none may block on exit
+	go func() { errc <- public.Serve(ln) }()
+	go func() { errc <- private.Serve(adminLn) }()
+	if metricsSrv != nil {
+		go func() { errc <- metricsSrv.Serve(metricsLn) }()
+		log.Info("serving metrics", "addr", metricsLn.Addr().String())
+	}
+	go sweepChallenges(ctx, db, authority, log)
 	warnRootExpiry(authority, cfg.CA.ExpiryWarningDays, log)
 	go watchRootExpiry(ctx, authority, cfg.CA.ExpiryWarningDays, log)
 	log.Info("serving", "addr", ln.Addr().String(), "public_url", cfg.Server.PublicURL,
@@ -324,5 +332,28 @@ func warnRootExpiry(a *ca.Authority, warnDays int, log *slog.Logger) {
 	if left := r.Cert.NotAfter.Sub(a.Now()); left < time.Duration(warnDays)*24*time.Hour {
 		log.Warn("the active root CA expires soon: run `certmaker rotate-root` and distribute the new root",
 			"root", r.Fingerprint, "not_after", r.Cert.NotAfter, "days_left", int(left.Hours()/24))
+	}
+}
+
+// challengeRetention is how long a challenge stays after it expires, so
+// that a client that solved it can still ask again for its answer.
+const challengeRetention = 24 * time.Hour
+
+// sweepChallenges deletes long-expired challenges hourly, so requests that
+// were never solved do not pile up in the file.
+func sweepChallenges(ctx context.Context, db *store.DB, a *ca.Authority, log *slog.Logger) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		if n, err := db.DeleteChallengesExpiredBefore(a.Now().Add(-challengeRetention)); err != nil {
+			log.Error("sweeping expired challenges", "err", err)
+		} else if n > 0 {
+			log.Info("swept expired challenges", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"certmaker/ca"
@@ -59,6 +60,12 @@ type Ops struct {
 	Now       func() time.Time
 	// OnRevoke, if set, hears of each revocation (for metrics).
 	OnRevoke func(keyType string)
+
+	// rotating makes a rotation's store write and its switch of the
+	// running authority one step: two rotations at once (socket and
+	// dashboard) must not leave the server issuing from the root the file
+	// does not call active.
+	rotating sync.Mutex
 }
 
 var _ Operator = (*Ops)(nil)
@@ -158,6 +165,8 @@ func (o *Ops) ResetToken(_ context.Context, name string) (string, error) {
 // RotateRoot makes a new root the active issuer and returns its SHA-256
 // fingerprint. Old roots stay in the file and in the authority.
 func (o *Ops) RotateRoot(context.Context) (string, error) {
+	o.rotating.Lock()
+	defer o.rotating.Unlock()
 	r, err := CreateRoot(o.DB, o.Root, o.now())
 	if err != nil {
 		return "", err

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -56,7 +57,7 @@ func (s *Server) openChallengeCSR(owner string, req *ca.Request, csr *x509.Certi
 func (s *Server) putChallenge(owner string, req *ca.Request, payload []byte, csr bool, days int) (store.Challenge, error) {
 	for _, d := range req.DNSNames {
 		if ca.IsWildcard(d) {
-			return store.Challenge{}, badRequest("domain %q: a wildcard name cannot be proven with an HTTP challenge", d)
+			return store.Challenge{}, fmt.Errorf("%w: domain %q: a wildcard name cannot be proven with an HTTP challenge", ca.ErrInvalid, d)
 		}
 	}
 	// Refuse now what could never be issued, not after the proof.
@@ -125,6 +126,17 @@ func (s *Server) SolveChallenge(ctx context.Context, owner, id string, port int)
 	if ch.Serial != nil {
 		return ch, nil
 	}
+	// One solve of a challenge at a time: a second, concurrent one waits
+	// and then finds it solved, instead of signing a certificate that
+	// CompleteChallenge would throw away.
+	unlock := s.solving.lock(id)
+	defer unlock()
+	if ch, err = s.store.Challenge(id); err != nil {
+		return store.Challenge{}, err
+	}
+	if ch.Serial != nil {
+		return ch, nil
+	}
 	if !s.ca.Now().Before(ch.Expires) {
 		return store.Challenge{}, fmt.Errorf("%w at %s; request a certificate again", errExpired, ch.Expires.Format("2006-01-02 15:04:05 MST"))
 	}
@@ -168,14 +180,18 @@ func (s *Server) answerSolved(w http.ResponseWriter, r *http.Request, ch store.C
 	writeText(w, http.StatusOK, ch.Serial.String()+"\n")
 }
 
+// portParam is X-Challenge-Port, or the configured default; either must be
+// a port the checker may use (400 otherwise, not a 417 for the names).
 func (s *Server) portParam(r *http.Request) (int, error) {
-	v := strings.TrimSpace(r.Header.Get("X-Challenge-Port"))
-	if v == "" {
-		return s.challengePort, nil
+	p := s.challengePort
+	if v := strings.TrimSpace(r.Header.Get("X-Challenge-Port")); v != "" {
+		var err error
+		if p, err = strconv.Atoi(v); err != nil {
+			return 0, fmt.Errorf("%w: X-Challenge-Port %.20q is not a number", challenge.ErrPort, v)
+		}
 	}
-	p, err := strconv.Atoi(v)
-	if err != nil {
-		return 0, fmt.Errorf("%w: X-Challenge-Port %.20q is not a number", challenge.ErrPort, v)
+	if s.checker == nil {
+		return p, nil // SolveChallenge answers 404: there is nothing to check with
 	}
 	if err := s.checker.PortAllowed(p); err != nil {
 		return 0, err
@@ -199,11 +215,46 @@ func decodePending(ch store.Challenge) (*ca.Request, ca.KeyType, any, error) {
 	}
 	var sr simpleRequest
 	if err := json.Unmarshal(ch.Request, &sr); err != nil {
-		return nil, "", nil, fmt.Errorf("stored request of challenge %s: %v", ch.ID, err)
+		return nil, "", nil, fmt.Errorf("stored request of challenge %s: %w", ch.ID, err)
 	}
 	req, kt, err := sr.toRequest()
 	if err != nil {
 		return nil, "", nil, err
 	}
 	return req, kt, nil, nil
+}
+
+// keyedMutex serializes work per key (a challenge id) without one lock for
+// all keys; entries go away when nobody holds or waits for them.
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*keyedEntry
+}
+
+type keyedEntry struct {
+	mu   sync.Mutex
+	refs int
+}
+
+func (k *keyedMutex) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = make(map[string]*keyedEntry)
+	}
+	e := k.locks[key]
+	if e == nil {
+		e = &keyedEntry{}
+		k.locks[key] = e
+	}
+	e.refs++
+	k.mu.Unlock()
+	e.mu.Lock()
+	return func() {
+		e.mu.Unlock()
+		k.mu.Lock()
+		if e.refs--; e.refs == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
 }

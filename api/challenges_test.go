@@ -161,14 +161,66 @@ func TestChallenge(t *testing.T) {
 			t.Errorf("message %q", r.body)
 		}
 	})
+	t.Run("WildcardCSR", func(t *testing.T) {
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		r := e.do("POST", "/api/certificate/request-with-csr", "alice", csrPEM(t, key, "", "*.a.test")).want(t, 400)
+		if !strings.Contains(r.body, "wildcard") {
+			t.Errorf("message %q", r.body)
+		}
+	})
+	t.Run("V1Location", func(t *testing.T) {
+		r := e.do("POST", "/api/v1/certificate/request", "alice", `{"domains":["localhost"]}`).want(t, 202)
+		if loc := r.header.Get("X-Challenge-Location"); !strings.HasPrefix(loc, "http://ca.test:8880/api/v1/challenge/") {
+			t.Errorf("challenge location %q does not use the /api/v1 prefix", loc)
+		}
+	})
+	t.Run("ConcurrentSolves", func(t *testing.T) {
+		token, solve := request(t, `{"domains":["a.test"]}`)
+		site.serve("127.0.0.2", token)
+		before, _ := e.db.CountCertificates("alice")
+		const n = 6
+		locs := make(chan string, n)
+		for range n {
+			go func() {
+				req, _ := http.NewRequest("POST", e.srv.URL+solve, nil)
+				req.Header.Set("X-Auth-Token", e.tokens["alice"])
+				req.Header.Set("X-Challenge-Port", port)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil || resp.StatusCode != 200 {
+					locs <- fmt.Sprintf("error %v", err)
+					return
+				}
+				resp.Body.Close()
+				locs <- resp.Header.Get("X-Certificate-Location")
+			}()
+		}
+		first := <-locs
+		for range n - 1 {
+			if got := <-locs; got != first {
+				t.Errorf("concurrent solves answered %q and %q", first, got)
+			}
+		}
+		if after, _ := e.db.CountCertificates("alice"); after != before+1 {
+			t.Errorf("%d certificates stored by %d concurrent solves, want 1", after-before, n)
+		}
+	})
 	t.Run("UnknownChallenge", func(t *testing.T) {
 		e.do("GET", "/api/challenge/0123456789abcdef/solve", "alice", "").want(t, 404)
 	})
 	t.Run("Expiry", func(t *testing.T) {
 		token, solve := request(t, `{"domains":["a.test"]}`)
 		site.serve("127.0.0.2", token)
+		solvedToken, solved := request(t, `{"domains":["a.test"],"days":2}`)
+		site.serve("127.0.0.2", solvedToken)
+		first := e.do("GET", solved, "alice", "", "X-Challenge-Port", port).want(t, 200)
+		site.serve("127.0.0.2", token)
 		clk.Advance(time.Hour + time.Second)
 		e.do("GET", solve, "alice", "", "X-Challenge-Port", port).want(t, 410)
+		// A solved challenge keeps its answer after it expires.
+		again := e.do("GET", solved, "alice", "", "X-Challenge-Port", port).want(t, 200)
+		if again.header.Get("X-Certificate-Location") != first.header.Get("X-Certificate-Location") {
+			t.Error("a solved challenge answered differently after expiry")
+		}
 	})
 	t.Run("CSR", func(t *testing.T) {
 		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

@@ -98,7 +98,19 @@ func (m *metrics) observeRequest(route, method string, status int) {
 	if route == "" {
 		route = "unmatched"
 	}
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.requests.WithLabelValues(route, methodLabel(method), strconv.Itoa(status)).Inc()
+}
+
+// methodLabel keeps the method label to the known methods: a client may
+// send any token as its method, and every new label value is a series
+// Prometheus keeps forever.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
 }
 
 func (m *metrics) observeOCSP(kind string, cached bool) {

@@ -30,7 +30,7 @@ type Store interface {
 	Revocations(root string) (uint64, []store.Revocation, error)
 	RevocationGeneration(root string) (uint64, error)
 	NextCRLNumber(root string) (uint64, error)
-	ListCertificates(q store.ListQuery) ([]store.Certificate, bool, error)
+	ListCertificates(q store.ListQuery) ([]store.Certificate, []byte, error)
 	CountExpiring(from, to time.Time) (int, error)
 	Ping() error
 }
@@ -73,6 +73,7 @@ type Server struct {
 	challengeExpiry   time.Duration
 
 	rsaSlots chan struct{}
+	solving  keyedMutex // challenge ids being solved
 	router   *httprouter.Router
 	acme     http.Handler
 	web      http.Handler

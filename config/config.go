@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -239,6 +240,9 @@ func (c *Config) Validate() error {
 		if p < 1 || p > 65535 {
 			return fmt.Errorf("challenge.allowed_ports: %d is not a port", p)
 		}
+	}
+	if len(ch.AllowedPorts) > 0 && !slices.Contains(ch.AllowedPorts, ch.DefaultPort) {
+		return fmt.Errorf("challenge.default_port %d is not one of challenge.allowed_ports %v", ch.DefaultPort, ch.AllowedPorts)
 	}
 	if ch.Timeout.Duration <= 0 {
 		return fmt.Errorf("challenge.timeout %s: want a positive duration", ch.Timeout)

@@ -75,6 +75,7 @@ allowed_ports = [80, 8080]
 		{"Network", "[challenge]\ndenied_networks = [\"10.0.0.0/33\"]\n", "challenge.denied_networks"},
 		{"HostAddr", "[challenge.hosts]\n\"a.lan\" = [\"not-ip\"]\n", "challenge.hosts"},
 		{"Expiry", "[challenge]\nexpiry = \"-1h\"\n", "challenge.expiry"},
+		{"DefaultPortNotAllowed", "[challenge]\nallowed_ports = [8080]\n", "challenge.default_port"},
 		{"ConstraintDomain", "[ca]\npermitted_dns_domains = [\"*.home.lan\"]\n", "ca.permitted_dns_domains"},
 		{"ConstraintRange", "[ca]\nexcluded_ip_ranges = [\"192.168.1.1\"]\n", "ca.excluded_ip_ranges"},
 		{"Syntax", "[server\n", "toml"},

@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -20,7 +19,7 @@ import (
 
 // Store is what listing needs from storage.
 type Store interface {
-	ListCertificates(q store.ListQuery) ([]store.Certificate, bool, error)
+	ListCertificates(q store.ListQuery) ([]store.Certificate, []byte, error)
 }
 
 // Limits of one page.
@@ -131,7 +130,7 @@ func List(s Store, q Query, now time.Time) (Page, error) {
 		}
 		sq.Before = b
 	}
-	recs, more, err := s.ListCertificates(sq)
+	recs, next, err := s.ListCertificates(sq)
 	if err != nil {
 		return Page{}, err
 	}
@@ -143,8 +142,10 @@ func List(s Store, q Query, now time.Time) (Page, error) {
 		}
 		page.Certificates = append(page.Certificates, d)
 	}
-	if more && len(recs) > 0 {
-		page.NextCursor = hex.EncodeToString(store.SortKey(&recs[len(recs)-1]))
+	if next != nil {
+		// A page may be short (or empty) when a filter matched little of
+		// what one page may read; the cursor goes on from there.
+		page.NextCursor = hex.EncodeToString(next)
 	}
 	return page, nil
 }
@@ -176,7 +177,3 @@ func ParseWindow(s string) (time.Duration, error) {
 	}
 	return time.Duration(n) * unit, nil
 }
-
-// Serial parses a certificate id; it is ca.ParseSerial, kept here so
-// callers of inventory need nothing else.
-func Serial(id string) (*big.Int, error) { return ca.ParseSerial(id) }

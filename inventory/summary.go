@@ -97,3 +97,17 @@ func Summarize(s SummaryStore, now time.Time) (Summary, error) {
 	sum.DatabaseBytes, err = s.Size()
 	return sum, err
 }
+
+// HumanBytes writes a byte count the way people read it: "40.0 KiB".
+func HumanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

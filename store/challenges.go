@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -67,4 +69,36 @@ func (db *DB) CompleteChallenge(id string, c *Certificate) (Challenge, error) {
 		return tx.Bucket(bucketChallenges).Put([]byte(id), v)
 	})
 	return ch, err
+}
+
+// DeleteChallengesExpiredBefore removes challenges whose expiry lies before
+// t, solved or not, and says how many went. Without it every unsolved
+// request would stay in the file forever.
+func (db *DB) DeleteChallengesExpiredBefore(t time.Time) (int, error) {
+	n := 0
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketChallenges)
+		var doomed [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			var ch Challenge
+			if err := decode(v, &ch); err != nil {
+				return err
+			}
+			if ch.Expires.Before(t) {
+				doomed = append(doomed, bytes.Clone(k))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range doomed {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(doomed)
+		return nil
+	})
+	return n, err
 }

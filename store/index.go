@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/big"
-	"sort"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -112,24 +111,27 @@ type ListQuery struct {
 	ExpiringAfter, ExpiringBefore time.Time
 	// Before is a paging cursor: only certificates whose SortKey is below it.
 	Before []byte
-	// Limit bounds the page; the second result says whether more follow.
+	// Limit bounds the page.
 	Limit int
 }
 
+// MaxScan bounds how many records one listing reads. A filter that matches
+// little (revoked, expiring) would otherwise read the whole file for one
+// page; instead the page comes back short with a cursor to go on from.
+const MaxScan = 10000
+
 // ListCertificates returns one page of certificates matching q, newest
-// first, and whether another page follows.
-func (db *DB) ListCertificates(q ListQuery) ([]Certificate, bool, error) {
+// first, and the cursor of the next page (nil at the end). It walks one
+// owner's index or everyone's, newest first, filtering as it goes, so its
+// memory and work are bounded by Limit and MaxScan whatever the filter.
+func (db *DB) ListCertificates(q ListQuery) ([]Certificate, []byte, error) {
 	if q.Limit <= 0 {
-		return nil, false, fmt.Errorf("list limit must be positive")
+		return nil, nil, fmt.Errorf("list limit must be positive")
 	}
 	var out []Certificate
-	more := false
+	var next []byte
+	expiring := !q.ExpiringBefore.IsZero()
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		if !q.ExpiringBefore.IsZero() || q.RevokedOnly {
-			var err error
-			out, more, err = listSelective(tx, q)
-			return err
-		}
 		var cur *bolt.Cursor
 		var prefix []byte
 		if q.Owner != "" {
@@ -138,20 +140,32 @@ func (db *DB) ListCertificates(q ListQuery) ([]Certificate, bool, error) {
 		} else {
 			cur = tx.Bucket(bucketByCreated).Cursor()
 		}
+		scanned := 0
+		var last []byte
 		for k := seekBelow(cur, prefix, q.Before); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Prev() {
-			if len(out) == q.Limit {
-				more = true
+			if len(out) == q.Limit || scanned == MaxScan {
+				// More may follow: go on below the last key read.
+				next = last
 				return nil
 			}
+			scanned++
+			sk := k[len(prefix):]
+			last = bytes.Clone(sk)
 			var c Certificate
-			if err := getCertificate(tx, serialOfSortKey(k[len(prefix):]), &c); err != nil {
+			if err := getCertificate(tx, serialOfSortKey(sk), &c); err != nil {
 				return err
+			}
+			if q.RevokedOnly && !c.Revoked {
+				continue
+			}
+			if expiring && (c.Revoked || c.NotAfter.Before(q.ExpiringAfter) || !c.NotAfter.Before(q.ExpiringBefore)) {
+				continue
 			}
 			out = append(out, c)
 		}
 		return nil
 	})
-	return out, more, err
+	return out, next, err
 }
 
 // seekBelow positions cur on the last key with prefix that is below
@@ -174,50 +188,6 @@ func seekBelow(cur *bolt.Cursor, prefix, before []byte) []byte {
 		k, _ = cur.Prev()
 	}
 	return k
-}
-
-// listSelective serves the filters that have their own index (expiry, the
-// revocation index): collect the few matches, then order them by age.
-func listSelective(tx *bolt.Tx, q ListQuery) ([]Certificate, bool, error) {
-	var matches []Certificate
-	add := func(serial *big.Int) error {
-		var c Certificate
-		if err := getCertificate(tx, serial, &c); err != nil {
-			return err
-		}
-		if q.Owner != "" && c.Owner != q.Owner {
-			return nil
-		}
-		if q.RevokedOnly && !c.Revoked {
-			return nil
-		}
-		if q.Before != nil && bytes.Compare(SortKey(&c), q.Before) >= 0 {
-			return nil
-		}
-		matches = append(matches, c)
-		return nil
-	}
-	if !q.ExpiringBefore.IsZero() {
-		cur := tx.Bucket(bucketByExpiry).Cursor()
-		end := sortKey(q.ExpiringBefore, new(big.Int))
-		for k, _ := cur.Seek(sortKey(q.ExpiringAfter, new(big.Int))); k != nil && bytes.Compare(k, end) < 0; k, _ = cur.Next() {
-			if err := add(serialOfSortKey(k)); err != nil {
-				return nil, false, err
-			}
-		}
-	} else {
-		err := tx.Bucket(bucketRevoked).ForEach(func(k, _ []byte) error {
-			return add(new(big.Int).SetBytes(k[bytes.IndexByte(k, 0)+1:]))
-		})
-		if err != nil {
-			return nil, false, err
-		}
-	}
-	slicesSortNewestFirst(matches)
-	if len(matches) > q.Limit {
-		return matches[:q.Limit], true, nil
-	}
-	return matches, false, nil
 }
 
 // CountExpiring counts unrevoked certificates whose not-after lies in
@@ -243,8 +213,4 @@ func (db *DB) CountAllCertificates() (int, error) {
 		return nil
 	})
 	return n, err
-}
-
-func slicesSortNewestFirst(cs []Certificate) {
-	sort.Slice(cs, func(i, j int) bool { return bytes.Compare(SortKey(&cs[i]), SortKey(&cs[j])) > 0 })
 }

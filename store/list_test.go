@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -48,21 +49,21 @@ func TestDB_ListCertificates(t *testing.T) {
 	cs := listFixture(t, db, base)
 
 	t.Run("AllNewestFirst", func(t *testing.T) {
-		got, more, err := db.ListCertificates(store.ListQuery{Limit: 100})
-		if err != nil || more {
-			t.Fatal(err, more)
+		got, next, err := db.ListCertificates(store.ListQuery{Limit: 100})
+		if err != nil || next != nil {
+			t.Fatal(err, next)
 		}
 		wantSerials(t, got, cs[9], cs[8], cs[7], cs[6], cs[5], cs[4], cs[3], cs[2], cs[1], cs[0])
 	})
 	t.Run("OwnerPaged", func(t *testing.T) {
-		page1, more, err := db.ListCertificates(store.ListQuery{Owner: "alice", Limit: 3})
-		if err != nil || !more {
-			t.Fatalf("page 1: %v more=%v", err, more)
+		page1, next, err := db.ListCertificates(store.ListQuery{Owner: "alice", Limit: 3})
+		if err != nil || next == nil {
+			t.Fatalf("page 1: %v next=%x", err, next)
 		}
 		wantSerials(t, page1, cs[8], cs[6], cs[4])
-		page2, more, err := db.ListCertificates(store.ListQuery{Owner: "alice", Limit: 3, Before: store.SortKey(&page1[2])})
-		if err != nil || more {
-			t.Fatalf("page 2: %v more=%v", err, more)
+		page2, next, err := db.ListCertificates(store.ListQuery{Owner: "alice", Limit: 3, Before: next})
+		if err != nil || next != nil {
+			t.Fatalf("page 2: %v next=%x", err, next)
 		}
 		wantSerials(t, page2, cs[2], cs[0])
 	})
@@ -125,4 +126,39 @@ func TestDB_ListCertificates(t *testing.T) {
 			t.Error("zero limit accepted")
 		}
 	})
+}
+
+// A filter that matches nothing must not read the whole file for one page:
+// it stops after MaxScan records and hands back a cursor to go on from.
+func TestDB_ListCertificates_BoundedScan(t *testing.T) {
+	db := mustOpen(t)
+	const n = store.MaxScan + 10
+	var wg sync.WaitGroup
+	for w := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 50 {
+				c := newCert("alice")
+				c.Created = time.Unix(0, int64(i+1)*int64(time.Millisecond))
+				if err := db.PutCertificate(c); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	got, next, err := db.ListCertificates(store.ListQuery{RevokedOnly: true, Limit: 50})
+	if err != nil || len(got) != 0 || next == nil {
+		t.Fatalf("first page: %d certificates, next=%x, %v; want none and a cursor", len(got), next, err)
+	}
+	got, next, err = db.ListCertificates(store.ListQuery{RevokedOnly: true, Limit: 50, Before: next})
+	if err != nil || len(got) != 0 || next != nil {
+		t.Fatalf("second page: %d certificates, next=%x, %v; want none and the end", len(got), next, err)
+	}
+	all, next, err := db.ListCertificates(store.ListQuery{Owner: "alice", Limit: 3})
+	if err != nil || len(all) != 3 || next == nil || !all[0].Created.Equal(time.Unix(0, n*int64(time.Millisecond))) {
+		t.Fatalf("newest first: %v %x %v", len(all), next, err)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"certmaker/inventory"
 	"certmaker/store"
 )
 
@@ -46,7 +47,7 @@ var funcs = template.FuncMap{
 	"date":     func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 	"datetime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	"join":     strings.Join,
-	"size":     humanSize,
+	"size":     inventory.HumanBytes,
 }
 
 func loadPages(assets string) (*pages, error) {
@@ -176,18 +177,4 @@ func (a *assets) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("ETag", `"`+a.version+`"`)
 	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
-}
-
-// humanSize writes a byte count the way people read it.
-func humanSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

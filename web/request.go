@@ -54,12 +54,6 @@ func (d *Dashboard) handleRequest(w http.ResponseWriter, r *http.Request, v *vie
 		return
 	}
 	if d.issuer.ChallengeRequired() {
-		for _, n := range req.DNSNames {
-			if ca.IsWildcard(n) {
-				refuse("A wildcard name (" + n + ") cannot be proven with an HTTP challenge.")
-				return
-			}
-		}
 		ch, err := d.issuer.OpenChallenge(r.Context(), v.user.Name, req, keyType)
 		if isInvalid(err) {
 			refuse(err.Error())

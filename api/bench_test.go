@@ -1,0 +1,174 @@
+package api_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
+	"io"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ocsp"
+
+	"certmaker/admin"
+	"certmaker/api"
+	"certmaker/ca"
+	"certmaker/store"
+)
+
+// benchConns is the concurrency of the parallel benchmarks, the same 32
+// connections that `make load` runs wrk with: b.SetParallelism multiplies
+// GOMAXPROCS, so on two cores it is 16.
+const benchConns = 32
+
+// benchServer is a whole API on a real, fsync'd bbolt file in b.TempDir(),
+// the way `certmaker serve` wires it.
+type benchServer struct {
+	h     http.Handler
+	db    *store.DB
+	token string
+	root  *ca.Root
+}
+
+func newBenchServer(b *testing.B, logger *slog.Logger) *benchServer {
+	b.Helper()
+	db, err := store.Open(filepath.Join(b.TempDir(), "ca.db"), store.Options{Timeout: time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	authority, err := ca.New(ca.Config{PublicURL: "http://ca.test:8880", DefaultDays: 7, MinDays: 1, MaxDays: 182})
+	if err != nil {
+		b.Fatal(err)
+	}
+	root, err := admin.CreateRoot(db, ca.RootConfig{KeyType: ca.KeyECDSAP256, Days: 3650, CommonName: "bench root", Country: "DE"}, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	authority.AddRoot(root, true)
+	token, err := (&admin.Ops{DB: db}).AddUser(context.Background(), "alice", false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := api.New(api.Config{Store: db, Authority: authority, Logger: logger})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &benchServer{h: s, db: db, token: token, root: root}
+}
+
+// do serves one request and fails unless the status is want.
+func (s *benchServer) do(b *testing.B, method, target, body string, want int) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, target, strings.NewReader(body))
+	if s.token != "" {
+		r.Header.Set("X-Auth-Token", s.token)
+	}
+	w := httptest.NewRecorder()
+	s.h.ServeHTTP(w, r)
+	if w.Code != want {
+		b.Errorf("%s %s: status %d, want %d: %s", method, target, w.Code, want, w.Body)
+	}
+	return w
+}
+
+// run measures one route: "serial" is one client at a time, so every
+// request waits for its own commit; "parallel" is benchConns clients, whose
+// commits bbolt's Batch groups, which is what throughput is made of.
+func run(b *testing.B, f func(b *testing.B)) {
+	b.Run("serial", func(b *testing.B) {
+		for b.Loop() {
+			f(b)
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.SetParallelism(max(1, benchConns/runtime.GOMAXPROCS(0)))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				f(b)
+			}
+		})
+	})
+}
+
+const simpleBody = `{"domains":["app.example.com"],"key_type":"ecdsa-p256"}`
+
+// BenchmarkRequest is a whole simple request (ECDSA P-256, server-made
+// key, durable) through the handler: auth, JSON, key, signature, commit.
+// The "log" variant writes the request log line as serve does (to a
+// discarding text handler), to show what logging costs.
+func BenchmarkRequest(b *testing.B) {
+	s := newBenchServer(b, nil)
+	run(b, func(b *testing.B) { s.do(b, "POST", "/api/certificate/request", simpleBody, 200) })
+	b.Run("log", func(b *testing.B) {
+		s := newBenchServer(b, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		run(b, func(b *testing.B) { s.do(b, "POST", "/api/certificate/request", simpleBody, 200) })
+	})
+}
+
+// BenchmarkRequestWithCSR is a whole CSR request: parse, signature check,
+// signing, commit. The CSR is made once; its signature is checked every time.
+func BenchmarkRequestWithCSR(b *testing.B) {
+	s := newBenchServer(b, nil)
+	key, err := ca.GenerateKey(ca.KeyECDSAP256)
+	if err != nil {
+		b.Fatal(err)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
+		Subject: pkix.Name{CommonName: "app.example.com"}, DNSNames: []string{"app.example.com"},
+	}, key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	csr := string(ca.CSRPEM(der))
+	run(b, func(b *testing.B) { s.do(b, "POST", "/api/certificate/request-with-csr", csr, 200) })
+}
+
+// BenchmarkOCSP is an RFC 5019 GET for an issued certificate through the
+// whole handler: the status read from the store and the cached signature.
+func BenchmarkOCSP(b *testing.B) {
+	s := newBenchServer(b, nil)
+	w := s.do(b, "POST", "/api/certificate/request", simpleBody, 200)
+	serial, _ := new(big.Int).SetString(strings.TrimSpace(w.Body.String()), 10)
+	c, err := s.db.Certificate(serial)
+	if err != nil {
+		b.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(c.DER)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req, err := ocsp.CreateRequest(leaf, s.root.Cert, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	target := "/api/ocsp/" + url.PathEscape(base64.StdEncoding.EncodeToString(req))
+	s.token = ""
+	resp := s.do(b, "GET", target, "", 200)
+	if _, err := ocsp.ParseResponseForCert(resp.Body.Bytes(), leaf, s.root.Cert); err != nil {
+		b.Fatal(err)
+	}
+	run(b, func(b *testing.B) { s.do(b, "GET", target, "", 200) })
+}
+
+// BenchmarkObtain reads a certificate back as PEM: auth and one store read.
+func BenchmarkObtain(b *testing.B) {
+	s := newBenchServer(b, nil)
+	w := s.do(b, "POST", "/api/certificate/request", simpleBody, 200)
+	target := "/api/certificate/" + strings.TrimSpace(w.Body.String()) + "/obtain"
+	resp := s.do(b, "GET", target, "", 200)
+	if blk, _ := pem.Decode(resp.Body.Bytes()); blk == nil {
+		b.Fatal("not PEM")
+	}
+	run(b, func(b *testing.B) { s.do(b, "GET", target, "", 200) })
+}
