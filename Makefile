@@ -4,7 +4,7 @@ BIN     ?= bin/certmaker
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test deps bench lint fuzz crash-test clean
+.PHONY: build run test deps bench load prefill lint fuzz crash-test clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
@@ -33,8 +33,23 @@ fuzz:
 crash-test:
 	CERTMAKER_CRASH_ROUNDS=5 CERTMAKER_CRASH_CLIENTS=16 $(GO) test -count=1 -run '^TestCrash' -v .
 
+# Go benchmarks with -benchmem and -count 6, for benchstat:
+#   make bench > old.txt; (change); make bench > new.txt; benchstat old.txt new.txt
+# BENCH=regexp, BENCH_COUNT and BENCH_TIME narrow or lengthen a run.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./...
+	$(GO) test -run '^$$' -bench '$(or $(BENCH),.)' -benchmem -count $(or $(BENCH_COUNT),6) -benchtime $(or $(BENCH_TIME),300ms) ./...
+
+# certmaker against cfssl (newcert, sign) and a bare Go HTTP server (OCSP),
+# on loopback, alternately; installs wrk and golang-cfssl if missing.
+# DURATION, CONNS, ROUNDS, LOAD_DIR: see scripts/load.sh.
+load:
+	@./scripts/load.sh
+
+# Fills a new store with a million certificates (PREFILL_N) through the store
+# package, then measures certmaker on it against an empty store: start time,
+# issuance rate, RSS. scripts/load.sh --scale reuses the filled store.
+prefill:
+	@./scripts/load.sh --prefill
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

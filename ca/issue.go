@@ -2,6 +2,9 @@ package ca
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/sha1"
 	"crypto/x509"
 	"fmt"
 	"time"
@@ -28,15 +31,15 @@ func (a *Authority) Sign(req *Request, pub crypto.PublicKey) (*Issued, error) {
 	if err := root.permits(req); err != nil {
 		return nil, err
 	}
-	serial, err := NewSerial(a.cfg.Rand)
-	if err != nil {
-		return nil, err
-	}
-	ski, err := subjectKeyID(pub)
-	if err != nil {
-		return nil, err
-	}
 	notBefore := a.cfg.Now().UTC().Truncate(time.Second)
+	serial, err := newLeafSerial(a.cfg.Rand, notBefore)
+	if err != nil {
+		return nil, err
+	}
+	ski, err := leafKeyID(pub)
+	if err != nil {
+		return nil, err
+	}
 	notAfter := notBefore.Add(time.Duration(a.Days(req.Days)) * 24 * time.Hour)
 	if notAfter.After(root.Cert.NotAfter) {
 		// A leaf cannot outlive its root; verifiers would reject it then anyway.
@@ -78,6 +81,28 @@ func (a *Authority) Sign(req *Request, pub crypto.PublicKey) (*Issued, error) {
 		return nil, fmt.Errorf("parsing issued certificate: %w", err)
 	}
 	return &Issued{Cert: cert, Root: root}, nil
+}
+
+// leafKeyID is subjectKeyID without the round trip through DER for the key
+// types whose subjectPublicKey bits are simply the key's bytes: the
+// uncompressed point for ECDSA, the 32 bytes for Ed25519 (RFC 5480, RFC
+// 8410). It costs one hash instead of an encoding and a parse per leaf.
+func leafKeyID(pub crypto.PublicKey) ([]byte, error) {
+	var bits []byte
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		b, err := k.Bytes()
+		if err != nil {
+			return nil, fmt.Errorf("encoding public key: %w", err)
+		}
+		bits = b
+	case ed25519.PublicKey:
+		bits = k
+	default:
+		return subjectKeyID(pub)
+	}
+	sum := sha1.Sum(bits)
+	return sum[:], nil
 }
 
 // domainValidatedPolicy is the CA/Browser Forum's reserved "domain validated"

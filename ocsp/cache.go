@@ -15,9 +15,13 @@ type cacheKey struct {
 }
 
 func newCacheKey(k *issuerKey, req request) cacheKey {
-	// Text, not Bytes: a request may carry a negative serial, which must not
-	// share a key with its absolute value.
-	return cacheKey{issuer: k.fingerprint, serial: req.serial.Text(16), hash: req.hash}
+	// The DER contents when the parser kept them (two's complement, so a
+	// negative serial never shares a key with its absolute value), else the
+	// number in hex; the prefixes keep the two forms apart.
+	if req.serialDER != nil {
+		return cacheKey{issuer: k.fingerprint, serial: "d" + string(req.serialDER), hash: req.hash}
+	}
+	return cacheKey{issuer: k.fingerprint, serial: "x" + req.serial.Text(16), hash: req.hash}
 }
 
 // entry is a signed response and the answer it was signed for.
@@ -27,6 +31,10 @@ type entry struct {
 	etag       string
 	thisUpdate time.Time
 	nextUpdate time.Time
+
+	// headers are made on first use; see (*entry).header.
+	headersOnce sync.Once
+	headers     *entryHeaders
 }
 
 // flight is a signature under way, so that a burst of requests for a

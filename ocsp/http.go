@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // Bounds on what a client may make us read. A real request is a few hundred
@@ -44,27 +45,82 @@ func (r *Responder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 
 	h := w.Header()
-	h.Set("Content-Type", "application/ocsp-response")
+	e := res.entry
+	if e == nil {
+		h.Set("Content-Type", "application/ocsp-response")
+		h.Set("Cache-Control", "no-cache, no-store")
+		h.Set("Content-Length", strconv.Itoa(len(res.der)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(res.der)
+		return
+	}
+	// The values are the entry's, made once; the keys are in canonical
+	// form, as Header.Set would write them ("Etag", not "ETag").
+	eh := e.header()
+	h["Content-Type"] = eh.contentType
 	if req.Method == http.MethodPost || !res.cacheable {
 		// POST answers are not cached by HTTP caches anyway; error and
 		// nonce answers must not be.
-		h.Set("Cache-Control", "no-cache, no-store")
+		h["Cache-Control"] = eh.noCache
 	} else {
 		// RFC 5019 §6.2: let caches keep the response until nextUpdate.
-		h.Set("Cache-Control", "max-age="+strconv.FormatInt(int64(res.maxAge.Seconds()), 10)+
-			", public, no-transform, must-revalidate")
-		h.Set("Last-Modified", res.thisUpdate.UTC().Format(http.TimeFormat))
-		h.Set("Expires", res.nextUpdate.UTC().Format(http.TimeFormat))
-		h.Set("ETag", res.etag)
-		if etagMatches(req.Header.Get("If-None-Match"), res.etag) {
+		h["Cache-Control"] = eh.cacheControl(int64(res.maxAge.Seconds()))
+		h["Last-Modified"] = eh.lastModified
+		h["Expires"] = eh.expires
+		h["Etag"] = eh.etag
+		if inm := req.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, res.etag) {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
 	}
-	h.Set("Content-Length", strconv.Itoa(len(res.der)))
+	h["Content-Length"] = eh.contentLength
 	w.WriteHeader(http.StatusOK)
 	// A failed write means the client went away; nothing is left to do.
 	w.Write(res.der)
+}
+
+// entryHeaders are the HTTP header values of one signed response. A cached
+// response is served many times, so they are made once, not per request.
+// The slices go into response headers as they are: nothing in net/http
+// writes into a header value slice (Add appends to a full one, which copies).
+type entryHeaders struct {
+	contentType, noCache, contentLength []string
+	lastModified, expires, etag         []string
+
+	// maxAge is the last Cache-Control value made: max-age counts down
+	// once a second, so consecutive requests share it.
+	maxAge atomic.Pointer[maxAgeHeader]
+}
+
+type maxAgeHeader struct {
+	seconds int64
+	value   []string
+}
+
+// header returns e's header values, making them on first use.
+func (e *entry) header() *entryHeaders {
+	e.headersOnce.Do(func() {
+		e.headers = &entryHeaders{
+			contentType:   []string{"application/ocsp-response"},
+			noCache:       []string{"no-cache, no-store"},
+			contentLength: []string{strconv.Itoa(len(e.der))},
+			lastModified:  []string{e.thisUpdate.UTC().Format(http.TimeFormat)},
+			expires:       []string{e.nextUpdate.UTC().Format(http.TimeFormat)},
+			etag:          []string{e.etag},
+		}
+	})
+	return e.headers
+}
+
+func (eh *entryHeaders) cacheControl(seconds int64) []string {
+	if m := eh.maxAge.Load(); m != nil && m.seconds == seconds {
+		return m.value
+	}
+	m := &maxAgeHeader{seconds: seconds, value: []string{
+		"max-age=" + strconv.FormatInt(seconds, 10) + ", public, no-transform, must-revalidate",
+	}}
+	eh.maxAge.Store(m)
+	return m.value
 }
 
 // decodeGETPath returns the DER request in a GET path, or nil.

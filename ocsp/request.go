@@ -1,6 +1,7 @@
 package ocsp
 
 import (
+	"bytes"
 	"crypto"
 	"encoding/asn1"
 	"errors"
@@ -18,6 +19,9 @@ type request struct {
 	nameHash []byte
 	keyHash  []byte
 	serial   *big.Int
+	// serialDER is the serial's DER INTEGER contents when the common
+	// parser read it (nil otherwise): a cheaper cache key than the number.
+	serialDER []byte
 	// nonce is the nonce extension's extnValue, echoed byte for byte; nil
 	// when the request has none.
 	nonce []byte
@@ -38,6 +42,15 @@ var errMalformed = errors.New("malformed ocsp request")
 // for exactly one, and answering only the first would leave a client that
 // asked for several without an answer for the rest, silently.
 func parseRequest(der []byte) (request, error) {
+	if req, ok := parseCommonRequest(der); ok {
+		return req, nil
+	}
+	return parseAnyRequest(der)
+}
+
+// parseAnyRequest is the general parser: every request shape that
+// x/crypto/ocsp accepts, and its errors.
+func parseAnyRequest(der []byte) (request, error) {
 	parsed, err := xocsp.ParseRequest(der)
 	if err != nil {
 		return request{}, fmt.Errorf("%w: %w", errMalformed, err)
@@ -56,6 +69,86 @@ func parseRequest(der []byte) (request, error) {
 		serial:   parsed.SerialNumber,
 		nonce:    nonce,
 	}, nil
+}
+
+// hashOIDs are the CertID hash algorithms x/crypto/ocsp accepts, as DER
+// OBJECT IDENTIFIER contents.
+var hashOIDs = []struct {
+	oid  []byte
+	hash crypto.Hash
+}{
+	{[]byte{0x2b, 0x0e, 0x03, 0x02, 0x1a}, crypto.SHA1},
+	{[]byte{0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01}, crypto.SHA256},
+	{[]byte{0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02}, crypto.SHA384},
+	{[]byte{0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03}, crypto.SHA512},
+}
+
+// parseCommonRequest reads, in one pass without reflection, the request
+// every client sends: one CertID with a known hash (parameters absent or
+// NULL), no version, requestor name, signature or per-certificate
+// extensions, and perhaps a nonce. It answers ok only for requests that
+// parseAnyRequest reads the same way, field for field; anything else,
+// malformed or merely unusual, goes to parseAnyRequest, which decides.
+//
+//	Request ::= SEQUENCE {
+//	    reqCert                     CertID,
+//	    singleRequestExtensions [0] EXPLICIT Extensions OPTIONAL }
+//	CertID ::= SEQUENCE {
+//	    hashAlgorithm       AlgorithmIdentifier,
+//	    issuerNameHash      OCTET STRING,
+//	    issuerKeyHash       OCTET STRING,
+//	    serialNumber        CertificateSerialNumber }
+func parseCommonRequest(der []byte) (request, bool) {
+	input := cryptobyte.String(der)
+	var outer, tbs, list, single, certID, alg cryptobyte.String
+	if !input.ReadASN1(&outer, cbasn1.SEQUENCE) || !input.Empty() ||
+		!outer.ReadASN1(&tbs, cbasn1.SEQUENCE) || !outer.Empty() ||
+		!tbs.ReadASN1(&list, cbasn1.SEQUENCE) ||
+		!list.ReadASN1(&single, cbasn1.SEQUENCE) || !list.Empty() ||
+		!single.ReadASN1(&certID, cbasn1.SEQUENCE) || !single.Empty() ||
+		!certID.ReadASN1(&alg, cbasn1.SEQUENCE) {
+		return request{}, false
+	}
+	var oid cryptobyte.String
+	if !alg.ReadASN1(&oid, cbasn1.OBJECT_IDENTIFIER) {
+		return request{}, false
+	}
+	if !alg.Empty() && (!alg.SkipASN1(cbasn1.NULL) || !alg.Empty()) {
+		return request{}, false
+	}
+	var req request
+	for _, h := range hashOIDs {
+		if bytes.Equal(oid, h.oid) {
+			req.hash = h.hash
+			break
+		}
+	}
+	req.serial = new(big.Int)
+	if req.hash == 0 ||
+		!certID.ReadASN1Bytes(&req.nameHash, cbasn1.OCTET_STRING) ||
+		!certID.ReadASN1Bytes(&req.keyHash, cbasn1.OCTET_STRING) {
+		return request{}, false
+	}
+	// ReadASN1Integer insists on the minimal encoding, so the contents
+	// name the number exactly.
+	rawSerial := certID
+	if !certID.ReadASN1Integer(req.serial) || !certID.Empty() ||
+		!rawSerial.ReadASN1((*cryptobyte.String)(&req.serialDER), cbasn1.INTEGER) {
+		return request{}, false
+	}
+	var exts cryptobyte.String
+	var hasExts bool
+	if !tbs.ReadOptionalASN1(&exts, &hasExts, cbasn1.Tag(2).Constructed().ContextSpecific()) || !tbs.Empty() {
+		return request{}, false
+	}
+	if hasExts {
+		nonce, err := findNonce(exts)
+		if err != nil {
+			return request{}, false
+		}
+		req.nonce = nonce
+	}
+	return req, true
 }
 
 // parseTBSRequest returns how many Requests the requestList holds and the

@@ -113,6 +113,9 @@ type result struct {
 	// kind and cached are what Observe hears.
 	kind   string
 	cached bool
+	// entry is the signed response this result comes from, whose HTTP
+	// header values are made once; nil for error responses.
+	entry *entry
 }
 
 // errorResult wraps an unsigned OCSP error response. Those live in
@@ -238,5 +241,6 @@ func (e *entry) result(now time.Time) result {
 		nextUpdate: e.nextUpdate,
 		etag:       e.etag,
 		cacheable:  true,
+		entry:      e,
 	}
 }

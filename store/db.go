@@ -25,7 +25,9 @@ var (
 // older files and refuses newer ones. 2 added the per-root revocation index
 // (bucket revoked); a schema 1 binary must not write a file that has one.
 // 3 added the ACME buckets (store/acme.go), which Open creates in a v2 file.
-const schemaVersion = 3
+// 4 writes certificate records in a compact binary form (records.go); it
+// still reads the JSON ones, but a schema-3 binary must refuse the file.
+const schemaVersion = 4
 
 var (
 	bucketMeta       = []byte("meta")

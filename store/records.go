@@ -1,9 +1,12 @@
 package store
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 )
 
@@ -56,8 +59,8 @@ type Challenge struct {
 	Serial *big.Int `json:"serial,omitempty"`
 }
 
-// recordVersion is written into every record so that a later format can be
-// told apart from this one without guessing.
+// recordVersion is written into every JSON record so that a later format
+// can be told apart from this one without guessing.
 const recordVersion = 1
 
 type envelope[T any] struct {
@@ -65,7 +68,16 @@ type envelope[T any] struct {
 	R T   `json:"r"`
 }
 
+// encode writes a record: certificates in the compact binary format (the
+// bulk of the file, and read on every OCSP answer), everything else as
+// versioned JSON.
 func encode[T any](rec T) ([]byte, error) {
+	switch c := any(rec).(type) {
+	case *Certificate:
+		return encodeCertificate(c), nil
+	case Certificate:
+		return encodeCertificate(&c), nil
+	}
 	b, err := json.Marshal(envelope[T]{V: recordVersion, R: rec})
 	if err != nil {
 		return nil, fmt.Errorf("encoding record: %w", err)
@@ -74,8 +86,16 @@ func encode[T any](rec T) ([]byte, error) {
 }
 
 // decode copies a record out of bbolt's memory; the result is safe to use
-// after the transaction ends.
+// after the transaction ends. A record starting with '{' is JSON (every
+// record before the binary format, and every non-certificate record);
+// anything else starts with its binary format's version byte.
 func decode[T any](b []byte, rec *T) error {
+	if len(b) > 0 && b[0] != '{' {
+		if c, ok := any(rec).(*Certificate); ok {
+			return decodeCertificate(b, c)
+		}
+		return fmt.Errorf("decoding record: binary format %d for a %T", b[0], rec)
+	}
 	var env envelope[*T]
 	env.R = rec
 	if err := json.Unmarshal(b, &env); err != nil {
@@ -83,6 +103,233 @@ func decode[T any](b []byte, rec *T) error {
 	}
 	if env.V != recordVersion {
 		return fmt.Errorf("decoding record: version %d, want %d", env.V, recordVersion)
+	}
+	return nil
+}
+
+// certBinaryV2 is the first byte of a binary certificate record. It can
+// never be '{', which starts every JSON record, and a later layout takes
+// the next number.
+//
+// Layout after that byte (uvarint lengths and counts, varint integers):
+//
+//	flags         1 byte: 1 revoked, 2 has key, 4 has revocation time
+//	der           uvarint length, bytes
+//	owner         uvarint length, bytes
+//	root          uvarint length, bytes
+//	key           uvarint length, bytes (only with flag 2)
+//	key_type      uvarint length, bytes
+//	names         uvarint count, each uvarint length, bytes
+//	not_after     varint Unix seconds, uvarint nanoseconds (UTC)
+//	created       varint Unix seconds, uvarint nanoseconds (UTC)
+//	revoked_at    varint Unix seconds, uvarint nanoseconds (only with flag 4)
+//	reason        varint
+const certBinaryV2 = 2
+
+const (
+	certRevoked byte = 1 << iota
+	certHasKey
+	certHasRevokedAt
+)
+
+func encodeCertificate(c *Certificate) []byte {
+	n := 1 + 1 + 6*binary.MaxVarintLen64 + len(c.DER) + len(c.Owner) + len(c.Root) + len(c.KeyPKCS8) + len(c.KeyType) +
+		len(c.Names)*binary.MaxVarintLen64 + 6*binary.MaxVarintLen64 + binary.MaxVarintLen64
+	for _, name := range c.Names {
+		n += len(name)
+	}
+	b := make([]byte, 0, n)
+	var flags byte
+	if c.Revoked {
+		flags |= certRevoked
+	}
+	if c.KeyPKCS8 != nil {
+		flags |= certHasKey
+	}
+	if !c.RevokedAt.IsZero() {
+		flags |= certHasRevokedAt
+	}
+	b = append(b, certBinaryV2, flags)
+	b = appendBytes(b, c.DER)
+	b = appendString(b, c.Owner)
+	b = appendString(b, c.Root)
+	if c.KeyPKCS8 != nil {
+		b = appendBytes(b, c.KeyPKCS8)
+	}
+	b = appendString(b, c.KeyType)
+	b = binary.AppendUvarint(b, uint64(len(c.Names)))
+	for _, name := range c.Names {
+		b = appendString(b, name)
+	}
+	b = appendTime(b, c.NotAfter)
+	b = appendTime(b, c.Created)
+	if flags&certHasRevokedAt != 0 {
+		b = appendTime(b, c.RevokedAt)
+	}
+	return binary.AppendVarint(b, int64(c.Reason))
+}
+
+func appendBytes(b, p []byte) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(p))), p...)
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+func appendTime(b []byte, t time.Time) []byte {
+	return binary.AppendUvarint(binary.AppendVarint(b, t.Unix()), uint64(t.Nanosecond()))
+}
+
+// errCorrupt reports a binary record that ends early or runs on.
+var errCorrupt = errors.New("decoding record: truncated or corrupt binary certificate")
+
+// certReader walks a binary certificate record. Every read is bounds
+// checked: a damaged record is an error, never a panic.
+type certReader struct {
+	b   []byte
+	err error
+}
+
+func (r *certReader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = errCorrupt
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *certReader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = errCorrupt
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// next returns the next length-prefixed field, still in bbolt's memory.
+func (r *certReader) next() []byte {
+	n := r.uvarint()
+	if r.err != nil {
+		return nil
+	}
+	if n > uint64(len(r.b)) {
+		r.err = errCorrupt
+		return nil
+	}
+	p := r.b[:n:n]
+	r.b = r.b[n:]
+	return p
+}
+
+func (r *certReader) time() time.Time {
+	sec, nsec := r.varint(), r.uvarint()
+	if r.err != nil {
+		return time.Time{}
+	}
+	if nsec >= uint64(time.Second) {
+		r.err = errCorrupt
+		return time.Time{}
+	}
+	return time.Unix(sec, int64(nsec)).UTC()
+}
+
+// decodeCertificate fills c from a binary record, copying everything out of
+// b. c.Serial is left alone: it is the record's key, not part of the value.
+func decodeCertificate(b []byte, c *Certificate) error {
+	if b[0] != certBinaryV2 {
+		return fmt.Errorf("decoding record: binary certificate format %d, this certmaker reads %d: upgrade certmaker", b[0], certBinaryV2)
+	}
+	if len(b) < 2 {
+		return errCorrupt
+	}
+	flags := b[1]
+	r := certReader{b: b[2:]}
+	der := r.next()
+	owner := r.next()
+	root := r.next()
+	var key []byte
+	if flags&certHasKey != 0 {
+		key = r.next()
+	}
+	keyType := r.next()
+	count := r.uvarint()
+	if count > uint64(len(r.b)) { // every name takes at least its length byte
+		return errCorrupt
+	}
+	var nameBuf [8][]byte // most certificates have a few names
+	names := nameBuf[:0]
+	textLen := len(owner) + len(root) + len(keyType)
+	for range count {
+		name := r.next()
+		names = append(names, name)
+		textLen += len(name)
+	}
+	notAfter, created := r.time(), r.time()
+	var revokedAt time.Time
+	if flags&certHasRevokedAt != 0 {
+		revokedAt = r.time()
+	}
+	reason := r.varint()
+	if r.err != nil {
+		return r.err
+	}
+	if len(r.b) != 0 {
+		return errCorrupt
+	}
+	// One allocation holds both byte fields; the capacities keep an append
+	// to DER from running into the key. Another holds every string: they
+	// are copied into one and sliced from it.
+	buf := make([]byte, len(der)+len(key))
+	copy(buf, der)
+	copy(buf[len(der):], key)
+	var text strings.Builder
+	text.Grow(textLen)
+	text.Write(owner)
+	text.Write(root)
+	text.Write(keyType)
+	for _, name := range names {
+		text.Write(name)
+	}
+	all := text.String()
+	cut := func(n int) string {
+		s := all[:n]
+		all = all[n:]
+		return s
+	}
+	*c = Certificate{
+		Serial:    c.Serial,
+		DER:       buf[:len(der):len(der)],
+		Owner:     cut(len(owner)),
+		Root:      cut(len(root)),
+		KeyType:   cut(len(keyType)),
+		NotAfter:  notAfter,
+		Created:   created,
+		Revoked:   flags&certRevoked != 0,
+		RevokedAt: revokedAt,
+		Reason:    int(reason),
+	}
+	if count > 0 {
+		c.Names = make([]string, len(names))
+		for i, name := range names {
+			c.Names[i] = cut(len(name))
+		}
+	}
+	if len(der) == 0 {
+		c.DER = nil // as JSON read it
+	}
+	if key != nil {
+		c.KeyPKCS8 = buf[len(der):]
 	}
 	return nil
 }

@@ -1,0 +1,208 @@
+// Command prefill fills a certmaker database with many certificates quickly,
+// for measuring certmaker at scale (`make prefill`, scripts/load.sh --scale).
+//
+// It writes through the store package's own PutCertificate, so records,
+// indexes and commits are exactly what the server makes, from many
+// goroutines at once so that bbolt groups them into large transactions.
+// To be quick it does not sign a million certificates: it signs a pool of
+// real leaves under the file's root (-pool, default 256) and reuses their
+// DER and keys, while every record gets its own serial (laid out as ca makes
+// leaf serials: issue second, then 128 random bits), an owner among -owners
+// users, its own names, and an issue time; issue times run in order over
+// the last half year, as a real CA's do.
+// The serial inside a reused DER is therefore not the record's serial; that
+// matters to nothing certmaker reads at scale (lookups go by key).
+//
+// The file gets a root (if it has none) and a user "loader" whose token is
+// written to -token (mode 0600), so that `certmaker serve` on the file can
+// be driven by a load generator.
+//
+//	go run ./tools/prefill -db /tmp/certmaker-load/1m.db -n 1000000
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"math/big"
+	mrand "math/rand/v2"
+	"os"
+	"runtime/pprof"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"certmaker/admin"
+	"certmaker/ca"
+	"certmaker/store"
+)
+
+func main() {
+	dbPath := flag.String("db", "prefill.db", "database `PATH` (created if missing)")
+	n := flag.Int("n", 1_000_000, "certificates to add")
+	pool := flag.Int("pool", 256, "distinct signed leaves to reuse")
+	owners := flag.Int("owners", 1000, "users the certificates belong to")
+	workers := flag.Int("workers", 2000, "concurrent writers (bbolt groups up to 1000 per commit)")
+	tokenFile := flag.String("token", "", "write the load user's token here (default: <db>.token)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the fill to `FILE`")
+	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal("prefill: ", err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	if *tokenFile == "" {
+		*tokenFile = *dbPath + ".token"
+	}
+	if err := run(*dbPath, *tokenFile, *n, *pool, *owners, *workers); err != nil {
+		pprof.StopCPUProfile()
+		log.Fatal("prefill: ", err)
+	}
+}
+
+type leaf struct {
+	der, key []byte
+}
+
+func run(dbPath, tokenFile string, n, poolSize, owners, workers int) error {
+	start := time.Now()
+	db, err := store.Open(dbPath, store.Options{Timeout: time.Second})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	authority, err := ca.New(ca.Config{PublicURL: "http://127.0.0.1:8880", DefaultDays: 7, MinDays: 1, MaxDays: 182})
+	if err != nil {
+		return err
+	}
+	hasRoot, err := admin.LoadRoots(db, authority)
+	if err != nil {
+		return err
+	}
+	if !hasRoot {
+		r, err := admin.CreateRoot(db, ca.RootConfig{KeyType: ca.KeyECDSAP256, Days: 3650, CommonName: "certmaker Root CA", Organization: "certmaker", Country: "DE"}, time.Now())
+		if err != nil {
+			return err
+		}
+		authority.AddRoot(r, true)
+	}
+	root := authority.Active()
+
+	ops := &admin.Ops{DB: db, Authority: authority}
+	token, err := ops.AddUser(context.Background(), "loader", false)
+	if errors.Is(err, store.ErrExists) {
+		token, err = ops.ResetToken(context.Background(), "loader")
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		return err
+	}
+	ownerNames := make([]string, owners)
+	for i := range ownerNames {
+		ownerNames[i] = fmt.Sprintf("user%04d", i)
+		if _, err := ops.AddUser(context.Background(), ownerNames[i], false); err != nil && !errors.Is(err, store.ErrExists) {
+			return err
+		}
+	}
+
+	leaves := make([]leaf, poolSize)
+	for i := range leaves {
+		req := &ca.Request{DNSNames: []string{fmt.Sprintf("host%d.example.com", i)}}
+		if err := req.Normalize(); err != nil {
+			return err
+		}
+		key, err := ca.GenerateKey(ca.KeyECDSAP256)
+		if err != nil {
+			return err
+		}
+		iss, err := authority.Sign(req, key.Public())
+		if err != nil {
+			return err
+		}
+		pkcs8, err := ca.MarshalKey(key)
+		if err != nil {
+			return err
+		}
+		leaves[i] = leaf{der: iss.Cert.Raw, key: pkcs8}
+	}
+	fmt.Fprintf(os.Stderr, "prefill: root %s, %d owners, %d signed leaves to reuse; adding %d certificates\n",
+		root.Fingerprint, owners, poolSize, n)
+
+	var next, done atomic.Int64
+	var firstErr error
+	var errOnce sync.Once
+	now := time.Now().UTC().Truncate(time.Second)
+	const span = 182 * 24 * time.Hour
+	const serialEpoch = 1704067200 // ca's leaf serial epoch, 2024-01-01
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	go progress(&done, n, stop)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			serial := make([]byte, 20)
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				l := leaves[i%int64(poolSize)]
+				// Issued in order over the last half year, as a CA issues,
+				// with serials laid out as ca makes them for leaves: 31
+				// bits of seconds since 2024, then 128 random bits.
+				created := now.Add(-span + time.Duration(i)*span/time.Duration(n)).Truncate(time.Second)
+				binary.BigEndian.PutUint32(serial[:4], uint32(max(created.Unix()-serialEpoch, 0)&(1<<31-1)))
+				rand.Read(serial[4:])
+				c := &store.Certificate{
+					Serial:   new(big.Int).SetBytes(serial),
+					DER:      l.der,
+					Owner:    ownerNames[i%int64(owners)],
+					Root:     root.Fingerprint,
+					KeyPKCS8: l.key,
+					KeyType:  string(ca.KeyECDSAP256),
+					Names:    []string{fmt.Sprintf("host%d.example.com", i)},
+					NotAfter: created.Add(time.Duration(1+mrand.IntN(182)) * 24 * time.Hour),
+					Created:  created,
+				}
+				if err := db.PutCertificate(c); err != nil {
+					errOnce.Do(func() { firstErr = err })
+					return
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	if firstErr != nil {
+		return firstErr
+	}
+	size, _ := db.Size()
+	fmt.Fprintf(os.Stderr, "prefill: %d certificates in %s (%.0f/s), file %d MB, token in %s\n",
+		n, time.Since(start).Round(time.Second), float64(n)/time.Since(start).Seconds(), size>>20, tokenFile)
+	return nil
+}
+
+func progress(done *atomic.Int64, n int, stop <-chan struct{}) {
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			fmt.Fprintf(os.Stderr, "prefill: %d of %d\n", done.Load(), n)
+		}
+	}
+}
