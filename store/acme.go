@@ -137,7 +137,7 @@ func (db *DB) UseACMENonce(id []byte, cutoff time.Time) error {
 	if len(id) < 8 {
 		return fmt.Errorf("nonce id too short")
 	}
-	return db.bolt.Batch(func(tx *bolt.Tx) error {
+	return db.group(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketACMENonces)
 		if b.Get(id) != nil {
 			return fmt.Errorf("nonce: %w", ErrExists)

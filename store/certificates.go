@@ -12,14 +12,14 @@ import (
 func serialKey(s *big.Int) []byte { return s.Bytes() }
 
 // PutCertificate durably stores a new certificate and its owner index entry.
-// Concurrent callers share one commit (bbolt Batch); each returns only after
+// Concurrent callers share one commit (group.go); each returns only after
 // the commit that holds its certificate is on disk.
 func (db *DB) PutCertificate(c *Certificate) error {
 	v, err := encode(c)
 	if err != nil {
 		return err
 	}
-	return db.bolt.Batch(func(tx *bolt.Tx) error {
+	return db.group(func(tx *bolt.Tx) error {
 		return putCertificate(tx, c, v)
 	})
 }

@@ -14,7 +14,7 @@ func (db *DB) PutChallenge(ch Challenge) error {
 	if err != nil {
 		return err
 	}
-	return db.bolt.Batch(func(tx *bolt.Tx) error {
+	return db.group(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketChallenges)
 		if b.Get([]byte(ch.ID)) != nil {
 			return fmt.Errorf("challenge %s: %w", ch.ID, ErrExists)
@@ -50,7 +50,7 @@ func (db *DB) CompleteChallenge(id string, c *Certificate) (Challenge, error) {
 		return Challenge{}, err
 	}
 	var ch Challenge
-	err = db.bolt.Batch(func(tx *bolt.Tx) error {
+	err = db.group(func(tx *bolt.Tx) error {
 		ch = Challenge{}
 		if err := getChallenge(tx, id, &ch); err != nil {
 			return err

@@ -47,8 +47,9 @@ var (
 
 // DB is certmaker's database file.
 type DB struct {
-	bolt *bolt.DB
-	path string
+	bolt    *bolt.DB
+	path    string
+	commits committer // group commits of concurrent writes (group.go)
 }
 
 // Options tune Open.

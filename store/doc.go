@@ -3,8 +3,9 @@
 // revocations, pending challenges, and counters.
 //
 // Basics: every method is one transaction. Writes that answer an API call
-// (issuing, revoking) go through bbolt's Batch, so concurrent requests share
-// one fsync while each still returns only after its data is on disk.
+// (issuing, revoking) are group-committed (group.go): concurrent requests
+// share one transaction and one fsync, with no timer, while each still
+// returns only after its data is on disk.
 //
 // Caveats: bbolt allows one process to open the file; the server owns it
 // while it runs, and admin commands reach the server instead. Values read

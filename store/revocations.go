@@ -48,7 +48,7 @@ func bumpUint(b *bolt.Bucket, k []byte) (uint64, error) {
 // it already is revoked (the first revocation stands).
 func (db *DB) Revoke(serial *big.Int, at time.Time, reason int) (Certificate, error) {
 	var c Certificate
-	err := db.bolt.Batch(func(tx *bolt.Tx) error {
+	err := db.group(func(tx *bolt.Tx) error {
 		c = Certificate{}
 		if err := getCertificate(tx, serial, &c); err != nil {
 			return err

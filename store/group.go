@@ -1,0 +1,115 @@
+package store
+
+import (
+	"fmt"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// maxGroup bounds how many writes share one transaction, so that one
+// commit's dirty pages and its callers' wait stay bounded.
+const maxGroup = 1000
+
+// committer groups concurrent writes into shared transactions, without
+// bbolt Batch's timer (10 ms by default, which capped durable issuance near
+// 2,000/s with the CPU idle). Whoever finds no commit under way leads one at
+// once with everything queued; writes that arrive meanwhile queue, and the
+// first of them leads their shared commit as soon as the current one is on
+// disk. One writer alone pays one commit and no wait; many writers pay one
+// fsync per group.
+type committer struct {
+	mu    sync.Mutex
+	queue []*groupCall
+	busy  bool // a leader is committing
+}
+
+type groupCall struct {
+	fn   func(*bolt.Tx) error
+	done chan error // the call's result, or errLead to hand it the lead
+}
+
+// errLead is sent to a queued call to make it the next leader; it never
+// leaves this file.
+var errLead = fmt.Errorf("store: lead the next group commit")
+
+// group runs fn in a read-write transaction, possibly shared with other
+// callers', and returns once that transaction is committed and synced, or
+// fn's own error. As with bbolt Batch, fn may run more than once (a shared
+// transaction is retried without a call that failed), so it must reset any
+// state it sets outside the transaction each time it runs.
+func (db *DB) group(fn func(*bolt.Tx) error) error {
+	c := &db.commits
+	p := &groupCall{fn: fn, done: make(chan error, 1)}
+	c.mu.Lock()
+	c.queue = append(c.queue, p)
+	lead := !c.busy
+	c.busy = true
+	c.mu.Unlock()
+	if !lead {
+		if err := <-p.done; err != errLead {
+			return err
+		}
+	}
+
+	c.mu.Lock()
+	calls := c.queue
+	if len(calls) > maxGroup {
+		calls, c.queue = calls[:maxGroup:maxGroup], calls[maxGroup:]
+	} else {
+		c.queue = nil
+	}
+	c.mu.Unlock()
+
+	db.commitGroup(calls)
+
+	c.mu.Lock()
+	if len(c.queue) > 0 {
+		next := c.queue[0]
+		c.mu.Unlock()
+		next.done <- errLead
+	} else {
+		c.busy = false
+		c.mu.Unlock()
+	}
+	return <-p.done // commitGroup answered every call, this one included
+}
+
+// commitGroup commits calls in one transaction and answers each. A call
+// that fails is taken out and run in a transaction of its own, so that it
+// gets its own error and the others still commit together.
+func (db *DB) commitGroup(calls []*groupCall) {
+	for len(calls) > 0 {
+		failed := -1
+		err := db.bolt.Update(func(tx *bolt.Tx) error {
+			for i, p := range calls {
+				if err := safely(p.fn, tx); err != nil {
+					failed = i
+					return err
+				}
+			}
+			return nil
+		})
+		if failed < 0 {
+			// Committed, or the commit itself failed: the same answer for all.
+			for _, p := range calls {
+				p.done <- err
+			}
+			return
+		}
+		p := calls[failed]
+		calls = append(calls[:failed:failed], calls[failed+1:]...)
+		p.done <- db.bolt.Update(func(tx *bolt.Tx) error { return safely(p.fn, tx) })
+	}
+}
+
+// safely turns a panic in fn into an error, so that one bad call cannot
+// take the other callers' commit (or the leader) down with it.
+func safely(fn func(*bolt.Tx) error, tx *bolt.Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store: panic in transaction: %v", r)
+		}
+	}()
+	return fn(tx)
+}
