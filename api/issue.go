@@ -34,16 +34,15 @@ func (s *Server) sign(ctx context.Context, owner string, req *ca.Request, kt ca.
 	if err != nil {
 		return nil, err
 	}
-	cert := issued.Cert
 	return &store.Certificate{
-		Serial:   cert.SerialNumber,
-		DER:      cert.Raw,
+		Serial:   issued.Serial,
+		DER:      issued.DER,
 		Owner:    owner,
 		Root:     issued.Root.Fingerprint,
 		KeyPKCS8: keyDER,
 		KeyType:  string(kt),
 		Names:    append(req.Names(), req.Emails...),
-		NotAfter: cert.NotAfter,
+		NotAfter: issued.NotAfter,
 		// Not NotBefore: that is whole seconds, and listings order by this.
 		Created: s.ca.Now().UTC(),
 	}, nil

@@ -94,7 +94,7 @@ func TestNameConstraints_Sign(t *testing.T) {
 				t.Fatalf("Sign: %v", err)
 			}
 			// Go's verifier enforces the same constraints on the chain.
-			if _, err := issued.Cert.Verify(x509.VerifyOptions{Roots: pool, CurrentTime: testNow, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+			if _, err := parsed(t, issued).Verify(x509.VerifyOptions{Roots: pool, CurrentTime: testNow, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
 				t.Errorf("allowed leaf does not verify: %v", err)
 			}
 		})

@@ -62,7 +62,7 @@ func TestParseCSR_KeyTypes(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Sign: %v", err)
 			}
-			if _, err := verifyFor(t, iss.Cert, "www.example.com", testNow.Add(time.Hour), root.Cert); err != nil {
+			if _, err := verifyFor(t, parsed(t, iss), "www.example.com", testNow.Add(time.Hour), root.Cert); err != nil {
 				t.Errorf("certificate from the CSR does not verify: %v", err)
 			}
 		})

@@ -80,5 +80,18 @@ func mustSign(t testing.TB, a *ca.Authority, req *ca.Request, pub crypto.PublicK
 	if err != nil {
 		t.Fatalf("Sign: %v", err)
 	}
-	return iss.Cert
+	return parsed(t, iss)
+}
+
+// parsed parses an issued leaf, checking that Issued describes it.
+func parsed(t testing.TB, iss *ca.Issued) *x509.Certificate {
+	t.Helper()
+	c, err := iss.Parse()
+	if err != nil {
+		t.Fatalf("parsing the issued leaf: %v", err)
+	}
+	if c.SerialNumber.Cmp(iss.Serial) != 0 || !c.NotBefore.Equal(iss.NotBefore) || !c.NotAfter.Equal(iss.NotAfter) {
+		t.Fatalf("Issued says serial %s, %s-%s; the leaf says %s, %s-%s", iss.Serial, iss.NotBefore, iss.NotAfter, c.SerialNumber, c.NotBefore, c.NotAfter)
+	}
+	return c
 }

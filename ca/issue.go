@@ -7,13 +7,22 @@ import (
 	"crypto/sha1"
 	"crypto/x509"
 	"fmt"
+	"math/big"
 	"time"
 )
 
 // Issued is a freshly signed leaf certificate.
 type Issued struct {
-	Cert *x509.Certificate
-	Root *Root
+	DER                 []byte
+	Serial              *big.Int
+	NotBefore, NotAfter time.Time
+	Root                *Root
+}
+
+// Parse parses the issued certificate, for callers that need more than
+// Issued says; issuing itself never parses what it made.
+func (iss *Issued) Parse() (*x509.Certificate, error) {
+	return x509.ParseCertificate(iss.DER)
 }
 
 // Sign issues a leaf for pub with the names and validity of req, which must
@@ -24,63 +33,56 @@ func (a *Authority) Sign(req *Request, pub crypto.PublicKey) (*Issued, error) {
 	if err != nil {
 		return nil, err
 	}
-	root, signer, err := a.signer()
+	root, _, err := a.signer()
 	if err != nil {
 		return nil, err
 	}
 	if err := root.permits(req); err != nil {
 		return nil, err
 	}
-	notBefore := a.cfg.Now().UTC().Truncate(time.Second)
-	serial, err := newLeafSerial(a.cfg.Rand, notBefore)
+	profile, err := root.profile(a.cfg.PublicURL)
 	if err != nil {
 		return nil, err
 	}
-	ski, err := leafKeyID(pub)
-	if err != nil {
-		return nil, err
+	l := &leaf{
+		dnsNames:        req.DNSNames,
+		emails:          req.Emails,
+		ips:             req.IPs,
+		usage:           x509.KeyUsageDigitalSignature,
+		emailProtection: len(req.Emails) > 0,
+		domainValidated: len(req.DNSNames)+len(req.IPs) > 0 && req.Subject.isDomainValidated(),
 	}
-	notAfter := notBefore.Add(time.Duration(a.Days(req.Days)) * 24 * time.Hour)
-	if notAfter.After(root.Cert.NotAfter) {
-		// A leaf cannot outlive its root; verifiers would reject it then anyway.
-		notAfter = root.Cert.NotAfter
-	}
-	usage := x509.KeyUsageDigitalSignature
 	if kt.IsRSA() {
 		// RSA key exchange in TLS 1.2 encrypts to the certificate's key.
-		usage |= x509.KeyUsageKeyEncipherment
+		l.usage |= x509.KeyUsageKeyEncipherment
 	}
-	ext := []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
-	if len(req.Emails) > 0 {
-		ext = append(ext, x509.ExtKeyUsageEmailProtection)
+	l.notBefore = a.cfg.Now().UTC().Truncate(time.Second)
+	l.notAfter = l.notBefore.Add(time.Duration(a.Days(req.Days)) * 24 * time.Hour)
+	if l.notAfter.After(root.Cert.NotAfter) {
+		// A leaf cannot outlive its root; verifiers would reject it then anyway.
+		l.notAfter = root.Cert.NotAfter
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               req.Subject.name(),
-		NotBefore:             notBefore,
-		NotAfter:              notAfter,
-		KeyUsage:              usage,
-		ExtKeyUsage:           ext,
-		BasicConstraintsValid: true,
-		DNSNames:              req.DNSNames,
-		IPAddresses:           netIPs(req.IPs),
-		EmailAddresses:        req.Emails,
-		SubjectKeyId:          ski,
-		OCSPServer:            []string{a.cfg.PublicURL + "/api/ocsp"},
-		CRLDistributionPoints: []string{a.cfg.PublicURL + "/api/crl/" + root.Fingerprint},
+	if l.serial, err = newLeafSerial(a.cfg.Rand, l.notBefore); err != nil {
+		return nil, err
 	}
-	if len(req.DNSNames)+len(req.IPs) > 0 && req.Subject.isDomainValidated() {
-		tmpl.Policies = []x509.OID{domainValidatedPolicy()}
+	if l.ski, err = leafKeyID(pub); err != nil {
+		return nil, err
 	}
-	der, err := x509.CreateCertificate(a.cfg.Rand, tmpl, root.Cert, pub, signer)
+	if l.spki, err = x509.MarshalPKIXPublicKey(pub); err != nil {
+		return nil, fmt.Errorf("encoding public key: %w", err)
+	}
+	if l.subject, err = req.Subject.encode(); err != nil {
+		return nil, err
+	}
+	tbs, err := profile.tbs(l)
+	if err != nil {
+		return nil, fmt.Errorf("encoding certificate: %w", err)
+	}
+	der, err := profile.sign(root, a.cfg.Rand, tbs)
 	if err != nil {
 		return nil, fmt.Errorf("signing certificate: %w", err)
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("parsing issued certificate: %w", err)
-	}
-	return &Issued{Cert: cert, Root: root}, nil
+	return &Issued{DER: der, Serial: l.serial, NotBefore: l.notBefore, NotAfter: l.notAfter, Root: root}, nil
 }
 
 // leafKeyID is subjectKeyID without the round trip through DER for the key
@@ -103,15 +105,6 @@ func leafKeyID(pub crypto.PublicKey) ([]byte, error) {
 	}
 	sum := sha1.Sum(bits)
 	return sum[:], nil
-}
-
-// domainValidatedPolicy is the CA/Browser Forum's reserved "domain validated"
-// policy, 2.23.140.1.2.1. The Baseline Requirements (7.1.2.7.9) want one
-// reserved policy in every subscriber certificate; certmaker has no OID arc of
-// its own, and the DV profile is the one whose subject it can honour.
-func domainValidatedPolicy() x509.OID {
-	oid, _ := x509.OIDFromInts([]uint64{2, 23, 140, 1, 2, 1}) // valid arcs: cannot fail
-	return oid
 }
 
 // isDomainValidated reports whether the subject fits the DV profile (BR

@@ -165,7 +165,7 @@ func TestSign_Profile(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Sign: %v", err)
 			}
-			leaf := iss.Cert
+			leaf := parsed(t, iss)
 			if iss.Root != root {
 				t.Errorf("Issued.Root is not the active root")
 			}
@@ -350,7 +350,7 @@ func TestSign_Rotation(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Sign after rotation: %v", err)
 	}
-	newLeaf := iss.Cert
+	newLeaf := parsed(t, iss)
 
 	if a.Active() != newRoot || iss.Root != newRoot {
 		t.Errorf("the new root is not the active issuer")

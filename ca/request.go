@@ -3,7 +3,6 @@ package ca
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"crypto/x509/pkix"
+	"encoding/asn1"
 )
 
 // ErrInvalid marks a request that certmaker refuses for what it asks; the
@@ -201,10 +201,11 @@ func (s Subject) name() pkix.Name {
 	return n
 }
 
-func netIPs(addrs []netip.Addr) []net.IP {
-	out := make([]net.IP, len(addrs))
-	for i, a := range addrs {
-		out[i] = net.IP(a.AsSlice())
+// encode is the subject as a DER Name, as x509.CreateCertificate encodes a
+// template's; an empty SEQUENCE when it has no fields.
+func (s Subject) encode() ([]byte, error) {
+	if s == (Subject{}) {
+		return []byte{0x30, 0x00}, nil
 	}
-	return out
+	return asn1.Marshal(s.name().ToRDNSequence())
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/asn1"
 	"encoding/hex"
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,6 +19,8 @@ type Root struct {
 	Cert        *x509.Certificate
 	Signer      crypto.Signer
 	Fingerprint string // lowercase hex SHA-256 of Cert.Raw
+
+	leaf atomic.Pointer[leafProfile] // built on first use (leaf.go)
 }
 
 // RootConfig says what a new root looks like.

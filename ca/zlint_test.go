@@ -115,5 +115,5 @@ func TestZlint(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("Root", func(t *testing.T) { lintCert(t, reg, root.Cert.Raw, rootWarnAllowed) })
-	t.Run("Leaf", func(t *testing.T) { lintCert(t, reg, iss.Cert.Raw, leafWarnAllowed) })
+	t.Run("Leaf", func(t *testing.T) { lintCert(t, reg, iss.DER, leafWarnAllowed) })
 }

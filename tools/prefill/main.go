@@ -133,7 +133,7 @@ func run(dbPath, tokenFile string, n, poolSize, owners, workers int) error {
 		if err != nil {
 			return err
 		}
-		leaves[i] = leaf{der: iss.Cert.Raw, key: pkcs8}
+		leaves[i] = leaf{der: iss.DER, key: pkcs8}
 	}
 	fmt.Fprintf(os.Stderr, "prefill: root %s, %d owners, %d signed leaves to reuse; adding %d certificates\n",
 		root.Fingerprint, owners, poolSize, n)
