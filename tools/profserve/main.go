@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"certmaker/admin"
@@ -36,6 +37,13 @@ func main() {
 	tokenFile := flag.String("token-file", "", "write a new user's API token to `FILE`")
 	quiet := flag.Bool("quiet", false, "no request log (serve always logs)")
 	flag.Parse()
+	// As serve's tuneGC does.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(128 << 20)
+	}
 	if *publicURL == "" {
 		*publicURL = "http://" + *listen
 	}
