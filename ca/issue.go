@@ -68,7 +68,7 @@ func (a *Authority) Sign(req *Request, pub crypto.PublicKey) (*Issued, error) {
 	if l.ski, err = leafKeyID(pub); err != nil {
 		return nil, err
 	}
-	if l.spki, err = x509.MarshalPKIXPublicKey(pub); err != nil {
+	if l.spki, err = marshalPublicKey(pub); err != nil {
 		return nil, fmt.Errorf("encoding public key: %w", err)
 	}
 	if l.subject, err = req.Subject.encode(); err != nil {

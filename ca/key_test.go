@@ -1,11 +1,13 @@
 package ca_test
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"math/big"
@@ -156,5 +158,41 @@ func TestKeyTypeOf_RSASizes(t *testing.T) {
 func TestParseKey_Garbage(t *testing.T) {
 	if k, err := ca.ParseKey([]byte("not a key")); err == nil || k != nil {
 		t.Errorf("ParseKey(garbage) = %v, %v; want an error", k, err)
+	}
+}
+
+// TestMarshalKey_MatchesX509: the hand-encoded ECDSA PKCS#8 is byte for
+// byte crypto/x509's, for every curve and for a scalar with leading zero
+// bytes (d = 1), which must still be encoded at the curve's full width.
+func TestMarshalKey_MatchesX509(t *testing.T) {
+	var keys []*ecdsa.PrivateKey
+	for _, c := range []elliptic.Curve{elliptic.P256(), elliptic.P384(), elliptic.P521()} {
+		for range 20 {
+			k, err := ecdsa.GenerateKey(c, rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys = append(keys, k)
+		}
+		one := make([]byte, (c.Params().BitSize+7)/8)
+		one[len(one)-1] = 1
+		k, err := ecdsa.ParseRawPrivateKey(c, one)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	for _, k := range keys {
+		got, err := ca.MarshalKey(k)
+		if err != nil {
+			t.Fatalf("MarshalKey(%s): %v", k.Curve.Params().Name, err)
+		}
+		want, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("MarshalKey(%s key) = %x, crypto/x509 says %x", k.Curve.Params().Name, got, want)
+		}
 	}
 }
