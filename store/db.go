@@ -49,7 +49,8 @@ var (
 type DB struct {
 	bolt    *bolt.DB
 	path    string
-	commits committer // group commits of concurrent writes (group.go)
+	commits committer  // group commits of concurrent writes (group.go)
+	tokens  tokenCache // users by token hash (users.go)
 }
 
 // Options tune Open.

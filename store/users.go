@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"fmt"
+	"sync"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -13,6 +14,7 @@ func (db *DB) CreateUser(u User) error {
 	if err != nil {
 		return err
 	}
+	defer db.tokens.invalidate()
 	return db.bolt.Update(func(tx *bolt.Tx) error {
 		users := tx.Bucket(bucketUsers)
 		if users.Get([]byte(u.Name)) != nil {
@@ -59,8 +61,13 @@ func getUser(tx *bolt.Tx, name string, u *User) error {
 }
 
 // UserByTokenHash finds the user whose token hashes to h. The lookup is by
-// hash, so the time it takes says nothing about the token itself.
+// hash, so the time it takes says nothing about the token itself. Every
+// API request asks, so known tokens are remembered (tokenCache).
 func (db *DB) UserByTokenHash(h []byte) (User, error) {
+	if u, ok := db.tokens.get(h); ok {
+		return u, nil
+	}
+	gen := db.tokens.generation()
 	var u User
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		name := tx.Bucket(bucketTokens).Get(h)
@@ -69,7 +76,60 @@ func (db *DB) UserByTokenHash(h []byte) (User, error) {
 		}
 		return getUser(tx, string(name), &u)
 	})
+	if err == nil {
+		db.tokens.put(h, u, gen)
+	}
 	return u, err
+}
+
+// maxCachedTokens bounds the token cache; past it the cache starts over.
+const maxCachedTokens = 1024
+
+// tokenCache remembers the users of known token hashes. Every write to a
+// user goes through this package and forgets the whole cache once it has
+// committed, so a disabled user or a replaced token stops working at the
+// same moment as without the cache. A lookup that read the file before
+// such a write committed may finish after it: the generation it started in
+// no longer matches, so it is not remembered. Unknown tokens are never
+// remembered, so a client guessing tokens cannot fill the cache.
+type tokenCache struct {
+	mu     sync.Mutex
+	gen    uint64
+	byHash map[string]User
+}
+
+func (c *tokenCache) get(h []byte) (User, bool) {
+	c.mu.Lock()
+	u, ok := c.byHash[string(h)]
+	c.mu.Unlock()
+	u.TokenHash = bytes.Clone(u.TokenHash) // callers own what they get
+	return u, ok
+}
+
+func (c *tokenCache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+func (c *tokenCache) put(h []byte, u User, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return
+	}
+	if c.byHash == nil || len(c.byHash) >= maxCachedTokens {
+		c.byHash = make(map[string]User)
+	}
+	u.TokenHash = bytes.Clone(u.TokenHash)
+	c.byHash[string(h)] = u
+}
+
+func (c *tokenCache) invalidate() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.byHash = nil
 }
 
 // Users lists every user, sorted by name.
@@ -92,6 +152,7 @@ func (db *DB) Users() ([]User, error) {
 // record and edits it. A changed TokenHash replaces the old token's entry,
 // so the old token stops working in the same commit.
 func (db *DB) UpdateUser(name string, fn func(*User) error) (User, error) {
+	defer db.tokens.invalidate()
 	var u User
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		if err := getUser(tx, name, &u); err != nil {

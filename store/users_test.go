@@ -3,6 +3,7 @@ package store_test
 import (
 	"bytes"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -317,4 +318,67 @@ func TestDB_User_Copied(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertUserEqual(t, got, want)
+}
+
+// TestDB_UserByTokenHash_Cached: token lookups are remembered, yet every
+// change to a user shows in the very next lookup after UpdateUser returns,
+// even while other lookups race with the change and would remember what
+// they read before it committed.
+func TestDB_UserByTokenHash_Cached(t *testing.T) {
+	db := mustOpen(t)
+	mustCreateUser(t, db, "alice", "token-a")
+	h := store.HashToken("token-a")
+
+	got, err := db.UserByTokenHash(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.TokenHash[0] ^= 0xff // the caller's copy, not the cache's
+	if again, err := db.UserByTokenHash(h); err != nil || !bytes.Equal(again.TokenHash, h) {
+		t.Fatalf("second lookup: %v, token hash %x, want %x", err, again.TokenHash, h)
+	}
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				db.UserByTokenHash(h)
+			}
+		})
+	}
+	for i := range 200 {
+		disabled := i%2 == 0
+		if _, err := db.UpdateUser("alice", func(u *store.User) error { u.Disabled = disabled; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		u, err := db.UserByTokenHash(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Disabled != disabled {
+			close(stop)
+			wg.Wait()
+			t.Fatalf("round %d: lookup after UpdateUser says disabled=%v, want %v", i, u.Disabled, disabled)
+		}
+	}
+	close(stop)
+	wg.Wait()
+
+	// A new token replaces the old one at once.
+	h2 := store.HashToken("token-b")
+	if _, err := db.UpdateUser("alice", func(u *store.User) error { u.TokenHash = h2; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.UserByTokenHash(h); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("old token after replacement: %v, want ErrNotFound", err)
+	}
+	if u, err := db.UserByTokenHash(h2); err != nil || u.Name != "alice" {
+		t.Errorf("new token: %+v, %v", u, err)
+	}
 }
