@@ -56,13 +56,14 @@ func (a *Authority) Sign(req *Request, pub crypto.PublicKey) (*Issued, error) {
 		// RSA key exchange in TLS 1.2 encrypts to the certificate's key.
 		l.usage |= x509.KeyUsageKeyEncipherment
 	}
-	l.notBefore = a.cfg.Now().UTC().Truncate(time.Second)
+	now := a.cfg.Now()
+	l.notBefore = now.UTC().Truncate(time.Second)
 	l.notAfter = l.notBefore.Add(time.Duration(a.Days(req.Days)) * 24 * time.Hour)
 	if l.notAfter.After(root.Cert.NotAfter) {
 		// A leaf cannot outlive its root; verifiers would reject it then anyway.
 		l.notAfter = root.Cert.NotAfter
 	}
-	if l.serial, err = newLeafSerial(a.cfg.Rand, l.notBefore); err != nil {
+	if l.serial, err = NewLeafSerial(a.cfg.Rand, now); err != nil {
 		return nil, err
 	}
 	if l.ski, err = leafKeyID(pub); err != nil {

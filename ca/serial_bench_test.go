@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/asn1"
+	"math/big"
 	"testing"
 	"time"
 )
 
-// Leaf serials: a time prefix for the store's sake, 128 random bits for
+// Leaf serials: a time prefix for the store's sake, 108 random bits for
 // everything else. These tests hold them to what NewSerial promises.
 
 func TestNewLeafSerial(t *testing.T) {
@@ -25,7 +26,7 @@ func TestNewLeafSerial(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			seen := map[string]bool{}
 			for range 200 {
-				s, err := newLeafSerial(rand.Reader, tc.t)
+				s, err := NewLeafSerial(rand.Reader, tc.t)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -46,38 +47,49 @@ func TestNewLeafSerial(t *testing.T) {
 			}
 		})
 	}
-	// The random part is the full 128 bits from the reader.
-	r := bytes.NewReader(bytes.Repeat([]byte{0xff}, 16))
-	s, err := newLeafSerial(r, at)
+	// The random part is the low 108 bits, straight from the reader, and
+	// the time prefix above it is untouched by it.
+	r := bytes.NewReader(bytes.Repeat([]byte{0xff}, 14))
+	s, err := NewLeafSerial(r, at.Add(123456*time.Microsecond))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := s.Bytes()[len(s.Bytes())-16:]; !bytes.Equal(got, bytes.Repeat([]byte{0xff}, 16)) {
-		t.Errorf("random part %x, want the reader's 16 bytes", got)
+	ones := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 108), big.NewInt(1))
+	if got := new(big.Int).And(s, ones); got.Cmp(ones) != 0 {
+		t.Errorf("random part %x, want 108 one bits", got)
 	}
-	if _, err := newLeafSerial(bytes.NewReader(make([]byte, 15)), at); err == nil {
+	prefix := new(big.Int).Rsh(s, 108).Uint64()
+	if secs, micros := prefix>>20, prefix&(1<<20-1); secs != uint64(at.Unix()-leafSerialEpoch) || micros != 123456 {
+		t.Errorf("time prefix says %d s + %d us, want %d s + 123456 us", secs, micros, at.Unix()-leafSerialEpoch)
+	}
+	if _, err := NewLeafSerial(bytes.NewReader(make([]byte, 13)), at); err == nil {
 		t.Errorf("a short random source made a serial")
 	}
-	if _, err := newLeafSerial(bytes.NewReader(make([]byte, 16)), time.Unix(leafSerialEpoch, 0)); err == nil {
+	if _, err := NewLeafSerial(bytes.NewReader(make([]byte, 14)), time.Unix(leafSerialEpoch, 0)); err == nil {
 		t.Errorf("an all-zero serial was made")
 	}
 }
 
 // Later leaves sort after earlier ones in the store's key order (the
-// serial's big-endian bytes), which is the point of the prefix.
+// serial's big-endian bytes), which is the point of the prefix: a
+// microsecond apart, across a second's boundary, and seconds apart.
 func TestNewLeafSerial_Order(t *testing.T) {
-	at := time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
-	prev, err := newLeafSerial(rand.Reader, at)
+	at := time.Date(2026, 3, 14, 15, 9, 26, 999_990_000, time.UTC)
+	prev, err := NewLeafSerial(rand.Reader, at)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i < 100; i++ {
-		s, err := newLeafSerial(rand.Reader, at.Add(time.Duration(i)*time.Second))
+		step := time.Duration(i) * time.Microsecond
+		if i > 50 {
+			step = time.Duration(i) * time.Second
+		}
+		s, err := NewLeafSerial(rand.Reader, at.Add(step))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(s.Bytes()) != len(prev.Bytes()) || bytes.Compare(s.Bytes(), prev.Bytes()) <= 0 {
-			t.Fatalf("serial a second later %x does not sort after %x", s.Bytes(), prev.Bytes())
+			t.Fatalf("serial %d steps later %x does not sort after %x", i, s.Bytes(), prev.Bytes())
 		}
 		prev = s
 	}
@@ -86,7 +98,7 @@ func TestNewLeafSerial_Order(t *testing.T) {
 func BenchmarkNewLeafSerial(b *testing.B) {
 	now := time.Now()
 	for b.Loop() {
-		if _, err := newLeafSerial(rand.Reader, now); err != nil {
+		if _, err := NewLeafSerial(rand.Reader, now); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -7,7 +7,7 @@
 // To be quick it does not sign a million certificates: it signs a pool of
 // real leaves under the file's root (-pool, default 256) and reuses their
 // DER and keys, while every record gets its own serial (laid out as ca makes
-// leaf serials: issue second, then 128 random bits), an owner among -owners
+// leaf serials: issue time, then random bits), an owner among -owners
 // users, its own names, and an issue time; issue times run in order over
 // the last half year, as a real CA's do.
 // The serial inside a reused DER is therefore not the record's serial; that
@@ -23,12 +23,10 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
 	"log"
-	"math/big"
 	mrand "math/rand/v2"
 	"os"
 	"runtime/pprof"
@@ -143,7 +141,6 @@ func run(dbPath, tokenFile string, n, poolSize, owners, workers int) error {
 	var errOnce sync.Once
 	now := time.Now().UTC().Truncate(time.Second)
 	const span = 182 * 24 * time.Hour
-	const serialEpoch = 1704067200 // ca's leaf serial epoch, 2024-01-01
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	go progress(&done, n, stop)
@@ -151,7 +148,6 @@ func run(dbPath, tokenFile string, n, poolSize, owners, workers int) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			serial := make([]byte, 20)
 			for {
 				i := next.Add(1) - 1
 				if i >= int64(n) {
@@ -159,20 +155,21 @@ func run(dbPath, tokenFile string, n, poolSize, owners, workers int) error {
 				}
 				l := leaves[i%int64(poolSize)]
 				// Issued in order over the last half year, as a CA issues,
-				// with serials laid out as ca makes them for leaves: 31
-				// bits of seconds since 2024, then 128 random bits.
-				created := now.Add(-span + time.Duration(i)*span/time.Duration(n)).Truncate(time.Second)
-				binary.BigEndian.PutUint32(serial[:4], uint32(max(created.Unix()-serialEpoch, 0)&(1<<31-1)))
-				rand.Read(serial[4:])
+				// with serials as ca makes them for leaves.
+				created := now.Add(-span + time.Duration(i)*span/time.Duration(n))
+				serial, err := ca.NewLeafSerial(rand.Reader, created)
+				if err != nil {
+					log.Fatal(err)
+				}
 				c := &store.Certificate{
-					Serial:   new(big.Int).SetBytes(serial),
+					Serial:   serial,
 					DER:      l.der,
 					Owner:    ownerNames[i%int64(owners)],
 					Root:     root.Fingerprint,
 					KeyPKCS8: l.key,
 					KeyType:  string(ca.KeyECDSAP256),
 					Names:    []string{fmt.Sprintf("host%d.example.com", i)},
-					NotAfter: created.Add(time.Duration(1+mrand.IntN(182)) * 24 * time.Hour),
+					NotAfter: created.Truncate(time.Second).Add(time.Duration(1+mrand.IntN(182)) * 24 * time.Hour),
 					Created:  created,
 				}
 				if err := db.PutCertificate(c); err != nil {
