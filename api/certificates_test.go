@@ -131,7 +131,7 @@ func TestRequest(t *testing.T) {
 func TestRequest_KeyTypes(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	root := e.ca.Active().Cert
-	for _, kt := range ca.KeyTypes {
+	for _, kt := range ca.KeyTypes() {
 		t.Run(string(kt), func(t *testing.T) {
 			certPath, keyPath := e.issue("alice", fmt.Sprintf(`{"domains":["k.home.lan"],"key_type":%q}`, kt))
 			leaf := e.cert("alice", certPath)

@@ -52,7 +52,7 @@ func FuzzDecodeSimple(f *testing.F) {
 		if sr == nil || req == nil {
 			t.Fatalf("decodeSimple(%q): nil request without error", body)
 		}
-		if !slices.Contains(ca.KeyTypes, kt) {
+		if !slices.Contains(ca.KeyTypes(), kt) {
 			t.Fatalf("decodeSimple(%q): key type %q", body, kt)
 		}
 		n := len(req.DNSNames) + len(req.IPs) + len(req.Emails)

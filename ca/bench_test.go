@@ -24,7 +24,7 @@ import (
 // take from a hundred milliseconds to seconds each with a huge spread, which
 // would make `make bench` last minutes; set CERTMAKER_BENCH_RSA=1 to run them.
 func BenchmarkGenerateKey(b *testing.B) {
-	for _, kt := range ca.KeyTypes {
+	for _, kt := range ca.KeyTypes() {
 		b.Run(string(kt), func(b *testing.B) {
 			if (kt == ca.KeyRSA3072 || kt == ca.KeyRSA4096) && os.Getenv("CERTMAKER_BENCH_RSA") == "" {
 				b.Skip("slow and noisy; set CERTMAKER_BENCH_RSA=1")

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+	"slices"
 )
 
 // KeyType names a kind of private key certmaker can generate.
@@ -33,8 +34,11 @@ const (
 // DefaultKeyType is used when a request names none.
 const DefaultKeyType = KeyECDSAP256
 
-// KeyTypes lists every supported key type, in the order documentation shows them.
-var KeyTypes = []KeyType{KeyECDSAP256, KeyECDSAP384, KeyRSA2048, KeyRSA3072, KeyRSA4096, KeyEd25519}
+var keyTypes = []KeyType{KeyECDSAP256, KeyECDSAP384, KeyRSA2048, KeyRSA3072, KeyRSA4096, KeyEd25519}
+
+// KeyTypes lists every supported key type, in the order documentation
+// shows them. The slice is the caller's own.
+func KeyTypes() []KeyType { return slices.Clone(keyTypes) }
 
 // ErrKeyType is returned for a key type certmaker does not make.
 var ErrKeyType = errors.New("unsupported key type")
@@ -44,7 +48,7 @@ func ParseKeyType(s string) (KeyType, error) {
 	if s == "" {
 		return DefaultKeyType, nil
 	}
-	for _, kt := range KeyTypes {
+	for _, kt := range keyTypes {
 		if string(kt) == s {
 			return kt, nil
 		}

@@ -17,7 +17,7 @@ import (
 )
 
 func TestGenerateKey(t *testing.T) {
-	for _, kt := range ca.KeyTypes {
+	for _, kt := range ca.KeyTypes() {
 		t.Run(string(kt), func(t *testing.T) {
 			t.Parallel()
 			key := mustKey(t, kt) // the package's only RSA-4096 generation
@@ -95,7 +95,7 @@ func TestParseKeyType(t *testing.T) {
 
 func TestKeyTypeIsRSA(t *testing.T) {
 	want := map[ca.KeyType]bool{ca.KeyRSA2048: true, ca.KeyRSA3072: true, ca.KeyRSA4096: true}
-	for _, kt := range ca.KeyTypes {
+	for _, kt := range ca.KeyTypes() {
 		if got := kt.IsRSA(); got != want[kt] {
 			t.Errorf("%s.IsRSA() = %v", kt, got)
 		}

@@ -28,7 +28,7 @@ func (d *Dashboard) requestForm(names, days, kt, msg string) requestData {
 		kt = string(ca.DefaultKeyType)
 	}
 	return requestData{
-		Names: names, Days: days, KeyType: kt, KeyTypes: ca.KeyTypes, Error: msg,
+		Names: names, Days: days, KeyType: kt, KeyTypes: ca.KeyTypes(), Error: msg,
 		Challenge: d.issuer.ChallengeRequired(),
 		MinDays:   d.ca.Days(-1 << 31),
 		MaxDays:   d.ca.Days(1<<31 - 1),
