@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,9 +30,13 @@ type Config struct {
 type Authority struct {
 	cfg Config
 
-	mu     sync.RWMutex
+	mu     sync.RWMutex // held to change roots and active, and to read them
 	roots  map[string]*Root
 	active *Root
+	// sorted is every root, oldest first. AddRoot stores a new slice and
+	// never changes one it stored, so Roots hands it out without the lock,
+	// a copy or a sort: the OCSP responder asks on every request.
+	sorted atomic.Pointer[[]*Root]
 }
 
 // New checks cfg and returns an Authority with no roots yet.
@@ -70,6 +75,18 @@ func (a *Authority) AddRoot(r *Root, active bool) {
 	if active {
 		a.active = r
 	}
+	sorted := make([]*Root, 0, len(a.roots))
+	for _, r := range a.roots {
+		sorted = append(sorted, r)
+	}
+	// The fingerprint breaks ties, so the order never depends on the map's.
+	slices.SortFunc(sorted, func(x, y *Root) int {
+		if c := x.Cert.NotBefore.Compare(y.Cert.NotBefore); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Fingerprint, y.Fingerprint)
+	})
+	a.sorted.Store(&sorted)
 }
 
 // Active is the root that issues new certificates, nil before the first.
@@ -86,16 +103,16 @@ func (a *Authority) Root(fingerprint string) *Root {
 	return a.roots[fingerprint]
 }
 
-// Roots lists every known root, oldest first.
+// Roots lists every known root, oldest first (by NotBefore, then
+// fingerprint). The slice is shared with every other caller and with later
+// calls until a root is added: read it, never change it. Its capacity is
+// its length, so an append copies.
 func (a *Authority) Roots() []*Root {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	out := make([]*Root, 0, len(a.roots))
-	for _, r := range a.roots {
-		out = append(out, r)
+	p := a.sorted.Load()
+	if p == nil {
+		return nil
 	}
-	slices.SortFunc(out, func(x, y *Root) int { return x.Cert.NotBefore.Compare(y.Cert.NotBefore) })
-	return out
+	return (*p)[:len(*p):len(*p)]
 }
 
 // Days turns a requested validity into the one issued: 0 is the default,
