@@ -23,6 +23,7 @@ type Store interface {
 	UserByTokenHash(hash []byte) (store.User, error)
 	PutCertificate(c *store.Certificate) error
 	Certificate(serial *big.Int) (store.Certificate, error)
+	CertificateStatus(serial *big.Int) (store.CertificateStatus, error)
 	PutChallenge(ch store.Challenge) error
 	Challenge(id string) (store.Challenge, error)
 	CompleteChallenge(id string, c *store.Certificate) (store.Challenge, error)

@@ -11,6 +11,15 @@ import (
 // serialKey is the big-endian serial; positive serials never collide this way.
 func serialKey(s *big.Int) []byte { return s.Bytes() }
 
+// serialKeyIn is serialKey written into buf when it fits there, which keeps
+// a lookup's key off the heap.
+func serialKeyIn(buf []byte, s *big.Int) []byte {
+	if n := (s.BitLen() + 7) / 8; n <= len(buf) {
+		return s.FillBytes(buf[:n])
+	}
+	return serialKey(s)
+}
+
 // PutCertificate durably stores a new certificate and its owner index entry.
 // Concurrent callers share one commit (group.go); each returns only after
 // the commit that holds its certificate is on disk.
@@ -49,18 +58,45 @@ func (db *DB) Certificate(serial *big.Int) (Certificate, error) {
 }
 
 func getCertificate(tx *bolt.Tx, serial *big.Int, c *Certificate) error {
-	if serial == nil || serial.Sign() <= 0 {
-		return fmt.Errorf("certificate %v: %w", serial, ErrNotFound)
-	}
-	v := tx.Bucket(bucketCerts).Get(serialKey(serial))
-	if v == nil {
-		return fmt.Errorf("certificate %s: %w", serial, ErrNotFound)
+	v, err := certificateRecord(tx, serial)
+	if err != nil {
+		return err
 	}
 	if err := decode(v, c); err != nil {
 		return err
 	}
 	c.Serial = new(big.Int).Set(serial)
 	return nil
+}
+
+// certificateRecord is the stored value of one certificate, valid only
+// inside tx.
+func certificateRecord(tx *bolt.Tx, serial *big.Int) ([]byte, error) {
+	if serial == nil || serial.Sign() <= 0 {
+		return nil, fmt.Errorf("certificate %v: %w", serial, ErrNotFound)
+	}
+	var buf [32]byte
+	v := tx.Bucket(bucketCerts).Get(serialKeyIn(buf[:], serial))
+	if v == nil {
+		return nil, fmt.Errorf("certificate %s: %w", serial, ErrNotFound)
+	}
+	return v, nil
+}
+
+// CertificateStatus reads what an OCSP answer needs of one certificate:
+// its root and revocation, decoding nothing else (no DER, key or names),
+// since the responder asks on every request. ErrNotFound as Certificate.
+// A revocation is seen by the first call after Revoke returns.
+func (db *DB) CertificateStatus(serial *big.Int) (CertificateStatus, error) {
+	var st CertificateStatus
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		v, err := certificateRecord(tx, serial)
+		if err != nil {
+			return err
+		}
+		return decodeCertificateStatus(v, &st)
+	})
+	return st, err
 }
 
 // CertificatesByOwner lists one user's certificates through the owner index,

@@ -44,6 +44,15 @@ type Certificate struct {
 	Reason    int       `json:"reason,omitempty"` // RFC 5280 CRLReason
 }
 
+// CertificateStatus is the part of a certificate record that an OCSP
+// answer depends on, read without the rest (see DB.CertificateStatus).
+type CertificateStatus struct {
+	Root      string // fingerprint of the issuing root
+	Revoked   bool
+	RevokedAt time.Time
+	Reason    int // RFC 5280 CRLReason
+}
+
 // Challenge is a request waiting for its requester to prove control of its
 // names. Request holds the JSON simple request or the PEM CSR, as received.
 type Challenge struct {
@@ -242,6 +251,63 @@ func (r *certReader) time() time.Time {
 		return time.Time{}
 	}
 	return time.Unix(sec, int64(nsec)).UTC()
+}
+
+// decodeCertificateStatus fills st from a certificate record, binary or
+// JSON. Of a binary record it copies only the root fingerprint, but walks
+// every field, so that a record Certificate would refuse as damaged is
+// refused here too, never half read.
+func decodeCertificateStatus(b []byte, st *CertificateStatus) error {
+	if len(b) == 0 || b[0] == '{' {
+		var c Certificate
+		if err := decode(b, &c); err != nil {
+			return err
+		}
+		*st = CertificateStatus{Root: c.Root, Revoked: c.Revoked, RevokedAt: c.RevokedAt, Reason: c.Reason}
+		return nil
+	}
+	if b[0] != certBinaryV2 {
+		return fmt.Errorf("decoding record: binary certificate format %d, this certmaker reads %d: upgrade certmaker", b[0], certBinaryV2)
+	}
+	if len(b) < 2 {
+		return errCorrupt
+	}
+	flags := b[1]
+	r := certReader{b: b[2:]}
+	r.next() // der
+	r.next() // owner
+	root := r.next()
+	if flags&certHasKey != 0 {
+		r.next() // key
+	}
+	r.next() // key_type
+	count := r.uvarint()
+	if count > uint64(len(r.b)) {
+		return errCorrupt
+	}
+	for range count {
+		r.next() // a name
+	}
+	r.time() // not_after
+	r.time() // created
+	var revokedAt time.Time
+	if flags&certHasRevokedAt != 0 {
+		revokedAt = r.time()
+	}
+	reason := r.varint()
+	if r.err != nil {
+		return r.err
+	}
+	if len(r.b) != 0 {
+		return errCorrupt
+	}
+	*st = CertificateStatus{
+		Root:      string(root),
+		Revoked:   flags&certRevoked != 0,
+		RevokedAt: revokedAt,
+		Reason:    int(reason),
+	}
+	return nil
 }
 
 // decodeCertificate fills c from a binary record, copying everything out of

@@ -1,0 +1,164 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"math/big"
+	"path/filepath"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// openInternal opens a real database file in t.TempDir() for the tests that
+// must write records the way older certmakers did.
+func openInternal(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(filepath.Join(t.TempDir(), "ca.db"), Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// putRaw stores v as serial's certificate record, bypassing encode.
+func putRaw(t *testing.T, db *DB, serial *big.Int, v []byte) {
+	t.Helper()
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketCerts).Put(serialKey(serial), v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Records written before the binary format are JSON; their status reads
+// the same, from the file, and after a revocation rewrote them.
+func TestDB_CertificateStatus_LegacyJSON(t *testing.T) {
+	for name, c := range recordCases() {
+		t.Run(name, func(t *testing.T) {
+			db := openInternal(t)
+			serial := big.NewInt(4242)
+			putRaw(t, db, serial, legacyJSON(t, c))
+			st, err := db.CertificateStatus(serial)
+			if err != nil {
+				t.Fatalf("CertificateStatus: %v", err)
+			}
+			if st.Root != c.Root || st.Revoked != c.Revoked || !st.RevokedAt.Equal(c.RevokedAt) || st.Reason != c.Reason {
+				t.Errorf("status of a JSON record = %+v, want %q %v %v %d", st, c.Root, c.Revoked, c.RevokedAt, c.Reason)
+			}
+		})
+	}
+	t.Run("ThenRevoked", func(t *testing.T) {
+		db := openInternal(t)
+		c := benchCert()
+		putRaw(t, db, c.Serial, legacyJSON(t, c))
+		at := time.Date(2030, 6, 1, 0, 0, 0, 0, time.UTC)
+		if _, err := db.Revoke(c.Serial, at, 5); err != nil {
+			t.Fatal(err)
+		}
+		st, err := db.CertificateStatus(c.Serial)
+		if err != nil || !st.Revoked || !st.RevokedAt.Equal(at) || st.Reason != 5 || st.Root != c.Root {
+			t.Errorf("after revoking a JSON record: %+v, %v", st, err)
+		}
+	})
+}
+
+// A damaged record in the file is an error, never a status made of half of
+// it, and never ErrNotFound (which would answer "unknown").
+func TestDB_CertificateStatus_Damaged(t *testing.T) {
+	db := openInternal(t)
+	v, _ := encode(recordCases()["Revoked"])
+	for i, bad := range [][]byte{v[:len(v)-1], v[:2], append(bytes.Clone(v), 0), {certBinaryV2 + 1, 0}, []byte(`{"v":1,"r":`)} {
+		serial := big.NewInt(int64(i + 1))
+		putRaw(t, db, serial, bad)
+		st, err := db.CertificateStatus(serial)
+		if err == nil || errors.Is(err, ErrNotFound) {
+			t.Errorf("damaged record %x: %+v, %v; want a decoding error", bad, st, err)
+		}
+	}
+}
+
+// decodeCertificateStatus must refuse exactly what decode refuses, and
+// agree with it on what both read.
+func TestDecodeCertificateStatus_Truncated(t *testing.T) {
+	for name, c := range recordCases() {
+		v, _ := encode(c)
+		for i := range len(v) + 1 {
+			checkStatusDecode(t, name, v[:i])
+		}
+		checkStatusDecode(t, name, append(bytes.Clone(v), 0))
+	}
+}
+
+func FuzzDecodeCertificateStatus(f *testing.F) {
+	for _, c := range recordCases() {
+		v, _ := encode(c)
+		f.Add(v)
+		f.Add(legacyJSON(f, c))
+	}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		checkStatusDecode(t, "fuzz", v)
+	})
+}
+
+func checkStatusDecode(t *testing.T, name string, v []byte) {
+	t.Helper()
+	var c Certificate
+	full := decode(v, &c)
+	var st CertificateStatus
+	err := decodeCertificateStatus(v, &st)
+	if (full == nil) != (err == nil) {
+		t.Fatalf("%s: record %x: decode says %v, decodeCertificateStatus says %v", name, v, full, err)
+	}
+	if err != nil {
+		return
+	}
+	if st.Root != c.Root || st.Revoked != c.Revoked || !st.RevokedAt.Equal(c.RevokedAt) || st.Reason != c.Reason {
+		t.Fatalf("%s: record %x: status %+v, full record %+v", name, v, st, c)
+	}
+}
+
+// BenchmarkCertificateStatus is the OCSP responder's read, next to the
+// whole record that it used to decode.
+func BenchmarkCertificateStatus(b *testing.B) {
+	db := benchOpen(b)
+	var serials []*big.Int
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		for range 10000 {
+			c := benchCert()
+			v, err := encode(c)
+			if err != nil {
+				return err
+			}
+			if err := putCertificate(tx, c, v); err != nil {
+				return err
+			}
+			serials = append(serials, c.Serial)
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("status", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			if _, err := db.CertificateStatus(serials[i%len(serials)]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("certificate", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			if _, err := db.Certificate(serials[i%len(serials)]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+}
