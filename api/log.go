@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"time"
 )
@@ -22,10 +23,11 @@ func recordOf(r *http.Request) *record {
 	return rec
 }
 
-// statusWriter remembers the status a handler wrote.
+// statusWriter remembers the status a handler wrote. It holds the request's
+// record too, so that both cost one allocation.
 type statusWriter struct {
 	http.ResponseWriter
-	rec *record
+	rec record
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -47,29 +49,60 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // logRequest writes one line per request: method, route pattern (never the
 // raw path, which for OCSP is long and for others may hold ids), status,
 // duration and user. Tokens and bodies are never logged.
+//
+// Failures log at Error, other requests at Info, except the successes of
+// the routes that quietRoute names, which log at Debug.
 func (s *Server) logRequest(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	start := time.Now()
-	rec := &record{}
-	r = r.WithContext(context.WithValue(r.Context(), recordKey{}, rec))
-	next.ServeHTTP(&statusWriter{ResponseWriter: w, rec: rec}, r)
+	sw := &statusWriter{ResponseWriter: w}
+	r = r.WithContext(context.WithValue(r.Context(), recordKey{}, &sw.rec))
+	next.ServeHTTP(sw, r)
+	rec := &sw.rec
 	s.metrics.observeRequest(rec.route, r.Method, rec.status)
-	attrs := []any{
-		"method", r.Method,
-		"route", rec.route,
-		"status", rec.status,
-		"duration", time.Since(start),
-		"user", rec.user,
+
+	level := slog.LevelInfo
+	switch {
+	case rec.err != nil:
+		level = slog.LevelError
+	case rec.status < http.StatusBadRequest && quietRoute(rec.route):
+		level = slog.LevelDebug
 	}
-	if rec.err != nil {
-		attrs = append(attrs, "err", rec.err)
-		s.log.Error("request", attrs...)
+	ctx := r.Context()
+	if !s.log.Enabled(ctx, level) {
 		return
 	}
-	s.log.Info("request", attrs...)
+	attrs := []slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("route", rec.route),
+		slog.Int("status", rec.status),
+		slog.Duration("duration", time.Since(start)),
+		slog.String("user", rec.user),
+	}
+	if rec.err != nil {
+		attrs = append(attrs, slog.Any("err", rec.err))
+	}
+	s.log.LogAttrs(ctx, level, "request", attrs...)
+}
+
+// quietRoute reports whether a route's successes log at Debug rather than
+// Info: relying parties fetch OCSP answers and CRLs, and health checks poll,
+// up to thousands of times a second, which would bury every other line (and
+// cost a write each). Every request is still counted by route and status in
+// certmaker_http_requests_total, and OCSP answers by status in
+// certmaker_ocsp_responses_total; a failure to answer still logs at Error.
+// The patterns are those routes registers.
+func quietRoute(route string) bool {
+	switch route {
+	case "/healthz",
+		"/api/ocsp/*request", "/api/ocsp", "/api/crl", "/api/crl/:fingerprint",
+		"/api/v1/ocsp/*request", "/api/v1/ocsp", "/api/v1/crl", "/api/v1/crl/:fingerprint":
+		return true
+	}
+	return false
 }
 
 func (s *Server) recoverPanic(w http.ResponseWriter, r *http.Request, v any) {
-	s.log.Error("panic in handler", "method", r.Method, "panic", v)
+	s.log.LogAttrs(r.Context(), slog.LevelError, "panic in handler", slog.String("method", r.Method), slog.Any("panic", v))
 	if rec := recordOf(r); rec != nil && rec.status != 0 {
 		return // the answer has started; a second status would corrupt it
 	}
