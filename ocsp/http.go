@@ -3,6 +3,7 @@ package ocsp
 import (
 	"encoding/base64"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -27,7 +28,7 @@ func (r *Responder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	var der []byte // nil when unreadable, which answers malformedRequest
 	switch req.Method {
 	case http.MethodGet, http.MethodHead:
-		der = decodeGETPath(req.URL.EscapedPath())
+		der = getRequest(req.URL)
 	case http.MethodPost:
 		body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxPOSTBody))
 		if err == nil {
@@ -41,7 +42,7 @@ func (r *Responder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 	res, err := r.respond(der)
 	if err != nil && r.logger != nil {
-		r.logger.Error("answering ocsp request", "err", err)
+		r.logger.LogAttrs(req.Context(), slog.LevelError, "answering ocsp request", slog.Any("err", err))
 	}
 
 	h := w.Header()
@@ -133,19 +134,30 @@ func decodeGETPath(escaped string) []byte {
 	if len(escaped) > maxGETPath {
 		return nil
 	}
-	if i := strings.Index(escaped, "/ocsp/"); i >= 0 {
-		escaped = escaped[i+len("/ocsp/"):]
-	} else {
-		escaped = strings.TrimPrefix(escaped, "/")
-	}
 	// PathUnescape, not QueryUnescape: a literal "+" is base64, not a space.
-	b64, err := url.PathUnescape(escaped)
+	b64, err := url.PathUnescape(escaped[requestStart(escaped):])
 	if err != nil {
 		return nil
 	}
+	return decodeBase64(b64)
+}
+
+// requestStart is where the request begins in an escaped GET path.
+func requestStart(escaped string) int {
+	if i := strings.Index(escaped, "/ocsp/"); i >= 0 {
+		return i + len("/ocsp/")
+	}
+	if strings.HasPrefix(escaped, "/") {
+		return 1
+	}
+	return 0
+}
+
+// decodeBase64 decodes a request in whichever base64 the client used.
+func decodeBase64(b64 string) []byte {
 	// Clients differ on padding and alphabet; "-" and "_" cannot occur in
 	// standard base64 and "+" and "/" not in URL-safe, so at most one fits.
-	for _, enc := range []*base64.Encoding{
+	for _, enc := range [...]*base64.Encoding{
 		base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding,
 	} {
 		if der, err := enc.DecodeString(b64); err == nil {
@@ -153,6 +165,73 @@ func decodeGETPath(escaped string) []byte {
 		}
 	}
 	return nil
+}
+
+// getRequest is decodeGETPath(u.EscapedPath()), made without the strings
+// that EscapedPath and PathUnescape build for a path with escapes in it
+// (most clients escape "/", "+" and "="), which cost more than the rest of
+// a cached answer's parsing. In one pass it checks that RawPath is what
+// EscapedPath would return (valid, and an encoding of Path) and finds the
+// request in Path, already unescaped; anything unusual takes the long way.
+func getRequest(u *url.URL) []byte {
+	raw := u.RawPath
+	if raw == "" || len(raw) > maxGETPath {
+		return decodeGETPath(u.EscapedPath())
+	}
+	start := requestStart(raw)
+	off, j := len(u.Path), 0 // off: where the request starts in Path
+	for i := 0; i < len(raw); i++ {
+		if i == start {
+			off = j
+		}
+		c := raw[i]
+		if c == '%' {
+			// A "/" ends "/ocsp/", so start never falls inside an escape.
+			if i+2 >= len(raw) || !isHex(raw[i+1]) || !isHex(raw[i+2]) {
+				return decodeGETPath(u.EscapedPath())
+			}
+			c = unhex(raw[i+1])<<4 | unhex(raw[i+2])
+			i += 2
+		} else if !validInEscapedPath(c) {
+			return decodeGETPath(u.EscapedPath())
+		}
+		if j >= len(u.Path) || u.Path[j] != c {
+			return decodeGETPath(u.EscapedPath())
+		}
+		j++
+	}
+	if j != len(u.Path) {
+		return decodeGETPath(u.EscapedPath())
+	}
+	return decodeBase64(u.Path[off:])
+}
+
+// validInEscapedPath reports whether net/url leaves c as it is in a path's
+// escaped form (the bytes its EscapedPath accepts in RawPath, "%" aside).
+func validInEscapedPath(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	switch c {
+	case '-', '_', '.', '~', '$', '&', '+', ',', '/', ':', ';', '=', '@', '!', '\'', '(', ')', '*', '[', ']':
+		return true
+	}
+	return false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
 }
 
 // etagMatches reports whether an If-None-Match header names etag.

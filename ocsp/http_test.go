@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 
 	xocsp "golang.org/x/crypto/ocsp"
@@ -104,5 +105,54 @@ func TestDecodeGETPath(t *testing.T) {
 				t.Errorf("decodeGETPath(%q) = %x, want %x", tt.path, got, tt.want)
 			}
 		})
+	}
+}
+
+// getRequest must be decodeGETPath(u.EscapedPath()), whatever the request
+// line held and whatever a handler in front did to Path.
+func FuzzGetRequest(f *testing.F) {
+	for _, s := range []string{
+		"/api/ocsp/MFMwUTBPME0wSzAJBgUrDgMCGgUABBQ%2B%2F%3D", "/api/ocsp/%2B%2F%2B%2FMAM%3D", "/api/ocsp/MFMw+/=",
+		"/ocsp/a%2Fb%22c", "/ocsp/a\"b%2F", "/ocsp/%41", "/ocsp/%2541", "/a?b", "*", "/ocsp/a%20b", "/ocsp/%zz",
+		"/api/ocsp/AA%2Focsp%2FAAAA", "/AA%2Focsp%2FAAAA", "%2B%2F%2B%2FMAM%3D", "/ocsp/%2B%2F%2B%2FMAM%3",
+	} {
+		f.Add(s, "")
+		f.Add(s, "/stripped")
+	}
+	f.Fuzz(func(t *testing.T, target, newPath string) {
+		u, err := url.ParseRequestURI(target)
+		if err != nil {
+			return
+		}
+		check := func() {
+			got, want := getRequest(u), decodeGETPath(u.EscapedPath())
+			if !bytes.Equal(got, want) || (got == nil) != (want == nil) {
+				t.Fatalf("getRequest(%q, Path %q) = %x, decodeGETPath(EscapedPath) %x", target, u.Path, got, want)
+			}
+		}
+		check()
+		// A handler that changed Path and left RawPath behind.
+		if newPath != "" {
+			u.Path = newPath
+			check()
+		}
+	})
+}
+
+// The requests of scripts/load.sh and of clients that escape nothing take
+// the path without the long way's allocations.
+func TestGetRequest_Allocations(t *testing.T) {
+	der := []byte{0xfb, 0xff, 0xbf, 0x30, 0x03, 0x0a, 0x0b, 0x0c, 0x0d} // "+/+/MAMKCwwN"
+	for _, target := range []string{"/api/ocsp/%2B%2F%2B%2FMAMKCwwN", "/api/ocsp/+/+/MAMKCwwN", "/api/ocsp/%2B/+%2FMAMKCwwN"} {
+		u, err := url.ParseRequestURI(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := getRequest(u); !bytes.Equal(got, der) {
+			t.Fatalf("getRequest(%q) = %x, want %x", target, got, der)
+		}
+		if n := testing.AllocsPerRun(100, func() { getRequest(u) }); n > 1 {
+			t.Errorf("getRequest(%q): %v allocations, want 1 (the request)", target, n)
+		}
 	}
 }

@@ -32,7 +32,7 @@ type Source interface {
 // Config is what a Responder is made of.
 type Config struct {
 	Source   Source
-	Issuers  func() []Issuer  // current set of roots (may grow after a rotation); called per request, must be cheap
+	Issuers  func() []Issuer  // current set of roots (may grow after a rotation); called per request, must be cheap; only read, so it may be shared
 	Now      func() time.Time // nil: time.Now
 	Validity time.Duration    // nextUpdate - thisUpdate; default 24h
 	MaxCache int              // max cached responses; default 100000; when full, evict (simple, bounded)
