@@ -38,6 +38,7 @@ func putCertificate(tx *bolt.Tx, c *Certificate, v []byte) error {
 		return fmt.Errorf("certificate serial must be positive")
 	}
 	certs := tx.Bucket(bucketCerts)
+	certs.FillPercent = appendFill
 	k := serialKey(c.Serial)
 	if certs.Get(k) != nil {
 		return fmt.Errorf("certificate %s: %w", c.Serial, ErrExists)
