@@ -92,12 +92,17 @@ func (s *loggedServer) stop(t *testing.T) string {
 // TestBinary_SecretsStayOutOfLogs exercises every route that handles a
 // token, a key or a body (successes and failures, in both log formats) and
 // then searches the server's whole stderr for them.
+//
+// The JSON run logs at debug level, so the lines quiet at info (successful
+// OCSP, CRL and health answers) are searched too, and both runs check that
+// log_level decides whether those lines appear.
 func TestBinary_SecretsStayOutOfLogs(t *testing.T) {
-	for _, format := range []string{"text", "json"} {
-		t.Run(format, func(t *testing.T) {
+	for _, tc := range []struct{ format, level string }{{"text", "info"}, {"json", "debug"}} {
+		t.Run(tc.format, func(t *testing.T) {
 			dir := t.TempDir()
 			cfg := filepath.Join(dir, "certmaker.toml")
-			if err := os.WriteFile(cfg, []byte("[server]\nlog_format = \""+format+"\"\n"), 0o600); err != nil {
+			body := "[server]\nlog_format = \"" + tc.format + "\"\nlog_level = \"" + tc.level + "\"\n"
+			if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			srv := startLogged(t, dir, "--config", cfg)
@@ -106,6 +111,11 @@ func TestBinary_SecretsStayOutOfLogs(t *testing.T) {
 
 			if !strings.Contains(log, "request") {
 				t.Fatalf("no request was logged; the search below would prove nothing:\n%s", log)
+			}
+			// startLogged polled /healthz until it answered 200.
+			healthLogged := strings.Contains(log, "/healthz")
+			if want := tc.level == "debug"; healthLogged != want {
+				t.Errorf("log_level %s: a successful /healthz logged = %v, want %v", tc.level, healthLogged, want)
 			}
 			admin := regexp.MustCompile(`(?m)^\s{4}(\S{43})$`).FindStringSubmatch(log)
 			if admin == nil {

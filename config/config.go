@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/netip"
 	"net/url"
@@ -56,6 +57,22 @@ type Server struct {
 	Listen    string `toml:"listen"`
 	PublicURL string `toml:"public_url"`
 	LogFormat string `toml:"log_format"`
+	LogLevel  string `toml:"log_level"`
+}
+
+// Level is log_level as a slog level.
+func (s Server) Level() (slog.Level, error) {
+	switch s.LogLevel {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("server.log_level %q: want \"debug\", \"info\", \"warn\" or \"error\"", s.LogLevel)
 }
 
 // Store is the [store] table.
@@ -118,7 +135,7 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // Default is the configuration with no file at all.
 func Default() Config {
 	return Config{
-		Server: Server{Listen: ":8880", PublicURL: "http://localhost:8880", LogFormat: "text"},
+		Server: Server{Listen: ":8880", PublicURL: "http://localhost:8880", LogFormat: "text", LogLevel: "info"},
 		Store:  Store{Path: "certmaker.db"},
 		CA: CA{
 			KeyType:      "ecdsa-p256",
@@ -196,6 +213,9 @@ func (c *Config) Validate() error {
 	c.Server.PublicURL = strings.TrimRight(c.Server.PublicURL, "/")
 	if c.Server.LogFormat != "text" && c.Server.LogFormat != "json" {
 		return fmt.Errorf("server.log_format %q: want \"text\" or \"json\"", c.Server.LogFormat)
+	}
+	if _, err := c.Server.Level(); err != nil {
+		return err
 	}
 	if c.Store.Path == "" {
 		return fmt.Errorf("store.path is empty")

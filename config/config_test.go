@@ -67,6 +67,7 @@ allowed_ports = [80, 8080]
 		{"WrongType", "[certificates]\nmax_days = \"many\"\n", "max_days"},
 		{"Listen", "[server]\nlisten = \"8880\"\n", "server.listen"},
 		{"LogFormat", "[server]\nlog_format = \"xml\"\n", "server.log_format"},
+		{"LogLevel", "[server]\nlog_level = \"verbose\"\n", "server.log_level"},
 		{"KeyType", "[ca]\nkey_type = \"dsa\"\n", "ca.key_type"},
 		{"DefaultOutsideRange", "[certificates]\ndefault_days = 400\n", "certificates.default_days"},
 		{"MinZero", "[certificates]\nmin_days = 0\n", "certificates.min_days"},
