@@ -140,7 +140,7 @@ func (db *DB) UseACMENonce(id []byte, cutoff time.Time) error {
 	return db.group(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketACMENonces)
 		if b.Get(id) != nil {
-			return fmt.Errorf("nonce: %w", ErrExists)
+			return refuse(fmt.Errorf("nonce: %w", ErrExists))
 		}
 		if err := b.Put(id, nil); err != nil {
 			return err

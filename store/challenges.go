@@ -53,7 +53,7 @@ func (db *DB) CompleteChallenge(id string, c *Certificate) (Challenge, error) {
 	err = db.group(func(tx *bolt.Tx) error {
 		ch = Challenge{}
 		if err := getChallenge(tx, id, &ch); err != nil {
-			return err
+			return refuse(err)
 		}
 		if ch.Serial != nil {
 			return nil

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
@@ -9,7 +10,7 @@ import (
 
 // maxGroup bounds how many writes share one transaction, so that one
 // commit's dirty pages and its callers' wait stay bounded.
-const maxGroup = 1000
+var maxGroup = 1000 // a variable so that a test can lower it
 
 // committer groups concurrent writes into shared transactions, without
 // bbolt Batch's timer (10 ms by default, which capped durable issuance near
@@ -76,14 +77,24 @@ func (db *DB) group(fn func(*bolt.Tx) error) error {
 }
 
 // commitGroup commits calls in one transaction and answers each. A call
-// that fails is taken out and run in a transaction of its own, so that it
-// gets its own error and the others still commit together.
+// that refuses (refuse) wrote nothing and simply gets its error; a call
+// that fails otherwise may have written part of its work, so the attempt is
+// rolled back, that call runs alone in a transaction of its own, and the
+// others are committed together without it.
 func (db *DB) commitGroup(calls []*groupCall) {
+	refused := make([]error, len(calls))
 	for len(calls) > 0 {
 		failed := -1
 		err := db.bolt.Update(func(tx *bolt.Tx) error {
 			for i, p := range calls {
-				if err := safely(p.fn, tx); err != nil {
+				refused[i] = nil
+				err := safely(p.fn, tx)
+				var r refusal
+				switch {
+				case err == nil:
+				case errors.As(err, &r):
+					refused[i] = r.error
+				default:
 					failed = i
 					return err
 				}
@@ -91,16 +102,41 @@ func (db *DB) commitGroup(calls []*groupCall) {
 			return nil
 		})
 		if failed < 0 {
-			// Committed, or the commit itself failed: the same answer for all.
-			for _, p := range calls {
-				p.done <- err
+			// Committed, or the commit itself failed: the same answer for
+			// all but those that refused.
+			for i, p := range calls {
+				if refused[i] != nil {
+					p.done <- refused[i]
+				} else {
+					p.done <- err
+				}
 			}
 			return
 		}
 		p := calls[failed]
 		calls = append(calls[:failed:failed], calls[failed+1:]...)
-		p.done <- db.bolt.Update(func(tx *bolt.Tx) error { return safely(p.fn, tx) })
+		refused = refused[:len(calls)]
+		p.done <- unrefused(db.bolt.Update(func(tx *bolt.Tx) error { return safely(p.fn, tx) }))
 	}
+}
+
+// refusal is an error from a transaction function that returned before
+// writing anything (a used nonce, a certificate already revoked). It costs
+// the calls sharing its transaction nothing, where another error would
+// roll them all back and run them again; so a client that sends nothing but
+// refused requests cannot multiply the work of everyone else's commits.
+type refusal struct{ error }
+
+func (r refusal) Unwrap() error { return r.error }
+
+// refuse marks err as a refusal; call it only before the function writes.
+func refuse(err error) error { return refusal{err} }
+
+func unrefused(err error) error {
+	if r, ok := err.(refusal); ok {
+		return r.error
+	}
+	return err
 }
 
 // safely turns a panic in fn into an error, so that one bad call cannot

@@ -139,3 +139,118 @@ func TestGroupCommit(t *testing.T) {
 		t.Errorf("committer left busy=%v with %d queued", db.commits.busy, len(db.commits.queue))
 	}
 }
+
+// queueBehindLeader opens a write whose transaction stays open until the
+// returned release is called, then queues the calls behind it and waits
+// until all are queued. wait returns the leader's transaction id and each
+// call's error.
+func queueBehindLeader(t *testing.T, db *DB, calls []func(*bolt.Tx) error) (release func(), wait func() (int, []error)) {
+	t.Helper()
+	rel, entered := make(chan struct{}), make(chan struct{})
+	leaderDone := make(chan error, 1)
+	var leaderTx int
+	go func() {
+		leaderDone <- db.group(func(tx *bolt.Tx) error {
+			close(entered)
+			<-rel
+			leaderTx = tx.ID()
+			_, err := tx.CreateBucketIfNotExists([]byte("queued"))
+			return err
+		})
+	}()
+	<-entered
+	errs := make([]error, len(calls))
+	var wg sync.WaitGroup
+	for i, fn := range calls {
+		wg.Go(func() { errs[i] = db.group(fn) })
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+			db.commits.mu.Lock()
+			q := len(db.commits.queue)
+			db.commits.mu.Unlock()
+			if q == i+1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d calls queued, want %d", q, i+1)
+			}
+		}
+	}
+	return func() { close(rel) }, func() (int, []error) {
+		wg.Wait()
+		if err := <-leaderDone; err != nil {
+			t.Fatalf("leader: %v", err)
+		}
+		return leaderTx, errs
+	}
+}
+
+// TestGroupCommit_Refusals: calls that refuse before writing get their own
+// errors without rolling back the others' shared transaction, which runs
+// each of them exactly once.
+func TestGroupCommit_Refusals(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "refuse.db"), Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const n = 10
+	errNope := errors.New("nope")
+	runs := make([]int, n)
+	txOf := make([]int, n)
+	calls := make([]func(*bolt.Tx) error, n)
+	for i := range calls {
+		calls[i] = func(tx *bolt.Tx) error {
+			runs[i]++
+			if i == 3 || i == 7 {
+				return refuse(fmt.Errorf("call %d: %w", i, errNope))
+			}
+			txOf[i] = tx.ID()
+			return tx.Bucket([]byte("queued")).Put(fmt.Appendf(nil, "k%d", i), nil)
+		}
+	}
+	release, wait := queueBehindLeader(t, db, calls)
+	release()
+	leaderTx, errs := wait()
+	for i, err := range errs {
+		refused := i == 3 || i == 7
+		if refused && (!errors.Is(err, errNope) || errors.As(err, new(refusal))) {
+			t.Errorf("call %d: %v, want its own error, unwrapped from the refusal", i, err)
+		}
+		if !refused && (err != nil || txOf[i] != leaderTx+1) {
+			t.Errorf("call %d: %v in transaction %d, want nil in %d", i, err, txOf[i], leaderTx+1)
+		}
+		if runs[i] != 1 {
+			t.Errorf("call %d ran %d times, want once: a refusal must not roll the group back", i, runs[i])
+		}
+	}
+}
+
+// TestGroupCommit_MaxGroup: a queue longer than maxGroup is committed in
+// consecutive groups of at most maxGroup, the lead passing from one to the
+// next.
+func TestGroupCommit_MaxGroup(t *testing.T) {
+	defer func(old int) { maxGroup = old }(maxGroup)
+	maxGroup = 4
+	db, err := Open(filepath.Join(t.TempDir(), "max.db"), Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const n = 10
+	txOf := make([]int, n)
+	calls := make([]func(*bolt.Tx) error, n)
+	for i := range calls {
+		calls[i] = func(tx *bolt.Tx) error {
+			txOf[i] = tx.ID()
+			return tx.Bucket([]byte("queued")).Put(fmt.Appendf(nil, "k%d", i), nil)
+		}
+	}
+	release, wait := queueBehindLeader(t, db, calls)
+	release()
+	leaderTx, errs := wait()
+	for i, err := range errs {
+		if want := leaderTx + 1 + i/4; err != nil || txOf[i] != want {
+			t.Errorf("call %d: %v in transaction %d, want nil in %d (groups of 4 in queue order)", i, err, txOf[i], want)
+		}
+	}
+}

@@ -51,10 +51,10 @@ func (db *DB) Revoke(serial *big.Int, at time.Time, reason int) (Certificate, er
 	err := db.group(func(tx *bolt.Tx) error {
 		c = Certificate{}
 		if err := getCertificate(tx, serial, &c); err != nil {
-			return err
+			return refuse(err)
 		}
 		if c.Revoked {
-			return fmt.Errorf("certificate %s: %w", serial, ErrRevoked)
+			return refuse(fmt.Errorf("certificate %s: %w", serial, ErrRevoked))
 		}
 		c.Revoked, c.RevokedAt, c.Reason = true, at.UTC(), reason
 		v, err := encode(c)
