@@ -1,7 +1,6 @@
 package ca
 
 import (
-	"crypto"
 	"crypto/rand"
 	"fmt"
 	"io"
@@ -124,12 +123,11 @@ func (a *Authority) Days(n int) int {
 	return min(max(n, a.cfg.MinDays), a.cfg.MaxDays)
 }
 
-// rootSigner is what signing needs from a root; kept as a method so tests of
-// other packages never reach into the mutex.
-func (a *Authority) signer() (*Root, crypto.Signer, error) {
+// activeRoot is the root that signs, or an error before there is one.
+func (a *Authority) activeRoot() (*Root, error) {
 	r := a.Active()
 	if r == nil {
-		return nil, nil, fmt.Errorf("no active root")
+		return nil, fmt.Errorf("no active root")
 	}
-	return r, r.Signer, nil
+	return r, nil
 }

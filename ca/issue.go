@@ -33,7 +33,7 @@ func (a *Authority) Sign(req *Request, pub crypto.PublicKey) (*Issued, error) {
 	if err != nil {
 		return nil, err
 	}
-	root, _, err := a.signer()
+	root, err := a.activeRoot()
 	if err != nil {
 		return nil, err
 	}

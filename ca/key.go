@@ -1,8 +1,6 @@
 package ca
 
 import (
-	"encoding/asn1"
-
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -10,12 +8,14 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"slices"
+
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
-	"slices"
 )
 
 // KeyType names a kind of private key certmaker can generate.

@@ -24,8 +24,10 @@ var (
 	bucketByExpiry  = []byte("by_expiry")
 )
 
-// appendFill is the fill percent of buckets whose new keys always sort
-// last (certificates, keyed by time-prefixed serials, and by_created):
+// appendFill is the fill percent of buckets whose new keys cluster at one
+// growing end (certificates, keyed by time-prefixed serials, and
+// by_created; in a file from before those serials, new keys still land
+// next to each other, just not after the old random ones):
 // bbolt's default of half-full pages suits random inserts, but when keys
 // only grow it leaves every page half empty for good. Fuller pages halve
 // the file and save a few page writes per commit (bbolt's TxStats: 22 to

@@ -35,14 +35,14 @@ func main() {
 	pprofAddr := flag.String("pprof", "127.0.0.1:16060", "pprof `ADDR` (loopback)")
 	publicURL := flag.String("public-url", "", "public URL (default http://<listen>)")
 	tokenFile := flag.String("token-file", "", "write a new user's API token to `FILE`")
-	quiet := flag.Bool("quiet", false, "no request log (serve always logs)")
+	quiet := flag.Bool("quiet", false, "no request log at all (serve logs at its log_level)")
 	flag.Parse()
 	// As serve's tuneGC does.
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(128 << 20)
+		debug.SetMemoryLimit(256 << 20)
 	}
 	if *publicURL == "" {
 		*publicURL = "http://" + *listen
@@ -63,6 +63,11 @@ func run(dbPath, listen, pprofAddr, publicURL, tokenFile string, quiet bool) err
 		return err
 	}
 	defer db.Close()
+	go func() { // as serve's releaseMapped does
+		for range time.Tick(time.Second) {
+			db.ReleaseMapped()
+		}
+	}()
 	authority, err := ca.New(ca.Config{
 		PublicURL:   publicURL,
 		DefaultDays: cfg.Certificates.DefaultDays,
