@@ -100,25 +100,6 @@ func (db *DB) CertificateStatus(serial *big.Int) (CertificateStatus, error) {
 	return st, err
 }
 
-// CertificatesByOwner lists one user's certificates through the owner index,
-// without scanning anyone else's.
-func (db *DB) CertificatesByOwner(owner string) ([]Certificate, error) {
-	var out []Certificate
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		prefix := append([]byte(owner), 0)
-		cur := tx.Bucket(bucketOwnerCerts).Cursor()
-		for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
-			var c Certificate
-			if err := getCertificate(tx, serialOfSortKey(k[len(prefix):]), &c); err != nil {
-				return err
-			}
-			out = append(out, c)
-		}
-		return nil
-	})
-	return out, err
-}
-
 // CountCertificates counts one user's certificates from the owner index.
 func (db *DB) CountCertificates(owner string) (int, error) {
 	var n int

@@ -580,9 +580,9 @@ func TestDB_Backup(t *testing.T) {
 			t.Errorf("backup holds %d of bob's certificates, only %d were written", nb, written.Load())
 		}
 		// The owner index and the certificates agree in the copy.
-		bobs, err := bdb.CertificatesByOwner("bob")
+		bobs, err := ownerCerts(t, bdb, "bob")
 		if err != nil || len(bobs) != nb {
-			t.Errorf("backup CertificatesByOwner(bob) = %d, %v; index counts %d", len(bobs), err, nb)
+			t.Errorf("backup ListCertificates(bob) = %d, %v; index counts %d", len(bobs), err, nb)
 		}
 	})
 }
