@@ -19,6 +19,12 @@ var maxGroup = 1000 // a variable so that a test can lower it
 // first of them leads their shared commit as soon as the current one is on
 // disk. One writer alone pays one commit and no wait; many writers pay one
 // fsync per group.
+//
+// Measured and rejected: a dedicated commit goroutine (no wake-up per
+// hand-over) and yielding the processor at each hand-over were 10-15%
+// slower under make load. Both start the next commit sooner, with fewer
+// writes in it, and with two fsyncs per commit the disk sets the pace; the
+// hand-over's wake-up, for all its cost in latency, lets a group grow.
 type committer struct {
 	mu    sync.Mutex
 	queue []*groupCall
