@@ -43,29 +43,61 @@ type benchServer struct {
 
 func newBenchServer(b *testing.B, logger *slog.Logger) *benchServer {
 	b.Helper()
-	db, err := store.Open(filepath.Join(b.TempDir(), "ca.db"), store.Options{Timeout: time.Second})
+	s, db, root, token := newAPI(b, logger)
+	return &benchServer{h: s, db: db, token: token, root: root}
+}
+
+// newAPI wires an API the way serve does, on a fresh bbolt file in the
+// test's temporary directory: an authority with an ECDSA P-256 root, and
+// a user alice whose token it returns.
+func newAPI(tb testing.TB, logger *slog.Logger) (*api.Server, *store.DB, *ca.Root, string) {
+	tb.Helper()
+	db, err := store.Open(filepath.Join(tb.TempDir(), "ca.db"), store.Options{Timeout: time.Second})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() { db.Close() })
+	tb.Cleanup(func() { db.Close() })
 	authority, err := ca.New(ca.Config{PublicURL: "http://ca.test:8880", DefaultDays: 7, MinDays: 1, MaxDays: 182})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	root, err := admin.CreateRoot(db, ca.RootConfig{KeyType: ca.KeyECDSAP256, Days: 3650, CommonName: "bench root", Country: "DE"}, time.Now())
+	root, err := admin.CreateRoot(db, ca.RootConfig{KeyType: ca.KeyECDSAP256, Days: 3650, CommonName: "api test root", Country: "DE"}, time.Now())
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	authority.AddRoot(root, true)
 	token, err := (&admin.Ops{DB: db}).AddUser(context.Background(), "alice", false)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	s, err := api.New(api.Config{Store: db, Authority: authority, Logger: logger})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	return &benchServer{h: s, db: db, token: token, root: root}
+	return s, db, root, token
+}
+
+// ocspRequestFor reads the certificate a request answered with (its serial
+// in body) and builds an OCSP request for it.
+func ocspRequestFor(tb testing.TB, db *store.DB, root *ca.Root, body string) (*x509.Certificate, []byte) {
+	tb.Helper()
+	serial, ok := new(big.Int).SetString(strings.TrimSpace(body), 10)
+	if !ok {
+		tb.Fatalf("issuing answered %q, not a serial", body)
+	}
+	c, err := db.Certificate(serial)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(c.DER)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	der, err := ocsp.CreateRequest(leaf, root.Cert, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return leaf, der
 }
 
 // do serves one request and fails unless the status is want.
@@ -139,19 +171,7 @@ func BenchmarkRequestWithCSR(b *testing.B) {
 func BenchmarkOCSP(b *testing.B) {
 	s := newBenchServer(b, nil)
 	w := s.do(b, "POST", "/api/certificate/request", simpleBody, 200)
-	serial, _ := new(big.Int).SetString(strings.TrimSpace(w.Body.String()), 10)
-	c, err := s.db.Certificate(serial)
-	if err != nil {
-		b.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(c.DER)
-	if err != nil {
-		b.Fatal(err)
-	}
-	req, err := ocsp.CreateRequest(leaf, s.root.Cert, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	leaf, req := ocspRequestFor(b, s.db, s.root, w.Body.String())
 	target := "/api/ocsp/" + url.PathEscape(base64.StdEncoding.EncodeToString(req))
 	s.token = ""
 	resp := s.do(b, "GET", target, "", 200)

@@ -2,25 +2,20 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/ocsp"
 
-	"certmaker/admin"
 	"certmaker/api"
 	"certmaker/ca"
 	"certmaker/store"
@@ -70,57 +65,19 @@ type logEnv struct {
 	root  *ca.Root
 }
 
-func newLogEnv(t *testing.T, level slog.Level, opts ...func(*api.Config)) *logEnv {
+func newLogEnv(t *testing.T, level slog.Level) *logEnv {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "ca.db"), store.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	authority, err := ca.New(ca.Config{PublicURL: "http://ca.test:8880", DefaultDays: 7, MinDays: 1, MaxDays: 182})
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := admin.CreateRoot(db, ca.RootConfig{KeyType: ca.KeyECDSAP256, Days: 3650, CommonName: "log root", Country: "DE"}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	authority.AddRoot(root, true)
-	token, err := (&admin.Ops{DB: db}).AddUser(context.Background(), "alice", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &logEnv{db: db, log: &lockedBuffer{}, token: token, root: root}
-	cfg := api.Config{Store: db, Authority: authority,
-		Logger: slog.New(slog.NewJSONHandler(e.log, &slog.HandlerOptions{Level: level}))}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	s, err := api.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := &logEnv{log: &lockedBuffer{}}
+	var s *api.Server
+	s, e.db, e.root, e.token = newAPI(t, slog.New(slog.NewJSONHandler(e.log, &slog.HandlerOptions{Level: level})))
 	e.srv = httptest.NewServer(s)
 	t.Cleanup(e.srv.Close)
 
-	status, body := e.do(t, "POST", "/api/certificate/request", token, `{"domains":["app.example.com"],"key_type":"ecdsa-p256"}`)
+	status, body := e.do(t, "POST", "/api/certificate/request", e.token, `{"domains":["app.example.com"],"key_type":"ecdsa-p256"}`)
 	if status != 200 {
 		t.Fatalf("issuing: %d %s", status, body)
 	}
-	serial, ok := new(big.Int).SetString(strings.TrimSpace(string(body)), 10)
-	if !ok {
-		t.Fatalf("issuing answered %q, not a serial", body)
-	}
-	c, err := db.Certificate(serial)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.leaf, err = x509.ParseCertificate(c.DER); err != nil {
-		t.Fatal(err)
-	}
-	if e.der, err = ocsp.CreateRequest(e.leaf, root.Cert, nil); err != nil {
-		t.Fatal(err)
-	}
+	e.leaf, e.der = ocspRequestFor(t, e.db, e.root, string(body))
 	e.ocsp = "/api/ocsp/" + url.PathEscape(base64.StdEncoding.EncodeToString(e.der))
 	return e
 }
