@@ -121,16 +121,12 @@ func jsonKind(t reflect.Type) string {
 	return "a " + t.Kind().String()
 }
 
-// maxRawNames bounds the names a request may list before duplicates are
-// dropped, so that de-duplication stays cheap however large the body.
-const maxRawNames = 10 * ca.MaxNames
-
 func (sr *simpleRequest) toRequest() (*ca.Request, ca.KeyType, error) {
 	kt, err := ca.ParseKeyType(sr.KeyType)
 	if err != nil {
 		return nil, "", err
 	}
-	if n := len(sr.Domains) + len(sr.IPs) + len(sr.EmailAddresses); n > maxRawNames {
+	if n := len(sr.Domains) + len(sr.IPs) + len(sr.EmailAddresses); n > ca.MaxRawNames {
 		return nil, "", fmt.Errorf("%w: %d names, at most %d per certificate", ca.ErrInvalid, n, ca.MaxNames)
 	}
 	req := &ca.Request{

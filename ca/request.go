@@ -24,6 +24,11 @@ var ErrUnknownRoot = errors.New("unknown root")
 // certificate with thousands of SANs helps nobody and costs everybody.
 const MaxNames = 100
 
+// MaxRawNames bounds the names a request may list before duplicates are
+// dropped, so that the work done on a request stays small however large
+// its body.
+const MaxRawNames = 10 * MaxNames
+
 // Subject holds the subject fields a request may set. Empty fields are left out.
 type Subject struct {
 	CommonName    string
@@ -61,13 +66,26 @@ func (r *Request) Names() []string {
 // lower-cased and de-duplicated, the common name defaults to the first name
 // and must be one of the names, and subject fields must fit X.509.
 func (r *Request) Normalize() error {
+	// Counted before any work: de-duplication and syntax checks are cheap
+	// per name, but a body or CSR may carry thousands.
+	if n := len(r.DNSNames) + len(r.IPs) + len(r.Emails); n > MaxRawNames {
+		return fmt.Errorf("%w: %d names, at most %d per certificate", ErrInvalid, n, MaxNames)
+	}
+	seen := make(map[string]struct{}, len(r.DNSNames)+len(r.IPs)+len(r.Emails))
+	first := func(key string) bool {
+		if _, dup := seen[key]; dup {
+			return false
+		}
+		seen[key] = struct{}{}
+		return true
+	}
 	var dns []string
 	for _, d := range r.DNSNames {
 		n, err := NormalizeDNSName(d)
 		if err != nil {
 			return err
 		}
-		if !slices.Contains(dns, n) {
+		if first("d:" + n) {
 			dns = append(dns, n)
 		}
 	}
@@ -77,7 +95,7 @@ func (r *Request) Normalize() error {
 			return fmt.Errorf("%w: ip %q is not an IP address", ErrInvalid, a.String())
 		}
 		a = a.Unmap()
-		if !slices.Contains(ips, a) {
+		if first("i:" + a.String()) {
 			ips = append(ips, a)
 		}
 	}
@@ -87,7 +105,7 @@ func (r *Request) Normalize() error {
 		if err != nil {
 			return err
 		}
-		if !slices.Contains(emails, n) {
+		if first("e:" + n) {
 			emails = append(emails, n)
 		}
 	}
@@ -143,8 +161,8 @@ func defaultCommonName(dns []string, ips []netip.Addr) string {
 }
 
 // check enforces the X.509 upper bounds (RFC 5280 appendix A) and a
-// two-letter country, and refuses control characters that would make a
-// subject unreadable or misleading.
+// two-letter country, and refuses control and format characters that would
+// make a subject unreadable or misleading.
 func (s *Subject) check() error {
 	fields := []struct {
 		name, value string
@@ -171,6 +189,12 @@ func (s *Subject) check() error {
 		for _, c := range f.value {
 			if unicode.IsControl(c) {
 				return fmt.Errorf("%w: subject.%s contains a control character", ErrInvalid, f.name)
+			}
+			if unicode.Is(unicode.Cf, c) {
+				// Invisible format characters (U+202E RIGHT-TO-LEFT
+				// OVERRIDE, zero-width joiners, U+FEFF) make a subject
+				// read differently from what it holds.
+				return fmt.Errorf("%w: subject.%s contains an invisible format character (%U)", ErrInvalid, f.name, c)
 			}
 		}
 	}

@@ -54,6 +54,11 @@ func TestSubject(t *testing.T) {
 		{name: "LeadingSpaceOrganization", in: ca.Subject{Organization: " Home"}, wantErr: true},
 		{name: "TrailingSpaceLocality", in: ca.Subject{Locality: "Berlin "}, wantErr: true},
 		{name: "OnlySpace", in: ca.Subject{Organization: " "}, wantErr: true},
+		// Invisible format characters make a subject read as what it is not.
+		{name: "RightToLeftOverride", in: ca.Subject{Organization: "Bank \u202eemag"}, wantErr: true},
+		{name: "ZeroWidthJoiner", in: ca.Subject{Locality: "Ber\u200dlin"}, wantErr: true},
+		{name: "ByteOrderMark", in: ca.Subject{PostalCode: "\ufeff80331"}, wantErr: true},
+		{name: "SoftHyphen", in: ca.Subject{StreetAddress: "Haupt\u00adstraße 1"}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -189,6 +194,18 @@ func TestRequestNormalize(t *testing.T) {
 			name: "DuplicatesBeyondMaxNames",
 			in:   ca.Request{DNSNames: slicesRepeat("a.example.com", 3*ca.MaxNames)},
 			want: ca.Request{DNSNames: []string{"a.example.com"}, Subject: ca.Subject{CommonName: "a.example.com"}},
+		},
+		{
+			name: "DuplicatesUpToMaxRawNames",
+			in:   ca.Request{DNSNames: slicesRepeat("a.example.com", ca.MaxRawNames)},
+			want: ca.Request{DNSNames: []string{"a.example.com"}, Subject: ca.Subject{CommonName: "a.example.com"}},
+		},
+		{
+			// Counted before de-duplication, so a CSR or form with
+			// thousands of names costs nothing to refuse.
+			name:    "RawNamesBeyondMaxRawNames",
+			in:      ca.Request{DNSNames: slicesRepeat("a.example.com", 16000)},
+			wantErr: true,
 		},
 		{
 			name: "DaysKept",
