@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,10 +56,8 @@ func (s *Server) openChallengeCSR(owner string, req *ca.Request, csr *x509.Certi
 }
 
 func (s *Server) putChallenge(owner string, req *ca.Request, payload []byte, csr bool, days int) (store.Challenge, error) {
-	for _, d := range req.DNSNames {
-		if ca.IsWildcard(d) {
-			return store.Challenge{}, fmt.Errorf("%w: domain %q: a wildcard name cannot be proven with an HTTP challenge", ca.ErrInvalid, d)
-		}
+	if err := provable(req); err != nil {
+		return store.Challenge{}, err
 	}
 	// Refuse now what could never be issued, not after the proof.
 	if err := s.ca.Permits(req); err != nil {
@@ -87,6 +86,29 @@ func (s *Server) putChallenge(owner string, req *ca.Request, payload []byte, csr
 		return store.Challenge{}, err
 	}
 	return ch, nil
+}
+
+// provable refuses a request whose names a challenge cannot prove: a
+// wildcard, or an email address whose domain is not one of the request's
+// own DNS names (proven in the same challenge, or exempt like localhost).
+// A check with nothing to check must never pass, so a request made only
+// of email addresses is refused too.
+func provable(req *ca.Request) error {
+	for _, d := range req.DNSNames {
+		if ca.IsWildcard(d) {
+			return fmt.Errorf("%w: domain %q: a wildcard name cannot be proven with an HTTP challenge", ca.ErrInvalid, d)
+		}
+	}
+	for _, e := range req.Emails {
+		domain := e[strings.LastIndexByte(e, '@')+1:]
+		if !slices.Contains(req.DNSNames, domain) {
+			return fmt.Errorf("%w: email address %q: with challenges required, an email address is granted only with its domain %q among the request's domains, proven in the same challenge", ca.ErrInvalid, e, domain)
+		}
+	}
+	if len(req.DNSNames)+len(req.IPs) == 0 {
+		return fmt.Errorf("%w: with challenges required, a request needs at least one domain or IP address to prove", ca.ErrInvalid)
+	}
+	return nil
 }
 
 // handleChallengeSolve checks every name of a pending request and issues.
@@ -142,6 +164,11 @@ func (s *Server) SolveChallenge(ctx context.Context, owner, id string, port int)
 	}
 	req, kt, pub, err := decodePending(ch)
 	if err != nil {
+		return store.Challenge{}, err
+	}
+	// Checked again: a challenge stored by an older version may hold what
+	// is no longer accepted.
+	if err := provable(req); err != nil {
 		return store.Challenge{}, err
 	}
 	var targets []challenge.Target

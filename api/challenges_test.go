@@ -4,6 +4,8 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
@@ -154,6 +156,40 @@ func TestChallenge(t *testing.T) {
 		// Missing header: the default port 80, where nothing listens on 127.0.0.2.
 		_, solve = request(t, `{"ips":["127.0.0.2"]}`)
 		e.do("GET", solve, "alice", "").want(t, 417)
+	})
+	t.Run("Emails", func(t *testing.T) {
+		// An email address is granted only with its domain proven in the
+		// same challenge; a request with nothing to prove is refused.
+		for _, body := range []string{
+			`{"email_addresses":["ceo@bank.example"]}`,
+			`{"domains":["a.test"],"email_addresses":["ceo@bank.example"]}`,
+			`{"ips":["127.0.0.2"],"email_addresses":["ops@a.test"]}`,
+		} {
+			r := e.do("POST", "/api/certificate/request", "alice", body).want(t, 400)
+			if !strings.Contains(r.body, "email address") {
+				t.Errorf("%s: message %q does not explain the email rule", body, r.body)
+			}
+		}
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
+			EmailAddresses: []string{"ceo@bank.example"},
+		}, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		csr := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
+		e.do("POST", "/api/certificate/request-with-csr", "alice", csr).want(t, 400)
+
+		// With its domain among the names, the domain is fetched first.
+		token, solve := request(t, `{"domains":["a.test"],"email_addresses":["ops@A.test"]}`)
+		site.serve("127.0.0.2", "not-the-token")
+		e.do("GET", solve, "alice", "", "X-Challenge-Port", port).want(t, 417)
+		site.serve("127.0.0.2", token)
+		r := e.do("GET", solve, "alice", "", "X-Challenge-Port", port).want(t, 200)
+		leaf := e.cert("alice", e.path(r.header.Get("X-Certificate-Location")))
+		if len(leaf.EmailAddresses) != 1 || leaf.EmailAddresses[0] != "ops@a.test" {
+			t.Errorf("emails %v", leaf.EmailAddresses)
+		}
 	})
 	t.Run("Wildcard", func(t *testing.T) {
 		r := e.do("POST", "/api/certificate/request", "alice", `{"domains":["*.a.test"]}`).want(t, 400)
