@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -114,6 +115,31 @@ func TestRequest(t *testing.T) {
 	})
 	t.Run("UnknownFieldsIgnored", func(t *testing.T) {
 		e.do("POST", "/api/certificate/request", "alice", `{"domains":["c.home.lan"],"flavour":"vanilla"}`).want(t, 200)
+	})
+	t.Run("GoSDKEmails", func(t *testing.T) {
+		// The 2022 CertMaker Go SDK names the list "emails"; both
+		// spellings are taken, merged.
+		certPath, _ := e.issue("alice", `{"domains":["sdk.home.lan"],"ips":null,"emails":["a@home.lan"],"email_addresses":["b@home.lan"],"subject":{"common_name":"","organization":"","country":"","province":"","locality":"","street_address":"","postal_code":""},"days":3}`)
+		leaf := e.cert("alice", certPath)
+		if !slices.Equal(leaf.EmailAddresses, []string{"b@home.lan", "a@home.lan"}) {
+			t.Errorf("emails %v, want both lists", leaf.EmailAddresses)
+		}
+	})
+	t.Run("CertMakerBot", func(t *testing.T) {
+		// CertMaker-Bot's exact body: json.Marshal of its Go struct, so
+		// Go field names, and its own settings the API ignores.
+		certPath, keyPath := e.issue("alice", `{"Domains":["pihole","pihole.lan"],"IPs":null,"Subject":{"Organization":"My Homelab","Country":"DE","Province":"Some province","Locality":"Cologne","StreetAddress":"Domstraße 1","PostalCode":"50667"},"Days":30,"CertFile":"/opt/app-certs/pihole/cert.pem","KeyFile":"/opt/app-certs/pihole/key.pem","PostCommands":["systemctl restart pihole-FTL"]}`)
+		leaf := e.cert("alice", certPath)
+		verify(t, leaf, root, "pihole.lan")
+		s := leaf.Subject
+		if s.CommonName != "pihole" || s.Organization[0] != "My Homelab" || s.Locality[0] != "Cologne" ||
+			!slices.Equal(s.StreetAddress, []string{"Domstraße 1"}) || !slices.Equal(s.PostalCode, []string{"50667"}) {
+			t.Errorf("subject %+v", s)
+		}
+		if got := leaf.NotAfter.Sub(leaf.NotBefore); got != 30*24*time.Hour {
+			t.Errorf("validity %v, want 30 days", got)
+		}
+		e.do("GET", keyPath, "alice", "").want(t, 200)
 	})
 	t.Run("SubjectAndEmail", func(t *testing.T) {
 		certPath, _ := e.issue("alice", `{"domains":["d.home.lan"],"email_addresses":["ops@home.lan"],

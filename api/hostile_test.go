@@ -74,6 +74,12 @@ func TestHostileRequests(t *testing.T) {
 		{name: "Truncated", body: `{"domains":["a.lan"`, status: 400},
 		{name: "TrailingBrace", body: `{"domains":["a.lan"]}}`, status: 400},
 		{name: "TwoObjects", body: `{"domains":["a.lan"]}{"domains":["b.lan"]}`, status: 400},
+		// Duplicate keys: encoding/json would keep the last, in any case.
+		{name: "DuplicateKey", body: `{"domains":["a.lan"],"domains":["evil.lan"]}`, status: 400},
+		{name: "DuplicateKeyOtherCase", body: `{"domains":["a.lan"],"Domains":["evil.lan"]}`, status: 400},
+		{name: "DuplicateKeyFolded", body: `{"domains":["a.lan"],"key_type":"ed25519","\u212aey_type":"rsa-4096"}`, status: 400},
+		{name: "DuplicateKeyGoSpelling", body: `{"domains":["a.lan"],"subject":{"street_address":"x","StreetAddress":"y"}}`, status: 400},
+		{name: "DuplicateKeyInSubject", body: `{"domains":["a.lan"],"subject":{"organization":"Home","organization":"Bank"}}`, status: 400},
 		// Names.
 		{name: "Name300Chars", body: `{"domains":["` + name300 + `"]}`, status: 400},
 		{name: "Label64Chars", body: `{"domains":["` + strings.Repeat("a", 64) + `.lan"]}`, status: 400},
@@ -100,6 +106,7 @@ func TestHostileRequests(t *testing.T) {
 		{name: "CountryDigits", body: `{"domains":["a.lan"],"subject":{"country":"49"}}`, status: 400},
 		{name: "CommonName65", body: `{"domains":["a.lan"],"subject":{"common_name":"` + strings.Repeat("a", 61) + `.lan"}}`, status: 400},
 		{name: "CommonNameZone", body: `{"subject":{"common_name":"fe80::1%eth0"}}`, status: 400},
+		{name: "OrganizationRLO", body: `{"domains":["a.lan"],"subject":{"organization":"Bank \u202eemag"}}`, status: 400},
 		{name: "OrganizationCRLF", body: `{"domains":["a.lan"],"subject":{"organization":"Evil\r\nCorp"}}`, status: 400},
 		{name: "OrganizationTooLong", body: `{"domains":["a.lan"],"subject":{"organization":"` + strings.Repeat("o", 65) + `"}}`, status: 400},
 		{name: "KeyTypeUnknown", body: `{"domains":["a.lan"],"key_type":"rsa-1024"}`, status: 400},

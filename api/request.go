@@ -18,7 +18,12 @@ import (
 const maxBody = 64 << 10
 
 // simpleRequest is the JSON body of /certificate/request. Unknown fields are
-// ignored, as older clients send extra ones.
+// ignored, as older clients send extra ones: CertMaker-Bot sends its Go
+// field names ("Domains", "StreetAddress") and its own settings
+// ("CertFile", "PostCommands"), the 2022 Go SDK sends "emails". Keys match
+// without regard to case (encoding/json); the fields tagged without
+// underscores take the Go-named spellings, and checkKeys refuses a body
+// that names one field twice in any spelling.
 type simpleRequest struct {
 	Domains        []string      `json:"domains"`
 	IPs            []string      `json:"ips"`
@@ -26,6 +31,11 @@ type simpleRequest struct {
 	Subject        subjectFields `json:"subject"`
 	Days           int           `json:"days"`
 	KeyType        string        `json:"key_type"`
+
+	// Other clients' spellings, merged into the fields above by merge.
+	Emails           []string `json:"emails,omitempty"`
+	EmailAddressesGo []string `json:"emailaddresses,omitempty"`
+	KeyTypeGo        string   `json:"keytype,omitempty"`
 }
 
 type subjectFields struct {
@@ -36,6 +46,26 @@ type subjectFields struct {
 	Locality      string `json:"locality"`
 	StreetAddress string `json:"street_address"`
 	PostalCode    string `json:"postal_code"`
+
+	// CertMaker-Bot's spellings, merged by merge.
+	CommonNameGo    string `json:"commonname,omitempty"`
+	StreetAddressGo string `json:"streetaddress,omitempty"`
+	PostalCodeGo    string `json:"postalcode,omitempty"`
+}
+
+// merge folds the other clients' spellings into the canonical fields.
+// checkKeys has made sure at most one spelling of each field was sent;
+// "emails" is a different key from "email_addresses", and both are kept.
+func (sr *simpleRequest) merge() {
+	sr.EmailAddresses = append(sr.EmailAddresses, sr.EmailAddressesGo...)
+	sr.EmailAddresses = append(sr.EmailAddresses, sr.Emails...)
+	sr.KeyType += sr.KeyTypeGo
+	s := &sr.Subject
+	s.CommonName += s.CommonNameGo
+	s.StreetAddress += s.StreetAddressGo
+	s.PostalCode += s.PostalCodeGo
+	sr.Emails, sr.EmailAddressesGo, sr.KeyTypeGo = nil, nil, ""
+	s.CommonNameGo, s.StreetAddressGo, s.PostalCodeGo = "", "", ""
 }
 
 // readBody reads at most maxBody bytes; more is errTooLarge, whether the
@@ -70,6 +100,10 @@ func decodeSimple(body []byte) (*simpleRequest, *ca.Request, ca.KeyType, error) 
 	if rest := bytes.TrimSpace(body[dec.InputOffset():]); len(rest) > 0 {
 		return nil, nil, "", badRequest("malformed JSON: data after the request object")
 	}
+	if err := checkKeys(body); err != nil {
+		return nil, nil, "", err
+	}
+	sr.merge()
 	req, kt, err := sr.toRequest()
 	if err != nil {
 		return nil, nil, "", err

@@ -35,6 +35,10 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request, p httprout
 			Error(w, r, badRequest("malformed JSON: %v", jsonError(err)))
 			return
 		}
+		if err := checkKeys(body); err != nil {
+			Error(w, r, err)
+			return
+		}
 	}
 	c, err := s.Revoke(r.Context(), u, p.ByName("id"), rr.Reason)
 	if err != nil {
