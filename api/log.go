@@ -48,7 +48,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // logRequest writes one line per request: method, route pattern (never the
 // raw path, which for OCSP is long and for others may hold ids), status,
-// duration and user. Tokens and bodies are never logged.
+// duration, user and the client's address. Tokens and bodies are never logged.
 //
 // Failures log at Error, other requests at Info, except the successes of
 // the routes that quietRoute names, which log at Debug.
@@ -77,6 +77,9 @@ func (s *Server) logRequest(w http.ResponseWriter, r *http.Request, next http.Ha
 		slog.Int("status", rec.status),
 		slog.Duration("duration", time.Since(start)),
 		slog.String("user", rec.user),
+		// The peer's address as the listener saw it; a proxy's
+		// X-Forwarded-For is the client's word, so it is not used.
+		slog.String("client", r.RemoteAddr),
 	}
 	if rec.err != nil {
 		attrs = append(attrs, slog.Any("err", rec.err))

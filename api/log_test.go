@@ -187,6 +187,11 @@ func TestLogRequest_InfoLevel(t *testing.T) {
 	if len(got) != 2 || got[0]["route"] != "/api/certificate/request" || got[1]["route"] != "/api/root-certificate/obtain" {
 		t.Errorf("request lines at Info = %v, want the issuance and the root download only", got)
 	}
+	for _, l := range got {
+		if c, _ := l["client"].(string); !strings.HasPrefix(c, "127.0.0.1:") {
+			t.Errorf("request line %v does not name the client's address", l)
+		}
+	}
 }
 
 // TestLogRequest_Failures: with the database gone, an API failure logs at
