@@ -22,8 +22,21 @@ type viewer struct {
 type handler func(http.ResponseWriter, *http.Request, *viewer)
 
 // signinCookie carries the sign-in form's CSRF token (double submit):
-// there is no session yet to keep it in.
+// there is no session yet to keep it in. Over https it is named
+// "__Host-" + signinCookie, with path /, so that no other host or plain
+// http page can set it (RFC 6265bis, cookie prefixes).
 const signinCookie = "certmaker_signin"
+
+// signinFormCookie is the sign-in form token cookie, named and scoped for
+// the public URL's scheme.
+func (d *Dashboard) signinFormCookie(value string, maxAge int) *http.Cookie {
+	c := &http.Cookie{Name: signinCookie, Value: value, Path: "/signin", MaxAge: maxAge,
+		HttpOnly: true, Secure: d.secure, SameSite: http.SameSiteStrictMode}
+	if d.secure {
+		c.Name, c.Path = "__Host-"+signinCookie, "/"
+	}
+	return c
+}
 
 // current resolves the session cookie to an enabled user. The user is read
 // per request, so disabling a user or replacing their token ends their
@@ -170,18 +183,17 @@ func (d *Dashboard) renderSignIn(w http.ResponseWriter, r *http.Request, status 
 	// Keep a token the browser already has, so that two sign-in tabs
 	// do not spoil each other's form.
 	tok := randomID()
-	if c, err := r.Cookie(signinCookie); err == nil && len(c.Value) == len(tok) {
+	if c, err := r.Cookie(d.signinFormCookie("", 0).Name); err == nil && len(c.Value) == len(tok) {
 		tok = c.Value
 	}
-	http.SetCookie(w, &http.Cookie{Name: signinCookie, Value: tok, Path: "/signin", MaxAge: 3600,
-		HttpOnly: true, Secure: d.secure, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, d.signinFormCookie(tok, 3600))
 	d.render(w, r, status, "signin", &page{Title: "Sign in", CSRF: tok, Data: data})
 }
 
 // handleSignIn exchanges an API token for a session. The token is only
 // hashed and looked up; it is never kept, logged or shown again.
 func (d *Dashboard) handleSignIn(w http.ResponseWriter, r *http.Request) {
-	c, err := r.Cookie(signinCookie)
+	c, err := r.Cookie(d.signinFormCookie("", 0).Name)
 	want := ""
 	if err == nil {
 		want = c.Value
@@ -216,8 +228,7 @@ func (d *Dashboard) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	}
 	sess := d.sessions.create(u.Name, u.TokenHash)
 	d.setSessionCookie(w, sess)
-	http.SetCookie(w, &http.Cookie{Name: signinCookie, Value: "", Path: "/signin", MaxAge: -1,
-		HttpOnly: true, Secure: d.secure, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, d.signinFormCookie("", -1))
 	http.Redirect(w, r, "/certificates", http.StatusSeeOther)
 }
 

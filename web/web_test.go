@@ -84,6 +84,11 @@ func TestSignIn(t *testing.T) {
 		get := httptest.NewRequest("GET", "https://ca.example/signin", nil)
 		rec := httptest.NewRecorder()
 		d.ServeHTTP(rec, get)
+		// The sign-in form's token cookie is __Host- prefixed too, which
+		// requires Secure and path /.
+		if c := sessionCookie(t, rec.Header(), "__Host-certmaker_signin"); !c.Secure || c.Path != "/" || !c.HttpOnly {
+			t.Errorf("sign-in cookie over https: %+v, want Secure, HttpOnly, path /", c)
+		}
 		form := csrfField.FindStringSubmatch(rec.Body.String())
 		post := httptest.NewRequest("POST", "https://ca.example/signin",
 			strings.NewReader(url.Values{"csrf": {form[1]}, "token": {e.tokens["alice"]}}.Encode()))
@@ -97,6 +102,9 @@ func TestSignIn(t *testing.T) {
 		c := sessionCookie(t, rec.Header(), "__Host-certmaker_session")
 		if !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode {
 			t.Errorf("over https: %+v, want Secure, HttpOnly, SameSite=Strict", c)
+		}
+		if c := sessionCookie(t, rec.Header(), "__Host-certmaker_signin"); c.MaxAge >= 0 || c.Path != "/" {
+			t.Errorf("sign-in cookie not cleared after signing in: %+v", c)
 		}
 	})
 }
