@@ -52,7 +52,13 @@ func newBenchServer(b *testing.B, logger *slog.Logger) *benchServer {
 // a user alice whose token it returns.
 func newAPI(tb testing.TB, logger *slog.Logger) (*api.Server, *store.DB, *ca.Root, string) {
 	tb.Helper()
-	db, err := store.Open(filepath.Join(tb.TempDir(), "ca.db"), store.Options{Timeout: time.Second})
+	return newAPIAt(tb, filepath.Join(tb.TempDir(), "ca.db"), logger)
+}
+
+// newAPIAt is newAPI with its database at path.
+func newAPIAt(tb testing.TB, path string, logger *slog.Logger) (*api.Server, *store.DB, *ca.Root, string) {
+	tb.Helper()
+	db, err := store.Open(path, store.Options{Timeout: time.Second})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -49,7 +49,13 @@ var statuses = []struct {
 	{challenge.ErrPort, http.StatusBadRequest},
 	{errExpired, http.StatusGone},
 	{store.ErrRevoked, http.StatusGone},
+	{store.ErrFull, http.StatusServiceUnavailable},
 }
+
+// retryFull is the Retry-After, in seconds, of an answer refused because
+// the CA's storage is full: long enough for an operator to free space,
+// short enough that a script's retry soon succeeds.
+const retryFull = "60"
 
 // statusClientClosed is nginx's "client closed request": the client went
 // away (say, during an RSA-4096 key generation) and will read no answer.
@@ -79,11 +85,19 @@ func StatusOf(err error) int {
 func Error(w http.ResponseWriter, r *http.Request, err error) {
 	status := StatusOf(err)
 	msg := err.Error()
-	if status == http.StatusInternalServerError {
+	switch {
+	case status == http.StatusInternalServerError:
 		if rec := recordOf(r); rec != nil {
 			rec.err = err
 		}
 		msg = "internal error"
+	case errors.Is(err, store.ErrFull):
+		// The file's path and the system call stay in the log, once.
+		if rec := recordOf(r); rec != nil {
+			rec.full = err
+		}
+		msg = store.ErrFull.Error() + "; try again later"
+		w.Header().Set("Retry-After", retryFull)
 	}
 	writeText(w, status, oneLine(msg)+"\n")
 }

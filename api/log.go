@@ -14,6 +14,7 @@ type record struct {
 	user   string
 	status int
 	err    error
+	full   error // a write failed for lack of space (store.ErrFull)
 }
 
 type recordKey struct{}
@@ -59,6 +60,7 @@ func (s *Server) logRequest(w http.ResponseWriter, r *http.Request, next http.Ha
 	next.ServeHTTP(sw, r)
 	rec := &sw.rec
 	s.metrics.observeRequest(rec.route, r.Method, rec.status)
+	s.noteStorage(r.Context(), rec.full)
 
 	level := slog.LevelInfo
 	switch {
@@ -85,6 +87,23 @@ func (s *Server) logRequest(w http.ResponseWriter, r *http.Request, next http.Ha
 		attrs = append(attrs, slog.Any("err", rec.err))
 	}
 	s.log.LogAttrs(ctx, level, "request", attrs...)
+}
+
+// noteStorage logs once at Error when writes start failing for lack of
+// space, and once at Info when they succeed again: a full disk fails every
+// write, and a line per request would bury the one that matters (and could
+// not be written anyway). full is the request's own failure, if any.
+func (s *Server) noteStorage(ctx context.Context, full error) {
+	switch {
+	case full != nil:
+		if s.storageFull.CompareAndSwap(false, true) {
+			s.log.ErrorContext(ctx, "the CA's storage is full: writes fail (503) until space is freed", "err", full)
+		}
+	case s.storageFull.Load() && !s.store.WritesFailing():
+		if s.storageFull.CompareAndSwap(true, false) {
+			s.log.InfoContext(ctx, "the CA's storage accepts writes again")
+		}
+	}
 }
 
 // quietRoute reports whether a route's successes log at Debug rather than

@@ -69,6 +69,14 @@ func newMetrics(s *Server) *metrics {
 			Name: "certmaker_certificates_expiring_30d", Help: "Unrevoked certificates whose validity ends within 30 days.",
 		}, expiring(30*24*time.Hour)),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "certmaker_storage_full", Help: "1 while writes fail because the CA's storage is full (ENOSPC or quota), else 0.",
+		}, func() float64 {
+			if s.store.WritesFailing() {
+				return 1
+			}
+			return 0
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "certmaker_root_expiry_days", Help: "Days until the active root certificate expires.",
 		}, func() float64 {
 			r := s.ca.Active()

@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -34,6 +35,8 @@ type Store interface {
 	ListCertificates(q store.ListQuery) ([]store.Certificate, []byte, error)
 	CountExpiring(from, to time.Time) (int, error)
 	Ping() error
+	// WritesFailing reports whether the last write failed for lack of space.
+	WritesFailing() bool
 }
 
 // Config wires a Server.
@@ -79,6 +82,8 @@ type Server struct {
 	acme     http.Handler
 	web      http.Handler
 	metrics  *metrics
+
+	storageFull atomic.Bool // an episode of full storage has been logged
 }
 
 // New checks cfg and builds the routes.
@@ -238,6 +243,11 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, _ httprout
 	if err := s.store.Ping(); err != nil {
 		s.log.Error("health check failed", "err", err)
 		http.Error(w, "database does not answer", http.StatusServiceUnavailable)
+		return
+	}
+	if s.store.WritesFailing() {
+		// Reads, OCSP and CRLs still answer; issuing and revoking do not.
+		writeText(w, http.StatusServiceUnavailable, "degraded: the CA's storage is full; writes fail until space is freed\n")
 		return
 	}
 	writeText(w, http.StatusOK, "ok\n")

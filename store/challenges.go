@@ -76,7 +76,7 @@ func (db *DB) CompleteChallenge(id string, c *Certificate) (Challenge, error) {
 // request would stay in the file forever.
 func (db *DB) DeleteChallengesExpiredBefore(t time.Time) (int, error) {
 	n := 0
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketChallenges)
 		var doomed [][]byte
 		err := b.ForEach(func(k, v []byte) error {

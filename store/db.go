@@ -51,6 +51,7 @@ type DB struct {
 	path    string
 	commits committer  // group commits of concurrent writes (group.go)
 	tokens  tokenCache // users by token hash (users.go)
+	full    fullState  // whether writes fail for lack of space (full.go)
 }
 
 // Options tune Open.

@@ -91,7 +91,7 @@ func (db *DB) commitGroup(calls []*groupCall) {
 	refused := make([]error, len(calls))
 	for len(calls) > 0 {
 		failed := -1
-		err := db.bolt.Update(func(tx *bolt.Tx) error {
+		err := db.update(func(tx *bolt.Tx) error {
 			for i, p := range calls {
 				refused[i] = nil
 				err := safely(p.fn, tx)
@@ -122,7 +122,7 @@ func (db *DB) commitGroup(calls []*groupCall) {
 		p := calls[failed]
 		calls = append(calls[:failed:failed], calls[failed+1:]...)
 		refused = refused[:len(calls)]
-		p.done <- unrefused(db.bolt.Update(func(tx *bolt.Tx) error { return safely(p.fn, tx) }))
+		p.done <- unrefused(db.update(func(tx *bolt.Tx) error { return safely(p.fn, tx) }))
 	}
 }
 

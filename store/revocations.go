@@ -118,7 +118,7 @@ func (db *DB) RevocationGeneration(root string) (uint64, error) {
 // CRL numbers only ever grow, across restarts too.
 func (db *DB) NextCRLNumber(root string) (uint64, error) {
 	var n uint64
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		var err error
 		n, err = bumpUint(tx.Bucket(bucketMeta), crlNumberKey(root))
 		return err

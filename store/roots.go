@@ -13,7 +13,7 @@ func (db *DB) PutRoot(r Root, active bool) error {
 	if err != nil {
 		return err
 	}
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketRoots).Put([]byte(r.Fingerprint), v); err != nil {
 			return err
 		}

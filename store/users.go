@@ -15,7 +15,7 @@ func (db *DB) CreateUser(u User) error {
 		return err
 	}
 	defer db.tokens.invalidate()
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bolt.Tx) error {
 		users := tx.Bucket(bucketUsers)
 		if users.Get([]byte(u.Name)) != nil {
 			return fmt.Errorf("user %q: %w", u.Name, ErrExists)
@@ -154,7 +154,7 @@ func (db *DB) Users() ([]User, error) {
 func (db *DB) UpdateUser(name string, fn func(*User) error) (User, error) {
 	defer db.tokens.invalidate()
 	var u User
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		if err := getUser(tx, name, &u); err != nil {
 			return err
 		}
