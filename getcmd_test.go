@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// getEnv is a real server and a working directory for `certmaker get`.
+type getEnv struct {
+	t         *testing.T
+	srv       *server
+	dir       string
+	tokenFile string
+}
+
+// newGetEnv starts a server in a new directory, with config as its
+// certmaker.toml if not empty.
+func newGetEnv(t *testing.T, config string) *getEnv {
+	t.Helper()
+	dir := t.TempDir()
+	if config != "" {
+		if err := os.WriteFile(filepath.Join(dir, "certmaker.toml"), []byte(config), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := startServer(t, dir)
+	if srv.token == "" {
+		t.Fatal("the first start printed no admin token")
+	}
+	e := &getEnv{t: t, srv: srv, dir: dir, tokenFile: filepath.Join(dir, "token")}
+	if err := os.WriteFile(e.tokenFile, []byte(srv.token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (e *getEnv) get(args ...string) (string, error) {
+	e.t.Helper()
+	args = append([]string{"get", "--server", e.srv.url, "--token-file", e.tokenFile,
+		"--cert", filepath.Join(e.dir, "app.crt"), "--key", filepath.Join(e.dir, "app.key")}, args...)
+	out, errOut, err := runCLI(e.t, e.dir, args...)
+	if err != nil {
+		return out + errOut, err
+	}
+	return out, nil
+}
+
+func (e *getEnv) mustGet(args ...string) string {
+	e.t.Helper()
+	out, err := e.get(args...)
+	if err != nil {
+		e.t.Fatalf("certmaker get %v: %v\n%s", args, err, out)
+	}
+	return out
+}
+
+func (e *getEnv) files() (cert *x509.Certificate, certPEM, keyPEM []byte) {
+	e.t.Helper()
+	certPEM, err := os.ReadFile(filepath.Join(e.dir, "app.crt"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	keyPEM, err = os.ReadFile(filepath.Join(e.dir, "app.key"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	block, _ := pem.Decode(certPEM)
+	if block == nil {
+		e.t.Fatalf("cert file is not PEM: %q", certPEM)
+	}
+	cert, err = x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return cert, certPEM, keyPEM
+}
+
+func TestGet_RenewsWhenDue(t *testing.T) {
+	e := newGetEnv(t, "")
+	hook := filepath.Join(e.dir, "hook-ran")
+	args := []string{"--name", "app.home.lan", "--ip", "192.168.1.20", "--post-hook", "echo ran >> " + hook}
+
+	out := e.mustGet(args...)
+	if !strings.Contains(out, "no certificate yet") {
+		t.Errorf("first run said %q", out)
+	}
+	first, firstPEM, keyPEM := e.files()
+	if first.DNSNames[0] != "app.home.lan" || len(first.IPAddresses) != 1 || first.IPAddresses[0].String() != "192.168.1.20" {
+		t.Errorf("names %v %v", first.DNSNames, first.IPAddresses)
+	}
+	if fi, _ := os.Stat(filepath.Join(e.dir, "app.key")); fi.Mode().Perm() != 0o600 {
+		t.Errorf("key mode %v, want 0600", fi.Mode().Perm())
+	}
+	rootPEM := mustCLI(t, e.dir, "root", "export")
+	opensslVerify(t, e.dir, rootPEM, string(firstPEM))
+	if b, _ := os.ReadFile(hook); string(b) != "ran\n" {
+		t.Errorf("post hook after the first certificate: %q", b)
+	}
+
+	// Fresh: nothing changes, one line, the hook does not run.
+	out = e.mustGet(append(args, "--now", time.Now().Format(time.RFC3339))...)
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 1 || !strings.Contains(out, "fresh until") {
+		t.Errorf("a fresh certificate: %q, want one line saying it is fresh", out)
+	}
+	_, samePEM, sameKey := e.files()
+	if !bytes.Equal(samePEM, firstPEM) || !bytes.Equal(sameKey, keyPEM) {
+		t.Error("a fresh certificate was replaced")
+	}
+	if b, _ := os.ReadFile(hook); string(b) != "ran\n" {
+		t.Errorf("the post hook ran without a change: %q", b)
+	}
+
+	// In the last third of its 7 days: renewed, the hook runs once more.
+	due := first.NotAfter.Add(-24 * time.Hour)
+	out = e.mustGet(append(args, "--now", due.Format(time.RFC3339))...)
+	if !strings.Contains(out, "is due") {
+		t.Errorf("a due certificate: %q", out)
+	}
+	second, _, _ := e.files()
+	if second.SerialNumber.Cmp(first.SerialNumber) == 0 {
+		t.Fatal("a due certificate was not renewed")
+	}
+	if b, _ := os.ReadFile(hook); string(b) != "ran\nran\n" {
+		t.Errorf("post hook after the renewal: %q", b)
+	}
+
+	// Revoked: renewed at once, though fresh by its dates.
+	if status, _, body := e.srv.do(t, "POST", "/api/certificate/"+second.SerialNumber.String()+"/revoke", e.srv.token, `{"reason":"keyCompromise"}`); status != 200 {
+		t.Fatalf("revoking: %d %s", status, body)
+	}
+	out = e.mustGet(args...)
+	if !strings.Contains(out, "revoked") {
+		t.Errorf("a revoked certificate: %q", out)
+	}
+	third, _, _ := e.files()
+	if third.SerialNumber.Cmp(second.SerialNumber) == 0 {
+		t.Fatal("a revoked certificate was not renewed")
+	}
+
+	// Another name asked for: renewed.
+	e.mustGet("--name", "app.home.lan", "--name", "www.home.lan", "--ip", "192.168.1.20")
+	fourth, _, _ := e.files()
+	if len(fourth.DNSNames) != 2 {
+		t.Errorf("names after adding one: %v", fourth.DNSNames)
+	}
+}
+
+func TestGet_KeepsThePairOnError(t *testing.T) {
+	e := newGetEnv(t, "")
+	e.mustGet("--name", "app.home.lan")
+	_, certPEM, keyPEM := e.files()
+	// A bad token, and a name the server refuses: errors, nothing touched.
+	good := e.tokenFile
+	e.tokenFile = filepath.Join(e.dir, "bad-token")
+	os.WriteFile(e.tokenFile, []byte("not-a-token"), 0o600)
+	if out, err := e.get("--name", "other.home.lan"); err == nil || !strings.Contains(out, "404") {
+		t.Errorf("a bad token: %v %q, want an error naming the 404", err, out)
+	}
+	e.tokenFile = good
+	if out, err := e.get("--name", "bad name!"); err == nil || !strings.Contains(out, "400") {
+		t.Errorf("a bad name: %v %q, want an error naming the 400", err, out)
+	}
+	_, certAfter, keyAfter := e.files()
+	if !bytes.Equal(certAfter, certPEM) || !bytes.Equal(keyAfter, keyPEM) {
+		t.Error("a failed renewal touched the files")
+	}
+	entries, _ := os.ReadDir(e.dir)
+	for _, en := range entries {
+		if strings.Contains(en.Name(), ".tmp") {
+			t.Errorf("a temporary file was left: %s", en.Name())
+		}
+	}
+	for _, args := range [][]string{
+		{}, // no names
+		{"--name", "a.lan", "--renew-before", "2/1"},
+		{"--name", "a.lan", "--serve-challenge", ":80", "--webroot", "/tmp"},
+		{"--name", "a.lan", "stray"},
+	} {
+		if out, err := e.get(args...); err == nil || strings.Count(strings.TrimSpace(out), "\n") > 0 {
+			t.Errorf("get %v: %v %q, want one line and an error", args, err, out)
+		}
+	}
+}
+
+func TestGet_CSRKeyStaysHere(t *testing.T) {
+	e := newGetEnv(t, "")
+	e.mustGet("--name", "csr.home.lan", "--csr", "--key-type", "ed25519", "--days", "3")
+	cert, _, _ := e.files()
+	if cert.PublicKeyAlgorithm != x509.Ed25519 {
+		t.Errorf("key algorithm %v, want Ed25519", cert.PublicKeyAlgorithm)
+	}
+	if d := cert.NotAfter.Sub(cert.NotBefore); d != 3*24*time.Hour {
+		t.Errorf("validity %v, want 3 days", d)
+	}
+	// The server never held the key.
+	if status, _, _ := e.srv.do(t, "GET", "/api/privatekey/"+cert.SerialNumber.String()+"/obtain", e.srv.token, ""); status != 404 {
+		t.Errorf("the server has a key for a CSR certificate: %d", status)
+	}
+}
+
+// TestGet_Challenge: with challenges required, get serves the token itself
+// on a loopback address, or writes it into a web root served there.
+func TestGet_Challenge(t *testing.T) {
+	// --webroot: a web server on 127.0.0.3 serves a directory.
+	root := filepath.Join(t.TempDir(), "www")
+	os.Mkdir(root, 0o755)
+	web := serveDir(t, "127.0.0.3:0", root)
+	_, webPort, _ := net.SplitHostPort(web)
+	l, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("no 127.0.0.2: %v", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	// Unprivileged ports are refused unless listed.
+	e := newGetEnv(t, fmt.Sprintf("[challenge]\nrequired = true\ndefault_port = %d\nallowed_ports = [%d, %s]\n", port, port, webPort))
+	out := e.mustGet("--ip", "127.0.0.2", "--serve-challenge", fmt.Sprintf("127.0.0.2:%d", port))
+	if !strings.Contains(out, "new certificate") {
+		t.Errorf("serve-challenge: %q", out)
+	}
+	if out, err := e.get("--ip", "127.0.0.3"); err == nil || !strings.Contains(out, "--serve-challenge") {
+		t.Errorf("a challenge without a way to answer: %v %q", err, out)
+	}
+
+	out = e.mustGet("--ip", "127.0.0.3", "--webroot", root, "--challenge-port", webPort)
+	if !strings.Contains(out, "new certificate") {
+		t.Errorf("webroot: %q", out)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(root, ".well-known", "certmaker-challenge")); len(entries) != 0 {
+		t.Errorf("the token was left in the web root: %v", entries)
+	}
+}
+
+// serveDir serves dir over HTTP on addr (port 0 picks one) for the test's
+// lifetime and returns the address it listens on.
+func serveDir(t *testing.T, addr, dir string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("listening on %s: %v", addr, err)
+	}
+	srv := &http.Server{Handler: http.FileServer(http.Dir(dir))}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return l.Addr().String()
+}
