@@ -52,13 +52,13 @@ func (c *Checker) checkOne(ctx context.Context, t Target) *Error {
 	case c.inFlight <- struct{}{}:
 		defer func() { <-c.inFlight }()
 	case <-ctx.Done():
-		return fail(c.explain(ctx, ctx.Err()), ctx.Err())
+		return fail(c.stopped(ctx), ctx.Err())
 	}
 
 	ctx, cancel := context.WithTimeoutCause(ctx, c.timeout, errTimeout)
 	defer cancel()
 	if err := ctx.Err(); err != nil {
-		return fail(c.explain(ctx, err), err)
+		return fail(c.stopped(ctx), err)
 	}
 
 	var addrs []netip.Addr
@@ -70,7 +70,7 @@ func (c *Checker) checkOne(ctx context.Context, t Target) *Error {
 		host = normalizeName(id)
 		addrs, err = c.lookup(ctx, host)
 		if err != nil {
-			return fail(c.explain(ctx, err), err)
+			return fail(c.lookupReason(ctx, err), err)
 		}
 		if len(addrs) == 0 {
 			return fail("no address for name", nil)
@@ -96,11 +96,11 @@ func (c *Checker) checkOne(ctx context.Context, t Target) *Error {
 			continue
 		}
 		if err != nil {
-			return fail(c.explain(ctx, err), err)
+			return fail(c.fetchReason(ctx, err), err)
 		}
 		return c.judge(ctx, id, resp, t.Want)
 	}
-	return fail(c.explain(ctx, firstErr), firstErr)
+	return fail(c.fetchReason(ctx, firstErr), firstErr)
 }
 
 // get sends the request to addr but names host in the Host header, so the
@@ -149,7 +149,7 @@ func (c *Checker) judge(ctx context.Context, id string, resp *http.Response, wan
 	case errors.Is(err, errBodyTooLarge):
 		return fail(fmt.Sprintf("body larger than %d bytes", c.maxBody), nil)
 	case err != nil:
-		return fail(c.explain(ctx, err), err)
+		return fail(c.fetchReason(ctx, err), err)
 	case !matches(body, want):
 		return fail("wrong token", nil)
 	}
