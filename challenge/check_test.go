@@ -26,12 +26,12 @@ func TestChecker_Check(t *testing.T) {
 
 	t.Run("AllPass", func(t *testing.T) {
 		targets := []challenge.Target{target("a.test", pGood), target("127.0.0.2", pGood), target("localhost", 1)}
-		if err := c.Check(t.Context(), targets); err != nil {
+		if err := c.Check(t.Context(), requester, targets); err != nil {
 			t.Fatalf("Check: %v", err)
 		}
 	})
 	t.Run("OneOfTwoFails", func(t *testing.T) {
-		err := c.Check(t.Context(), []challenge.Target{target("a.test", pGood), target("b.test", pBad)})
+		err := c.Check(t.Context(), requester, []challenge.Target{target("a.test", pGood), target("b.test", pBad)})
 		var ce *challenge.Error
 		if !errors.As(err, &ce) {
 			t.Fatalf("Check: %v, want a *challenge.Error", err)
@@ -44,7 +44,7 @@ func TestChecker_Check(t *testing.T) {
 		}
 	})
 	t.Run("Empty", func(t *testing.T) {
-		if err := c.Check(t.Context(), nil); err != nil {
+		if err := c.Check(t.Context(), requester, nil); err != nil {
 			t.Fatalf("Check(nil): %v", err)
 		}
 	})
@@ -76,7 +76,7 @@ func TestChecker_Check_StopsAtFirstFailure(t *testing.T) {
 		target("refused.test", pClosed),
 	}
 	start := time.Now()
-	err := c.Check(t.Context(), targets)
+	err := c.Check(t.Context(), requester, targets)
 	elapsed := time.Since(start)
 	var ce *challenge.Error
 	if !errors.As(err, &ce) {
@@ -115,7 +115,7 @@ func TestChecker_Check_Concurrency(t *testing.T) {
 		targets = append(targets, target(name, p))
 	}
 	c := newChecker(t, challenge.Config{Concurrency: 2, Hosts: hosts})
-	if err := c.Check(t.Context(), targets); err != nil {
+	if err := c.Check(t.Context(), requester, targets); err != nil {
 		t.Fatalf("Check: %v", err)
 	}
 	if got := s.Hits(); got != 6 {
@@ -138,17 +138,17 @@ func TestChecker_Check_ExemptNeverFetched(t *testing.T) {
 	for _, id := range []string{"localhost", "LOCALHOST.", "127.0.0.1", "::1", "0:0:0:0:0:0:0:1"} {
 		targets = append(targets, target(id, p))
 	}
-	if err := c.Check(t.Context(), targets); err != nil {
+	if err := c.Check(t.Context(), requester, targets); err != nil {
 		t.Fatalf("Check: %v, want nil for exempt identifiers", err)
 	}
 	if asked := r.Asked(); len(asked) != 0 {
 		t.Errorf("resolver asked for %q, want nothing", asked)
 	}
 	// The same targets fail when really fetched, so nil above means skipped.
-	if got, want := reasonOf(t, c.CheckOne(t.Context(), target("127.0.0.1", p))), "connection refused"; got != want {
+	if got, want := reasonOf(t, c.CheckOne(t.Context(), requester, target("127.0.0.1", p))), "connection refused"; got != want {
 		t.Errorf("CheckOne(127.0.0.1): reason %q, want %q", got, want)
 	}
-	if got, want := reasonOf(t, c.CheckOne(t.Context(), target("localhost", p))), "no such host"; got != want {
+	if got, want := reasonOf(t, c.CheckOne(t.Context(), requester, target("localhost", p))), "no such host"; got != want {
 		t.Errorf("CheckOne(localhost): reason %q, want %q", got, want)
 	}
 }
@@ -159,7 +159,7 @@ func TestChecker_Check_CanceledContext(t *testing.T) {
 	c := newChecker(t, challenge.Config{Hosts: map[string][]netip.Addr{"a.test": {ip2}}})
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	err := c.Check(ctx, []challenge.Target{target("a.test", p)})
+	err := c.Check(ctx, requester, []challenge.Target{target("a.test", p)})
 	if got, want := reasonOf(t, err), "canceled"; got != want {
 		t.Errorf("reason %q, want %q", got, want)
 	}

@@ -175,10 +175,11 @@ func (c *Checker) PortAllowed(p int) error {
 }
 
 // Check validates every target that is not Exempt, at most Concurrency at
-// once (and at most MaxInFlight across all checks). The first failure
-// cancels the checks still running and is returned as a *Error; nil means
-// every target passed (or all were exempt).
-func (c *Checker) Check(ctx context.Context, targets []Target) error {
+// once (and at most MaxInFlight across all checks). requester names who
+// asks (a user); see Config.MaxPerRequester. The first failure cancels the
+// checks still running and is returned as a *Error; nil means every target
+// passed (or all were exempt).
+func (c *Checker) Check(ctx context.Context, requester string, targets []Target) error {
 	todo := make(chan Target, len(targets))
 	for _, t := range targets {
 		if !Exempt(t.Identifier) {
@@ -203,7 +204,7 @@ func (c *Checker) Check(ctx context.Context, targets []Target) error {
 			// returns at once on a canceled context; every target either
 			// passes or fails, so nil can never mean "not checked".
 			for t := range todo {
-				if err := c.checkOne(ctx, t); err != nil {
+				if err := c.checkOne(ctx, requester, t); err != nil {
 					mu.Lock()
 					if first == nil {
 						first = err

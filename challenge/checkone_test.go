@@ -73,7 +73,7 @@ func TestChecker_CheckOne(t *testing.T) {
 			if tt.edit != nil {
 				tt.edit(&tg)
 			}
-			err := c.CheckOne(t.Context(), tg)
+			err := c.CheckOne(t.Context(), requester, tg)
 			if tt.wantReason == "" {
 				if err != nil {
 					t.Fatalf("CheckOne: %v, want nil", err)
@@ -125,7 +125,7 @@ func TestChecker_CheckOne_Timeout(t *testing.T) {
 				Hosts:   map[string][]netip.Addr{"a.test": {ip2}},
 			})
 			start := time.Now()
-			err := c.CheckOne(t.Context(), target("a.test", p))
+			err := c.CheckOne(t.Context(), requester, target("a.test", p))
 			elapsed := time.Since(start)
 			if got, want := reasonOf(t, err), "timed out after 200ms"; got != want {
 				t.Fatalf("reason %q, want %q", got, want)
@@ -140,7 +140,7 @@ func TestChecker_CheckOne_Timeout(t *testing.T) {
 func TestChecker_CheckOne_ConnectionRefused(t *testing.T) {
 	p := closedPort(t, "127.0.0.2")
 	c := newChecker(t, challenge.Config{Hosts: map[string][]netip.Addr{"nas.home.lan": {ip2}}})
-	err := c.CheckOne(t.Context(), target("nas.home.lan", p))
+	err := c.CheckOne(t.Context(), requester, target("nas.home.lan", p))
 	if got, want := reasonOf(t, err), "connection refused"; got != want {
 		t.Fatalf("reason %q, want %q", got, want)
 	}
@@ -161,13 +161,13 @@ func TestChecker_CheckOne_TriesAddressesInOrder(t *testing.T) {
 		"a.test": {ip3, ip2},
 		"b.test": {ip3},
 	}})
-	if err := c.CheckOne(t.Context(), target("a.test", p)); err != nil {
+	if err := c.CheckOne(t.Context(), requester, target("a.test", p)); err != nil {
 		t.Fatalf("a.test: %v, want nil after falling back to 127.0.0.2", err)
 	}
 	if got := s.Hits(); got != 1 {
 		t.Errorf("server saw %d requests, want 1", got)
 	}
-	if got, want := reasonOf(t, c.CheckOne(t.Context(), target("b.test", p))), "connection refused"; got != want {
+	if got, want := reasonOf(t, c.CheckOne(t.Context(), requester, target("b.test", p))), "connection refused"; got != want {
 		t.Errorf("b.test: reason %q, want %q", got, want)
 	}
 }
@@ -179,7 +179,7 @@ func TestChecker_CheckOne_IPv6Literal(t *testing.T) {
 	p := serve(t, "[::1]:0", s)
 	c := newChecker(t, challenge.Config{})
 	for _, id := range []string{"::1", "0:0:0:0:0:0:0:1"} {
-		if err := c.CheckOne(t.Context(), target(id, p)); err != nil {
+		if err := c.CheckOne(t.Context(), requester, target(id, p)); err != nil {
 			t.Fatalf("CheckOne(%s): %v", id, err)
 		}
 		if got, want := s.LastHost(), "[::1]:"+strconv.Itoa(p); got != want {
@@ -221,7 +221,7 @@ func TestChecker_HostHeader(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
 			dialed = nil
-			if err := c.CheckOne(t.Context(), target(tt.id, tt.port)); err != nil {
+			if err := c.CheckOne(t.Context(), requester, target(tt.id, tt.port)); err != nil {
 				t.Fatalf("CheckOne: %v", err)
 			}
 			if got := s.LastHost(); got != tt.wantHost {
@@ -278,7 +278,7 @@ func TestChecker_CheckOne_DeniedNetwork(t *testing.T) {
 					"mapped.test":   {netip.MustParseAddr("::ffff:127.0.0.2")},
 				}},
 			})
-			err := c.CheckOne(t.Context(), target(tt.id, p))
+			err := c.CheckOne(t.Context(), requester, target(tt.id, p))
 			if tt.wantReason == "" {
 				if err != nil {
 					t.Fatalf("CheckOne: %v, want nil", err)
@@ -328,7 +328,7 @@ func TestChecker_CheckOne_Resolver(t *testing.T) {
 		{"void.test", p3, "no address for name"},
 	}
 	for _, tt := range tests {
-		err := c.CheckOne(t.Context(), target(tt.id, tt.port))
+		err := c.CheckOne(t.Context(), requester, target(tt.id, tt.port))
 		if tt.wantReason == "" {
 			if err != nil {
 				t.Errorf("%s: %v, want nil", tt.id, err)
@@ -358,10 +358,10 @@ func TestChecker_AllowedPorts(t *testing.T) {
 		AllowedPorts: []int{p},
 		Hosts:        map[string][]netip.Addr{"a.test": {ip2}},
 	})
-	if err := c.CheckOne(t.Context(), target("a.test", p)); err != nil {
+	if err := c.CheckOne(t.Context(), requester, target("a.test", p)); err != nil {
 		t.Fatalf("allowed port: %v", err)
 	}
-	err := c.CheckOne(t.Context(), target("a.test", other))
+	err := c.CheckOne(t.Context(), requester, target("a.test", other))
 	if !errors.Is(err, challenge.ErrPort) {
 		t.Fatalf("other port: %v, want ErrPort", err)
 	}

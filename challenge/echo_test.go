@@ -76,7 +76,7 @@ func TestChecker_ReasonNeverEchoesPeer(t *testing.T) {
 				p = serveRaw(t, "127.0.0.2:0", tt.answer)
 			}
 			c := newChecker(t, challenge.Config{Hosts: map[string][]netip.Addr{"a.test": {ip2}}})
-			err := c.CheckOne(t.Context(), target("a.test", p))
+			err := c.CheckOne(t.Context(), requester, target("a.test", p))
 			got := reasonOf(t, err)
 			if got != tt.wantReason {
 				t.Errorf("reason %q, want %q", got, tt.wantReason)

@@ -20,16 +20,17 @@ type Target struct {
 	Want       string // expected body after strings.TrimSpace
 }
 
-// CheckOne fetches one target and returns nil or a *Error. It does not
-// consult Exempt: the caller asked for this very target.
-func (c *Checker) CheckOne(ctx context.Context, t Target) error {
-	if err := c.checkOne(ctx, t); err != nil {
+// CheckOne fetches one target for requester (see Check) and returns nil or
+// a *Error. It does not consult Exempt: the caller asked for this very
+// target.
+func (c *Checker) CheckOne(ctx context.Context, requester string, t Target) error {
+	if err := c.checkOne(ctx, requester, t); err != nil {
 		return err
 	}
 	return nil // not a typed nil *Error
 }
 
-func (c *Checker) checkOne(ctx context.Context, t Target) *Error {
+func (c *Checker) checkOne(ctx context.Context, requester string, t Target) *Error {
 	id := t.Identifier
 	fail := func(reason string, err error) *Error {
 		return &Error{Identifier: id, Reason: reason, Err: err}

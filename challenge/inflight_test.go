@@ -61,7 +61,7 @@ func TestChecker_MaxInFlight(t *testing.T) {
 			for i := range perCheck {
 				targets = append(targets, target(fmt.Sprintf("n%d.test", i), p))
 			}
-			errs <- c.Check(t.Context(), targets)
+			errs <- c.Check(t.Context(), requester, targets)
 		})
 	}
 	wg.Wait()
@@ -102,12 +102,12 @@ func TestChecker_MaxInFlight_WaitEndsWithContext(t *testing.T) {
 	})
 
 	holder := make(chan error, 1)
-	go func() { holder <- c.CheckOne(context.Background(), target("slow.test", pSlow)) }()
+	go func() { holder <- c.CheckOne(context.Background(), requester, target("slow.test", pSlow)) }()
 	waitFor(t, func() bool { return slow.Hits() == 1 })
 
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
-	err := c.Check(ctx, []challenge.Target{target("fast.test", pFast)})
+	err := c.Check(ctx, requester, []challenge.Target{target("fast.test", pFast)})
 	if got, want := reasonOf(t, err), "timed out"; got != want {
 		t.Errorf("queued check: reason %q, want %q", got, want)
 	}
@@ -119,7 +119,7 @@ func TestChecker_MaxInFlight_WaitEndsWithContext(t *testing.T) {
 	if err := <-holder; err != nil {
 		t.Fatalf("slow check: %v", err)
 	}
-	if err := c.Check(t.Context(), []challenge.Target{target("fast.test", pFast)}); err != nil {
+	if err := c.Check(t.Context(), requester, []challenge.Target{target("fast.test", pFast)}); err != nil {
 		t.Fatalf("check after the slot was freed: %v", err)
 	}
 }

@@ -46,7 +46,7 @@ func TestNew_CopiesConfig(t *testing.T) {
 	c := newChecker(t, challenge.Config{Hosts: hosts})
 	hosts["a.test"][0] = ip3
 	delete(hosts, "a.test")
-	if err := c.CheckOne(t.Context(), target("a.test", p)); err != nil {
+	if err := c.CheckOne(t.Context(), requester, target("a.test", p)); err != nil {
 		t.Fatalf("CheckOne after changing Config.Hosts: %v", err)
 	}
 }
