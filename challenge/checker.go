@@ -59,12 +59,16 @@ type Config struct {
 	// Checker run at once, so that many solves arriving together cannot
 	// open Concurrency connections each. Default 16.
 	MaxInFlight int
+	// MaxPerRequester is how many of those one requester runs at once, so
+	// that one user's slow solves cannot hold every slot. Default a
+	// quarter of MaxInFlight (at least 1).
+	MaxPerRequester int
 	// MaxBody is the largest answer accepted, in bytes. Default 128.
 	MaxBody int64
 }
 
 // Checker fetches challenge tokens. It keeps nothing between checks but
-// the count of fetches in flight.
+// the fetches in flight.
 type Checker struct {
 	timeout     time.Duration
 	allowed     []int
@@ -74,8 +78,7 @@ type Checker struct {
 	concurrency int
 	maxBody     int64
 	client      *http.Client
-	// inFlight holds one token per fetch running, shared by every Check.
-	inFlight chan struct{}
+	inFlight    *slots // shared by every Check
 }
 
 // New validates cfg, applies its defaults and returns a Checker. It copies
@@ -106,7 +109,16 @@ func New(cfg Config) (*Checker, error) {
 	case maxInFlight == 0:
 		maxInFlight = defaultMaxInFlight
 	}
-	c.inFlight = make(chan struct{}, maxInFlight)
+	perRequester := cfg.MaxPerRequester
+	switch {
+	case perRequester < 0:
+		return nil, fmt.Errorf("max per requester %d is negative", perRequester)
+	case perRequester > maxInFlight:
+		return nil, fmt.Errorf("max per requester %d is more than max in flight %d", perRequester, maxInFlight)
+	case perRequester == 0:
+		perRequester = max(1, maxInFlight/4)
+	}
+	c.inFlight = newSlots(maxInFlight, perRequester)
 	switch {
 	case c.maxBody < 0:
 		return nil, fmt.Errorf("max body %d is negative", c.maxBody)

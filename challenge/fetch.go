@@ -49,12 +49,11 @@ func (c *Checker) checkOne(ctx context.Context, requester string, t Target) *Err
 
 	// A slot first, so that waiting for one does not eat the fetch's own
 	// timeout; the caller's context still bounds the wait.
-	select {
-	case c.inFlight <- struct{}{}:
-		defer func() { <-c.inFlight }()
-	case <-ctx.Done():
-		return fail(c.stopped(ctx), ctx.Err())
+	release, err := c.inFlight.acquire(ctx, requester)
+	if err != nil {
+		return fail(c.stopped(ctx), err)
 	}
+	defer release()
 
 	ctx, cancel := context.WithTimeoutCause(ctx, c.timeout, errTimeout)
 	defer cancel()
