@@ -19,7 +19,7 @@ func TestChecker_Check(t *testing.T) {
 	pGood := serve(t, "127.0.0.2:0", good)
 	bad := newSite(serveFile(challenge.WellKnownPath, "stale-token"))
 	pBad := serve(t, "127.0.0.3:0", bad)
-	c := newChecker(t, challenge.Config{Hosts: map[string][]netip.Addr{
+	c := newChecker(t, challenge.Config{AllowedPorts: []int{pGood, pBad, 1}, Hosts: map[string][]netip.Addr{
 		"a.test": {ip2},
 		"b.test": {ip3},
 	}})
@@ -64,8 +64,9 @@ func TestChecker_Check_StopsAtFirstFailure(t *testing.T) {
 	t.Cleanup(func() { close(release) })
 	pClosed := closedPort(t, "127.0.0.3")
 	c := newChecker(t, challenge.Config{
-		Timeout:     5 * time.Second,
-		Concurrency: 4,
+		Timeout:      5 * time.Second,
+		Concurrency:  4,
+		AllowedPorts: []int{pSlow, pClosed},
 		Hosts: map[string][]netip.Addr{
 			"slow1.test": {ip2}, "slow2.test": {ip2}, "slow3.test": {ip2},
 			"refused.test": {ip3},
@@ -114,7 +115,7 @@ func TestChecker_Check_Concurrency(t *testing.T) {
 		hosts[name] = []netip.Addr{ip2}
 		targets = append(targets, target(name, p))
 	}
-	c := newChecker(t, challenge.Config{Concurrency: 2, Hosts: hosts})
+	c := newChecker(t, challenge.Config{Concurrency: 2, AllowedPorts: []int{p}, Hosts: hosts})
 	if err := c.Check(t.Context(), requester, targets); err != nil {
 		t.Fatalf("Check: %v", err)
 	}
@@ -133,7 +134,7 @@ func TestChecker_Check_Concurrency(t *testing.T) {
 func TestChecker_Check_ExemptNeverFetched(t *testing.T) {
 	p := closedPort(t, "127.0.0.1")
 	r := &mapResolver{}
-	c := newChecker(t, challenge.Config{Resolver: r})
+	c := newChecker(t, challenge.Config{AllowedPorts: []int{p}, Resolver: r})
 	var targets []challenge.Target
 	for _, id := range []string{"localhost", "LOCALHOST.", "127.0.0.1", "::1", "0:0:0:0:0:0:0:1"} {
 		targets = append(targets, target(id, p))
@@ -156,7 +157,7 @@ func TestChecker_Check_ExemptNeverFetched(t *testing.T) {
 func TestChecker_Check_CanceledContext(t *testing.T) {
 	s := newSite(serveFile(challenge.WellKnownPath, tok))
 	p := serve(t, "127.0.0.2:0", s)
-	c := newChecker(t, challenge.Config{Hosts: map[string][]netip.Addr{"a.test": {ip2}}})
+	c := newChecker(t, challenge.Config{AllowedPorts: []int{p}, Hosts: map[string][]netip.Addr{"a.test": {ip2}}})
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	err := c.Check(ctx, requester, []challenge.Target{target("a.test", p)})

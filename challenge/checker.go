@@ -27,6 +27,10 @@ const (
 	maxHeaderBytes = 16 << 10
 )
 
+// MaxPrivilegedPort is the highest port allowed when Config.AllowedPorts is
+// empty; on Unix-like systems only root may listen at or below it.
+const MaxPrivilegedPort = 1023
+
 // ErrPort is matched (errors.Is) by every error about a port that is out of
 // range or not allowed.
 var ErrPort = errors.New("invalid port")
@@ -41,7 +45,10 @@ type Config struct {
 	// Timeout bounds each fetch: lookup, connect, headers and body.
 	// Default 5s.
 	Timeout time.Duration
-	// AllowedPorts restricts Target.Port; empty allows 1..65535.
+	// AllowedPorts are the ports a Target may name. Empty allows the
+	// privileged ports 1..1023 only: on the usual target only root can
+	// listen there, so a token served there proves the host, not merely
+	// one of its users.
 	AllowedPorts []int
 	// DeniedNetworks are never connected to, whatever a name resolves to.
 	DeniedNetworks []netip.Prefix
@@ -174,13 +181,16 @@ func New(cfg Config) (*Checker, error) {
 	return c, nil
 }
 
-// PortAllowed reports whether p is in 1..65535 and, when Config.AllowedPorts
-// is set, one of them: nil, or an error matching ErrPort that says why.
+// PortAllowed reports whether p is in 1..65535 and one of
+// Config.AllowedPorts, or when that is empty a privileged port: nil, or an
+// error matching ErrPort that says why.
 func (c *Checker) PortAllowed(p int) error {
-	if p < 1 || p > 65535 {
+	switch {
+	case p < 1 || p > 65535:
 		return fmt.Errorf("%w %d: outside 1..65535", ErrPort, p)
-	}
-	if len(c.allowed) > 0 && !slices.Contains(c.allowed, p) {
+	case len(c.allowed) == 0 && p > MaxPrivilegedPort:
+		return fmt.Errorf("%w %d: not a privileged port (1..%d) and no other ports are allowed", ErrPort, p, MaxPrivilegedPort)
+	case len(c.allowed) > 0 && !slices.Contains(c.allowed, p):
 		return fmt.Errorf("%w %d: not one of the allowed ports %s", ErrPort, p, joinInts(c.allowed))
 	}
 	return nil

@@ -66,8 +66,9 @@ func TestChecker_CheckOne(t *testing.T) {
 			s := newSite(tt.handler)
 			p := serve(t, "127.0.0.2:0", s)
 			c := newChecker(t, challenge.Config{
-				Hosts:   map[string][]netip.Addr{"a.test": {ip2}},
-				MaxBody: tt.maxBody,
+				AllowedPorts: []int{p},
+				Hosts:        map[string][]netip.Addr{"a.test": {ip2}},
+				MaxBody:      tt.maxBody,
 			})
 			tg := target("a.test", p)
 			if tt.edit != nil {
@@ -121,8 +122,9 @@ func TestChecker_CheckOne_Timeout(t *testing.T) {
 			// the server's Close waits for it.
 			t.Cleanup(func() { close(release) })
 			c := newChecker(t, challenge.Config{
-				Timeout: 200 * time.Millisecond,
-				Hosts:   map[string][]netip.Addr{"a.test": {ip2}},
+				Timeout:      200 * time.Millisecond,
+				AllowedPorts: []int{p},
+				Hosts:        map[string][]netip.Addr{"a.test": {ip2}},
 			})
 			start := time.Now()
 			err := c.CheckOne(t.Context(), requester, target("a.test", p))
@@ -139,7 +141,7 @@ func TestChecker_CheckOne_Timeout(t *testing.T) {
 
 func TestChecker_CheckOne_ConnectionRefused(t *testing.T) {
 	p := closedPort(t, "127.0.0.2")
-	c := newChecker(t, challenge.Config{Hosts: map[string][]netip.Addr{"nas.home.lan": {ip2}}})
+	c := newChecker(t, challenge.Config{AllowedPorts: []int{p}, Hosts: map[string][]netip.Addr{"nas.home.lan": {ip2}}})
 	err := c.CheckOne(t.Context(), requester, target("nas.home.lan", p))
 	if got, want := reasonOf(t, err), "connection refused"; got != want {
 		t.Fatalf("reason %q, want %q", got, want)
@@ -157,7 +159,7 @@ func TestChecker_CheckOne_TriesAddressesInOrder(t *testing.T) {
 	p := serve(t, "127.0.0.2:0", s)
 	// The same port on 127.0.0.3 must be closed for this test to mean anything.
 	listen(t, net.JoinHostPort("127.0.0.3", strconv.Itoa(p))).Close()
-	c := newChecker(t, challenge.Config{Hosts: map[string][]netip.Addr{
+	c := newChecker(t, challenge.Config{AllowedPorts: []int{p}, Hosts: map[string][]netip.Addr{
 		"a.test": {ip3, ip2},
 		"b.test": {ip3},
 	}})
@@ -177,7 +179,7 @@ func TestChecker_CheckOne_TriesAddressesInOrder(t *testing.T) {
 func TestChecker_CheckOne_IPv6Literal(t *testing.T) {
 	s := newSite(serveFile(challenge.WellKnownPath, tok))
 	p := serve(t, "[::1]:0", s)
-	c := newChecker(t, challenge.Config{})
+	c := newChecker(t, challenge.Config{AllowedPorts: []int{p}})
 	for _, id := range []string{"::1", "0:0:0:0:0:0:0:1"} {
 		if err := c.CheckOne(t.Context(), requester, target(id, p)); err != nil {
 			t.Fatalf("CheckOne(%s): %v", id, err)
@@ -199,7 +201,8 @@ func TestChecker_HostHeader(t *testing.T) {
 	var dialed []string // CheckOne runs one at a time here
 	d := &net.Dialer{}
 	c := newChecker(t, challenge.Config{
-		Hosts: map[string][]netip.Addr{"nas.home.lan": {netip.MustParseAddr("192.0.2.10")}},
+		AllowedPorts: []int{80, 443, 8080, 8443},
+		Hosts:        map[string][]netip.Addr{"nas.home.lan": {netip.MustParseAddr("192.0.2.10")}},
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			dialed = append(dialed, addr)
 			return d.DialContext(ctx, network, srv)
@@ -259,6 +262,12 @@ func TestChecker_CheckOne_DeniedNetwork(t *testing.T) {
 		{"UnspecifiedName", "zero.test", nil, "address 0.0.0.0 is unspecified"},
 		{"UnspecifiedLiteral", "::", nil, "address :: is unspecified"},
 		{"Multicast", "224.0.0.1", nil, "address 224.0.0.1 is multicast"},
+		// A NAT64 gateway would carry these to the IPv4 address inside.
+		{"NAT64Literal", "64:ff9b::7f00:2", prefixes("127.0.0.0/8"), "address 64:ff9b::7f00:2 is in a denied network"},
+		{"NAT64Metadata", "64:ff9b::169.254.169.254", prefixes("169.254.0.0/16"), "address 64:ff9b::a9fe:a9fe is in a denied network"},
+		{"NAT64FromResolver", "nat64.test", prefixes("127.0.0.2/32"), "address 64:ff9b::7f00:2 is in a denied network"},
+		{"NAT64Multicast", "64:ff9b::e000:1", nil, "address 64:ff9b::e000:1 is multicast"},
+		{"NAT64Unspecified", "64:ff9b::", nil, "address 64:ff9b:: is unspecified"},
 		{"OtherNetwork", "a.test", prefixes("10.0.0.0/8", "::/0"), ""},
 	}
 	for _, tt := range tests {
@@ -267,6 +276,7 @@ func TestChecker_CheckOne_DeniedNetwork(t *testing.T) {
 			s := newSite(serveFile(challenge.WellKnownPath, tok))
 			p := serve(t, "127.0.0.2:0", s)
 			c := newChecker(t, challenge.Config{
+				AllowedPorts:   []int{p},
 				DeniedNetworks: tt.denied,
 				Hosts: map[string][]netip.Addr{
 					"a.test":    {ip2},
@@ -276,6 +286,7 @@ func TestChecker_CheckOne_DeniedNetwork(t *testing.T) {
 				Resolver: &mapResolver{addrs: map[string][]netip.Addr{
 					"resolved.test": {ip2},
 					"mapped.test":   {netip.MustParseAddr("::ffff:127.0.0.2")},
+					"nat64.test":    {netip.MustParseAddr("64:ff9b::127.0.0.2")},
 				}},
 			})
 			err := c.CheckOne(t.Context(), requester, target(tt.id, p))
@@ -309,6 +320,7 @@ func TestChecker_CheckOne_Resolver(t *testing.T) {
 		"void.test": {},
 	}}
 	c := newChecker(t, challenge.Config{
+		AllowedPorts: []int{p2, p3},
 		Hosts: map[string][]netip.Addr{
 			"A.Test.":    {ip2},
 			"empty.test": {},
@@ -374,7 +386,7 @@ func TestChecker_AllowedPorts(t *testing.T) {
 }
 
 func TestChecker_PortAllowed(t *testing.T) {
-	anyPort := newChecker(t, challenge.Config{})
+	def := newChecker(t, challenge.Config{})
 	some := newChecker(t, challenge.Config{AllowedPorts: []int{80, 8080}})
 	tests := []struct {
 		name    string
@@ -382,12 +394,17 @@ func TestChecker_PortAllowed(t *testing.T) {
 		port    int
 		wantErr string // "" means allowed
 	}{
-		{"Any/0", anyPort, 0, "invalid port 0: outside 1..65535"},
-		{"Any/-1", anyPort, -1, "invalid port -1: outside 1..65535"},
-		{"Any/65536", anyPort, 65536, "invalid port 65536: outside 1..65535"},
-		{"Any/1", anyPort, 1, ""},
-		{"Any/80", anyPort, 80, ""},
-		{"Any/65535", anyPort, 65535, ""},
+		{"Default/0", def, 0, "invalid port 0: outside 1..65535"},
+		{"Default/-1", def, -1, "invalid port -1: outside 1..65535"},
+		{"Default/65536", def, 65536, "invalid port 65536: outside 1..65535"},
+		{"Default/1", def, 1, ""},
+		{"Default/80", def, 80, ""},
+		{"Default/1023", def, 1023, ""},
+		// Any user of the target can listen above 1023; only an allowed
+		// port list makes such a port usable.
+		{"Default/1024", def, 1024, "invalid port 1024: not a privileged port (1..1023) and no other ports are allowed"},
+		{"Default/8080", def, 8080, "invalid port 8080: not a privileged port (1..1023) and no other ports are allowed"},
+		{"Default/65535", def, 65535, "invalid port 65535: not a privileged port (1..1023) and no other ports are allowed"},
 		{"Some/80", some, 80, ""},
 		{"Some/8080", some, 8080, ""},
 		{"Some/81", some, 81, "invalid port 81: not one of the allowed ports 80, 8080"},

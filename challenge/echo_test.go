@@ -75,7 +75,7 @@ func TestChecker_ReasonNeverEchoesPeer(t *testing.T) {
 			} else {
 				p = serveRaw(t, "127.0.0.2:0", tt.answer)
 			}
-			c := newChecker(t, challenge.Config{Hosts: map[string][]netip.Addr{"a.test": {ip2}}})
+			c := newChecker(t, challenge.Config{AllowedPorts: []int{p}, Hosts: map[string][]netip.Addr{"a.test": {ip2}}})
 			err := c.CheckOne(t.Context(), requester, target("a.test", p))
 			got := reasonOf(t, err)
 			if got != tt.wantReason {

@@ -51,7 +51,7 @@ func TestChecker_MaxInFlight(t *testing.T) {
 	for i := range perCheck {
 		hosts[fmt.Sprintf("n%d.test", i)] = []netip.Addr{ip2}
 	}
-	c := newChecker(t, challenge.Config{Concurrency: perCheck, MaxInFlight: 3, Hosts: hosts})
+	c := newChecker(t, challenge.Config{Concurrency: perCheck, MaxInFlight: 3, AllowedPorts: []int{p}, Hosts: hosts})
 
 	var wg sync.WaitGroup
 	errs := make(chan error, checks)
@@ -98,8 +98,9 @@ func TestChecker_MaxInFlight_WaitEndsWithContext(t *testing.T) {
 	fast := newSite(serveFile(challenge.WellKnownPath, tok))
 	pFast := serve(t, "127.0.0.3:0", fast)
 	c := newChecker(t, challenge.Config{
-		MaxInFlight: 1,
-		Hosts:       map[string][]netip.Addr{"slow.test": {ip2}, "fast.test": {ip3}},
+		MaxInFlight:  1,
+		AllowedPorts: []int{pSlow, pFast},
+		Hosts:        map[string][]netip.Addr{"slow.test": {ip2}, "fast.test": {ip3}},
 	})
 
 	holder := make(chan error, 1)
@@ -159,7 +160,7 @@ func TestChecker_FairShare(t *testing.T) {
 	}
 	// The defaults: 16 slots in all. The timeout outlasts the test, so
 	// nothing but release ends user A's fetches.
-	c := newChecker(t, challenge.Config{Timeout: time.Minute, Hosts: hosts})
+	c := newChecker(t, challenge.Config{Timeout: time.Minute, AllowedPorts: []int{pSlow, pFast}, Hosts: hosts})
 
 	aDone := make(chan error, aChecks)
 	for i := range aChecks {

@@ -45,7 +45,7 @@ func TestNew_Invalid(t *testing.T) {
 func TestNew_CopiesConfig(t *testing.T) {
 	p := serve(t, "127.0.0.2:0", serveFile(challenge.WellKnownPath, tok))
 	hosts := map[string][]netip.Addr{"a.test": {ip2}}
-	c := newChecker(t, challenge.Config{Hosts: hosts})
+	c := newChecker(t, challenge.Config{AllowedPorts: []int{p}, Hosts: hosts})
 	hosts["a.test"][0] = ip3
 	delete(hosts, "a.test")
 	if err := c.CheckOne(t.Context(), requester, target("a.test", p)); err != nil {
