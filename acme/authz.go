@@ -211,7 +211,7 @@ func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request, p httpr
 // validate fetches the key authorization from the identifier with the
 // checker, records the outcome on the challenge and its authorization, and
 // moves the order on. owner is the account's user: all of a user's accounts
-// share one share of the checker's fetches.
+// are one requester for the checker's per-user bound on fetches.
 func (s *Server) validate(ctx context.Context, az *store.ACMEAuthz, idx int, owner, thumbprint string) (store.ACMEAuthz, error) {
 	ch := az.Challenges[idx]
 	target := challenge.Target{
