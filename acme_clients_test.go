@@ -32,7 +32,8 @@ func acmeServer(t *testing.T, name, challengeIP string) (dir string, srv *server
 	}
 	port = ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	conf := fmt.Sprintf("[acme]\nhttp01_port = %d\n\n[challenge.hosts]\n%q = [%q]\n", port, name, challengeIP)
+	// The free port is above 1023: allow it, as an operator would.
+	conf := fmt.Sprintf("[acme]\nhttp01_port = %d\n\n[challenge]\nallowed_ports = [80, %d]\n\n[challenge.hosts]\n%q = [%q]\n", port, port, name, challengeIP)
 	if err := os.WriteFile(filepath.Join(dir, "certmaker.toml"), []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}

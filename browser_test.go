@@ -254,16 +254,6 @@ func TestBrowser_Dashboard(t *testing.T) {
 
 func TestBrowser_Challenge(t *testing.T) {
 	chromiumPath(t)
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "certmaker.toml"), []byte("[challenge]\nrequired = true\ntimeout = \"2s\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	srv := startDashboard(t, dir)
-	p := newPage(t, srv.url)
-	if code := p.signIn(srv.token); code != 200 {
-		t.Fatalf("sign in: %d", code)
-	}
-
 	// A free port on 127.0.0.2, where nothing listens yet.
 	l, err := net.Listen("tcp", "127.0.0.2:0")
 	if err != nil {
@@ -271,6 +261,18 @@ func TestBrowser_Challenge(t *testing.T) {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
+
+	dir := t.TempDir()
+	// The free port is above 1023: allow it, as an operator would.
+	conf := fmt.Sprintf("[challenge]\nrequired = true\ntimeout = \"2s\"\nallowed_ports = [80, %d]\n", port)
+	if err := os.WriteFile(filepath.Join(dir, "certmaker.toml"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := startDashboard(t, dir)
+	p := newPage(t, srv.url)
+	if code := p.signIn(srv.token); code != 200 {
+		t.Fatalf("sign in: %d", code)
+	}
 
 	p.open("/certificates/new")
 	p.do(chromedp.SendKeys(chromedp.CSS("#names"), "127.0.0.2\nlocalhost"))

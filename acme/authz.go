@@ -201,7 +201,7 @@ func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request, p httpr
 	if err != nil {
 		return internal(err)
 	}
-	az, err = s.validate(r.Context(), &claimed, idx, q.account.Thumbprint)
+	az, err = s.validate(r.Context(), &claimed, idx, q.account.Owner, q.account.Thumbprint)
 	if err != nil {
 		return internal(err)
 	}
@@ -210,8 +210,9 @@ func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request, p httpr
 
 // validate fetches the key authorization from the identifier with the
 // checker, records the outcome on the challenge and its authorization, and
-// moves the order on.
-func (s *Server) validate(ctx context.Context, az *store.ACMEAuthz, idx int, thumbprint string) (store.ACMEAuthz, error) {
+// moves the order on. owner is the account's user: all of a user's accounts
+// are one requester for the checker's per-user bound on fetches.
+func (s *Server) validate(ctx context.Context, az *store.ACMEAuthz, idx int, owner, thumbprint string) (store.ACMEAuthz, error) {
 	ch := az.Challenges[idx]
 	target := challenge.Target{
 		Identifier: az.Identifier.Value,
@@ -221,7 +222,7 @@ func (s *Server) validate(ctx context.Context, az *store.ACMEAuthz, idx int, thu
 	}
 	// A client hanging up must not leave the challenge half-recorded; the
 	// checker bounds the fetch itself.
-	checkErr := s.checker.CheckOne(context.WithoutCancel(ctx), target)
+	checkErr := s.checker.CheckOne(context.WithoutCancel(ctx), owner, target)
 	now := s.ca.Now().UTC()
 	updated, err := s.store.UpdateACMEAuthz(az.ID, func(a *store.ACMEAuthz) error {
 		c := &a.Challenges[idx]

@@ -115,7 +115,7 @@ func (e *env) open() {
 		}
 		authority.AddRoot(r, true)
 	}
-	checker, err := challenge.New(challenge.Config{Timeout: 2 * time.Second, Hosts: hosts})
+	checker, err := challenge.New(challenge.Config{Timeout: 2 * time.Second, AllowedPorts: []int{e.solver.port}, Hosts: hosts})
 	if err != nil {
 		t.Fatal(err)
 	}

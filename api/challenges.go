@@ -175,7 +175,7 @@ func (s *Server) SolveChallenge(ctx context.Context, owner, id string, port int)
 	for _, name := range req.Names() {
 		targets = append(targets, challenge.Target{Identifier: name, Port: port, Path: challenge.WellKnownPath, Want: ch.Token})
 	}
-	if err := s.checker.Check(ctx, targets); err != nil {
+	if err := s.checker.Check(ctx, owner, targets); err != nil {
 		s.metrics.challenges.WithLabelValues("fail").Inc()
 		return store.Challenge{}, err
 	}

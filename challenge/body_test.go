@@ -77,8 +77,11 @@ func TestNew_Defaults(t *testing.T) {
 	if c.timeout != 5*time.Second || c.concurrency != 4 || c.maxBody != 128 {
 		t.Errorf("defaults: timeout %s, concurrency %d, max body %d; want 5s, 4, 128", c.timeout, c.concurrency, c.maxBody)
 	}
-	if got := cap(c.inFlight); got != 16 {
+	if got := cap(c.inFlight.total); got != 16 {
 		t.Errorf("default max in flight %d, want 16", got)
+	}
+	if got := c.inFlight.perRequester; got != 4 {
+		t.Errorf("default max per requester %d, want 4", got)
 	}
 	if c.resolver != Resolver(net.DefaultResolver) {
 		t.Errorf("resolver %v, want net.DefaultResolver", c.resolver)

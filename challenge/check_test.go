@@ -19,19 +19,19 @@ func TestChecker_Check(t *testing.T) {
 	pGood := serve(t, "127.0.0.2:0", good)
 	bad := newSite(serveFile(challenge.WellKnownPath, "stale-token"))
 	pBad := serve(t, "127.0.0.3:0", bad)
-	c := newChecker(t, challenge.Config{Hosts: map[string][]netip.Addr{
+	c := newChecker(t, challenge.Config{AllowedPorts: []int{pGood, pBad, 1}, Hosts: map[string][]netip.Addr{
 		"a.test": {ip2},
 		"b.test": {ip3},
 	}})
 
 	t.Run("AllPass", func(t *testing.T) {
 		targets := []challenge.Target{target("a.test", pGood), target("127.0.0.2", pGood), target("localhost", 1)}
-		if err := c.Check(t.Context(), targets); err != nil {
+		if err := c.Check(t.Context(), requester, targets); err != nil {
 			t.Fatalf("Check: %v", err)
 		}
 	})
 	t.Run("OneOfTwoFails", func(t *testing.T) {
-		err := c.Check(t.Context(), []challenge.Target{target("a.test", pGood), target("b.test", pBad)})
+		err := c.Check(t.Context(), requester, []challenge.Target{target("a.test", pGood), target("b.test", pBad)})
 		var ce *challenge.Error
 		if !errors.As(err, &ce) {
 			t.Fatalf("Check: %v, want a *challenge.Error", err)
@@ -44,7 +44,7 @@ func TestChecker_Check(t *testing.T) {
 		}
 	})
 	t.Run("Empty", func(t *testing.T) {
-		if err := c.Check(t.Context(), nil); err != nil {
+		if err := c.Check(t.Context(), requester, nil); err != nil {
 			t.Fatalf("Check(nil): %v", err)
 		}
 	})
@@ -64,8 +64,9 @@ func TestChecker_Check_StopsAtFirstFailure(t *testing.T) {
 	t.Cleanup(func() { close(release) })
 	pClosed := closedPort(t, "127.0.0.3")
 	c := newChecker(t, challenge.Config{
-		Timeout:     5 * time.Second,
-		Concurrency: 4,
+		Timeout:      5 * time.Second,
+		Concurrency:  4,
+		AllowedPorts: []int{pSlow, pClosed},
 		Hosts: map[string][]netip.Addr{
 			"slow1.test": {ip2}, "slow2.test": {ip2}, "slow3.test": {ip2},
 			"refused.test": {ip3},
@@ -76,7 +77,7 @@ func TestChecker_Check_StopsAtFirstFailure(t *testing.T) {
 		target("refused.test", pClosed),
 	}
 	start := time.Now()
-	err := c.Check(t.Context(), targets)
+	err := c.Check(t.Context(), requester, targets)
 	elapsed := time.Since(start)
 	var ce *challenge.Error
 	if !errors.As(err, &ce) {
@@ -114,8 +115,8 @@ func TestChecker_Check_Concurrency(t *testing.T) {
 		hosts[name] = []netip.Addr{ip2}
 		targets = append(targets, target(name, p))
 	}
-	c := newChecker(t, challenge.Config{Concurrency: 2, Hosts: hosts})
-	if err := c.Check(t.Context(), targets); err != nil {
+	c := newChecker(t, challenge.Config{Concurrency: 2, AllowedPorts: []int{p}, Hosts: hosts})
+	if err := c.Check(t.Context(), requester, targets); err != nil {
 		t.Fatalf("Check: %v", err)
 	}
 	if got := s.Hits(); got != 6 {
@@ -133,22 +134,22 @@ func TestChecker_Check_Concurrency(t *testing.T) {
 func TestChecker_Check_ExemptNeverFetched(t *testing.T) {
 	p := closedPort(t, "127.0.0.1")
 	r := &mapResolver{}
-	c := newChecker(t, challenge.Config{Resolver: r})
+	c := newChecker(t, challenge.Config{AllowedPorts: []int{p}, Resolver: r})
 	var targets []challenge.Target
 	for _, id := range []string{"localhost", "LOCALHOST.", "127.0.0.1", "::1", "0:0:0:0:0:0:0:1"} {
 		targets = append(targets, target(id, p))
 	}
-	if err := c.Check(t.Context(), targets); err != nil {
+	if err := c.Check(t.Context(), requester, targets); err != nil {
 		t.Fatalf("Check: %v, want nil for exempt identifiers", err)
 	}
 	if asked := r.Asked(); len(asked) != 0 {
 		t.Errorf("resolver asked for %q, want nothing", asked)
 	}
 	// The same targets fail when really fetched, so nil above means skipped.
-	if got, want := reasonOf(t, c.CheckOne(t.Context(), target("127.0.0.1", p))), "connection refused"; got != want {
+	if got, want := reasonOf(t, c.CheckOne(t.Context(), requester, target("127.0.0.1", p))), "connection refused"; got != want {
 		t.Errorf("CheckOne(127.0.0.1): reason %q, want %q", got, want)
 	}
-	if got, want := reasonOf(t, c.CheckOne(t.Context(), target("localhost", p))), "no such host"; got != want {
+	if got, want := reasonOf(t, c.CheckOne(t.Context(), requester, target("localhost", p))), "no such host"; got != want {
 		t.Errorf("CheckOne(localhost): reason %q, want %q", got, want)
 	}
 }
@@ -156,10 +157,10 @@ func TestChecker_Check_ExemptNeverFetched(t *testing.T) {
 func TestChecker_Check_CanceledContext(t *testing.T) {
 	s := newSite(serveFile(challenge.WellKnownPath, tok))
 	p := serve(t, "127.0.0.2:0", s)
-	c := newChecker(t, challenge.Config{Hosts: map[string][]netip.Addr{"a.test": {ip2}}})
+	c := newChecker(t, challenge.Config{AllowedPorts: []int{p}, Hosts: map[string][]netip.Addr{"a.test": {ip2}}})
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	err := c.Check(ctx, []challenge.Target{target("a.test", p)})
+	err := c.Check(ctx, requester, []challenge.Target{target("a.test", p)})
 	if got, want := reasonOf(t, err), "canceled"; got != want {
 		t.Errorf("reason %q, want %q", got, want)
 	}

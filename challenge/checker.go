@@ -27,6 +27,10 @@ const (
 	maxHeaderBytes = 16 << 10
 )
 
+// MaxPrivilegedPort is the highest port allowed when Config.AllowedPorts is
+// empty; on Unix-like systems only root may listen at or below it.
+const MaxPrivilegedPort = 1023
+
 // ErrPort is matched (errors.Is) by every error about a port that is out of
 // range or not allowed.
 var ErrPort = errors.New("invalid port")
@@ -41,7 +45,10 @@ type Config struct {
 	// Timeout bounds each fetch: lookup, connect, headers and body.
 	// Default 5s.
 	Timeout time.Duration
-	// AllowedPorts restricts Target.Port; empty allows 1..65535.
+	// AllowedPorts are the ports a Target may name. Empty allows the
+	// privileged ports 1..1023 only: on the usual target only root can
+	// listen there, so a token served there proves the host, not merely
+	// one of its users.
 	AllowedPorts []int
 	// DeniedNetworks are never connected to, whatever a name resolves to.
 	DeniedNetworks []netip.Prefix
@@ -59,12 +66,16 @@ type Config struct {
 	// Checker run at once, so that many solves arriving together cannot
 	// open Concurrency connections each. Default 16.
 	MaxInFlight int
+	// MaxPerRequester is how many of those one requester runs at once, so
+	// that one user's slow solves cannot hold every slot. Default a
+	// quarter of MaxInFlight (at least 1).
+	MaxPerRequester int
 	// MaxBody is the largest answer accepted, in bytes. Default 128.
 	MaxBody int64
 }
 
 // Checker fetches challenge tokens. It keeps nothing between checks but
-// the count of fetches in flight.
+// the fetches in flight.
 type Checker struct {
 	timeout     time.Duration
 	allowed     []int
@@ -74,8 +85,7 @@ type Checker struct {
 	concurrency int
 	maxBody     int64
 	client      *http.Client
-	// inFlight holds one token per fetch running, shared by every Check.
-	inFlight chan struct{}
+	inFlight    *slots // shared by every Check
 }
 
 // New validates cfg, applies its defaults and returns a Checker. It copies
@@ -106,7 +116,16 @@ func New(cfg Config) (*Checker, error) {
 	case maxInFlight == 0:
 		maxInFlight = defaultMaxInFlight
 	}
-	c.inFlight = make(chan struct{}, maxInFlight)
+	perRequester := cfg.MaxPerRequester
+	switch {
+	case perRequester < 0:
+		return nil, fmt.Errorf("max per requester %d is negative", perRequester)
+	case perRequester > maxInFlight:
+		return nil, fmt.Errorf("max per requester %d is more than max in flight %d", perRequester, maxInFlight)
+	case perRequester == 0:
+		perRequester = max(1, maxInFlight/4)
+	}
+	c.inFlight = newSlots(maxInFlight, perRequester)
 	switch {
 	case c.maxBody < 0:
 		return nil, fmt.Errorf("max body %d is negative", c.maxBody)
@@ -162,23 +181,27 @@ func New(cfg Config) (*Checker, error) {
 	return c, nil
 }
 
-// PortAllowed reports whether p is in 1..65535 and, when Config.AllowedPorts
-// is set, one of them: nil, or an error matching ErrPort that says why.
+// PortAllowed reports whether p is in 1..65535 and one of
+// Config.AllowedPorts, or when that is empty a privileged port: nil, or an
+// error matching ErrPort that says why.
 func (c *Checker) PortAllowed(p int) error {
-	if p < 1 || p > 65535 {
+	switch {
+	case p < 1 || p > 65535:
 		return fmt.Errorf("%w %d: outside 1..65535", ErrPort, p)
-	}
-	if len(c.allowed) > 0 && !slices.Contains(c.allowed, p) {
+	case len(c.allowed) == 0 && p > MaxPrivilegedPort:
+		return fmt.Errorf("%w %d: not a privileged port (1..%d) and no other ports are allowed", ErrPort, p, MaxPrivilegedPort)
+	case len(c.allowed) > 0 && !slices.Contains(c.allowed, p):
 		return fmt.Errorf("%w %d: not one of the allowed ports %s", ErrPort, p, joinInts(c.allowed))
 	}
 	return nil
 }
 
 // Check validates every target that is not Exempt, at most Concurrency at
-// once (and at most MaxInFlight across all checks). The first failure
-// cancels the checks still running and is returned as a *Error; nil means
-// every target passed (or all were exempt).
-func (c *Checker) Check(ctx context.Context, targets []Target) error {
+// once (and at most MaxInFlight across all checks). requester names who
+// asks (a user); see Config.MaxPerRequester. The first failure cancels the
+// checks still running and is returned as a *Error; nil means every target
+// passed (or all were exempt).
+func (c *Checker) Check(ctx context.Context, requester string, targets []Target) error {
 	todo := make(chan Target, len(targets))
 	for _, t := range targets {
 		if !Exempt(t.Identifier) {
@@ -203,7 +226,7 @@ func (c *Checker) Check(ctx context.Context, targets []Target) error {
 			// returns at once on a canceled context; every target either
 			// passes or fails, so nil can never mean "not checked".
 			for t := range todo {
-				if err := c.checkOne(ctx, t); err != nil {
+				if err := c.checkOne(ctx, requester, t); err != nil {
 					mu.Lock()
 					if first == nil {
 						first = err

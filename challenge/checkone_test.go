@@ -66,14 +66,15 @@ func TestChecker_CheckOne(t *testing.T) {
 			s := newSite(tt.handler)
 			p := serve(t, "127.0.0.2:0", s)
 			c := newChecker(t, challenge.Config{
-				Hosts:   map[string][]netip.Addr{"a.test": {ip2}},
-				MaxBody: tt.maxBody,
+				AllowedPorts: []int{p},
+				Hosts:        map[string][]netip.Addr{"a.test": {ip2}},
+				MaxBody:      tt.maxBody,
 			})
 			tg := target("a.test", p)
 			if tt.edit != nil {
 				tt.edit(&tg)
 			}
-			err := c.CheckOne(t.Context(), tg)
+			err := c.CheckOne(t.Context(), requester, tg)
 			if tt.wantReason == "" {
 				if err != nil {
 					t.Fatalf("CheckOne: %v, want nil", err)
@@ -121,11 +122,12 @@ func TestChecker_CheckOne_Timeout(t *testing.T) {
 			// the server's Close waits for it.
 			t.Cleanup(func() { close(release) })
 			c := newChecker(t, challenge.Config{
-				Timeout: 200 * time.Millisecond,
-				Hosts:   map[string][]netip.Addr{"a.test": {ip2}},
+				Timeout:      200 * time.Millisecond,
+				AllowedPorts: []int{p},
+				Hosts:        map[string][]netip.Addr{"a.test": {ip2}},
 			})
 			start := time.Now()
-			err := c.CheckOne(t.Context(), target("a.test", p))
+			err := c.CheckOne(t.Context(), requester, target("a.test", p))
 			elapsed := time.Since(start)
 			if got, want := reasonOf(t, err), "timed out after 200ms"; got != want {
 				t.Fatalf("reason %q, want %q", got, want)
@@ -139,8 +141,8 @@ func TestChecker_CheckOne_Timeout(t *testing.T) {
 
 func TestChecker_CheckOne_ConnectionRefused(t *testing.T) {
 	p := closedPort(t, "127.0.0.2")
-	c := newChecker(t, challenge.Config{Hosts: map[string][]netip.Addr{"nas.home.lan": {ip2}}})
-	err := c.CheckOne(t.Context(), target("nas.home.lan", p))
+	c := newChecker(t, challenge.Config{AllowedPorts: []int{p}, Hosts: map[string][]netip.Addr{"nas.home.lan": {ip2}}})
+	err := c.CheckOne(t.Context(), requester, target("nas.home.lan", p))
 	if got, want := reasonOf(t, err), "connection refused"; got != want {
 		t.Fatalf("reason %q, want %q", got, want)
 	}
@@ -157,17 +159,17 @@ func TestChecker_CheckOne_TriesAddressesInOrder(t *testing.T) {
 	p := serve(t, "127.0.0.2:0", s)
 	// The same port on 127.0.0.3 must be closed for this test to mean anything.
 	listen(t, net.JoinHostPort("127.0.0.3", strconv.Itoa(p))).Close()
-	c := newChecker(t, challenge.Config{Hosts: map[string][]netip.Addr{
+	c := newChecker(t, challenge.Config{AllowedPorts: []int{p}, Hosts: map[string][]netip.Addr{
 		"a.test": {ip3, ip2},
 		"b.test": {ip3},
 	}})
-	if err := c.CheckOne(t.Context(), target("a.test", p)); err != nil {
+	if err := c.CheckOne(t.Context(), requester, target("a.test", p)); err != nil {
 		t.Fatalf("a.test: %v, want nil after falling back to 127.0.0.2", err)
 	}
 	if got := s.Hits(); got != 1 {
 		t.Errorf("server saw %d requests, want 1", got)
 	}
-	if got, want := reasonOf(t, c.CheckOne(t.Context(), target("b.test", p))), "connection refused"; got != want {
+	if got, want := reasonOf(t, c.CheckOne(t.Context(), requester, target("b.test", p))), "connection refused"; got != want {
 		t.Errorf("b.test: reason %q, want %q", got, want)
 	}
 }
@@ -177,9 +179,9 @@ func TestChecker_CheckOne_TriesAddressesInOrder(t *testing.T) {
 func TestChecker_CheckOne_IPv6Literal(t *testing.T) {
 	s := newSite(serveFile(challenge.WellKnownPath, tok))
 	p := serve(t, "[::1]:0", s)
-	c := newChecker(t, challenge.Config{})
+	c := newChecker(t, challenge.Config{AllowedPorts: []int{p}})
 	for _, id := range []string{"::1", "0:0:0:0:0:0:0:1"} {
-		if err := c.CheckOne(t.Context(), target(id, p)); err != nil {
+		if err := c.CheckOne(t.Context(), requester, target(id, p)); err != nil {
 			t.Fatalf("CheckOne(%s): %v", id, err)
 		}
 		if got, want := s.LastHost(), "[::1]:"+strconv.Itoa(p); got != want {
@@ -199,7 +201,8 @@ func TestChecker_HostHeader(t *testing.T) {
 	var dialed []string // CheckOne runs one at a time here
 	d := &net.Dialer{}
 	c := newChecker(t, challenge.Config{
-		Hosts: map[string][]netip.Addr{"nas.home.lan": {netip.MustParseAddr("192.0.2.10")}},
+		AllowedPorts: []int{80, 443, 8080, 8443},
+		Hosts:        map[string][]netip.Addr{"nas.home.lan": {netip.MustParseAddr("192.0.2.10")}},
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			dialed = append(dialed, addr)
 			return d.DialContext(ctx, network, srv)
@@ -221,7 +224,7 @@ func TestChecker_HostHeader(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
 			dialed = nil
-			if err := c.CheckOne(t.Context(), target(tt.id, tt.port)); err != nil {
+			if err := c.CheckOne(t.Context(), requester, target(tt.id, tt.port)); err != nil {
 				t.Fatalf("CheckOne: %v", err)
 			}
 			if got := s.LastHost(); got != tt.wantHost {
@@ -259,6 +262,12 @@ func TestChecker_CheckOne_DeniedNetwork(t *testing.T) {
 		{"UnspecifiedName", "zero.test", nil, "address 0.0.0.0 is unspecified"},
 		{"UnspecifiedLiteral", "::", nil, "address :: is unspecified"},
 		{"Multicast", "224.0.0.1", nil, "address 224.0.0.1 is multicast"},
+		// A NAT64 gateway would carry these to the IPv4 address inside.
+		{"NAT64Literal", "64:ff9b::7f00:2", prefixes("127.0.0.0/8"), "address 64:ff9b::7f00:2 is in a denied network"},
+		{"NAT64Metadata", "64:ff9b::169.254.169.254", prefixes("169.254.0.0/16"), "address 64:ff9b::a9fe:a9fe is in a denied network"},
+		{"NAT64FromResolver", "nat64.test", prefixes("127.0.0.2/32"), "address 64:ff9b::7f00:2 is in a denied network"},
+		{"NAT64Multicast", "64:ff9b::e000:1", nil, "address 64:ff9b::e000:1 is multicast"},
+		{"NAT64Unspecified", "64:ff9b::", nil, "address 64:ff9b:: is unspecified"},
 		{"OtherNetwork", "a.test", prefixes("10.0.0.0/8", "::/0"), ""},
 	}
 	for _, tt := range tests {
@@ -267,6 +276,7 @@ func TestChecker_CheckOne_DeniedNetwork(t *testing.T) {
 			s := newSite(serveFile(challenge.WellKnownPath, tok))
 			p := serve(t, "127.0.0.2:0", s)
 			c := newChecker(t, challenge.Config{
+				AllowedPorts:   []int{p},
 				DeniedNetworks: tt.denied,
 				Hosts: map[string][]netip.Addr{
 					"a.test":    {ip2},
@@ -276,9 +286,10 @@ func TestChecker_CheckOne_DeniedNetwork(t *testing.T) {
 				Resolver: &mapResolver{addrs: map[string][]netip.Addr{
 					"resolved.test": {ip2},
 					"mapped.test":   {netip.MustParseAddr("::ffff:127.0.0.2")},
+					"nat64.test":    {netip.MustParseAddr("64:ff9b::127.0.0.2")},
 				}},
 			})
-			err := c.CheckOne(t.Context(), target(tt.id, p))
+			err := c.CheckOne(t.Context(), requester, target(tt.id, p))
 			if tt.wantReason == "" {
 				if err != nil {
 					t.Fatalf("CheckOne: %v, want nil", err)
@@ -309,6 +320,7 @@ func TestChecker_CheckOne_Resolver(t *testing.T) {
 		"void.test": {},
 	}}
 	c := newChecker(t, challenge.Config{
+		AllowedPorts: []int{p2, p3},
 		Hosts: map[string][]netip.Addr{
 			"A.Test.":    {ip2},
 			"empty.test": {},
@@ -328,7 +340,7 @@ func TestChecker_CheckOne_Resolver(t *testing.T) {
 		{"void.test", p3, "no address for name"},
 	}
 	for _, tt := range tests {
-		err := c.CheckOne(t.Context(), target(tt.id, tt.port))
+		err := c.CheckOne(t.Context(), requester, target(tt.id, tt.port))
 		if tt.wantReason == "" {
 			if err != nil {
 				t.Errorf("%s: %v, want nil", tt.id, err)
@@ -358,10 +370,10 @@ func TestChecker_AllowedPorts(t *testing.T) {
 		AllowedPorts: []int{p},
 		Hosts:        map[string][]netip.Addr{"a.test": {ip2}},
 	})
-	if err := c.CheckOne(t.Context(), target("a.test", p)); err != nil {
+	if err := c.CheckOne(t.Context(), requester, target("a.test", p)); err != nil {
 		t.Fatalf("allowed port: %v", err)
 	}
-	err := c.CheckOne(t.Context(), target("a.test", other))
+	err := c.CheckOne(t.Context(), requester, target("a.test", other))
 	if !errors.Is(err, challenge.ErrPort) {
 		t.Fatalf("other port: %v, want ErrPort", err)
 	}
@@ -374,7 +386,7 @@ func TestChecker_AllowedPorts(t *testing.T) {
 }
 
 func TestChecker_PortAllowed(t *testing.T) {
-	anyPort := newChecker(t, challenge.Config{})
+	def := newChecker(t, challenge.Config{})
 	some := newChecker(t, challenge.Config{AllowedPorts: []int{80, 8080}})
 	tests := []struct {
 		name    string
@@ -382,12 +394,17 @@ func TestChecker_PortAllowed(t *testing.T) {
 		port    int
 		wantErr string // "" means allowed
 	}{
-		{"Any/0", anyPort, 0, "invalid port 0: outside 1..65535"},
-		{"Any/-1", anyPort, -1, "invalid port -1: outside 1..65535"},
-		{"Any/65536", anyPort, 65536, "invalid port 65536: outside 1..65535"},
-		{"Any/1", anyPort, 1, ""},
-		{"Any/80", anyPort, 80, ""},
-		{"Any/65535", anyPort, 65535, ""},
+		{"Default/0", def, 0, "invalid port 0: outside 1..65535"},
+		{"Default/-1", def, -1, "invalid port -1: outside 1..65535"},
+		{"Default/65536", def, 65536, "invalid port 65536: outside 1..65535"},
+		{"Default/1", def, 1, ""},
+		{"Default/80", def, 80, ""},
+		{"Default/1023", def, 1023, ""},
+		// Any user of the target can listen above 1023; only an allowed
+		// port list makes such a port usable.
+		{"Default/1024", def, 1024, "invalid port 1024: not a privileged port (1..1023) and no other ports are allowed"},
+		{"Default/8080", def, 8080, "invalid port 8080: not a privileged port (1..1023) and no other ports are allowed"},
+		{"Default/65535", def, 65535, "invalid port 65535: not a privileged port (1..1023) and no other ports are allowed"},
 		{"Some/80", some, 80, ""},
 		{"Some/8080", some, 8080, ""},
 		{"Some/81", some, 81, "invalid port 81: not one of the allowed ports 80, 8080"},

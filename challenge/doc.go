@@ -7,8 +7,8 @@
 // A Checker is built once from a Config and is safe for concurrent use.
 // CheckOne proves one Target; Check proves a whole request, skipping the
 // identifiers that are never validated (see Exempt) and stopping at the
-// first failure. Failures are *Error values whose Reason is a short sentence
-// for an operator.
+// first failure. Failures are *Error values whose Reason is one of a few
+// fixed sentences for an operator; it never repeats what the target sent.
 //
 // The path and the expected body are parameters of each Target, so the same
 // fetch serves certmaker's own challenge (WellKnownPath) and ACME http-01.

@@ -6,15 +6,19 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"syscall"
 )
 
 // Error says which identifier failed its check and why.
 type Error struct {
 	Identifier string
-	Reason     string // a short sentence for an operator, e.g. "connection refused"
-	Err        error  // underlying cause, may be nil
+	// Reason is one of a small closed set of short sentences for an
+	// operator ("connection refused", "not an HTTP answer", "HTTP 404",
+	// "wrong token", "timed out after 5s", ...). It never carries bytes
+	// the target sent: a solve must not turn the CA into a tool that reads
+	// banners off the hosts it can reach.
+	Reason string
+	Err    error // underlying cause, may be nil; may hold the target's bytes
 }
 
 func (e *Error) Error() string { return e.Identifier + ": " + e.Reason }
@@ -31,9 +35,17 @@ func (e *dialError) Unwrap() error { return e.err }
 // caller's cancellation.
 var errTimeout = errors.New("challenge fetch timed out")
 
-// explain turns a lookup or fetch error into a short reason. ctx is the
-// fetch's context: once it is done, its cause says more than err does.
-func (c *Checker) explain(ctx context.Context, err error) string {
+// Reasons for a target that answered, but not with HTTP we can judge.
+const (
+	reasonNotHTTP    = "not an HTTP answer"
+	reasonClosed     = "connection closed before a complete answer"
+	reasonLookup     = "name lookup failed"
+	reasonConnection = "connection failed"
+)
+
+// stopped is the reason when ctx, the fetch's context, is done: its cause
+// says more than the error it left behind. "" while ctx is live.
+func (c *Checker) stopped(ctx context.Context) string {
 	switch cause := context.Cause(ctx); {
 	case cause == errTimeout:
 		return fmt.Sprintf("timed out after %s", c.timeout)
@@ -42,8 +54,34 @@ func (c *Checker) explain(ctx context.Context, err error) string {
 	case cause != nil:
 		return "canceled"
 	}
+	return ""
+}
+
+// lookupReason turns a failed name lookup into a fixed reason.
+func (c *Checker) lookupReason(ctx context.Context, err error) string {
+	if r := c.stopped(ctx); r != "" {
+		return r
+	}
 	var dnsErr *net.DNSError
+	switch {
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return "no such host"
+	case errors.As(err, &dnsErr) && dnsErr.IsTimeout:
+		return "timed out looking up the name"
+	}
+	// The resolver's text may come from a DNS server; it is not repeated.
+	return reasonLookup
+}
+
+// fetchReason turns a failed connect, request or body read into a fixed
+// reason. The error's text is never used: net/http quotes what the target
+// sent ("malformed HTTP status code \"SSH-2.0-...\"").
+func (c *Checker) fetchReason(ctx context.Context, err error) string {
+	if r := c.stopped(ctx); r != "" {
+		return r
+	}
 	var netErr net.Error
+	var de *dialError
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
@@ -53,22 +91,15 @@ func (c *Checker) explain(ctx context.Context, err error) string {
 		return "host unreachable"
 	case errors.Is(err, syscall.ENETUNREACH):
 		return "network unreachable"
-	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
-		return "no such host"
-	case errors.As(err, &dnsErr) && dnsErr.IsTimeout:
-		return "timed out looking up the name"
-	case errors.As(err, &dnsErr):
-		return "name lookup failed: " + dnsErr.Err
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "connection closed before a complete answer"
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return "timed out"
+	case errors.As(err, &de):
+		return reasonConnection
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return reasonClosed
 	}
-	// url.Error repeats the method and our IP-based URL; the operator
-	// already knows which identifier this is about.
-	var urlErr *url.Error
-	if errors.As(err, &urlErr) {
-		err = urlErr.Err
-	}
-	return "fetch failed: " + err.Error()
+	// Connected, but what came back is not an HTTP/1.x answer we can
+	// read: a banner, a bad status or header line, oversized headers, a
+	// broken chunk.
+	return reasonNotHTTP
 }

@@ -20,16 +20,17 @@ type Target struct {
 	Want       string // expected body after strings.TrimSpace
 }
 
-// CheckOne fetches one target and returns nil or a *Error. It does not
-// consult Exempt: the caller asked for this very target.
-func (c *Checker) CheckOne(ctx context.Context, t Target) error {
-	if err := c.checkOne(ctx, t); err != nil {
+// CheckOne fetches one target for requester (see Check) and returns nil or
+// a *Error. It does not consult Exempt: the caller asked for this very
+// target.
+func (c *Checker) CheckOne(ctx context.Context, requester string, t Target) error {
+	if err := c.checkOne(ctx, requester, t); err != nil {
 		return err
 	}
 	return nil // not a typed nil *Error
 }
 
-func (c *Checker) checkOne(ctx context.Context, t Target) *Error {
+func (c *Checker) checkOne(ctx context.Context, requester string, t Target) *Error {
 	id := t.Identifier
 	fail := func(reason string, err error) *Error {
 		return &Error{Identifier: id, Reason: reason, Err: err}
@@ -48,17 +49,16 @@ func (c *Checker) checkOne(ctx context.Context, t Target) *Error {
 
 	// A slot first, so that waiting for one does not eat the fetch's own
 	// timeout; the caller's context still bounds the wait.
-	select {
-	case c.inFlight <- struct{}{}:
-		defer func() { <-c.inFlight }()
-	case <-ctx.Done():
-		return fail(c.explain(ctx, ctx.Err()), ctx.Err())
+	release, err := c.inFlight.acquire(ctx, requester)
+	if err != nil {
+		return fail(c.stopped(ctx), err)
 	}
+	defer release()
 
 	ctx, cancel := context.WithTimeoutCause(ctx, c.timeout, errTimeout)
 	defer cancel()
 	if err := ctx.Err(); err != nil {
-		return fail(c.explain(ctx, err), err)
+		return fail(c.stopped(ctx), err)
 	}
 
 	var addrs []netip.Addr
@@ -70,7 +70,7 @@ func (c *Checker) checkOne(ctx context.Context, t Target) *Error {
 		host = normalizeName(id)
 		addrs, err = c.lookup(ctx, host)
 		if err != nil {
-			return fail(c.explain(ctx, err), err)
+			return fail(c.lookupReason(ctx, err), err)
 		}
 		if len(addrs) == 0 {
 			return fail("no address for name", nil)
@@ -96,11 +96,11 @@ func (c *Checker) checkOne(ctx context.Context, t Target) *Error {
 			continue
 		}
 		if err != nil {
-			return fail(c.explain(ctx, err), err)
+			return fail(c.fetchReason(ctx, err), err)
 		}
 		return c.judge(ctx, id, resp, t.Want)
 	}
-	return fail(c.explain(ctx, firstErr), firstErr)
+	return fail(c.fetchReason(ctx, firstErr), firstErr)
 }
 
 // get sends the request to addr but names host in the Host header, so the
@@ -149,7 +149,7 @@ func (c *Checker) judge(ctx context.Context, id string, resp *http.Response, wan
 	case errors.Is(err, errBodyTooLarge):
 		return fail(fmt.Sprintf("body larger than %d bytes", c.maxBody), nil)
 	case err != nil:
-		return fail(c.explain(ctx, err), err)
+		return fail(c.fetchReason(ctx, err), err)
 	case !matches(body, want):
 		return fail("wrong token", nil)
 	}

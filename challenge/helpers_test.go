@@ -15,6 +15,9 @@ import (
 	"certmaker/challenge"
 )
 
+// requester is who asks for the checks, unless a test says otherwise.
+const requester = "alice"
+
 // tok is the token the test servers answer with unless a case says otherwise.
 const tok = "dGVzdC10b2tlbi10aGF0LWlzLW5vdC1yYW5kb20"
 

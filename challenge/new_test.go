@@ -18,6 +18,8 @@ func TestNew_Invalid(t *testing.T) {
 		{"NegativeConcurrency", challenge.Config{Concurrency: -1}, "concurrency -1 is negative"},
 		{"NegativeMaxBody", challenge.Config{MaxBody: -1}, "max body -1 is negative"},
 		{"NegativeMaxInFlight", challenge.Config{MaxInFlight: -1}, "max in flight -1 is negative"},
+		{"NegativeMaxPerRequester", challenge.Config{MaxPerRequester: -1}, "max per requester -1 is negative"},
+		{"MaxPerRequesterAboveTotal", challenge.Config{MaxInFlight: 4, MaxPerRequester: 5}, "max per requester 5 is more than max in flight 4"},
 		{"AllowedPortZero", challenge.Config{AllowedPorts: []int{80, 0}}, "allowed port 0 is outside 1..65535"},
 		{"AllowedPortTooLarge", challenge.Config{AllowedPorts: []int{65536}}, "allowed port 65536 is outside 1..65535"},
 		{"InvalidPrefix", challenge.Config{DeniedNetworks: []netip.Prefix{{}}}, `denied network "invalid Prefix" is invalid`},
@@ -43,10 +45,10 @@ func TestNew_Invalid(t *testing.T) {
 func TestNew_CopiesConfig(t *testing.T) {
 	p := serve(t, "127.0.0.2:0", serveFile(challenge.WellKnownPath, tok))
 	hosts := map[string][]netip.Addr{"a.test": {ip2}}
-	c := newChecker(t, challenge.Config{Hosts: hosts})
+	c := newChecker(t, challenge.Config{AllowedPorts: []int{p}, Hosts: hosts})
 	hosts["a.test"][0] = ip3
 	delete(hosts, "a.test")
-	if err := c.CheckOne(t.Context(), target("a.test", p)); err != nil {
+	if err := c.CheckOne(t.Context(), requester, target("a.test", p)); err != nil {
 		t.Fatalf("CheckOne after changing Config.Hosts: %v", err)
 	}
 }

@@ -27,23 +27,44 @@ func (c *Checker) lookup(ctx context.Context, name string) ([]netip.Addr, error)
 
 // refuse says why the checker must not connect to a, or "" if it may.
 func (c *Checker) refuse(a netip.Addr) string {
+	if !a.IsValid() {
+		return "invalid address"
+	}
 	// Prefix.Contains never matches a zoned address; the zone must not
 	// let an address slip past a denied network.
-	bare := a.WithZone("")
-	switch {
-	case !a.IsValid():
-		return "invalid address"
-	case a.IsUnspecified():
-		return fmt.Sprintf("address %s is unspecified", a)
-	case a.IsMulticast():
-		return fmt.Sprintf("address %s is multicast", a)
+	check := []netip.Addr{a.WithZone("")}
+	if v4, ok := nat64IPv4(a); ok {
+		// A NAT64 gateway carries the connection on to v4, so v4 must
+		// meet the IPv4 denied networks too.
+		check = append(check, v4)
 	}
-	for _, p := range c.denied {
-		if p.Contains(bare) {
-			return fmt.Sprintf("address %s is in a denied network", a)
+	for _, b := range check {
+		switch {
+		case b.IsUnspecified():
+			return fmt.Sprintf("address %s is unspecified", a)
+		case b.IsMulticast():
+			return fmt.Sprintf("address %s is multicast", a)
+		}
+		for _, p := range c.denied {
+			if p.Contains(b) {
+				return fmt.Sprintf("address %s is in a denied network", a)
+			}
 		}
 	}
 	return ""
+}
+
+// nat64Prefix is the well-known NAT64 prefix (RFC 6052), which embeds an
+// IPv4 address in its last 32 bits.
+var nat64Prefix = netip.MustParsePrefix("64:ff9b::/96")
+
+// nat64IPv4 returns the IPv4 address a NAT64 address stands for.
+func nat64IPv4(a netip.Addr) (netip.Addr, bool) {
+	if !a.Is6() || !nat64Prefix.Contains(a.WithZone("")) {
+		return netip.Addr{}, false
+	}
+	b := a.As16()
+	return netip.AddrFrom4([4]byte(b[12:])), true
 }
 
 // normalizeHosts copies a Config.Hosts map with normalized names and

@@ -18,6 +18,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"certmaker/ca"
+	"certmaker/challenge"
 )
 
 // Config is the whole file.
@@ -106,10 +107,12 @@ type Certificates struct {
 
 // Challenge is the [challenge] table.
 type Challenge struct {
-	Required       bool                `toml:"required"`
-	DefaultPort    int                 `toml:"default_port"`
-	Timeout        Duration            `toml:"timeout"`
-	Expiry         Duration            `toml:"expiry"`
+	Required    bool     `toml:"required"`
+	DefaultPort int      `toml:"default_port"`
+	Timeout     Duration `toml:"timeout"`
+	Expiry      Duration `toml:"expiry"`
+	// AllowedPorts empty means the privileged ports 1..1023 (see
+	// challenge.Config.AllowedPorts).
 	AllowedPorts   []int               `toml:"allowed_ports"`
 	DeniedNetworks []string            `toml:"denied_networks"`
 	Hosts          map[string][]string `toml:"hosts"`
@@ -263,6 +266,10 @@ func (c *Config) Validate() error {
 	}
 	if len(ch.AllowedPorts) > 0 && !slices.Contains(ch.AllowedPorts, ch.DefaultPort) {
 		return fmt.Errorf("challenge.default_port %d is not one of challenge.allowed_ports %v", ch.DefaultPort, ch.AllowedPorts)
+	}
+	if len(ch.AllowedPorts) == 0 && ch.DefaultPort > challenge.MaxPrivilegedPort {
+		return fmt.Errorf("challenge.default_port %d: without challenge.allowed_ports only ports 1 to %d may be used; list it there to allow it",
+			ch.DefaultPort, challenge.MaxPrivilegedPort)
 	}
 	if ch.Timeout.Duration <= 0 {
 		return fmt.Errorf("challenge.timeout %s: want a positive duration", ch.Timeout)

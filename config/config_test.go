@@ -77,6 +77,8 @@ allowed_ports = [80, 8080]
 		{"HostAddr", "[challenge.hosts]\n\"a.lan\" = [\"not-ip\"]\n", "challenge.hosts"},
 		{"Expiry", "[challenge]\nexpiry = \"-1h\"\n", "challenge.expiry"},
 		{"DefaultPortNotAllowed", "[challenge]\nallowed_ports = [8080]\n", "challenge.default_port"},
+		// Without allowed_ports only the privileged ports may be named.
+		{"DefaultPortUnprivileged", "[challenge]\ndefault_port = 8080\n", "challenge.default_port"},
 		{"ConstraintDomain", "[ca]\npermitted_dns_domains = [\"*.home.lan\"]\n", "ca.permitted_dns_domains"},
 		{"ConstraintRange", "[ca]\nexcluded_ip_ranges = [\"192.168.1.1\"]\n", "ca.excluded_ip_ranges"},
 		{"Syntax", "[server\n", "toml"},
@@ -89,6 +91,12 @@ allowed_ports = [80, 8080]
 			}
 		})
 	}
+	t.Run("UnprivilegedPortAllowed", func(t *testing.T) {
+		cfg, err := load(t, "[challenge]\ndefault_port = 8080\nallowed_ports = [8080]\n")
+		if err != nil || cfg.Challenge.DefaultPort != 8080 {
+			t.Errorf("default_port 8080 listed in allowed_ports: %+v, %v", cfg.Challenge, err)
+		}
+	})
 	t.Run("NoFileIsDefault", func(t *testing.T) {
 		t.Chdir(t.TempDir())
 		cfg, err := config.Load("")
