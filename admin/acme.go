@@ -2,8 +2,6 @@ package admin
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -26,24 +24,19 @@ func (o *Ops) ACMEEAB(_ context.Context, name string) (EAB, error) {
 	if _, err := o.DB.User(name); err != nil {
 		return EAB{}, err
 	}
-	id := make([]byte, 12)
-	key := make([]byte, 32) // HS256 wants at least 256 bits
-	if _, err := rand.Read(id); err != nil {
+	_, id, err := newSecret(12)
+	if err != nil {
 		return EAB{}, fmt.Errorf("making EAB key id: %w", err)
 	}
-	if _, err := rand.Read(key); err != nil {
+	key, keyText, err := newSecret(32) // HS256 wants at least 256 bits
+	if err != nil {
 		return EAB{}, fmt.Errorf("making EAB key: %w", err)
 	}
-	k := store.ACMEEAB{
-		ID:      base64.RawURLEncoding.EncodeToString(id),
-		Owner:   name,
-		Key:     key,
-		Created: o.now().UTC(),
-	}
+	k := store.ACMEEAB{ID: id, Owner: name, Key: key, Created: o.now().UTC()}
 	if err := o.DB.CreateACMEEAB(k); err != nil {
 		return EAB{}, err
 	}
-	return EAB{KeyID: k.ID, HMACKey: base64.RawURLEncoding.EncodeToString(key)}, nil
+	return EAB{KeyID: k.ID, HMACKey: keyText}, nil
 }
 
 func (h *handler) acmeEAB(w http.ResponseWriter, r *http.Request, p httprouter.Params) {

@@ -2,8 +2,6 @@ package admin
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -79,11 +77,11 @@ func (o *Ops) now() time.Time {
 
 // NewToken returns a fresh API token: 256 bits from the CSPRNG, base64url.
 func NewToken() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
+	_, token, err := newSecret(32)
+	if err != nil {
 		return "", fmt.Errorf("making token: %w", err)
 	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
+	return token, nil
 }
 
 // CheckUserName allows 1 to 64 letters, digits and . _ - @, starting with a
