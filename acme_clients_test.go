@@ -176,10 +176,11 @@ func TestACME_Certbot(t *testing.T) {
 		"--logs-dir", filepath.Join(dir, "certbot", "logs"),
 		"--non-interactive",
 	}
+	// The README's form: with "=", a value beginning with '-' stays a value.
 	runClient(t, dir, "certbot", append([]string{
 		"certonly", "--standalone", "--http-01-port", fmt.Sprint(port), "--http-01-address", "127.0.0.3",
 		"--server", srv.url + "/acme/directory", "--agree-tos", "--register-unsafely-without-email",
-		"--eab-kid", kid, "--eab-hmac-key", hmac, "-d", name,
+		"--eab-kid=" + kid, "--eab-hmac-key=" + hmac, "-d", name,
 	}, paths...)...)
 	live := filepath.Join(dir, "certbot", "config", "live", name)
 	first := leafOf(t, dir, filepath.Join(live, "cert.pem"), name)
@@ -192,6 +193,7 @@ func TestACME_Certbot(t *testing.T) {
 	}
 
 	// The renewal config remembers the server, port and address.
+	// The README's form: with "=", a value beginning with '-' stays a value.
 	runClient(t, dir, "certbot", append([]string{"renew", "--force-renewal", "--no-random-sleep-on-renew"}, paths...)...)
 	renewed := leafOf(t, dir, filepath.Join(live, "cert.pem"), name)
 	if renewed.SerialNumber.Cmp(first.SerialNumber) == 0 {
