@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/big"
@@ -19,7 +18,8 @@ import (
 //   - acme_account_orders: account id + 0 + order id → nothing
 //   - acme_authzs:       authorization id → ACMEAuthz (with its challenges)
 //   - acme_certs:        serial → order id, for the certificates ACME issued
-//   - acme_nonces:       used nonces (issue time + random) → nothing
+//   - acme_nonces:       empty: used nonces were kept here before nonces
+//     became stateless (acme/nonce.go); an older binary still expects it
 //   - acme_eab:          EAB key id → ACMEEAB (per-user HMAC keys)
 //   - acme_meta:         the nonce MAC key
 var (
@@ -110,11 +110,15 @@ type ACMEEAB struct {
 }
 
 // ACMENonceKey returns the key that authenticates ACME nonces, made on
-// first use. It lives in the file so nonces handed out before a restart
-// stay valid after it.
+// first use; the ACME server asks for it once at start. It also empties
+// the used nonces an older certmaker recorded (up to an hour of traffic,
+// which nothing deletes any more).
 func (db *DB) ACMENonceKey() ([]byte, error) {
 	var key []byte
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		if err := emptyBucket(tx, bucketACMENonces); err != nil {
+			return fmt.Errorf("emptying used nonces: %w", err)
+		}
 		b := tx.Bucket(bucketACMEMeta)
 		if v := b.Get(keyACMENonceKey); len(v) == 32 {
 			key = bytes.Clone(v)
@@ -129,42 +133,17 @@ func (db *DB) ACMENonceKey() ([]byte, error) {
 	return key, err
 }
 
-// UseACMENonce records a nonce as used; ErrExists if it already was. id
-// must begin with the nonce's issue time as 8 big-endian bytes of Unix
-// seconds, so that entries issued before cutoff, which no longer verify
-// anyway, are dropped here a few at a time.
-func (db *DB) UseACMENonce(id []byte, cutoff time.Time) error {
-	if len(id) < 8 {
-		return fmt.Errorf("nonce id too short")
-	}
-	return db.group(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketACMENonces)
-		if b.Get(id) != nil {
-			return refuse(fmt.Errorf("nonce: %w", ErrExists))
-		}
-		if err := b.Put(id, nil); err != nil {
-			return err
-		}
-		// Prune a few expired entries per use: the bucket stays the size
-		// of one nonce lifetime's traffic without a sweeper.
-		limit := binary.BigEndian.AppendUint64(nil, uint64(max(cutoff.Unix(), 0)))
-		var old [][]byte
-		cur := b.Cursor()
-		for k, _ := cur.First(); k != nil && len(old) < noncePruneBudget && bytes.Compare(k[:min(8, len(k))], limit) < 0; k, _ = cur.Next() {
-			old = append(old, bytes.Clone(k))
-		}
-		for _, k := range old {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
+// emptyBucket replaces a bucket that holds anything with an empty one.
+func emptyBucket(tx *bolt.Tx, name []byte) error {
+	if k, _ := tx.Bucket(name).Cursor().First(); k == nil {
 		return nil
-	})
+	}
+	if err := tx.DeleteBucket(name); err != nil {
+		return err
+	}
+	_, err := tx.CreateBucket(name)
+	return err
 }
-
-// noncePruneBudget is how many expired nonces one use removes: more than
-// one, so the bucket shrinks after a burst.
-const noncePruneBudget = 4
 
 // CreateACMEEAB stores a new EAB key.
 func (db *DB) CreateACMEEAB(k ACMEEAB) error {
