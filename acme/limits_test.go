@@ -3,10 +3,13 @@ package acme_test
 import (
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"certmaker/ca"
 )
 
 // manyNames returns n distinct short DNS names: aaa, aab, ...
@@ -69,4 +72,48 @@ func TestNewOrder_ManyIdentifiers(t *testing.T) {
 	if o := c.newOrder(dns(same...)); len(o.Identifiers) != 1 {
 		t.Errorf("identifiers %v", o.Identifiers)
 	}
+}
+
+// TestNewOrder_NameConstraints: with a root constrained to some names,
+// an order for any other is refused at newOrder with rejectedIdentifier,
+// and no authorization is made for it.
+func TestNewOrder_NameConstraints(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.ops.Root.Constraints = ca.NameConstraints{
+		PermittedDNSDomains: []string{"app.test"},
+		PermittedIPRanges:   []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+	}
+	if _, err := e.ops.RotateRoot(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if !e.root().PermittedDNSDomainsCritical {
+		t.Fatal("the active root has no name constraints")
+	}
+	c := e.newClient(newECKey(t), jose.ES256)
+	c.register("alice")
+	for name, ids := range map[string][]identifier{
+		"DNS":          dns("other.test"),
+		"IP":           {{"ip", "10.1.2.3"}},
+		"OneOfTwo":     dns("app.test", "www.bank.example"),
+		"SuffixNotDot": dns("evilapp.test"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			c.t = t
+			p := c.post("/acme/new-order", map[string]any{"identifiers": ids}, jwsOptions{}).
+				wantProblem(t, http.StatusBadRequest, "rejectedIdentifier")
+			if !strings.Contains(p.Detail, "permitted") {
+				t.Errorf("detail %q", p.Detail)
+			}
+		})
+	}
+	c.t = t
+	e.close()
+	counts, _ := records(t, e.dbPath)
+	if counts["acme_authzs"] != 0 || counts["acme_orders"] != 0 {
+		t.Errorf("refused orders left %d orders and %d authorizations", counts["acme_orders"], counts["acme_authzs"])
+	}
+	e.open()
+	// Inside the constraints, orders go through.
+	c.nonce = ""
+	c.obtain([]identifier{{"dns", "www.app.test"}, {"ip", "127.0.0.3"}})
 }
