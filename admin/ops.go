@@ -47,6 +47,11 @@ type Operator interface {
 	Status(ctx context.Context) (inventory.Summary, error)
 	// ACMEEAB makes an ACME External Account Binding key for a user.
 	ACMEEAB(ctx context.Context, name string) (EAB, error)
+	// ACMEEABs lists EAB keys (never their secret) of a user, or all for "".
+	ACMEEABs(ctx context.Context, user string) ([]EABInfo, error)
+	// RevokeACMEEAB deletes an EAB key and deactivates the accounts it
+	// bound; it returns how many.
+	RevokeACMEEAB(ctx context.Context, kid string) (deactivated int, err error)
 }
 
 // Ops runs the operations on an open database. When Authority is set (inside

@@ -2,10 +2,13 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -163,6 +166,103 @@ func (db *DB) CreateACMEEAB(k ACMEEAB) error {
 	})
 }
 
+// ACMEEABInfo describes an EAB key without its secret.
+type ACMEEABInfo struct {
+	ID      string
+	Owner   string
+	Created time.Time
+	// Accounts is how many accounts the key bound, in any status.
+	Accounts int
+}
+
+// ACMEEABs lists the EAB keys of owner, or of every user for "", oldest
+// first. Counting their accounts reads every account: an operator's
+// command, over a few accounts per proxy.
+func (db *DB) ACMEEABs(owner string) ([]ACMEEABInfo, error) {
+	var out []ACMEEABInfo
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		if owner != "" && tx.Bucket(bucketUsers).Get([]byte(owner)) == nil {
+			return fmt.Errorf("user %q: %w", owner, ErrNotFound)
+		}
+		index := map[string]int{}
+		err := tx.Bucket(bucketACMEEAB).ForEach(func(_, v []byte) error {
+			var k ACMEEAB
+			if err := decode(v, &k); err != nil {
+				return err
+			}
+			if owner == "" || k.Owner == owner {
+				index[k.ID] = len(out)
+				out = append(out, ACMEEABInfo{ID: k.ID, Owner: k.Owner, Created: k.Created})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketACMEAccounts).ForEach(func(_, v []byte) error {
+			var a ACMEAccount
+			if err := decode(v, &a); err != nil {
+				return err
+			}
+			if i, ok := index[a.EABKeyID]; ok && a.EABKeyID != "" {
+				out[i].Accounts++
+			}
+			return nil
+		})
+	})
+	slices.SortFunc(out, func(a, b ACMEEABInfo) int {
+		return cmp.Or(a.Created.Compare(b.Created), strings.Compare(a.ID, b.ID))
+	})
+	return out, err
+}
+
+// acmeDeactivated is the account status RFC 8555 7.3.6 makes final.
+const acmeDeactivated = "deactivated"
+
+// RevokeACMEEAB deletes an EAB key and deactivates the accounts it bound,
+// in one commit, and returns how many it deactivated: a key handed out by
+// mistake or leaked may have bound accounts nobody meant to exist. An
+// account being created with the key at the same time fails
+// (CreateACMEAccount checks the key in its own commit).
+func (db *DB) RevokeACMEEAB(id string) (int, error) {
+	var n int
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		n = 0
+		keys := tx.Bucket(bucketACMEEAB)
+		if keys.Get([]byte(id)) == nil {
+			return fmt.Errorf("EAB key %q: %w", id, ErrNotFound)
+		}
+		if err := keys.Delete([]byte(id)); err != nil {
+			return err
+		}
+		accounts := tx.Bucket(bucketACMEAccounts)
+		var bound []ACMEAccount
+		err := accounts.ForEach(func(_, v []byte) error {
+			var a ACMEAccount
+			if err := decode(v, &a); err != nil {
+				return err
+			}
+			if a.EABKeyID == id && a.Status != acmeDeactivated {
+				bound = append(bound, a)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		// Written after the scan: a bucket must not change under ForEach.
+		for _, a := range bound {
+			a.Status = acmeDeactivated
+			if err := putRecord(tx, bucketACMEAccounts, a.ID, a); err != nil {
+				return err
+			}
+		}
+		n = len(bound)
+		return nil
+	})
+	return n, err
+}
+
 // ACMEEABKey reads an EAB key by its id.
 func (db *DB) ACMEEABKey(id string) (ACMEEAB, error) {
 	var k ACMEEAB
@@ -190,10 +290,14 @@ func putRecord[T any](tx *bolt.Tx, bucket []byte, id string, rec T) error {
 }
 
 // CreateACMEAccount stores a new account unless its key already has one:
-// then it returns that account and ErrExists.
+// then it returns that account and ErrExists. An account bound by an EAB
+// key is only stored while the key exists (ErrNotFound once revoked).
 func (db *DB) CreateACMEAccount(a ACMEAccount) (ACMEAccount, error) {
 	var existing ACMEAccount
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		if a.EABKeyID != "" && tx.Bucket(bucketACMEEAB).Get([]byte(a.EABKeyID)) == nil {
+			return fmt.Errorf("EAB key %q: %w", a.EABKeyID, ErrNotFound)
+		}
 		keys := tx.Bucket(bucketACMEAccountKeys)
 		if id := keys.Get([]byte(a.Thumbprint)); id != nil {
 			if err := getRecord(tx, bucketACMEAccounts, "ACME account", string(id), &existing); err != nil {
