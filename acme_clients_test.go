@@ -177,10 +177,11 @@ func TestACME_Certbot(t *testing.T) {
 		"--logs-dir", filepath.Join(dir, "certbot", "logs"),
 		"--non-interactive",
 	}
+	// The README's form: with "=", a value beginning with '-' stays a value.
 	runClient(t, dir, "certbot", append([]string{
 		"certonly", "--standalone", "--http-01-port", fmt.Sprint(port), "--http-01-address", "127.0.0.3",
 		"--server", srv.url + "/acme/directory", "--agree-tos", "--register-unsafely-without-email",
-		"--eab-kid", kid, "--eab-hmac-key", hmac, "-d", name,
+		"--eab-kid=" + kid, "--eab-hmac-key=" + hmac, "-d", name,
 	}, paths...)...)
 	live := filepath.Join(dir, "certbot", "config", "live", name)
 	first := leafOf(t, dir, filepath.Join(live, "cert.pem"), name)
@@ -193,6 +194,7 @@ func TestACME_Certbot(t *testing.T) {
 	}
 
 	// The renewal config remembers the server, port and address.
+	// The README's form: with "=", a value beginning with '-' stays a value.
 	runClient(t, dir, "certbot", append([]string{"renew", "--force-renewal", "--no-random-sleep-on-renew"}, paths...)...)
 	renewed := leafOf(t, dir, filepath.Join(live, "cert.pem"), name)
 	if renewed.SerialNumber.Cmp(first.SerialNumber) == 0 {
@@ -262,5 +264,53 @@ func TestACME_Caddy(t *testing.T) {
 			t.Fatalf("caddy got no certificate\n%s", out.String())
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestBinary_ACMEEAB: `user acme-eab --list` and `--revoke` over the
+// socket of a running server and, with none, on the file.
+func TestBinary_ACMEEAB(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	kid1, hmac1 := eabFor(t, dir, "alice")
+	kid2, hmac2 := "", ""
+	for _, line := range strings.Split(mustCLI(t, dir, "user", "acme-eab", "alice"), "\n") {
+		if v, ok := strings.CutPrefix(line, "EAB_KID="); ok {
+			kid2 = v
+		}
+		if v, ok := strings.CutPrefix(line, "EAB_HMAC_KEY="); ok {
+			hmac2 = v
+		}
+	}
+	rows := func(out string) map[string]string {
+		t.Helper()
+		if strings.Contains(out, hmac1) || strings.Contains(out, hmac2) {
+			t.Fatalf("the list shows an HMAC key:\n%s", out)
+		}
+		m := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+			f := strings.Fields(line)
+			m[f[0]] = strings.Join(f[1:], " ")
+		}
+		return m
+	}
+	list := rows(mustCLI(t, dir, "user", "acme-eab", "--list"))
+	if len(list) != 2 || !strings.HasPrefix(list[kid1], "alice ") || !strings.HasSuffix(list[kid2], " no 0") {
+		t.Fatalf("list: %v", list)
+	}
+	if got := mustCLI(t, dir, "user", "acme-eab", "--revoke", kid1); !strings.Contains(got, "revoked EAB key "+kid1) {
+		t.Errorf("revoke printed %q", got)
+	}
+	if list := rows(mustCLI(t, dir, "user", "acme-eab", "--list", "alice")); len(list) != 1 || list[kid2] == "" {
+		t.Errorf("after revoke: %v", list)
+	}
+	if _, errOut, err := runCLI(t, dir, "user", "acme-eab", "--revoke", kid1); err == nil || !strings.Contains(errOut, "not found") {
+		t.Errorf("revoking twice: %v %q", err, errOut)
+	}
+
+	srv.stop(t)
+	mustCLI(t, dir, "user", "acme-eab", "--revoke="+kid2)
+	if list := rows(mustCLI(t, dir, "user", "acme-eab", "--list")); len(list) != 0 {
+		t.Errorf("offline, after revoking both: %v", list)
 	}
 }

@@ -180,3 +180,32 @@ func checkBackup(path string) error {
 	}
 	return nil
 }
+
+// cmdListACMEEAB prints the EAB keys of user (or all) as a table; the HMAC
+// keys are shown once, when made, and never again.
+func cmdListACMEEAB(c *cli.Context, user string) error {
+	return withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
+		keys, err := op.ACMEEABs(ctx, user)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "KEY ID\tUSER\tCREATED\tUSED\tACCOUNTS")
+		for _, k := range keys {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", k.KeyID, k.User, k.Created.Local().Format("2006-01-02 15:04"), yesNo(k.Accounts > 0), k.Accounts)
+		}
+		return tw.Flush()
+	})
+}
+
+// cmdRevokeACMEEAB deletes an EAB key and says how many accounts stopped.
+func cmdRevokeACMEEAB(c *cli.Context, kid string) error {
+	return withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
+		n, err := op.RevokeACMEEAB(ctx, kid)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.Writer, "revoked EAB key %s; deactivated %d ACME account(s) it bound\n", kid, n)
+		return nil
+	})
+}

@@ -84,8 +84,13 @@ func newApp() *cli.App {
 						Action: func(c *cli.Context) error { return cmdUserToken(c, userName) },
 					},
 					{
-						Name: "acme-eab", Usage: "make an ACME External Account Binding key for the user; print its key id and HMAC key", ArgsUsage: "NAME",
-						Action: func(c *cli.Context) error { return cmdUserACMEEAB(c, userName) },
+						Name: "acme-eab", Usage: "make an ACME External Account Binding key for the user and print its key id and HMAC key; or list or revoke keys",
+						ArgsUsage: "NAME | --list [NAME] | --revoke KID",
+						Flags: []cli.Flag{
+							&cli.BoolFlag{Name: "list", Usage: "list keys (of NAME, or all): key id, user, created, accounts bound; never the HMAC key"},
+							&cli.StringFlag{Name: "revoke", Usage: "delete the key `KID` and deactivate the ACME accounts it bound"},
+						},
+						Action: cmdUserACMEEAB,
 					},
 				},
 			},
@@ -142,14 +147,27 @@ func newApp() *cli.App {
 
 // cmdUserACMEEAB prints a new EAB key as two shell assignments, the two
 // values every ACME client asks for: eval "$(certmaker user acme-eab NAME)"
-// sets $EAB_KID and $EAB_HMAC_KEY (base64url).
-func cmdUserACMEEAB(c *cli.Context, name func(*cli.Context) (string, error)) error {
-	n, err := name(c)
-	if err != nil {
-		return err
+// sets $EAB_KID and $EAB_HMAC_KEY (base64url). With --list or --revoke it
+// lists or revokes keys instead.
+func cmdUserACMEEAB(c *cli.Context) error {
+	switch {
+	case c.Bool("list") && c.IsSet("revoke"):
+		return fmt.Errorf("%s: --list or --revoke, not both", c.Command.FullName())
+	case c.Bool("list"):
+		if c.NArg() > 1 {
+			return fmt.Errorf("%s --list takes at most one user name", c.Command.FullName())
+		}
+		return cmdListACMEEAB(c, c.Args().First())
+	case c.IsSet("revoke"):
+		if c.NArg() > 0 || c.String("revoke") == "" {
+			return fmt.Errorf("%s --revoke takes one key id and no user name", c.Command.FullName())
+		}
+		return cmdRevokeACMEEAB(c, c.String("revoke"))
+	case c.NArg() != 1:
+		return fmt.Errorf("%s needs exactly one user name", c.Command.FullName())
 	}
 	return withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
-		k, err := op.ACMEEAB(ctx, n)
+		k, err := op.ACMEEAB(ctx, c.Args().First())
 		if err != nil {
 			return err
 		}

@@ -107,6 +107,10 @@ func (s *Server) handleNewAccount(w http.ResponseWriter, r *http.Request, _ http
 		// The same key raced us to it: answer as for an existing account.
 		return s.answerExisting(w, r, &got)
 	}
+	if errors.Is(err, store.ErrNotFound) && eabID != "" {
+		// The operator revoked the key since verifyEAB read it.
+		return unauthorized("externalAccountBinding: key %q was revoked", eabID)
+	}
 	if err != nil {
 		return internal(err)
 	}

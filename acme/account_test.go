@@ -209,3 +209,27 @@ func TestEABOutput(t *testing.T) {
 		t.Errorf("EAB %+v", k)
 	}
 }
+
+// TestEABRevoked: once the operator revokes an EAB key, it binds no new
+// account, and the accounts it bound are refused from their next request.
+func TestEABRevoked(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	newAccount := e.url + "/acme/new-account"
+	k := e.eab("alice")
+	c := e.newClient(newECKey(t), jose.ES256)
+	r := c.post(newAccount, map[string]any{"externalAccountBinding": c.eabJWS(k, newAccount, c.key.Public())},
+		jwsOptions{embedJWK: true}).want(t, http.StatusCreated)
+	c.kid = r.header.Get("Location")
+	other := e.newClient(newECKey(t), jose.ES256)
+	other.register("alice") // another key of alice's: untouched
+
+	if n, err := e.ops.RevokeACMEEAB(t.Context(), k.KeyID); err != nil || n != 1 {
+		t.Fatalf("revoke: %d, %v", n, err)
+	}
+	c.post("/acme/new-order", map[string]any{"identifiers": dns("app.test")}, jwsOptions{}).
+		wantProblem(t, http.StatusUnauthorized, "unauthorized")
+	again := e.newClient(newECKey(t), jose.ES256)
+	again.post(newAccount, map[string]any{"externalAccountBinding": again.eabJWS(k, newAccount, again.key.Public())},
+		jwsOptions{embedJWK: true}).wantProblem(t, http.StatusForbidden, "unauthorized")
+	other.newOrder(dns("app.test"))
+}

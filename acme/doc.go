@@ -12,7 +12,7 @@
 // uses, certificates are signed and stored by an Issuer (the api.Server)
 // for the account's certmaker user, so they appear in listings, OCSP, CRLs
 // and metrics like any other. Every piece of ACME state (accounts, orders,
-// authorizations, used nonces, EAB keys) lives in the store.
+// authorizations, EAB keys) lives in the store; nonces live in memory.
 //
 // Every request but the directory and newNonce is a JWS (flattened JSON,
 // protected header only) whose "url" is the public URL of the resource
@@ -20,10 +20,11 @@
 //
 // # Caveats
 //
-// Nonces are not stored when handed out: each carries its issue time and a
-// MAC under a key kept in the database, and only used nonces are stored
-// (until they would have expired anyway). Nonces therefore survive a
-// restart, cost no write to hand out, and still work once only.
+// Nonces cost no write, neither handed out nor used: each is this
+// process's counter with a MAC, and a fixed window of bits in memory
+// records which were used (nonce.go says why that is sound). A restart
+// therefore makes every earlier nonce badNonce; clients retry with the
+// fresh one in that answer.
 //
 // http-01 validation runs inside the challenge POST, so the answer already
 // says valid or invalid; clients that poll afterwards see the same.

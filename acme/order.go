@@ -6,9 +6,9 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
-	"slices"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -124,12 +124,14 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, _ *http.Request, _ httpro
 		return newProblem(probRejectedIdentifier, http.StatusBadRequest, "%d identifiers, at most %d per order", len(req.Identifiers), ca.MaxNames)
 	}
 	var ids []identifier
+	seen := make(map[identifier]bool, len(req.Identifiers))
 	for _, id := range req.Identifiers {
 		n, err := normalizeIdentifier(id)
 		if err != nil {
 			return err
 		}
-		if !slices.Contains(ids, n) {
+		if !seen[n] {
+			seen[n] = true
 			ids = append(ids, n)
 		}
 	}
@@ -281,17 +283,24 @@ func (s *Server) checkCSR(b64 string, o *store.ACMEOrder, a *store.ACMEAccount) 
 	if len(parsed.Emails) > 0 {
 		return nil, nil, newProblem(probBadCSR, http.StatusBadRequest, "the CSR names email addresses, which ACME orders cannot")
 	}
+	// Count before any work per name: a request has room for thousands.
+	// Duplicates count too; no client needs to repeat a name 100 times.
+	if n := len(csr.DNSNames) + len(csr.IPAddresses); n > ca.MaxNames {
+		return nil, nil, newProblem(probBadCSR, http.StatusBadRequest, "the CSR names %d names, at most %d per certificate", n, ca.MaxNames)
+	}
 	want := make([]identifier, len(o.Identifiers))
 	for i, id := range o.Identifiers {
 		want[i] = identifier(id)
 	}
 	var got []identifier
+	seen := make(map[identifier]bool)
 	add := func(id identifier) error {
 		n, err := normalizeIdentifier(id)
 		if err != nil {
 			return newProblem(probBadCSR, http.StatusBadRequest, "%s", asProblem(err).Detail)
 		}
-		if !slices.Contains(got, n) {
+		if !seen[n] {
+			seen[n] = true
 			got = append(got, n)
 		}
 		return nil
@@ -333,22 +342,34 @@ func (s *Server) checkCSR(b64 string, o *store.ACMEOrder, a *store.ACMEAccount) 
 	return csr, req, nil
 }
 
+// sameIdentifiers compares two lists without duplicates as sets.
 func sameIdentifiers(a, b []identifier) bool {
 	if len(a) != len(b) {
 		return false
 	}
+	in := make(map[identifier]bool, len(b))
+	for _, id := range b {
+		in[id] = true
+	}
 	for _, id := range a {
-		if !slices.Contains(b, id) {
+		if !in[id] {
 			return false
 		}
 	}
 	return true
 }
 
+// maxListed bounds the identifiers an error message spells out.
+const maxListed = 10
+
 func identifierList(ids []identifier) string {
 	var buf bytes.Buffer
 	buf.WriteByte('[')
 	for i, id := range ids {
+		if i == maxListed {
+			fmt.Fprintf(&buf, ", and %d more", len(ids)-i)
+			break
+		}
 		if i > 0 {
 			buf.WriteString(", ")
 		}

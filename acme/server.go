@@ -25,7 +25,6 @@ type Store interface {
 	Revoke(serial *big.Int, at time.Time, reason int) (store.Certificate, error)
 
 	ACMENonceKey() ([]byte, error)
-	UseACMENonce(id []byte, cutoff time.Time) error
 	ACMEEABKey(id string) (store.ACMEEAB, error)
 	CreateACMEAccount(a store.ACMEAccount) (store.ACMEAccount, error)
 	ACMEAccount(id string) (store.ACMEAccount, error)
@@ -116,7 +115,7 @@ func New(cfg Config) (*Server, error) {
 		issuer:      cfg.Issuer,
 		checker:     cfg.Checker,
 		log:         cfg.Logger,
-		nonces:      &nonces{key: key, store: cfg.Store, now: cfg.Authority.Now},
+		nonces:      newNonces(key, nonceWindow),
 		requireEAB:  cfg.RequireEAB,
 		defaultUser: cfg.DefaultUser,
 		http01Port:  cfg.HTTP01Port,

@@ -23,6 +23,8 @@ func Handler(op Operator) http.Handler {
 	r.POST("/users/:name/enable", h.setDisabled(false))
 	r.POST("/users/:name/token", h.resetToken)
 	r.POST("/users/:name/acme-eab", h.acmeEAB)
+	r.GET("/acme-eab", h.acmeEABs)
+	r.POST("/acme-eab/:kid/revoke", h.revokeACMEEAB)
 	r.POST("/roots/rotate", h.rotateRoot)
 	r.POST("/certificates/:id/revoke", h.revoke)
 	r.GET("/backup", h.backup)

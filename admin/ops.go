@@ -2,8 +2,6 @@ package admin
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -49,6 +47,11 @@ type Operator interface {
 	Status(ctx context.Context) (inventory.Summary, error)
 	// ACMEEAB makes an ACME External Account Binding key for a user.
 	ACMEEAB(ctx context.Context, name string) (EAB, error)
+	// ACMEEABs lists EAB keys (never their secret) of a user, or all for "".
+	ACMEEABs(ctx context.Context, user string) ([]EABInfo, error)
+	// RevokeACMEEAB deletes an EAB key and deactivates the accounts it
+	// bound; it returns how many.
+	RevokeACMEEAB(ctx context.Context, kid string) (deactivated int, err error)
 }
 
 // Ops runs the operations on an open database. When Authority is set (inside
@@ -79,11 +82,11 @@ func (o *Ops) now() time.Time {
 
 // NewToken returns a fresh API token: 256 bits from the CSPRNG, base64url.
 func NewToken() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
+	_, token, err := newSecret(32)
+	if err != nil {
 		return "", fmt.Errorf("making token: %w", err)
 	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
+	return token, nil
 }
 
 // CheckUserName allows 1 to 64 letters, digits and . _ - @, starting with a

@@ -2,11 +2,13 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -19,7 +21,8 @@ import (
 //   - acme_account_orders: account id + 0 + order id → nothing
 //   - acme_authzs:       authorization id → ACMEAuthz (with its challenges)
 //   - acme_certs:        serial → order id, for the certificates ACME issued
-//   - acme_nonces:       used nonces (issue time + random) → nothing
+//   - acme_nonces:       empty: used nonces were kept here before nonces
+//     became stateless (acme/nonce.go); an older binary still expects it
 //   - acme_eab:          EAB key id → ACMEEAB (per-user HMAC keys)
 //   - acme_meta:         the nonce MAC key
 var (
@@ -110,11 +113,15 @@ type ACMEEAB struct {
 }
 
 // ACMENonceKey returns the key that authenticates ACME nonces, made on
-// first use. It lives in the file so nonces handed out before a restart
-// stay valid after it.
+// first use; the ACME server asks for it once at start. It also empties
+// the used nonces an older certmaker recorded (up to an hour of traffic,
+// which nothing deletes any more).
 func (db *DB) ACMENonceKey() ([]byte, error) {
 	var key []byte
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		if err := emptyBucket(tx, bucketACMENonces); err != nil {
+			return fmt.Errorf("emptying used nonces: %w", err)
+		}
 		b := tx.Bucket(bucketACMEMeta)
 		if v := b.Get(keyACMENonceKey); len(v) == 32 {
 			key = bytes.Clone(v)
@@ -129,42 +136,17 @@ func (db *DB) ACMENonceKey() ([]byte, error) {
 	return key, err
 }
 
-// UseACMENonce records a nonce as used; ErrExists if it already was. id
-// must begin with the nonce's issue time as 8 big-endian bytes of Unix
-// seconds, so that entries issued before cutoff, which no longer verify
-// anyway, are dropped here a few at a time.
-func (db *DB) UseACMENonce(id []byte, cutoff time.Time) error {
-	if len(id) < 8 {
-		return fmt.Errorf("nonce id too short")
-	}
-	return db.group(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketACMENonces)
-		if b.Get(id) != nil {
-			return refuse(fmt.Errorf("nonce: %w", ErrExists))
-		}
-		if err := b.Put(id, nil); err != nil {
-			return err
-		}
-		// Prune a few expired entries per use: the bucket stays the size
-		// of one nonce lifetime's traffic without a sweeper.
-		limit := binary.BigEndian.AppendUint64(nil, uint64(max(cutoff.Unix(), 0)))
-		var old [][]byte
-		cur := b.Cursor()
-		for k, _ := cur.First(); k != nil && len(old) < noncePruneBudget && bytes.Compare(k[:min(8, len(k))], limit) < 0; k, _ = cur.Next() {
-			old = append(old, bytes.Clone(k))
-		}
-		for _, k := range old {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
+// emptyBucket replaces a bucket that holds anything with an empty one.
+func emptyBucket(tx *bolt.Tx, name []byte) error {
+	if k, _ := tx.Bucket(name).Cursor().First(); k == nil {
 		return nil
-	})
+	}
+	if err := tx.DeleteBucket(name); err != nil {
+		return err
+	}
+	_, err := tx.CreateBucket(name)
+	return err
 }
-
-// noncePruneBudget is how many expired nonces one use removes: more than
-// one, so the bucket shrinks after a burst.
-const noncePruneBudget = 4
 
 // CreateACMEEAB stores a new EAB key.
 func (db *DB) CreateACMEEAB(k ACMEEAB) error {
@@ -182,6 +164,103 @@ func (db *DB) CreateACMEEAB(k ACMEEAB) error {
 		}
 		return b.Put([]byte(k.ID), v)
 	})
+}
+
+// ACMEEABInfo describes an EAB key without its secret.
+type ACMEEABInfo struct {
+	ID      string
+	Owner   string
+	Created time.Time
+	// Accounts is how many accounts the key bound, in any status.
+	Accounts int
+}
+
+// ACMEEABs lists the EAB keys of owner, or of every user for "", oldest
+// first. Counting their accounts reads every account: an operator's
+// command, over a few accounts per proxy.
+func (db *DB) ACMEEABs(owner string) ([]ACMEEABInfo, error) {
+	var out []ACMEEABInfo
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		if owner != "" && tx.Bucket(bucketUsers).Get([]byte(owner)) == nil {
+			return fmt.Errorf("user %q: %w", owner, ErrNotFound)
+		}
+		index := map[string]int{}
+		err := tx.Bucket(bucketACMEEAB).ForEach(func(_, v []byte) error {
+			var k ACMEEAB
+			if err := decode(v, &k); err != nil {
+				return err
+			}
+			if owner == "" || k.Owner == owner {
+				index[k.ID] = len(out)
+				out = append(out, ACMEEABInfo{ID: k.ID, Owner: k.Owner, Created: k.Created})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketACMEAccounts).ForEach(func(_, v []byte) error {
+			var a ACMEAccount
+			if err := decode(v, &a); err != nil {
+				return err
+			}
+			if i, ok := index[a.EABKeyID]; ok && a.EABKeyID != "" {
+				out[i].Accounts++
+			}
+			return nil
+		})
+	})
+	slices.SortFunc(out, func(a, b ACMEEABInfo) int {
+		return cmp.Or(a.Created.Compare(b.Created), strings.Compare(a.ID, b.ID))
+	})
+	return out, err
+}
+
+// acmeDeactivated is the account status RFC 8555 7.3.6 makes final.
+const acmeDeactivated = "deactivated"
+
+// RevokeACMEEAB deletes an EAB key and deactivates the accounts it bound,
+// in one commit, and returns how many it deactivated: a key handed out by
+// mistake or leaked may have bound accounts nobody meant to exist. An
+// account being created with the key at the same time fails
+// (CreateACMEAccount checks the key in its own commit).
+func (db *DB) RevokeACMEEAB(id string) (int, error) {
+	var n int
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		n = 0
+		keys := tx.Bucket(bucketACMEEAB)
+		if keys.Get([]byte(id)) == nil {
+			return fmt.Errorf("EAB key %q: %w", id, ErrNotFound)
+		}
+		if err := keys.Delete([]byte(id)); err != nil {
+			return err
+		}
+		accounts := tx.Bucket(bucketACMEAccounts)
+		var bound []ACMEAccount
+		err := accounts.ForEach(func(_, v []byte) error {
+			var a ACMEAccount
+			if err := decode(v, &a); err != nil {
+				return err
+			}
+			if a.EABKeyID == id && a.Status != acmeDeactivated {
+				bound = append(bound, a)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		// Written after the scan: a bucket must not change under ForEach.
+		for _, a := range bound {
+			a.Status = acmeDeactivated
+			if err := putRecord(tx, bucketACMEAccounts, a.ID, a); err != nil {
+				return err
+			}
+		}
+		n = len(bound)
+		return nil
+	})
+	return n, err
 }
 
 // ACMEEABKey reads an EAB key by its id.
@@ -211,10 +290,14 @@ func putRecord[T any](tx *bolt.Tx, bucket []byte, id string, rec T) error {
 }
 
 // CreateACMEAccount stores a new account unless its key already has one:
-// then it returns that account and ErrExists.
+// then it returns that account and ErrExists. An account bound by an EAB
+// key is only stored while the key exists (ErrNotFound once revoked).
 func (db *DB) CreateACMEAccount(a ACMEAccount) (ACMEAccount, error) {
 	var existing ACMEAccount
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		if a.EABKeyID != "" && tx.Bucket(bucketACMEEAB).Get([]byte(a.EABKeyID)) == nil {
+			return fmt.Errorf("EAB key %q: %w", a.EABKeyID, ErrNotFound)
+		}
 		keys := tx.Bucket(bucketACMEAccountKeys)
 		if id := keys.Get([]byte(a.Thumbprint)); id != nil {
 			if err := getRecord(tx, bucketACMEAccounts, "ACME account", string(id), &existing); err != nil {
