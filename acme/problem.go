@@ -42,6 +42,7 @@ type problem struct {
 	Status     int      `json:"status,omitempty"`
 	Algorithms []string `json:"algorithms,omitempty"`
 	location   string   // Location header, e.g. the account that holds a key
+	retryAfter string   // Retry-After header, in seconds
 	cause      error    // logged, never shown
 }
 
@@ -83,6 +84,13 @@ func asProblem(err error) *problem {
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("resource")
 	}
+	if errors.Is(err, store.ErrFull) {
+		// RFC 8555 section 6.6: 503 with Retry-After asks the client to
+		// come back; the disk's path stays out of the detail.
+		p := newProblem(probServerInternal, http.StatusServiceUnavailable, "%s; try again later", store.ErrFull)
+		p.retryAfter = "60"
+		return p
+	}
 	return internal(err)
 }
 
@@ -108,6 +116,9 @@ func writeProblem(w http.ResponseWriter, err error, onInternal func(error)) {
 	}
 	if p.location != "" {
 		w.Header().Set("Location", p.location)
+	}
+	if p.retryAfter != "" {
+		w.Header().Set("Retry-After", p.retryAfter)
 	}
 	body, _ := json.Marshal(p)
 	w.Header().Set("Content-Type", "application/problem+json")

@@ -118,7 +118,7 @@ type ACMEEAB struct {
 // which nothing deletes any more).
 func (db *DB) ACMENonceKey() ([]byte, error) {
 	var key []byte
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		if err := emptyBucket(tx, bucketACMENonces); err != nil {
 			return fmt.Errorf("emptying used nonces: %w", err)
 		}
@@ -154,7 +154,7 @@ func (db *DB) CreateACMEEAB(k ACMEEAB) error {
 	if err != nil {
 		return err
 	}
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketUsers).Get([]byte(k.Owner)) == nil {
 			return fmt.Errorf("user %q: %w", k.Owner, ErrNotFound)
 		}
@@ -226,7 +226,7 @@ const acmeDeactivated = "deactivated"
 // (CreateACMEAccount checks the key in its own commit).
 func (db *DB) RevokeACMEEAB(id string) (int, error) {
 	var n int
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		n = 0
 		keys := tx.Bucket(bucketACMEEAB)
 		if keys.Get([]byte(id)) == nil {
@@ -294,7 +294,7 @@ func putRecord[T any](tx *bolt.Tx, bucket []byte, id string, rec T) error {
 // key is only stored while the key exists (ErrNotFound once revoked).
 func (db *DB) CreateACMEAccount(a ACMEAccount) (ACMEAccount, error) {
 	var existing ACMEAccount
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		if a.EABKeyID != "" && tx.Bucket(bucketACMEEAB).Get([]byte(a.EABKeyID)) == nil {
 			return fmt.Errorf("EAB key %q: %w", a.EABKeyID, ErrNotFound)
 		}
@@ -346,7 +346,7 @@ func (db *DB) ACMEAccountByKey(thumbprint string) (ACMEAccount, error) {
 // ErrExists, and nothing written, if another account holds the new key.
 func (db *DB) UpdateACMEAccount(id string, fn func(*ACMEAccount) error) (ACMEAccount, error) {
 	var a ACMEAccount
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		a = ACMEAccount{}
 		if err := getRecord(tx, bucketACMEAccounts, "ACME account", id, &a); err != nil {
 			return err
@@ -384,7 +384,7 @@ func accountOrderKey(account, order string) []byte {
 
 // CreateACMEOrder stores a new order with its authorizations in one commit.
 func (db *DB) CreateACMEOrder(o ACMEOrder, authzs []ACMEAuthz) error {
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketACMEOrders).Get([]byte(o.ID)) != nil {
 			return fmt.Errorf("ACME order %s: %w", o.ID, ErrExists)
 		}
@@ -430,7 +430,7 @@ func (db *DB) ACMEOrders(account string) ([]string, error) {
 // also records which order a certificate came from, in the same commit.
 func (db *DB) UpdateACMEOrder(id string, fn func(*ACMEOrder) error) (ACMEOrder, error) {
 	var o ACMEOrder
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		o = ACMEOrder{}
 		if err := getRecord(tx, bucketACMEOrders, "ACME order", id, &o); err != nil {
 			return err
@@ -481,7 +481,7 @@ func (db *DB) ACMEAuthz(id string) (ACMEAuthz, error) {
 // UpdateACMEAuthz changes an authorization in one transaction.
 func (db *DB) UpdateACMEAuthz(id string, fn func(*ACMEAuthz) error) (ACMEAuthz, error) {
 	var az ACMEAuthz
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		az = ACMEAuthz{}
 		if err := getRecord(tx, bucketACMEAuthzs, "ACME authorization", id, &az); err != nil {
 			return err
