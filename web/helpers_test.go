@@ -35,6 +35,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, func(*api.Config) {})
+}
+
+// newEnvWith is newEnv with the API's configuration changed by set.
+func newEnvWith(t *testing.T, set func(*api.Config)) *env {
+	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "ca.db"), store.Options{Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -55,10 +61,12 @@ func newEnv(t *testing.T) *env {
 	authority.AddRoot(root, true)
 	ops := &admin.Ops{DB: db, Authority: authority, Root: rootCfg}
 	var dash http.Handler
-	srv, err := api.New(api.Config{
+	apiCfg := api.Config{
 		Store: db, Authority: authority,
 		Web: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { dash.ServeHTTP(w, r) }),
-	})
+	}
+	set(&apiCfg)
+	srv, err := api.New(apiCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
