@@ -617,3 +617,24 @@ func ocspRequest(t *testing.T, leafPEM, rootPEM string) string {
 	}
 	return url.PathEscape(base64.StdEncoding.EncodeToString(req))
 }
+
+// TestBinary_ServeBusyPort: a first start on a busy port fails before it
+// makes a database, a root or an admin token.
+func TestBinary_ServeBusyPort(t *testing.T) {
+	dir := t.TempDir()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	_, errOut, err := runCLI(t, dir, "serve", "--listen", busy.Addr().String())
+	if err == nil || !strings.Contains(errOut, "address already in use") {
+		t.Fatalf("serve on a busy port: err %v, stderr %q", err, errOut)
+	}
+	if tokenLine.MatchString(strings.TrimRight(errOut, "\n")) || strings.Contains(errOut, "token") {
+		t.Errorf("serve on a busy port printed a token: %q", errOut)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("serve on a busy port left files: %v", entries)
+	}
+}

@@ -43,6 +43,14 @@ func cmdServe(c *cli.Context) error {
 	log := newLogger(cfg.Server.LogFormat, level)
 	tuneGC()
 
+	// Bind before the first start makes a root and prints a token: a busy
+	// port must fail with nothing created, not even the database file.
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Server.Listen, err)
+	}
+	defer ln.Close()
+
 	db, err := store.Open(cfg.Store.Path, store.Options{Timeout: time.Second})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%s is in use: is another certmaker serving it?", cfg.Store.Path)
@@ -96,10 +104,6 @@ func cmdServe(c *cli.Context) error {
 	}
 	acmeIssuer.Server = srv
 
-	ln, err := net.Listen("tcp", cfg.Server.Listen)
-	if err != nil {
-		return fmt.Errorf("listening: %w", err)
-	}
 	ops := &admin.Ops{DB: db, Authority: authority, Root: rootConfig(cfg), OnRevoke: srv.CountRevocation}
 	dashboard, err = web.New(web.Config{
 		Issuer:    srv,
