@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -126,46 +127,85 @@ func cmdCertRevoke(c *cli.Context) error {
 	})
 }
 
-// cmdBackup writes the copy next to FILE, checks that it opens and passes
-// bbolt's consistency check, fsyncs it and only then renames it into place,
-// so FILE is always either the old backup or a complete new one.
+// cmdBackup writes the copy to a new temporary file beside FILE, checks
+// that it opens and passes bbolt's consistency check, fsyncs it and only
+// then renames it into place, so FILE is always either what it was or a
+// complete new backup. FILE is checked before the copy and again before
+// the rename (backupTarget).
 func cmdBackup(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return fmt.Errorf("backup needs exactly one file name")
 	}
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
 	dst := c.Args().First()
-	tmp := dst + ".tmp"
-	err := withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
-		// A leftover FILE.tmp (or a planted symlink) must not lend the copy
-		// its mode or its target: start from a fresh, owner-only file.
-		if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return err
-		}
+	if err := backupTarget(dst, cfg.Store.Path, c.Bool("force")); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	// A fresh name, created exclusively and owner-only: no leftover file
+	// (or planted symlink) lends the copy its mode or its target, and no
+	// existing file is removed to make room.
+	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	tmp := f.Name()
+	err = withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
 		if _, err := op.Backup(ctx, f); err != nil {
-			f.Close()
 			return err
 		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return err
-		}
-		return f.Close()
+		return f.Sync()
 	})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
 	if err == nil {
 		err = checkBackup(tmp)
+	}
+	if err == nil {
+		// The copy took a while; FILE may have appeared meanwhile.
+		err = backupTarget(dst, cfg.Store.Path, c.Bool("force"))
+	}
+	if err == nil {
+		err = os.Rename(tmp, dst)
 	}
 	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("backup: %w", err)
 	}
-	if err := os.Rename(tmp, dst); err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
 	fmt.Fprintln(c.App.ErrWriter, "backup written to", dst)
+	return nil
+}
+
+// backupTarget refuses a FILE that is the database itself or its admin
+// socket, however it is spelled (relative, with .., through a symlink or
+// a hard link: os.SameFile compares the files themselves), even with
+// force: renaming a copy over the live file would leave a running server
+// writing to a deleted one. Any other existing FILE needs force.
+func backupTarget(dst, db string, force bool) error {
+	fi, err := os.Stat(dst) // follows symlinks: a link to the database is the database
+	if errors.Is(err, os.ErrNotExist) {
+		if _, lerr := os.Lstat(dst); lerr == nil && !force {
+			return fmt.Errorf("%s exists (a dangling symlink): choose a new file, or add --force to replace it", dst)
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, own := range []struct{ path, what string }{{db, "database"}, {admin.SocketPath(db), "database's admin socket"}} {
+		if oi, err := os.Stat(own.path); err == nil && os.SameFile(fi, oi) {
+			return fmt.Errorf("%s is the %s itself: write the backup to another file", dst, own.what)
+		}
+	}
+	if !force {
+		return fmt.Errorf("%s exists: choose a new file, or add --force to replace it", dst)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", dst)
+	}
 	return nil
 }
 

@@ -128,6 +128,7 @@ func newApp() *cli.App {
 			{Name: "status", Usage: "print a short health summary", Action: cmdStatus},
 			{
 				Name: "backup", Usage: "write a consistent copy of the database to FILE, also while serving", ArgsUsage: "FILE",
+				Flags:  []cli.Flag{&cli.BoolFlag{Name: "force", Usage: "replace FILE if it exists (never the database or its socket)"}},
 				Action: cmdBackup,
 			},
 			{Name: "rotate-root", Usage: "make a new root CA the issuer and print its SHA-256 fingerprint", Action: cmdRotateRoot},
