@@ -16,7 +16,8 @@ import (
 )
 
 // withOperator runs fn against the server on the database's admin socket
-// if one answers, else against the file itself. mustExist refuses to
+// if one answers, else against the file itself; it refuses a socket that
+// may not be our own server's (admin.ErrUntrusted). mustExist refuses to
 // create a new database for a command that only reads or edits one.
 func withOperator(c *cli.Context, mustExist bool, fn func(context.Context, admin.Operator) error) error {
 	cfg, err := loadConfig(c)
@@ -26,8 +27,13 @@ func withOperator(c *cli.Context, mustExist bool, fn func(context.Context, admin
 	ctx := c.Context
 	path := cfg.Store.Path
 	socket := admin.SocketPath(path)
-	if client, err := admin.Dial(ctx, socket); err == nil {
+	client, err := admin.Dial(ctx, socket)
+	if err == nil {
 		return fn(ctx, client)
+	}
+	if !errors.Is(err, admin.ErrNoServer) {
+		// Not "no server": something that may not be ours answers there.
+		return err
 	}
 	if mustExist {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
