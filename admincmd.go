@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -15,7 +16,8 @@ import (
 )
 
 // withOperator runs fn against the server on the database's admin socket
-// if one answers, else against the file itself. mustExist refuses to
+// if one answers, else against the file itself; it refuses a socket that
+// may not be our own server's (admin.ErrUntrusted). mustExist refuses to
 // create a new database for a command that only reads or edits one.
 func withOperator(c *cli.Context, mustExist bool, fn func(context.Context, admin.Operator) error) error {
 	cfg, err := loadConfig(c)
@@ -25,8 +27,13 @@ func withOperator(c *cli.Context, mustExist bool, fn func(context.Context, admin
 	ctx := c.Context
 	path := cfg.Store.Path
 	socket := admin.SocketPath(path)
-	if client, err := admin.Dial(ctx, socket); err == nil {
+	client, err := admin.Dial(ctx, socket)
+	if err == nil {
 		return fn(ctx, client)
+	}
+	if !errors.Is(err, admin.ErrNoServer) {
+		// Not "no server": something that may not be ours answers there.
+		return err
 	}
 	if mustExist {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
@@ -41,7 +48,9 @@ func withOperator(c *cli.Context, mustExist bool, fn func(context.Context, admin
 		return err
 	}
 	defer db.Close()
-	return fn(ctx, &admin.Ops{DB: db, Root: rootConfig(cfg)})
+	// Open checks small files in full; in a larger one a damaged page is
+	// found only when read.
+	return store.Guard(path, func() error { return fn(ctx, &admin.Ops{DB: db, Root: rootConfig(cfg)}) })
 }
 
 func cmdUserAdd(c *cli.Context, name func(*cli.Context) (string, error)) error {
@@ -126,57 +135,84 @@ func cmdCertRevoke(c *cli.Context) error {
 	})
 }
 
-// cmdBackup writes the copy next to FILE, checks that it opens and passes
-// bbolt's consistency check, fsyncs it and only then renames it into place,
-// so FILE is always either the old backup or a complete new one.
+// cmdBackup writes the copy to a new temporary file beside FILE, checks
+// that it opens and passes bbolt's consistency check, fsyncs it and only
+// then renames it into place, so FILE is always either what it was or a
+// complete new backup. FILE is checked before the copy and again before
+// the rename (backupTarget).
 func cmdBackup(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return fmt.Errorf("backup needs exactly one file name")
 	}
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
 	dst := c.Args().First()
-	tmp := dst + ".tmp"
-	err := withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
-		// A leftover FILE.tmp (or a planted symlink) must not lend the copy
-		// its mode or its target: start from a fresh, owner-only file.
-		if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return err
-		}
+	if err := backupTarget(dst, cfg.Store.Path, c.Bool("force")); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	// A fresh name, created exclusively and owner-only: no leftover file
+	// (or planted symlink) lends the copy its mode or its target, and no
+	// existing file is removed to make room.
+	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	tmp := f.Name()
+	err = withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
 		if _, err := op.Backup(ctx, f); err != nil {
-			f.Close()
 			return err
 		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return err
-		}
-		return f.Close()
+		return f.Sync()
 	})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
 	if err == nil {
 		err = checkBackup(tmp)
 	}
+	if err == nil {
+		// The copy took a while; FILE may have appeared meanwhile.
+		err = backupTarget(dst, cfg.Store.Path, c.Bool("force"))
+	}
+	if err == nil {
+		err = os.Rename(tmp, dst)
+	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("backup: %w", err)
-	}
-	if err := os.Rename(tmp, dst); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
 	fmt.Fprintln(c.App.ErrWriter, "backup written to", dst)
 	return nil
 }
 
-func checkBackup(path string) error {
-	db, err := store.Open(path, store.Options{Timeout: time.Second, ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("the copy does not open: %w", err)
+// backupTarget refuses a FILE that is the database itself or its admin
+// socket, however it is spelled (relative, with .., through a symlink or
+// a hard link: os.SameFile compares the files themselves), even with
+// force: renaming a copy over the live file would leave a running server
+// writing to a deleted one. Any other existing FILE needs force.
+func backupTarget(dst, db string, force bool) error {
+	fi, err := os.Stat(dst) // follows symlinks: a link to the database is the database
+	if errors.Is(err, os.ErrNotExist) {
+		if _, lerr := os.Lstat(dst); lerr == nil && !force {
+			return fmt.Errorf("%s exists (a dangling symlink): choose a new file, or add --force to replace it", dst)
+		}
+		return nil
 	}
-	defer db.Close()
-	if err := db.Check(); err != nil {
-		return fmt.Errorf("the copy is inconsistent: %w", err)
+	if err != nil {
+		return err
+	}
+	for _, own := range []struct{ path, what string }{{db, "database"}, {admin.SocketPath(db), "database's admin socket"}} {
+		if oi, err := os.Stat(own.path); err == nil && os.SameFile(fi, oi) {
+			return fmt.Errorf("%s is the %s itself: write the backup to another file", dst, own.what)
+		}
+	}
+	if !force {
+		return fmt.Errorf("%s exists: choose a new file, or add --force to replace it", dst)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", dst)
 	}
 	return nil
 }
@@ -208,4 +244,63 @@ func cmdRevokeACMEEAB(c *cli.Context, kid string) error {
 		fmt.Fprintf(c.App.Writer, "revoked EAB key %s; deactivated %d ACME account(s) it bound\n", kid, n)
 		return nil
 	})
+}
+
+func checkBackup(path string) error {
+	db, err := store.Open(path, store.Options{Timeout: time.Second, ReadOnly: true, Check: store.CheckAlways})
+	if errors.Is(err, store.ErrDamaged) {
+		return fmt.Errorf("the copy is inconsistent: %w", err)
+	}
+	if err != nil {
+		return fmt.Errorf("the copy does not open: %w", err)
+	}
+	return db.Close()
+}
+
+// cmdCheck reads the whole file and runs bbolt's consistency check on it,
+// and says what it found: ok, or each problem on a line of its own.
+func cmdCheck(c *cli.Context) error {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	path := cfg.Store.Path
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no database at %s (use --db or --config)", path)
+	}
+	db, err := store.Open(path, store.Options{Timeout: 500 * time.Millisecond, ReadOnly: true, Check: store.CheckAlways})
+	if errors.Is(err, store.ErrLocked) {
+		return fmt.Errorf("%s is in use by a running server: stop it to check the file, or check a copy (`certmaker backup FILE` checks the copy it writes)", path)
+	}
+	var d *store.DamageError
+	if errors.As(err, &d) {
+		w := c.App.Writer
+		fmt.Fprintf(w, "%s is damaged:\n", path)
+		for _, p := range d.Problems {
+			fmt.Fprintln(w, "  "+p)
+		}
+		if d.More > 0 {
+			fmt.Fprintf(w, "  and %d more problems\n", d.More)
+		}
+		// Not a *DamageError: main would point back to this command.
+		n := len(d.Problems) + d.More
+		return fmt.Errorf("%s is damaged (%d %s, listed above): README (Backup and restore) says how to put a backup in its place", path, n, plural(n, "problem"))
+	}
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	size, err := db.Size()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "%s: ok (%d bytes; every page read, and bbolt's consistency check found nothing wrong)\n", path, size)
+	return nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,4 +149,127 @@ func copyFile(t *testing.T, src, dst string) {
 	if err := out.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestBinary_BackupRefusesToOverwrite: `backup FILE` never replaces the
+// live database or its socket, however FILE is spelled, and replaces any
+// other existing file only with --force. The live case is the one that lost
+// data: the copy renamed over the file the server was writing to.
+func TestBinary_BackupRefusesToOverwrite(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "certmaker.db")
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(db, filepath.Join(dir, "link.db")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(db+".sock", filepath.Join(dir, "sock-link")); err != nil {
+		t.Fatal(err)
+	}
+	// Every spelling of the database, as the command sees it from dir.
+	spellings := []string{"certmaker.db", "./certmaker.db", db, "sub/../certmaker.db", "link.db"}
+
+	refusedIn := func(t *testing.T, cwd, what string, args ...string) {
+		t.Helper()
+		_, errOut, err := runCLI(t, cwd, args...)
+		if err == nil {
+			t.Errorf("%s: %v succeeded", what, args)
+			return
+		}
+		if lines := strings.Count(strings.TrimSpace(errOut), "\n"); errOut == "" || lines != 0 {
+			t.Errorf("%s: stderr %q, want one line", what, errOut)
+		}
+		if strings.Contains(errOut, "panic") || strings.Contains(errOut, "goroutine") {
+			t.Errorf("%s: stderr %q", what, errOut)
+		}
+	}
+	refused := func(t *testing.T, what string, args ...string) {
+		t.Helper()
+		refusedIn(t, dir, what, args...)
+	}
+	checkNoTemp := func(t *testing.T) {
+		t.Helper()
+		for _, d := range []string{dir, sub} {
+			ents, _ := os.ReadDir(d)
+			for _, e := range ents {
+				if strings.Contains(e.Name(), "tmp") {
+					t.Errorf("temporary file %s left behind", e.Name())
+				}
+			}
+		}
+	}
+
+	t.Run("Serving", func(t *testing.T) {
+		srv := startServer(t, dir)
+		token := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
+		for _, name := range spellings {
+			for _, force := range []bool{false, true} {
+				args := []string{"backup", name}
+				if force {
+					args = append(args, "--force")
+				}
+				refused(t, "the live database", args...)
+			}
+		}
+		for _, name := range []string{"certmaker.db.sock", "sock-link"} {
+			refused(t, "the admin socket", "backup", "--force", name)
+		}
+		// The same file through --db with another spelling, from elsewhere.
+		refusedIn(t, sub, "the database given by --db", "--db", db, "backup", "--force", "../certmaker.db")
+		code, _, body := srv.do(t, "POST", "/api/certificate/request", token, `{"domains":["after.home.lan"]}`)
+		if code != 200 {
+			t.Fatalf("request: %d %s", code, body)
+		}
+		id := strings.TrimSpace(body)
+		srv.stop(t)
+		checkNoTemp(t)
+
+		// What was answered is still there after a restart.
+		srv = startServer(t, dir)
+		if code, _, _ := srv.do(t, "GET", "/api/certificate/"+id+"/obtain", token, ""); code != 200 {
+			t.Errorf("certificate answered before the refused backups: %d after a restart", code)
+		}
+		srv.stop(t)
+	})
+
+	t.Run("Offline", func(t *testing.T) {
+		before, err := os.ReadFile(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range spellings {
+			refused(t, "the database", "backup", "--force", name)
+		}
+		if after, _ := os.ReadFile(db); !bytes.Equal(before, after) {
+			t.Error("a refused backup changed the database")
+		}
+		// A stale socket left by a killed server is no backup target either.
+		ln, err := net.Listen("unix", db+".sock")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln.(*net.UnixListener).SetUnlinkOnClose(false)
+		ln.Close()
+		refused(t, "a stale admin socket", "backup", "--force", "certmaker.db.sock")
+		os.Remove(db + ".sock")
+		checkNoTemp(t)
+	})
+
+	t.Run("ExistingFile", func(t *testing.T) {
+		old := filepath.Join(sub, "old.db")
+		if err := os.WriteFile(old, []byte("keep me"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, "an existing file", "backup", old)
+		if b, _ := os.ReadFile(old); string(b) != "keep me" {
+			t.Fatalf("backup without --force replaced an existing file (now %d bytes)", len(b))
+		}
+		mustCLI(t, dir, "backup", old, "--force")
+		if out := mustCLI(t, dir, "--db", old, "user", "list"); !strings.Contains(out, "alice") {
+			t.Errorf("the forced backup is not the database:\n%s", out)
+		}
+		checkNoTemp(t)
+	})
 }

@@ -4,12 +4,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
 	"github.com/urfave/cli/v2"
 
 	"certmaker/admin"
+	"certmaker/store"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -19,9 +21,18 @@ func main() {
 	app := newApp()
 	oneLineUsageErrors(app.Commands)
 	if err := app.Run(hoistFlags(app, os.Args)); err != nil {
-		fmt.Fprintln(os.Stderr, "certmaker:", err)
+		fmt.Fprintln(os.Stderr, "certmaker:", withAdvice(err))
 		os.Exit(1)
 	}
+}
+
+// withAdvice adds to a damaged-file error what the operator does next.
+func withAdvice(err error) string {
+	var d *store.DamageError
+	if errors.As(err, &d) {
+		return fmt.Sprintf("%v; `certmaker --db %s check` lists the damage, and README (Backup and restore) says how to put a backup in its place", err, d.Path)
+	}
+	return err.Error()
 }
 
 func newApp() *cli.App {
@@ -66,7 +77,7 @@ func newApp() *cli.App {
 					&cli.StringFlag{Name: "listen", Usage: "`ADDR` to listen on (default :8880)"},
 					&cli.StringFlag{Name: "public-url", Usage: "base `URL` of every URL the CA hands out (default http://localhost:8880)"},
 				},
-				Action: cmdServe,
+				Action: cmdServeGuarded,
 			},
 			{
 				Name:  "user",
@@ -132,8 +143,10 @@ func newApp() *cli.App {
 			},
 			{Name: "status", Usage: "print a short health summary", Action: cmdStatus},
 			getCommand(),
+			{Name: "check", Usage: "read the whole database file and run bbolt's consistency check on it", Action: cmdCheck},
 			{
 				Name: "backup", Usage: "write a consistent copy of the database to FILE, also while serving", ArgsUsage: "FILE",
+				Flags:  []cli.Flag{&cli.BoolFlag{Name: "force", Usage: "replace FILE if it exists (never the database or its socket)"}},
 				Action: cmdBackup,
 			},
 			{Name: "rotate-root", Usage: "make a new root CA the issuer and print its SHA-256 fingerprint", Action: cmdRotateRoot},
@@ -174,6 +187,17 @@ func cmdUserACMEEAB(c *cli.Context) error {
 		fmt.Fprintf(c.App.Writer, "EAB_KID=%s\nEAB_HMAC_KEY=%s\n", k.KeyID, k.HMACKey)
 		return nil
 	})
+}
+
+// cmdServeGuarded is serve, with a panic that bbolt raises on a damaged
+// page while the server starts (in a file too large for Open's check)
+// turned into the damaged-file line instead of a stack trace.
+func cmdServeGuarded(c *cli.Context) error {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	return store.Guard(cfg.Store.Path, func() error { return cmdServe(c) })
 }
 
 // oneLineUsageErrors makes a bad flag of any subcommand one line on

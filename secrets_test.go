@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ocsp"
+
+	"certmaker/store"
 )
 
 // loggedServer is a `certmaker serve` whose whole stderr lands in a file,
@@ -242,4 +244,56 @@ func pemCert(t *testing.T, s string) *x509.Certificate {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestBinary_TokensNotInDatabase scans the raw bytes of the database file
+// and of a backup for the tokens that user add and user token printed, as
+// printed and as the 32 bytes they encode: neither may be there, only
+// their SHA-256. The scan must find what is meant to be there (the user
+// names and the token hashes), or its silence would prove nothing.
+func TestBinary_TokensNotInDatabase(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "certmaker.db")
+	const offline, online = "tokenscan-offline-7c1e", "tokenscan-online-5d2a"
+	// Tokens made by serve's first start, over the socket and offline.
+	srv := startServer(t, dir)
+	tokens := map[string]string{"admin": srv.token}
+	tokens[online] = strings.TrimSpace(mustCLI(t, dir, "user", "add", online))
+	srv.stop(t)
+	tokens[offline] = strings.TrimSpace(mustCLI(t, dir, "user", "add", offline))
+	srv = startServer(t, dir)
+	tokens[offline+" (reset)"] = strings.TrimSpace(mustCLI(t, dir, "user", "token", offline))
+	backup := filepath.Join(dir, "backup.db")
+	mustCLI(t, dir, "backup", backup)
+	srv.stop(t)
+
+	for _, file := range []string{db, backup} {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{offline, online} {
+			if !bytes.Contains(raw, []byte(name)) {
+				t.Fatalf("%s: user name %q not found: the scan sees nothing", filepath.Base(file), name)
+			}
+		}
+		for who, tok := range tokens {
+			if len(tok) != 43 {
+				t.Fatalf("%s's token %q is not what the CLI prints", who, tok)
+			}
+			decoded, err := base64.RawURLEncoding.DecodeString(tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(raw, []byte(tok)) || bytes.Contains(raw, decoded) {
+				t.Errorf("%s holds %s's token in clear", filepath.Base(file), who)
+			}
+		}
+		// The current tokens' hashes are there: that is how they are kept.
+		for _, who := range []string{online, "admin", offline + " (reset)"} {
+			if !bytes.Contains(raw, store.HashToken(tokens[who])) {
+				t.Errorf("%s: %s's token hash not found: the scan misses records", filepath.Base(file), who)
+			}
+		}
+	}
 }

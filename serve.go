@@ -149,7 +149,9 @@ func cmdServe(c *cli.Context) error {
 	defer stop()
 	errc := make(chan error, 3) // public, admin, metrics: none may block on exit
 	go func() { errc <- public.Serve(ln) }()
-	go func() { errc <- private.Serve(adminLn) }()
+	go func() {
+		errc <- private.Serve(admin.OwnerOnly(adminLn, func(err error) { log.Warn("admin socket: refused a connection", "err", err) }))
+	}()
 	if metricsSrv != nil {
 		go func() { errc <- metricsSrv.Serve(metricsLn) }()
 		log.Info("serving metrics", "addr", metricsLn.Addr().String())

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -29,8 +30,12 @@ func operators(t *testing.T) map[string]func(t *testing.T) (admin.Operator, *adm
 			if err != nil {
 				t.Fatal(err)
 			}
+			// As serve makes it: owner-only, and only our uid served.
+			if err := os.Chmod(sock, 0o600); err != nil {
+				t.Fatal(err)
+			}
 			srv := &http.Server{Handler: admin.Handler(ops)}
-			go srv.Serve(ln)
+			go srv.Serve(admin.OwnerOnly(ln, func(err error) { t.Errorf("own connection refused: %v", err) }))
 			t.Cleanup(func() { srv.Close() })
 			c, err := admin.Dial(context.Background(), sock)
 			if err != nil {

@@ -30,19 +30,42 @@ var _ Operator = (*Client)(nil)
 // SocketPath is where a server on the database at dbPath listens.
 func SocketPath(dbPath string) string { return dbPath + ".sock" }
 
-// Dial returns a client if a server answers on the socket, ErrNoServer if
-// none does (no socket file, or a stale one left by a killed server).
+// Dial returns a client if our own server answers on the socket,
+// ErrNoServer if none does (no socket file, or a stale one left by a killed
+// server), and ErrUntrusted if something answers that may not be ours: a
+// socket of another user, one other users may reach, or a server process
+// of another uid (ours, root's and the database owner's are ours: see
+// trust). Every connection the client makes is checked so.
 func Dial(ctx context.Context, socket string) (*Client, error) {
 	d := net.Dialer{Timeout: 2 * time.Second}
-	conn, err := d.DialContext(ctx, "unix", socket)
+	dial := func(ctx context.Context) (net.Conn, error) {
+		conn, err := d.DialContext(ctx, "unix", socket)
+		if err != nil {
+			return nil, err
+		}
+		// Checked once something answers: a dead socket, whoever made
+		// it, can tell us nothing, and the file falls back as before.
+		t := clientTrust(socket)
+		if err := checkSocketFile(socket, t); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		if err := checkPeer(conn, socket, "server", t); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return conn, nil
+	}
+	conn, err := dial(ctx)
+	if errors.Is(err, ErrUntrusted) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoServer, err)
 	}
 	conn.Close()
 	tr := &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, "unix", socket)
-		},
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) },
 	}
 	// Root generation with RSA-4096 can take seconds; nothing else is slow.
 	return &Client{http: &http.Client{Transport: tr, Timeout: 2 * time.Minute}}, nil

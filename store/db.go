@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -61,21 +63,66 @@ type Options struct {
 	Timeout time.Duration
 	// ReadOnly opens without writing; used by inspection commands.
 	ReadOnly bool
+	// Check says when Open runs the full consistency check.
+	Check CheckMode
 }
 
+// CheckMode says when Open runs bbolt's full consistency check. Damage the
+// check does not look for (or that a skipped check would have found) can
+// still surface later, as a *DamageError from a Guard around the reads.
+type CheckMode int
+
+const (
+	// CheckSmall checks files of at most checkSmallMax bytes: a few tens
+	// of milliseconds, against seconds for a file of millions of
+	// certificates, which would make every start and command that slow.
+	CheckSmall CheckMode = iota
+	// CheckAlways checks any file; `certmaker check` and backups do.
+	CheckAlways
+	// CheckNever skips the check (tests of what happens without it).
+	CheckNever
+)
+
+const checkSmallMax = 64 << 20
+
 // Open opens or creates the file at path with mode 0600 and checks its schema.
+// A damaged file (see Options.Check) is refused with a *DamageError, which
+// names the file, rather than with bbolt's panic.
 func Open(path string, opts Options) (*DB, error) {
 	timeout := opts.Timeout
 	if timeout <= 0 {
 		// bbolt treats 0 as "wait forever"; never hang an operator.
 		timeout = time.Millisecond
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
+	// bbolt reads the freelist at open, and can panic there; a read-only
+	// open would read it only in its check's goroutine, out of Guard's
+	// reach. The file is kept to release its lock if bbolt panics.
+	var file *os.File
+	bopts := &bolt.Options{
+		Timeout:         timeout,
+		ReadOnly:        opts.ReadOnly,
+		PreLoadFreelist: true,
+		OpenFile: func(name string, flag int, mode os.FileMode) (*os.File, error) {
+			f, err := os.OpenFile(name, flag, mode)
+			file = f
+			return f, err
+		},
+	}
+	var b *bolt.DB
+	err := Guard(path, func() error {
+		var err error
+		b, err = bolt.Open(path, 0o600, bopts)
+		return err
+	})
 	if err != nil {
-		if errors.Is(err, bolterrors.ErrTimeout) {
-			return nil, fmt.Errorf("opening %s: %w", path, ErrLocked)
+		if errors.Is(err, ErrDamaged) && file != nil {
+			// bbolt panicked holding the lock and a mapping of the file,
+			// which keeps the lock alive past Close: unlock explicitly.
+			// The mapping itself stays until the process exits.
+			syscall.Flock(int(file.Fd()), syscall.LOCK_UN)
+			file.Close()
 		}
-		return nil, fmt.Errorf("opening %s: %w", path, err)
+		return nil, openError(path, err)
 	}
 	// bolt.Open only applies the mode to a new file; an old or copied one
 	// may be wider, and it holds private keys.
@@ -86,11 +133,52 @@ func Open(path string, opts Options) (*DB, error) {
 		}
 	}
 	db := &DB{bolt: b, path: path}
-	if err := db.init(opts.ReadOnly); err != nil {
+	if err := db.verify(opts.Check); err != nil {
+		b.Close()
+		return nil, err
+	}
+	if err := Guard(path, func() error { return db.init(opts.ReadOnly) }); err != nil {
 		b.Close()
 		return nil, err
 	}
 	return db, nil
+}
+
+// openError names what went wrong opening path; bbolt's own words for a
+// file that is not a database (or not a whole one) become a *DamageError.
+func openError(path string, err error) error {
+	switch {
+	case errors.Is(err, bolterrors.ErrTimeout):
+		return fmt.Errorf("opening %s: %w", path, ErrLocked)
+	case errors.Is(err, ErrDamaged):
+		return err
+	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrChecksum),
+		errors.Is(err, bolterrors.ErrVersionMismatch), strings.Contains(err.Error(), "file size too small"):
+		e := &DamageError{Path: path}
+		e.add(err.Error())
+		return e
+	}
+	return fmt.Errorf("opening %s: %w", path, err)
+}
+
+// verify finds a file cut short, which bbolt does not notice until it reads
+// past the end, and runs the consistency check as mode says.
+func (db *DB) verify(mode CheckMode) error {
+	fi, err := os.Stat(db.path)
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", db.path, err)
+	}
+	return db.bolt.View(func(tx *bolt.Tx) error {
+		if fi.Size() < tx.Size() {
+			e := &DamageError{Path: db.path}
+			e.add(fmt.Sprintf("the file is %d bytes, but its pages reach to %d: it was cut short", fi.Size(), tx.Size()))
+			return e
+		}
+		if mode == CheckAlways || mode == CheckSmall && fi.Size() <= checkSmallMax {
+			return check(db.path, tx)
+		}
+		return nil
+	})
 }
 
 func (db *DB) init(readOnly bool) error {
@@ -167,15 +255,10 @@ func (db *DB) Backup(w io.Writer) (int64, error) {
 	return n, nil
 }
 
-// Check runs bbolt's consistency check and returns every problem found.
+// Check runs bbolt's consistency check and returns what it found as a
+// *DamageError, or nil. It reads every page: seconds on a large file.
 func (db *DB) Check() error {
-	return db.bolt.View(func(tx *bolt.Tx) error {
-		var errs []error
-		for err := range tx.Check() {
-			errs = append(errs, err)
-		}
-		return errors.Join(errs...)
-	})
+	return db.bolt.View(func(tx *bolt.Tx) error { return check(db.path, tx) })
 }
 
 // Size is the file's size in bytes.
