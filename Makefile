@@ -4,13 +4,24 @@ BIN     ?= bin/certmaker
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test deps bench load prefill lint fuzz crash-test clean
+.PHONY: build run test deps bench load prefill lint fuzz crash-test clean install man
+PREFIX  ?= /usr/local
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
 
 run: build
 	./$(BIN) serve
+
+# The binary to $(PREFIX)/bin, its manual page and bash completion.
+install: build man
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/certmaker
+	install -D -m 0644 bin/certmaker.8 $(DESTDIR)$(PREFIX)/share/man/man8/certmaker.8
+	./$(BIN) completion bash | install -D -m 0644 /dev/stdin $(DESTDIR)$(PREFIX)/share/bash-completion/completions/certmaker
+
+# The manual page, made from the commands themselves.
+man: build
+	./$(BIN) man > bin/certmaker.8
 
 # deps installs what the tests need and a fresh machine may lack.
 deps:

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
@@ -12,14 +14,15 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"certmaker/admin"
+	"certmaker/ca"
 	"certmaker/store"
 )
 
 // withOperator runs fn against the server on the database's admin socket
 // if one answers, else against the file itself; it refuses a socket that
-// may not be our own server's (admin.ErrUntrusted). mustExist refuses to
-// create a new database for a command that only reads or edits one.
-func withOperator(c *cli.Context, mustExist bool, fn func(context.Context, admin.Operator) error) error {
+// may not be our own server's (admin.ErrUntrusted). Only serve and init
+// create a database: a typo in --db must not make a second CA.
+func withOperator(c *cli.Context, fn func(context.Context, admin.Operator) error) error {
 	cfg, err := loadConfig(c)
 	if err != nil {
 		return err
@@ -35,10 +38,8 @@ func withOperator(c *cli.Context, mustExist bool, fn func(context.Context, admin
 		// Not "no server": something that may not be ours answers there.
 		return err
 	}
-	if mustExist {
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("no database at %s (use --db or --config)", path)
-		}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no database at %s: check --db or --config (certmaker serve or certmaker init makes a new one)", path)
 	}
 	db, err := store.Open(path, store.Options{Timeout: 500 * time.Millisecond})
 	if errors.Is(err, store.ErrLocked) {
@@ -58,7 +59,7 @@ func cmdUserAdd(c *cli.Context, name func(*cli.Context) (string, error)) error {
 	if err != nil {
 		return err
 	}
-	return withOperator(c, false, func(ctx context.Context, op admin.Operator) error {
+	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
 		token, err := op.AddUser(ctx, n, c.Bool("admin"))
 		if err != nil {
 			return err
@@ -69,10 +70,13 @@ func cmdUserAdd(c *cli.Context, name func(*cli.Context) (string, error)) error {
 }
 
 func cmdUserList(c *cli.Context) error {
-	return withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
+	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
 		users, err := op.Users(ctx)
 		if err != nil {
 			return err
+		}
+		if c.Bool("json") {
+			return writeJSON(c.App.Writer, nonNil(users))
 		}
 		tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "NAME\tADMIN\tDISABLED\tCREATED\tCERTIFICATES")
@@ -81,6 +85,21 @@ func cmdUserList(c *cli.Context) error {
 		}
 		return tw.Flush()
 	})
+}
+
+// writeJSON prints v indented, as every --json does.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// nonNil makes an empty list print as [], never null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 func yesNo(b bool) string {
@@ -95,8 +114,16 @@ func cmdUserSetDisabled(c *cli.Context, name func(*cli.Context) (string, error),
 	if err != nil {
 		return err
 	}
-	return withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
-		return op.SetDisabled(ctx, n, disabled)
+	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
+		if err := op.SetDisabled(ctx, n, disabled); err != nil {
+			return err
+		}
+		if disabled {
+			fmt.Fprintf(c.App.Writer, "user %s disabled: its requests are refused from now on\n", n)
+		} else {
+			fmt.Fprintf(c.App.Writer, "user %s enabled\n", n)
+		}
+		return nil
 	})
 }
 
@@ -105,7 +132,7 @@ func cmdUserToken(c *cli.Context, name func(*cli.Context) (string, error)) error
 	if err != nil {
 		return err
 	}
-	return withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
+	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
 		token, err := op.ResetToken(ctx, n)
 		if err != nil {
 			return err
@@ -115,24 +142,34 @@ func cmdUserToken(c *cli.Context, name func(*cli.Context) (string, error)) error
 	})
 }
 
-func cmdRotateRoot(c *cli.Context) error {
-	return withOperator(c, false, func(ctx context.Context, op admin.Operator) error {
-		fp, err := op.RotateRoot(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(c.App.Writer, fp)
-		return nil
-	})
-}
-
 func cmdCertRevoke(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return fmt.Errorf("cert revoke needs exactly one certificate id")
 	}
-	return withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
-		return op.Revoke(ctx, c.Args().First(), c.String("reason"))
+	id := certID(c.Args().First())
+	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
+		if err := op.Revoke(ctx, id, c.String("reason")); err != nil {
+			return err
+		}
+		reason := c.String("reason")
+		if reason == "" {
+			reason = "unspecified"
+		}
+		fmt.Fprintf(c.App.Writer, "certificate %s revoked (%s); OCSP and the CRL say so now\n", id, reason)
+		return nil
 	})
+}
+
+// certID takes a certificate id as shown by certmaker (decimal), or a
+// serial as openssl and browsers show it (hex with colons, or 0x...), and
+// returns the decimal id.
+func certID(s string) string {
+	if _, err := ca.ParseSerial(s); err != nil {
+		if n, err := ca.ParseHexSerial(s); err == nil {
+			return n.String()
+		}
+	}
+	return s
 }
 
 // cmdBackup writes the copy to a new temporary file beside FILE, checks
@@ -160,7 +197,7 @@ func cmdBackup(c *cli.Context) error {
 		return fmt.Errorf("backup: %w", err)
 	}
 	tmp := f.Name()
-	err = withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
+	err = withOperator(c, func(ctx context.Context, op admin.Operator) error {
 		if _, err := op.Backup(ctx, f); err != nil {
 			return err
 		}
@@ -220,7 +257,7 @@ func backupTarget(dst, db string, force bool) error {
 // cmdListACMEEAB prints the EAB keys of user (or all) as a table; the HMAC
 // keys are shown once, when made, and never again.
 func cmdListACMEEAB(c *cli.Context, user string) error {
-	return withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
+	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
 		keys, err := op.ACMEEABs(ctx, user)
 		if err != nil {
 			return err
@@ -236,7 +273,7 @@ func cmdListACMEEAB(c *cli.Context, user string) error {
 
 // cmdRevokeACMEEAB deletes an EAB key and says how many accounts stopped.
 func cmdRevokeACMEEAB(c *cli.Context, kid string) error {
-	return withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
+	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
 		n, err := op.RevokeACMEEAB(ctx, kid)
 		if err != nil {
 			return err

@@ -17,6 +17,11 @@ func TestHoistFlags(t *testing.T) {
 		{"certmaker user add -- --weird", "certmaker user add -- --weird"},
 		{"certmaker nosuch --x y", "certmaker nosuch --x y"},
 		{"certmaker", "certmaker"},
+		// Global flags after the subcommand go in front of it.
+		{"certmaker user list --db x.db", "certmaker --db x.db user list"},
+		{"certmaker user --db x.db list", "certmaker --db x.db user list"},
+		{"certmaker cert revoke 1 --db=x.db --reason superseded", "certmaker --db=x.db cert revoke --reason superseded 1"},
+		{"certmaker --config c.toml user add alice --db x.db --admin", "certmaker --db x.db --config c.toml user add --admin alice"},
 	}
 	app := newApp()
 	for _, c := range cases {
@@ -39,6 +44,28 @@ func TestUsageErrorsAreOneLine(t *testing.T) {
 		_, errOut, err := runCLI(t, dir, args...)
 		if err == nil || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.HasPrefix(errOut, "certmaker: ") {
 			t.Errorf("%v: err %v, stderr %q; want one line", args, err, errOut)
+		}
+	}
+}
+
+func TestCheckCommands(t *testing.T) {
+	app := newApp()
+	for in, want := range map[string]string{
+		"certmaker usr list":          "unknown command 'usr'; did you mean 'user'?",
+		"certmaker sevre":             "unknown command 'sevre'; did you mean 'serve'?",
+		"certmaker user lst":          "unknown command 'user lst'; did you mean 'user list'?",
+		"certmaker --db x frobnicate": "unknown command 'frobnicate' (certmaker help",
+		"certmaker help usr":          "did you mean 'user'?",
+	} {
+		err := checkCommands(app, strings.Fields(in))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", in, err, want)
+		}
+	}
+	for _, in := range []string{"certmaker", "certmaker help", "certmaker help user", "certmaker user list",
+		"certmaker --db x user add alice", "certmaker cert revoke 123 --reason x", "certmaker get --name a.lan", "certmaker --version"} {
+		if err := checkCommands(app, strings.Fields(in)); err != nil {
+			t.Errorf("%q: %v", in, err)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,47 +15,92 @@ import (
 	"certmaker/inventory"
 )
 
+// cmdCertList prints certificates page by page as they arrive, so that
+// `cert list | head` answers at once and memory stays one page whatever
+// the store holds. --json streams one JSON object whose "certificates"
+// array is written as it is read.
 func cmdCertList(c *cli.Context) error {
 	window, err := inventory.ParseWindow(c.String("expiring"))
 	if err != nil {
 		return err
 	}
+	limit := c.Int("limit")
+	if limit < 0 {
+		return fmt.Errorf("--limit %d: want 0 (all) or more", limit)
+	}
 	q := inventory.Query{Owner: c.String("user"), Revoked: c.Bool("revoked"), Expiring: window, Limit: inventory.MaxLimit}
-	return withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
-		var all []inventory.Certificate
+	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
+		w := bufio.NewWriter(c.App.Writer)
+		defer w.Flush()
+		asJSON := c.Bool("json")
+		if asJSON {
+			fmt.Fprint(w, "{\"certificates\": [")
+		} else {
+			fmt.Fprintf(w, listRow, "ID", "NAMES", "OWNER", "KEY TYPE", "NOT AFTER", "STATUS")
+		}
+		n := 0
+	pages:
 		for {
 			page, err := op.Certificates(ctx, q)
 			if err != nil {
 				return err
 			}
-			all = append(all, page.Certificates...)
+			for _, d := range page.Certificates {
+				if limit > 0 && n == limit {
+					break pages
+				}
+				if asJSON {
+					b, err := json.Marshal(d)
+					if err != nil {
+						return err
+					}
+					if n > 0 {
+						w.WriteString(",")
+					}
+					w.WriteString("\n  ")
+					w.Write(b)
+				} else {
+					fmt.Fprintf(w, listRow, d.ID, strings.Join(d.Names, ","), d.Owner, d.KeyType, d.NotAfter.Local().Format("2006-01-02 15:04"), d.Status)
+				}
+				n++
+			}
+			// A page on its way out before the next is read.
+			if err := w.Flush(); err != nil {
+				return err
+			}
 			if page.NextCursor == "" {
 				break
 			}
 			q.Cursor = page.NextCursor
 		}
-		if c.Bool("json") {
-			enc := json.NewEncoder(c.App.Writer)
-			enc.SetIndent("", "  ")
-			return enc.Encode(inventory.Page{Certificates: all})
+		if asJSON {
+			if n > 0 {
+				w.WriteString("\n")
+			}
+			w.WriteString("]}\n")
 		}
-		tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAMES\tOWNER\tKEY TYPE\tNOT AFTER\tSTATUS")
-		for _, d := range all {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, strings.Join(d.Names, ","), d.Owner, d.KeyType, d.NotAfter.Local().Format("2006-01-02 15:04"), d.Status)
-		}
-		return tw.Flush()
+		return nil
 	})
 }
+
+// listRow is one line of cert list: fixed columns, since a streamed table
+// cannot be aligned to rows it has not read yet. Ids are up to 49 digits.
+const listRow = "%-49s  %-40s  %-12s  %-10s  %-16s  %s\n"
 
 func cmdCertShow(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return fmt.Errorf("cert show needs exactly one certificate id")
 	}
-	return withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
-		d, pemBytes, err := op.Certificate(ctx, c.Args().First())
+	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
+		d, pemBytes, err := op.Certificate(ctx, certID(c.Args().First()))
 		if err != nil {
 			return err
+		}
+		if c.Bool("json") {
+			return writeJSON(c.App.Writer, struct {
+				inventory.Certificate
+				PEM string `json:"pem"`
+			}{d, string(pemBytes)})
 		}
 		w := c.App.Writer
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -86,7 +132,7 @@ func cmdCertShow(c *cli.Context) error {
 }
 
 func cmdRootExport(c *cli.Context) error {
-	return withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
+	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
 		pemBytes, err := op.RootsPEM(ctx, c.Bool("all"))
 		if err != nil {
 			return err
@@ -102,10 +148,14 @@ func cmdStatus(c *cli.Context) error {
 		return err
 	}
 	warnDays := cfg.CA.ExpiryWarningDays
-	return withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
+	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
 		s, err := op.Status(ctx)
 		if err != nil {
 			return err
+		}
+		if c.Bool("json") {
+			s.Roots = nonNil(s.Roots)
+			return writeJSON(c.App.Writer, s)
 		}
 		w := c.App.Writer
 		for _, r := range s.Roots {

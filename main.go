@@ -18,9 +18,16 @@ import (
 var version = "dev"
 
 func main() {
+	// --version and `version` print the same line.
+	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintln(c.App.Writer, "certmaker", c.App.Version) }
 	app := newApp()
 	oneLineUsageErrors(app.Commands)
-	if err := app.Run(hoistFlags(app, os.Args)); err != nil {
+	args := hoistFlags(app, os.Args)
+	err := checkCommands(app, args)
+	if err == nil {
+		err = app.Run(args)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "certmaker:", withAdvice(err))
 		os.Exit(1)
 	}
@@ -63,8 +70,9 @@ func newApp() *cli.App {
 		// One clear line on stderr, from main, rather than urfave's own.
 		ExitErrHandler: func(*cli.Context, error) {},
 		// A bad flag is one line on stderr, like every other error.
-		OnUsageError:    func(_ *cli.Context, err error, _ bool) error { return err },
-		HideHelpCommand: true,
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return err },
+		// certmaker completion bash|zsh prints the script that asks for these.
+		EnableBashCompletion: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Usage: "TOML config `FILE` (default: certmaker.toml if present)"},
 			&cli.StringFlag{Name: "db", Usage: "database `PATH` (overrides store.path; default certmaker.db)"},
@@ -84,7 +92,7 @@ func newApp() *cli.App {
 				Usage: "manage API users",
 				Subcommands: []*cli.Command{
 					addUser,
-					{Name: "list", Usage: "list users", Action: cmdUserList},
+					{Name: "list", Usage: "list users", Flags: []cli.Flag{jsonFlag}, Action: cmdUserList},
 					disableUser,
 					{
 						Name: "enable", Usage: "accept the user's requests again", ArgsUsage: "NAME",
@@ -115,11 +123,12 @@ func newApp() *cli.App {
 							&cli.StringFlag{Name: "user", Usage: "only this user's certificates"},
 							&cli.StringFlag{Name: "expiring", Usage: "only unrevoked ones expiring within `WINDOW` (14d, 2w, 36h)"},
 							&cli.BoolFlag{Name: "revoked", Usage: "only revoked ones"},
-							&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table"},
+							&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table, streamed as it is read"},
+							&cli.IntFlag{Name: "limit", Usage: "print at most `N` certificates (0: all)"},
 						},
 						Action: cmdCertList,
 					},
-					{Name: "show", Usage: "show one certificate: decoded, status, owner, PEM", ArgsUsage: "ID", Action: cmdCertShow},
+					{Name: "show", Usage: "show one certificate: decoded, status, owner, PEM", ArgsUsage: "ID", Flags: []cli.Flag{jsonFlag}, Action: cmdCertShow},
 					{
 						Name: "revoke", Usage: "revoke a certificate (OCSP and CRL answer revoked at once)", ArgsUsage: "ID",
 						Flags:  []cli.Flag{&cli.StringFlag{Name: "reason", Usage: "RFC 5280 `REASON`: keyCompromise, superseded, cessationOfOperation, affiliationChanged, privilegeWithdrawn"}},
@@ -141,7 +150,16 @@ func newApp() *cli.App {
 					},
 				},
 			},
-			{Name: "status", Usage: "print a short health summary", Action: cmdStatus},
+			{
+				Name: "status", Usage: "print a short health summary",
+				Flags:  []cli.Flag{jsonFlag},
+				Action: cmdStatus,
+			},
+			{
+				Name:   "init",
+				Usage:  "create the database, the root CA and the admin user (printing its token) without serving; serve does this on its first start too",
+				Action: cmdInit,
+			},
 			getCommand(),
 			{Name: "check", Usage: "read the whole database file and run bbolt's consistency check on it", Action: cmdCheck},
 			{
@@ -149,10 +167,30 @@ func newApp() *cli.App {
 				Flags:  []cli.Flag{&cli.BoolFlag{Name: "force", Usage: "replace FILE if it exists (never the database or its socket)"}},
 				Action: cmdBackup,
 			},
-			{Name: "rotate-root", Usage: "make a new root CA the issuer and print its SHA-256 fingerprint", Action: cmdRotateRoot},
 			{
-				Name: "version", Usage: "print the version",
-				Action: func(c *cli.Context) error { fmt.Fprintln(c.App.Writer, "certmaker", version); return nil },
+				Name: "rotate-root", Usage: "make a new root CA the issuer and print its SHA-256 fingerprint",
+				Flags:  []cli.Flag{&cli.BoolFlag{Name: "yes", Usage: "do not ask for confirmation (for scripts)"}},
+				Action: cmdRotateRoot,
+			},
+			{
+				Name: "version", Usage: "print the version (as --version does)",
+				Action: func(c *cli.Context) error { cli.VersionPrinter(c); return nil },
+			},
+			{
+				Name: "completion", Usage: "print a shell completion script: bash or zsh", ArgsUsage: "SHELL",
+				Description: "bash: certmaker completion bash > /etc/bash_completion.d/certmaker\nzsh:  certmaker completion zsh > \"${fpath[1]}/_certmaker\"",
+				Action:      cmdCompletion,
+			},
+			{
+				Name: "man", Usage: "print the manual page (roff), made from these commands", Hidden: true,
+				Action: func(c *cli.Context) error {
+					page, err := c.App.ToMan()
+					if err != nil {
+						return err
+					}
+					_, err = fmt.Fprint(c.App.Writer, page)
+					return err
+				},
 			},
 		},
 	}
@@ -179,7 +217,7 @@ func cmdUserACMEEAB(c *cli.Context) error {
 	case c.NArg() != 1:
 		return fmt.Errorf("%s needs exactly one user name", c.Command.FullName())
 	}
-	return withOperator(c, true, func(ctx context.Context, op admin.Operator) error {
+	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
 		k, err := op.ACMEEAB(ctx, c.Args().First())
 		if err != nil {
 			return err
@@ -199,6 +237,10 @@ func cmdServeGuarded(c *cli.Context) error {
 	}
 	return store.Guard(cfg.Store.Path, func() error { return cmdServe(c) })
 }
+
+// jsonFlag asks a command for JSON instead of its table or text; lists are
+// [] when empty, never null.
+var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print JSON instead of text"}
 
 // oneLineUsageErrors makes a bad flag of any subcommand one line on
 // stderr, like every other error, instead of a page of help.

@@ -68,12 +68,39 @@ func NewLeafSerial(r io.Reader, t time.Time) (*big.Int, error) {
 // ParseSerial reads a certificate id as the API and CLI show it: the
 // serial in decimal, positive, and within RFC 5280's 20 octets.
 func ParseSerial(s string) (*big.Int, error) {
-	if s == "" || len(s) > 49 || strings.TrimLeft(s, "0123456789") != "" {
+	if len(s) > 49 {
+		return nil, fmt.Errorf("%w: certificate id %.20q... is too long: ids are decimal serial numbers of at most 49 digits", ErrInvalid, s)
+	}
+	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
+		if n, err := ParseHexSerial(s); err == nil {
+			return nil, fmt.Errorf("%w: certificate id %.60q looks hexadecimal; ids are decimal: %s", ErrInvalid, s, n)
+		}
 		return nil, fmt.Errorf("%w: certificate id %.60q is not a decimal serial number", ErrInvalid, s)
 	}
 	n, ok := new(big.Int).SetString(s, 10)
 	if !ok || n.Sign() <= 0 || len(n.Bytes()) > 20 {
 		return nil, fmt.Errorf("%w: certificate id %.60q is not a valid serial number", ErrInvalid, s)
+	}
+	return n, nil
+}
+
+// ParseHexSerial reads a serial as openssl and browsers show it: hex
+// digits, optionally with a 0x prefix or colons between bytes
+// ("5a:3f:..."). It needs a hex letter, a colon or the prefix, so that a
+// decimal id is never mistaken for hex.
+func ParseHexSerial(s string) (*big.Int, error) {
+	h := strings.ToLower(s)
+	prefixed := strings.HasPrefix(h, "0x")
+	h = strings.TrimPrefix(h, "0x")
+	colons := strings.Contains(h, ":")
+	h = strings.ReplaceAll(h, ":", "")
+	if h == "" || len(h) > 40 || strings.TrimLeft(h, "0123456789abcdef") != "" ||
+		!prefixed && !colons && strings.TrimLeft(h, "0123456789") == "" {
+		return nil, fmt.Errorf("%w: %.60q is not a hexadecimal serial number", ErrInvalid, s)
+	}
+	n, ok := new(big.Int).SetString(h, 16)
+	if !ok || n.Sign() <= 0 {
+		return nil, fmt.Errorf("%w: %.60q is not a valid serial number", ErrInvalid, s)
 	}
 	return n, nil
 }

@@ -89,4 +89,24 @@ func TestParseSerial(t *testing.T) {
 			t.Errorf("ParseSerial(%q) = %v, %v; want an ErrInvalid", in, got, err)
 		}
 	}
+	// Hex, as openssl prints it: the error gives the decimal id.
+	if _, err := ca.ParseSerial("1a:2b"); err == nil || !strings.Contains(err.Error(), "decimal: 6699") {
+		t.Errorf("ParseSerial(hex) = %v, want the decimal form in the message", err)
+	}
+	if _, err := ca.ParseSerial(strings.Repeat("9", 50)); err == nil || !strings.Contains(err.Error(), "too long") {
+		t.Errorf("ParseSerial(50 digits) = %v, want \"too long\"", err)
+	}
+}
+
+func TestParseHexSerial(t *testing.T) {
+	for in, want := range map[string]int64{"1a:2b": 6699, "0x1A2B": 6699, "1a2b": 6699, "00:ff": 255} {
+		if got, err := ca.ParseHexSerial(in); err != nil || got.Int64() != want {
+			t.Errorf("ParseHexSerial(%q) = %v, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "1234", "xyz", "0x", ":", "00", strings.Repeat("f", 41)} {
+		if got, err := ca.ParseHexSerial(in); err == nil {
+			t.Errorf("ParseHexSerial(%q) = %v, want an error", in, got)
+		}
+	}
 }
