@@ -41,12 +41,25 @@ type Config struct {
 	// "unknown", "malformed", "unauthorized", "internal") and whether a
 	// cached signature served it. For metrics; it must be cheap.
 	Observe func(kind string, cached bool)
+	// MaxCacheBytes bounds the memory of cached responses, estimated;
+	// default 64 MiB. Unknown answers have a cache of their own, of at
+	// most 1024 responses and 1 MiB, so made-up serials evict nothing else.
+	MaxCacheBytes int
 }
 
 // Defaults for Config's zero values.
 const (
-	DefaultValidity = 24 * time.Hour
-	DefaultMaxCache = 100000
+	DefaultValidity      = 24 * time.Hour
+	DefaultMaxCache      = 100000
+	DefaultMaxCacheBytes = 64 << 20
+)
+
+// Bounds of the cache of unknown answers (or the main cache's, if smaller):
+// enough for a client that keeps asking about a certificate the store has
+// no record of, small enough that a flood of made-up serials only churns it.
+const (
+	maxUnknownCache      = 1024
+	maxUnknownCacheBytes = 1 << 20
 )
 
 // backdate is how far thisUpdate lies before the signing time: a client whose
@@ -63,7 +76,8 @@ type Responder struct {
 	logger   *slog.Logger
 	observe  func(kind string, cached bool)
 	keys     issuerKeys
-	cache    *cache
+	cache    *cache // good and revoked answers
+	unknown  *cache // unknown answers
 }
 
 // New checks cfg and makes a Responder.
@@ -80,6 +94,9 @@ func New(cfg Config) (*Responder, error) {
 	if cfg.MaxCache < 0 {
 		return nil, fmt.Errorf("ocsp: negative cache size %d", cfg.MaxCache)
 	}
+	if cfg.MaxCacheBytes < 0 {
+		return nil, fmt.Errorf("ocsp: negative cache bytes %d", cfg.MaxCacheBytes)
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -89,6 +106,9 @@ func New(cfg Config) (*Responder, error) {
 	if cfg.MaxCache == 0 {
 		cfg.MaxCache = DefaultMaxCache
 	}
+	if cfg.MaxCacheBytes == 0 {
+		cfg.MaxCacheBytes = DefaultMaxCacheBytes
+	}
 	return &Responder{
 		source:   cfg.Source,
 		issuers:  cfg.Issuers,
@@ -96,7 +116,8 @@ func New(cfg Config) (*Responder, error) {
 		validity: cfg.Validity,
 		logger:   cfg.Logger,
 		observe:  cfg.Observe,
-		cache:    newCache(cfg.MaxCache, cfg.Validity),
+		cache:    newCache(cfg.MaxCache, cfg.MaxCacheBytes, cfg.Validity),
+		unknown:  newCache(min(cfg.MaxCache, maxUnknownCache), min(cfg.MaxCacheBytes, maxUnknownCacheBytes), cfg.Validity),
 	}, nil
 }
 
@@ -184,8 +205,14 @@ func (r *Responder) answer(der []byte) (result, error) {
 		res.kind = a.kind()
 		return res, nil
 	}
+	// Unknown answers, which a client can ask for any serial, go to a
+	// small cache of their own, so that they evict no real answer.
+	c := r.cache
+	if a.status == xocsp.Unknown {
+		c = r.unknown
+	}
 	signed := false
-	e, err := r.cache.get(newCacheKey(k, req), a, now, func() (*entry, error) {
+	e, err := c.get(newCacheKey(k, req), a, now, func() (*entry, error) {
 		signed = true
 		return r.sign(k, req, a, now)
 	})
