@@ -508,6 +508,7 @@ func TestNew(t *testing.T) {
 		{"NegativeValidity", Config{Source: src, Issuers: issuers, Validity: -time.Second}, "negative validity"},
 		{"NegativeCache", Config{Source: src, Issuers: issuers, MaxCache: -1}, "negative cache"},
 		{"NegativeCacheBytes", Config{Source: src, Issuers: issuers, MaxCacheBytes: -1}, "negative cache bytes"},
+		{"NegativeSigning", Config{Source: src, Issuers: issuers, MaxSigning: -1}, "negative signing"},
 		{"Defaults", Config{Source: src, Issuers: issuers}, ""},
 	}
 	for _, tt := range tests {
@@ -522,6 +523,9 @@ func TestNew(t *testing.T) {
 				}
 				if r.unknown.max != maxUnknownCache || r.unknown.maxBytes != maxUnknownCacheBytes {
 					t.Errorf("cache of unknown answers %d, %d bytes; want %d, %d", r.unknown.max, r.unknown.maxBytes, maxUnknownCache, maxUnknownCacheBytes)
+				}
+				if cap(r.signers) != defaultSigners() || cap(r.signers) < 1 {
+					t.Errorf("%d signers, want %d", cap(r.signers), defaultSigners())
 				}
 				return
 			}
