@@ -227,6 +227,8 @@ func (r *Responder) answer(der []byte) (result, error) {
 		// and an answer about an issued certificate is likely cached.
 		req.nonce = nil
 	}
+	// Unknown answers, which a client can ask for any serial, go to a
+	// small cache of their own and wait less for a signer.
 	c, wait := r.cache, knownWait
 	if a.status == xocsp.Unknown {
 		c, wait = r.unknown, madeUpWait
