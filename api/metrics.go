@@ -43,7 +43,7 @@ func newMetrics(s *Server) *metrics {
 			Name: "certmaker_challenge_checks_total", Help: "Challenge solve attempts by outcome (pass or fail).",
 		}, []string{"outcome"}),
 		ocsp: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "certmaker_ocsp_responses_total", Help: "OCSP answers by status (good, revoked, unknown, malformed, unauthorized, internal).",
+			Name: "certmaker_ocsp_responses_total", Help: "OCSP answers by status (good, revoked, unknown, malformed, unauthorized, trylater, internal).",
 		}, []string{"status"}),
 		ocspHits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "certmaker_ocsp_cache_hits_total", Help: "OCSP answers served from a cached signature.",

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"testing"
 )
 
@@ -57,4 +58,34 @@ func BenchmarkRespondNonce(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkRespondUnknown is a flood of made-up serials: a signature each,
+// and no memory kept past the small cache of unknown answers. heap-KiB is
+// how much the live heap grew over the timed run: about nothing, however
+// long it runs.
+func BenchmarkRespondUnknown(b *testing.B) {
+	f := newFixture(b, Config{})
+	reqs := make([][]byte, 1<<14)
+	for i := range reqs {
+		reqs[i] = buildRequest(b, crypto.SHA1, f.a.cert, nil, randomSerial(b))
+	}
+	// Untimed: fill the cache of unknown answers, so that what grows after
+	// is what a longer flood would add.
+	for _, der := range reqs[:2*maxUnknownCache] {
+		if _, _, err := f.r.Respond(der); err != nil {
+			b.Fatal(err)
+		}
+	}
+	before := liveHeap()
+	i := 0
+	for b.Loop() {
+		if _, _, err := f.r.Respond(reqs[i%len(reqs)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	grown := liveHeap() - before
+	runtime.KeepAlive(reqs) // counted in before, so in after too
+	b.ReportMetric(float64(grown)/1024, "heap-KiB")
 }

@@ -46,24 +46,38 @@ type flight struct {
 	err    error
 }
 
-// cache holds signed responses, bounded by max entries. Reads take only the
-// read lock; a miss takes the write lock to join or start a flight.
+// cache holds signed responses, bounded by max entries and maxBytes of
+// estimated memory. Reads take only the read lock; a miss takes the write
+// lock to join or start a flight.
 type cache struct {
 	max      int
+	maxBytes int
 	validity time.Duration
 
 	mu      sync.RWMutex
 	entries map[cacheKey]*entry
 	flights map[cacheKey]*flight
+	bytes   int // sum of entryCost over entries
 }
 
-func newCache(max int, validity time.Duration) *cache {
+func newCache(max, maxBytes int, validity time.Duration) *cache {
 	return &cache{
 		max:      max,
+		maxBytes: maxBytes,
 		validity: validity,
 		entries:  make(map[cacheKey]*entry),
 		flights:  make(map[cacheKey]*flight),
 	}
+}
+
+// entryOverhead is what an entry holds besides its response, ETag and key
+// serial: the entry and its map slot, and the header values ServeHTTP makes
+// for it. TestCache_CostCoversHeap holds it to the heap it really takes.
+const entryOverhead = 1024
+
+// entryCost estimates the memory e takes in the cache under key.
+func entryCost(key cacheKey, e *entry) int {
+	return entryOverhead + len(e.der) + len(e.etag) + len(key.serial)
 }
 
 // fresh reports whether e may be served for answer a at now: it must say the
@@ -120,15 +134,23 @@ func (c *cache) get(key cacheKey, a answer, now time.Time, sign func() (*entry, 
 // map iteration starts at a random place, which makes a cheap random
 // eviction, and a response evicted costs only one signature to make again.
 func (c *cache) put(key cacheKey, e *entry) {
-	if _, ok := c.entries[key]; !ok {
-		for k := range c.entries {
-			if len(c.entries) < c.max {
-				break
-			}
-			delete(c.entries, k)
+	cost := entryCost(key, e)
+	if cost > c.maxBytes {
+		return
+	}
+	if old, ok := c.entries[key]; ok {
+		c.bytes -= entryCost(key, old)
+		delete(c.entries, key)
+	}
+	for k, old := range c.entries {
+		if len(c.entries) < c.max && c.bytes+cost <= c.maxBytes {
+			break
 		}
+		c.bytes -= entryCost(k, old)
+		delete(c.entries, k)
 	}
 	c.entries[key] = e
+	c.bytes += cost
 }
 
 // len is the number of cached responses.
@@ -136,4 +158,11 @@ func (c *cache) len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return len(c.entries)
+}
+
+// size is the estimated memory the cached responses take.
+func (c *cache) size() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.bytes
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"crypto"
 	"encoding/base64"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"testing"
+	"time"
 
 	xocsp "golang.org/x/crypto/ocsp"
 )
@@ -155,4 +157,43 @@ func TestGetRequest_Allocations(t *testing.T) {
 			t.Errorf("getRequest(%q): %v allocations, want 1 (the request)", target, n)
 		}
 	}
+}
+
+// endlessBody is a request body that never ends. It comes a KiB per
+// millisecond: fast enough to pass any limit at once, slow enough that a
+// server without one does not fill its memory before the client gives up.
+type endlessBody struct{}
+
+func (endlessBody) Read(p []byte) (int, error) {
+	time.Sleep(time.Millisecond)
+	n := min(len(p), 1<<10)
+	for i := range n {
+		p[i] = 0x30
+	}
+	return n, nil
+}
+
+// An endless POST body is cut at the limit and answered malformedRequest;
+// without the limit the server reads until the client gives up.
+func TestResponder_ServeHTTP_EndlessPOST(t *testing.T) {
+	f := newFixture(t, Config{})
+	req, err := http.NewRequest(http.MethodPost, f.srv.URL+"/api/ocsp", endlessBody{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/ocsp-request")
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("POST with an endless body: %v; want an answer once the limit is read", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("HTTP status %d, want 200", resp.StatusCode)
+	}
+	checkErrorResponse(t, body, xocsp.Malformed)
 }

@@ -70,6 +70,33 @@ func TestOpenSSL(t *testing.T) {
 	})
 }
 
+// With every signer busy, a nonce request about an issued certificate gets
+// the cached answer without the nonce; openssl warns and accepts it.
+func TestOpenSSL_BusyNonceLeftOut(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not on PATH")
+	}
+	f := newFixture(t, Config{Now: time.Now, MaxSigning: 1})
+	gate := newGateSigner(t, f.a.signer)
+	f.setIssuers(Issuer{Cert: f.a.cert, Signer: gate})
+	dir := t.TempDir()
+	rootPEM := writePEM(t, dir, "root.pem", f.a.cert)
+	good := f.good(t, f.a, randomSerial(t))
+	if _, _, err := f.r.Respond(requestFor(t, good, f.a.cert, crypto.SHA1)); err != nil {
+		t.Fatal(err)
+	}
+	held := gate.hold(t, f.r, buildRequest(t, crypto.SHA1, f.a.cert, nil, randomSerial(t)))
+
+	out := openssl(t, "ocsp", "-url", f.srv.URL+"/ocsp", "-issuer", rootPEM, "-cert", writePEM(t, dir, "good.pem", good), "-CAfile", rootPEM)
+	for _, w := range []string{"WARNING: no nonce in response", "Response verify OK", "good.pem: good"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	gate.release()
+	<-held
+}
+
 func openssl(t *testing.T, args ...string) string {
 	t.Helper()
 	out, err := exec.Command("openssl", args...).CombinedOutput()

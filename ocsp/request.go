@@ -32,6 +32,11 @@ type request struct {
 // make signed responses of any size.
 const maxNonce = 32
 
+// maxSerialOctets is RFC 5280's bound on a serial, counted as ca.ParseSerial
+// counts it: the magnitude, before DER adds a sign octet to a number whose
+// top bit is set.
+const maxSerialOctets = 20
+
 var errMalformed = errors.New("malformed ocsp request")
 
 // parseRequest reads a DER OCSPRequest. x/crypto/ocsp reads the CertID; the
@@ -41,11 +46,21 @@ var errMalformed = errors.New("malformed ocsp request")
 // A request for more than one certificate is malformed: RFC 5019 §2.1.1 asks
 // for exactly one, and answering only the first would leave a client that
 // asked for several without an answer for the rest, silently.
+//
+// A serial longer than RFC 5280's 20 octets is malformed too: no CA issues
+// one, and answering it would sign and echo whatever a client made up.
 func parseRequest(der []byte) (request, error) {
-	if req, ok := parseCommonRequest(der); ok {
-		return req, nil
+	req, ok := parseCommonRequest(der)
+	if !ok {
+		var err error
+		if req, err = parseAnyRequest(der); err != nil {
+			return request{}, err
+		}
 	}
-	return parseAnyRequest(der)
+	if n := req.serial.BitLen(); n > 8*maxSerialOctets {
+		return request{}, fmt.Errorf("%w: serial of %d bits, longer than %d octets", errMalformed, n, maxSerialOctets)
+	}
+	return req, nil
 }
 
 // parseAnyRequest is the general parser: every request shape that

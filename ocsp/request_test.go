@@ -110,3 +110,45 @@ func FuzzParseRequest(f *testing.F) {
 		}
 	})
 }
+
+// Serials are bounded as RFC 5280 bounds them, by either parser.
+func TestParseRequest_SerialLength(t *testing.T) {
+	rt := newRoot(t, "root")
+	octets := func(n int, b byte) *big.Int { return new(big.Int).SetBytes(bytes.Repeat([]byte{b}, n)) }
+	tests := []struct {
+		name    string
+		serial  *big.Int
+		wantErr bool
+	}{
+		{"20Octets", octets(20, 0x7f), false},
+		{"20OctetsWithSignOctet", octets(20, 0xff), false},
+		{"Negative20Octets", new(big.Int).Neg(octets(20, 0xff)), false},
+		{"21Octets", octets(21, 0x01), true},
+		{"Negative21Octets", new(big.Int).Neg(octets(21, 0x01)), true},
+		{"9000Octets", octets(9000, 0x5a), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			common := buildRequest(t, crypto.SHA1, rt.cert, nil, tt.serial)
+			// A version written out sends the request down the general parser.
+			var req testOCSPRequest
+			if _, err := asn1.Unmarshal(common, &req); err != nil {
+				t.Fatal(err)
+			}
+			req.TBSRequest.Version = 1
+			general, err := asn1.Marshal(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := parseCommonRequest(general); ok {
+				t.Fatal("request with a version takes the common parser")
+			}
+			for _, der := range [][]byte{common, general} {
+				_, err := parseRequest(der)
+				if got := errors.Is(err, errMalformed); got != tt.wantErr {
+					t.Errorf("error %v, want malformed: %v", err, tt.wantErr)
+				}
+			}
+		})
+	}
+}

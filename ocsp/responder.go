@@ -38,15 +38,32 @@ type Config struct {
 	MaxCache int              // max cached responses; default 100000; when full, evict (simple, bounded)
 	Logger   *slog.Logger     // where ServeHTTP reports internal errors; nil: not reported
 	// Observe, if set, hears of every answer: its kind ("good", "revoked",
-	// "unknown", "malformed", "unauthorized", "internal") and whether a
-	// cached signature served it. For metrics; it must be cheap.
+	// "unknown", "malformed", "unauthorized", "internal", "trylater") and
+	// whether a cached signature served it. For metrics; it must be cheap.
 	Observe func(kind string, cached bool)
+	// MaxCacheBytes bounds the memory of cached responses, estimated;
+	// default 64 MiB. Unknown answers have a cache of their own, of at
+	// most 1024 responses and 1 MiB, so made-up serials evict nothing else.
+	MaxCacheBytes int
+	// MaxSigning is how many signatures are made at once; default half
+	// of GOMAXPROCS, at least 1. Beyond it, requests wait briefly, then
+	// get tryLater (see signers.go).
+	MaxSigning int
 }
 
 // Defaults for Config's zero values.
 const (
-	DefaultValidity = 24 * time.Hour
-	DefaultMaxCache = 100000
+	DefaultValidity      = 24 * time.Hour
+	DefaultMaxCache      = 100000
+	DefaultMaxCacheBytes = 64 << 20
+)
+
+// Bounds of the cache of unknown answers (or the main cache's, if smaller):
+// enough for a client that keeps asking about a certificate the store has
+// no record of, small enough that a flood of made-up serials only churns it.
+const (
+	maxUnknownCache      = 1024
+	maxUnknownCacheBytes = 1 << 20
 )
 
 // backdate is how far thisUpdate lies before the signing time: a client whose
@@ -63,7 +80,9 @@ type Responder struct {
 	logger   *slog.Logger
 	observe  func(kind string, cached bool)
 	keys     issuerKeys
-	cache    *cache
+	cache    *cache // good and revoked answers
+	unknown  *cache // unknown answers
+	signers  signers
 }
 
 // New checks cfg and makes a Responder.
@@ -80,6 +99,12 @@ func New(cfg Config) (*Responder, error) {
 	if cfg.MaxCache < 0 {
 		return nil, fmt.Errorf("ocsp: negative cache size %d", cfg.MaxCache)
 	}
+	if cfg.MaxCacheBytes < 0 {
+		return nil, fmt.Errorf("ocsp: negative cache bytes %d", cfg.MaxCacheBytes)
+	}
+	if cfg.MaxSigning < 0 {
+		return nil, fmt.Errorf("ocsp: negative signing bound %d", cfg.MaxSigning)
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -89,6 +114,12 @@ func New(cfg Config) (*Responder, error) {
 	if cfg.MaxCache == 0 {
 		cfg.MaxCache = DefaultMaxCache
 	}
+	if cfg.MaxCacheBytes == 0 {
+		cfg.MaxCacheBytes = DefaultMaxCacheBytes
+	}
+	if cfg.MaxSigning == 0 {
+		cfg.MaxSigning = defaultSigners()
+	}
 	return &Responder{
 		source:   cfg.Source,
 		issuers:  cfg.Issuers,
@@ -96,7 +127,9 @@ func New(cfg Config) (*Responder, error) {
 		validity: cfg.Validity,
 		logger:   cfg.Logger,
 		observe:  cfg.Observe,
-		cache:    newCache(cfg.MaxCache, cfg.Validity),
+		cache:    newCache(cfg.MaxCache, cfg.MaxCacheBytes, cfg.Validity),
+		unknown:  newCache(min(cfg.MaxCache, maxUnknownCache), min(cfg.MaxCacheBytes, maxUnknownCacheBytes), cfg.Validity),
+		signers:  make(signers, cfg.MaxSigning),
 	}, nil
 }
 
@@ -128,9 +161,11 @@ func errorResult(der []byte, kind string) result {
 // malformed request, the DER of an OCSP malformedRequest response and nil
 // error. If the issuer hashes match none of the Issuers: an "unauthorized"
 // error response. maxAge is the time until nextUpdate, in whole seconds (0 for
-// error responses). When err is not nil, resp is still a response to send
-// (internalError); err tells what went wrong, for the log. resp is the
-// caller's to keep or change.
+// error responses). When every signer is busy: tryLater, with nil error,
+// since a flood is not an internal failure worth a log line per request.
+// When err is not nil, resp is still a response to send (internalError);
+// err tells what went wrong, for the log. resp is the caller's to keep or
+// change.
 func (r *Responder) Respond(der []byte) (resp []byte, maxAge time.Duration, err error) {
 	res, err := r.respond(der)
 	// A copy, since cached responses are shared with later requests.
@@ -175,26 +210,53 @@ func (r *Responder) answer(der []byte) (result, error) {
 	if req.nonce != nil {
 		// A nonce makes the response unique to this request: sign it
 		// fresh and keep it out of the cache.
-		e, err := r.sign(k, req, a, now)
-		if err != nil {
+		e, err := r.signWithin(madeUpWait, k, req, a, now)
+		switch {
+		case err == nil:
+			res := e.result(now)
+			res.cacheable = false
+			res.kind = a.kind()
+			return res, nil
+		case !errors.Is(err, errBusy):
 			return errorResult(xocsp.InternalErrorErrorResponse, "internal"), err
+		case a.status == xocsp.Unknown:
+			return errorResult(xocsp.TryLaterErrorResponse, "trylater"), nil
 		}
-		res := e.result(now)
-		res.cacheable = false
-		res.kind = a.kind()
-		return res, nil
+		// Too busy for a nonce: answer as if it had none. RFC 8954 lets
+		// a responder leave the nonce out (OpenSSL warns and goes on),
+		// and an answer about an issued certificate is likely cached.
+		req.nonce = nil
+	}
+	// Unknown answers, which a client can ask for any serial, go to a
+	// small cache of their own and wait less for a signer.
+	c, wait := r.cache, knownWait
+	if a.status == xocsp.Unknown {
+		c, wait = r.unknown, madeUpWait
 	}
 	signed := false
-	e, err := r.cache.get(newCacheKey(k, req), a, now, func() (*entry, error) {
+	e, err := c.get(newCacheKey(k, req), a, now, func() (*entry, error) {
 		signed = true
-		return r.sign(k, req, a, now)
+		return r.signWithin(wait, k, req, a, now)
 	})
+	if errors.Is(err, errBusy) {
+		return errorResult(xocsp.TryLaterErrorResponse, "trylater"), nil
+	}
 	if err != nil {
 		return errorResult(xocsp.InternalErrorErrorResponse, "internal"), err
 	}
 	res := e.result(now)
 	res.kind, res.cached = a.kind(), !signed
 	return res, nil
+}
+
+// signWithin is sign in one of the signers' slots, waiting at most wait
+// for it; errBusy when none came free.
+func (r *Responder) signWithin(wait time.Duration, k *issuerKey, req request, a answer, now time.Time) (*entry, error) {
+	if !r.signers.acquire(wait) {
+		return nil, errBusy
+	}
+	defer r.signers.release()
+	return r.sign(k, req, a, now)
 }
 
 // sign makes the response saying a, valid from now on.

@@ -507,6 +507,8 @@ func TestNew(t *testing.T) {
 		{"NoIssuers", Config{Source: src}, "no issuers"},
 		{"NegativeValidity", Config{Source: src, Issuers: issuers, Validity: -time.Second}, "negative validity"},
 		{"NegativeCache", Config{Source: src, Issuers: issuers, MaxCache: -1}, "negative cache"},
+		{"NegativeCacheBytes", Config{Source: src, Issuers: issuers, MaxCacheBytes: -1}, "negative cache bytes"},
+		{"NegativeSigning", Config{Source: src, Issuers: issuers, MaxSigning: -1}, "negative signing"},
 		{"Defaults", Config{Source: src, Issuers: issuers}, ""},
 	}
 	for _, tt := range tests {
@@ -516,8 +518,14 @@ func TestNew(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if r.validity != DefaultValidity || r.cache.max != DefaultMaxCache || r.now == nil {
-					t.Errorf("defaults not applied: validity %v cache %d", r.validity, r.cache.max)
+				if r.validity != DefaultValidity || r.cache.max != DefaultMaxCache || r.cache.maxBytes != DefaultMaxCacheBytes || r.now == nil {
+					t.Errorf("defaults not applied: validity %v cache %d, %d bytes", r.validity, r.cache.max, r.cache.maxBytes)
+				}
+				if r.unknown.max != maxUnknownCache || r.unknown.maxBytes != maxUnknownCacheBytes {
+					t.Errorf("cache of unknown answers %d, %d bytes; want %d, %d", r.unknown.max, r.unknown.maxBytes, maxUnknownCache, maxUnknownCacheBytes)
+				}
+				if cap(r.signers) != defaultSigners() || cap(r.signers) < 1 {
+					t.Errorf("%d signers, want %d", cap(r.signers), defaultSigners())
 				}
 				return
 			}
