@@ -132,6 +132,7 @@ func newApp() *cli.App {
 			},
 			{Name: "status", Usage: "print a short health summary", Action: cmdStatus},
 			getCommand(),
+			notifyCommand(),
 			{
 				Name: "backup", Usage: "write a consistent copy of the database to FILE, also while serving", ArgsUsage: "FILE",
 				Action: cmdBackup,

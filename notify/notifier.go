@@ -48,6 +48,7 @@ type Config struct {
 	// PublicURL is the base of the links in messages.
 	PublicURL string
 
+	// Store is needed by Check, not by Test.
 	Store Store
 	// ActiveRoot returns the active root, or nil; nil means roots are not
 	// watched.
@@ -105,9 +106,6 @@ func New(cfg Config) (*Notifier, error) {
 			seen[t.id] = true
 			n.targets = append(n.targets, t)
 		}
-	}
-	if len(n.targets) > 0 && cfg.Store == nil {
-		return nil, errors.New("notify: a store is required")
 	}
 	maxDays := cfg.MaxDays
 	if maxDays == 0 {
@@ -193,6 +191,9 @@ type item struct {
 func (n *Notifier) Check(ctx context.Context) error {
 	if !n.Enabled() {
 		return nil
+	}
+	if n.store == nil {
+		return errors.New("notify: checking needs a store")
 	}
 	now := n.now()
 	if _, err := n.store.ForgetAnnounced(now, maxForget); err != nil {
