@@ -127,7 +127,7 @@ func (d *Dashboard) timeline(owner, ownerParam string, now time.Time) (*timeline
 			b.Href = ""
 		}
 		b.Y, b.NumY = t.Base-b.H, t.Base-b.H-4
-		b.Words = count(b.Count)
+		b.Words = countWords(b.Count)
 		x += tlSlot
 	}
 	t.Width = int(x + tlPad)
@@ -136,8 +136,8 @@ func (d *Dashboard) timeline(owner, ownerParam string, now time.Time) (*timeline
 	return t, nil
 }
 
-// count words a number of certificates.
-func count(n int) string {
+// countWords words a number of certificates.
+func countWords(n int) string {
 	if n == 1 {
 		return "1 certificate"
 	}
