@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
+	"encoding/xml"
 	"fmt"
 	"image"
 	"image/color"
@@ -17,6 +19,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -366,4 +369,126 @@ func checkKeyMatches(t *testing.T, keyPEM []byte, leaf *x509.Certificate) {
 	if eq, ok := signer.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(leaf.PublicKey) {
 		t.Fatal("the downloaded key does not belong to the certificate")
 	}
+}
+
+// plistValue parses an XML property list into Go values: dict as
+// map[string]any, array as []any, data as []byte, string, integer as
+// int64, true and false as bool. Enough of the format to read an Apple
+// configuration profile back without trusting the code that wrote it.
+func plistValue(t *testing.T, b []byte) any {
+	t.Helper()
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	dec.Strict = true
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatalf("plist: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "plist" {
+			v, err := plistNext(dec)
+			if err != nil {
+				t.Fatalf("plist: %v", err)
+			}
+			return v
+		}
+	}
+}
+
+func plistNext(dec *xml.Decoder) (any, error) {
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		switch tk := tok.(type) {
+		case xml.StartElement:
+			return plistElement(dec, tk)
+		case xml.EndElement:
+			return nil, nil // the end of an array or dict
+		}
+	}
+}
+
+func plistElement(dec *xml.Decoder, se xml.StartElement) (any, error) {
+	text := func() (string, error) {
+		var s string
+		err := dec.DecodeElement(&s, &se)
+		return s, err
+	}
+	switch se.Name.Local {
+	case "dict":
+		m := map[string]any{}
+		for {
+			k, err := plistNext(dec)
+			if err != nil {
+				return nil, err
+			}
+			if k == nil {
+				return m, nil
+			}
+			key, ok := k.(plistKey)
+			if !ok {
+				return nil, fmt.Errorf("dict holds a %T where a key belongs", k)
+			}
+			v, err := plistNext(dec)
+			if err != nil || v == nil {
+				return nil, fmt.Errorf("dict key %s has no value: %v", key, err)
+			}
+			m[string(key)] = v
+		}
+	case "array":
+		var a []any
+		for {
+			v, err := plistNext(dec)
+			if err != nil {
+				return nil, err
+			}
+			if v == nil {
+				return a, nil
+			}
+			a = append(a, v)
+		}
+	case "key":
+		s, err := text()
+		return plistKey(s), err
+	case "string":
+		return text()
+	case "data":
+		s, err := text()
+		if err != nil {
+			return nil, err
+		}
+		return base64.StdEncoding.DecodeString(strings.Join(strings.Fields(s), ""))
+	case "integer":
+		s, err := text()
+		if err != nil {
+			return nil, err
+		}
+		return strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	case "true", "false":
+		_, err := text()
+		return se.Name.Local == "true", err
+	}
+	return nil, fmt.Errorf("unknown plist element <%s>", se.Name.Local)
+}
+
+type plistKey string
+
+// zbar decodes the QR codes in a PNG with zbarimg (Debian's zbar-tools,
+// which make test installs), an independent judge of the code drawn.
+func zbar(t *testing.T, png []byte) string {
+	t.Helper()
+	exe, err := exec.LookPath("zbarimg")
+	if err != nil {
+		t.Skip("no zbarimg installed (make test installs zbar-tools with scripts/deps.sh)")
+	}
+	f := filepath.Join(t.TempDir(), "qr.png")
+	if err := os.WriteFile(f, png, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(exe, "--quiet", "--raw", f).Output()
+	if err != nil {
+		t.Fatalf("zbarimg found no QR code: %v", err)
+	}
+	return strings.TrimSpace(string(out))
 }

@@ -1,19 +1,27 @@
 package main
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"certmaker/ca"
 )
 
 // The dashboard tests drive the real binary in headless Chromium, as a
@@ -317,4 +325,242 @@ func TestBrowser_Challenge(t *testing.T) {
 	}
 	p.wantText(".flash", "certificate is issued")
 	p.wantText(".details", "127.0.0.2")
+}
+
+// TestBrowser_Trust opens the public trust page without signing in, as a
+// phone would: its downloads are the root `root export` prints, the Apple
+// profile carries that root, the QR code says the page's URL, and after a
+// rotation both roots are there, the new one first.
+func TestBrowser_Trust(t *testing.T) {
+	chromiumPath(t)
+	dir := t.TempDir()
+	srv := startDashboard(t, dir)
+	p := newPage(t, srv.url)
+
+	rootPEM := []byte(mustCLI(t, dir, "root", "export"))
+	blk, _ := pem.Decode(rootPEM)
+	if blk == nil {
+		t.Fatalf("root export printed %q", rootPEM)
+	}
+	root, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(root.Raw)
+	fp := hex.EncodeToString(sum[:])
+
+	if code := p.open("/trust"); code != 200 {
+		t.Fatalf("/trust without a session: %d", code)
+	}
+	p.wantText("h1", "Trust this CA")
+	active := ".trust-root.active"
+	p.wantText(active, root.Subject.CommonName)
+	p.wantText(active, "Active")
+	p.wantText(active+" .fingerprint", strings.ToUpper(fp[:2]+":"+fp[2:4]))
+	if got := strings.ReplaceAll(strings.ToLower(p.text(active+" .fingerprint")), ":", ""); got != fp {
+		t.Errorf("fingerprint shown %s, want %s", got, fp)
+	}
+	p.wantText(active, root.NotAfter.UTC().Format("2006-01-02"))
+	p.wantText(active, "No name constraints")
+	for _, want := range []string{"VPN & Device Management", "Certificate Trust Settings", "certutil -addstore -f Root certmaker-root.crt",
+		"update-ca-certificates", "trust anchor", "ImportEnterpriseRoots", "Certificates"} {
+		p.wantText("main", want)
+	}
+	p.shot("trust", true)
+
+	// The QR code, as drawn on the page and as served, says the URL.
+	shot, err := chromedp.Run(p.ctx, chromedp.Screenshot(chromedp.CSS("#qr")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := zbar(t, shot); got != srv.url+"/trust" {
+		t.Errorf("the QR code on the page says %q, want %q", got, srv.url+"/trust")
+	}
+	_, _, qrPNG := srv.do(t, "GET", "/trust/qr.png", "", "")
+	if got := zbar(t, []byte(qrPNG)); got != srv.url+"/trust" {
+		t.Errorf("/trust/qr.png says %q", got)
+	}
+
+	// The downloads are the root.
+	name, der := p.download(active + ` a[href="/trust/root.crt"]`)
+	if name != "certmaker-root.crt" || !bytes.Equal(der, root.Raw) {
+		t.Errorf("DER download %q differs from root export", name)
+	}
+	name, pemFile := p.download(active + ` a[href="/trust/root.pem"]`)
+	if name != "certmaker-root.pem" || !bytes.Equal(pemFile, rootPEM) {
+		t.Errorf("PEM download %q differs from root export:\n%s", name, pemFile)
+	}
+	name, profile := p.download(active + ` a[href="/trust/certmaker.mobileconfig"]`)
+	if name != "certmaker.mobileconfig" {
+		t.Errorf("profile downloads as %q", name)
+	}
+	checkProfile(t, profile, root.Raw)
+	if code, h, _ := srv.do(t, "GET", "/trust/certmaker.mobileconfig", "", ""); code != 200 || h.Get("Content-Type") != "application/x-apple-aspen-config" {
+		t.Errorf("profile: %d %s", code, h.Get("Content-Type"))
+	}
+
+	// Signed in, the dashboard links to it.
+	if code := p.signIn(srv.token); code != 200 {
+		t.Fatalf("sign in: %d", code)
+	}
+	if code := p.click(`nav a[href="/trust"]`); code != 200 || p.path() != "/trust" {
+		t.Fatalf("the Trust link: %d at %s", code, p.path())
+	}
+
+	// After a rotation: the new root first, the old one still there with
+	// its own downloads.
+	newFP := strings.TrimSpace(mustCLI(t, dir, "rotate-root"))
+	p.open("/trust")
+	if got := p.text(".trust-root:first-of-type .fingerprint"); !strings.EqualFold(strings.ReplaceAll(got, ":", ""), newFP) {
+		t.Errorf("first root on the page %s, want the new %s", got, newFP)
+	}
+	old := fmt.Sprintf(`.trust-root:not(.active):has(a[href="/trust/%s/root.pem"])`, fp)
+	p.wantText(old, "Retired")
+	_, oldPEM := p.download(old + ` a[href$="/root.pem"]`)
+	if !bytes.Equal(oldPEM, rootPEM) {
+		t.Error("the old root's PEM download differs from the old root")
+	}
+	_, oldProfile := p.download(old + ` a[href$="/certmaker.mobileconfig"]`)
+	checkProfile(t, oldProfile, root.Raw)
+	if code, _, body := srv.do(t, "GET", "/trust/root.crt", "", ""); code != 200 || ca.Fingerprint([]byte(body)) != newFP {
+		t.Errorf("/trust/root.crt after the rotation: %d, not the new root", code)
+	}
+	if code, _, _ := srv.do(t, "GET", "/trust/"+strings.Repeat("0", 64)+"/root.pem", "", ""); code != http.StatusNotFound {
+		t.Errorf("an unknown root: %d, want 404", code)
+	}
+	p.shot("trust-rotated", false)
+}
+
+// checkProfile parses an Apple configuration profile and checks that it
+// installs exactly der as a root.
+func checkProfile(t *testing.T, profile, der []byte) {
+	t.Helper()
+	top, ok := plistValue(t, profile).(map[string]any)
+	if !ok || top["PayloadType"] != "Configuration" || top["PayloadVersion"] != int64(1) {
+		t.Fatalf("profile top level: %v", top)
+	}
+	payloads, _ := top["PayloadContent"].([]any)
+	if len(payloads) != 1 {
+		t.Fatalf("profile has %d payloads, want 1", len(payloads))
+	}
+	pl, _ := payloads[0].(map[string]any)
+	if pl["PayloadType"] != "com.apple.security.root" {
+		t.Errorf("payload type %v", pl["PayloadType"])
+	}
+	if got, _ := pl["PayloadContent"].([]byte); !bytes.Equal(got, der) {
+		t.Error("the profile's payload is not the root's DER")
+	}
+	for _, k := range []string{"PayloadUUID", "PayloadIdentifier"} {
+		if s, _ := pl[k].(string); s == "" || top[k] == "" || top[k] == pl[k] {
+			t.Errorf("%s: profile %v, payload %v", k, top[k], pl[k])
+		}
+	}
+}
+
+// TestBrowser_Timeline checks the expiry chart against the store: its bars
+// add up to every certificate, and each bar's link lists exactly its own.
+func TestBrowser_Timeline(t *testing.T) {
+	chromiumPath(t)
+	dir := t.TempDir()
+	srv := startDashboard(t, dir)
+	bob := strings.TrimSpace(mustCLI(t, dir, "user", "add", "bob"))
+	issue := func(token string, days int, name string) string {
+		t.Helper()
+		code, _, id := srv.do(t, "POST", "/api/certificate/request", token, fmt.Sprintf(`{"domains":[%q],"days":%d}`, name, days))
+		if code != 200 {
+			t.Fatalf("request: %d %s", code, id)
+		}
+		return strings.TrimSpace(id)
+	}
+	all := map[string]bool{}
+	for i, days := range []int{1, 3, 10, 10, 30, 60, 90, 182} {
+		all[issue(srv.token, days, fmt.Sprintf("a%d.home.lan", i))] = true
+	}
+	bobs := map[string]bool{}
+	for i, days := range []int{2, 10, 45} {
+		id := issue(bob, days, fmt.Sprintf("b%d.home.lan", i))
+		all[id], bobs[id] = true, true
+	}
+	revoked := issue(srv.token, 30, "gone.home.lan")
+	all[revoked] = true
+	if code, _, b := srv.do(t, "POST", "/api/certificate/"+revoked+"/revoke", srv.token, ""); code != 200 {
+		t.Fatalf("revoke: %d %s", code, b)
+	}
+
+	p := newPage(t, srv.url)
+	if code := p.signIn(srv.token); code != 200 {
+		t.Fatalf("sign in: %d", code)
+	}
+	p.open("/admin")
+	p.shot("timeline", true)
+	checkTimeline(t, p, all, revoked)
+
+	// Bob sees his own.
+	p2 := newPage(t, srv.url)
+	if code := p2.signIn(bob); code != 200 {
+		t.Fatalf("bob signs in: %d", code)
+	}
+	p2.open("/certificates")
+	checkTimeline(t, p2, bobs, "")
+
+	// A bad date is refused with a reason.
+	if code := p2.open("/certificates?expires_from=soon"); code != http.StatusBadRequest {
+		t.Errorf("expires_from=soon: %d, want 400", code)
+	}
+	p2.wantText(".error", "expires_from")
+}
+
+// checkTimeline reads the chart on the page: the table's counts add up to
+// want, every bar with certificates links to a list of exactly them, and
+// together the lists hold each certificate once.
+func checkTimeline(t *testing.T, p *page, want map[string]bool, revoked string) {
+	t.Helper()
+	type barLink struct {
+		Href  string
+		Count string
+		Label string
+	}
+	bars, err := chromedp.Run(p.ctx, chromedp.Evaluate[[]barLink](`[...document.querySelectorAll(".timeline svg a")].map(a =>
+		({Href: a.getAttribute("href"), Count: a.dataset.count, Label: a.getAttribute("aria-label")}))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := chromedp.Run(p.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll(".tl-table tbody td:last-child")].map(td => td.textContent.trim())`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, r := range rows {
+		n, err := strconv.Atoi(r)
+		if err != nil {
+			t.Fatalf("table cell %q", r)
+		}
+		total += n
+	}
+	if total != len(want) || len(rows) != 29 {
+		t.Fatalf("the chart's %d rows add up to %d, want %d certificates", len(rows), total, len(want))
+	}
+	seen := map[string]bool{}
+	for _, b := range bars {
+		p.open(b.Href)
+		ids, err := chromedp.Run(p.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("tbody tr td:first-child a[href^='/certificates/']")].map(a => a.getAttribute("href").split("/")[2])`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(len(ids)) != b.Count {
+			t.Errorf("bar %q (%s) lists %d certificates at %s", b.Label, b.Count, len(ids), b.Href)
+		}
+		for _, id := range ids {
+			if !want[id] || seen[id] {
+				t.Errorf("bar %q lists %s: not one of the chart's, or in two bars", b.Label, id)
+			}
+			seen[id] = true
+		}
+		if strings.HasPrefix(b.Label, "Revoked") && (len(ids) != 1 || ids[0] != revoked) {
+			t.Errorf("the revoked bar lists %v, want %s", ids, revoked)
+		}
+	}
+	if len(seen) != len(want) {
+		t.Errorf("the bars' lists hold %d certificates, want %d", len(seen), len(want))
+	}
 }

@@ -162,6 +162,7 @@ func newApp() *cli.App {
 			},
 			getCommand(),
 			{Name: "check", Usage: "read the whole database file and run bbolt's consistency check on it", Action: cmdCheck},
+			notifyCommand(),
 			{
 				Name: "backup", Usage: "write a consistent copy of the database to FILE, also while serving", ArgsUsage: "FILE",
 				Flags:  []cli.Flag{&cli.BoolFlag{Name: "force", Usage: "replace FILE if it exists (never the database or its socket)"}},

@@ -72,6 +72,10 @@ func cmdServe(c *cli.Context) error {
 	if err := bootstrap(db, authority, cfg, log); err != nil {
 		return err
 	}
+	notifier, err := newNotifier(cfg, db, authority, log)
+	if err != nil {
+		return err
+	}
 	checker, err := newChecker(cfg)
 	if err != nil {
 		return err
@@ -160,6 +164,10 @@ func cmdServe(c *cli.Context) error {
 	go releaseMapped(ctx, db, log)
 	warnRootExpiry(authority, cfg.CA.ExpiryWarningDays, log)
 	go watchRootExpiry(ctx, authority, cfg.CA.ExpiryWarningDays, log)
+	if notifier.Enabled() {
+		log.Info("expiry warnings by webhook", "webhooks", notifier.Webhooks(), "format", cfg.Notify.Format)
+		go notifier.Run(ctx)
+	}
 	log.Info("serving", "addr", ln.Addr().String(), "public_url", cfg.Server.PublicURL,
 		"db", cfg.Store.Path, "root", authority.Active().Fingerprint, "challenge_required", cfg.Challenge.Required)
 

@@ -30,6 +30,7 @@ type Config struct {
 	Challenge    Challenge    `toml:"challenge"`
 	Metrics      Metrics      `toml:"metrics"`
 	ACME         ACME         `toml:"acme"`
+	Notify       Notify       `toml:"notify"`
 }
 
 // ACME is the [acme] table: the RFC 8555 server under /acme/.
@@ -165,7 +166,8 @@ func Default() Config {
 			DeniedNetworks: []string{"169.254.0.0/16", "fe80::/10"},
 			Concurrency:    4,
 		},
-		ACME: ACME{Enabled: true, RequireEAB: true, HTTP01Port: 80, Days: 90},
+		ACME:   ACME{Enabled: true, RequireEAB: true, HTTP01Port: 80, Days: 90},
+		Notify: Notify{URLs: []string{}, Format: "json", Interval: Duration{time.Hour}},
 	}
 }
 
@@ -284,6 +286,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if _, err := c.Hosts(); err != nil {
+		return err
+	}
+	if err := c.validateNotify(); err != nil {
 		return err
 	}
 	return c.validateACME()

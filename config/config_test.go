@@ -81,6 +81,10 @@ allowed_ports = [80, 8080]
 		{"DefaultPortUnprivileged", "[challenge]\ndefault_port = 8080\n", "challenge.default_port"},
 		{"ConstraintDomain", "[ca]\npermitted_dns_domains = [\"*.home.lan\"]\n", "ca.permitted_dns_domains"},
 		{"ConstraintRange", "[ca]\nexcluded_ip_ranges = [\"192.168.1.1\"]\n", "ca.excluded_ip_ranges"},
+		{"NotifyURL", "[notify]\nurls = [\"ntfy.sh/topic\"]\n", "notify.urls"},
+		{"NotifyFormat", "[notify]\nformat = \"slack\"\n", "notify.format"},
+		{"NotifyWarnDays", "[notify]\nwarn_days = -1\n", "notify.warn_days"},
+		{"NotifyInterval", "[notify]\ninterval = \"10ms\"\n", "notify.interval"},
 		{"Syntax", "[server\n", "toml"},
 	}
 	for _, c := range bad {
@@ -91,6 +95,12 @@ allowed_ports = [80, 8080]
 			}
 		})
 	}
+	t.Run("NotifyURLNotEchoed", func(t *testing.T) {
+		_, err := load(t, "[notify]\nurls = [\"https://ntfy.sh/ok\", \"ftp://x/s3cret\"]\n")
+		if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "entry 2") {
+			t.Errorf("bad webhook URL: %v", err)
+		}
+	})
 	t.Run("UnprivilegedPortAllowed", func(t *testing.T) {
 		cfg, err := load(t, "[challenge]\ndefault_port = 8080\nallowed_ports = [8080]\n")
 		if err != nil || cfg.Challenge.DefaultPort != 8080 {

@@ -12,7 +12,8 @@ import (
 
 type statusData struct {
 	inventory.Summary
-	Active inventory.Root
+	Active   inventory.Root
+	Timeline *timeline
 }
 
 // handleStatus is `certmaker status` as a page.
@@ -24,6 +25,10 @@ func (d *Dashboard) handleStatus(w http.ResponseWriter, r *http.Request, v *view
 	}
 	data := statusData{Summary: sum}
 	data.Active, _ = sum.ActiveRoot()
+	if data.Timeline, err = d.timeline("", "*", d.ca.Now()); err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
 	d.render(w, r, http.StatusOK, "status", d.view(v, "Status", "admin", data))
 }
 

@@ -108,6 +108,10 @@ type listData struct {
 	Clear     string // URL without the filters
 	Scanned   bool   // the search stopped at maxScan; Next goes on
 	Challenge bool
+	// ExpiresFrom and ExpiresTo (dates, UTC) keep certificates whose
+	// not-after lies in [from, to); the timeline's bars link here.
+	ExpiresFrom, ExpiresTo string
+	Timeline               *timeline // on the first page only
 }
 
 // handleList shows the user's certificates (an admin may pick anyone's),
@@ -124,6 +128,12 @@ func (d *Dashboard) handleList(w http.ResponseWriter, r *http.Request, v *viewer
 	if !slices.ContainsFunc(statusOptions, func(o option) bool { return o.Value == data.Status }) {
 		data.Status = ""
 	}
+	from, to, err := expiryRange(qv.Get("expires_from"), qv.Get("expires_to"))
+	if err != nil {
+		d.renderError(w, r, v, http.StatusBadRequest, err.Error())
+		return
+	}
+	data.ExpiresFrom, data.ExpiresTo = dateParam(from), dateParam(to)
 	q := inventory.Query{Owner: v.user.Name, Cursor: data.Cursor}
 	data.Heading = "Your certificates"
 	if v.user.Admin {
@@ -148,10 +158,13 @@ func (d *Dashboard) handleList(w http.ResponseWriter, r *http.Request, v *viewer
 			}
 		}
 	}
-	data.Filtered = data.Q != "" || data.Status != ""
+	data.Filtered = data.Q != "" || data.Status != "" || !from.IsZero() || !to.IsZero()
 
 	now := d.ca.Now()
 	keep := d.filter(data.Status, data.Q, now)
+	if !from.IsZero() || !to.IsZero() {
+		keep = expiringIn(keep, from, to)
+	}
 	if data.Status == "revoked" {
 		q.Revoked = true
 	}
@@ -167,18 +180,24 @@ func (d *Dashboard) handleList(w http.ResponseWriter, r *http.Request, v *viewer
 	for _, c := range certs {
 		data.Certs = append(data.Certs, describe(c, now))
 	}
-	data.First = listURL(data.Q, data.Status, data.Owner, "")
-	data.Clear = listURL("", "", data.Owner, "")
+	data.First = listURL(data.Q, data.Status, data.Owner, "", data.ExpiresFrom, data.ExpiresTo)
+	data.Clear = listURL("", "", data.Owner, "", "", "")
 	if next != "" {
-		data.Next = listURL(data.Q, data.Status, data.Owner, next)
+		data.Next = listURL(data.Q, data.Status, data.Owner, next, data.ExpiresFrom, data.ExpiresTo)
 		data.Scanned = stopped
+	}
+	if data.Cursor == "" {
+		if data.Timeline, err = d.timeline(q.Owner, data.Owner, now); err != nil {
+			d.fail(w, r, v, err)
+			return
+		}
 	}
 	d.render(w, r, http.StatusOK, "certificates", d.view(v, data.Heading, "certificates", data))
 }
 
-func listURL(q, status, owner, cursor string) string {
+func listURL(q, status, owner, cursor, from, to string) string {
 	v := url.Values{}
-	for k, val := range map[string]string{"q": q, "status": status, "owner": owner, "cursor": cursor} {
+	for k, val := range map[string]string{"q": q, "status": status, "owner": owner, "cursor": cursor, "expires_from": from, "expires_to": to} {
 		if val != "" {
 			v.Set(k, val)
 		}

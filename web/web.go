@@ -38,6 +38,7 @@ type Store interface {
 	UserByTokenHash(hash []byte) (store.User, error)
 	User(name string) (store.User, error)
 	Challenge(id string) (store.Challenge, error)
+	CountExpiry(q store.ExpiryQuery) (store.ExpiryCounts, error)
 }
 
 // Operator is the part of admin.Ops the admin pages use.
@@ -54,6 +55,7 @@ type Operator interface {
 type Authority interface {
 	Active() *ca.Root
 	Root(fingerprint string) *ca.Root
+	Roots() []*ca.Root
 	Days(n int) int
 	Now() time.Time
 }
@@ -88,6 +90,7 @@ type Dashboard struct {
 	cookie  string // name of the session cookie
 
 	sessions *sessions
+	trust    *trust
 	pages    *pages
 	static   *assets
 	cross    *http.CrossOriginProtection
@@ -117,6 +120,10 @@ func New(cfg Config) (*Dashboard, error) {
 	if err != nil {
 		return nil, err
 	}
+	tr, err := newTrust(cfg.PublicURL)
+	if err != nil {
+		return nil, err
+	}
 	d := &Dashboard{
 		issuer:   cfg.Issuer,
 		store:    cfg.Store,
@@ -127,6 +134,7 @@ func New(cfg Config) (*Dashboard, error) {
 		secure:   pub.Scheme == "https",
 		origin:   pub.Scheme + "://" + strings.ToLower(pub.Host),
 		sessions: newSessions(cfg.SessionTTL, cfg.Authority.Now),
+		trust:    tr,
 		pages:    pg,
 		static:   static,
 		cross:    http.NewCrossOriginProtection(),
@@ -184,6 +192,8 @@ func (d *Dashboard) routes() {
 	d.handle("GET /root.pem", d.authed(d.handleRootPEM))
 	d.handle("GET /challenges/{id}", d.authed(d.handleChallenge))
 	d.handle("POST /challenges/{id}/check", d.authedPost(d.handleCheck))
+
+	d.trustRoutes()
 
 	d.handle("GET /admin", d.authed(d.adminOnly(d.handleStatus)))
 	d.handle("GET /admin/users", d.authed(d.adminOnly(d.handleUsers)))

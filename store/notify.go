@@ -1,0 +1,106 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// bucketAnnounced remembers which expiry warnings were delivered where
+// (key: the notifier's own, e.g. target + certificate), so that a restart
+// does not send them again.
+//
+// It is made by the first write rather than by Open's migration: it adds
+// to the layout without changing anything there, so an older certmaker
+// that ignores it can still open the file and no schema bump is needed.
+var bucketAnnounced = []byte("announced")
+
+// announcement is the value of an announced key.
+type announcement struct {
+	At time.Time `json:"at"`
+	// Until is when the record may go: the certificate (or root) has
+	// ended by then and will never be announced again.
+	Until time.Time `json:"until"`
+}
+
+// Announced reports whether key was marked announced.
+func (db *DB) Announced(key []byte) (bool, error) {
+	var found bool
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketAnnounced); b != nil {
+			found = b.Get(key) != nil
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("reading announcement: %w", err)
+	}
+	return found, nil
+}
+
+// MarkAnnounced records key as announced at at, to be forgotten after
+// until (see ForgetAnnounced).
+func (db *DB) MarkAnnounced(key []byte, at, until time.Time) error {
+	if len(key) == 0 {
+		return fmt.Errorf("announcement key is empty")
+	}
+	v, err := encode(announcement{At: at.UTC(), Until: until.UTC()})
+	if err != nil {
+		return err
+	}
+	err = db.update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketAnnounced)
+		if err != nil {
+			return err
+		}
+		return b.Put(key, v)
+	})
+	if err != nil {
+		return fmt.Errorf("recording announcement: %w", err)
+	}
+	return nil
+}
+
+// ForgetAnnounced deletes the records whose until lies before before, at
+// most max of them, and returns how many it deleted. The bucket then holds
+// about as many records as certificates within their warning window.
+func (db *DB) ForgetAnnounced(before time.Time, max int) (int, error) {
+	n := 0
+	err := db.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketAnnounced)
+		if b == nil {
+			return nil
+		}
+		// Deleting while a cursor walks makes it skip keys; collect first.
+		var gone [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			if len(gone) == max {
+				return nil
+			}
+			var a announcement
+			if err := decode(v, &a); err != nil {
+				return err
+			}
+			if a.Until.Before(before) {
+				gone = append(gone, bytes.Clone(k))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range gone {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(gone)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("forgetting announcements: %w", err)
+	}
+	return n, nil
+}
