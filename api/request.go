@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"certmaker/ca"
+	"certmaker/core"
 )
 
 // maxBody bounds every request body the API reads.
@@ -155,39 +156,25 @@ func jsonKind(t reflect.Type) string {
 	return "a " + t.Kind().String()
 }
 
+// toRequest validates the request as the core defines a simple request.
 func (sr *simpleRequest) toRequest() (*ca.Request, ca.KeyType, error) {
-	kt, err := ca.ParseKeyType(sr.KeyType)
-	if err != nil {
-		return nil, "", err
+	return core.SimpleRequest{
+		Domains:        sr.Domains,
+		IPs:            sr.IPs,
+		EmailAddresses: sr.EmailAddresses,
+		Subject:        core.SimpleSubject(sr.Subject.canonical()),
+		Days:           sr.Days,
+		KeyType:        sr.KeyType,
+	}.Request()
+}
+
+// canonical is the subject without the other clients' spellings (merge
+// has folded them in).
+func (s subjectFields) canonical() ca.Subject {
+	return ca.Subject{
+		CommonName: s.CommonName, Organization: s.Organization, Country: s.Country, Province: s.Province,
+		Locality: s.Locality, StreetAddress: s.StreetAddress, PostalCode: s.PostalCode,
 	}
-	if n := len(sr.Domains) + len(sr.IPs) + len(sr.EmailAddresses); n > ca.MaxRawNames {
-		return nil, "", fmt.Errorf("%w: %d names, at most %d per certificate", ca.ErrInvalid, n, ca.MaxNames)
-	}
-	req := &ca.Request{
-		DNSNames: sr.Domains,
-		Emails:   sr.EmailAddresses,
-		Days:     sr.Days,
-		Subject: ca.Subject{
-			CommonName:    sr.Subject.CommonName,
-			Organization:  sr.Subject.Organization,
-			Country:       sr.Subject.Country,
-			Province:      sr.Subject.Province,
-			Locality:      sr.Subject.Locality,
-			StreetAddress: sr.Subject.StreetAddress,
-			PostalCode:    sr.Subject.PostalCode,
-		},
-	}
-	for _, s := range sr.IPs {
-		a, err := ca.NormalizeIP(s)
-		if err != nil {
-			return nil, "", err
-		}
-		req.IPs = append(req.IPs, a)
-	}
-	if err := req.Normalize(); err != nil {
-		return nil, "", err
-	}
-	return req, kt, nil
 }
 
 // checkPEMTail refuses anything but white space after the first PEM block:
@@ -202,28 +189,4 @@ func checkPEMTail(body []byte) error {
 		return badRequest("%d bytes after the PEM block; send one CSR and nothing else", len(bytes.TrimSpace(rest)))
 	}
 	return nil
-}
-
-// simpleFrom is the simple request that decodes to the normalized req: what
-// a pending challenge stores.
-func simpleFrom(req *ca.Request, kt ca.KeyType) simpleRequest {
-	sr := simpleRequest{
-		Domains:        req.DNSNames,
-		EmailAddresses: req.Emails,
-		Days:           req.Days,
-		KeyType:        string(kt),
-		Subject: subjectFields{
-			CommonName:    req.Subject.CommonName,
-			Organization:  req.Subject.Organization,
-			Country:       req.Subject.Country,
-			Province:      req.Subject.Province,
-			Locality:      req.Subject.Locality,
-			StreetAddress: req.Subject.StreetAddress,
-			PostalCode:    req.Subject.PostalCode,
-		},
-	}
-	for _, ip := range req.IPs {
-		sr.IPs = append(sr.IPs, ip.String())
-	}
-	return sr
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -9,45 +8,12 @@ import (
 	"strings"
 	"time"
 
-	"certmaker/admin"
-	"certmaker/api"
+	"github.com/julienschmidt/httprouter"
+
 	"certmaker/ca"
-	"certmaker/inventory"
-	"certmaker/store"
+	"certmaker/core"
+	"certmaker/httplog"
 )
-
-// Issuer is what the dashboard asks of the API server: the calls behind
-// its request, challenge, revocation and download routes, with the same
-// owner rules. *api.Server implements it.
-type Issuer interface {
-	Issue(ctx context.Context, owner string, req *ca.Request, kt ca.KeyType) (*store.Certificate, error)
-	OpenChallenge(ctx context.Context, owner string, req *ca.Request, kt ca.KeyType) (store.Challenge, error)
-	SolveChallenge(ctx context.Context, owner, id string, port int) (store.Challenge, error)
-	ChallengeRequired() bool
-	ChallengePort() int
-	Revoke(ctx context.Context, u *store.User, id, reason string) (store.Certificate, error)
-	Certificate(u *store.User, id string) (store.Certificate, error)
-	PrivateKeyPEM(u *store.User, id string) ([]byte, error)
-}
-
-// Store is what the dashboard reads itself: users for signing in and for
-// every request, listings, and pending challenges to show. *store.DB
-// implements it.
-type Store interface {
-	inventory.Store
-	UserByTokenHash(hash []byte) (store.User, error)
-	User(name string) (store.User, error)
-	Challenge(id string) (store.Challenge, error)
-}
-
-// Operator is the part of admin.Ops the admin pages use.
-type Operator interface {
-	AddUser(ctx context.Context, name string, admin bool) (token string, err error)
-	Users(ctx context.Context) ([]admin.UserInfo, error)
-	SetDisabled(ctx context.Context, name string, disabled bool) error
-	RotateRoot(ctx context.Context) (fingerprint string, err error)
-	Status(ctx context.Context) (inventory.Summary, error)
-}
 
 // Authority gives the roots to download, validity bounds for the request
 // form, and the clock. *ca.Authority implements it.
@@ -60,10 +26,9 @@ type Authority interface {
 
 // Config wires a Dashboard.
 type Config struct {
-	Issuer    Issuer
-	Store     Store
-	Operator  Operator
-	Authority Authority
+	// Core is the service every page calls: the dashboard is one of its
+	// doors.
+	Core *core.Service
 	// PublicURL is where people reach the dashboard; with https the
 	// session cookie is Secure (and __Host- prefixed).
 	PublicURL string
@@ -76,11 +41,9 @@ type Config struct {
 // Dashboard is the web UI, an http.Handler for every path the API leaves
 // to it.
 type Dashboard struct {
-	issuer Issuer
-	store  Store
-	ops    Operator
-	ca     Authority
-	log    *slog.Logger
+	core *core.Service
+	ca   Authority
+	log  *slog.Logger
 
 	version string
 	secure  bool   // served over https: Secure cookies
@@ -91,13 +54,13 @@ type Dashboard struct {
 	pages    *pages
 	static   *assets
 	cross    *http.CrossOriginProtection
-	mux      *http.ServeMux
+	router   *httprouter.Router
 }
 
 // New checks cfg and builds the routes.
 func New(cfg Config) (*Dashboard, error) {
-	if cfg.Issuer == nil || cfg.Store == nil || cfg.Operator == nil || cfg.Authority == nil {
-		return nil, errors.New("web: issuer, store, operator and authority are required")
+	if cfg.Core == nil {
+		return nil, errors.New("web: the core is required")
 	}
 	pub, err := url.Parse(cfg.PublicURL)
 	if err != nil || (pub.Scheme != "http" && pub.Scheme != "https") || pub.Host == "" {
@@ -118,15 +81,13 @@ func New(cfg Config) (*Dashboard, error) {
 		return nil, err
 	}
 	d := &Dashboard{
-		issuer:   cfg.Issuer,
-		store:    cfg.Store,
-		ops:      cfg.Operator,
-		ca:       cfg.Authority,
+		core:     cfg.Core,
+		ca:       cfg.Core.Authority(),
 		log:      cfg.Logger,
 		version:  cfg.Version,
 		secure:   pub.Scheme == "https",
 		origin:   pub.Scheme + "://" + strings.ToLower(pub.Host),
-		sessions: newSessions(cfg.SessionTTL, cfg.Authority.Now),
+		sessions: newSessions(cfg.SessionTTL, cfg.Core.Now),
 		pages:    pg,
 		static:   static,
 		cross:    http.NewCrossOriginProtection(),
@@ -161,54 +122,82 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	}
-	d.mux.ServeHTTP(w, r)
+	d.router.ServeHTTP(w, r)
 }
 
 func (d *Dashboard) routes() {
-	d.mux = http.NewServeMux()
-	d.handle("GET /{$}", d.handleHome)
-	d.handle("GET /static/{file}", d.static.serve)
-	d.handle("GET /signin", d.handleSignInForm)
-	d.handle("POST /signin", d.handleSignIn)
-	d.handle("POST /signout", d.authedPost(d.handleSignOut))
+	d.router = httprouter.New()
+	d.router.RedirectTrailingSlash = false
+	d.router.RedirectFixedPath = false
+	d.router.HandleOPTIONS = false
+	d.handle("GET", "/", d.handleHome)
+	d.handle("GET", "/static/:file", d.static.serve)
+	d.handle("GET", "/signin", d.handleSignInForm)
+	d.handle("POST", "/signin", d.handleSignIn)
+	d.handle("POST", "/signout", d.authedPost(d.handleSignOut))
 
-	d.handle("GET /certificates", d.authed(d.handleList))
-	d.handle("GET /certificates/new", d.authed(d.handleRequestForm))
-	d.handle("POST /certificates/new", d.authedPost(d.handleRequest))
-	d.handle("GET /certificates/{id}", d.authed(d.handleDetails))
-	d.handle("GET /certificates/{id}/certificate.pem", d.authed(d.handleCertPEM))
-	d.handle("GET /certificates/{id}/key.pem", d.authed(d.handleKeyPEM))
-	d.handle("GET /certificates/{id}/root.pem", d.authed(d.handleIssuerPEM))
-	d.handle("GET /certificates/{id}/revoke", d.authed(d.handleRevokeForm))
-	d.handle("POST /certificates/{id}/revoke", d.authedPost(d.handleRevoke))
-	d.handle("GET /root.pem", d.authed(d.handleRootPEM))
-	d.handle("GET /challenges/{id}", d.authed(d.handleChallenge))
-	d.handle("POST /challenges/{id}/check", d.authedPost(d.handleCheck))
+	d.handle("GET", "/certificates", d.authed(d.handleList))
+	// httprouter holds no static segment beside a parameter: "new" is
+	// told apart from an id here.
+	d.handle("GET", "/certificates/:id", d.authed(d.byID("/certificates/new", d.handleRequestForm, "/certificates/:id", d.handleDetails)))
+	d.handle("POST", "/certificates/:id", d.authedPost(d.byID("/certificates/new", d.handleRequest, "/certificates/:id", nil)))
+	d.handle("GET", "/certificates/:id/certificate.pem", d.authed(d.handleCertPEM))
+	d.handle("GET", "/certificates/:id/key.pem", d.authed(d.handleKeyPEM))
+	d.handle("GET", "/certificates/:id/root.pem", d.authed(d.handleIssuerPEM))
+	d.handle("GET", "/certificates/:id/revoke", d.authed(d.handleRevokeForm))
+	d.handle("POST", "/certificates/:id/revoke", d.authedPost(d.handleRevoke))
+	d.handle("GET", "/root.pem", d.authed(d.handleRootPEM))
+	d.handle("GET", "/challenges/:id", d.authed(d.handleChallenge))
+	d.handle("POST", "/challenges/:id/check", d.authedPost(d.handleCheck))
 
-	d.handle("GET /admin", d.authed(d.adminOnly(d.handleStatus)))
-	d.handle("GET /admin/users", d.authed(d.adminOnly(d.handleUsers)))
-	d.handle("POST /admin/users", d.authedPost(d.adminOnly(d.handleAddUser)))
-	d.handle("POST /admin/users/{name}/disable", d.authedPost(d.adminOnly(d.handleDisable)))
-	d.handle("POST /admin/users/{name}/enable", d.authedPost(d.adminOnly(d.handleEnable)))
-	d.handle("GET /admin/rotate-root", d.authed(d.adminOnly(d.handleRotateForm)))
-	d.handle("POST /admin/rotate-root", d.authedPost(d.adminOnly(d.handleRotate)))
+	d.handle("GET", "/admin", d.authed(d.adminOnly(d.handleStatus)))
+	d.handle("GET", "/admin/users", d.authed(d.adminOnly(d.handleUsers)))
+	d.handle("POST", "/admin/users", d.authedPost(d.adminOnly(d.handleAddUser)))
+	d.handle("POST", "/admin/users/:name/disable", d.authedPost(d.adminOnly(d.handleDisable)))
+	d.handle("POST", "/admin/users/:name/enable", d.authedPost(d.adminOnly(d.handleEnable)))
+	d.handle("GET", "/admin/rotate-root", d.authed(d.adminOnly(d.handleRotateForm)))
+	d.handle("POST", "/admin/rotate-root", d.authedPost(d.adminOnly(d.handleRotate)))
 
-	d.handle("/", func(w http.ResponseWriter, r *http.Request) {
+	notFound := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httplog.SetRoute(r, "/")
 		d.renderError(w, r, nil, http.StatusNotFound, "There is no page here.")
+	})
+	d.router.NotFound = notFound
+	d.router.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httplog.SetRoute(r, "/")
+		d.renderError(w, r, nil, http.StatusMethodNotAllowed, "This page does not take that method.")
 	})
 }
 
-// handle registers h and labels the request log with its pattern (never
-// the raw path, which holds ids).
-func (d *Dashboard) handle(pattern string, h http.HandlerFunc) {
-	route := pattern
-	if _, path, ok := strings.Cut(pattern, " "); ok {
-		route = path
-	}
-	d.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		api.SetRoute(r, route)
+// handle registers h under a pattern and labels the request log with it
+// (never the raw path, which holds ids). The route's parameters become
+// the request's path values, as handlers read them.
+func (d *Dashboard) handle(method, pattern string, h http.HandlerFunc) {
+	d.router.Handle(method, pattern, func(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
+		httplog.SetRoute(r, pattern)
+		for _, kv := range p {
+			r.SetPathValue(kv.Key, kv.Value)
+		}
 		h(w, r)
 	})
+}
+
+// byID routes /certificates/new to onNew and any other id to onID (a 404
+// page when nil), labelling the request log with the route taken.
+func (d *Dashboard) byID(newRoute string, onNew handler, idRoute string, onID handler) handler {
+	return func(w http.ResponseWriter, r *http.Request, v *viewer) {
+		if r.PathValue("id") == "new" {
+			httplog.SetRoute(r, newRoute)
+			onNew(w, r, v)
+			return
+		}
+		httplog.SetRoute(r, idRoute)
+		if onID == nil {
+			d.renderError(w, r, v, http.StatusNotFound, "There is no page here.")
+			return
+		}
+		onID(w, r, v)
+	}
 }
 
 func (d *Dashboard) handleHome(w http.ResponseWriter, r *http.Request) {
