@@ -77,6 +77,9 @@ type App struct {
 // NewCore builds the service core over st as cfg says, with the roots st
 // holds loaded; no doors. Admin commands on the file use it alone.
 func NewCore(cfg config.Config, st storage.Store, o Options) (*core.Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -257,3 +260,9 @@ func RootConfig(cfg config.Config) (ca.RootConfig, error) {
 		Constraints:  nc,
 	}, nil
 }
+
+// ServeHTTP serves the public doors, as Public does.
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.Public.ServeHTTP(w, r) }
+
+// MetricsHandler serves the Prometheus metrics, as Metrics does.
+func (a *App) MetricsHandler() http.Handler { return a.Metrics }

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/julienschmidt/httprouter"
-
 	"certmaker/ca"
 	"certmaker/core"
 	"certmaker/httplog"
@@ -54,7 +52,7 @@ type Dashboard struct {
 	pages    *pages
 	static   *assets
 	cross    *http.CrossOriginProtection
-	router   *httprouter.Router
+	router   *router
 }
 
 // New checks cfg and builds the routes.
@@ -101,7 +99,9 @@ func New(cfg Config) (*Dashboard, error) {
 	if err := d.cross.AddTrustedOrigin(d.origin); err != nil {
 		return nil, err
 	}
+	d.router = newRouter(http.HandlerFunc(d.notFound))
 	d.routes()
+	d.router.mount()
 	return d, nil
 }
 
@@ -126,78 +126,38 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Dashboard) routes() {
-	d.router = httprouter.New()
-	d.router.RedirectTrailingSlash = false
-	d.router.RedirectFixedPath = false
-	d.router.HandleOPTIONS = false
-	d.handle("GET", "/", d.handleHome)
-	d.handle("GET", "/static/:file", d.static.serve)
-	d.handle("GET", "/signin", d.handleSignInForm)
-	d.handle("POST", "/signin", d.handleSignIn)
-	d.handle("POST", "/signout", d.authedPost(d.handleSignOut))
+	d.handle("GET /", d.handleHome)
+	d.handle("GET /static/{file}", d.static.serve)
+	d.handle("GET /signin", d.handleSignInForm)
+	d.handle("POST /signin", d.handleSignIn)
+	d.handle("POST /signout", d.authedPost(d.handleSignOut))
 
-	d.handle("GET", "/certificates", d.authed(d.handleList))
-	// httprouter holds no static segment beside a parameter: "new" is
-	// told apart from an id here.
-	d.handle("GET", "/certificates/:id", d.authed(d.byID("/certificates/new", d.handleRequestForm, "/certificates/:id", d.handleDetails)))
-	d.handle("POST", "/certificates/:id", d.authedPost(d.byID("/certificates/new", d.handleRequest, "/certificates/:id", nil)))
-	d.handle("GET", "/certificates/:id/certificate.pem", d.authed(d.handleCertPEM))
-	d.handle("GET", "/certificates/:id/key.pem", d.authed(d.handleKeyPEM))
-	d.handle("GET", "/certificates/:id/root.pem", d.authed(d.handleIssuerPEM))
-	d.handle("GET", "/certificates/:id/revoke", d.authed(d.handleRevokeForm))
-	d.handle("POST", "/certificates/:id/revoke", d.authedPost(d.handleRevoke))
-	d.handle("GET", "/root.pem", d.authed(d.handleRootPEM))
-	d.handle("GET", "/challenges/:id", d.authed(d.handleChallenge))
-	d.handle("POST", "/challenges/:id/check", d.authedPost(d.handleCheck))
+	d.handle("GET /certificates", d.authed(d.handleList))
+	d.handle("GET /certificates/new", d.authed(d.handleRequestForm))
+	d.handle("POST /certificates/new", d.authedPost(d.handleRequest))
+	d.handle("GET /certificates/{id}", d.authed(d.handleDetails))
+	d.handle("GET /certificates/{id}/certificate.pem", d.authed(d.handleCertPEM))
+	d.handle("GET /certificates/{id}/key.pem", d.authed(d.handleKeyPEM))
+	d.handle("GET /certificates/{id}/root.pem", d.authed(d.handleIssuerPEM))
+	d.handle("GET /certificates/{id}/revoke", d.authed(d.handleRevokeForm))
+	d.handle("POST /certificates/{id}/revoke", d.authedPost(d.handleRevoke))
+	d.handle("GET /root.pem", d.authed(d.handleRootPEM))
+	d.handle("GET /challenges/{id}", d.authed(d.handleChallenge))
+	d.handle("POST /challenges/{id}/check", d.authedPost(d.handleCheck))
 
-	d.handle("GET", "/admin", d.authed(d.adminOnly(d.handleStatus)))
-	d.handle("GET", "/admin/users", d.authed(d.adminOnly(d.handleUsers)))
-	d.handle("POST", "/admin/users", d.authedPost(d.adminOnly(d.handleAddUser)))
-	d.handle("POST", "/admin/users/:name/disable", d.authedPost(d.adminOnly(d.handleDisable)))
-	d.handle("POST", "/admin/users/:name/enable", d.authedPost(d.adminOnly(d.handleEnable)))
-	d.handle("GET", "/admin/rotate-root", d.authed(d.adminOnly(d.handleRotateForm)))
-	d.handle("POST", "/admin/rotate-root", d.authedPost(d.adminOnly(d.handleRotate)))
-
-	notFound := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		httplog.SetRoute(r, "/")
-		d.renderError(w, r, nil, http.StatusNotFound, "There is no page here.")
-	})
-	d.router.NotFound = notFound
-	d.router.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		httplog.SetRoute(r, "/")
-		d.renderError(w, r, nil, http.StatusMethodNotAllowed, "This page does not take that method.")
-	})
+	d.handle("GET /admin", d.authed(d.adminOnly(d.handleStatus)))
+	d.handle("GET /admin/users", d.authed(d.adminOnly(d.handleUsers)))
+	d.handle("POST /admin/users", d.authedPost(d.adminOnly(d.handleAddUser)))
+	d.handle("POST /admin/users/{name}/disable", d.authedPost(d.adminOnly(d.handleDisable)))
+	d.handle("POST /admin/users/{name}/enable", d.authedPost(d.adminOnly(d.handleEnable)))
+	d.handle("GET /admin/rotate-root", d.authed(d.adminOnly(d.handleRotateForm)))
+	d.handle("POST /admin/rotate-root", d.authedPost(d.adminOnly(d.handleRotate)))
 }
 
-// handle registers h under a pattern and labels the request log with it
-// (never the raw path, which holds ids). The route's parameters become
-// the request's path values, as handlers read them.
-func (d *Dashboard) handle(method, pattern string, h http.HandlerFunc) {
-	d.router.Handle(method, pattern, func(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
-		httplog.SetRoute(r, pattern)
-		for _, kv := range p {
-			r.SetPathValue(kv.Key, kv.Value)
-		}
-		h(w, r)
-	})
-}
-
-// byID routes /certificates/new to onNew and any other id to onID (a 404
-// page when nil), labelling the request log with the route taken.
-func (d *Dashboard) byID(newRoute string, onNew handler, idRoute string, onID handler) handler {
-	return func(w http.ResponseWriter, r *http.Request, v *viewer) {
-		if r.PathValue("id") == "new" {
-			httplog.SetRoute(r, newRoute)
-			onNew(w, r, v)
-			return
-		}
-		httplog.SetRoute(r, idRoute)
-		if onID == nil {
-			d.renderError(w, r, v, http.StatusNotFound, "There is no page here.")
-			return
-		}
-		onID(w, r, v)
-	}
+// notFound is the page for every path without a route.
+func (d *Dashboard) notFound(w http.ResponseWriter, r *http.Request) {
+	httplog.SetRoute(r, "/")
+	d.renderError(w, r, nil, http.StatusNotFound, "There is no page here.")
 }
 
 func (d *Dashboard) handleHome(w http.ResponseWriter, r *http.Request) {
