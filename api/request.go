@@ -26,12 +26,10 @@ const maxBody = 64 << 10
 // underscores take the Go-named spellings, and checkKeys refuses a body
 // that names one field twice in any spelling.
 type simpleRequest struct {
-	Domains        []string      `json:"domains"`
-	IPs            []string      `json:"ips"`
-	EmailAddresses []string      `json:"email_addresses"`
-	Subject        subjectFields `json:"subject"`
-	Days           int           `json:"days"`
-	KeyType        string        `json:"key_type"`
+	// The canonical fields, as the core defines them. Subject below
+	// stands in for the embedded one, with its other spellings.
+	core.SimpleRequest
+	Subject subjectFields `json:"subject"`
 
 	// Other clients' spellings, merged into the fields above by merge.
 	Emails           []string `json:"emails,omitempty"`
@@ -40,13 +38,7 @@ type simpleRequest struct {
 }
 
 type subjectFields struct {
-	CommonName    string `json:"common_name"`
-	Organization  string `json:"organization"`
-	Country       string `json:"country"`
-	Province      string `json:"province"`
-	Locality      string `json:"locality"`
-	StreetAddress string `json:"street_address"`
-	PostalCode    string `json:"postal_code"`
+	core.SimpleSubject
 
 	// CertMaker-Bot's spellings, merged by merge.
 	CommonNameGo    string `json:"commonname,omitempty"`
@@ -157,24 +149,11 @@ func jsonKind(t reflect.Type) string {
 }
 
 // toRequest validates the request as the core defines a simple request.
+// The subject is the outer one, the embedded one's stand-in.
 func (sr *simpleRequest) toRequest() (*ca.Request, ca.KeyType, error) {
-	return core.SimpleRequest{
-		Domains:        sr.Domains,
-		IPs:            sr.IPs,
-		EmailAddresses: sr.EmailAddresses,
-		Subject:        core.SimpleSubject(sr.Subject.canonical()),
-		Days:           sr.Days,
-		KeyType:        sr.KeyType,
-	}.Request()
-}
-
-// canonical is the subject without the other clients' spellings (merge
-// has folded them in).
-func (s subjectFields) canonical() ca.Subject {
-	return ca.Subject{
-		CommonName: s.CommonName, Organization: s.Organization, Country: s.Country, Province: s.Province,
-		Locality: s.Locality, StreetAddress: s.StreetAddress, PostalCode: s.PostalCode,
-	}
+	r := sr.SimpleRequest
+	r.Subject = sr.Subject.SimpleSubject
+	return r.Request()
 }
 
 // checkPEMTail refuses anything but white space after the first PEM block:
