@@ -25,11 +25,11 @@ func TestBinary_BackupRestore(t *testing.T) {
 
 	issue := func(name string) acked {
 		t.Helper()
-		code, _, body := srv.do(t, "POST", "/api/certificate/request", token, `{"domains":["`+name+`"]}`)
+		code, _, body := srv.Do(t, "POST", "/api/certificate/request", token, `{"domains":["`+name+`"]}`)
 		if code != 200 {
 			t.Fatalf("request %s: %d %s", name, code, body)
 		}
-		return acked{id: strings.TrimSpace(body), name: name}
+		return acked{ID: strings.TrimSpace(body), Name: name}
 	}
 	var before []acked
 	for i := range 10 {
@@ -47,7 +47,7 @@ func TestBinary_BackupRestore(t *testing.T) {
 	for c := range 4 {
 		wg.Go(func() {
 			for i := 0; !stop.Load(); i++ {
-				code, _, body, err := tryDo(srv.url, "POST", "/api/certificate/request", token,
+				code, _, body, err := tryDo(srv.URL, "POST", "/api/certificate/request", token,
 					fmt.Sprintf(`{"domains":["during-c%d-%d.home.lan"]}`, c, i))
 				if err != nil || code != 200 {
 					clientE <- fmt.Errorf("request during backup: %d %q %v", code, body, err)
@@ -86,7 +86,7 @@ func TestBinary_BackupRestore(t *testing.T) {
 	}
 	after := issue("after.home.lan")
 	t.Logf("backup taken while 4 clients issued %d certificates", during)
-	srv.stop(t)
+	srv.Stop(t)
 
 	// The README's restore: stop (done), keep a copy of the old file, copy
 	// the backup over it, start.
@@ -94,18 +94,18 @@ func TestBinary_BackupRestore(t *testing.T) {
 	copyFile(t, db, db+".before-restore")
 	copyFile(t, backup, db)
 	srv = startServer(t, dir)
-	if srv.token != "" {
+	if srv.Token != "" {
 		t.Error("the restored database printed a new admin token: it looks empty")
 	}
 	for _, a := range before {
-		if err := checkAcked(srv.url, token, a); err != nil {
-			t.Errorf("certificate %s from before the backup: %v", a.name, err)
+		if err := checkAcked(srv.URL, token, a); err != nil {
+			t.Errorf("certificate %s from before the backup: %v", a.Name, err)
 		}
 	}
-	if code, _, _ := srv.do(t, "GET", "/api/certificate/"+after.id+"/obtain", token, ""); code != 404 {
+	if code, _, _ := srv.Do(t, "GET", "/api/certificate/"+after.ID+"/obtain", token, ""); code != 404 {
 		t.Errorf("certificate issued after the backup: %d in the restored database, want 404", code)
 	}
-	srv.stop(t)
+	srv.Stop(t)
 
 	// With no server running, backup opens the file itself.
 	mustCLI(t, dir, "backup", filepath.Join(dir, "offline.db"))
@@ -218,20 +218,20 @@ func TestBinary_BackupRefusesToOverwrite(t *testing.T) {
 		}
 		// The same file through --db with another spelling, from elsewhere.
 		refusedIn(t, sub, "the database given by --db", "--db", db, "backup", "--force", "../certmaker.db")
-		code, _, body := srv.do(t, "POST", "/api/certificate/request", token, `{"domains":["after.home.lan"]}`)
+		code, _, body := srv.Do(t, "POST", "/api/certificate/request", token, `{"domains":["after.home.lan"]}`)
 		if code != 200 {
 			t.Fatalf("request: %d %s", code, body)
 		}
 		id := strings.TrimSpace(body)
-		srv.stop(t)
+		srv.Stop(t)
 		checkNoTemp(t)
 
 		// What was answered is still there after a restart.
 		srv = startServer(t, dir)
-		if code, _, _ := srv.do(t, "GET", "/api/certificate/"+id+"/obtain", token, ""); code != 200 {
+		if code, _, _ := srv.Do(t, "GET", "/api/certificate/"+id+"/obtain", token, ""); code != 200 {
 			t.Errorf("certificate answered before the refused backups: %d after a restart", code)
 		}
-		srv.stop(t)
+		srv.Stop(t)
 	})
 
 	t.Run("Offline", func(t *testing.T) {

@@ -94,7 +94,7 @@ func TestBinary_CLIForgives(t *testing.T) {
 func TestBinary_CertIDs(t *testing.T) {
 	dir := t.TempDir()
 	srv := startServer(t, dir)
-	code, _, body := srv.do(t, "POST", "/api/certificate/request", srv.token, `{"domains":["hex.home.lan"]}`)
+	code, _, body := srv.Do(t, "POST", "/api/certificate/request", srv.Token, `{"domains":["hex.home.lan"]}`)
 	if code != 200 {
 		t.Fatalf("issuing: %d %s", code, body)
 	}

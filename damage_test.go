@@ -22,12 +22,12 @@ func TestBinary_DamagedDatabase(t *testing.T) {
 	srv := startServer(t, dir)
 	token := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
 	for i := range 40 {
-		code, _, body := srv.do(t, "POST", "/api/certificate/request", token, fmt.Sprintf(`{"domains":["d%d.home.lan"]}`, i))
+		code, _, body := srv.Do(t, "POST", "/api/certificate/request", token, fmt.Sprintf(`{"domains":["d%d.home.lan"]}`, i))
 		if code != 200 {
 			t.Fatalf("request: %d %s", code, body)
 		}
 	}
-	srv.stop(t)
+	srv.Stop(t)
 	src := filepath.Join(dir, "certmaker.db")
 
 	out, errOut, err := runCLI(t, dir, "check")

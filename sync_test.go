@@ -76,7 +76,7 @@ func TestBinary_CommitsAreSynced(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("serve under strace did not start\n%s", stderr.String())
 	}
-	srv := &server{url: url}
+	srv := &server{URL: url}
 	token := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
 
 	syncs := func() int {
@@ -113,7 +113,7 @@ func TestBinary_CommitsAreSynced(t *testing.T) {
 	const certs = 5
 	for i := range certs {
 		before := settle()
-		code, _, body := srv.do(t, "POST", "/api/certificate/request", token, fmt.Sprintf(`{"domains":["sync%d.home.lan"]}`, i))
+		code, _, body := srv.Do(t, "POST", "/api/certificate/request", token, fmt.Sprintf(`{"domains":["sync%d.home.lan"]}`, i))
 		if code != 200 {
 			t.Fatalf("request: %d %s", code, body)
 		}

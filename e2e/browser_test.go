@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"encoding/json"
@@ -25,7 +25,7 @@ func TestBrowser_Dashboard(t *testing.T) {
 	chromiumPath(t)
 	dir := t.TempDir()
 	srv := startDashboard(t, dir)
-	p := newPage(t, srv.url)
+	p := newPage(t, srv.URL)
 
 	// A wrong token is refused, and the page does not echo it.
 	if code := p.signIn("not-a-token-" + strings.Repeat("x", 31)); code != http.StatusUnauthorized {
@@ -198,7 +198,7 @@ func TestBrowser_Dashboard(t *testing.T) {
 	// token: refused before the token is even looked at.
 	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprintf(w, `<form method="post" action="%s/admin/users/bob/enable"><input name="csrf" value="guess"><button id="go">win a prize</button></form>`, srv.url)
+		fmt.Fprintf(w, `<form method="post" action="%s/admin/users/bob/enable"><input name="csrf" value="guess"><button id="go">win a prize</button></form>`, srv.URL)
 	}))
 	defer evil.Close()
 	p.do(chromedp.Navigate(evil.URL))
@@ -219,7 +219,7 @@ func TestBrowser_Dashboard(t *testing.T) {
 	if p.open("/certificates"); !strings.HasPrefix(p.path(), "/signin") {
 		t.Fatalf("after signing out /certificates shows %s", p.path())
 	}
-	req, _ := http.NewRequest("GET", srv.url+"/certificates", nil)
+	req, _ := http.NewRequest("GET", srv.URL+"/certificates", nil)
 	for _, c := range old {
 		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
 	}
@@ -246,7 +246,7 @@ func TestBrowser_Dashboard(t *testing.T) {
 
 	// No token reached the server's log (the admin's is printed once, at
 	// the first start, by design).
-	logged := srv.stop(t)
+	logged := srv.Stop(t)
 	if strings.Contains(logged, bob) || strings.Contains(logged, carol) || strings.Count(logged, srv.token) != 1 {
 		t.Error("a token is in the server's log")
 	}
@@ -269,7 +269,7 @@ func TestBrowser_Challenge(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := startDashboard(t, dir)
-	p := newPage(t, srv.url)
+	p := newPage(t, srv.URL)
 	if code := p.signIn(srv.token); code != 200 {
 		t.Fatalf("sign in: %d", code)
 	}

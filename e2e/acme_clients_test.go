@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -137,7 +137,7 @@ func TestACME_Lego(t *testing.T) {
 	// lego checks the directory's externalAccountRequired on every command,
 	// so the EAB flags go with renew and revoke too.
 	common := []string{
-		"--server", srv.url + "/acme/directory", "--accept-tos", "--email", "alice@example.com",
+		"--server", srv.URL + "/acme/directory", "--accept-tos", "--email", "alice@example.com",
 		"--eab", "--kid", kid, "--hmac", hmac, "--path", filepath.Join(dir, "lego"),
 		"--domains", name, "--http", "--http.port", fmt.Sprintf("127.0.0.2:%d", port),
 	}
@@ -180,7 +180,7 @@ func TestACME_Certbot(t *testing.T) {
 	// The README's form: with "=", a value beginning with '-' stays a value.
 	runClient(t, dir, "certbot", append([]string{
 		"certonly", "--standalone", "--http-01-port", fmt.Sprint(port), "--http-01-address", "127.0.0.3",
-		"--server", srv.url + "/acme/directory", "--agree-tos", "--register-unsafely-without-email",
+		"--server", srv.URL + "/acme/directory", "--agree-tos", "--register-unsafely-without-email",
 		"--eab-kid=" + kid, "--eab-hmac-key=" + hmac, "-d", name,
 	}, paths...)...)
 	live := filepath.Join(dir, "certbot", "config", "live", name)
@@ -235,7 +235,7 @@ func TestACME_Caddy(t *testing.T) {
 %s {
 	respond "hello"
 }
-`, srv.url, kid, hmac, port, httpsPort, data, name)
+`, srv.URL, kid, hmac, port, httpsPort, data, name)
 	if err := os.WriteFile(filepath.Join(dir, "Caddyfile"), []byte(caddyfile), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +308,7 @@ func TestBinary_ACMEEAB(t *testing.T) {
 		t.Errorf("revoking twice: %v %q", err, errOut)
 	}
 
-	srv.stop(t)
+	srv.Stop(t)
 	mustCLI(t, dir, "user", "acme-eab", "--revoke="+kid2)
 	if list := rows(mustCLI(t, dir, "user", "acme-eab", "--list")); len(list) != 0 {
 		t.Errorf("offline, after revoking both: %v", list)
