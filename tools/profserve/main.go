@@ -1,6 +1,6 @@
-// Command profserve runs certmaker's API as `certmaker serve` wires it (the
-// same store, authority, API handler and http.Server settings; no ACME,
-// dashboard or admin socket, which the measured routes never reach), plus
+// Command profserve runs certmaker's API as `certmaker serve` wires it
+// (app.New, the same store and http.Server settings; no ACME, dashboard or
+// admin socket, which the measured routes never reach), plus
 // net/http/pprof on a second loopback address, so that a load test can be
 // profiled. It is a measuring tool: the shipped binary has no pprof.
 //
