@@ -112,20 +112,17 @@ func (h *handler) rotateRoot(w http.ResponseWriter, r *http.Request, _ httproute
 }
 
 // statuses is the admin protocol's one table from the core's error kinds
-// to statuses. The answer carries the kind itself too, so that the client
+// to statuses, for the kinds an operator's calls end in (the operator is
+// never unauthenticated, disabled or refused by the owner rule); any other
+// is a 500. The answer carries the kind itself too, so that the client
 // returns errors that errors.Is recognizes just like local ones.
 var statuses = map[core.Kind]int{
-	core.Invalid:         http.StatusBadRequest,
-	core.Unauthenticated: http.StatusUnauthorized,
-	core.Disabled:        http.StatusForbidden,
-	core.Forbidden:       http.StatusForbidden,
-	core.NotFound:        http.StatusNotFound,
-	core.Exists:          http.StatusConflict,
-	core.Revoked:         http.StatusGone,
-	core.Expired:         http.StatusGone,
-	core.ChallengeFailed: http.StatusExpectationFailed,
-	core.Full:            http.StatusServiceUnavailable,
-	core.Canceled:        499,
+	core.Invalid:  http.StatusBadRequest,
+	core.NotFound: http.StatusNotFound,
+	core.Exists:   http.StatusConflict,
+	core.Revoked:  http.StatusGone,
+	core.Full:     http.StatusServiceUnavailable,
+	core.Canceled: 499,
 }
 
 type errorResponse struct {
