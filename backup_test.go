@@ -20,8 +20,8 @@ import (
 // came after it is not, so the restored file really is the backup.
 func TestBinary_BackupRestore(t *testing.T) {
 	dir := t.TempDir()
-	srv := startServer(t, dir)
-	token := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
+	srv := binary.Start(t, dir)
+	token := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
 
 	issue := func(name string) acked {
 		t.Helper()
@@ -69,7 +69,7 @@ func TestBinary_BackupRestore(t *testing.T) {
 		}
 	}
 	backup := filepath.Join(dir, "certmaker-backup.db")
-	_, errOut, err := runCLI(t, dir, "backup", backup)
+	_, errOut, err := binary.Run(t, dir, "backup", backup)
 	stop.Store(true)
 	wg.Wait()
 	close(clientE)
@@ -93,7 +93,7 @@ func TestBinary_BackupRestore(t *testing.T) {
 	db := filepath.Join(dir, "certmaker.db")
 	copyFile(t, db, db+".before-restore")
 	copyFile(t, backup, db)
-	srv = startServer(t, dir)
+	srv = binary.Start(t, dir)
 	if srv.Token != "" {
 		t.Error("the restored database printed a new admin token: it looks empty")
 	}
@@ -108,13 +108,13 @@ func TestBinary_BackupRestore(t *testing.T) {
 	srv.Stop(t)
 
 	// With no server running, backup opens the file itself.
-	mustCLI(t, dir, "backup", filepath.Join(dir, "offline.db"))
+	binary.Must(t, dir, "backup", filepath.Join(dir, "offline.db"))
 }
 
 func TestBinary_BackupErrors(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.db")
-	_, errOut, err := runCLI(t, dir, "--db", filepath.Join(dir, "missing.db"), "backup", out)
+	_, errOut, err := binary.Run(t, dir, "--db", filepath.Join(dir, "missing.db"), "backup", out)
 	if err == nil {
 		t.Fatal("backup of a database that does not exist succeeded")
 	}
@@ -126,7 +126,7 @@ func TestBinary_BackupErrors(t *testing.T) {
 			t.Errorf("%s exists after a failed backup", filepath.Base(p))
 		}
 	}
-	if _, _, err := runCLI(t, dir, "backup"); err == nil {
+	if _, _, err := binary.Run(t, dir, "backup"); err == nil {
 		t.Error("backup without a file name succeeded")
 	}
 }
@@ -173,7 +173,7 @@ func TestBinary_BackupRefusesToOverwrite(t *testing.T) {
 
 	refusedIn := func(t *testing.T, cwd, what string, args ...string) {
 		t.Helper()
-		_, errOut, err := runCLI(t, cwd, args...)
+		_, errOut, err := binary.Run(t, cwd, args...)
 		if err == nil {
 			t.Errorf("%s: %v succeeded", what, args)
 			return
@@ -202,8 +202,8 @@ func TestBinary_BackupRefusesToOverwrite(t *testing.T) {
 	}
 
 	t.Run("Serving", func(t *testing.T) {
-		srv := startServer(t, dir)
-		token := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
+		srv := binary.Start(t, dir)
+		token := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
 		for _, name := range spellings {
 			for _, force := range []bool{false, true} {
 				args := []string{"backup", name}
@@ -227,7 +227,7 @@ func TestBinary_BackupRefusesToOverwrite(t *testing.T) {
 		checkNoTemp(t)
 
 		// What was answered is still there after a restart.
-		srv = startServer(t, dir)
+		srv = binary.Start(t, dir)
 		if code, _, _ := srv.Do(t, "GET", "/api/certificate/"+id+"/obtain", token, ""); code != 200 {
 			t.Errorf("certificate answered before the refused backups: %d after a restart", code)
 		}
@@ -266,8 +266,8 @@ func TestBinary_BackupRefusesToOverwrite(t *testing.T) {
 		if b, _ := os.ReadFile(old); string(b) != "keep me" {
 			t.Fatalf("backup without --force replaced an existing file (now %d bytes)", len(b))
 		}
-		mustCLI(t, dir, "backup", old, "--force")
-		if out := mustCLI(t, dir, "--db", old, "user", "list"); !strings.Contains(out, "alice") {
+		binary.Must(t, dir, "backup", old, "--force")
+		if out := binary.Must(t, dir, "--db", old, "user", "list"); !strings.Contains(out, "alice") {
 			t.Errorf("the forced backup is not the database:\n%s", out)
 		}
 		checkNoTemp(t)

@@ -32,7 +32,7 @@ func newGetEnv(t *testing.T, config string) *getEnv {
 			t.Fatal(err)
 		}
 	}
-	srv := startServer(t, dir)
+	srv := binary.Start(t, dir)
 	if srv.Token == "" {
 		t.Fatal("the first start printed no admin token")
 	}
@@ -47,7 +47,7 @@ func (e *getEnv) get(args ...string) (string, error) {
 	e.t.Helper()
 	args = append([]string{"get", "--server", e.srv.URL, "--token-file", e.tokenFile,
 		"--cert", filepath.Join(e.dir, "app.crt"), "--key", filepath.Join(e.dir, "app.key")}, args...)
-	out, errOut, err := runCLI(e.t, e.dir, args...)
+	out, errOut, err := binary.Run(e.t, e.dir, args...)
 	if err != nil {
 		return out + errOut, err
 	}
@@ -100,7 +100,7 @@ func TestGet_RenewsWhenDue(t *testing.T) {
 	if fi, _ := os.Stat(filepath.Join(e.dir, "app.key")); fi.Mode().Perm() != 0o600 {
 		t.Errorf("key mode %v, want 0600", fi.Mode().Perm())
 	}
-	rootPEM := mustCLI(t, e.dir, "root", "export")
+	rootPEM := binary.Must(t, e.dir, "root", "export")
 	opensslVerify(t, e.dir, rootPEM, string(firstPEM))
 	if b, _ := os.ReadFile(hook); string(b) != "ran\n" {
 		t.Errorf("post hook after the first certificate: %q", b)

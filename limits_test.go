@@ -10,7 +10,7 @@ import (
 // really runs: 64 KiB of headers, then 431, and the server carries on.
 func TestBinary_GiantHeaders(t *testing.T) {
 	dir := t.TempDir()
-	srv := startServer(t, dir)
+	srv := binary.Start(t, dir)
 	get := func(name, value string) int {
 		t.Helper()
 		req, _ := http.NewRequest("GET", srv.URL+"/healthz", nil)

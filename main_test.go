@@ -29,37 +29,12 @@ import (
 
 // binary is the certmaker built once for these tests, run as an operator
 // would run it.
-var binary string
+var binary binarytest.Binary
 
-func TestMain(m *testing.M) {
-	bin, cleanup, err := binarytest.Build(".")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = bin
-	code := m.Run()
-	cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { binarytest.Main(m, ".", &binary) }
 
 // The helpers of binarytest, on this package's binary.
 type server = binarytest.Server
-
-func runCLI(t *testing.T, dir string, args ...string) (stdout, stderr string, err error) {
-	t.Helper()
-	return binarytest.Run(t, binary, dir, args...)
-}
-
-func mustCLI(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	return binarytest.Must(t, binary, dir, args...)
-}
-
-func startServer(t *testing.T, dir string, extra ...string) *server {
-	t.Helper()
-	return binarytest.Start(t, binary, dir, extra...)
-}
 
 func freePort(t *testing.T) int { return binarytest.FreePort(t) }
 
@@ -67,7 +42,7 @@ var tryDo = binarytest.TryDo
 
 func TestBinary_Operator(t *testing.T) {
 	dir := t.TempDir()
-	srv := startServer(t, dir)
+	srv := binary.Start(t, dir)
 	if srv.Token == "" {
 		t.Fatalf("first start printed no admin token\n%s", srv.Stderr)
 	}
@@ -76,7 +51,7 @@ func TestBinary_Operator(t *testing.T) {
 	}
 
 	// Admin commands reach the running server over its socket.
-	alice := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
+	alice := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
 	if strings.Contains(alice, "\n") || len(alice) != 43 {
 		t.Fatalf("user add printed %q, want the token alone", alice)
 	}
@@ -89,26 +64,26 @@ func TestBinary_Operator(t *testing.T) {
 	_, _, leafPEM := srv.Do(t, "GET", certPath, alice, "")
 	opensslVerify(t, dir, rootPEM, leafPEM)
 
-	list := mustCLI(t, dir, "user", "list")
+	list := binary.Must(t, dir, "user", "list")
 	if !regexp.MustCompile(`(?m)^alice\s+no\s+no\s+.*\s1$`).MatchString(list) || !regexp.MustCompile(`(?m)^admin\s+yes\s+no`).MatchString(list) {
 		t.Errorf("user list:\n%s", list)
 	}
 
-	mustCLI(t, dir, "user", "disable", "alice")
+	binary.Must(t, dir, "user", "disable", "alice")
 	if code, _, _ := srv.Do(t, "GET", "/api/root-certificate/obtain", alice, ""); code != 401 {
 		t.Errorf("disabled user got %d, want 401 at once", code)
 	}
-	mustCLI(t, dir, "user", "enable", "alice")
+	binary.Must(t, dir, "user", "enable", "alice")
 	if code, _, _ := srv.Do(t, "GET", "/api/root-certificate/obtain", alice, ""); code != 200 {
 		t.Errorf("enabled user got %d", code)
 	}
-	bob := strings.TrimSpace(mustCLI(t, dir, "create-user", "bob"))
-	mustCLI(t, dir, "disable-user", "bob")
+	bob := strings.TrimSpace(binary.Must(t, dir, "create-user", "bob"))
+	binary.Must(t, dir, "disable-user", "bob")
 	if code, _, _ := srv.Do(t, "GET", "/api/root-certificate/obtain", bob, ""); code != 401 {
 		t.Errorf("disable-user alias: bob got %d, want 401", code)
 	}
 
-	newAlice := strings.TrimSpace(mustCLI(t, dir, "user", "token", "alice"))
+	newAlice := strings.TrimSpace(binary.Must(t, dir, "user", "token", "alice"))
 	if code, _, _ := srv.Do(t, "GET", "/api/root-certificate/obtain", alice, ""); code != 404 {
 		t.Errorf("old token got %d, want 404", code)
 	}
@@ -116,7 +91,7 @@ func TestBinary_Operator(t *testing.T) {
 		t.Errorf("new token got %d", code)
 	}
 
-	fp := strings.TrimSpace(mustCLI(t, dir, "rotate-root"))
+	fp := strings.TrimSpace(binary.Must(t, dir, "rotate-root"))
 	_, _, newRoot := srv.Do(t, "GET", "/api/root-certificate/obtain", newAlice, "")
 	if got := pemFingerprint(t, newRoot); got != fp {
 		t.Errorf("rotate-root printed %s, server now serves %s", fp, got)
@@ -127,7 +102,7 @@ func TestBinary_Operator(t *testing.T) {
 	}
 
 	for _, args := range [][]string{{"user", "disable", "nobody"}, {"user", "add", "alice"}, {"user", "add", "bad name"}, {"user", "token"}} {
-		_, errOut, err := runCLI(t, dir, args...)
+		_, errOut, err := binary.Run(t, dir, args...)
 		if err == nil {
 			t.Errorf("%v succeeded", args)
 		}
@@ -145,13 +120,13 @@ func TestBinary_Operator(t *testing.T) {
 	}
 
 	// With no server, the same commands open the file themselves.
-	if list := mustCLI(t, dir, "user", "list"); !strings.Contains(list, "bob") {
+	if list := binary.Must(t, dir, "user", "list"); !strings.Contains(list, "bob") {
 		t.Errorf("offline user list:\n%s", list)
 	}
-	carol := strings.TrimSpace(mustCLI(t, dir, "user", "add", "carol"))
+	carol := strings.TrimSpace(binary.Must(t, dir, "user", "add", "carol"))
 
 	// A restart keeps everything and prints no new admin token.
-	srv = startServer(t, dir)
+	srv = binary.Start(t, dir)
 	if srv.Token != "" {
 		t.Error("second start printed a new admin token")
 	}
@@ -171,11 +146,11 @@ func TestBinary_LockedWithoutServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	_, errOut, err := runCLI(t, dir, "user", "list")
+	_, errOut, err := binary.Run(t, dir, "user", "list")
 	if err == nil || !strings.Contains(errOut, "in use") {
 		t.Errorf("locked file: err %v, stderr %q; want a clear 'in use' line", err, errOut)
 	}
-	_, errOut, err = runCLI(t, dir, "serve", "--listen", "127.0.0.1:0")
+	_, errOut, err = binary.Run(t, dir, "serve", "--listen", "127.0.0.1:0")
 	if err == nil || !strings.Contains(errOut, "in use") {
 		t.Errorf("second serve: err %v, stderr %q", err, errOut)
 	}
@@ -198,19 +173,19 @@ func TestBinary_Config(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, errOut, err := runCLI(t, dir, "--config", write(c.toml), "serve")
+			_, errOut, err := binary.Run(t, dir, "--config", write(c.toml), "serve")
 			if err == nil || !strings.Contains(errOut, c.mention) {
 				t.Errorf("err %v, stderr %q; want it to name %q", err, errOut, c.mention)
 			}
 		})
 	}
 	t.Run("MissingExplicitFile", func(t *testing.T) {
-		if _, _, err := runCLI(t, dir, "--config", filepath.Join(dir, "nope.toml"), "user", "list"); err == nil {
+		if _, _, err := binary.Run(t, dir, "--config", filepath.Join(dir, "nope.toml"), "user", "list"); err == nil {
 			t.Error("a missing --config file was ignored")
 		}
 	})
 	t.Run("Version", func(t *testing.T) {
-		if out := mustCLI(t, dir, "version"); !strings.HasPrefix(out, "certmaker ") {
+		if out := binary.Must(t, dir, "version"); !strings.HasPrefix(out, "certmaker ") {
 			t.Errorf("version printed %q", out)
 		}
 	})
@@ -238,8 +213,8 @@ func TestBinary_Revocation(t *testing.T) {
 		t.Skip("openssl not installed")
 	}
 	dir := t.TempDir()
-	srv := startServer(t, dir)
-	alice := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
+	srv := binary.Start(t, dir)
+	alice := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
 	issue := func(name string) (id, file string) {
 		code, hdr, body := srv.Do(t, "POST", "/api/certificate/request", alice, `{"domains":["`+name+`"]}`)
 		if code != 200 {
@@ -274,14 +249,14 @@ func TestBinary_Revocation(t *testing.T) {
 	if out := ocspCheck(bad); !strings.Contains(out, bad+": good") {
 		t.Errorf("before revocation:\n%s", out)
 	}
-	mustCLI(t, dir, "cert", "revoke", badID, "--reason", "keyCompromise")
+	binary.Must(t, dir, "cert", "revoke", badID, "--reason", "keyCompromise")
 	if out := ocspCheck(bad); !strings.Contains(out, bad+": revoked") || !strings.Contains(out, "Reason: keyCompromise") {
 		t.Errorf("after revocation:\n%s", out)
 	}
 	if out := ocspCheck(good); !strings.Contains(out, good+": good") {
 		t.Errorf("other certificate:\n%s", out)
 	}
-	if _, errOut, err := runCLI(t, dir, "cert", "revoke", badID); err == nil || !strings.Contains(errOut, "revoked") {
+	if _, errOut, err := binary.Run(t, dir, "cert", "revoke", badID); err == nil || !strings.Contains(errOut, "revoked") {
 		t.Errorf("second revoke: %v %q", err, errOut)
 	}
 
@@ -306,8 +281,8 @@ func TestBinary_Revocation(t *testing.T) {
 
 func TestBinary_Inventory(t *testing.T) {
 	dir := t.TempDir()
-	srv := startServer(t, dir)
-	alice := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
+	srv := binary.Start(t, dir)
+	alice := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
 	var ids []string
 	for _, body := range []string{`{"domains":["short.home.lan"],"days":3}`, `{"domains":["long.home.lan"],"days":90}`} {
 		code, _, id := srv.Do(t, "POST", "/api/certificate/request", alice, body)
@@ -316,49 +291,49 @@ func TestBinary_Inventory(t *testing.T) {
 		}
 		ids = append(ids, strings.TrimSpace(id))
 	}
-	mustCLI(t, dir, "cert", "revoke", ids[1], "--reason", "superseded")
+	binary.Must(t, dir, "cert", "revoke", ids[1], "--reason", "superseded")
 
-	list := mustCLI(t, dir, "cert", "list")
+	list := binary.Must(t, dir, "cert", "list")
 	lines := strings.Split(strings.TrimSpace(list), "\n")
 	if len(lines) != 3 || !strings.HasPrefix(lines[1], ids[1]) || !strings.Contains(lines[1], "revoked") || !strings.Contains(lines[2], "short.home.lan") {
 		t.Errorf("cert list (newest first):\n%s", list)
 	}
-	if out := mustCLI(t, dir, "cert", "list", "--expiring", "7d"); !strings.Contains(out, ids[0]) || strings.Contains(out, ids[1]) {
+	if out := binary.Must(t, dir, "cert", "list", "--expiring", "7d"); !strings.Contains(out, ids[0]) || strings.Contains(out, ids[1]) {
 		t.Errorf("cert list --expiring 7d:\n%s", out)
 	}
-	if out := mustCLI(t, dir, "cert", "list", "--revoked", "--user", "alice"); !strings.Contains(out, ids[1]) || strings.Contains(out, ids[0]) {
+	if out := binary.Must(t, dir, "cert", "list", "--revoked", "--user", "alice"); !strings.Contains(out, ids[1]) || strings.Contains(out, ids[0]) {
 		t.Errorf("cert list --revoked:\n%s", out)
 	}
-	if out := mustCLI(t, dir, "cert", "list", "--user", "nobody"); strings.Count(out, "\n") != 1 {
+	if out := binary.Must(t, dir, "cert", "list", "--user", "nobody"); strings.Count(out, "\n") != 1 {
 		t.Errorf("cert list for a user without certificates:\n%s", out)
 	}
 	var page struct {
 		Certificates []struct{ ID, Status, Owner string }
 	}
-	if err := json.Unmarshal([]byte(mustCLI(t, dir, "cert", "list", "--json")), &page); err != nil || len(page.Certificates) != 2 || page.Certificates[0].Status != "revoked" {
+	if err := json.Unmarshal([]byte(binary.Must(t, dir, "cert", "list", "--json")), &page); err != nil || len(page.Certificates) != 2 || page.Certificates[0].Status != "revoked" {
 		t.Errorf("cert list --json: %+v %v", page, err)
 	}
-	show := mustCLI(t, dir, "cert", "show", ids[0])
+	show := binary.Must(t, dir, "cert", "show", ids[0])
 	for _, want := range []string{"Owner:", "alice", "Status:", "valid", "short.home.lan", "BEGIN CERTIFICATE"} {
 		if !strings.Contains(show, want) {
 			t.Errorf("cert show lacks %q:\n%s", want, show)
 		}
 	}
-	if _, errOut, err := runCLI(t, dir, "cert", "show", "123"); err == nil || !strings.Contains(errOut, "not found") {
+	if _, errOut, err := binary.Run(t, dir, "cert", "show", "123"); err == nil || !strings.Contains(errOut, "not found") {
 		t.Errorf("cert show unknown: %v %q", err, errOut)
 	}
 
-	first := mustCLI(t, dir, "root", "export")
-	mustCLI(t, dir, "rotate-root")
-	all := mustCLI(t, dir, "root", "export", "--all")
+	first := binary.Must(t, dir, "root", "export")
+	binary.Must(t, dir, "rotate-root")
+	all := binary.Must(t, dir, "root", "export", "--all")
 	if strings.Count(all, "BEGIN CERTIFICATE") != 2 || !strings.HasPrefix(all, first) {
 		t.Errorf("root export --all: want the old root first, then the new:\n%s", all)
 	}
-	if active := mustCLI(t, dir, "root", "export"); active == first || strings.Count(active, "BEGIN") != 1 {
+	if active := binary.Must(t, dir, "root", "export"); active == first || strings.Count(active, "BEGIN") != 1 {
 		t.Error("root export did not switch to the new root")
 	}
 
-	status := mustCLI(t, dir, "status")
+	status := binary.Must(t, dir, "status")
 	for _, want := range []string{"ACTIVE", "retired", "users: 2", "certificates: 2 issued, 1 expiring within 7 days, 1 within 30 days", "database:"} {
 		if !strings.Contains(status, want) {
 			t.Errorf("status lacks %q:\n%s", want, status)
@@ -366,7 +341,7 @@ func TestBinary_Inventory(t *testing.T) {
 	}
 	srv.Stop(t)
 	// The same commands work on the file with no server.
-	if out := mustCLI(t, dir, "status"); !strings.Contains(out, "users: 2") {
+	if out := binary.Must(t, dir, "status"); !strings.Contains(out, "users: 2") {
 		t.Errorf("offline status:\n%s", out)
 	}
 }
@@ -378,11 +353,11 @@ func TestBinary_Metrics(t *testing.T) {
 	metricsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	conf := filepath.Join(dir, "certmaker.toml")
 	os.WriteFile(conf, []byte("[metrics]\nlisten = \""+metricsAddr+"\"\n[ca]\nexpiry_warning_days = 4000\n"), 0o600)
-	srv := startServer(t, dir)
+	srv := binary.Start(t, dir)
 	if !strings.Contains(srv.Stderr.String(), "expires soon") {
 		t.Errorf("no root expiry warning at start with expiry_warning_days > the root's life:\n%s", srv.Stderr)
 	}
-	alice := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
+	alice := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
 	var ids []string
 	for _, body := range []string{`{"domains":["m1.home.lan"]}`, `{"domains":["m2.home.lan"],"days":60,"key_type":"ed25519"}`} {
 		code, _, id := srv.Do(t, "POST", "/api/certificate/request", alice, body)
@@ -392,7 +367,7 @@ func TestBinary_Metrics(t *testing.T) {
 		ids = append(ids, strings.TrimSpace(id))
 	}
 	srv.Do(t, "POST", "/api/certificate/"+ids[0]+"/revoke", alice, "")
-	mustCLI(t, dir, "cert", "revoke", ids[1])
+	binary.Must(t, dir, "cert", "revoke", ids[1])
 	srv.Do(t, "GET", "/api/root-certificate/obtain", "wrong-token", "")
 	_, _, leafPEM := srv.Do(t, "GET", "/api/certificate/"+ids[0]+"/obtain", alice, "")
 	_, _, rootPEM := srv.Do(t, "GET", "/api/root-certificate/obtain", alice, "")
@@ -496,7 +471,7 @@ func TestBinary_ServeBusyPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	_, errOut, err := runCLI(t, dir, "serve", "--listen", busy.Addr().String())
+	_, errOut, err := binary.Run(t, dir, "serve", "--listen", busy.Addr().String())
 	if err == nil || !strings.Contains(errOut, "address already in use") {
 		t.Fatalf("serve on a busy port: err %v, stderr %q", err, errOut)
 	}
@@ -513,8 +488,3 @@ type acked = binarytest.Acked
 var checkAcked = binarytest.CheckAcked
 
 type loggedServer = binarytest.LoggedServer
-
-func startLogged(t *testing.T, dir string, args ...string) *loggedServer {
-	t.Helper()
-	return binarytest.StartLogged(t, binary, dir, args...)
-}

@@ -36,14 +36,14 @@ func TestBinary_SecretsStayOutOfLogs(t *testing.T) {
 			if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			srv := startLogged(t, dir, "--config", cfg)
+			srv := binary.StartLogged(t, dir, "--config", cfg)
 			secrets := exerciseSecrets(t, dir, srv.URL, cfg)
 			log := srv.Stop(t)
 
 			if !strings.Contains(log, "request") {
 				t.Fatalf("no request was logged; the search below would prove nothing:\n%s", log)
 			}
-			// startLogged polled /healthz until it answered 200.
+			// StartLogged polled /healthz until it answered 200.
 			healthLogged := strings.Contains(log, "/healthz")
 			if want := tc.level == "debug"; healthLogged != want {
 				t.Errorf("log_level %s: a successful /healthz logged = %v, want %v", tc.level, healthLogged, want)
@@ -73,8 +73,8 @@ func TestBinary_SecretsStayOutOfLogs(t *testing.T) {
 // exerciseSecrets runs the routes that see secrets and returns them by name.
 func exerciseSecrets(t *testing.T, dir, url, cfg string) map[string]string {
 	t.Helper()
-	alice := strings.TrimSpace(mustCLI(t, dir, "--config", cfg, "user", "add", "alice"))
-	bob := strings.TrimSpace(mustCLI(t, dir, "--config", cfg, "user", "add", "bob"))
+	alice := strings.TrimSpace(binary.Must(t, dir, "--config", cfg, "user", "add", "alice"))
+	bob := strings.TrimSpace(binary.Must(t, dir, "--config", cfg, "user", "add", "bob"))
 	wrong := base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{0xa5}, 32))
 	const bodyMarker = "body-marker-6f1c2d"
 	secrets := map[string]string{"alice's token": alice, "bob's token": bob, "a wrong token": wrong, "a request body": bodyMarker}
@@ -145,7 +145,7 @@ func exerciseSecrets(t *testing.T, dir, url, cfg string) map[string]string {
 	call("GET", "/api/crl", "", "", 200)
 
 	// Admin commands over the socket: a new token for alice.
-	newAlice := strings.TrimSpace(mustCLI(t, dir, "--config", cfg, "user", "token", "alice"))
+	newAlice := strings.TrimSpace(binary.Must(t, dir, "--config", cfg, "user", "token", "alice"))
 	secrets["alice's new token"] = newAlice
 	call("GET", "/api/root-certificate/obtain", newAlice, "", 200)
 
@@ -185,15 +185,15 @@ func TestBinary_TokensNotInDatabase(t *testing.T) {
 	db := filepath.Join(dir, "certmaker.db")
 	const offline, online = "tokenscan-offline-7c1e", "tokenscan-online-5d2a"
 	// Tokens made by serve's first start, over the socket and offline.
-	srv := startServer(t, dir)
+	srv := binary.Start(t, dir)
 	tokens := map[string]string{"admin": srv.Token}
-	tokens[online] = strings.TrimSpace(mustCLI(t, dir, "user", "add", online))
+	tokens[online] = strings.TrimSpace(binary.Must(t, dir, "user", "add", online))
 	srv.Stop(t)
-	tokens[offline] = strings.TrimSpace(mustCLI(t, dir, "user", "add", offline))
-	srv = startServer(t, dir)
-	tokens[offline+" (reset)"] = strings.TrimSpace(mustCLI(t, dir, "user", "token", offline))
+	tokens[offline] = strings.TrimSpace(binary.Must(t, dir, "user", "add", offline))
+	srv = binary.Start(t, dir)
+	tokens[offline+" (reset)"] = strings.TrimSpace(binary.Must(t, dir, "user", "token", offline))
 	backup := filepath.Join(dir, "backup.db")
-	mustCLI(t, dir, "backup", backup)
+	binary.Must(t, dir, "backup", backup)
 	srv.Stop(t)
 
 	for _, file := range []string{db, backup} {

@@ -15,8 +15,8 @@ import (
 // removes its socket, and after a restart the certificates are there.
 func TestBinary_GracefulShutdown(t *testing.T) {
 	dir := t.TempDir()
-	srv := startServer(t, dir)
-	token := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
+	srv := binary.Start(t, dir)
+	token := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
 
 	// Three RSA-4096 keys behind two key-generation slots: the last one is
 	// certain to be running (or queued) when the signal arrives.
@@ -87,7 +87,7 @@ func TestBinary_GracefulShutdown(t *testing.T) {
 		t.Errorf("admin socket left behind after SIGTERM: %v", err)
 	}
 
-	srv = startServer(t, dir)
+	srv = binary.Start(t, dir)
 	for _, a := range answers {
 		if code, _, _ := srv.Do(t, "GET", a.certPath, token, ""); code != 200 {
 			t.Errorf("certificate %s after restart: %d", a.id, code)

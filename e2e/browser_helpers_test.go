@@ -302,7 +302,7 @@ type dashServer struct {
 
 func startDashboard(t *testing.T, dir string) *dashServer {
 	t.Helper()
-	s := &dashServer{loggedServer: startLogged(t, dir)}
+	s := &dashServer{loggedServer: binary.StartLogged(t, dir)}
 	// Printed before the server listens, so it is in the file by now.
 	b, err := os.ReadFile(s.Log)
 	if err != nil {

@@ -32,8 +32,8 @@ func TestCrash_KillUnderLoad(t *testing.T) {
 	rounds := envInt(t, "CERTMAKER_CRASH_ROUNDS", 1)
 	clients := envInt(t, "CERTMAKER_CRASH_CLIENTS", 8)
 	dir := t.TempDir()
-	srv := startServer(t, dir)
-	token := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
+	srv := binary.Start(t, dir)
+	token := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
 
 	var all []acked
 	for round := range rounds {
@@ -45,7 +45,7 @@ func TestCrash_KillUnderLoad(t *testing.T) {
 		}
 		all = append(all, got...)
 
-		srv = startServer(t, dir)
+		srv = binary.Start(t, dir)
 		lost := verifyAcked(t, srv, token, all)
 		t.Logf("round %d: killed after %s with %d clients: %d acknowledged this round (%d in all), %d requests cut off unanswered, %d lost",
 			round+1, killAfter.Round(time.Millisecond), clients, len(got), len(all), unanswered, lost)

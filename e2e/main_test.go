@@ -6,8 +6,6 @@
 package e2e
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
 	"certmaker/internal/binarytest"
@@ -15,37 +13,12 @@ import (
 
 // binary is the certmaker built once for these tests from the module
 // above this one.
-var binary string
+var binary binarytest.Binary
 
-func TestMain(m *testing.M) {
-	bin, cleanup, err := binarytest.Build("..")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = bin
-	code := m.Run()
-	cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { binarytest.Main(m, "..", &binary) }
 
 // The helpers of binarytest, on this package's binary.
 type server = binarytest.Server
-
-func runCLI(t *testing.T, dir string, args ...string) (stdout, stderr string, err error) {
-	t.Helper()
-	return binarytest.Run(t, binary, dir, args...)
-}
-
-func mustCLI(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	return binarytest.Must(t, binary, dir, args...)
-}
-
-func startServer(t *testing.T, dir string, extra ...string) *server {
-	t.Helper()
-	return binarytest.Start(t, binary, dir, extra...)
-}
 
 type acked = binarytest.Acked
 
@@ -56,8 +29,3 @@ var (
 )
 
 type loggedServer = binarytest.LoggedServer
-
-func startLogged(t *testing.T, dir string, args ...string) *loggedServer {
-	t.Helper()
-	return binarytest.StartLogged(t, binary, dir, args...)
-}

@@ -22,6 +22,47 @@ import (
 	"time"
 )
 
+// Binary is a built certmaker.
+type Binary string
+
+// Main builds certmaker from the module in dir into *bin, runs the tests
+// and exits with their code: a package's TestMain.
+func Main(m *testing.M, dir string, bin *Binary) {
+	path, cleanup, err := Build(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	*bin = Binary(path)
+	code := m.Run()
+	cleanup()
+	os.Exit(code)
+}
+
+// Run runs a subcommand of b; see Run.
+func (b Binary) Run(t *testing.T, dir string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	return Run(t, string(b), dir, args...)
+}
+
+// Must runs a subcommand of b that must succeed; see Must.
+func (b Binary) Must(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	return Must(t, string(b), dir, args...)
+}
+
+// Start runs b's serve; see Start.
+func (b Binary) Start(t *testing.T, dir string, extra ...string) *Server {
+	t.Helper()
+	return Start(t, string(b), dir, extra...)
+}
+
+// StartLogged runs b's serve with its stderr in a file; see StartLogged.
+func (b Binary) StartLogged(t *testing.T, dir string, args ...string) *LoggedServer {
+	t.Helper()
+	return StartLogged(t, string(b), dir, args...)
+}
+
 // Build builds certmaker from the module in dir into a new temporary
 // directory; cleanup removes it.
 func Build(dir string) (binary string, cleanup func(), err error) {
