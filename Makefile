@@ -27,12 +27,15 @@ man: build
 deps:
 	@./scripts/deps.sh
 
-# The unit and binary tests (with a light crash test), then every fuzz
-# target briefly on top of its seeds: a count of inputs, not a duration,
-# since a time limit can end a run mid-input and go test then reports
-# "context deadline exceeded" as a failure.
+# The unit and binary tests, then the end-to-end tests (ACME clients, a
+# browser, zlint, a light crash test: e2e/ is a module of its own, which
+# `go test ./...` here does not reach), then every fuzz target briefly on
+# top of its seeds: a count of inputs, not a duration, since a time limit
+# can end a run mid-input and go test then reports "context deadline
+# exceeded" as a failure.
 test: deps lint
 	$(GO) test -race -count=1 ./...
+	cd e2e && $(GO) test -race -count=1 ./...
 	@./scripts/fuzz.sh 2000x
 
 # Short runs of every fuzz target on top of the checked-in seeds;
@@ -44,7 +47,7 @@ fuzz:
 # and prove that every acknowledged certificate survived (make test runs
 # one light round).
 crash-test:
-	CERTMAKER_CRASH_ROUNDS=5 CERTMAKER_CRASH_CLIENTS=16 $(GO) test -count=1 -run '^TestCrash' -v .
+	cd e2e && CERTMAKER_CRASH_ROUNDS=5 CERTMAKER_CRASH_CLIENTS=16 $(GO) test -count=1 -run '^TestCrash' -v .
 
 # Go benchmarks with -benchmem and -count 6, for benchstat:
 #   make bench > old.txt; (change); make bench > new.txt; benchstat old.txt new.txt
@@ -68,6 +71,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd e2e && $(GO) vet ./...
 
 clean:
 	rm -rf bin

@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"certmaker/admin"
+	"certmaker/app"
 	"certmaker/ca"
 	"certmaker/store"
 )
@@ -51,7 +52,13 @@ func withOperator(c *cli.Context, fn func(context.Context, admin.Operator) error
 	defer db.Close()
 	// Open checks small files in full; in a larger one a damaged page is
 	// found only when read.
-	return store.Guard(path, func() error { return fn(ctx, &admin.Ops{DB: db, Root: rootConfig(cfg)}) })
+	// No server log to write the audit trail to: the command's own
+	// output says what it did.
+	svc, err := app.NewCore(cfg, db, app.Options{})
+	if err != nil {
+		return err
+	}
+	return store.Guard(path, func() error { return fn(ctx, &admin.Local{Core: svc, Who: "operator (on the file)"}) })
 }
 
 func cmdUserAdd(c *cli.Context, name func(*cli.Context) (string, error)) error {

@@ -41,7 +41,7 @@ func TestHoistFlags(t *testing.T) {
 func TestUsageErrorsAreOneLine(t *testing.T) {
 	dir := t.TempDir()
 	for _, args := range [][]string{{"user", "list", "--bogus"}, {"--nope"}, {"cert", "revoke", "1", "--reason"}} {
-		_, errOut, err := runCLI(t, dir, args...)
+		_, errOut, err := binary.Run(t, dir, args...)
 		if err == nil || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.HasPrefix(errOut, "certmaker: ") {
 			t.Errorf("%v: err %v, stderr %q; want one line", args, err, errOut)
 		}

@@ -20,16 +20,16 @@ import (
 // came after it is not, so the restored file really is the backup.
 func TestBinary_BackupRestore(t *testing.T) {
 	dir := t.TempDir()
-	srv := startServer(t, dir)
-	token := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
+	srv := binary.Start(t, dir)
+	token := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
 
 	issue := func(name string) acked {
 		t.Helper()
-		code, _, body := srv.do(t, "POST", "/api/certificate/request", token, `{"domains":["`+name+`"]}`)
+		code, _, body := srv.Do(t, "POST", "/api/certificate/request", token, `{"domains":["`+name+`"]}`)
 		if code != 200 {
 			t.Fatalf("request %s: %d %s", name, code, body)
 		}
-		return acked{id: strings.TrimSpace(body), name: name}
+		return acked{ID: strings.TrimSpace(body), Name: name}
 	}
 	var before []acked
 	for i := range 10 {
@@ -47,7 +47,7 @@ func TestBinary_BackupRestore(t *testing.T) {
 	for c := range 4 {
 		wg.Go(func() {
 			for i := 0; !stop.Load(); i++ {
-				code, _, body, err := tryDo(srv.url, "POST", "/api/certificate/request", token,
+				code, _, body, err := tryDo(srv.URL, "POST", "/api/certificate/request", token,
 					fmt.Sprintf(`{"domains":["during-c%d-%d.home.lan"]}`, c, i))
 				if err != nil || code != 200 {
 					clientE <- fmt.Errorf("request during backup: %d %q %v", code, body, err)
@@ -69,7 +69,7 @@ func TestBinary_BackupRestore(t *testing.T) {
 		}
 	}
 	backup := filepath.Join(dir, "certmaker-backup.db")
-	_, errOut, err := runCLI(t, dir, "backup", backup)
+	_, errOut, err := binary.Run(t, dir, "backup", backup)
 	stop.Store(true)
 	wg.Wait()
 	close(clientE)
@@ -86,35 +86,35 @@ func TestBinary_BackupRestore(t *testing.T) {
 	}
 	after := issue("after.home.lan")
 	t.Logf("backup taken while 4 clients issued %d certificates", during)
-	srv.stop(t)
+	srv.Stop(t)
 
 	// The README's restore: stop (done), keep a copy of the old file, copy
 	// the backup over it, start.
 	db := filepath.Join(dir, "certmaker.db")
 	copyFile(t, db, db+".before-restore")
 	copyFile(t, backup, db)
-	srv = startServer(t, dir)
-	if srv.token != "" {
+	srv = binary.Start(t, dir)
+	if srv.Token != "" {
 		t.Error("the restored database printed a new admin token: it looks empty")
 	}
 	for _, a := range before {
-		if err := checkAcked(srv.url, token, a); err != nil {
-			t.Errorf("certificate %s from before the backup: %v", a.name, err)
+		if err := checkAcked(srv.URL, token, a); err != nil {
+			t.Errorf("certificate %s from before the backup: %v", a.Name, err)
 		}
 	}
-	if code, _, _ := srv.do(t, "GET", "/api/certificate/"+after.id+"/obtain", token, ""); code != 404 {
+	if code, _, _ := srv.Do(t, "GET", "/api/certificate/"+after.ID+"/obtain", token, ""); code != 404 {
 		t.Errorf("certificate issued after the backup: %d in the restored database, want 404", code)
 	}
-	srv.stop(t)
+	srv.Stop(t)
 
 	// With no server running, backup opens the file itself.
-	mustCLI(t, dir, "backup", filepath.Join(dir, "offline.db"))
+	binary.Must(t, dir, "backup", filepath.Join(dir, "offline.db"))
 }
 
 func TestBinary_BackupErrors(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.db")
-	_, errOut, err := runCLI(t, dir, "--db", filepath.Join(dir, "missing.db"), "backup", out)
+	_, errOut, err := binary.Run(t, dir, "--db", filepath.Join(dir, "missing.db"), "backup", out)
 	if err == nil {
 		t.Fatal("backup of a database that does not exist succeeded")
 	}
@@ -126,7 +126,7 @@ func TestBinary_BackupErrors(t *testing.T) {
 			t.Errorf("%s exists after a failed backup", filepath.Base(p))
 		}
 	}
-	if _, _, err := runCLI(t, dir, "backup"); err == nil {
+	if _, _, err := binary.Run(t, dir, "backup"); err == nil {
 		t.Error("backup without a file name succeeded")
 	}
 }
@@ -173,7 +173,7 @@ func TestBinary_BackupRefusesToOverwrite(t *testing.T) {
 
 	refusedIn := func(t *testing.T, cwd, what string, args ...string) {
 		t.Helper()
-		_, errOut, err := runCLI(t, cwd, args...)
+		_, errOut, err := binary.Run(t, cwd, args...)
 		if err == nil {
 			t.Errorf("%s: %v succeeded", what, args)
 			return
@@ -202,8 +202,8 @@ func TestBinary_BackupRefusesToOverwrite(t *testing.T) {
 	}
 
 	t.Run("Serving", func(t *testing.T) {
-		srv := startServer(t, dir)
-		token := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
+		srv := binary.Start(t, dir)
+		token := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
 		for _, name := range spellings {
 			for _, force := range []bool{false, true} {
 				args := []string{"backup", name}
@@ -218,20 +218,20 @@ func TestBinary_BackupRefusesToOverwrite(t *testing.T) {
 		}
 		// The same file through --db with another spelling, from elsewhere.
 		refusedIn(t, sub, "the database given by --db", "--db", db, "backup", "--force", "../certmaker.db")
-		code, _, body := srv.do(t, "POST", "/api/certificate/request", token, `{"domains":["after.home.lan"]}`)
+		code, _, body := srv.Do(t, "POST", "/api/certificate/request", token, `{"domains":["after.home.lan"]}`)
 		if code != 200 {
 			t.Fatalf("request: %d %s", code, body)
 		}
 		id := strings.TrimSpace(body)
-		srv.stop(t)
+		srv.Stop(t)
 		checkNoTemp(t)
 
 		// What was answered is still there after a restart.
-		srv = startServer(t, dir)
-		if code, _, _ := srv.do(t, "GET", "/api/certificate/"+id+"/obtain", token, ""); code != 200 {
+		srv = binary.Start(t, dir)
+		if code, _, _ := srv.Do(t, "GET", "/api/certificate/"+id+"/obtain", token, ""); code != 200 {
 			t.Errorf("certificate answered before the refused backups: %d after a restart", code)
 		}
-		srv.stop(t)
+		srv.Stop(t)
 	})
 
 	t.Run("Offline", func(t *testing.T) {
@@ -266,8 +266,8 @@ func TestBinary_BackupRefusesToOverwrite(t *testing.T) {
 		if b, _ := os.ReadFile(old); string(b) != "keep me" {
 			t.Fatalf("backup without --force replaced an existing file (now %d bytes)", len(b))
 		}
-		mustCLI(t, dir, "backup", old, "--force")
-		if out := mustCLI(t, dir, "--db", old, "user", "list"); !strings.Contains(out, "alice") {
+		binary.Must(t, dir, "backup", old, "--force")
+		if out := binary.Must(t, dir, "--db", old, "user", "list"); !strings.Contains(out, "alice") {
 			t.Errorf("the forced backup is not the database:\n%s", out)
 		}
 		checkNoTemp(t)

@@ -13,7 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"certmaker/admin"
-	"certmaker/ca"
+	"certmaker/app"
 	"certmaker/store"
 )
 
@@ -38,20 +38,19 @@ func cmdInit(c *cli.Context) error {
 		return err
 	}
 	defer db.Close()
-	authority, err := ca.New(ca.Config{
-		PublicURL:   cfg.Server.PublicURL,
-		DefaultDays: cfg.Certificates.DefaultDays,
-		MinDays:     cfg.Certificates.MinDays,
-		MaxDays:     cfg.Certificates.MaxDays,
-	})
+	level, _ := cfg.Server.Level()
+	log := newLogger(cfg.Server.LogFormat, level)
+	svc, err := app.NewCore(cfg, db, app.Options{Logger: log})
 	if err != nil {
 		return err
 	}
-	level, _ := cfg.Server.Level()
-	if err := bootstrap(db, authority, cfg, newLogger(cfg.Server.LogFormat, level)); err != nil {
+	if err := app.EnsureRoot(c.Context, svc, log); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "created %s; root %s\n", path, authority.Active().Fingerprint)
+	if err := firstAdmin(c.Context, svc); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "created %s; root %s\n", path, svc.Authority().Active().Fingerprint)
 	return nil
 }
 

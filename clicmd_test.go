@@ -18,13 +18,13 @@ func TestBinary_CLIForgives(t *testing.T) {
 	dir := t.TempDir()
 	oneLine := func(args ...string) string {
 		t.Helper()
-		_, errOut, err := runCLI(t, dir, args...)
+		_, errOut, err := binary.Run(t, dir, args...)
 		if err == nil || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
 			t.Errorf("%v: err %v, stderr %q; want an error in one line", args, err, errOut)
 		}
 		return errOut
 	}
-	if out := mustCLI(t, dir, "help"); !strings.Contains(out, "serve") || !strings.Contains(out, "rotate-root") {
+	if out := binary.Must(t, dir, "help"); !strings.Contains(out, "serve") || !strings.Contains(out, "rotate-root") {
 		t.Errorf("help:\n%s", out)
 	}
 	for args, want := range map[string]string{
@@ -45,46 +45,46 @@ func TestBinary_CLIForgives(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Fatalf("commands on a missing database made files: %v", entries)
 	}
-	out := mustCLI(t, dir, "init")
+	out := binary.Must(t, dir, "init")
 	if !strings.Contains(out, "created certmaker.db") {
 		t.Errorf("init said %q", out)
 	}
 	oneLine("init") // never over an existing database
 
 	// Global flags after the subcommand.
-	alice := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice", "--db", "certmaker.db"))
+	alice := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice", "--db", "certmaker.db"))
 	if len(alice) != 43 {
 		t.Errorf("user add printed %q", alice)
 	}
-	if out := mustCLI(t, dir, "user", "disable", "alice"); !strings.Contains(out, "alice disabled") {
+	if out := binary.Must(t, dir, "user", "disable", "alice"); !strings.Contains(out, "alice disabled") {
 		t.Errorf("user disable said %q", out)
 	}
-	if out := mustCLI(t, dir, "user", "enable", "alice"); !strings.Contains(out, "alice enabled") {
+	if out := binary.Must(t, dir, "user", "enable", "alice"); !strings.Contains(out, "alice enabled") {
 		t.Errorf("user enable said %q", out)
 	}
 
 	var users []map[string]any
-	if err := json.Unmarshal([]byte(mustCLI(t, dir, "user", "list", "--json")), &users); err != nil || len(users) != 2 {
+	if err := json.Unmarshal([]byte(binary.Must(t, dir, "user", "list", "--json")), &users); err != nil || len(users) != 2 {
 		t.Errorf("user list --json: %v %v", users, err)
 	}
 	var status map[string]any
-	if err := json.Unmarshal([]byte(mustCLI(t, dir, "status", "--json")), &status); err != nil || status["users"] != float64(2) {
+	if err := json.Unmarshal([]byte(binary.Must(t, dir, "status", "--json")), &status); err != nil || status["users"] != float64(2) {
 		t.Errorf("status --json: %v %v", status, err)
 	}
-	if out := mustCLI(t, dir, "cert", "list", "--json"); strings.Contains(out, "null") || !json.Valid([]byte(out)) {
+	if out := binary.Must(t, dir, "cert", "list", "--json"); strings.Contains(out, "null") || !json.Valid([]byte(out)) {
 		t.Errorf("cert list --json with no certificates: %q, want [] and valid JSON", out)
 	}
 
-	if v1, v2 := mustCLI(t, dir, "version"), mustCLI(t, dir, "--version"); v1 != v2 || !strings.HasPrefix(v1, "certmaker ") {
+	if v1, v2 := binary.Must(t, dir, "version"), binary.Must(t, dir, "--version"); v1 != v2 || !strings.HasPrefix(v1, "certmaker ") {
 		t.Errorf("version %q and --version %q differ", v1, v2)
 	}
 	if got := oneLine("cert", "show", strings.Repeat("9", 60)); !strings.Contains(got, "too long") {
 		t.Errorf("a 60-digit id: %q", got)
 	}
-	if out := mustCLI(t, dir, "completion", "bash"); !strings.Contains(out, "complete -o") {
+	if out := binary.Must(t, dir, "completion", "bash"); !strings.Contains(out, "complete -o") {
 		t.Errorf("completion bash: %q", out)
 	}
-	if out := mustCLI(t, dir, "man"); !regexp.MustCompile(`(?m)^\.TH`).MatchString(out) || !strings.Contains(out, "rotate-root") {
+	if out := binary.Must(t, dir, "man"); !regexp.MustCompile(`(?m)^\.TH`).MatchString(out) || !strings.Contains(out, "rotate-root") {
 		t.Errorf("man page:\n%.300s", out)
 	}
 }
@@ -93,13 +93,13 @@ func TestBinary_CLIForgives(t *testing.T) {
 // serial as openssl prints it, and revoke says what it did.
 func TestBinary_CertIDs(t *testing.T) {
 	dir := t.TempDir()
-	srv := startServer(t, dir)
-	code, _, body := srv.do(t, "POST", "/api/certificate/request", srv.token, `{"domains":["hex.home.lan"]}`)
+	srv := binary.Start(t, dir)
+	code, _, body := srv.Do(t, "POST", "/api/certificate/request", srv.Token, `{"domains":["hex.home.lan"]}`)
 	if code != 200 {
 		t.Fatalf("issuing: %d %s", code, body)
 	}
 	id := strings.TrimSpace(body)
-	show := mustCLI(t, dir, "cert", "show", id, "--json")
+	show := binary.Must(t, dir, "cert", "show", id, "--json")
 	var d struct {
 		ID  string `json:"id"`
 		Hex string `json:"serial_hex"`
@@ -108,10 +108,10 @@ func TestBinary_CertIDs(t *testing.T) {
 	if err := json.Unmarshal([]byte(show), &d); err != nil || d.ID != id || !strings.Contains(d.PEM, "BEGIN CERTIFICATE") {
 		t.Fatalf("cert show --json: %v %+v", err, d)
 	}
-	if out := mustCLI(t, dir, "cert", "show", d.Hex); !strings.Contains(out, id) {
+	if out := binary.Must(t, dir, "cert", "show", d.Hex); !strings.Contains(out, id) {
 		t.Errorf("cert show by hex serial %s:\n%s", d.Hex, out)
 	}
-	if out := mustCLI(t, dir, "cert", "revoke", "0x"+strings.ReplaceAll(d.Hex, ":", ""), "--reason", "superseded"); !strings.Contains(out, id+" revoked (superseded)") {
+	if out := binary.Must(t, dir, "cert", "revoke", "0x"+strings.ReplaceAll(d.Hex, ":", ""), "--reason", "superseded"); !strings.Contains(out, id+" revoked (superseded)") {
 		t.Errorf("cert revoke said %q", out)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "certmaker.db")); err != nil {
@@ -128,19 +128,19 @@ func TestBinary_RotateRootAsks(t *testing.T) {
 		t.Skip("no script(1) to run a command on a terminal")
 	}
 	dir := t.TempDir()
-	mustCLI(t, dir, "init")
-	before := mustCLI(t, dir, "root", "export")
-	cmd := exec.Command(scriptBin, "-qec", binary+" rotate-root", "/dev/null")
+	binary.Must(t, dir, "init")
+	before := binary.Must(t, dir, "root", "export")
+	cmd := exec.Command(scriptBin, "-qec", string(binary)+" rotate-root", "/dev/null")
 	cmd.Dir = dir
 	cmd.Stdin = strings.NewReader("n\n")
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "Rotate the root? [y/N]") || !strings.Contains(string(out), "nothing changed") {
 		t.Errorf("rotate-root answered n on a terminal: %v\n%s", err, out)
 	}
-	if after := mustCLI(t, dir, "root", "export"); after != before {
+	if after := binary.Must(t, dir, "root", "export"); after != before {
 		t.Error("rotate-root rotated after the operator said no")
 	}
-	cmd = exec.Command(scriptBin, "-qec", binary+" rotate-root --yes", "/dev/null")
+	cmd = exec.Command(scriptBin, "-qec", string(binary)+" rotate-root --yes", "/dev/null")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil || strings.Contains(string(out), "[y/N]") || !strings.Contains(string(out), "Next: give every device") {
 		t.Errorf("rotate-root --yes on a terminal: %v\n%s", err, out)

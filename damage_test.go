@@ -19,18 +19,18 @@ import (
 // reports the damage and exits non-zero, and says ok on the healthy file.
 func TestBinary_DamagedDatabase(t *testing.T) {
 	dir := t.TempDir()
-	srv := startServer(t, dir)
-	token := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
+	srv := binary.Start(t, dir)
+	token := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
 	for i := range 40 {
-		code, _, body := srv.do(t, "POST", "/api/certificate/request", token, fmt.Sprintf(`{"domains":["d%d.home.lan"]}`, i))
+		code, _, body := srv.Do(t, "POST", "/api/certificate/request", token, fmt.Sprintf(`{"domains":["d%d.home.lan"]}`, i))
 		if code != 200 {
 			t.Fatalf("request: %d %s", code, body)
 		}
 	}
-	srv.stop(t)
+	srv.Stop(t)
 	src := filepath.Join(dir, "certmaker.db")
 
-	out, errOut, err := runCLI(t, dir, "check")
+	out, errOut, err := binary.Run(t, dir, "check")
 	if err != nil || !strings.Contains(out, "ok") {
 		t.Fatalf("check on the healthy file: %v\nstdout %q\nstderr %q", err, out, errOut)
 	}
@@ -85,7 +85,7 @@ func TestBinary_DamagedDatabase(t *testing.T) {
 				{"cert", "list"},
 				{"serve", "--listen", "127.0.0.1:0"},
 			} {
-				_, errOut, err := runCLI(t, d, args...)
+				_, errOut, err := binary.Run(t, d, args...)
 				if err == nil {
 					t.Errorf("%v on a damaged file succeeded", args)
 				}
@@ -94,7 +94,7 @@ func TestBinary_DamagedDatabase(t *testing.T) {
 					t.Errorf("%v: %q does not point to `certmaker check` and the restore procedure", args, errOut)
 				}
 			}
-			out, errOut, err := runCLI(t, d, "check")
+			out, errOut, err := binary.Run(t, d, "check")
 			if err == nil {
 				t.Errorf("check on a damaged file exited 0:\n%s", out)
 			}

@@ -32,12 +32,12 @@ func newGetEnv(t *testing.T, config string) *getEnv {
 			t.Fatal(err)
 		}
 	}
-	srv := startServer(t, dir)
-	if srv.token == "" {
+	srv := binary.Start(t, dir)
+	if srv.Token == "" {
 		t.Fatal("the first start printed no admin token")
 	}
 	e := &getEnv{t: t, srv: srv, dir: dir, tokenFile: filepath.Join(dir, "token")}
-	if err := os.WriteFile(e.tokenFile, []byte(srv.token+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(e.tokenFile, []byte(srv.Token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -45,9 +45,9 @@ func newGetEnv(t *testing.T, config string) *getEnv {
 
 func (e *getEnv) get(args ...string) (string, error) {
 	e.t.Helper()
-	args = append([]string{"get", "--server", e.srv.url, "--token-file", e.tokenFile,
+	args = append([]string{"get", "--server", e.srv.URL, "--token-file", e.tokenFile,
 		"--cert", filepath.Join(e.dir, "app.crt"), "--key", filepath.Join(e.dir, "app.key")}, args...)
-	out, errOut, err := runCLI(e.t, e.dir, args...)
+	out, errOut, err := binary.Run(e.t, e.dir, args...)
 	if err != nil {
 		return out + errOut, err
 	}
@@ -100,7 +100,7 @@ func TestGet_RenewsWhenDue(t *testing.T) {
 	if fi, _ := os.Stat(filepath.Join(e.dir, "app.key")); fi.Mode().Perm() != 0o600 {
 		t.Errorf("key mode %v, want 0600", fi.Mode().Perm())
 	}
-	rootPEM := mustCLI(t, e.dir, "root", "export")
+	rootPEM := binary.Must(t, e.dir, "root", "export")
 	opensslVerify(t, e.dir, rootPEM, string(firstPEM))
 	if b, _ := os.ReadFile(hook); string(b) != "ran\n" {
 		t.Errorf("post hook after the first certificate: %q", b)
@@ -134,7 +134,7 @@ func TestGet_RenewsWhenDue(t *testing.T) {
 	}
 
 	// Revoked: renewed at once, though fresh by its dates.
-	if status, _, body := e.srv.do(t, "POST", "/api/certificate/"+second.SerialNumber.String()+"/revoke", e.srv.token, `{"reason":"keyCompromise"}`); status != 200 {
+	if status, _, body := e.srv.Do(t, "POST", "/api/certificate/"+second.SerialNumber.String()+"/revoke", e.srv.Token, `{"reason":"keyCompromise"}`); status != 200 {
 		t.Fatalf("revoking: %d %s", status, body)
 	}
 	out = e.mustGet(args...)
@@ -202,7 +202,7 @@ func TestGet_CSRKeyStaysHere(t *testing.T) {
 		t.Errorf("validity %v, want 3 days", d)
 	}
 	// The server never held the key.
-	if status, _, _ := e.srv.do(t, "GET", "/api/privatekey/"+cert.SerialNumber.String()+"/obtain", e.srv.token, ""); status != 404 {
+	if status, _, _ := e.srv.Do(t, "GET", "/api/privatekey/"+cert.SerialNumber.String()+"/obtain", e.srv.Token, ""); status != 404 {
 		t.Errorf("the server has a key for a CSR certificate: %d", status)
 	}
 }

@@ -10,10 +10,10 @@ import (
 // really runs: 64 KiB of headers, then 431, and the server carries on.
 func TestBinary_GiantHeaders(t *testing.T) {
 	dir := t.TempDir()
-	srv := startServer(t, dir)
+	srv := binary.Start(t, dir)
 	get := func(name, value string) int {
 		t.Helper()
-		req, _ := http.NewRequest("GET", srv.url+"/healthz", nil)
+		req, _ := http.NewRequest("GET", srv.URL+"/healthz", nil)
 		req.Header.Set(name, value)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -38,5 +38,5 @@ func TestBinary_GiantHeaders(t *testing.T) {
 	if got := get("X-Padding", "ok"); got != 200 {
 		t.Errorf("after giant headers: %d", got)
 	}
-	srv.stop(t)
+	srv.Stop(t)
 }

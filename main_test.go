@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -11,7 +8,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,8 +16,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,227 +23,86 @@ import (
 	"github.com/prometheus/common/model"
 	"golang.org/x/crypto/ocsp"
 
+	"certmaker/internal/binarytest"
 	"certmaker/store"
 )
 
 // binary is the certmaker built once for these tests, run as an operator
 // would run it.
-var binary string
+var binary binarytest.Binary
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "certmaker-bin")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "certmaker")
-	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "building certmaker: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { binarytest.Main(m, ".", &binary) }
 
-// cli runs a certmaker subcommand to completion.
-func runCLI(t *testing.T, dir string, args ...string) (stdout, stderr string, err error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Dir = dir
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err = cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("certmaker %v hung", args)
-	}
-	return o.String(), e.String(), err
-}
+// The helpers of binarytest, on this package's binary.
+type server = binarytest.Server
 
-func mustCLI(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	out, errOut, err := runCLI(t, dir, args...)
-	if err != nil {
-		t.Fatalf("certmaker %v: %v\n%s", args, err, errOut)
-	}
-	return out
-}
+func freePort(t *testing.T) int { return binarytest.FreePort(t) }
 
-type server struct {
-	cmd      *exec.Cmd
-	url      string
-	token    string // the bootstrap admin's, if this start printed one
-	stderr   *syncBuffer
-	exited   chan error
-	waitDone bool
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-var tokenLine = regexp.MustCompile(`^\s{4}(\S{43})$`)
-
-// syncBuffer is the server's stderr so far: written by the goroutine that
-// reads the pipe, read by tests while the server runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) WriteString(s string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.b.WriteString(s)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-// startServer runs `certmaker serve` in dir and waits until it serves.
-func startServer(t *testing.T, dir string, extra ...string) *server {
-	t.Helper()
-	port := freePort(t)
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	args := append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--public-url", url}, extra...)
-	cmd := exec.Command(binary, args...)
-	cmd.Dir = dir
-	pr, pw := io.Pipe()
-	s := &server{cmd: cmd, url: url, stderr: &syncBuffer{}, exited: make(chan error, 1)}
-	cmd.Stderr = pw
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.exited <- cmd.Wait(); pw.Close() }()
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			line := sc.Text()
-			s.stderr.WriteString(line + "\n")
-			if m := tokenLine.FindStringSubmatch(line); m != nil {
-				s.token = m[1]
-			}
-			if strings.Contains(line, "msg=serving") {
-				close(ready)
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case err := <-s.exited:
-		t.Fatalf("serve exited: %v\n%s", err, s.stderr)
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("serve did not start\n%s", s.stderr)
-	}
-	t.Cleanup(func() { s.cmd.Process.Kill() })
-	return s
-}
-
-// stop sends SIGTERM and waits for a clean exit.
-func (s *server) stop(t *testing.T) {
-	t.Helper()
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-s.exited:
-		if err != nil {
-			t.Fatalf("serve exited with %v after SIGTERM\n%s", err, s.stderr)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop on SIGTERM")
-	}
-}
-
-func (s *server) do(t *testing.T, method, path, token, body string) (int, http.Header, string) {
-	t.Helper()
-	req, _ := http.NewRequest(method, s.url+path, strings.NewReader(body))
-	if token != "" {
-		req.Header.Set("X-Auth-Token", token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(b)
-}
+var tryDo = binarytest.TryDo
 
 func TestBinary_Operator(t *testing.T) {
 	dir := t.TempDir()
-	srv := startServer(t, dir)
-	if srv.token == "" {
-		t.Fatalf("first start printed no admin token\n%s", srv.stderr)
+	srv := binary.Start(t, dir)
+	if srv.Token == "" {
+		t.Fatalf("first start printed no admin token\n%s", srv.Stderr)
 	}
-	if code, _, _ := srv.do(t, "GET", "/api/root-certificate/obtain", srv.token, ""); code != 200 {
+	if code, _, _ := srv.Do(t, "GET", "/api/root-certificate/obtain", srv.Token, ""); code != 200 {
 		t.Fatalf("bootstrap admin token refused: %d", code)
 	}
 
 	// Admin commands reach the running server over its socket.
-	alice := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
+	alice := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
 	if strings.Contains(alice, "\n") || len(alice) != 43 {
 		t.Fatalf("user add printed %q, want the token alone", alice)
 	}
-	code, hdr, body := srv.do(t, "POST", "/api/certificate/request", alice, `{"domains":["nas.home.lan"]}`)
+	code, hdr, body := srv.Do(t, "POST", "/api/certificate/request", alice, `{"domains":["nas.home.lan"]}`)
 	if code != 200 {
 		t.Fatalf("request: %d %s", code, body)
 	}
-	certPath := strings.TrimPrefix(hdr.Get("X-Certificate-Location"), srv.url)
-	_, _, rootPEM := srv.do(t, "GET", "/api/root-certificate/obtain", alice, "")
-	_, _, leafPEM := srv.do(t, "GET", certPath, alice, "")
+	certPath := strings.TrimPrefix(hdr.Get("X-Certificate-Location"), srv.URL)
+	_, _, rootPEM := srv.Do(t, "GET", "/api/root-certificate/obtain", alice, "")
+	_, _, leafPEM := srv.Do(t, "GET", certPath, alice, "")
 	opensslVerify(t, dir, rootPEM, leafPEM)
 
-	list := mustCLI(t, dir, "user", "list")
+	list := binary.Must(t, dir, "user", "list")
 	if !regexp.MustCompile(`(?m)^alice\s+no\s+no\s+.*\s1$`).MatchString(list) || !regexp.MustCompile(`(?m)^admin\s+yes\s+no`).MatchString(list) {
 		t.Errorf("user list:\n%s", list)
 	}
 
-	mustCLI(t, dir, "user", "disable", "alice")
-	if code, _, _ := srv.do(t, "GET", "/api/root-certificate/obtain", alice, ""); code != 401 {
+	binary.Must(t, dir, "user", "disable", "alice")
+	if code, _, _ := srv.Do(t, "GET", "/api/root-certificate/obtain", alice, ""); code != 401 {
 		t.Errorf("disabled user got %d, want 401 at once", code)
 	}
-	mustCLI(t, dir, "user", "enable", "alice")
-	if code, _, _ := srv.do(t, "GET", "/api/root-certificate/obtain", alice, ""); code != 200 {
+	binary.Must(t, dir, "user", "enable", "alice")
+	if code, _, _ := srv.Do(t, "GET", "/api/root-certificate/obtain", alice, ""); code != 200 {
 		t.Errorf("enabled user got %d", code)
 	}
-	bob := strings.TrimSpace(mustCLI(t, dir, "create-user", "bob"))
-	mustCLI(t, dir, "disable-user", "bob")
-	if code, _, _ := srv.do(t, "GET", "/api/root-certificate/obtain", bob, ""); code != 401 {
+	bob := strings.TrimSpace(binary.Must(t, dir, "create-user", "bob"))
+	binary.Must(t, dir, "disable-user", "bob")
+	if code, _, _ := srv.Do(t, "GET", "/api/root-certificate/obtain", bob, ""); code != 401 {
 		t.Errorf("disable-user alias: bob got %d, want 401", code)
 	}
 
-	newAlice := strings.TrimSpace(mustCLI(t, dir, "user", "token", "alice"))
-	if code, _, _ := srv.do(t, "GET", "/api/root-certificate/obtain", alice, ""); code != 404 {
+	newAlice := strings.TrimSpace(binary.Must(t, dir, "user", "token", "alice"))
+	if code, _, _ := srv.Do(t, "GET", "/api/root-certificate/obtain", alice, ""); code != 404 {
 		t.Errorf("old token got %d, want 404", code)
 	}
-	if code, _, _ := srv.do(t, "GET", certPath, newAlice, ""); code != 200 {
+	if code, _, _ := srv.Do(t, "GET", certPath, newAlice, ""); code != 200 {
 		t.Errorf("new token got %d", code)
 	}
 
-	fp := strings.TrimSpace(mustCLI(t, dir, "rotate-root"))
-	_, _, newRoot := srv.do(t, "GET", "/api/root-certificate/obtain", newAlice, "")
+	fp := strings.TrimSpace(binary.Must(t, dir, "rotate-root"))
+	_, _, newRoot := srv.Do(t, "GET", "/api/root-certificate/obtain", newAlice, "")
 	if got := pemFingerprint(t, newRoot); got != fp {
 		t.Errorf("rotate-root printed %s, server now serves %s", fp, got)
 	}
 	// The old certificate is still obtainable after the rotation.
-	if code, _, got := srv.do(t, "GET", certPath, newAlice, ""); code != 200 || got != leafPEM {
+	if code, _, got := srv.Do(t, "GET", certPath, newAlice, ""); code != 200 || got != leafPEM {
 		t.Errorf("old certificate after rotation: %d", code)
 	}
 
 	for _, args := range [][]string{{"user", "disable", "nobody"}, {"user", "add", "alice"}, {"user", "add", "bad name"}, {"user", "token"}} {
-		_, errOut, err := runCLI(t, dir, args...)
+		_, errOut, err := binary.Run(t, dir, args...)
 		if err == nil {
 			t.Errorf("%v succeeded", args)
 		}
@@ -258,7 +111,7 @@ func TestBinary_Operator(t *testing.T) {
 		}
 	}
 
-	srv.stop(t)
+	srv.Stop(t)
 	if _, err := os.Stat(filepath.Join(dir, "certmaker.db.sock")); !os.IsNotExist(err) {
 		t.Errorf("admin socket left behind: %v", err)
 	}
@@ -267,23 +120,23 @@ func TestBinary_Operator(t *testing.T) {
 	}
 
 	// With no server, the same commands open the file themselves.
-	if list := mustCLI(t, dir, "user", "list"); !strings.Contains(list, "bob") {
+	if list := binary.Must(t, dir, "user", "list"); !strings.Contains(list, "bob") {
 		t.Errorf("offline user list:\n%s", list)
 	}
-	carol := strings.TrimSpace(mustCLI(t, dir, "user", "add", "carol"))
+	carol := strings.TrimSpace(binary.Must(t, dir, "user", "add", "carol"))
 
 	// A restart keeps everything and prints no new admin token.
-	srv = startServer(t, dir)
-	if srv.token != "" {
+	srv = binary.Start(t, dir)
+	if srv.Token != "" {
 		t.Error("second start printed a new admin token")
 	}
-	if code, _, got := srv.do(t, "GET", certPath, newAlice, ""); code != 200 || got != leafPEM {
+	if code, _, got := srv.Do(t, "GET", certPath, newAlice, ""); code != 200 || got != leafPEM {
 		t.Errorf("certificate after restart: %d", code)
 	}
-	if code, _, _ := srv.do(t, "GET", "/api/root-certificate/obtain", carol, ""); code != 200 {
+	if code, _, _ := srv.Do(t, "GET", "/api/root-certificate/obtain", carol, ""); code != 200 {
 		t.Errorf("user added offline got %d", code)
 	}
-	srv.stop(t)
+	srv.Stop(t)
 }
 
 func TestBinary_LockedWithoutServer(t *testing.T) {
@@ -293,11 +146,11 @@ func TestBinary_LockedWithoutServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	_, errOut, err := runCLI(t, dir, "user", "list")
+	_, errOut, err := binary.Run(t, dir, "user", "list")
 	if err == nil || !strings.Contains(errOut, "in use") {
 		t.Errorf("locked file: err %v, stderr %q; want a clear 'in use' line", err, errOut)
 	}
-	_, errOut, err = runCLI(t, dir, "serve", "--listen", "127.0.0.1:0")
+	_, errOut, err = binary.Run(t, dir, "serve", "--listen", "127.0.0.1:0")
 	if err == nil || !strings.Contains(errOut, "in use") {
 		t.Errorf("second serve: err %v, stderr %q", err, errOut)
 	}
@@ -320,19 +173,19 @@ func TestBinary_Config(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, errOut, err := runCLI(t, dir, "--config", write(c.toml), "serve")
+			_, errOut, err := binary.Run(t, dir, "--config", write(c.toml), "serve")
 			if err == nil || !strings.Contains(errOut, c.mention) {
 				t.Errorf("err %v, stderr %q; want it to name %q", err, errOut, c.mention)
 			}
 		})
 	}
 	t.Run("MissingExplicitFile", func(t *testing.T) {
-		if _, _, err := runCLI(t, dir, "--config", filepath.Join(dir, "nope.toml"), "user", "list"); err == nil {
+		if _, _, err := binary.Run(t, dir, "--config", filepath.Join(dir, "nope.toml"), "user", "list"); err == nil {
 			t.Error("a missing --config file was ignored")
 		}
 	})
 	t.Run("Version", func(t *testing.T) {
-		if out := mustCLI(t, dir, "version"); !strings.HasPrefix(out, "certmaker ") {
+		if out := binary.Must(t, dir, "version"); !strings.HasPrefix(out, "certmaker ") {
 			t.Errorf("version printed %q", out)
 		}
 	})
@@ -340,16 +193,7 @@ func TestBinary_Config(t *testing.T) {
 
 func opensslVerify(t *testing.T, dir, rootPEM, leafPEM string) {
 	t.Helper()
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl not installed")
-	}
-	root, leaf := filepath.Join(dir, "root.pem"), filepath.Join(dir, "leaf.pem")
-	os.WriteFile(root, []byte(rootPEM), 0o600)
-	os.WriteFile(leaf, []byte(leafPEM), 0o600)
-	out, err := exec.Command("openssl", "verify", "-CAfile", root, leaf).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), ": OK") {
-		t.Fatalf("openssl verify: %v\n%s", err, out)
-	}
+	binarytest.OpenSSLVerify(t, dir, rootPEM, leafPEM)
 }
 
 func pemFingerprint(t *testing.T, s string) string {
@@ -369,21 +213,21 @@ func TestBinary_Revocation(t *testing.T) {
 		t.Skip("openssl not installed")
 	}
 	dir := t.TempDir()
-	srv := startServer(t, dir)
-	alice := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
+	srv := binary.Start(t, dir)
+	alice := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
 	issue := func(name string) (id, file string) {
-		code, hdr, body := srv.do(t, "POST", "/api/certificate/request", alice, `{"domains":["`+name+`"]}`)
+		code, hdr, body := srv.Do(t, "POST", "/api/certificate/request", alice, `{"domains":["`+name+`"]}`)
 		if code != 200 {
 			t.Fatalf("request: %d %s", code, body)
 		}
-		_, _, pemText := srv.do(t, "GET", strings.TrimPrefix(hdr.Get("X-Certificate-Location"), srv.url), alice, "")
+		_, _, pemText := srv.Do(t, "GET", strings.TrimPrefix(hdr.Get("X-Certificate-Location"), srv.URL), alice, "")
 		file = filepath.Join(dir, name+".pem")
 		os.WriteFile(file, []byte(pemText), 0o600)
 		return strings.TrimSpace(body), file
 	}
 	_, good := issue("good.home.lan")
 	badID, bad := issue("bad.home.lan")
-	_, _, rootPEM := srv.do(t, "GET", "/api/root-certificate/obtain", alice, "")
+	_, _, rootPEM := srv.Do(t, "GET", "/api/root-certificate/obtain", alice, "")
 	root := filepath.Join(dir, "root.pem")
 	os.WriteFile(root, []byte(rootPEM), 0o600)
 
@@ -393,7 +237,7 @@ func TestBinary_Revocation(t *testing.T) {
 	}
 	ocspCheck := func(leaf string) string {
 		t.Helper()
-		out, err := openssl("ocsp", "-issuer", root, "-cert", leaf, "-url", srv.url+"/api/ocsp", "-CAfile", root)
+		out, err := openssl("ocsp", "-issuer", root, "-cert", leaf, "-url", srv.URL+"/api/ocsp", "-CAfile", root)
 		if err != nil {
 			t.Fatalf("openssl ocsp: %v\n%s", err, out)
 		}
@@ -405,18 +249,18 @@ func TestBinary_Revocation(t *testing.T) {
 	if out := ocspCheck(bad); !strings.Contains(out, bad+": good") {
 		t.Errorf("before revocation:\n%s", out)
 	}
-	mustCLI(t, dir, "cert", "revoke", badID, "--reason", "keyCompromise")
+	binary.Must(t, dir, "cert", "revoke", badID, "--reason", "keyCompromise")
 	if out := ocspCheck(bad); !strings.Contains(out, bad+": revoked") || !strings.Contains(out, "Reason: keyCompromise") {
 		t.Errorf("after revocation:\n%s", out)
 	}
 	if out := ocspCheck(good); !strings.Contains(out, good+": good") {
 		t.Errorf("other certificate:\n%s", out)
 	}
-	if _, errOut, err := runCLI(t, dir, "cert", "revoke", badID); err == nil || !strings.Contains(errOut, "revoked") {
+	if _, errOut, err := binary.Run(t, dir, "cert", "revoke", badID); err == nil || !strings.Contains(errOut, "revoked") {
 		t.Errorf("second revoke: %v %q", err, errOut)
 	}
 
-	code, _, crlDER := srv.do(t, "GET", "/api/crl", "", "")
+	code, _, crlDER := srv.Do(t, "GET", "/api/crl", "", "")
 	if code != 200 {
 		t.Fatalf("crl: %d", code)
 	}
@@ -432,72 +276,72 @@ func TestBinary_Revocation(t *testing.T) {
 	if out, err := openssl("verify", "-crl_check", "-CAfile", root, "-CRLfile", crlPEM, bad); err == nil || !strings.Contains(out, "certificate revoked") {
 		t.Errorf("revoked certificate passed the CRL check: %v\n%s", err, out)
 	}
-	srv.stop(t)
+	srv.Stop(t)
 }
 
 func TestBinary_Inventory(t *testing.T) {
 	dir := t.TempDir()
-	srv := startServer(t, dir)
-	alice := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
+	srv := binary.Start(t, dir)
+	alice := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
 	var ids []string
 	for _, body := range []string{`{"domains":["short.home.lan"],"days":3}`, `{"domains":["long.home.lan"],"days":90}`} {
-		code, _, id := srv.do(t, "POST", "/api/certificate/request", alice, body)
+		code, _, id := srv.Do(t, "POST", "/api/certificate/request", alice, body)
 		if code != 200 {
 			t.Fatalf("request: %d %s", code, id)
 		}
 		ids = append(ids, strings.TrimSpace(id))
 	}
-	mustCLI(t, dir, "cert", "revoke", ids[1], "--reason", "superseded")
+	binary.Must(t, dir, "cert", "revoke", ids[1], "--reason", "superseded")
 
-	list := mustCLI(t, dir, "cert", "list")
+	list := binary.Must(t, dir, "cert", "list")
 	lines := strings.Split(strings.TrimSpace(list), "\n")
 	if len(lines) != 3 || !strings.HasPrefix(lines[1], ids[1]) || !strings.Contains(lines[1], "revoked") || !strings.Contains(lines[2], "short.home.lan") {
 		t.Errorf("cert list (newest first):\n%s", list)
 	}
-	if out := mustCLI(t, dir, "cert", "list", "--expiring", "7d"); !strings.Contains(out, ids[0]) || strings.Contains(out, ids[1]) {
+	if out := binary.Must(t, dir, "cert", "list", "--expiring", "7d"); !strings.Contains(out, ids[0]) || strings.Contains(out, ids[1]) {
 		t.Errorf("cert list --expiring 7d:\n%s", out)
 	}
-	if out := mustCLI(t, dir, "cert", "list", "--revoked", "--user", "alice"); !strings.Contains(out, ids[1]) || strings.Contains(out, ids[0]) {
+	if out := binary.Must(t, dir, "cert", "list", "--revoked", "--user", "alice"); !strings.Contains(out, ids[1]) || strings.Contains(out, ids[0]) {
 		t.Errorf("cert list --revoked:\n%s", out)
 	}
-	if out := mustCLI(t, dir, "cert", "list", "--user", "nobody"); strings.Count(out, "\n") != 1 {
+	if out := binary.Must(t, dir, "cert", "list", "--user", "nobody"); strings.Count(out, "\n") != 1 {
 		t.Errorf("cert list for a user without certificates:\n%s", out)
 	}
 	var page struct {
 		Certificates []struct{ ID, Status, Owner string }
 	}
-	if err := json.Unmarshal([]byte(mustCLI(t, dir, "cert", "list", "--json")), &page); err != nil || len(page.Certificates) != 2 || page.Certificates[0].Status != "revoked" {
+	if err := json.Unmarshal([]byte(binary.Must(t, dir, "cert", "list", "--json")), &page); err != nil || len(page.Certificates) != 2 || page.Certificates[0].Status != "revoked" {
 		t.Errorf("cert list --json: %+v %v", page, err)
 	}
-	show := mustCLI(t, dir, "cert", "show", ids[0])
+	show := binary.Must(t, dir, "cert", "show", ids[0])
 	for _, want := range []string{"Owner:", "alice", "Status:", "valid", "short.home.lan", "BEGIN CERTIFICATE"} {
 		if !strings.Contains(show, want) {
 			t.Errorf("cert show lacks %q:\n%s", want, show)
 		}
 	}
-	if _, errOut, err := runCLI(t, dir, "cert", "show", "123"); err == nil || !strings.Contains(errOut, "not found") {
+	if _, errOut, err := binary.Run(t, dir, "cert", "show", "123"); err == nil || !strings.Contains(errOut, "not found") {
 		t.Errorf("cert show unknown: %v %q", err, errOut)
 	}
 
-	first := mustCLI(t, dir, "root", "export")
-	mustCLI(t, dir, "rotate-root")
-	all := mustCLI(t, dir, "root", "export", "--all")
+	first := binary.Must(t, dir, "root", "export")
+	binary.Must(t, dir, "rotate-root")
+	all := binary.Must(t, dir, "root", "export", "--all")
 	if strings.Count(all, "BEGIN CERTIFICATE") != 2 || !strings.HasPrefix(all, first) {
 		t.Errorf("root export --all: want the old root first, then the new:\n%s", all)
 	}
-	if active := mustCLI(t, dir, "root", "export"); active == first || strings.Count(active, "BEGIN") != 1 {
+	if active := binary.Must(t, dir, "root", "export"); active == first || strings.Count(active, "BEGIN") != 1 {
 		t.Error("root export did not switch to the new root")
 	}
 
-	status := mustCLI(t, dir, "status")
+	status := binary.Must(t, dir, "status")
 	for _, want := range []string{"ACTIVE", "retired", "users: 2", "certificates: 2 issued, 1 expiring within 7 days, 1 within 30 days", "database:"} {
 		if !strings.Contains(status, want) {
 			t.Errorf("status lacks %q:\n%s", want, status)
 		}
 	}
-	srv.stop(t)
+	srv.Stop(t)
 	// The same commands work on the file with no server.
-	if out := mustCLI(t, dir, "status"); !strings.Contains(out, "users: 2") {
+	if out := binary.Must(t, dir, "status"); !strings.Contains(out, "users: 2") {
 		t.Errorf("offline status:\n%s", out)
 	}
 }
@@ -509,27 +353,27 @@ func TestBinary_Metrics(t *testing.T) {
 	metricsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	conf := filepath.Join(dir, "certmaker.toml")
 	os.WriteFile(conf, []byte("[metrics]\nlisten = \""+metricsAddr+"\"\n[ca]\nexpiry_warning_days = 4000\n"), 0o600)
-	srv := startServer(t, dir)
-	if !strings.Contains(srv.stderr.String(), "expires soon") {
-		t.Errorf("no root expiry warning at start with expiry_warning_days > the root's life:\n%s", srv.stderr)
+	srv := binary.Start(t, dir)
+	if !strings.Contains(srv.Stderr.String(), "expires soon") {
+		t.Errorf("no root expiry warning at start with expiry_warning_days > the root's life:\n%s", srv.Stderr)
 	}
-	alice := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
+	alice := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
 	var ids []string
 	for _, body := range []string{`{"domains":["m1.home.lan"]}`, `{"domains":["m2.home.lan"],"days":60,"key_type":"ed25519"}`} {
-		code, _, id := srv.do(t, "POST", "/api/certificate/request", alice, body)
+		code, _, id := srv.Do(t, "POST", "/api/certificate/request", alice, body)
 		if code != 200 {
 			t.Fatalf("request: %d", code)
 		}
 		ids = append(ids, strings.TrimSpace(id))
 	}
-	srv.do(t, "POST", "/api/certificate/"+ids[0]+"/revoke", alice, "")
-	mustCLI(t, dir, "cert", "revoke", ids[1])
-	srv.do(t, "GET", "/api/root-certificate/obtain", "wrong-token", "")
-	_, _, leafPEM := srv.do(t, "GET", "/api/certificate/"+ids[0]+"/obtain", alice, "")
-	_, _, rootPEM := srv.do(t, "GET", "/api/root-certificate/obtain", alice, "")
+	srv.Do(t, "POST", "/api/certificate/"+ids[0]+"/revoke", alice, "")
+	binary.Must(t, dir, "cert", "revoke", ids[1])
+	srv.Do(t, "GET", "/api/root-certificate/obtain", "wrong-token", "")
+	_, _, leafPEM := srv.Do(t, "GET", "/api/certificate/"+ids[0]+"/obtain", alice, "")
+	_, _, rootPEM := srv.Do(t, "GET", "/api/root-certificate/obtain", alice, "")
 	ocspReq := ocspRequest(t, leafPEM, rootPEM)
 	for range 3 {
-		if code, _, _ := srv.do(t, "GET", "/api/ocsp/"+ocspReq, "", ""); code != 200 {
+		if code, _, _ := srv.Do(t, "GET", "/api/ocsp/"+ocspReq, "", ""); code != 200 {
 			t.Fatalf("ocsp: %d", code)
 		}
 	}
@@ -594,7 +438,7 @@ func TestBinary_Metrics(t *testing.T) {
 	if days := value("certmaker_root_expiry_days", nil); days < 3640 || days > 3651 {
 		t.Errorf("root expiry days %v", days)
 	}
-	srv.stop(t)
+	srv.Stop(t)
 }
 
 // ocspRequest builds a base64 OCSP request for the leaf, for GET.
@@ -627,14 +471,20 @@ func TestBinary_ServeBusyPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	_, errOut, err := runCLI(t, dir, "serve", "--listen", busy.Addr().String())
+	_, errOut, err := binary.Run(t, dir, "serve", "--listen", busy.Addr().String())
 	if err == nil || !strings.Contains(errOut, "address already in use") {
 		t.Fatalf("serve on a busy port: err %v, stderr %q", err, errOut)
 	}
-	if tokenLine.MatchString(strings.TrimRight(errOut, "\n")) || strings.Contains(errOut, "token") {
+	if binarytest.TokenLine.MatchString(strings.TrimRight(errOut, "\n")) || strings.Contains(errOut, "token") {
 		t.Errorf("serve on a busy port printed a token: %q", errOut)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("serve on a busy port left files: %v", entries)
 	}
 }
+
+type acked = binarytest.Acked
+
+var checkAcked = binarytest.CheckAcked
+
+type loggedServer = binarytest.LoggedServer

@@ -3,14 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"certmaker/ca"
-	"certmaker/config"
-	"certmaker/notify"
+	"certmaker/app"
 )
 
 // notifyCommand is `certmaker notify test`: proof that the [notify]
@@ -35,7 +32,7 @@ func cmdNotifyTest(c *cli.Context) error {
 	if len(cfg.Notify.URLs) == 0 {
 		return fmt.Errorf("notify.urls is empty in the config: there is no webhook to test")
 	}
-	n, err := newNotifier(cfg, nil, nil, nil)
+	n, err := app.NewNotifier(cfg, nil, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -54,31 +51,4 @@ func cmdNotifyTest(c *cli.Context) error {
 		return fmt.Errorf("%d of %d webhooks failed", failed, len(cfg.Notify.URLs))
 	}
 	return nil
-}
-
-// newNotifier builds the expiry notifier from [notify]; db and authority
-// may be nil for `notify test`, which only sends.
-func newNotifier(cfg config.Config, db notify.Store, authority *ca.Authority, log *slog.Logger) (*notify.Notifier, error) {
-	nc := notify.Config{
-		URLs:         cfg.Notify.URLs,
-		Format:       cfg.Notify.Format,
-		WarnDays:     cfg.Notify.WarnDays,
-		RootWarnDays: cfg.CA.ExpiryWarningDays,
-		MaxDays:      cfg.Certificates.MaxDays,
-		Interval:     cfg.Notify.Interval.Duration,
-		PublicURL:    cfg.Server.PublicURL,
-		Store:        db,
-		Logger:       log,
-	}
-	if authority != nil {
-		nc.Now = authority.Now
-		nc.ActiveRoot = func() *notify.Root {
-			r := authority.Active()
-			if r == nil {
-				return nil
-			}
-			return &notify.Root{Cert: r.Cert, Fingerprint: r.Fingerprint}
-		}
-	}
-	return notify.New(nc)
 }

@@ -50,7 +50,7 @@ func TestBinary_Notify(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	out := mustCLI(t, dir, "notify", "test")
+	out := binary.Must(t, dir, "notify", "test")
 	if want := recv.URL + "/…: sent"; !strings.Contains(out, want) || strings.Contains(out, "s3cret") {
 		t.Fatalf("notify test printed %q, want %q", out, want)
 	}
@@ -58,8 +58,8 @@ func TestBinary_Notify(t *testing.T) {
 		t.Fatal("the receiver did not get the test message")
 	}
 
-	srv := startDashboard(t, dir)
-	code, _, id := srv.do(t, "POST", "/api/certificate/request", srv.token, `{"domains":["nas.home.lan"],"days":1}`)
+	srv := binary.Start(t, dir)
+	code, _, id := srv.Do(t, "POST", "/api/certificate/request", srv.Token, `{"domains":["nas.home.lan"],"days":1}`)
 	if code != 200 {
 		t.Fatalf("request: %d %s", code, id)
 	}
@@ -69,7 +69,8 @@ func TestBinary_Notify(t *testing.T) {
 		}
 	}
 	time.Sleep(2500 * time.Millisecond) // two more checks
-	logged := srv.stop(t)
+	srv.Stop(t)
+	logged := srv.Stderr.String()
 	if n := count("certificate_expiring"); n != 1 {
 		t.Fatalf("%d warnings, want 1", n)
 	}
@@ -83,9 +84,9 @@ func TestBinary_Notify(t *testing.T) {
 		t.Error("the server logged the webhook's token")
 	}
 
-	again := startLogged(t, dir)
+	again := binary.Start(t, dir)
 	time.Sleep(2500 * time.Millisecond)
-	again.stop(t)
+	again.Stop(t)
 	if n := count("certificate_expiring"); n != 1 {
 		t.Fatalf("after a restart: %d warnings, want still 1", n)
 	}

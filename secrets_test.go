@@ -8,88 +8,17 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
-	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/ocsp"
 
 	"certmaker/store"
 )
-
-// loggedServer is a `certmaker serve` whose whole stderr lands in a file,
-// read only after the process has exited, so a test can search every line
-// it ever logged.
-type loggedServer struct {
-	cmd    *exec.Cmd
-	url    string
-	log    string
-	exited chan error
-}
-
-func startLogged(t *testing.T, dir string, args ...string) *loggedServer {
-	t.Helper()
-	port := freePort(t)
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	logFile := filepath.Join(dir, fmt.Sprintf("stderr-%d.log", port))
-	f, err := os.Create(logFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	args = append(args, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--public-url", url)
-	cmd := exec.Command(binary, args...)
-	cmd.Dir, cmd.Stderr = dir, f
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &loggedServer{cmd: cmd, url: url, log: logFile, exited: make(chan error, 1)}
-	go func() { s.exited <- cmd.Wait() }()
-	t.Cleanup(func() { cmd.Process.Kill() })
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if resp, err := http.Get(url + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
-		}
-		select {
-		case err := <-s.exited:
-			b, _ := os.ReadFile(logFile)
-			t.Fatalf("serve exited: %v\n%s", err, b)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("serve did not answer /healthz")
-		}
-	}
-}
-
-// stop sends SIGTERM, waits for exit 0 and returns everything logged.
-func (s *loggedServer) stop(t *testing.T) string {
-	t.Helper()
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-s.exited:
-		if err != nil {
-			t.Fatalf("serve exited with %v after SIGTERM", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop on SIGTERM")
-	}
-	b, err := os.ReadFile(s.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
 
 // TestBinary_SecretsStayOutOfLogs exercises every route that handles a
 // token, a key or a body (successes and failures, in both log formats) and
@@ -107,14 +36,14 @@ func TestBinary_SecretsStayOutOfLogs(t *testing.T) {
 			if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			srv := startLogged(t, dir, "--config", cfg)
-			secrets := exerciseSecrets(t, dir, srv.url, cfg)
-			log := srv.stop(t)
+			srv := binary.StartLogged(t, dir, "--config", cfg)
+			secrets := exerciseSecrets(t, dir, srv.URL, cfg)
+			log := srv.Stop(t)
 
 			if !strings.Contains(log, "request") {
 				t.Fatalf("no request was logged; the search below would prove nothing:\n%s", log)
 			}
-			// startLogged polled /healthz until it answered 200.
+			// StartLogged polled /healthz until it answered 200.
 			healthLogged := strings.Contains(log, "/healthz")
 			if want := tc.level == "debug"; healthLogged != want {
 				t.Errorf("log_level %s: a successful /healthz logged = %v, want %v", tc.level, healthLogged, want)
@@ -144,8 +73,8 @@ func TestBinary_SecretsStayOutOfLogs(t *testing.T) {
 // exerciseSecrets runs the routes that see secrets and returns them by name.
 func exerciseSecrets(t *testing.T, dir, url, cfg string) map[string]string {
 	t.Helper()
-	alice := strings.TrimSpace(mustCLI(t, dir, "--config", cfg, "user", "add", "alice"))
-	bob := strings.TrimSpace(mustCLI(t, dir, "--config", cfg, "user", "add", "bob"))
+	alice := strings.TrimSpace(binary.Must(t, dir, "--config", cfg, "user", "add", "alice"))
+	bob := strings.TrimSpace(binary.Must(t, dir, "--config", cfg, "user", "add", "bob"))
 	wrong := base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{0xa5}, 32))
 	const bodyMarker = "body-marker-6f1c2d"
 	secrets := map[string]string{"alice's token": alice, "bob's token": bob, "a wrong token": wrong, "a request body": bodyMarker}
@@ -216,7 +145,7 @@ func exerciseSecrets(t *testing.T, dir, url, cfg string) map[string]string {
 	call("GET", "/api/crl", "", "", 200)
 
 	// Admin commands over the socket: a new token for alice.
-	newAlice := strings.TrimSpace(mustCLI(t, dir, "--config", cfg, "user", "token", "alice"))
+	newAlice := strings.TrimSpace(binary.Must(t, dir, "--config", cfg, "user", "token", "alice"))
 	secrets["alice's new token"] = newAlice
 	call("GET", "/api/root-certificate/obtain", newAlice, "", 200)
 
@@ -256,16 +185,16 @@ func TestBinary_TokensNotInDatabase(t *testing.T) {
 	db := filepath.Join(dir, "certmaker.db")
 	const offline, online = "tokenscan-offline-7c1e", "tokenscan-online-5d2a"
 	// Tokens made by serve's first start, over the socket and offline.
-	srv := startServer(t, dir)
-	tokens := map[string]string{"admin": srv.token}
-	tokens[online] = strings.TrimSpace(mustCLI(t, dir, "user", "add", online))
-	srv.stop(t)
-	tokens[offline] = strings.TrimSpace(mustCLI(t, dir, "user", "add", offline))
-	srv = startServer(t, dir)
-	tokens[offline+" (reset)"] = strings.TrimSpace(mustCLI(t, dir, "user", "token", offline))
+	srv := binary.Start(t, dir)
+	tokens := map[string]string{"admin": srv.Token}
+	tokens[online] = strings.TrimSpace(binary.Must(t, dir, "user", "add", online))
+	srv.Stop(t)
+	tokens[offline] = strings.TrimSpace(binary.Must(t, dir, "user", "add", offline))
+	srv = binary.Start(t, dir)
+	tokens[offline+" (reset)"] = strings.TrimSpace(binary.Must(t, dir, "user", "token", offline))
 	backup := filepath.Join(dir, "backup.db")
-	mustCLI(t, dir, "backup", backup)
-	srv.stop(t)
+	binary.Must(t, dir, "backup", backup)
+	srv.Stop(t)
 
 	for _, file := range []string{db, backup} {
 		raw, err := os.ReadFile(file)

@@ -15,14 +15,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"certmaker/acme"
 	"certmaker/admin"
-	"certmaker/api"
-	"certmaker/ca"
-	"certmaker/challenge"
-	"certmaker/config"
+	"certmaker/app"
+	"certmaker/core"
+	"certmaker/httplog"
 	"certmaker/store"
-	"certmaker/web"
 )
 
 func cmdServe(c *cli.Context) error {
@@ -60,78 +57,21 @@ func cmdServe(c *cli.Context) error {
 	}
 	defer db.Close()
 
-	authority, err := ca.New(ca.Config{
-		PublicURL:   cfg.Server.PublicURL,
-		DefaultDays: cfg.Certificates.DefaultDays,
-		MinDays:     cfg.Certificates.MinDays,
-		MaxDays:     cfg.Certificates.MaxDays,
-	})
+	a, err := app.New(cfg, db, app.Options{Logger: log, Version: version})
 	if err != nil {
 		return err
 	}
-	if err := bootstrap(db, authority, cfg, log); err != nil {
-		return err
-	}
-	notifier, err := newNotifier(cfg, db, authority, log)
-	if err != nil {
-		return err
-	}
-	checker, err := newChecker(cfg)
-	if err != nil {
-		return err
-	}
-	// The ACME server issues through the API server, which mounts it: it
-	// gets an issuer that is pointed at the API server below, before
-	// anything is served.
-	acmeIssuer := &lateIssuer{}
-	acmeHandler, err := newACME(cfg, db, authority, acmeIssuer, checker, log)
-	if err != nil {
-		return err
-	}
-	// The dashboard calls the API server and the API serves the dashboard,
-	// so the API gets a handler that forwards to the dashboard built below,
-	// before anything is served.
-	var dashboard http.Handler
-	srv, err := api.New(api.Config{
-		Web:               http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { dashboard.ServeHTTP(w, r) }),
-		Store:             db,
-		Authority:         authority,
-		Logger:            log,
-		Checker:           checker,
-		ChallengeRequired: cfg.Challenge.Required,
-		ChallengePort:     cfg.Challenge.DefaultPort,
-		ChallengeExpiry:   cfg.Challenge.Expiry.Duration,
-		ACME:              acmeHandler,
-	})
-	if err != nil {
-		return err
-	}
-	acmeIssuer.Server = srv
-
-	ops := &admin.Ops{DB: db, Authority: authority, Root: rootConfig(cfg), OnRevoke: srv.CountRevocation}
-	dashboard, err = web.New(web.Config{
-		Issuer:    srv,
-		Store:     db,
-		Operator:  ops,
-		Authority: authority,
-		PublicURL: cfg.Server.PublicURL,
-		Logger:    log,
-		Version:   version,
-	})
-	if err != nil {
-		ln.Close()
+	if err := firstAdmin(c.Context, a.Core); err != nil {
 		return err
 	}
 	adminLn, err := listenAdmin(admin.SocketPath(cfg.Store.Path))
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	defer os.Remove(adminLn.Addr().String())
 
-	public := api.NewHTTPServer(srv, log)
-	// No write timeout here: a backup streams the whole file over the socket.
-	private := &http.Server{Handler: admin.Handler(ops), ReadHeaderTimeout: 10 * time.Second}
+	public := httplog.NewHTTPServer(a.Public, log)
+	private := admin.NewServer(a.Operator)
 
 	// Every listener is open before anything is served, so a failure here
 	// returns before a request can be in flight.
@@ -139,12 +79,11 @@ func cmdServe(c *cli.Context) error {
 	var metricsLn net.Listener
 	if cfg.Metrics.Listen != "" {
 		if metricsLn, err = net.Listen("tcp", cfg.Metrics.Listen); err != nil {
-			ln.Close()
 			adminLn.Close()
 			return fmt.Errorf("metrics listener: %w", err)
 		}
 		mux := http.NewServeMux()
-		mux.Handle("/metrics", srv.MetricsHandler())
+		mux.Handle("/metrics", a.Metrics)
 		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		defer metricsSrv.Close()
 	}
@@ -160,16 +99,9 @@ func cmdServe(c *cli.Context) error {
 		go func() { errc <- metricsSrv.Serve(metricsLn) }()
 		log.Info("serving metrics", "addr", metricsLn.Addr().String())
 	}
-	go sweepChallenges(ctx, db, authority, log)
-	go releaseMapped(ctx, db, log)
-	warnRootExpiry(authority, cfg.CA.ExpiryWarningDays, log)
-	go watchRootExpiry(ctx, authority, cfg.CA.ExpiryWarningDays, log)
-	if notifier.Enabled() {
-		log.Info("expiry warnings by webhook", "webhooks", notifier.Webhooks(), "format", cfg.Notify.Format)
-		go notifier.Run(ctx)
-	}
+	a.Start(ctx)
 	log.Info("serving", "addr", ln.Addr().String(), "public_url", cfg.Server.PublicURL,
-		"db", cfg.Store.Path, "root", authority.Active().Fingerprint, "challenge_required", cfg.Challenge.Required)
+		"db", cfg.Store.Path, "root", a.Core.Authority().Active().Fingerprint, "challenge_required", cfg.Challenge.Required)
 
 	select {
 	case <-ctx.Done():
@@ -230,92 +162,19 @@ func newLogger(format string, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
 
-// bootstrap gives a new database its first root and its first admin, whose
-// token is printed once, on stderr, and stored only as a hash.
-func bootstrap(db *store.DB, authority *ca.Authority, cfg config.Config, log *slog.Logger) error {
-	hasActive, err := admin.LoadRoots(db, authority)
+// firstAdmin gives a new CA its first admin, whose token is printed once,
+// on stderr, and stored only as a hash.
+func firstAdmin(ctx context.Context, svc *core.Service) error {
+	n, err := svc.CountUsers()
+	if err != nil || n > 0 {
+		return err
+	}
+	token, err := svc.AddUser(ctx, app.Bootstrap, "admin", true)
 	if err != nil {
 		return err
 	}
-	if !hasActive {
-		r, err := admin.CreateRoot(db, rootConfig(cfg), time.Now())
-		if err != nil {
-			return err
-		}
-		authority.AddRoot(r, true)
-		log.Info("created root CA", "fingerprint", r.Fingerprint, "subject", r.Cert.Subject.String())
-	}
-	n, err := db.CountUsers()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		ops := &admin.Ops{DB: db}
-		token, err := ops.AddUser(context.Background(), "admin", true)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(os.Stderr, "\nCreated the admin user. Its API token is shown only this once:\n\n    %s\n\n", token)
-	}
+	fmt.Fprintf(os.Stderr, "\nCreated the admin user. Its API token is shown only this once:\n\n    %s\n\n", token)
 	return nil
-}
-
-// lateIssuer lets the ACME server issue through the API server that
-// mounts it; Server is set once both exist, before serving starts.
-type lateIssuer struct{ *api.Server }
-
-// newACME builds the ACME server, or returns nil when [acme] is disabled.
-func newACME(cfg config.Config, db *store.DB, authority *ca.Authority, issuer acme.Issuer, checker *challenge.Checker, log *slog.Logger) (http.Handler, error) {
-	if !cfg.ACME.Enabled {
-		return nil, nil
-	}
-	if !cfg.ACME.RequireEAB {
-		if _, err := db.User(cfg.ACME.DefaultUser); errors.Is(err, store.ErrNotFound) {
-			log.Warn("acme.default_user does not exist yet: ACME accounts without a binding are refused until it does",
-				"user", cfg.ACME.DefaultUser)
-		}
-	}
-	if err := checker.PortAllowed(cfg.ACME.HTTP01Port); err != nil {
-		// Not fatal: a config from before ACME may restrict ports for the
-		// simple API only; every http-01 check will fail and say why.
-		log.Warn("acme.http01_port is not one of challenge.allowed_ports: http-01 challenges will fail", "err", err)
-	}
-	srv, err := acme.New(acme.Config{
-		Store:       db,
-		Authority:   authority,
-		Issuer:      issuer,
-		Checker:     checker,
-		Logger:      log,
-		RequireEAB:  cfg.ACME.RequireEAB,
-		DefaultUser: cfg.ACME.DefaultUser,
-		HTTP01Port:  cfg.ACME.HTTP01Port,
-		Days:        cfg.ACME.Days,
-		Expiry:      cfg.Challenge.Expiry.Duration,
-	})
-	if err != nil {
-		return nil, err
-	}
-	log.Info("ACME enabled", "directory", cfg.Server.PublicURL+"/acme/directory",
-		"require_eab", cfg.ACME.RequireEAB, "http01_port", cfg.ACME.HTTP01Port)
-	return srv, nil
-}
-
-func newChecker(cfg config.Config) (*challenge.Checker, error) {
-	denied, err := cfg.DeniedNetworks()
-	if err != nil {
-		return nil, err
-	}
-	hosts, err := cfg.Hosts()
-	if err != nil {
-		return nil, err
-	}
-	return challenge.New(challenge.Config{
-		Timeout:        cfg.Challenge.Timeout.Duration,
-		AllowedPorts:   cfg.Challenge.AllowedPorts,
-		DeniedNetworks: denied,
-		Hosts:          hosts,
-		Concurrency:    cfg.Challenge.Concurrency,
-	})
 }
 
 // listenAdmin opens the admin socket, readable by the owner only. We hold
@@ -337,80 +196,4 @@ func listenAdmin(path string) (net.Listener, error) {
 		return nil, fmt.Errorf("admin socket: %w", err)
 	}
 	return ln, nil
-}
-
-// watchRootExpiry warns daily while the active root is within warnDays of
-// its end; serve also warns once at start, before it says it serves.
-func watchRootExpiry(ctx context.Context, a *ca.Authority, warnDays int, log *slog.Logger) {
-	if warnDays <= 0 {
-		return
-	}
-	tick := time.NewTicker(24 * time.Hour)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			warnRootExpiry(a, warnDays, log)
-		}
-	}
-}
-
-// warnRootExpiry logs a warning if the active root ends within warnDays: a
-// root that expires takes every certificate with it, and rotating needs
-// clients to trust the new root first.
-func warnRootExpiry(a *ca.Authority, warnDays int, log *slog.Logger) {
-	r := a.Active()
-	if r == nil || warnDays <= 0 {
-		return
-	}
-	if left := r.Cert.NotAfter.Sub(a.Now()); left < time.Duration(warnDays)*24*time.Hour {
-		log.Warn("the active root CA expires soon: run `certmaker rotate-root` and distribute the new root",
-			"root", r.Fingerprint, "not_after", r.Cert.NotAfter, "days_left", int(left.Hours()/24))
-	}
-}
-
-// challengeRetention is how long a challenge stays after it expires, so
-// that a client that solved it can still ask again for its answer.
-const challengeRetention = 24 * time.Hour
-
-// releaseMapped keeps the database's mmap'd pages from piling up in the
-// server's resident set (store.DB.ReleaseMapped): under sustained issuance
-// every page a commit reads stays counted, and each fault maps the 64 KiB
-// around it, so on a large file whose free pages lie scattered RSS grew by
-// tens of MB a second. Once a second costs a page-table walk of the file's
-// mapping (about 0.1 ms on a 2.4 GB file) and bounds RSS to tens of MB.
-func releaseMapped(ctx context.Context, db *store.DB, log *slog.Logger) {
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		if err := db.ReleaseMapped(); err != nil {
-			log.Warn("releasing mapped database pages", "err", err)
-		}
-	}
-}
-
-// sweepChallenges deletes long-expired challenges hourly, so requests that
-// were never solved do not pile up in the file.
-func sweepChallenges(ctx context.Context, db *store.DB, a *ca.Authority, log *slog.Logger) {
-	tick := time.NewTicker(time.Hour)
-	defer tick.Stop()
-	for {
-		if n, err := db.DeleteChallengesExpiredBefore(a.Now().Add(-challengeRetention)); err != nil {
-			log.Error("sweeping expired challenges", "err", err)
-		} else if n > 0 {
-			log.Info("swept expired challenges", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
 }

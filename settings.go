@@ -3,7 +3,6 @@ package main
 import (
 	"github.com/urfave/cli/v2"
 
-	"certmaker/ca"
 	"certmaker/config"
 )
 
@@ -17,18 +16,4 @@ func loadConfig(c *cli.Context) (config.Config, error) {
 		cfg.Store.Path = db
 	}
 	return cfg, nil
-}
-
-// rootConfig is what new roots look like; cfg has been validated, so its
-// name constraints parse.
-func rootConfig(cfg config.Config) ca.RootConfig {
-	nc, _ := cfg.NameConstraints()
-	return ca.RootConfig{
-		Constraints:  nc,
-		KeyType:      ca.KeyType(cfg.CA.KeyType),
-		Days:         cfg.CA.Days,
-		CommonName:   cfg.CA.CommonName,
-		Organization: cfg.CA.Organization,
-		Country:      cfg.CA.Country,
-	}
 }

@@ -15,8 +15,8 @@ import (
 // removes its socket, and after a restart the certificates are there.
 func TestBinary_GracefulShutdown(t *testing.T) {
 	dir := t.TempDir()
-	srv := startServer(t, dir)
-	token := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
+	srv := binary.Start(t, dir)
+	token := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
 
 	// Three RSA-4096 keys behind two key-generation slots: the last one is
 	// certain to be running (or queued) when the signal arrives.
@@ -38,13 +38,13 @@ func TestBinary_GracefulShutdown(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			a := answer{}
-			code, hdr, body, err := tryDo(srv.url, "POST", "/api/certificate/request", token,
+			code, hdr, body, err := tryDo(srv.URL, "POST", "/api/certificate/request", token,
 				`{"domains":["slow`+string(rune('a'+i))+`.home.lan"],"key_type":"rsa-4096"}`)
 			a.code, a.body, a.transport = code, body, err
 			a.id = strings.TrimSpace(body)
 			if hdr != nil {
-				a.certPath = strings.TrimPrefix(hdr.Get("X-Certificate-Location"), srv.url)
-				a.keyPath = strings.TrimPrefix(hdr.Get("X-Privatekey-Location"), srv.url)
+				a.certPath = strings.TrimPrefix(hdr.Get("X-Certificate-Location"), srv.URL)
+				a.keyPath = strings.TrimPrefix(hdr.Get("X-Privatekey-Location"), srv.URL)
 			}
 			mu.Lock()
 			a.after = signaled
@@ -57,15 +57,15 @@ func TestBinary_GracefulShutdown(t *testing.T) {
 	signaled = true
 	early := len(answers)
 	mu.Unlock()
-	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := srv.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	wg.Wait()
 
 	select {
-	case err := <-srv.exited:
+	case err := <-srv.Exited:
 		if err != nil {
-			t.Fatalf("serve exited with %v after SIGTERM, want 0\n%s", err, srv.stderr)
+			t.Fatalf("serve exited with %v after SIGTERM, want 0\n%s", err, srv.Stderr)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not exit after SIGTERM")
@@ -87,14 +87,14 @@ func TestBinary_GracefulShutdown(t *testing.T) {
 		t.Errorf("admin socket left behind after SIGTERM: %v", err)
 	}
 
-	srv = startServer(t, dir)
+	srv = binary.Start(t, dir)
 	for _, a := range answers {
-		if code, _, _ := srv.do(t, "GET", a.certPath, token, ""); code != 200 {
+		if code, _, _ := srv.Do(t, "GET", a.certPath, token, ""); code != 200 {
 			t.Errorf("certificate %s after restart: %d", a.id, code)
 		}
-		if code, _, body := srv.do(t, "GET", a.keyPath, token, ""); code != 200 || !strings.Contains(body, "PRIVATE KEY") {
+		if code, _, body := srv.Do(t, "GET", a.keyPath, token, ""); code != 200 || !strings.Contains(body, "PRIVATE KEY") {
 			t.Errorf("key of %s after restart: %d", a.id, code)
 		}
 	}
-	srv.stop(t)
+	srv.Stop(t)
 }

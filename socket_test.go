@@ -17,9 +17,9 @@ import (
 // back to the file: each says, in one line, that the socket is not trusted.
 func TestBinary_PlantedSocket(t *testing.T) {
 	dir := t.TempDir()
-	mustCLI(t, dir, "init")                 // the database, with no server
-	mustCLI(t, dir, "user", "add", "alice") // offline, on the file
-	before := mustCLI(t, dir, "user", "list")
+	binary.Must(t, dir, "init")                 // the database, with no server
+	binary.Must(t, dir, "user", "add", "alice") // offline, on the file
+	before := binary.Must(t, dir, "user", "list")
 	sock := filepath.Join(dir, "certmaker.db.sock")
 	ln, err := net.Listen("unix", sock)
 	if err != nil {
@@ -36,7 +36,7 @@ func TestBinary_PlantedSocket(t *testing.T) {
 	}
 
 	for _, args := range [][]string{{"user", "add", "bob"}, {"cert", "revoke", "123"}, {"user", "list"}} {
-		out, errOut, err := runCLI(t, dir, args...)
+		out, errOut, err := binary.Run(t, dir, args...)
 		if err == nil {
 			t.Errorf("%v with a planted socket succeeded: %q", args, out)
 		}
@@ -50,7 +50,7 @@ func TestBinary_PlantedSocket(t *testing.T) {
 	// Nothing was done to the file behind the operator's back either.
 	planted.Close()
 	os.Remove(sock)
-	if list := mustCLI(t, dir, "--db", filepath.Join(dir, "certmaker.db"), "user", "list"); list != before {
+	if list := binary.Must(t, dir, "--db", filepath.Join(dir, "certmaker.db"), "user", "list"); list != before {
 		t.Errorf("a refused command still changed the users:\n%s\nbefore:\n%s", list, before)
 	}
 }

@@ -45,7 +45,7 @@ func TestBinary_CommitsAreSynced(t *testing.T) {
 	port := freePort(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	cmd := exec.Command(strace, "-f", "-qq", "-e", "trace=fdatasync,fsync,sync_file_range", "-o", trace,
-		binary, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--public-url", url)
+		string(binary), "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--public-url", url)
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // to stop strace and the server together
 	pr, pw := io.Pipe()
@@ -76,8 +76,8 @@ func TestBinary_CommitsAreSynced(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("serve under strace did not start\n%s", stderr.String())
 	}
-	srv := &server{url: url}
-	token := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
+	srv := &server{URL: url}
+	token := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
 
 	syncs := func() int {
 		t.Helper()
@@ -113,7 +113,7 @@ func TestBinary_CommitsAreSynced(t *testing.T) {
 	const certs = 5
 	for i := range certs {
 		before := settle()
-		code, _, body := srv.do(t, "POST", "/api/certificate/request", token, fmt.Sprintf(`{"domains":["sync%d.home.lan"]}`, i))
+		code, _, body := srv.Do(t, "POST", "/api/certificate/request", token, fmt.Sprintf(`{"domains":["sync%d.home.lan"]}`, i))
 		if code != 200 {
 			t.Fatalf("request: %d %s", code, body)
 		}

@@ -6,15 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/julienschmidt/httprouter"
 
-	"certmaker/api"
 	"certmaker/ca"
-	"certmaker/store"
+	"certmaker/core"
+	"certmaker/httplog"
+	"certmaker/storage"
 )
 
 // Statuses of accounts, orders, authorizations and challenges.
@@ -40,7 +42,7 @@ type account struct {
 	User string `json:"certmakerUser,omitempty"`
 }
 
-func (s *Server) accountJSON(a *store.ACMEAccount) account {
+func (s *Server) accountJSON(a *storage.ACMEAccount) account {
 	return account{Status: a.Status, Contact: a.Contact, Orders: s.accountURL(a.ID) + "/orders", User: a.Owner}
 }
 
@@ -66,7 +68,7 @@ func (s *Server) handleNewAccount(w http.ResponseWriter, r *http.Request, _ http
 	switch {
 	case err == nil:
 		return s.answerExisting(w, r, &existing)
-	case !errors.Is(err, store.ErrNotFound):
+	case !errors.Is(err, storage.ErrNotFound):
 		return internal(err)
 	case req.OnlyReturnExisting:
 		return newProblem(probAccountDoesNotExist, http.StatusBadRequest, "no account has this key")
@@ -87,7 +89,7 @@ func (s *Server) handleNewAccount(w http.ResponseWriter, r *http.Request, _ http
 		return newProblem(probExternalAccountRequired, http.StatusBadRequest,
 			"this server needs an External Account Binding: ask the CA operator for a key (certmaker user acme-eab NAME)")
 	}
-	if _, err := s.activeUser(owner); err != nil {
+	if _, err := s.activeUser(r, owner); err != nil {
 		return err
 	}
 	keyJSON, err := q.jwk.MarshalJSON()
@@ -98,43 +100,43 @@ func (s *Server) handleNewAccount(w http.ResponseWriter, r *http.Request, _ http
 	if err != nil {
 		return internal(err)
 	}
-	a := store.ACMEAccount{
+	a := storage.ACMEAccount{
 		ID: id, Owner: owner, Thumbprint: tp, Key: keyJSON, Contact: contact,
 		Status: statusValid, EABKeyID: eabID, Created: s.ca.Now().UTC(),
 	}
 	got, err := s.store.CreateACMEAccount(a)
-	if errors.Is(err, store.ErrExists) && got.ID != "" {
+	if errors.Is(err, storage.ErrExists) && got.ID != "" {
 		// The same key raced us to it: answer as for an existing account.
 		return s.answerExisting(w, r, &got)
 	}
-	if errors.Is(err, store.ErrNotFound) && eabID != "" {
+	if errors.Is(err, storage.ErrNotFound) && eabID != "" {
 		// The operator revoked the key since verifyEAB read it.
 		return unauthorized("externalAccountBinding: key %q was revoked", eabID)
 	}
 	if err != nil {
 		return internal(err)
 	}
-	api.SetUser(r, owner)
-	s.log.Info("ACME account created", "account", id, "user", owner, "eab", eabID)
+	httplog.SetUser(r, owner)
+	s.core.Audit(r.Context(), core.Actor{Door: core.DoorACME, User: owner, Account: id}, "acme.account.create", id, nil, slog.String("eab", eabID))
 	w.Header().Set("Location", s.accountURL(id))
 	return writeJSON(w, http.StatusCreated, s.accountJSON(&a))
 }
 
 // answerExisting is the 200 for a key that has an account already.
-func (s *Server) answerExisting(w http.ResponseWriter, r *http.Request, a *store.ACMEAccount) error {
+func (s *Server) answerExisting(w http.ResponseWriter, r *http.Request, a *storage.ACMEAccount) error {
 	if a.Status != statusValid {
 		return newProblem(probUnauthorized, http.StatusUnauthorized, "the account of this key is %s", a.Status)
 	}
-	api.SetUser(r, a.Owner)
+	httplog.SetUser(r, a.Owner)
 	w.Header().Set("Location", s.accountURL(a.ID))
 	return writeJSON(w, http.StatusOK, s.accountJSON(a))
 }
 
 // verifyEAB checks an External Account Binding (RFC 8555 7.3.4): a JWS by
 // a key the operator handed out, over the account's key, for this URL.
-func (s *Server) verifyEAB(raw json.RawMessage, accountKey *jose.JSONWebKey) (store.ACMEEAB, error) {
-	bad := func(format string, args ...any) (store.ACMEEAB, error) {
-		return store.ACMEEAB{}, unauthorized("externalAccountBinding: "+format, args...)
+func (s *Server) verifyEAB(raw json.RawMessage, accountKey *jose.JSONWebKey) (storage.ACMEEAB, error) {
+	bad := func(format string, args ...any) (storage.ACMEEAB, error) {
+		return storage.ACMEEAB{}, unauthorized("externalAccountBinding: "+format, args...)
 	}
 	jws, h, err := parseJWS(raw, eabAlgorithms)
 	if err != nil {
@@ -143,7 +145,7 @@ func (s *Server) verifyEAB(raw json.RawMessage, accountKey *jose.JSONWebKey) (st
 			p.Detail = "externalAccountBinding: " + p.Detail
 			p.Type = problemPrefix + probMalformed
 		}
-		return store.ACMEEAB{}, err
+		return storage.ACMEEAB{}, err
 	}
 	switch {
 	case h.KeyID == "":
@@ -154,11 +156,11 @@ func (s *Server) verifyEAB(raw json.RawMessage, accountKey *jose.JSONWebKey) (st
 		return bad("url must be %q", s.url(pathNewAccount))
 	}
 	k, err := s.store.ACMEEABKey(h.KeyID)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, storage.ErrNotFound) {
 		return bad("unknown key id %.100q", h.KeyID)
 	}
 	if err != nil {
-		return store.ACMEEAB{}, internal(err)
+		return storage.ACMEEAB{}, internal(err)
 	}
 	payload, err := jws.Verify(k.Key)
 	if err != nil {
@@ -174,7 +176,7 @@ func (s *Server) verifyEAB(raw json.RawMessage, accountKey *jose.JSONWebKey) (st
 	}
 	want, err := thumbprint(accountKey)
 	if err != nil {
-		return store.ACMEEAB{}, err
+		return storage.ACMEEAB{}, err
 	}
 	if got != want {
 		return bad("binds a different key than the one signing the request")
@@ -212,7 +214,7 @@ type accountUpdate struct {
 
 // handleAccount reads (POST-as-GET), updates the contacts of, or
 // deactivates an account (RFC 8555 7.3.2, 7.3.6).
-func (s *Server) handleAccount(w http.ResponseWriter, _ *http.Request, p httprouter.Params, q *request) error {
+func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request, p httprouter.Params, q *request) error {
 	if p.ByName("id") != q.account.ID {
 		return unauthorized("the request is signed by another account")
 	}
@@ -233,7 +235,7 @@ func (s *Server) handleAccount(w http.ResponseWriter, _ *http.Request, p httprou
 			}
 		}
 		var err error
-		a, err = s.store.UpdateACMEAccount(a.ID, func(a *store.ACMEAccount) error {
+		a, err = s.store.UpdateACMEAccount(a.ID, func(a *storage.ACMEAccount) error {
 			if upd.Contact != nil {
 				a.Contact = contact
 			}
@@ -246,7 +248,7 @@ func (s *Server) handleAccount(w http.ResponseWriter, _ *http.Request, p httprou
 			return internal(err)
 		}
 		if a.Status == statusDeactivated {
-			s.log.Info("ACME account deactivated", "account", a.ID, "user", a.Owner)
+			s.core.Audit(r.Context(), actor(&a), "acme.account.deactivate", a.ID, nil)
 		}
 	}
 	w.Header().Set("Location", s.accountURL(a.ID))
@@ -281,7 +283,7 @@ type keyChangeRequest struct {
 
 // handleKeyChange rolls an account over to a new key (RFC 8555 7.3.5): the
 // outer JWS by the old key, the inner by the new one.
-func (s *Server) handleKeyChange(w http.ResponseWriter, _ *http.Request, _ httprouter.Params, q *request) error {
+func (s *Server) handleKeyChange(w http.ResponseWriter, r *http.Request, _ httprouter.Params, q *request) error {
 	if q.postAsGet() {
 		return malformed("keyChange needs an inner JWS as payload")
 	}
@@ -334,14 +336,14 @@ func (s *Server) handleKeyChange(w http.ResponseWriter, _ *http.Request, _ httpr
 	if err != nil {
 		return internal(err)
 	}
-	a, err := s.store.UpdateACMEAccount(q.account.ID, func(a *store.ACMEAccount) error {
+	a, err := s.store.UpdateACMEAccount(q.account.ID, func(a *storage.ACMEAccount) error {
 		if a.Thumbprint != oldTP {
 			return unauthorized("the account's key changed meanwhile")
 		}
 		a.Thumbprint, a.Key = newTP, keyJSON
 		return nil
 	})
-	if errors.Is(err, store.ErrExists) {
+	if errors.Is(err, storage.ErrExists) {
 		p := newProblem(probMalformed, http.StatusConflict, "another account already has the new key")
 		if other, err := s.store.ACMEAccountByKey(newTP); err == nil && other.Owner == q.account.Owner {
 			p.location = s.accountURL(other.ID)
@@ -351,7 +353,7 @@ func (s *Server) handleKeyChange(w http.ResponseWriter, _ *http.Request, _ httpr
 	if err != nil {
 		return asProblem(err)
 	}
-	s.log.Info("ACME account key changed", "account", a.ID, "user", a.Owner)
+	s.core.Audit(r.Context(), actor(&a), "acme.account.key", a.ID, nil)
 	w.Header().Set("Location", s.accountURL(a.ID))
 	return writeJSON(w, http.StatusOK, s.accountJSON(&a))
 }

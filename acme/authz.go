@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -11,7 +12,8 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"certmaker/challenge"
-	"certmaker/store"
+	"certmaker/core"
+	"certmaker/storage"
 )
 
 // http01 is the one challenge type certmaker offers (RFC 8555 8.3).
@@ -38,23 +40,23 @@ type challengeJSON struct {
 // newAuthz makes a pending authorization with an http-01 challenge. The
 // names certmaker never validates (localhost, 127.0.0.1 and ::1; see
 // challenge.Exempt) are valid from the start, as in the simple API.
-func (s *Server) newAuthz(account, orderID string, id identifier, expires time.Time) (store.ACMEAuthz, error) {
+func (s *Server) newAuthz(account, orderID string, id identifier, expires time.Time) (storage.ACMEAuthz, error) {
 	azID, err := newID()
 	if err != nil {
-		return store.ACMEAuthz{}, err
+		return storage.ACMEAuthz{}, err
 	}
 	chID, err := newID()
 	if err != nil {
-		return store.ACMEAuthz{}, err
+		return storage.ACMEAuthz{}, err
 	}
 	token, err := challenge.Token()
 	if err != nil {
-		return store.ACMEAuthz{}, err
+		return storage.ACMEAuthz{}, err
 	}
-	az := store.ACMEAuthz{
-		ID: azID, Account: account, Order: orderID, Identifier: store.ACMEIdentifier(id),
+	az := storage.ACMEAuthz{
+		ID: azID, Account: account, Order: orderID, Identifier: storage.ACMEIdentifier(id),
 		Status: statusPending, Expires: expires,
-		Challenges: []store.ACMEChallenge{{ID: chID, Type: http01, Token: token, Status: statusPending}},
+		Challenges: []storage.ACMEChallenge{{ID: chID, Type: http01, Token: token, Status: statusPending}},
 	}
 	if challenge.Exempt(id.Value) {
 		az.Status = statusValid
@@ -65,7 +67,7 @@ func (s *Server) newAuthz(account, orderID string, id identifier, expires time.T
 }
 
 // authzStatus is the stored status, or expired once its time has passed.
-func (s *Server) authzStatus(az *store.ACMEAuthz) string {
+func (s *Server) authzStatus(az *storage.ACMEAuthz) string {
 	switch az.Status {
 	case statusPending, statusValid:
 		if s.ca.Now().After(az.Expires) {
@@ -75,7 +77,7 @@ func (s *Server) authzStatus(az *store.ACMEAuthz) string {
 	return az.Status
 }
 
-func (s *Server) authzJSON(az *store.ACMEAuthz) authorization {
+func (s *Server) authzJSON(az *storage.ACMEAuthz) authorization {
 	out := authorization{
 		Identifier: identifier(az.Identifier),
 		Status:     s.authzStatus(az),
@@ -87,7 +89,7 @@ func (s *Server) authzJSON(az *store.ACMEAuthz) authorization {
 	return out
 }
 
-func (s *Server) challengeJSON(az *store.ACMEAuthz, ch *store.ACMEChallenge) challengeJSON {
+func (s *Server) challengeJSON(az *storage.ACMEAuthz, ch *storage.ACMEChallenge) challengeJSON {
 	out := challengeJSON{
 		Type:   ch.Type,
 		URL:    s.challengeURL(az.ID, ch.ID),
@@ -102,9 +104,9 @@ func (s *Server) challengeJSON(az *store.ACMEAuthz, ch *store.ACMEChallenge) cha
 }
 
 // ownAuthz loads an authorization of q's account.
-func (s *Server) ownAuthz(id string, q *request) (store.ACMEAuthz, error) {
+func (s *Server) ownAuthz(id string, q *request) (storage.ACMEAuthz, error) {
 	az, err := s.store.ACMEAuthz(id)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, storage.ErrNotFound) {
 		return az, notFound("authorization")
 	}
 	if err != nil {
@@ -135,7 +137,7 @@ func (s *Server) handleAuthz(w http.ResponseWriter, _ *http.Request, p httproute
 		if upd.Status != statusDeactivated {
 			return malformed("an authorization's status can only be set to %q", statusDeactivated)
 		}
-		az, err = s.store.UpdateACMEAuthz(az.ID, func(az *store.ACMEAuthz) error {
+		az, err = s.store.UpdateACMEAuthz(az.ID, func(az *storage.ACMEAuthz) error {
 			if az.Status != statusPending && az.Status != statusValid {
 				return malformed("the authorization is %s and cannot be deactivated", az.Status)
 			}
@@ -183,7 +185,7 @@ func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request, p httpr
 	if st := s.authzStatus(&az); st == statusExpired {
 		return malformed("the authorization has expired")
 	}
-	claimed, err := s.store.UpdateACMEAuthz(az.ID, func(a *store.ACMEAuthz) error {
+	claimed, err := s.store.UpdateACMEAuthz(az.ID, func(a *storage.ACMEAuthz) error {
 		if a.Status != statusPending || a.Challenges[idx].Status != statusPending {
 			return errNotPending
 		}
@@ -212,7 +214,7 @@ func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request, p httpr
 // checker, records the outcome on the challenge and its authorization, and
 // moves the order on. owner is the account's user: all of a user's accounts
 // are one requester for the checker's per-user bound on fetches.
-func (s *Server) validate(ctx context.Context, az *store.ACMEAuthz, idx int, owner, thumbprint string) (store.ACMEAuthz, error) {
+func (s *Server) validate(ctx context.Context, az *storage.ACMEAuthz, idx int, owner, thumbprint string) (storage.ACMEAuthz, error) {
 	ch := az.Challenges[idx]
 	target := challenge.Target{
 		Identifier: az.Identifier.Value,
@@ -222,9 +224,9 @@ func (s *Server) validate(ctx context.Context, az *store.ACMEAuthz, idx int, own
 	}
 	// A client hanging up must not leave the challenge half-recorded; the
 	// checker bounds the fetch itself.
-	checkErr := s.checker.CheckOne(context.WithoutCancel(ctx), owner, target)
+	checkErr := s.core.CheckName(context.WithoutCancel(ctx), core.Actor{Door: core.DoorACME, User: owner, Account: az.Account}, target)
 	now := s.ca.Now().UTC()
-	updated, err := s.store.UpdateACMEAuthz(az.ID, func(a *store.ACMEAuthz) error {
+	updated, err := s.store.UpdateACMEAuthz(az.ID, func(a *storage.ACMEAuthz) error {
 		c := &a.Challenges[idx]
 		if checkErr != nil {
 			c.Status, a.Status = statusInvalid, statusInvalid
@@ -237,9 +239,8 @@ func (s *Server) validate(ctx context.Context, az *store.ACMEAuthz, idx int, own
 	if err != nil {
 		return updated, err
 	}
-	if checkErr != nil {
-		s.log.Info("ACME challenge failed", "authz", az.ID, "identifier", az.Identifier.Value, "err", checkErr)
-	}
+	s.core.Audit(ctx, core.Actor{Door: core.DoorACME, User: owner, Account: az.Account}, "acme.challenge.validate", az.ID, checkErr,
+		slog.String("identifier", az.Identifier.Value))
 	return updated, s.refreshOrder(az.Order)
 }
 
@@ -276,7 +277,7 @@ func (s *Server) refreshOrder(id string) error {
 		return nil
 	}
 	status := statusReady
-	var prob *store.ACMEProblem
+	var prob *storage.ACMEProblem
 	for _, azID := range o.Authzs {
 		az, err := s.store.ACMEAuthz(azID)
 		if err != nil {
@@ -290,7 +291,7 @@ func (s *Server) refreshOrder(id string) error {
 			}
 		default:
 			status = statusInvalid
-			prob = &store.ACMEProblem{
+			prob = &storage.ACMEProblem{
 				Type:   problemPrefix + probUnauthorized,
 				Detail: fmt.Sprintf("authorization for %s is %s", az.Identifier.Value, st),
 				Status: http.StatusForbidden,
@@ -306,7 +307,7 @@ func (s *Server) refreshOrder(id string) error {
 	if status == o.Status {
 		return nil
 	}
-	_, err = s.store.UpdateACMEOrder(id, func(o *store.ACMEOrder) error {
+	_, err = s.store.UpdateACMEOrder(id, func(o *storage.ACMEOrder) error {
 		if o.Status == statusPending || o.Status == statusReady {
 			o.Status, o.Error = status, prob
 		}

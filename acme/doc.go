@@ -7,12 +7,13 @@
 //
 // # Basics
 //
-// A Server is an http.Handler for everything under /acme/. It owns none of
-// the CA: requests are checked by the challenge.Checker the simple API
-// uses, certificates are signed and stored by an Issuer (the api.Server)
-// for the account's certmaker user, so they appear in listings, OCSP, CRLs
-// and metrics like any other. Every piece of ACME state (accounts, orders,
-// authorizations, EAB keys) lives in the store; nonces live in memory.
+// A Server is an http.Handler for everything under /acme/, a door of the
+// service core. It owns none of the CA: names are proven, certificates
+// signed, stored and revoked by the core for the account's certmaker user,
+// under the same rules as every other door, so they appear in listings,
+// OCSP, CRLs, metrics and the audit trail like any other. Its own protocol
+// state (accounts, orders, authorizations, EAB keys) lives in the store;
+// nonces live in memory.
 //
 // Every request but the directory and newNonce is a JWS (flattened JSON,
 // protected header only) whose "url" is the public URL of the resource

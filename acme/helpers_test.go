@@ -25,11 +25,11 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"certmaker/acme"
 	"certmaker/admin"
-	"certmaker/api"
+	"certmaker/app"
 	"certmaker/ca"
-	"certmaker/challenge"
+	"certmaker/config"
+	"certmaker/core"
 	"certmaker/store"
 )
 
@@ -41,8 +41,8 @@ type env struct {
 	dbPath string
 	db     *store.DB
 	ca     *ca.Authority
-	ops    *admin.Ops
-	api    *api.Server
+	ops    *admin.Local
+	app    *app.App
 	srv    *httptest.Server
 	url    string
 	ln     net.Listener
@@ -99,55 +99,50 @@ func (e *env) open() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	authority, err := ca.New(ca.Config{PublicURL: e.url, DefaultDays: 7, MinDays: 1, MaxDays: 182})
+	a, err := app.New(e.config(), db, app.Options{NoDashboard: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rootCfg := ca.RootConfig{KeyType: ca.KeyECDSAP256, Days: 3650, CommonName: "acme test root", Organization: "certmaker tests", Country: "DE"}
-	ok, err := admin.LoadRoots(db, authority)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !ok {
-		r, err := admin.CreateRoot(db, rootCfg, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		authority.AddRoot(r, true)
-	}
-	checker, err := challenge.New(challenge.Config{Timeout: 2 * time.Second, AllowedPorts: []int{e.solver.port}, Hosts: hosts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	issuer := &lateIssuer{}
-	acmeSrv, err := acme.New(acme.Config{
-		Store:       db,
-		Authority:   authority,
-		Issuer:      issuer,
-		Checker:     checker,
-		RequireEAB:  !e.opts.noEAB,
-		DefaultUser: e.opts.defaultUser,
-		HTTP01Port:  e.solver.port,
-		Days:        30,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := api.New(api.Config{Store: db, Authority: authority, Checker: checker, ACME: acmeSrv})
-	if err != nil {
-		t.Fatal(err)
-	}
-	issuer.Server = s
-	e.db, e.ca, e.api = db, authority, s
-	e.ops = &admin.Ops{DB: db, Authority: authority, Root: rootCfg}
-	e.srv = httptest.NewUnstartedServer(s)
+	e.db, e.ca, e.app, e.ops = db, a.Core.Authority(), a, a.Operator
+	e.srv = httptest.NewUnstartedServer(a)
 	e.srv.Listener.Close()
 	e.srv.Listener = e.ln
 	e.srv.Start()
 	t.Cleanup(e.close)
 }
 
-type lateIssuer struct{ *api.Server }
+// config is the test CA's: an ECDSA P-256 root, ACME on with 30-day
+// certificates and http-01 on the solver's port, names resolved by hosts.
+func (e *env) config() config.Config {
+	cfg := config.Default()
+	cfg.Server.PublicURL = e.url
+	cfg.Certificates = config.Certificates{DefaultDays: 7, MinDays: 1, MaxDays: 182}
+	cfg.CA.KeyType, cfg.CA.Days, cfg.CA.CommonName, cfg.CA.Organization = "ecdsa-p256", 3650, "acme test root", "certmaker tests"
+	cfg.Challenge.Timeout = config.Duration{Duration: 2 * time.Second}
+	cfg.Challenge.AllowedPorts = []int{e.solver.port}
+	cfg.Challenge.DefaultPort = e.solver.port
+	cfg.Challenge.Hosts = map[string][]string{}
+	for name, addrs := range hosts {
+		for _, a := range addrs {
+			cfg.Challenge.Hosts[name] = append(cfg.Challenge.Hosts[name], a.String())
+		}
+	}
+	cfg.ACME = config.ACME{Enabled: true, RequireEAB: !e.opts.noEAB, DefaultUser: e.opts.defaultUser, HTTP01Port: e.solver.port, Days: 30}
+	return cfg
+}
+
+// rotateTo makes a new root with name constraints nc the active one.
+func (e *env) rotateTo(nc ca.NameConstraints) {
+	e.t.Helper()
+	rootCfg, err := app.RootConfig(e.config())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	rootCfg.Constraints = nc
+	if _, err := e.app.Core.NewRoot(e.t.Context(), core.Operator("test"), rootCfg); err != nil {
+		e.t.Fatal(err)
+	}
+}
 
 func (e *env) close() {
 	if e.srv == nil {

@@ -14,9 +14,10 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/julienschmidt/httprouter"
 
-	"certmaker/api"
 	"certmaker/ca"
-	"certmaker/store"
+	"certmaker/core"
+	"certmaker/httplog"
+	"certmaker/storage"
 )
 
 // algorithms are the JWS algorithms accepted for account keys.
@@ -42,7 +43,7 @@ type request struct {
 	url     string
 	payload []byte
 	// With kid: the account (whose user may act). With jwk: the key.
-	account *store.ACMEAccount
+	account *storage.ACMEAccount
 	jwk     *jose.JSONWebKey
 }
 
@@ -186,22 +187,22 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, mode keyMode) (*
 		if q.account.Status != statusValid {
 			return nil, newProblem(probUnauthorized, http.StatusUnauthorized, "account is %s", q.account.Status)
 		}
-		if _, err := s.activeUser(q.account.Owner); err != nil {
+		if _, err := s.activeUser(r, q.account.Owner); err != nil {
 			return nil, err
 		}
-		api.SetUser(r, q.account.Owner)
+		httplog.SetUser(r, q.account.Owner)
 	}
 	return q, nil
 }
 
 // accountByKID loads the account a kid names and its key.
-func (s *Server) accountByKID(kid string) (*store.ACMEAccount, *jose.JSONWebKey, error) {
+func (s *Server) accountByKID(kid string) (*storage.ACMEAccount, *jose.JSONWebKey, error) {
 	id, ok := strings.CutPrefix(kid, s.url(pathAccount))
 	if !ok || id == "" || strings.Contains(id, "/") {
 		return nil, nil, newProblem(probAccountDoesNotExist, http.StatusBadRequest, "kid %.200q is not an account URL of this server", kid)
 	}
 	a, err := s.store.ACMEAccount(id)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil, newProblem(probAccountDoesNotExist, http.StatusBadRequest, "no account %q", id)
 	}
 	if err != nil {
@@ -214,19 +215,22 @@ func (s *Server) accountByKID(kid string) (*store.ACMEAccount, *jose.JSONWebKey,
 	return &a, &k, nil
 }
 
-// activeUser is the certmaker user an account acts for, if it may act.
-func (s *Server) activeUser(name string) (store.User, error) {
-	u, err := s.store.User(name)
-	if errors.Is(err, store.ErrNotFound) {
-		return u, unauthorized("certmaker user %q does not exist", name)
+// activeUser is the certmaker user an account acts for, if it may act
+// (the core's rule: it exists and is enabled).
+func (s *Server) activeUser(r *http.Request, name string) (storage.User, error) {
+	u, err := s.core.ActiveUser(r.Context(), name)
+	switch core.KindOf(err) {
+	case "":
+		return u, nil
+	case core.NotFound, core.Disabled:
+		return u, unauthorized("%v", err)
 	}
-	if err != nil {
-		return u, internal(err)
-	}
-	if u.Disabled {
-		return u, unauthorized("certmaker user %q is disabled", name)
-	}
-	return u, nil
+	return u, internal(err)
+}
+
+// actor is the account acting, as the core knows it.
+func actor(a *storage.ACMEAccount) core.Actor {
+	return core.Actor{Door: core.DoorACME, User: a.Owner, Account: a.ID}
 }
 
 // checkKey accepts the account keys certmaker accepts in CSRs: RSA of at

@@ -79,13 +79,10 @@ func TestNewOrder_ManyIdentifiers(t *testing.T) {
 // and no authorization is made for it.
 func TestNewOrder_NameConstraints(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	e.ops.Root.Constraints = ca.NameConstraints{
+	e.rotateTo(ca.NameConstraints{
 		PermittedDNSDomains: []string{"app.test"},
 		PermittedIPRanges:   []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-	}
-	if _, err := e.ops.RotateRoot(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	})
 	if !e.root().PermittedDNSDomainsCritical {
 		t.Fatal("the active root has no name constraints")
 	}

@@ -13,7 +13,8 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"certmaker/ca"
-	"certmaker/store"
+	"certmaker/core"
+	"certmaker/storage"
 )
 
 // identifier is an RFC 8555 identifier; type "dns" or, per RFC 8738, "ip".
@@ -33,7 +34,7 @@ type order struct {
 	Error          *problem     `json:"error,omitempty"`
 }
 
-func (s *Server) orderJSON(o *store.ACMEOrder) order {
+func (s *Server) orderJSON(o *storage.ACMEOrder) order {
 	out := order{
 		Status:   s.orderStatus(o),
 		Expires:  timestamp(o.Expires),
@@ -54,7 +55,7 @@ func (s *Server) orderJSON(o *store.ACMEOrder) order {
 
 // orderStatus is the stored status, except that an order not yet valid
 // turns invalid when it expires (RFC 8555 7.1.6).
-func (s *Server) orderStatus(o *store.ACMEOrder) string {
+func (s *Server) orderStatus(o *storage.ACMEOrder) string {
 	switch o.Status {
 	case statusPending, statusReady:
 		if s.ca.Now().After(o.Expires) {
@@ -139,7 +140,7 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, _ *http.Request, _ httpro
 	if err := creq.Normalize(); err != nil {
 		return newProblem(probRejectedIdentifier, http.StatusBadRequest, "%v", err)
 	}
-	if err := s.ca.Permits(creq); err != nil {
+	if err := s.core.Permits(creq); err != nil {
 		return newProblem(probRejectedIdentifier, http.StatusBadRequest, "%v", err)
 	}
 
@@ -148,8 +149,8 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, _ *http.Request, _ httpro
 	if err != nil {
 		return internal(err)
 	}
-	o := store.ACMEOrder{ID: orderID, Account: q.account.ID, Status: statusPending, Expires: now.Add(s.expiry), Created: now}
-	var authzs []store.ACMEAuthz
+	o := storage.ACMEOrder{ID: orderID, Account: q.account.ID, Status: statusPending, Expires: now.Add(s.expiry), Created: now}
+	var authzs []storage.ACMEAuthz
 	ready := true
 	for _, id := range ids {
 		az, err := s.newAuthz(q.account.ID, orderID, id, o.Expires)
@@ -158,7 +159,7 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, _ *http.Request, _ httpro
 		}
 		ready = ready && az.Status == statusValid
 		authzs = append(authzs, az)
-		o.Identifiers = append(o.Identifiers, store.ACMEIdentifier(id))
+		o.Identifiers = append(o.Identifiers, storage.ACMEIdentifier(id))
 		o.Authzs = append(o.Authzs, az.ID)
 	}
 	if ready {
@@ -172,9 +173,9 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, _ *http.Request, _ httpro
 }
 
 // ownOrder loads an order of q's account.
-func (s *Server) ownOrder(id string, q *request) (store.ACMEOrder, error) {
+func (s *Server) ownOrder(id string, q *request) (storage.ACMEOrder, error) {
 	o, err := s.store.ACMEOrder(id)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, storage.ErrNotFound) {
 		return o, notFound("order")
 	}
 	if err != nil {
@@ -223,7 +224,7 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request, p httpro
 		return err
 	}
 	// Claim the order, so that two finalize calls cannot both issue.
-	o, err = s.store.UpdateACMEOrder(o.ID, func(o *store.ACMEOrder) error {
+	o, err = s.store.UpdateACMEOrder(o.ID, func(o *storage.ACMEOrder) error {
 		if o.Status != statusReady {
 			return newProblem(probOrderNotReady, http.StatusForbidden, "the order is %s, not ready", o.Status)
 		}
@@ -235,8 +236,8 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request, p httpro
 	}
 	// The request has its answer's deadline; the commit must not be cut
 	// off halfway by a client that hangs up.
-	cert, issueErr := s.issuer.IssueCSR(context.WithoutCancel(r.Context()), q.account.Owner, csr, creq)
-	o, err = s.store.UpdateACMEOrder(o.ID, func(o *store.ACMEOrder) error {
+	cert, issueErr := s.core.IssueCSR(context.WithoutCancel(r.Context()), actor(q.account), csr, creq)
+	o, err = s.store.UpdateACMEOrder(o.ID, func(o *storage.ACMEOrder) error {
 		if issueErr != nil {
 			o.Status = statusInvalid
 			o.Error = issueProblem(issueErr).record()
@@ -251,24 +252,23 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request, p httpro
 	if err != nil {
 		return internal(err)
 	}
-	s.log.Info("ACME certificate issued", "order", o.ID, "serial", cert.Serial.String(), "user", q.account.Owner)
 	w.Header().Set("Location", s.orderURL(o.ID))
 	return writeJSON(w, http.StatusOK, s.orderJSON(&o))
 }
 
 // issueProblem explains why signing failed: a CSR certmaker refuses is
-// badCSR, anything else internal.
+// badCSR, anything else as its kind says.
 func issueProblem(err error) *problem {
-	if errors.Is(err, ca.ErrInvalid) || errors.Is(err, ca.ErrWeakKey) || errors.Is(err, ca.ErrKeyType) {
+	if core.KindOf(err) == core.Invalid {
 		return newProblem(probBadCSR, http.StatusBadRequest, "%v", err)
 	}
-	return internal(err)
+	return asProblem(err)
 }
 
 // checkCSR decodes the finalize CSR and checks it against the order: its
 // signature and key, exactly the order's identifiers (in SANs or the
 // common name), and a key other than the account's.
-func (s *Server) checkCSR(b64 string, o *store.ACMEOrder, a *store.ACMEAccount) (*x509.CertificateRequest, *ca.Request, error) {
+func (s *Server) checkCSR(b64 string, o *storage.ACMEOrder, a *storage.ACMEAccount) (*x509.CertificateRequest, *ca.Request, error) {
 	der, err := base64.RawURLEncoding.DecodeString(b64)
 	if err != nil || len(der) == 0 {
 		return nil, nil, newProblem(probBadCSR, http.StatusBadRequest, "csr is not base64url-encoded DER")
@@ -381,7 +381,7 @@ func identifierList(ids []identifier) string {
 
 // handleCertificate serves an order's certificate as a PEM chain, leaf
 // then the root that signed it (RFC 8555 7.4.2).
-func (s *Server) handleCertificate(w http.ResponseWriter, _ *http.Request, p httprouter.Params, q *request) error {
+func (s *Server) handleCertificate(w http.ResponseWriter, r *http.Request, p httprouter.Params, q *request) error {
 	if !q.postAsGet() {
 		return malformed("a certificate is read with POST-as-GET")
 	}
@@ -390,7 +390,7 @@ func (s *Server) handleCertificate(w http.ResponseWriter, _ *http.Request, p htt
 		return notFound("certificate")
 	}
 	o, err := s.store.ACMEOrderBySerial(serial)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, storage.ErrNotFound) {
 		return notFound("certificate")
 	}
 	if err != nil {
@@ -399,7 +399,7 @@ func (s *Server) handleCertificate(w http.ResponseWriter, _ *http.Request, p htt
 	if o.Account != q.account.ID {
 		return unauthorized("the certificate was ordered by another account")
 	}
-	c, err := s.store.Certificate(serial)
+	c, err := s.core.Certificate(r.Context(), actor(q.account), serial)
 	if err != nil {
 		return internal(err)
 	}

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"net/http"
 
-	"certmaker/store"
+	"certmaker/core"
+	"certmaker/storage"
 )
 
 // Problem types (RFC 8555 6.7), without their common prefix.
@@ -74,33 +75,57 @@ func internal(err error) *problem {
 	return p
 }
 
-// asProblem turns any handler error into a problem; store.ErrNotFound of
-// a resource the handler did not map is a 404.
+// problems is ACME's one table from the core's error kinds to problem
+// types and statuses. Handlers pick a more precise type where RFC 8555
+// has one for their resource (badCSR for a finalize, badRevocationReason,
+// rejectedIdentifier); anything unlisted is serverInternal.
+var problems = map[core.Kind]struct {
+	typ    string
+	status int
+}{
+	core.Invalid:         {probMalformed, http.StatusBadRequest},
+	core.Unauthenticated: {probUnauthorized, http.StatusUnauthorized},
+	core.Disabled:        {probUnauthorized, http.StatusForbidden},
+	core.Forbidden:       {probUnauthorized, http.StatusForbidden},
+	core.NotFound:        {probMalformed, http.StatusNotFound},
+	core.Exists:          {probMalformed, http.StatusConflict},
+	core.Revoked:         {probAlreadyRevoked, http.StatusBadRequest},
+	core.Expired:         {probMalformed, http.StatusBadRequest},
+	core.ChallengeFailed: {probIncorrectResponse, http.StatusForbidden},
+	core.Full:            {probServerInternal, http.StatusServiceUnavailable},
+}
+
+// asProblem turns any handler error into a problem by its kind.
 func asProblem(err error) *problem {
 	var p *problem
 	if errors.As(err, &p) {
 		return p
 	}
-	if errors.Is(err, store.ErrNotFound) {
+	k := core.KindOf(err)
+	m, ok := problems[k]
+	switch {
+	case !ok:
+		return internal(err)
+	case k == core.NotFound:
+		// Of a resource the handler did not name.
 		return notFound("resource")
-	}
-	if errors.Is(err, store.ErrFull) {
+	case k == core.Full:
 		// RFC 8555 section 6.6: 503 with Retry-After asks the client to
 		// come back; the disk's path stays out of the detail.
-		p := newProblem(probServerInternal, http.StatusServiceUnavailable, "%s; try again later", store.ErrFull)
+		p := newProblem(m.typ, m.status, "%s; try again later", storage.ErrFull)
 		p.retryAfter = "60"
 		return p
 	}
-	return internal(err)
+	return newProblem(m.typ, m.status, "%v", err)
 }
 
 // record is what a stored order or challenge keeps of a problem.
-func (p *problem) record() *store.ACMEProblem {
-	return &store.ACMEProblem{Type: p.Type, Detail: p.Detail, Status: p.Status}
+func (p *problem) record() *storage.ACMEProblem {
+	return &storage.ACMEProblem{Type: p.Type, Detail: p.Detail, Status: p.Status}
 }
 
 // problemOf turns a stored problem back into its JSON form.
-func problemOf(sp *store.ACMEProblem) *problem {
+func problemOf(sp *storage.ACMEProblem) *problem {
 	if sp == nil {
 		return nil
 	}

@@ -1,7 +1,6 @@
 package acme
 
 import (
-	"bytes"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -9,8 +8,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
-	"certmaker/ca"
-	"certmaker/store"
+	"certmaker/core"
 )
 
 type revokeRequest struct {
@@ -20,7 +18,7 @@ type revokeRequest struct {
 
 // handleRevokeCert revokes a certificate (RFC 8555 7.6) for a request
 // signed by an account of the certificate's certmaker user (or the account
-// that ordered it), or by the certificate's own key.
+// that ordered it), or by the certificate's own key: the core's owner rule.
 func (s *Server) handleRevokeCert(w http.ResponseWriter, r *http.Request, _ httprouter.Params, q *request) error {
 	var req revokeRequest
 	if err := q.decode(&req); err != nil {
@@ -34,56 +32,29 @@ func (s *Server) handleRevokeCert(w http.ResponseWriter, r *http.Request, _ http
 	if err != nil {
 		return malformed("certificate does not parse: %v", err)
 	}
-	code := 0
+	rev := core.Revocation{Serial: cert.SerialNumber, DER: der}
 	if req.Reason != nil {
-		code = *req.Reason
+		rev.Reason = *req.Reason
 	}
-	// ParseReason knows the reasons certmaker revokes for; certificateHold
-	// and removeFromCRL are not among them.
-	if _, err := ca.ParseReason(ca.ReasonName(code)); err != nil {
-		return newProblem(probBadRevocationReason, http.StatusBadRequest, "reason %d is not one certmaker revokes for (0, 1, 3, 4, 5, 9)", code)
-	}
-	stored, err := s.store.Certificate(cert.SerialNumber)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !bytes.Equal(stored.DER, der)) {
-		return newProblem(probMalformed, http.StatusNotFound, "this CA did not issue that certificate")
-	}
-	if err != nil {
-		return internal(err)
-	}
-	if err := s.mayRevoke(q, &stored, cert); err != nil {
-		return err
-	}
-	c, err := s.store.Revoke(stored.Serial, s.ca.Now(), code)
-	if errors.Is(err, store.ErrRevoked) {
-		return newProblem(probAlreadyRevoked, http.StatusBadRequest, "certificate %s is already revoked", stored.Serial)
-	}
-	if err != nil {
-		return internal(err)
-	}
-	s.issuer.CountRevocation(c.KeyType)
-	s.log.Info("ACME certificate revoked", "serial", c.Serial.String(), "owner", c.Owner, "reason", ca.ReasonName(code))
-	w.WriteHeader(http.StatusOK)
-	return nil
-}
-
-// mayRevoke is RFC 8555 7.6's rule, with certmaker's owner rule for
-// accounts: they act for a user, and a user may revoke its certificates.
-func (s *Server) mayRevoke(q *request, c *store.Certificate, cert *x509.Certificate) error {
+	a := core.Actor{Door: core.DoorACME}
 	if q.jwk != nil {
-		tp, err := thumbprint(q.jwk)
-		if err != nil {
-			return err
-		}
-		if tp != publicThumbprint(cert.PublicKey) {
-			return unauthorized("the request is signed by neither an account nor the certificate's key")
-		}
-		return nil
+		a.Key = q.jwk.Key
+	} else {
+		a = actor(q.account)
 	}
-	if c.Owner == q.account.Owner {
+	_, err = s.core.Revoke(r.Context(), a, rev)
+	switch k := core.KindOf(err); {
+	case err == nil:
+		w.WriteHeader(http.StatusOK)
 		return nil
+	case errors.Is(err, core.ErrReason):
+		return newProblem(probBadRevocationReason, http.StatusBadRequest, "reason %d is not one certmaker revokes for (0, 1, 3, 4, 5, 9)", rev.Reason)
+	case k == core.NotFound:
+		return newProblem(probMalformed, http.StatusNotFound, "this CA did not issue that certificate")
+	case k == core.Revoked:
+		return newProblem(probAlreadyRevoked, http.StatusBadRequest, "certificate %s is already revoked", rev.Serial)
+	case k == core.Forbidden && q.jwk != nil:
+		return unauthorized("the request is signed by neither an account nor the certificate's key")
 	}
-	if o, err := s.store.ACMEOrderBySerial(c.Serial); err == nil && o.Account == q.account.ID {
-		return nil
-	}
-	return unauthorized("the certificate belongs to another user")
+	return asProblem(err)
 }

@@ -1,8 +1,6 @@
 package acme
 
 import (
-	"context"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -12,47 +10,25 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
-	"certmaker/api"
 	"certmaker/ca"
-	"certmaker/challenge"
-	"certmaker/store"
+	"certmaker/core"
+	"certmaker/httplog"
+	"certmaker/storage"
 )
 
-// Store is what the ACME server keeps and reads.
+// Store is the protocol state the ACME server keeps (accounts, orders,
+// authorizations, EAB keys, the nonce key); everything else it asks of
+// the core.
 type Store interface {
-	User(name string) (store.User, error)
-	Certificate(serial *big.Int) (store.Certificate, error)
-	Revoke(serial *big.Int, at time.Time, reason int) (store.Certificate, error)
-
-	ACMENonceKey() ([]byte, error)
-	ACMEEABKey(id string) (store.ACMEEAB, error)
-	CreateACMEAccount(a store.ACMEAccount) (store.ACMEAccount, error)
-	ACMEAccount(id string) (store.ACMEAccount, error)
-	ACMEAccountByKey(thumbprint string) (store.ACMEAccount, error)
-	UpdateACMEAccount(id string, fn func(*store.ACMEAccount) error) (store.ACMEAccount, error)
-	CreateACMEOrder(o store.ACMEOrder, authzs []store.ACMEAuthz) error
-	ACMEOrder(id string) (store.ACMEOrder, error)
-	ACMEOrders(account string) ([]string, error)
-	UpdateACMEOrder(id string, fn func(*store.ACMEOrder) error) (store.ACMEOrder, error)
-	ACMEOrderBySerial(serial *big.Int) (store.ACMEOrder, error)
-	ACMEAuthz(id string) (store.ACMEAuthz, error)
-	UpdateACMEAuthz(id string, fn func(*store.ACMEAuthz) error) (store.ACMEAuthz, error)
-}
-
-// Issuer signs and durably stores a certificate for a certmaker user, and
-// counts revocations; *api.Server is one.
-type Issuer interface {
-	IssueCSR(ctx context.Context, owner string, csr *x509.CertificateRequest, req *ca.Request) (*store.Certificate, error)
-	CountRevocation(keyType string)
+	storage.ACME
 }
 
 // Config wires a Server.
 type Config struct {
-	Store     Store
-	Authority *ca.Authority
-	Issuer    Issuer
-	Checker   *challenge.Checker
-	Logger    *slog.Logger
+	// Core issues, revokes and proves names: ACME is one of its doors.
+	Core   *core.Service
+	Store  Store
+	Logger *slog.Logger
 
 	// RequireEAB refuses new accounts without an External Account Binding.
 	// Without one (when allowed), accounts act for DefaultUser.
@@ -70,13 +46,12 @@ type Config struct {
 
 // Server is the ACME server, an http.Handler for /acme/.
 type Server struct {
-	store   Store
-	ca      *ca.Authority
-	issuer  Issuer
-	checker *challenge.Checker
-	log     *slog.Logger
-	nonces  *nonces
-	router  *httprouter.Router
+	core   *core.Service
+	store  Store
+	ca     *ca.Authority
+	log    *slog.Logger
+	nonces *nonces
+	router *httprouter.Router
 
 	requireEAB  bool
 	defaultUser string
@@ -87,8 +62,8 @@ type Server struct {
 
 // New checks cfg, loads (or makes) the nonce key and builds the routes.
 func New(cfg Config) (*Server, error) {
-	if cfg.Store == nil || cfg.Authority == nil || cfg.Issuer == nil || cfg.Checker == nil {
-		return nil, errors.New("acme: store, authority, issuer and checker are required")
+	if cfg.Core == nil || cfg.Store == nil {
+		return nil, errors.New("acme: the core and a store are required")
 	}
 	if !cfg.RequireEAB && cfg.DefaultUser == "" {
 		return nil, errors.New("acme: without require_eab, a default user is needed for accounts without a binding")
@@ -110,10 +85,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
+		core:        cfg.Core,
 		store:       cfg.Store,
-		ca:          cfg.Authority,
-		issuer:      cfg.Issuer,
-		checker:     cfg.Checker,
+		ca:          cfg.Core.Authority(),
 		log:         cfg.Logger,
 		nonces:      newNonces(key, nonceWindow),
 		requireEAB:  cfg.RequireEAB,
@@ -147,11 +121,11 @@ func (s *Server) routes() {
 	r.RedirectFixedPath = false
 	r.HandleOPTIONS = false
 	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		api.SetRoute(r, "/acme/")
+		httplog.SetRoute(r, "/acme/")
 		s.writeProblem(w, r, notFound("ACME resource"))
 	})
 	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		api.SetRoute(r, "/acme/")
+		httplog.SetRoute(r, "/acme/")
 		// Every resource but the directory and newNonce is POST-as-GET.
 		s.writeProblem(w, r, newProblem(probMalformed, http.StatusMethodNotAllowed, "method %s not allowed here (ACME resources take POST, or POST-as-GET)", r.Method))
 	})
@@ -192,7 +166,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, p httprouter.Param
 // renders any error h returns as a problem document.
 func (s *Server) handle(method, pattern string, h handlerFunc) {
 	s.router.Handle(method, pattern, func(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
-		api.SetRoute(r, pattern)
+		httplog.SetRoute(r, pattern)
 		if err := h(w, r, p); err != nil {
 			s.writeProblem(w, r, err)
 		}

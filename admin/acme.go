@@ -2,73 +2,19 @@ package admin
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/julienschmidt/httprouter"
 
-	"certmaker/store"
+	"certmaker/core"
 )
 
-// EAB is an ACME External Account Binding key (RFC 8555 7.3.4): an ACME
-// client that presents it creates accounts acting for the key's user.
-type EAB struct {
-	KeyID   string `json:"key_id"`
-	HMACKey string `json:"hmac_key"` // base64url, no padding, as ACME clients take it
-}
-
-// ACMEEAB makes a new EAB key for a user. A user may hold several; each
-// stays usable, so a proxy that loses its account can register again.
-func (o *Ops) ACMEEAB(_ context.Context, name string) (EAB, error) {
-	if _, err := o.DB.User(name); err != nil {
-		return EAB{}, err
-	}
-	_, id, err := newSecret(12)
-	if err != nil {
-		return EAB{}, fmt.Errorf("making EAB key id: %w", err)
-	}
-	key, keyText, err := newSecret(32) // HS256 wants at least 256 bits
-	if err != nil {
-		return EAB{}, fmt.Errorf("making EAB key: %w", err)
-	}
-	k := store.ACMEEAB{ID: id, Owner: name, Key: key, Created: o.now().UTC()}
-	if err := o.DB.CreateACMEEAB(k); err != nil {
-		return EAB{}, err
-	}
-	return EAB{KeyID: k.ID, HMACKey: keyText}, nil
-}
+// EAB is an ACME External Account Binding key (RFC 8555 7.3.4).
+type EAB = core.EAB
 
 // EABInfo is one row of `user acme-eab --list`: never the HMAC key.
-type EABInfo struct {
-	KeyID   string    `json:"key_id"`
-	User    string    `json:"user"`
-	Created time.Time `json:"created"`
-	// Accounts is how many ACME accounts the key bound; 0 means unused.
-	Accounts int `json:"accounts"`
-}
-
-// ACMEEABs lists the EAB keys of user, or of every user for "".
-func (o *Ops) ACMEEABs(_ context.Context, user string) ([]EABInfo, error) {
-	keys, err := o.DB.ACMEEABs(user)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]EABInfo, len(keys))
-	for i, k := range keys {
-		out[i] = EABInfo{KeyID: k.ID, User: k.Owner, Created: k.Created, Accounts: k.Accounts}
-	}
-	return out, nil
-}
-
-// RevokeACMEEAB deletes an EAB key, so it binds no new account, and
-// deactivates the accounts it bound (RFC 8555 7.3.6: for good); it returns
-// how many. The server reads accounts per request, so they stop at their
-// next one.
-func (o *Ops) RevokeACMEEAB(_ context.Context, kid string) (int, error) {
-	return o.DB.RevokeACMEEAB(kid)
-}
+type EABInfo = core.EABInfo
 
 func (h *handler) acmeEAB(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
 	k, err := h.op.ACMEEAB(r.Context(), p.ByName("name"))

@@ -4,26 +4,27 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"certmaker/admin"
+	"certmaker/app"
 	"certmaker/ca"
+	"certmaker/config"
 	"certmaker/store"
 )
 
 // operators runs each test against both transports: the operations called
 // directly, and the same operations through a server on a real unix socket.
-func operators(t *testing.T) map[string]func(t *testing.T) (admin.Operator, *admin.Ops) {
-	return map[string]func(t *testing.T) (admin.Operator, *admin.Ops){
-		"Local": func(t *testing.T) (admin.Operator, *admin.Ops) {
+func operators(t *testing.T) map[string]func(t *testing.T) (admin.Operator, *fixture) {
+	return map[string]func(t *testing.T) (admin.Operator, *fixture){
+		"Local": func(t *testing.T) (admin.Operator, *fixture) {
 			ops := newOps(t)
-			return ops, ops
+			return ops.Operator, ops
 		},
-		"Socket": func(t *testing.T) (admin.Operator, *admin.Ops) {
+		"Socket": func(t *testing.T) (admin.Operator, *fixture) {
 			ops := newOps(t)
 			sock := filepath.Join(t.TempDir(), "ca.db.sock")
 			ln, err := net.Listen("unix", sock)
@@ -34,7 +35,7 @@ func operators(t *testing.T) map[string]func(t *testing.T) (admin.Operator, *adm
 			if err := os.Chmod(sock, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			srv := &http.Server{Handler: admin.Handler(ops)}
+			srv := admin.NewServer(ops.Operator)
 			go srv.Serve(admin.OwnerOnly(ln, func(err error) { t.Errorf("own connection refused: %v", err) }))
 			t.Cleanup(func() { srv.Close() })
 			c, err := admin.Dial(context.Background(), sock)
@@ -46,18 +47,30 @@ func operators(t *testing.T) map[string]func(t *testing.T) (admin.Operator, *adm
 	}
 }
 
-func newOps(t *testing.T) *admin.Ops {
+// fixture is a CA's store and authority with the admin operations run in
+// this process on them, as a command on the file runs them.
+type fixture struct {
+	DB        *store.DB
+	Authority *ca.Authority
+	Operator  *admin.Local
+}
+
+func newOps(t *testing.T) *fixture {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "ca.db"), store.Options{Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	a, err := ca.New(ca.Config{PublicURL: "http://ca.test", DefaultDays: 7, MinDays: 1, MaxDays: 182})
+	cfg := config.Default()
+	cfg.Server.PublicURL = "http://ca.test"
+	cfg.Certificates = config.Certificates{DefaultDays: 7, MinDays: 1, MaxDays: 182}
+	cfg.CA.Days, cfg.CA.CommonName = 365, "t"
+	svc, err := app.NewCore(cfg, db, app.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &admin.Ops{DB: db, Authority: a, Root: ca.RootConfig{KeyType: ca.KeyECDSAP256, Days: 365, CommonName: "t", Country: "DE"}}
+	return &fixture{DB: db, Authority: svc.Authority(), Operator: &admin.Local{Core: svc}}
 }
 
 func TestOperator(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"certmaker/core"
 	"certmaker/inventory"
 )
 
@@ -94,7 +95,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&e); err != nil || e.Error == "" {
 			return fmt.Errorf("server answered %s", resp.Status)
 		}
-		return &remoteError{msg: e.Error, kind: kindOf(resp.StatusCode)}
+		return &remoteError{msg: e.Error, kind: e.Kind}
 	}
 	if out == nil {
 		return nil
@@ -105,24 +106,17 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	return nil
 }
 
-// remoteError carries the server's message and the sentinel its status
-// stands for.
+// remoteError carries the server's message and the kind of its error:
+// errors.Is(err, store.ErrNotFound) holds for a NotFound from the socket
+// as it does for one from the file.
 type remoteError struct {
 	msg  string
-	kind error
+	kind core.Kind
 }
 
-func (e *remoteError) Error() string { return e.msg }
-func (e *remoteError) Unwrap() error { return e.kind }
-
-func kindOf(status int) error {
-	for _, k := range errorKinds {
-		if k.status == status {
-			return k.err
-		}
-	}
-	return nil
-}
+func (e *remoteError) Error() string        { return e.msg }
+func (e *remoteError) ErrorKind() core.Kind { return e.kind }
+func (e *remoteError) Is(target error) bool { return core.SameKind(e, target) }
 
 // AddUser implements Operator.
 func (c *Client) AddUser(ctx context.Context, name string, admin bool) (string, error) {

@@ -1,17 +1,42 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"time"
 
 	"github.com/julienschmidt/httprouter"
 
-	"certmaker/ca"
+	"certmaker/core"
 	"certmaker/inventory"
-	"certmaker/store"
 )
+
+// NewServer serves op on the admin socket. It has no write timeout: a
+// backup streams the whole file. Each request knows its peer's uid, which
+// names the operator in the audit trail.
+func NewServer(op Operator) *http.Server {
+	return &http.Server{Handler: Handler(op), ReadHeaderTimeout: 10 * time.Second, ConnContext: connContext}
+}
+
+type peerKey struct{}
+
+// connContext records the uid of the process at the other end of a
+// socket connection, as the kernel reports it.
+func connContext(ctx context.Context, c net.Conn) context.Context {
+	if uid, ok, err := peerUID(c); err == nil && ok {
+		return context.WithValue(ctx, peerKey{}, uid)
+	}
+	return ctx
+}
+
+// peerOf is the uid connContext recorded, if any.
+func peerOf(ctx context.Context) (uint32, bool) {
+	uid, ok := ctx.Value(peerKey{}).(uint32)
+	return uid, ok
+}
 
 // Handler serves op over HTTP; the server mounts it on its unix socket.
 func Handler(op Operator) http.Handler {
@@ -86,22 +111,23 @@ func (h *handler) rotateRoot(w http.ResponseWriter, r *http.Request, _ httproute
 	reply(w, fingerprintResponse{fp}, err)
 }
 
-// errorKinds maps sentinel errors to statuses and back, so the client can
-// return errors that errors.Is recognizes just like local ones.
-var errorKinds = []struct {
-	err    error
-	status int
-}{
-	{store.ErrNotFound, http.StatusNotFound},
-	{store.ErrExists, http.StatusConflict},
-	{store.ErrRevoked, http.StatusGone},
-	{ErrInvalid, http.StatusBadRequest},
-	{ca.ErrInvalid, http.StatusUnprocessableEntity},
-	{inventory.ErrInvalid, http.StatusBadRequest},
+// statuses is the admin protocol's one table from the core's error kinds
+// to statuses, for the kinds an operator's calls end in (the operator is
+// never unauthenticated, disabled or refused by the owner rule); any other
+// is a 500. The answer carries the kind itself too, so that the client
+// returns errors that errors.Is recognizes just like local ones.
+var statuses = map[core.Kind]int{
+	core.Invalid:  http.StatusBadRequest,
+	core.NotFound: http.StatusNotFound,
+	core.Exists:   http.StatusConflict,
+	core.Revoked:  http.StatusGone,
+	core.Full:     http.StatusServiceUnavailable,
+	core.Canceled: 499,
 }
 
 type errorResponse struct {
-	Error string `json:"error"`
+	Error string    `json:"error"`
+	Kind  core.Kind `json:"kind,omitempty"`
 }
 
 func reply(w http.ResponseWriter, v any, err error) {
@@ -114,16 +140,14 @@ func reply(w http.ResponseWriter, v any, err error) {
 }
 
 func replyError(w http.ResponseWriter, err error) {
-	status := http.StatusInternalServerError
-	for _, k := range errorKinds {
-		if errors.Is(err, k.err) {
-			status = k.status
-			break
-		}
+	kind := core.KindOf(err)
+	status, ok := statuses[kind]
+	if !ok {
+		status = http.StatusInternalServerError
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(errorResponse{err.Error()})
+	json.NewEncoder(w).Encode(errorResponse{Error: err.Error(), Kind: kind})
 }
 
 func (h *handler) revoke(w http.ResponseWriter, r *http.Request, p httprouter.Params) {

@@ -2,28 +2,19 @@ package admin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"sync"
-	"time"
 
 	"certmaker/ca"
+	"certmaker/core"
 	"certmaker/inventory"
-	"certmaker/store"
 )
 
-// ErrInvalid marks an operation refused for its arguments.
-var ErrInvalid = errors.New("invalid argument")
+// ErrInvalid marks an operation refused for its arguments (the core's).
+var ErrInvalid = core.ErrInvalid
 
 // UserInfo is one row of `user list`.
-type UserInfo struct {
-	Name         string    `json:"name"`
-	Admin        bool      `json:"admin"`
-	Disabled     bool      `json:"disabled"`
-	Created      time.Time `json:"created"`
-	Certificates int       `json:"certificates"`
-}
+type UserInfo = core.UserInfo
 
 // Operator is every admin operation, local or remote.
 type Operator interface {
@@ -54,174 +45,63 @@ type Operator interface {
 	RevokeACMEEAB(ctx context.Context, kid string) (deactivated int, err error)
 }
 
-// Ops runs the operations on an open database. When Authority is set (inside
-// a running server), root changes reach it at once.
-type Ops struct {
-	DB        *store.DB
-	Authority *ca.Authority // nil when the server is not running
-	Root      ca.RootConfig
-	Now       func() time.Time
-	// OnRevoke, if set, hears of each revocation (for metrics).
-	OnRevoke func(keyType string)
-
-	// rotating makes a rotation's store write and its switch of the
-	// running authority one step: two rotations at once (socket and
-	// dashboard) must not leave the server issuing from the root the file
-	// does not call active.
-	rotating sync.Mutex
+// Local runs the operations in this process, on the core: inside a
+// running server (behind the socket's Handler), or on the file itself
+// when no server runs. It only turns the command's words into the core's
+// values; the core checks, does and audits.
+type Local struct {
+	Core *core.Service
+	// Who names the operator in the audit trail when no peer is known
+	// (a command on the file); over the socket the peer's uid is used.
+	Who string
 }
 
-var _ Operator = (*Ops)(nil)
+var _ Operator = (*Local)(nil)
 
-func (o *Ops) now() time.Time {
-	if o.Now != nil {
-		return o.Now()
+// actor is the operator of the request in ctx.
+func (l *Local) actor(ctx context.Context) core.Actor {
+	if uid, ok := peerOf(ctx); ok {
+		return core.Operator(fmt.Sprintf("uid %d", uid))
 	}
-	return time.Now()
-}
-
-// NewToken returns a fresh API token: 256 bits from the CSPRNG, base64url.
-func NewToken() (string, error) {
-	_, token, err := newSecret(32)
-	if err != nil {
-		return "", fmt.Errorf("making token: %w", err)
+	if l.Who != "" {
+		return core.Operator(l.Who)
 	}
-	return token, nil
-}
-
-// CheckUserName allows 1 to 64 letters, digits and . _ - @, starting with a
-// letter or digit, so names are safe in tables, URLs and index keys.
-func CheckUserName(name string) error {
-	if name == "" || len(name) > 64 {
-		return fmt.Errorf("%w: user name must be 1 to 64 characters", ErrInvalid)
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-		if !alnum && (i == 0 || (c != '.' && c != '_' && c != '-' && c != '@')) {
-			return fmt.Errorf("%w: user name %q: use letters, digits and . _ - @, starting with a letter or digit", ErrInvalid, name)
-		}
-	}
-	return nil
+	return core.Operator("operator")
 }
 
 // AddUser creates a user and returns its token, the only time it is shown.
-func (o *Ops) AddUser(_ context.Context, name string, admin bool) (string, error) {
-	if err := CheckUserName(name); err != nil {
-		return "", err
-	}
-	token, err := NewToken()
-	if err != nil {
-		return "", err
-	}
-	u := store.User{Name: name, Admin: admin, Created: o.now().UTC(), TokenHash: store.HashToken(token)}
-	if err := o.DB.CreateUser(u); err != nil {
-		return "", err
-	}
-	return token, nil
+func (l *Local) AddUser(ctx context.Context, name string, admin bool) (string, error) {
+	return l.Core.AddUser(ctx, l.actor(ctx), name, admin)
 }
 
 // Users lists users with their certificate counts.
-func (o *Ops) Users(context.Context) ([]UserInfo, error) {
-	users, err := o.DB.Users()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]UserInfo, len(users))
-	for i, u := range users {
-		n, err := o.DB.CountCertificates(u.Name)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = UserInfo{Name: u.Name, Admin: u.Admin, Disabled: u.Disabled, Created: u.Created, Certificates: n}
-	}
-	return out, nil
+func (l *Local) Users(ctx context.Context) ([]UserInfo, error) {
+	return l.Core.Users(ctx, l.actor(ctx))
 }
 
-// SetDisabled disables or enables a user; the server reads users per
-// request, so the change applies to the very next one.
-func (o *Ops) SetDisabled(_ context.Context, name string, disabled bool) error {
-	_, err := o.DB.UpdateUser(name, func(u *store.User) error {
-		u.Disabled = disabled
-		return nil
-	})
-	return err
+// SetDisabled disables or enables a user.
+func (l *Local) SetDisabled(ctx context.Context, name string, disabled bool) error {
+	return l.Core.SetDisabled(ctx, l.actor(ctx), name, disabled)
 }
 
-// ResetToken gives a user a new token; the old one stops working in the
-// same commit.
-func (o *Ops) ResetToken(_ context.Context, name string) (string, error) {
-	token, err := NewToken()
-	if err != nil {
-		return "", err
-	}
-	_, err = o.DB.UpdateUser(name, func(u *store.User) error {
-		u.TokenHash = store.HashToken(token)
-		return nil
-	})
-	if err != nil {
-		return "", err
-	}
-	return token, nil
+// ResetToken gives a user a new token.
+func (l *Local) ResetToken(ctx context.Context, name string) (string, error) {
+	return l.Core.ResetToken(ctx, l.actor(ctx), name)
 }
 
 // RotateRoot makes a new root the active issuer and returns its SHA-256
-// fingerprint. Old roots stay in the file and in the authority.
-func (o *Ops) RotateRoot(context.Context) (string, error) {
-	o.rotating.Lock()
-	defer o.rotating.Unlock()
-	r, err := CreateRoot(o.DB, o.Root, o.now())
+// fingerprint.
+func (l *Local) RotateRoot(ctx context.Context) (string, error) {
+	r, err := l.Core.RotateRoot(ctx, l.actor(ctx))
 	if err != nil {
 		return "", err
-	}
-	if o.Authority != nil {
-		o.Authority.AddRoot(r, true)
 	}
 	return r.Fingerprint, nil
 }
 
-// CreateRoot makes a root and stores it as the active one.
-func CreateRoot(db *store.DB, cfg ca.RootConfig, now time.Time) (*ca.Root, error) {
-	r, err := ca.NewRoot(cfg, now)
-	if err != nil {
-		return nil, err
-	}
-	key, err := ca.MarshalKey(r.Signer)
-	if err != nil {
-		return nil, err
-	}
-	rec := store.Root{Fingerprint: r.Fingerprint, CertDER: r.Cert.Raw, KeyPKCS8: key, Created: now.UTC()}
-	if err := db.PutRoot(rec, true); err != nil {
-		return nil, fmt.Errorf("storing root: %w", err)
-	}
-	return r, nil
-}
-
-// LoadRoots puts every stored root into the authority and reports whether
-// one is active.
-func LoadRoots(db *store.DB, a *ca.Authority) (bool, error) {
-	recs, active, err := db.Roots()
-	if err != nil {
-		return false, err
-	}
-	for _, rec := range recs {
-		key, err := ca.ParseKey(rec.KeyPKCS8)
-		if err != nil {
-			return false, fmt.Errorf("root %s: %w", rec.Fingerprint, err)
-		}
-		r, err := ca.LoadRoot(rec.CertDER, key)
-		if err != nil {
-			return false, err
-		}
-		a.AddRoot(r, rec.Fingerprint == active)
-	}
-	return active != "" && a.Active() != nil, nil
-}
-
-// Revoke revokes any certificate; the operator is not bound by the owner
-// rule. OCSP and CRLs read revocations from the file, so the running server
-// answers with the new status at once.
-func (o *Ops) Revoke(_ context.Context, id, reason string) error {
+// Revoke revokes any certificate: the operator is not bound by the owner
+// rule.
+func (l *Local) Revoke(ctx context.Context, id, reason string) error {
 	serial, err := ca.ParseSerial(id)
 	if err != nil {
 		return err
@@ -230,67 +110,54 @@ func (o *Ops) Revoke(_ context.Context, id, reason string) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.DB.Revoke(serial, o.now(), code)
-	if err == nil && o.OnRevoke != nil {
-		o.OnRevoke(c.KeyType)
-	}
+	_, err = l.Core.Revoke(ctx, l.actor(ctx), core.Revocation{Serial: serial, Reason: code})
 	return err
 }
 
-// Backup copies the database in one read transaction: writers go on, and
-// the copy is the state at its start.
-func (o *Ops) Backup(_ context.Context, w io.Writer) (int64, error) {
-	return o.DB.Backup(w)
+// Backup copies the database in one read transaction.
+func (l *Local) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	return l.Core.Backup(ctx, l.actor(ctx), w)
 }
 
 // Certificates lists certificates of every user, or q.Owner's.
-func (o *Ops) Certificates(_ context.Context, q inventory.Query) (inventory.Page, error) {
-	return inventory.List(o.DB, q, o.now())
+func (l *Local) Certificates(ctx context.Context, q inventory.Query) (inventory.Page, error) {
+	return l.Core.Certificates(ctx, l.actor(ctx), q)
 }
 
 // Certificate describes one certificate by id.
-func (o *Ops) Certificate(_ context.Context, id string) (inventory.Certificate, []byte, error) {
+func (l *Local) Certificate(ctx context.Context, id string) (inventory.Certificate, []byte, error) {
 	serial, err := ca.ParseSerial(id)
 	if err != nil {
 		return inventory.Certificate{}, nil, err
 	}
-	c, err := o.DB.Certificate(serial)
+	d, c, err := l.Core.Describe(ctx, l.actor(ctx), serial)
 	if err != nil {
 		return inventory.Certificate{}, nil, err
 	}
-	d, err := inventory.Describe(c, o.now())
-	return d, ca.CertPEM(c.DER), err
+	return d, ca.CertPEM(c.DER), nil
 }
 
-// RootsPEM reads roots straight from the database: the active one, or
-// every one (oldest first) for trust stores that should keep accepting
-// certificates of rotated-out roots.
-func (o *Ops) RootsPEM(_ context.Context, all bool) ([]byte, error) {
-	recs, active, err := o.DB.Roots()
-	if err != nil {
-		return nil, err
-	}
-	roots, err := inventory.Roots(o.DB, o.now())
-	if err != nil {
-		return nil, err
-	}
-	byFP := make(map[string][]byte, len(recs))
-	for _, r := range recs {
-		byFP[r.Fingerprint] = r.CertDER
-	}
-	var out []byte
-	for _, r := range roots {
-		if all || r.Fingerprint == active {
-			out = append(out, ca.CertPEM(byFP[r.Fingerprint])...)
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("root: %w (start the server once to create one)", store.ErrNotFound)
-	}
-	return out, nil
+// RootsPEM returns the active root, or every root, as PEM.
+func (l *Local) RootsPEM(ctx context.Context, all bool) ([]byte, error) {
+	return l.Core.RootsPEM(ctx, all)
 }
 
 // Status summarizes roots, users, certificates and the file.
-func (o *Ops) Status(context.Context) (inventory.Summary, error) {
-	return inventory.Summarize(o.DB, o.now())
+func (l *Local) Status(ctx context.Context) (inventory.Summary, error) {
+	return l.Core.Status(ctx, l.actor(ctx))
+}
+
+// ACMEEAB makes a new EAB key for a user.
+func (l *Local) ACMEEAB(ctx context.Context, name string) (EAB, error) {
+	return l.Core.ACMEEAB(ctx, l.actor(ctx), name)
+}
+
+// ACMEEABs lists the EAB keys of user, or of every user for "".
+func (l *Local) ACMEEABs(ctx context.Context, user string) ([]EABInfo, error) {
+	return l.Core.ACMEEABs(ctx, l.actor(ctx), user)
+}
+
+// RevokeACMEEAB deletes an EAB key and deactivates the accounts it bound.
+func (l *Local) RevokeACMEEAB(ctx context.Context, kid string) (int, error) {
+	return l.Core.RevokeACMEEAB(ctx, l.actor(ctx), kid)
 }

@@ -170,7 +170,7 @@ func TestOwnerOnly_RefusesClientOfAnotherUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	refusedUIDs := make(chan error, 4)
-	srv := &http.Server{Handler: admin.Handler(newOps(t))}
+	srv := admin.NewServer(newOps(t).Operator)
 	go srv.Serve(admin.OwnerOnly(ln, func(err error) { refusedUIDs <- err }))
 	t.Cleanup(func() { srv.Close() })
 	if err := os.Chmod(sock, 0o666); err != nil {

@@ -21,8 +21,7 @@ import (
 
 	"golang.org/x/crypto/ocsp"
 
-	"certmaker/admin"
-	"certmaker/api"
+	"certmaker/app"
 	"certmaker/ca"
 	"certmaker/store"
 )
@@ -50,37 +49,28 @@ func newBenchServer(b *testing.B, logger *slog.Logger) *benchServer {
 // newAPI wires an API the way serve does, on a fresh bbolt file in the
 // test's temporary directory: an authority with an ECDSA P-256 root, and
 // a user alice whose token it returns.
-func newAPI(tb testing.TB, logger *slog.Logger) (*api.Server, *store.DB, *ca.Root, string) {
+func newAPI(tb testing.TB, logger *slog.Logger) (*app.App, *store.DB, *ca.Root, string) {
 	tb.Helper()
 	return newAPIAt(tb, filepath.Join(tb.TempDir(), "ca.db"), logger)
 }
 
 // newAPIAt is newAPI with its database at path.
-func newAPIAt(tb testing.TB, path string, logger *slog.Logger) (*api.Server, *store.DB, *ca.Root, string) {
+func newAPIAt(tb testing.TB, path string, logger *slog.Logger) (*app.App, *store.DB, *ca.Root, string) {
 	tb.Helper()
 	db, err := store.Open(path, store.Options{Timeout: time.Second})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	authority, err := ca.New(ca.Config{PublicURL: "http://ca.test:8880", DefaultDays: 7, MinDays: 1, MaxDays: 182})
+	s, err := app.New(testConfig("http://ca.test:8880", "api test root"), db, app.Options{Logger: logger, NoDashboard: true})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	root, err := admin.CreateRoot(db, ca.RootConfig{KeyType: ca.KeyECDSAP256, Days: 3650, CommonName: "api test root", Country: "DE"}, time.Now())
+	token, err := s.Operator.AddUser(context.Background(), "alice", false)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	authority.AddRoot(root, true)
-	token, err := (&admin.Ops{DB: db}).AddUser(context.Background(), "alice", false)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s, err := api.New(api.Config{Store: db, Authority: authority, Logger: logger})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return s, db, root, token
+	return s, db, s.Core.Authority().Active(), token
 }
 
 // ocspRequestFor reads the certificate a request answered with (its serial

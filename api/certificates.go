@@ -1,23 +1,20 @@
 package api
 
 import (
-	"errors"
-	"fmt"
-	"math/big"
 	"net/http"
 	"strconv"
 
 	"github.com/julienschmidt/httprouter"
 
 	"certmaker/ca"
-	"certmaker/store"
+	"certmaker/core"
 )
 
 const pemType = "application/x-pem-file"
 
 // handleRequest issues a certificate for a simple JSON request, with a key
 // the server generates, or opens a challenge when challenges are required.
-func (s *Server) handleRequest(w http.ResponseWriter, r *http.Request, _ httprouter.Params, u *store.User) {
+func (s *Server) handleRequest(w http.ResponseWriter, r *http.Request, _ httprouter.Params, a core.Actor) {
 	body, err := readBody(w, r)
 	if err != nil {
 		Error(w, r, err)
@@ -28,11 +25,12 @@ func (s *Server) handleRequest(w http.ResponseWriter, r *http.Request, _ httprou
 		Error(w, r, err)
 		return
 	}
-	if s.challengeRequired {
-		s.openChallenge(w, r, u, req, kt, nil)
+	if s.core.ChallengeRequired() {
+		ch, err := s.core.OpenChallenge(r.Context(), a, req, kt)
+		s.answerOpened(w, r, ch.ID, ch.Token, err)
 		return
 	}
-	c, err := s.Issue(r.Context(), u.Name, req, kt)
+	c, err := s.core.Issue(r.Context(), a, req, kt)
 	if err != nil {
 		Error(w, r, err)
 		return
@@ -42,7 +40,7 @@ func (s *Server) handleRequest(w http.ResponseWriter, r *http.Request, _ httprou
 }
 
 // handleRequestWithCSR signs a client's CSR; the server never sees that key.
-func (s *Server) handleRequestWithCSR(w http.ResponseWriter, r *http.Request, _ httprouter.Params, u *store.User) {
+func (s *Server) handleRequestWithCSR(w http.ResponseWriter, r *http.Request, _ httprouter.Params, a core.Actor) {
 	days, err := daysParam(r)
 	if err != nil {
 		Error(w, r, err)
@@ -67,11 +65,12 @@ func (s *Server) handleRequestWithCSR(w http.ResponseWriter, r *http.Request, _ 
 		Error(w, r, err)
 		return
 	}
-	if s.challengeRequired {
-		s.openChallenge(w, r, u, req, "", csr)
+	if s.core.ChallengeRequired() {
+		ch, err := s.core.OpenChallengeCSR(r.Context(), a, csr, req)
+		s.answerOpened(w, r, ch.ID, ch.Token, err)
 		return
 	}
-	c, err := s.IssueCSR(r.Context(), u.Name, csr, req)
+	c, err := s.core.IssueCSR(r.Context(), a, csr, req)
 	if err != nil {
 		Error(w, r, err)
 		return
@@ -92,50 +91,13 @@ func daysParam(r *http.Request) (int, error) {
 	return n, nil
 }
 
-// ownCertificate reads a certificate the user may see: its own, or any for
-// an admin. Anything else is reported as not found, so that ids of other
-// users' certificates cannot be probed.
-func (s *Server) ownCertificate(idParam string, u *store.User, adminMay bool) (store.Certificate, error) {
-	serial, err := ca.ParseSerial(idParam)
+func (s *Server) handleCertificateObtain(w http.ResponseWriter, r *http.Request, p httprouter.Params, a core.Actor) {
+	serial, err := ca.ParseSerial(p.ByName("id"))
 	if err != nil {
-		return store.Certificate{}, err
+		Error(w, r, err)
+		return
 	}
-	c, err := s.store.Certificate(serial)
-	if err != nil {
-		return c, err
-	}
-	if c.Owner != u.Name && !(adminMay && u.Admin) {
-		return store.Certificate{}, notFound(serial)
-	}
-	return c, nil
-}
-
-func notFound(serial *big.Int) error {
-	return fmt.Errorf("certificate %s: %w", serial, store.ErrNotFound)
-}
-
-// Certificate reads certificate id as u may see it: its own, or any for
-// an admin; store.ErrNotFound otherwise.
-func (s *Server) Certificate(u *store.User, id string) (store.Certificate, error) {
-	return s.ownCertificate(id, u, true)
-}
-
-// PrivateKeyPEM returns the PKCS#8 PEM key of certificate id, to its owner
-// only (not to admins); store.ErrNotFound otherwise and for CSR
-// certificates.
-func (s *Server) PrivateKeyPEM(u *store.User, id string) ([]byte, error) {
-	c, err := s.ownCertificate(id, u, false)
-	if err != nil {
-		return nil, err
-	}
-	if c.KeyPKCS8 == nil {
-		return nil, fmt.Errorf("private key of certificate %s: %w (it was issued from a CSR; the server never had its key)", c.Serial, errNotFound)
-	}
-	return ca.KeyPEM(c.KeyPKCS8), nil
-}
-
-func (s *Server) handleCertificateObtain(w http.ResponseWriter, r *http.Request, p httprouter.Params, u *store.User) {
-	c, err := s.ownCertificate(p.ByName("id"), u, true)
+	c, err := s.core.Certificate(r.Context(), a, serial)
 	if err != nil {
 		Error(w, r, err)
 		return
@@ -143,10 +105,13 @@ func (s *Server) handleCertificateObtain(w http.ResponseWriter, r *http.Request,
 	writePEM(w, ca.CertPEM(c.DER))
 }
 
-func (s *Server) handlePrivateKeyObtain(w http.ResponseWriter, r *http.Request, p httprouter.Params, u *store.User) {
-	// Keys only for their requester: an admin may read certificates, which
-	// are public anyway, but not someone else's private key.
-	key, err := s.PrivateKeyPEM(u, p.ByName("id"))
+func (s *Server) handlePrivateKeyObtain(w http.ResponseWriter, r *http.Request, p httprouter.Params, a core.Actor) {
+	serial, err := ca.ParseSerial(p.ByName("id"))
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	key, err := s.core.PrivateKeyPEM(r.Context(), a, serial)
 	if err != nil {
 		Error(w, r, err)
 		return
@@ -155,10 +120,10 @@ func (s *Server) handlePrivateKeyObtain(w http.ResponseWriter, r *http.Request, 
 	writePEM(w, key)
 }
 
-func (s *Server) handleRootObtain(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ *store.User) {
-	root := s.ca.Active()
-	if root == nil {
-		Error(w, r, errors.New("no active root"))
+func (s *Server) handleRootObtain(w http.ResponseWriter, r *http.Request, _ httprouter.Params, _ core.Actor) {
+	root, err := s.core.ActiveRoot()
+	if err != nil {
+		Error(w, r, err)
 		return
 	}
 	writePEM(w, ca.CertPEM(root.Cert.Raw))

@@ -285,13 +285,10 @@ func TestChallenge(t *testing.T) {
 
 func TestNameConstraints(t *testing.T) {
 	e := newEnv(t, envOptions{challenge: true, hosts: testHosts})
-	e.ops.Root.Constraints = ca.NameConstraints{
+	e.rotateTo(ca.NameConstraints{
 		PermittedDNSDomains: []string{"home.lan", "test"},
 		PermittedIPRanges:   []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-	}
-	if _, err := e.ops.RotateRoot(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	})
 	root := e.cert("alice", "/api/root-certificate/obtain")
 	if !root.PermittedDNSDomainsCritical || len(root.PermittedDNSDomains) != 2 {
 		t.Fatalf("served root lacks the constraints: %v", root.PermittedDNSDomains)

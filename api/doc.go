@@ -1,4 +1,5 @@
-// Package api is certmaker's HTTP API: httprouter handlers that decode a
-// request, validate it, make one call into ca, store, challenge or ocsp, and
-// render the answer. Every route answers under /api and under /api/v1.
+// Package api is certmaker's HTTP API, a door of the service core:
+// httprouter handlers that decode a request, make one call into core, and
+// render the answer (errors by one table from the core's kinds to
+// statuses, errors.go). Every route answers under /api and under /api/v1.
 package api

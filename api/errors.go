@@ -1,55 +1,41 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"unicode/utf8"
 
-	"certmaker/ca"
-	"certmaker/challenge"
-	"certmaker/inventory"
-	"certmaker/store"
+	"certmaker/core"
+	"certmaker/httplog"
+	"certmaker/storage"
 )
 
-// Errors of the API itself; ca, store and challenge bring their own.
+// Errors of the API's own decoding; the core brings the rest, with kinds.
 var (
-	errNoToken      = errors.New("missing X-Auth-Token header")
-	errUnknownToken = errors.New("no user has this token")
-	errDisabled     = errors.New("user is disabled")
-	errRoute        = errors.New("no such route")
-	errMethod       = errors.New("method not allowed on this route")
-	errTooLarge     = errors.New("request body too large")
-	errBadRequest   = errors.New("bad request")
-	errExpired      = errors.New("challenge expired")
-	errNotFound     = errors.New("not found")
+	errNoToken    = core.Errorf(core.Unauthenticated, "missing X-Auth-Token header")
+	errRoute      = core.Errorf(core.NotFound, "no such route")
+	errMethod     = errors.New("method not allowed on this route")
+	errTooLarge   = errors.New("request body too large")
+	errBadRequest = core.Errorf(core.Invalid, "bad request")
 )
 
-// statuses maps every error an API call can end in to its status; the
-// first match wins. Anything unlisted is a 500 with a generic message.
-var statuses = []struct {
-	err    error
-	status int
-}{
-	{errNoToken, http.StatusUnauthorized},
-	{errDisabled, http.StatusUnauthorized},
-	{errUnknownToken, http.StatusNotFound},
-	{errRoute, http.StatusNotFound},
-	{errNotFound, http.StatusNotFound},
-	{store.ErrNotFound, http.StatusNotFound},
-	{errMethod, http.StatusMethodNotAllowed},
-	{errTooLarge, http.StatusRequestEntityTooLarge},
-	{errBadRequest, http.StatusBadRequest},
-	{ca.ErrInvalid, http.StatusBadRequest},
-	{ca.ErrKeyType, http.StatusBadRequest},
-	{ca.ErrWeakKey, http.StatusBadRequest},
-	{inventory.ErrInvalid, http.StatusBadRequest},
-	{challenge.ErrPort, http.StatusBadRequest},
-	{errExpired, http.StatusGone},
-	{store.ErrRevoked, http.StatusGone},
-	{store.ErrFull, http.StatusServiceUnavailable},
+// statuses is the API's one table from errors to statuses: first its own
+// transport errors, then every kind of the core. The first match wins;
+// anything unlisted is a 500 with a generic message.
+var statuses = map[core.Kind]int{
+	core.Invalid:         http.StatusBadRequest,
+	core.Unauthenticated: http.StatusUnauthorized,
+	core.Disabled:        http.StatusUnauthorized,
+	core.Forbidden:       http.StatusNotFound, // never say whose it is
+	core.NotFound:        http.StatusNotFound,
+	core.Exists:          http.StatusConflict,
+	core.Revoked:         http.StatusGone,
+	core.Expired:         http.StatusGone,
+	core.ChallengeFailed: http.StatusExpectationFailed,
+	core.Full:            http.StatusServiceUnavailable,
+	core.Canceled:        statusClientClosed,
 }
 
 // retryFull is the Retry-After, in seconds, of an answer refused because
@@ -62,20 +48,16 @@ const retryFull = "60"
 // It keeps such requests out of the 5xx counts that should page someone.
 const statusClientClosed = 499
 
-// StatusOf is the HTTP status an error of the API's calls stands for; the
-// dashboard renders its failures by the same table.
+// StatusOf is the HTTP status an error of the API's calls stands for.
 func StatusOf(err error) int {
-	var chErr *challenge.Error
-	if errors.As(err, &chErr) {
-		return http.StatusExpectationFailed
+	switch {
+	case errors.Is(err, errMethod):
+		return http.StatusMethodNotAllowed
+	case errors.Is(err, errTooLarge):
+		return http.StatusRequestEntityTooLarge
 	}
-	if errors.Is(err, context.Canceled) {
-		return statusClientClosed
-	}
-	for _, s := range statuses {
-		if errors.Is(err, s.err) {
-			return s.status
-		}
+	if st, ok := statuses[core.KindOf(err)]; ok {
+		return st
 	}
 	return http.StatusInternalServerError
 }
@@ -87,16 +69,11 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 	msg := err.Error()
 	switch {
 	case status == http.StatusInternalServerError:
-		if rec := recordOf(r); rec != nil {
-			rec.err = err
-		}
+		httplog.SetError(r, err)
 		msg = "internal error"
-	case errors.Is(err, store.ErrFull):
-		// The file's path and the system call stay in the log, once.
-		if rec := recordOf(r); rec != nil {
-			rec.full = err
-		}
-		msg = store.ErrFull.Error() + "; try again later"
+	case core.KindOf(err) == core.Full:
+		// The file's path and the system call stay in the core's log, once.
+		msg = storage.ErrFull.Error() + "; try again later"
 		w.Header().Set("Retry-After", retryFull)
 	}
 	writeText(w, status, oneLine(msg)+"\n")

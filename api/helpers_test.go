@@ -15,9 +15,10 @@ import (
 	"time"
 
 	"certmaker/admin"
-	"certmaker/api"
+	"certmaker/app"
 	"certmaker/ca"
-	"certmaker/challenge"
+	"certmaker/config"
+	"certmaker/core"
 	"certmaker/store"
 )
 
@@ -28,7 +29,8 @@ type env struct {
 	db     *store.DB
 	dbPath string
 	ca     *ca.Authority
-	ops    *admin.Ops
+	app    *app.App
+	ops    *admin.Local
 	srv    *httptest.Server
 	now    time.Time
 	tokens map[string]string
@@ -66,44 +68,57 @@ func (e *env) open(o envOptions) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := o.clock
-	if clock == nil {
-		clock = time.Now
-	}
-	authority, err := ca.New(ca.Config{PublicURL: "http://ca.test:8880", DefaultDays: 7, MinDays: 1, MaxDays: 182, Now: clock})
+	cfg := testConfig("http://ca.test:8880", "test root")
+	cfg.Challenge.Required = o.challenge
+	cfg.Challenge.Timeout = config.Duration{Duration: 500 * time.Millisecond}
+	cfg.Challenge.AllowedPorts = everyPort()
+	cfg.Challenge.Expiry = config.Duration{Duration: time.Hour}
+	cfg.Challenge.DeniedNetworks = nil
+	cfg.Challenge.Hosts = hostsConfig(o.hosts)
+	// The API alone, as these tests have always seen it: every path is
+	// the API's (a served certmaker hands other paths to the dashboard).
+	a, err := app.New(cfg, db, app.Options{Now: o.clock, NoDashboard: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rootCfg := ca.RootConfig{KeyType: ca.KeyECDSAP256, Days: 3650, CommonName: "test root", Organization: "certmaker tests", Country: "DE"}
-	ok, err := admin.LoadRoots(db, authority)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !ok {
-		r, err := admin.CreateRoot(db, rootCfg, clock())
-		if err != nil {
-			t.Fatal(err)
-		}
-		authority.AddRoot(r, true)
-	}
-	checker, err := challenge.New(challenge.Config{Timeout: 500 * time.Millisecond, AllowedPorts: everyPort(), Hosts: o.hosts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := api.New(api.Config{
-		Store:             db,
-		Authority:         authority,
-		Checker:           checker,
-		ChallengeRequired: o.challenge,
-		ChallengeExpiry:   time.Hour,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.db, e.ca = db, authority
-	e.ops = &admin.Ops{DB: db, Authority: authority, Root: rootCfg, Now: clock}
-	e.srv = httptest.NewServer(s)
+	e.db, e.ca, e.app, e.ops = db, a.Core.Authority(), a, a.Operator
+	e.srv = httptest.NewServer(a)
 	t.Cleanup(e.close)
+}
+
+// testConfig is the configuration of the tests' CAs: validity 1 to 182
+// days (7 by default), an ECDSA P-256 root named cn.
+func testConfig(publicURL, cn string) config.Config {
+	cfg := config.Default()
+	cfg.Server.PublicURL = publicURL
+	cfg.Certificates = config.Certificates{DefaultDays: 7, MinDays: 1, MaxDays: 182}
+	cfg.CA.KeyType, cfg.CA.Days, cfg.CA.CommonName, cfg.CA.Organization = "ecdsa-p256", 3650, cn, "certmaker tests"
+	cfg.ACME.Enabled = false
+	return cfg
+}
+
+// hostsConfig is a hosts map as challenge.hosts spells it.
+func hostsConfig(hosts map[string][]netip.Addr) map[string][]string {
+	out := make(map[string][]string, len(hosts))
+	for name, addrs := range hosts {
+		for _, a := range addrs {
+			out[name] = append(out[name], a.String())
+		}
+	}
+	return out
+}
+
+// rotateTo makes a new root with name constraints nc the active one.
+func (e *env) rotateTo(nc ca.NameConstraints) {
+	e.t.Helper()
+	rootCfg, err := app.RootConfig(testConfig("http://ca.test:8880", "test root"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	rootCfg.Constraints = nc
+	if _, err := e.app.Core.NewRoot(e.t.Context(), core.Operator("test"), rootCfg); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 func (e *env) close() {

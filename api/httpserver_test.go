@@ -11,16 +11,16 @@ import (
 	"testing"
 	"time"
 
-	"certmaker/api"
+	"certmaker/httplog"
 )
 
-// hardened serves e's API through api.NewHTTPServer, the server certmaker
+// hardened serves e's API through httplog.NewHTTPServer, the server certmaker
 // runs, with the timeouts shortened by adjust so tests stay fast.
 func hardened(t *testing.T, e *env, adjust func(*http.Server)) *httptest.Server {
 	t.Helper()
 	h := e.srv.Config.Handler
 	hs := httptest.NewUnstartedServer(h)
-	hs.Config = api.NewHTTPServer(h, nil)
+	hs.Config = httplog.NewHTTPServer(h, nil)
 	if adjust != nil {
 		adjust(hs.Config)
 	}
@@ -30,7 +30,7 @@ func hardened(t *testing.T, e *env, adjust func(*http.Server)) *httptest.Server 
 }
 
 func TestNewHTTPServer_Limits(t *testing.T) {
-	s := api.NewHTTPServer(http.NotFoundHandler(), nil)
+	s := httplog.NewHTTPServer(http.NotFoundHandler(), nil)
 	if s.ReadHeaderTimeout <= 0 || s.ReadTimeout <= 0 || s.WriteTimeout <= 0 || s.IdleTimeout <= 0 {
 		t.Errorf("timeouts header %s, read %s, write %s, idle %s: every one must be set",
 			s.ReadHeaderTimeout, s.ReadTimeout, s.WriteTimeout, s.IdleTimeout)

@@ -6,22 +6,20 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"certmaker/ca"
+	"certmaker/core"
 	"certmaker/inventory"
-	"certmaker/store"
 )
 
 // handleCertificates lists the caller's certificates (an admin's: everyone's,
 // or ?user=NAME's), newest first, with the same filters as `cert list`.
-func (s *Server) handleCertificates(w http.ResponseWriter, r *http.Request, _ httprouter.Params, u *store.User) {
+func (s *Server) handleCertificates(w http.ResponseWriter, r *http.Request, _ httprouter.Params, a core.Actor) {
 	q, err := inventory.QueryFromURL(r.URL.Query())
 	if err != nil {
 		Error(w, r, err)
 		return
 	}
-	if !u.Admin {
-		q.Owner = u.Name
-	}
-	page, err := inventory.List(s.store, q, s.ca.Now())
+	page, err := s.core.Certificates(r.Context(), a, q)
 	if err != nil {
 		Error(w, r, err)
 		return
@@ -30,7 +28,7 @@ func (s *Server) handleCertificates(w http.ResponseWriter, r *http.Request, _ ht
 }
 
 // handleCertificate describes one certificate under the owner rule.
-func (s *Server) handleCertificate(w http.ResponseWriter, r *http.Request, p httprouter.Params, u *store.User) {
+func (s *Server) handleCertificate(w http.ResponseWriter, r *http.Request, p httprouter.Params, a core.Actor) {
 	switch p.ByName("id") {
 	case "request", "new", "request-with-csr":
 		// GET on a POST route shares this pattern; say what is wrong.
@@ -38,12 +36,12 @@ func (s *Server) handleCertificate(w http.ResponseWriter, r *http.Request, p htt
 		Error(w, r, errMethod)
 		return
 	}
-	c, err := s.ownCertificate(p.ByName("id"), u, true)
+	serial, err := ca.ParseSerial(p.ByName("id"))
 	if err != nil {
 		Error(w, r, err)
 		return
 	}
-	d, err := inventory.Describe(c, s.ca.Now())
+	d, _, err := s.core.Describe(r.Context(), a, serial)
 	if err != nil {
 		Error(w, r, err)
 		return

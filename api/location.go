@@ -18,7 +18,7 @@ func prefixOf(r *http.Request) string {
 // setLocations sets the headers that tell a client where its certificate
 // (and key, if the server made it) can be fetched.
 func (s *Server) setLocations(w http.ResponseWriter, r *http.Request, serial *big.Int, withKey bool) {
-	base := s.ca.PublicURL() + prefixOf(r)
+	base := s.core.PublicURL() + prefixOf(r)
 	id := serial.String()
 	w.Header().Set("X-Certificate-Location", base+"/certificate/"+id+"/obtain")
 	if withKey {

@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/crypto/ocsp"
 
-	"certmaker/api"
+	"certmaker/app"
 	"certmaker/ca"
 	"certmaker/store"
 )
@@ -68,7 +68,7 @@ type logEnv struct {
 func newLogEnv(t *testing.T, level slog.Level) *logEnv {
 	t.Helper()
 	e := &logEnv{log: &lockedBuffer{}}
-	var s *api.Server
+	var s *app.App
 	s, e.db, e.root, e.token = newAPI(t, slog.New(slog.NewJSONHandler(e.log, &slog.HandlerOptions{Level: level})))
 	e.srv = httptest.NewServer(s)
 	t.Cleanup(e.srv.Close)

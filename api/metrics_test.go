@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"certmaker/api"
+	"certmaker/app"
 )
 
 // Odd methods from clients must not each become a new metrics series.
@@ -15,7 +15,7 @@ func TestMetrics_MethodLabelBounded(t *testing.T) {
 	for _, m := range []string{"XA", "XB", "BREW", "GET"} {
 		e.do(m, "/api/root-certificate/obtain", "alice", "")
 	}
-	s, ok := e.srv.Config.Handler.(*api.Server)
+	s, ok := e.srv.Config.Handler.(*app.App)
 	if !ok {
 		t.Fatalf("test server handler is %T", e.srv.Config.Handler)
 	}

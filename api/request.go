@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"certmaker/ca"
+	"certmaker/core"
 )
 
 // maxBody bounds every request body the API reads.
@@ -25,12 +26,10 @@ const maxBody = 64 << 10
 // underscores take the Go-named spellings, and checkKeys refuses a body
 // that names one field twice in any spelling.
 type simpleRequest struct {
-	Domains        []string      `json:"domains"`
-	IPs            []string      `json:"ips"`
-	EmailAddresses []string      `json:"email_addresses"`
-	Subject        subjectFields `json:"subject"`
-	Days           int           `json:"days"`
-	KeyType        string        `json:"key_type"`
+	// The canonical fields, as the core defines them. Subject below
+	// stands in for the embedded one, with its other spellings.
+	core.SimpleRequest
+	Subject subjectFields `json:"subject"`
 
 	// Other clients' spellings, merged into the fields above by merge.
 	Emails           []string `json:"emails,omitempty"`
@@ -39,13 +38,7 @@ type simpleRequest struct {
 }
 
 type subjectFields struct {
-	CommonName    string `json:"common_name"`
-	Organization  string `json:"organization"`
-	Country       string `json:"country"`
-	Province      string `json:"province"`
-	Locality      string `json:"locality"`
-	StreetAddress string `json:"street_address"`
-	PostalCode    string `json:"postal_code"`
+	core.SimpleSubject
 
 	// CertMaker-Bot's spellings, merged by merge.
 	CommonNameGo    string `json:"commonname,omitempty"`
@@ -155,39 +148,12 @@ func jsonKind(t reflect.Type) string {
 	return "a " + t.Kind().String()
 }
 
+// toRequest validates the request as the core defines a simple request.
+// The subject is the outer one, the embedded one's stand-in.
 func (sr *simpleRequest) toRequest() (*ca.Request, ca.KeyType, error) {
-	kt, err := ca.ParseKeyType(sr.KeyType)
-	if err != nil {
-		return nil, "", err
-	}
-	if n := len(sr.Domains) + len(sr.IPs) + len(sr.EmailAddresses); n > ca.MaxRawNames {
-		return nil, "", fmt.Errorf("%w: %d names, at most %d per certificate", ca.ErrInvalid, n, ca.MaxNames)
-	}
-	req := &ca.Request{
-		DNSNames: sr.Domains,
-		Emails:   sr.EmailAddresses,
-		Days:     sr.Days,
-		Subject: ca.Subject{
-			CommonName:    sr.Subject.CommonName,
-			Organization:  sr.Subject.Organization,
-			Country:       sr.Subject.Country,
-			Province:      sr.Subject.Province,
-			Locality:      sr.Subject.Locality,
-			StreetAddress: sr.Subject.StreetAddress,
-			PostalCode:    sr.Subject.PostalCode,
-		},
-	}
-	for _, s := range sr.IPs {
-		a, err := ca.NormalizeIP(s)
-		if err != nil {
-			return nil, "", err
-		}
-		req.IPs = append(req.IPs, a)
-	}
-	if err := req.Normalize(); err != nil {
-		return nil, "", err
-	}
-	return req, kt, nil
+	r := sr.SimpleRequest
+	r.Subject = sr.Subject.SimpleSubject
+	return r.Request()
 }
 
 // checkPEMTail refuses anything but white space after the first PEM block:
@@ -202,28 +168,4 @@ func checkPEMTail(body []byte) error {
 		return badRequest("%d bytes after the PEM block; send one CSR and nothing else", len(bytes.TrimSpace(rest)))
 	}
 	return nil
-}
-
-// simpleFrom is the simple request that decodes to the normalized req: what
-// a pending challenge stores.
-func simpleFrom(req *ca.Request, kt ca.KeyType) simpleRequest {
-	sr := simpleRequest{
-		Domains:        req.DNSNames,
-		EmailAddresses: req.Emails,
-		Days:           req.Days,
-		KeyType:        string(kt),
-		Subject: subjectFields{
-			CommonName:    req.Subject.CommonName,
-			Organization:  req.Subject.Organization,
-			Country:       req.Subject.Country,
-			Province:      req.Subject.Province,
-			Locality:      req.Subject.Locality,
-			StreetAddress: req.Subject.StreetAddress,
-			PostalCode:    req.Subject.PostalCode,
-		},
-	}
-	for _, ip := range req.IPs {
-		sr.IPs = append(sr.IPs, ip.String())
-	}
-	return sr
 }

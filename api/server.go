@@ -1,168 +1,46 @@
 package api
 
 import (
-	"context"
-	"crypto"
 	"errors"
 	"log/slog"
-	"math/big"
 	"net/http"
-	"strings"
-	"sync/atomic"
-	"time"
 
 	"github.com/julienschmidt/httprouter"
 
-	"certmaker/ca"
-	"certmaker/challenge"
-	"certmaker/ocsp"
-	"certmaker/store"
+	"certmaker/core"
+	"certmaker/httplog"
 )
-
-// Store is what the API needs from storage.
-type Store interface {
-	UserByTokenHash(hash []byte) (store.User, error)
-	PutCertificate(c *store.Certificate) error
-	Certificate(serial *big.Int) (store.Certificate, error)
-	CertificateStatus(serial *big.Int) (store.CertificateStatus, error)
-	PutChallenge(ch store.Challenge) error
-	Challenge(id string) (store.Challenge, error)
-	CompleteChallenge(id string, c *store.Certificate) (store.Challenge, error)
-	Revoke(serial *big.Int, at time.Time, reason int) (store.Certificate, error)
-	Revocations(root string) (uint64, []store.Revocation, error)
-	RevocationGeneration(root string) (uint64, error)
-	NextCRLNumber(root string) (uint64, error)
-	ListCertificates(q store.ListQuery) ([]store.Certificate, []byte, error)
-	CountExpiring(from, to time.Time) (int, error)
-	Ping() error
-	// WritesFailing reports whether the last write failed for lack of space.
-	WritesFailing() bool
-}
 
 // Config wires a Server.
 type Config struct {
-	Store     Store
-	Authority *ca.Authority
-	Logger    *slog.Logger
-
-	// Checker proves control of names; with ChallengeRequired every request
-	// must pass it before anything is signed.
-	Checker           *challenge.Checker
-	ChallengeRequired bool
-	ChallengePort     int
-	ChallengeExpiry   time.Duration
-
-	// KeyGenLimit bounds concurrent RSA key generations, which take a core
-	// each for up to seconds; default 2.
-	KeyGenLimit int
-
-	// ACME, if set, serves everything under /acme/; Web, if set, every
-	// path outside /api/, /acme/ and /healthz (the dashboard). Both share
-	// the request log and metrics; they label their routes with SetRoute.
-	ACME http.Handler
-	Web  http.Handler
+	Core   *core.Service
+	Logger *slog.Logger
 }
 
-// Server is the HTTP API.
+// Server is the HTTP API, a door of the core: every route under /api (and
+// /api/v1) and /healthz.
 type Server struct {
-	store   Store
-	ca      *ca.Authority
-	log     *slog.Logger
-	checker *challenge.Checker
-	ocsp    *ocsp.Responder
-	crls    *ca.CRLs
-
-	challengeRequired bool
-	challengePort     int
-	challengeExpiry   time.Duration
-
-	rsaSlots chan struct{}
-	solving  keyedMutex // challenge ids being solved
-	router   *httprouter.Router
-	acme     http.Handler
-	web      http.Handler
-	metrics  *metrics
-
-	storageFull atomic.Bool // an episode of full storage has been logged
+	core   *core.Service
+	log    *slog.Logger
+	router *httprouter.Router
 }
 
 // New checks cfg and builds the routes.
 func New(cfg Config) (*Server, error) {
-	if cfg.Store == nil || cfg.Authority == nil {
-		return nil, errors.New("api: store and authority are required")
-	}
-	if cfg.ChallengeRequired && cfg.Checker == nil {
-		return nil, errors.New("api: challenges required but no checker")
+	if cfg.Core == nil {
+		return nil, errors.New("api: the core is required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.KeyGenLimit <= 0 {
-		cfg.KeyGenLimit = 2
-	}
-	if cfg.ChallengePort == 0 {
-		cfg.ChallengePort = 80
-	}
-	if cfg.ChallengeExpiry == 0 {
-		cfg.ChallengeExpiry = 24 * time.Hour
-	}
-	s := &Server{
-		store:             cfg.Store,
-		ca:                cfg.Authority,
-		log:               cfg.Logger,
-		checker:           cfg.Checker,
-		challengeRequired: cfg.ChallengeRequired,
-		challengePort:     cfg.ChallengePort,
-		challengeExpiry:   cfg.ChallengeExpiry,
-		rsaSlots:          make(chan struct{}, cfg.KeyGenLimit),
-		acme:              cfg.ACME,
-		web:               cfg.Web,
-	}
-	src := revocationSource{cfg.Store}
-	s.crls = ca.NewCRLs(cfg.Authority, src)
-	s.metrics = newMetrics(s)
-	responder, err := ocsp.New(ocsp.Config{Source: src, Issuers: s.ocspIssuers, Now: s.ocspClock, Logger: cfg.Logger, Observe: s.metrics.observeOCSP})
-	if err != nil {
-		return nil, err
-	}
-	s.ocsp = responder
+	s := &Server{core: cfg.Core, log: cfg.Logger}
 	s.routes()
 	return s, nil
 }
 
-// ServeHTTP logs every request and hands it to the API's router, or to
-// the ACME server or the dashboard mounted beside it.
+// ServeHTTP answers an API request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.logRequest(w, r, http.HandlerFunc(s.dispatch))
-}
-
-func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
-	p := r.URL.Path
-	switch {
-	case s.acme != nil && strings.HasPrefix(p, "/acme/"):
-		SetRoute(r, "/acme/")
-		s.acme.ServeHTTP(w, r)
-	case strings.HasPrefix(p, "/api/") || p == "/api" || p == "/healthz" || s.web == nil:
-		s.router.ServeHTTP(w, r)
-	default:
-		SetRoute(r, "/")
-		s.web.ServeHTTP(w, r)
-	}
-}
-
-// SetRoute labels the request's log line and metrics with a route pattern
-// (never the raw path); mounted handlers call it with their own patterns.
-func SetRoute(r *http.Request, pattern string) {
-	if rec := recordOf(r); rec != nil {
-		rec.route = pattern
-	}
-}
-
-// SetUser names the user of the request in its log line.
-func SetUser(r *http.Request, name string) {
-	if rec := recordOf(r); rec != nil {
-		rec.user = name
-	}
+	s.router.ServeHTTP(w, r)
 }
 
 // prefixes are where every API route lives: /api, and /api/v1 for the
@@ -199,70 +77,68 @@ func (s *Server) routes() {
 		s.handle(http.MethodPost, p+"/challenge/:id/solve", s.authed(s.handleChallengeSolve))
 		s.handle(http.MethodPost, p+"/certificate/:id/revoke", s.authed(s.handleRevoke))
 		// OCSP and CRLs take no token: relying parties cannot send one.
-		s.handle(http.MethodGet, p+"/ocsp/*request", s.handleOCSP)
-		s.handle(http.MethodHead, p+"/ocsp/*request", s.handleOCSP)
-		s.handle(http.MethodPost, p+"/ocsp", s.handleOCSP)
-		s.handle(http.MethodGet, p+"/crl", s.handleCRL)
-		s.handle(http.MethodGet, p+"/crl/:fingerprint", s.handleCRL)
+		s.quiet(http.MethodGet, p+"/ocsp/*request", s.handleOCSP)
+		s.quiet(http.MethodHead, p+"/ocsp/*request", s.handleOCSP)
+		s.quiet(http.MethodPost, p+"/ocsp", s.handleOCSP)
+		s.quiet(http.MethodGet, p+"/crl", s.handleCRL)
+		s.quiet(http.MethodGet, p+"/crl/:fingerprint", s.handleCRL)
 	}
 }
 
-// handle registers h and records the route pattern for the request log.
+// handle registers h and labels the request log with its route pattern.
 func (s *Server) handle(method, pattern string, h httprouter.Handle) {
 	s.router.Handle(method, pattern, func(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
-		if rec := recordOf(r); rec != nil {
-			rec.route = pattern
-		}
+		httplog.SetRoute(r, pattern)
+		h(w, r, p)
+	})
+}
+
+// quiet is handle for the routes whose successes log at Debug (OCSP, CRLs:
+// see httplog.Quiet).
+func (s *Server) quiet(method, pattern string, h httprouter.Handle) {
+	s.handle(method, pattern, func(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
+		httplog.Quiet(r)
 		h(w, r, p)
 	})
 }
 
 func (s *Server) handleCertificatePost(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
 	verb := p.ByName("id")
-	if rec := recordOf(r); rec != nil {
-		rec.route = prefixOf(r) + "/certificate/" + verb
-	}
+	httplog.SetRoute(r, prefixOf(r)+"/certificate/"+verb)
 	switch verb {
 	case "request", "new":
 		s.authed(s.handleRequest)(w, r, p)
 	case "request-with-csr":
 		s.authed(s.handleRequestWithCSR)(w, r, p)
 	default:
-		if rec := recordOf(r); rec != nil {
-			rec.route = prefixOf(r) + "/certificate/:id"
-		}
+		httplog.SetRoute(r, prefixOf(r)+"/certificate/:id")
 		Error(w, r, errRoute)
 	}
 }
 
 func (s *Server) handleOCSP(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	s.ocsp.ServeHTTP(w, r)
+	s.core.OCSP().ServeHTTP(w, r)
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	if err := s.store.Ping(); err != nil {
+	degraded, err := s.core.Health()
+	switch {
+	case err != nil:
 		s.log.Error("health check failed", "err", err)
 		http.Error(w, "database does not answer", http.StatusServiceUnavailable)
-		return
-	}
-	if s.store.WritesFailing() {
+	case degraded:
 		// Reads, OCSP and CRLs still answer; issuing and revoking do not.
 		writeText(w, http.StatusServiceUnavailable, "degraded: the CA's storage is full; writes fail until space is freed\n")
-		return
+	default:
+		httplog.Quiet(r)
+		writeText(w, http.StatusOK, "ok\n")
 	}
-	writeText(w, http.StatusOK, "ok\n")
 }
 
-// generateKey makes a key, holding an RSA slot when it is an RSA key so
-// that a burst of RSA-4096 requests cannot take every core.
-func (s *Server) generateKey(ctx context.Context, kt ca.KeyType) (crypto.Signer, error) {
-	if kt.IsRSA() {
-		select {
-		case s.rsaSlots <- struct{}{}:
-			defer func() { <-s.rsaSlots }()
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+func (s *Server) recoverPanic(w http.ResponseWriter, r *http.Request, v any) {
+	s.log.LogAttrs(r.Context(), slog.LevelError, "panic in handler", slog.String("method", r.Method), slog.Any("panic", v))
+	if httplog.Started(r) {
+		return // the answer has started; a second status would corrupt it
 	}
-	return ca.GenerateKey(kt)
+	writeText(w, http.StatusInternalServerError, "internal error\n")
 }

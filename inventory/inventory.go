@@ -14,12 +14,12 @@ import (
 	"time"
 
 	"certmaker/ca"
-	"certmaker/store"
+	"certmaker/storage"
 )
 
 // Store is what listing needs from storage.
 type Store interface {
-	ListCertificates(q store.ListQuery) ([]store.Certificate, []byte, error)
+	ListCertificates(q storage.ListQuery) ([]storage.Certificate, []byte, error)
 }
 
 // Limits of one page.
@@ -75,7 +75,7 @@ type Page struct {
 }
 
 // Describe turns a stored certificate into its description at time now.
-func Describe(c store.Certificate, now time.Time) (Certificate, error) {
+func Describe(c storage.Certificate, now time.Time) (Certificate, error) {
 	cert, err := x509.ParseCertificate(c.DER)
 	if err != nil {
 		return Certificate{}, fmt.Errorf("certificate %s: %w", c.Serial, err)
@@ -116,7 +116,7 @@ func List(s Store, q Query, now time.Time) (Page, error) {
 	if limit < 0 || limit > MaxLimit {
 		return Page{}, fmt.Errorf("%w: limit %d (want 1 to %d)", ErrInvalid, q.Limit, MaxLimit)
 	}
-	sq := store.ListQuery{Owner: q.Owner, RevokedOnly: q.Revoked, Limit: limit}
+	sq := storage.ListQuery{Owner: q.Owner, RevokedOnly: q.Revoked, Limit: limit}
 	if q.Expiring < 0 {
 		return Page{}, fmt.Errorf("%w: expiring window is negative", ErrInvalid)
 	}

@@ -44,7 +44,8 @@ func (q Query) URLValues() url.Values {
 	if q.Expiring > 0 {
 		v.Set("expiring", strconv.FormatInt(int64(q.Expiring/time.Minute), 10)+"m")
 	}
-	if q.Limit > 0 {
+	if q.Limit != 0 {
+		// A bad limit too: the other side refuses it as it would here.
 		v.Set("limit", strconv.Itoa(q.Limit))
 	}
 	if q.Cursor != "" {

@@ -6,16 +6,15 @@ import (
 	"slices"
 	"time"
 
-	"certmaker/store"
+	"certmaker/storage"
 )
 
 // SummaryStore is what a health summary reads.
 type SummaryStore interface {
-	Roots() ([]store.Root, string, error)
+	Roots() ([]storage.Root, string, error)
 	CountUsers() (int, error)
 	CountAllCertificates() (int, error)
 	CountExpiring(from, to time.Time) (int, error)
-	Size() (int64, error)
 }
 
 // Root describes one root CA.
@@ -94,7 +93,10 @@ func Summarize(s SummaryStore, now time.Time) (Summary, error) {
 	if sum.Expiring30, err = s.CountExpiring(now, now.Add(30*24*time.Hour)); err != nil {
 		return sum, err
 	}
-	sum.DatabaseBytes, err = s.Size()
+	// Only a backend with a file to measure (storage.Sizer) has a size.
+	if sz, ok := s.(storage.Sizer); ok {
+		sum.DatabaseBytes, err = sz.Size()
+	}
 	return sum, err
 }
 

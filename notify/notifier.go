@@ -12,13 +12,13 @@ import (
 	"sync"
 	"time"
 
-	"certmaker/store"
+	"certmaker/storage"
 )
 
 // Store is what the notifier reads and writes. *store.DB implements it.
 type Store interface {
-	ExpiringCertificates(after, before time.Time, limit int) ([]store.Certificate, error)
-	ListCertificates(q store.ListQuery) ([]store.Certificate, []byte, error)
+	ExpiringCertificates(after, before time.Time, limit int) ([]storage.Certificate, error)
+	ListCertificates(q storage.ListQuery) ([]storage.Certificate, []byte, error)
 	Announced(key []byte) (bool, error)
 	MarkAnnounced(key []byte, at, until time.Time) error
 	ForgetAnnounced(before time.Time, max int) (int, error)
@@ -308,7 +308,7 @@ func (n *Notifier) pending(now time.Time) ([][]item, error) {
 }
 
 // due reports whether c is in its warning window at now.
-func (n *Notifier) due(c *store.Certificate, now time.Time) bool {
+func (n *Notifier) due(c *storage.Certificate, now time.Time) bool {
 	if c.Revoked || !c.NotAfter.After(now) {
 		return false
 	}
@@ -322,9 +322,9 @@ func (n *Notifier) due(c *store.Certificate, now time.Time) bool {
 // renewed reports whether a certificate of c's owner for the same names,
 // issued after c, unrevoked and ending after it, exists. It reads the
 // owner's certificates newest first, down to c or maxRenewals of them.
-func (n *Notifier) renewed(c *store.Certificate) (bool, error) {
+func (n *Notifier) renewed(c *storage.Certificate) (bool, error) {
 	names := sortedNames(c.Names)
-	q := store.ListQuery{Owner: c.Owner, Limit: 100}
+	q := storage.ListQuery{Owner: c.Owner, Limit: 100}
 	read := 0
 	for read < maxRenewals {
 		page, next, err := n.store.ListCertificates(q)
@@ -358,7 +358,7 @@ func sortedNames(names []string) []string {
 	return slices.Compact(out)
 }
 
-func (n *Notifier) certItem(c *store.Certificate, now time.Time) item {
+func (n *Notifier) certItem(c *storage.Certificate, now time.Time) item {
 	id := c.Serial.String()
 	left := daysLeft(now, c.NotAfter)
 	first := "a certificate"

@@ -9,7 +9,6 @@ import (
 	"math/big"
 	"slices"
 	"strings"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -41,76 +40,6 @@ var (
 
 	keyACMENonceKey = []byte("nonce_key")
 )
-
-// ACMEAccount is an ACME account. It acts for Owner, a certmaker user.
-type ACMEAccount struct {
-	ID         string    `json:"id"`
-	Owner      string    `json:"owner"`
-	Thumbprint string    `json:"thumbprint"` // RFC 7638 SHA-256, base64url
-	Key        []byte    `json:"key"`        // the public JWK, as JSON
-	Contact    []string  `json:"contact,omitempty"`
-	Status     string    `json:"status"` // valid or deactivated
-	EABKeyID   string    `json:"eab_key_id,omitempty"`
-	Created    time.Time `json:"created"`
-}
-
-// ACMEIdentifier is an RFC 8555 identifier: type "dns" or "ip".
-type ACMEIdentifier struct {
-	Type  string `json:"type"`
-	Value string `json:"value"`
-}
-
-// ACMEProblem is the gist of an RFC 7807 problem document, kept with an
-// order or challenge that failed.
-type ACMEProblem struct {
-	Type   string `json:"type"`
-	Detail string `json:"detail"`
-	Status int    `json:"status,omitempty"`
-}
-
-// ACMEOrder is an order and, once finalized, the serial of its certificate.
-type ACMEOrder struct {
-	ID          string           `json:"id"`
-	Account     string           `json:"account"`
-	Status      string           `json:"status"`
-	Identifiers []ACMEIdentifier `json:"identifiers"`
-	Authzs      []string         `json:"authzs"`
-	Expires     time.Time        `json:"expires"`
-	Created     time.Time        `json:"created"`
-	Error       *ACMEProblem     `json:"error,omitempty"`
-	Serial      *big.Int         `json:"serial,omitempty"`
-}
-
-// ACMEAuthz is an authorization of one identifier for one order, with its
-// challenges.
-type ACMEAuthz struct {
-	ID         string          `json:"id"`
-	Account    string          `json:"account"`
-	Order      string          `json:"order"`
-	Identifier ACMEIdentifier  `json:"identifier"`
-	Status     string          `json:"status"`
-	Expires    time.Time       `json:"expires"`
-	Challenges []ACMEChallenge `json:"challenges"`
-}
-
-// ACMEChallenge is one way to prove an authorization.
-type ACMEChallenge struct {
-	ID        string       `json:"id"`
-	Type      string       `json:"type"`
-	Token     string       `json:"token"`
-	Status    string       `json:"status"`
-	Validated time.Time    `json:"validated,omitzero"`
-	Error     *ACMEProblem `json:"error,omitempty"`
-}
-
-// ACMEEAB is a user's External Account Binding key (RFC 8555 7.3.4): who
-// holds it may create ACME accounts that act for Owner.
-type ACMEEAB struct {
-	ID      string    `json:"id"`
-	Owner   string    `json:"owner"`
-	Key     []byte    `json:"key"` // HMAC key
-	Created time.Time `json:"created"`
-}
 
 // ACMENonceKey returns the key that authenticates ACME nonces, made on
 // first use; the ACME server asks for it once at start. It also empties
@@ -164,15 +93,6 @@ func (db *DB) CreateACMEEAB(k ACMEEAB) error {
 		}
 		return b.Put([]byte(k.ID), v)
 	})
-}
-
-// ACMEEABInfo describes an EAB key without its secret.
-type ACMEEABInfo struct {
-	ID      string
-	Owner   string
-	Created time.Time
-	// Accounts is how many accounts the key bound, in any status.
-	Accounts int
 }
 
 // ACMEEABs lists the EAB keys of owner, or of every user for "", oldest

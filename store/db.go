@@ -14,14 +14,8 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 )
 
-// Sentinel errors; check them with errors.Is.
-var (
-	ErrNotFound = errors.New("not found")
-	ErrExists   = errors.New("already exists")
-	ErrRevoked  = errors.New("already revoked")
-	// ErrLocked means another process holds the file.
-	ErrLocked = errors.New("database is locked by another process")
-)
+// ErrLocked means another process holds the file.
+var ErrLocked = errors.New("database is locked by another process")
 
 // schemaVersion is the layout this code reads and writes. Open migrates
 // older files and refuses newer ones. 2 added the per-root revocation index

@@ -10,11 +10,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// ErrFull is matched (errors.Is) by a write that failed because the file
-// system holding the database is full (ENOSPC) or over quota (EDQUOT).
-// Nothing of the failed write is kept; the same write succeeds once space
-// is freed, so callers answer "try again later", not "internal error".
-var ErrFull = errors.New("the CA's storage is full")
+// ErrFull (storage.ErrFull) is matched by a write that failed because the
+// file system holding the database is full (ENOSPC) or over quota (EDQUOT).
 
 // fullState remembers whether the last write failed for lack of space, so
 // that health checks and metrics can say so without writing anything.

@@ -113,25 +113,6 @@ func reindex(tx *bolt.Tx) error {
 	})
 }
 
-// ListQuery selects certificates, newest first.
-type ListQuery struct {
-	Owner string // "" for everyone's
-	// RevokedOnly keeps revoked certificates only.
-	RevokedOnly bool
-	// ExpiringBefore, if set, keeps unrevoked certificates whose not-after
-	// lies in [ExpiringAfter, ExpiringBefore).
-	ExpiringAfter, ExpiringBefore time.Time
-	// Before is a paging cursor: only certificates whose SortKey is below it.
-	Before []byte
-	// Limit bounds the page.
-	Limit int
-}
-
-// MaxScan bounds how many records one listing reads. A filter that matches
-// little (revoked, expiring) would otherwise read the whole file for one
-// page; instead the page comes back short with a cursor to go on from.
-const MaxScan = 10000
-
 // ListCertificates returns one page of certificates matching q, newest
 // first, and the cursor of the next page (nil at the end). It walks one
 // owner's index or everyone's, newest first, filtering as it goes, so its

@@ -5,68 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"strings"
 	"time"
 )
-
-// User is an API user. The token itself is never stored, only its SHA-256.
-type User struct {
-	Name      string    `json:"name"`
-	Admin     bool      `json:"admin,omitempty"`
-	Disabled  bool      `json:"disabled,omitempty"`
-	Created   time.Time `json:"created"`
-	TokenHash []byte    `json:"token_hash"`
-}
-
-// Root is a root CA with its private key (PKCS#8).
-type Root struct {
-	Fingerprint string    `json:"fingerprint"`
-	CertDER     []byte    `json:"cert"`
-	KeyPKCS8    []byte    `json:"key"`
-	Created     time.Time `json:"created"`
-}
-
-// Certificate is an issued leaf.
-type Certificate struct {
-	Serial   *big.Int  `json:"-"`
-	DER      []byte    `json:"der"`
-	Owner    string    `json:"owner"`
-	Root     string    `json:"root"`          // fingerprint of the issuing root
-	KeyPKCS8 []byte    `json:"key,omitempty"` // nil when issued from a CSR
-	KeyType  string    `json:"key_type"`
-	Names    []string  `json:"names"`
-	NotAfter time.Time `json:"not_after"`
-	Created  time.Time `json:"created"`
-
-	Revoked   bool      `json:"revoked,omitempty"`
-	RevokedAt time.Time `json:"revoked_at,omitzero"`
-	Reason    int       `json:"reason,omitempty"` // RFC 5280 CRLReason
-}
-
-// CertificateStatus is the part of a certificate record that an OCSP
-// answer depends on, read without the rest (see DB.CertificateStatus).
-type CertificateStatus struct {
-	Root      string // fingerprint of the issuing root
-	Revoked   bool
-	RevokedAt time.Time
-	Reason    int // RFC 5280 CRLReason
-}
-
-// Challenge is a request waiting for its requester to prove control of its
-// names. Request holds the JSON simple request or the PEM CSR, as received.
-type Challenge struct {
-	ID      string    `json:"id"`
-	Owner   string    `json:"owner"`
-	Token   string    `json:"token"`
-	CSR     bool      `json:"csr,omitempty"`
-	Request []byte    `json:"request"`
-	Days    int       `json:"days,omitempty"`
-	Created time.Time `json:"created"`
-	Expires time.Time `json:"expires"`
-	// Serial is set once solved, so that solving again answers the same.
-	Serial *big.Int `json:"serial,omitempty"`
-}
 
 // recordVersion is written into every JSON record so that a later format
 // can be told apart from this one without guessing.

@@ -10,13 +10,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Revocation is one entry of a root's revocation index, what a CRL lists.
-type Revocation struct {
-	Serial *big.Int  `json:"-"`
-	At     time.Time `json:"at"`
-	Reason int       `json:"reason,omitempty"`
-}
-
 // The revoked bucket is keyed root fingerprint + 0 + serial, so one root's
 // revocations are a prefix scan and never a walk over every certificate.
 func revokedKey(root string, serial *big.Int) []byte {

@@ -1,13 +1,11 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
-	"certmaker/admin"
+	"certmaker/core"
 	"certmaker/inventory"
-	"certmaker/store"
 )
 
 type statusData struct {
@@ -18,14 +16,14 @@ type statusData struct {
 
 // handleStatus is `certmaker status` as a page.
 func (d *Dashboard) handleStatus(w http.ResponseWriter, r *http.Request, v *viewer) {
-	sum, err := d.ops.Status(r.Context())
+	sum, err := d.core.Status(r.Context(), v.actor())
 	if err != nil {
 		d.fail(w, r, v, err)
 		return
 	}
 	data := statusData{Summary: sum}
 	data.Active, _ = sum.ActiveRoot()
-	if data.Timeline, err = d.timeline("", "*", d.ca.Now()); err != nil {
+	if data.Timeline, err = d.timeline(r.Context(), v, "", "*", d.ca.Now()); err != nil {
 		d.fail(w, r, v, err)
 		return
 	}
@@ -33,7 +31,7 @@ func (d *Dashboard) handleStatus(w http.ResponseWriter, r *http.Request, v *view
 }
 
 type usersData struct {
-	Users    []admin.UserInfo
+	Users    []core.UserInfo
 	Self     string
 	NewName  string
 	NewAdmin bool
@@ -46,7 +44,7 @@ func (d *Dashboard) handleUsers(w http.ResponseWriter, r *http.Request, v *viewe
 }
 
 func (d *Dashboard) renderUsers(w http.ResponseWriter, r *http.Request, v *viewer, status int, data usersData) {
-	users, err := d.ops.Users(r.Context())
+	users, err := d.core.Users(r.Context(), v.actor())
 	if err != nil {
 		d.fail(w, r, v, err)
 		return
@@ -60,15 +58,16 @@ func (d *Dashboard) renderUsers(w http.ResponseWriter, r *http.Request, v *viewe
 func (d *Dashboard) handleAddUser(w http.ResponseWriter, r *http.Request, v *viewer) {
 	name := strings.TrimSpace(r.PostForm.Get("name"))
 	isAdmin := r.PostForm.Get("admin") == "on"
-	token, err := d.ops.AddUser(r.Context(), name, isAdmin)
-	switch {
-	case errors.Is(err, admin.ErrInvalid):
+	token, err := d.core.AddUser(r.Context(), v.actor(), name, isAdmin)
+	switch core.KindOf(err) {
+	case core.Invalid:
 		d.renderUsers(w, r, v, http.StatusBadRequest, usersData{NewName: name, NewAdmin: isAdmin, Error: strings.TrimPrefix(err.Error(), "invalid argument: ")})
 		return
-	case errors.Is(err, store.ErrExists):
+	case core.Exists:
 		d.renderUsers(w, r, v, http.StatusConflict, usersData{NewName: name, NewAdmin: isAdmin, Error: "A user named " + name + " already exists."})
 		return
-	case err != nil:
+	case "":
+	default:
 		d.fail(w, r, v, err)
 		return
 	}
@@ -92,8 +91,8 @@ func (d *Dashboard) setDisabled(w http.ResponseWriter, r *http.Request, v *viewe
 		http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
 		return
 	}
-	err := d.ops.SetDisabled(r.Context(), name, disabled)
-	if errors.Is(err, store.ErrNotFound) {
+	err := d.core.SetDisabled(r.Context(), v.actor(), name, disabled)
+	if core.KindOf(err) == core.NotFound {
 		d.renderError(w, r, v, http.StatusNotFound, "There is no user "+clip(name)+".")
 		return
 	}
@@ -115,7 +114,7 @@ type rotateData struct {
 
 // handleRotateForm is the confirmation step before a new root.
 func (d *Dashboard) handleRotateForm(w http.ResponseWriter, r *http.Request, v *viewer) {
-	roots, err := d.ops.Status(r.Context())
+	roots, err := d.core.Status(r.Context(), v.actor())
 	if err != nil {
 		d.fail(w, r, v, err)
 		return
@@ -125,11 +124,11 @@ func (d *Dashboard) handleRotateForm(w http.ResponseWriter, r *http.Request, v *
 }
 
 func (d *Dashboard) handleRotate(w http.ResponseWriter, r *http.Request, v *viewer) {
-	fp, err := d.ops.RotateRoot(r.Context())
+	root, err := d.core.RotateRoot(r.Context(), v.actor())
 	if err != nil {
 		d.fail(w, r, v, err)
 		return
 	}
-	d.sessions.setFlash(v.sess.id, "A new root is active: "+fp+". Distribute it before certificates from it must be trusted.")
+	d.sessions.setFlash(v.sess.id, "A new root is active: "+root.Fingerprint+". Distribute it before certificates from it must be trusted.")
 	http.Redirect(w, r, "/admin", http.StatusSeeOther)
 }

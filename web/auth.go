@@ -8,14 +8,20 @@ import (
 	"strings"
 	"time"
 
-	"certmaker/api"
-	"certmaker/store"
+	"certmaker/core"
+	"certmaker/httplog"
+	"certmaker/storage"
 )
 
 // viewer is the signed-in user of a request, read fresh from the store.
 type viewer struct {
-	user store.User
+	user storage.User
 	sess session
+}
+
+// actor is the viewer as the core knows it.
+func (v *viewer) actor() core.Actor {
+	return core.Actor{Door: core.DoorWeb, User: v.user.Name, Admin: v.user.Admin}
 }
 
 // handler is a page for a signed-in user.
@@ -51,16 +57,16 @@ func (d *Dashboard) current(w http.ResponseWriter, r *http.Request) (*viewer, bo
 		d.clearSessionCookie(w)
 		return nil, false
 	}
-	u, err := d.store.User(sess.user)
-	if err != nil || u.Disabled || subtle.ConstantTimeCompare(u.TokenHash, sess.tokenHash) != 1 {
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+	u, err := d.core.ActiveUser(r.Context(), sess.user)
+	if err != nil || subtle.ConstantTimeCompare(u.TokenHash, sess.tokenHash) != 1 {
+		if k := core.KindOf(err); k != "" && k != core.NotFound && k != core.Disabled {
 			d.log.Error("reading session user", "err", err)
 		}
 		d.sessions.delete(sess.id)
 		d.clearSessionCookie(w)
 		return nil, false
 	}
-	api.SetUser(r, u.Name)
+	httplog.SetUser(r, u.Name)
 	return &viewer{user: u, sess: sess}, true
 }
 
@@ -207,19 +213,21 @@ func (d *Dashboard) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		d.renderSignIn(w, r, http.StatusUnauthorized, signinData{Error: "Enter your API token."})
 		return
 	}
-	u, err := d.store.UserByTokenHash(store.HashToken(token))
-	if errors.Is(err, store.ErrNotFound) {
+	u, err := d.core.Authenticate(r.Context(), token)
+	if u.Name != "" {
+		httplog.SetUser(r, u.Name)
+	}
+	switch core.KindOf(err) {
+	case "":
+	case core.NotFound:
 		d.renderSignIn(w, r, http.StatusUnauthorized, signinData{Error: "That token is not valid."})
 		return
-	}
-	if err != nil {
+	case core.Disabled:
+		d.renderSignIn(w, r, http.StatusUnauthorized, signinData{Error: "This user is disabled."})
+		return
+	default:
 		d.renderError(w, r, nil, http.StatusInternalServerError, "")
 		d.log.Error("signing in", "err", err)
-		return
-	}
-	api.SetUser(r, u.Name)
-	if u.Disabled {
-		d.renderSignIn(w, r, http.StatusUnauthorized, signinData{Error: "This user is disabled."})
 		return
 	}
 	// A session this browser had before is replaced, not reused.

@@ -6,10 +6,10 @@ import (
 	"strconv"
 	"strings"
 
-	"certmaker/api"
 	"certmaker/ca"
+	"certmaker/core"
 	"certmaker/inventory"
-	"certmaker/store"
+	"certmaker/storage"
 )
 
 type detailsData struct {
@@ -21,12 +21,17 @@ type detailsData struct {
 	Revocable   bool
 }
 
-// certificate reads certificate id under the owner rule (admins see all);
-// it renders 404 for ids that are malformed, unknown or someone else's.
-func (d *Dashboard) certificate(w http.ResponseWriter, r *http.Request, v *viewer) (store.Certificate, bool) {
+// certificate reads certificate id under the core's owner rule (admins
+// see all); it renders 404 for ids that are malformed, unknown or someone
+// else's.
+func (d *Dashboard) certificate(w http.ResponseWriter, r *http.Request, v *viewer) (storage.Certificate, bool) {
 	id := r.PathValue("id")
-	c, err := d.issuer.Certificate(&v.user, id)
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, ca.ErrInvalid) {
+	var c storage.Certificate
+	serial, err := ca.ParseSerial(id)
+	if err == nil {
+		c, err = d.core.Certificate(r.Context(), v.actor(), serial)
+	}
+	if k := core.KindOf(err); k == core.NotFound || k == core.Invalid {
 		d.renderError(w, r, v, http.StatusNotFound, "There is no certificate "+clip(id)+" for you here.")
 		return c, false
 	}
@@ -73,8 +78,8 @@ func (d *Dashboard) handleKeyPEM(w http.ResponseWriter, r *http.Request, v *view
 	if !ok {
 		return
 	}
-	key, err := d.issuer.PrivateKeyPEM(&v.user, r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
+	key, err := d.core.PrivateKeyPEM(r.Context(), v.actor(), c.Serial)
+	if core.KindOf(err) == core.NotFound {
 		d.renderError(w, r, v, http.StatusNotFound, "There is no private key of this certificate for you: only its owner may have it, and the server never had the key of a certificate requested with a CSR.")
 		return
 	}
@@ -119,7 +124,7 @@ func download(w http.ResponseWriter, filename string, b []byte) {
 
 // fileBase names downloads after the certificate's first name, in
 // characters every file system takes.
-func fileBase(c store.Certificate) string {
+func fileBase(c storage.Certificate) string {
 	if len(c.Names) > 0 {
 		n := strings.Map(func(r rune) rune {
 			switch {
@@ -150,16 +155,4 @@ func clip(s string) string {
 		return strings.ToValidUTF8(s[:48], "") + "..."
 	}
 	return s
-}
-
-// fail renders an error of the API's calls with the status the API gives
-// it (a refused request says why); anything else is a logged 500.
-func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, v *viewer, err error) {
-	if status := api.StatusOf(err); status < http.StatusInternalServerError {
-		d.renderError(w, r, v, status, err.Error())
-		return
-	}
-	// The pattern, not the path: paths hold ids.
-	d.log.Error("dashboard", "method", r.Method, "route", r.Pattern, "err", err)
-	d.renderError(w, r, v, http.StatusInternalServerError, "Something went wrong on the server; the log says what.")
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -9,9 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"certmaker/ca"
 	"certmaker/challenge"
-	"certmaker/store"
+	"certmaker/core"
 )
 
 type challengeData struct {
@@ -33,26 +31,26 @@ type challengeTarget struct {
 	URL  string
 }
 
-// pendingChallenge reads one of the viewer's challenges; someone else's is
-// as invisible as a missing one, as in the API.
-func (d *Dashboard) pendingChallenge(w http.ResponseWriter, r *http.Request, v *viewer) (store.Challenge, bool) {
+// pendingChallenge reads one of the viewer's challenges under the core's
+// rules: someone else's is as invisible as a missing one.
+func (d *Dashboard) pendingChallenge(w http.ResponseWriter, r *http.Request, v *viewer) (core.Pending, bool) {
 	id := r.PathValue("id")
-	ch, err := d.store.Challenge(id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && ch.Owner != v.user.Name) {
+	ch, err := d.core.Challenge(r.Context(), v.actor(), id)
+	switch core.KindOf(err) {
+	case "":
+	case core.NotFound:
 		d.renderError(w, r, v, http.StatusNotFound, "There is no challenge "+clip(id)+" for you here.")
 		return ch, false
-	}
-	if err != nil {
+	case core.Expired:
+		d.renderError(w, r, v, http.StatusGone, "This challenge expired at "+ch.Expires.UTC().Format("2006-01-02 15:04 UTC")+". Request the certificate again.")
+		return ch, false
+	default:
 		d.fail(w, r, v, err)
 		return ch, false
 	}
 	if ch.Serial != nil {
 		// Solved: the certificate is what there is to see now.
 		http.Redirect(w, r, "/certificates/"+ch.Serial.String(), http.StatusSeeOther)
-		return ch, false
-	}
-	if !d.ca.Now().Before(ch.Expires) {
-		d.renderError(w, r, v, http.StatusGone, "This challenge expired at "+ch.Expires.UTC().Format("2006-01-02 15:04 UTC")+". Request the certificate again.")
 		return ch, false
 	}
 	return ch, true
@@ -63,7 +61,7 @@ func (d *Dashboard) handleChallenge(w http.ResponseWriter, r *http.Request, v *v
 	if !ok {
 		return
 	}
-	d.renderChallenge(w, r, v, http.StatusOK, ch, d.issuer.ChallengePort(), "")
+	d.renderChallenge(w, r, v, http.StatusOK, ch, d.core.ChallengePort(), "")
 }
 
 // handleCheck runs the check now: every name must serve the token on
@@ -76,17 +74,17 @@ func (d *Dashboard) handleCheck(w http.ResponseWriter, r *http.Request, v *viewe
 	}
 	port, err := strconv.Atoi(strings.TrimSpace(r.PostForm.Get("port")))
 	if err != nil || port < 1 || port > 65535 {
-		d.renderChallenge(w, r, v, http.StatusBadRequest, ch, d.issuer.ChallengePort(), "The port must be a number from 1 to 65535.")
+		d.renderChallenge(w, r, v, http.StatusBadRequest, ch, d.core.ChallengePort(), "The port must be a number from 1 to 65535.")
 		return
 	}
-	solved, err := d.issuer.SolveChallenge(r.Context(), v.user.Name, ch.ID, port)
+	solved, err := d.core.SolveChallenge(r.Context(), v.actor(), ch.ID, port)
 	var chErr *challenge.Error
-	switch {
+	switch k := core.KindOf(err); {
 	case errors.As(err, &chErr):
-		d.renderChallenge(w, r, v, http.StatusUnprocessableEntity, ch, port, "The check failed: "+chErr.Error()+". Fix it and check again.")
+		d.renderChallenge(w, r, v, statusOf(err), ch, port, "The check failed: "+chErr.Error()+". Fix it and check again.")
 		return
-	case errors.Is(err, challenge.ErrPort), isInvalid(err):
-		d.renderChallenge(w, r, v, http.StatusBadRequest, ch, port, err.Error())
+	case k == core.Invalid:
+		d.renderChallenge(w, r, v, statusOf(err), ch, port, err.Error())
 		return
 	case err != nil:
 		d.fail(w, r, v, err)
@@ -96,12 +94,8 @@ func (d *Dashboard) handleCheck(w http.ResponseWriter, r *http.Request, v *viewe
 	http.Redirect(w, r, "/certificates/"+solved.Serial.String(), http.StatusSeeOther)
 }
 
-func (d *Dashboard) renderChallenge(w http.ResponseWriter, r *http.Request, v *viewer, status int, ch store.Challenge, port int, msg string) {
-	names, err := challengeNames(ch)
-	if err != nil {
-		d.fail(w, r, v, err)
-		return
-	}
+func (d *Dashboard) renderChallenge(w http.ResponseWriter, r *http.Request, v *viewer, status int, ch core.Pending, port int, msg string) {
+	names := ch.Names
 	data := challengeData{
 		ID: ch.ID, Token: ch.Token, Port: port, Expires: ch.Expires, Error: msg,
 		Path: challenge.WellKnownPath,
@@ -122,28 +116,4 @@ func (d *Dashboard) renderChallenge(w http.ResponseWriter, r *http.Request, v *v
 		})
 	}
 	d.render(w, r, status, "challenge", d.view(v, "Prove your names", "request", data))
-}
-
-// challengeNames lists the DNS names and IP addresses a pending request
-// must prove: from the stored simple request (the API's JSON, as
-// validated) or from the stored CSR.
-func challengeNames(ch store.Challenge) ([]string, error) {
-	if ch.CSR {
-		_, req, err := ca.ParseCSR(ch.Request)
-		if err != nil {
-			return nil, err
-		}
-		if err := req.Normalize(); err != nil {
-			return nil, err
-		}
-		return req.Names(), nil
-	}
-	var sr struct {
-		Domains []string `json:"domains"`
-		IPs     []string `json:"ips"`
-	}
-	if err := json.Unmarshal(ch.Request, &sr); err != nil {
-		return nil, err
-	}
-	return append(sr.Domains, sr.IPs...), nil
 }

@@ -2,8 +2,8 @@
 // use the API. It signs people in with their API token (exchanged for a
 // session cookie), lists and describes their certificates with the same
 // inventory code as the CLI and the JSON API, requests, proves and revokes
-// certificates through the same calls as the API's routes, and gives
-// admins the operator's pages.
+// certificates through the service core, as the API's routes do, and
+// gives admins the operator's pages.
 //
 // Everything it serves is embedded: html/template pages, one stylesheet
 // and a little vanilla JavaScript that the pages work without.

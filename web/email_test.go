@@ -6,19 +6,14 @@ import (
 	"strings"
 	"testing"
 
-	"certmaker/api"
-	"certmaker/challenge"
+	"certmaker/config"
 )
 
 // TestRequest_EmailNeedsProvenDomain: with challenges required, the
 // dashboard's request form refuses an email address whose domain is not
 // among the names to prove, as the API does.
 func TestRequest_EmailNeedsProvenDomain(t *testing.T) {
-	checker, err := challenge.New(challenge.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newEnvWith(t, func(c *api.Config) { c.Checker, c.ChallengeRequired = checker, true })
+	e := newEnvWith(t, func(c *config.Config) { c.Challenge.Required = true })
 	b := e.browser()
 	b.signIn("alice")
 	for _, names := range []string{"ceo@bank.example", "nas.home.lan, ceo@bank.example"} {

@@ -14,10 +14,9 @@ import (
 	"time"
 
 	"certmaker/admin"
-	"certmaker/api"
-	"certmaker/ca"
+	"certmaker/app"
+	"certmaker/config"
 	"certmaker/store"
-	"certmaker/web"
 )
 
 // env is the dashboard mounted in a real API server, over a real store
@@ -25,7 +24,7 @@ import (
 type env struct {
 	t      *testing.T
 	db     *store.DB
-	ops    *admin.Ops
+	ops    *admin.Local
 	srv    *httptest.Server
 	tokens map[string]string
 	// seen collects every response body and header, to prove that no
@@ -35,11 +34,11 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	return newEnvWith(t, func(*api.Config) {})
+	return newEnvWith(t, func(*config.Config) {})
 }
 
-// newEnvWith is newEnv with the API's configuration changed by set.
-func newEnvWith(t *testing.T, set func(*api.Config)) *env {
+// newEnvWith is newEnv with the configuration changed by set.
+func newEnvWith(t *testing.T, set func(*config.Config)) *env {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "ca.db"), store.Options{Timeout: time.Second})
 	if err != nil {
@@ -49,32 +48,18 @@ func newEnvWith(t *testing.T, set func(*api.Config)) *env {
 	ts := httptest.NewUnstartedServer(nil)
 	ts.Start()
 	t.Cleanup(ts.Close)
-	authority, err := ca.New(ca.Config{PublicURL: ts.URL, DefaultDays: 7, MinDays: 1, MaxDays: 182})
+	cfg := config.Default()
+	cfg.Server.PublicURL = ts.URL
+	cfg.Certificates = config.Certificates{DefaultDays: 7, MinDays: 1, MaxDays: 182}
+	cfg.CA.KeyType, cfg.CA.Days, cfg.CA.CommonName = "ecdsa-p256", 365, "web test root"
+	cfg.ACME.Enabled = false
+	set(&cfg)
+	a, err := app.New(cfg, db, app.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rootCfg := ca.RootConfig{KeyType: ca.KeyECDSAP256, Days: 365, CommonName: "web test root", Organization: "certmaker", Country: "DE"}
-	root, err := admin.CreateRoot(db, rootCfg, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	authority.AddRoot(root, true)
-	ops := &admin.Ops{DB: db, Authority: authority, Root: rootCfg}
-	var dash http.Handler
-	apiCfg := api.Config{
-		Store: db, Authority: authority,
-		Web: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { dash.ServeHTTP(w, r) }),
-	}
-	set(&apiCfg)
-	srv, err := api.New(apiCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dash, err = web.New(web.Config{Issuer: srv, Store: db, Operator: ops, Authority: authority, PublicURL: ts.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.Config.Handler = srv
+	ops := a.Operator
+	ts.Config.Handler = a
 	e := &env{t: t, db: db, ops: ops, srv: ts, tokens: map[string]string{}, seen: &strings.Builder{}}
 	for _, u := range []struct {
 		name  string

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"certmaker/core"
 	"certmaker/inventory"
 )
 
@@ -123,7 +125,7 @@ func (d *Dashboard) handleList(w http.ResponseWriter, r *http.Request, v *viewer
 		Status:    qv.Get("status"),
 		Statuses:  statusOptions,
 		Cursor:    qv.Get("cursor"),
-		Challenge: d.issuer.ChallengeRequired(),
+		Challenge: d.core.ChallengeRequired(),
 	}
 	if !slices.ContainsFunc(statusOptions, func(o option) bool { return o.Value == data.Status }) {
 		data.Status = ""
@@ -146,7 +148,7 @@ func (d *Dashboard) handleList(w http.ResponseWriter, r *http.Request, v *viewer
 		default:
 			q.Owner, data.Heading, data.ShowOwner = data.Owner, "Certificates of "+data.Owner, true
 		}
-		users, err := d.ops.Users(r.Context())
+		users, err := d.core.Users(r.Context(), v.actor())
 		if err != nil {
 			d.fail(w, r, v, err)
 			return
@@ -168,7 +170,7 @@ func (d *Dashboard) handleList(w http.ResponseWriter, r *http.Request, v *viewer
 	if data.Status == "revoked" {
 		q.Revoked = true
 	}
-	certs, next, stopped, err := d.scan(q, keep, now)
+	certs, next, stopped, err := d.scan(r.Context(), v.actor(), q, keep, now)
 	if errors.Is(err, inventory.ErrInvalid) {
 		d.renderError(w, r, v, http.StatusBadRequest, "This page link is not valid any more; start from the first page.")
 		return
@@ -187,7 +189,7 @@ func (d *Dashboard) handleList(w http.ResponseWriter, r *http.Request, v *viewer
 		data.Scanned = stopped
 	}
 	if data.Cursor == "" {
-		if data.Timeline, err = d.timeline(q.Owner, data.Owner, now); err != nil {
+		if data.Timeline, err = d.timeline(r.Context(), v, q.Owner, data.Owner, now); err != nil {
 			d.fail(w, r, v, err)
 			return
 		}
@@ -237,16 +239,16 @@ func (d *Dashboard) filter(status, q string, now time.Time) func(inventory.Certi
 // that keep accepts, or has looked at maxScan. Each read asks for no more
 // than are still wanted, so the cursor it returns is right after the last
 // one looked at, and the next page misses none.
-func (d *Dashboard) scan(q inventory.Query, keep func(inventory.Certificate) bool, now time.Time) (out []inventory.Certificate, next string, stopped bool, err error) {
+func (d *Dashboard) scan(ctx context.Context, a core.Actor, q inventory.Query, keep func(inventory.Certificate) bool, now time.Time) (out []inventory.Certificate, next string, stopped bool, err error) {
 	if keep == nil {
 		q.Limit = pageSize
-		p, err := inventory.List(d.store, q, now)
+		p, err := d.core.Certificates(ctx, a, q)
 		return p.Certificates, p.NextCursor, false, err
 	}
 	seen := 0
 	for len(out) < pageSize {
 		q.Limit = pageSize - len(out)
-		p, err := inventory.List(d.store, q, now)
+		p, err := d.core.Certificates(ctx, a, q)
 		if err != nil {
 			return nil, "", false, err
 		}

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"certmaker/inventory"
-	"certmaker/store"
+	"certmaker/storage"
 )
 
 //go:embed templates/*.html
@@ -30,7 +30,7 @@ var staticFS embed.FS
 type page struct {
 	Title   string
 	Nav     string // which main navigation entry is current
-	User    *store.User
+	User    *storage.User
 	CSRF    string
 	Flash   string
 	Data    any

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -9,6 +8,7 @@ import (
 	"unicode"
 
 	"certmaker/ca"
+	"certmaker/core"
 )
 
 type requestData struct {
@@ -29,7 +29,7 @@ func (d *Dashboard) requestForm(names, days, kt, msg string) requestData {
 	}
 	return requestData{
 		Names: names, Days: days, KeyType: kt, KeyTypes: ca.KeyTypes(), Error: msg,
-		Challenge: d.issuer.ChallengeRequired(),
+		Challenge: d.core.ChallengeRequired(),
 		MinDays:   d.ca.Days(-1 << 31),
 		MaxDays:   d.ca.Days(1<<31 - 1),
 		Default:   d.ca.Days(0),
@@ -53,8 +53,8 @@ func (d *Dashboard) handleRequest(w http.ResponseWriter, r *http.Request, v *vie
 		refuse(msg)
 		return
 	}
-	if d.issuer.ChallengeRequired() {
-		ch, err := d.issuer.OpenChallenge(r.Context(), v.user.Name, req, keyType)
+	if d.core.ChallengeRequired() {
+		ch, err := d.core.OpenChallenge(r.Context(), v.actor(), req, keyType)
 		if isInvalid(err) {
 			refuse(err.Error())
 			return
@@ -66,7 +66,7 @@ func (d *Dashboard) handleRequest(w http.ResponseWriter, r *http.Request, v *vie
 		http.Redirect(w, r, "/challenges/"+ch.ID, http.StatusSeeOther)
 		return
 	}
-	c, err := d.issuer.Issue(r.Context(), v.user.Name, req, keyType)
+	c, err := d.core.Issue(r.Context(), v.actor(), req, keyType)
 	if isInvalid(err) {
 		refuse(err.Error())
 		return
@@ -81,9 +81,7 @@ func (d *Dashboard) handleRequest(w http.ResponseWriter, r *http.Request, v *vie
 
 // isInvalid reports errors that are the request's fault, to show on the
 // form rather than as a server failure.
-func isInvalid(err error) bool {
-	return errors.Is(err, ca.ErrInvalid) || errors.Is(err, ca.ErrKeyType)
-}
+func isInvalid(err error) bool { return core.KindOf(err) == core.Invalid }
 
 // parseRequest reads the form: names one per line or separated by commas
 // or spaces (IP addresses and email addresses are told apart from DNS

@@ -1,12 +1,11 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 
 	"certmaker/ca"
+	"certmaker/core"
 	"certmaker/inventory"
-	"certmaker/store"
 )
 
 // reasons are the RFC 5280 reasons certmaker revokes for (ca.ParseReason
@@ -48,21 +47,28 @@ func (d *Dashboard) handleRevokeForm(w http.ResponseWriter, r *http.Request, v *
 
 func (d *Dashboard) handleRevoke(w http.ResponseWriter, r *http.Request, v *viewer) {
 	id := r.PathValue("id")
-	c, err := d.issuer.Revoke(r.Context(), &v.user, id, r.PostForm.Get("reason"))
-	switch {
-	case errors.Is(err, store.ErrRevoked):
-		d.sessions.setFlash(v.sess.id, "This certificate was already revoked.")
-	case errors.Is(err, store.ErrNotFound):
-		d.renderError(w, r, v, http.StatusNotFound, "There is no certificate "+clip(id)+" for you here.")
-		return
-	case errors.Is(err, ca.ErrInvalid):
-		d.renderError(w, r, v, http.StatusBadRequest, err.Error())
-		return
-	case err != nil:
+	code, err := ca.ParseReason(r.PostForm.Get("reason"))
+	if err != nil {
 		d.fail(w, r, v, err)
 		return
-	default:
+	}
+	serial, err := ca.ParseSerial(id)
+	if err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
+	c, err := d.core.Revoke(r.Context(), v.actor(), core.Revocation{Serial: serial, Reason: code})
+	switch core.KindOf(err) {
+	case core.Revoked:
+		d.sessions.setFlash(v.sess.id, "This certificate was already revoked.")
+	case core.NotFound:
+		d.renderError(w, r, v, http.StatusNotFound, "There is no certificate "+clip(id)+" for you here.")
+		return
+	case "":
 		d.sessions.setFlash(v.sess.id, "Certificate revoked ("+ca.ReasonName(c.Reason)+"). OCSP and the CRL say so from now on.")
+	default:
+		d.fail(w, r, v, err)
+		return
 	}
 	http.Redirect(w, r, "/certificates/"+id, http.StatusSeeOther)
 }

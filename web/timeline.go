@@ -1,13 +1,14 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strconv"
 	"time"
 
 	"certmaker/inventory"
-	"certmaker/store"
+	"certmaker/storage"
 )
 
 // The expiry timeline: certificates expiring per week over the next 26
@@ -62,7 +63,7 @@ const (
 // timeline counts owner's certificates ("" everyone's) by when they end
 // and lays them out; ownerParam is the list's owner parameter for the
 // bars' links.
-func (d *Dashboard) timeline(owner, ownerParam string, now time.Time) (*timeline, error) {
+func (d *Dashboard) timeline(ctx context.Context, v *viewer, owner, ownerParam string, now time.Time) (*timeline, error) {
 	day0 := now.UTC().Truncate(24 * time.Hour)
 	bounds := make([]time.Time, timelineWeeks)
 	for i := range bounds {
@@ -72,7 +73,7 @@ func (d *Dashboard) timeline(owner, ownerParam string, now time.Time) (*timeline
 	if owner != "" {
 		limit = timelineMaxRecords
 	}
-	c, err := d.store.CountExpiry(store.ExpiryQuery{Owner: owner, Now: now, Bounds: bounds, Max: limit})
+	c, err := d.core.CountExpiry(ctx, v.actor(), storage.ExpiryQuery{Owner: owner, Now: now, Bounds: bounds, Max: limit})
 	if err != nil {
 		return nil, err
 	}

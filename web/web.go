@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -9,46 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"certmaker/admin"
-	"certmaker/api"
 	"certmaker/ca"
-	"certmaker/inventory"
-	"certmaker/store"
+	"certmaker/core"
+	"certmaker/httplog"
 )
-
-// Issuer is what the dashboard asks of the API server: the calls behind
-// its request, challenge, revocation and download routes, with the same
-// owner rules. *api.Server implements it.
-type Issuer interface {
-	Issue(ctx context.Context, owner string, req *ca.Request, kt ca.KeyType) (*store.Certificate, error)
-	OpenChallenge(ctx context.Context, owner string, req *ca.Request, kt ca.KeyType) (store.Challenge, error)
-	SolveChallenge(ctx context.Context, owner, id string, port int) (store.Challenge, error)
-	ChallengeRequired() bool
-	ChallengePort() int
-	Revoke(ctx context.Context, u *store.User, id, reason string) (store.Certificate, error)
-	Certificate(u *store.User, id string) (store.Certificate, error)
-	PrivateKeyPEM(u *store.User, id string) ([]byte, error)
-}
-
-// Store is what the dashboard reads itself: users for signing in and for
-// every request, listings, and pending challenges to show. *store.DB
-// implements it.
-type Store interface {
-	inventory.Store
-	UserByTokenHash(hash []byte) (store.User, error)
-	User(name string) (store.User, error)
-	Challenge(id string) (store.Challenge, error)
-	CountExpiry(q store.ExpiryQuery) (store.ExpiryCounts, error)
-}
-
-// Operator is the part of admin.Ops the admin pages use.
-type Operator interface {
-	AddUser(ctx context.Context, name string, admin bool) (token string, err error)
-	Users(ctx context.Context) ([]admin.UserInfo, error)
-	SetDisabled(ctx context.Context, name string, disabled bool) error
-	RotateRoot(ctx context.Context) (fingerprint string, err error)
-	Status(ctx context.Context) (inventory.Summary, error)
-}
 
 // Authority gives the roots to download, validity bounds for the request
 // form, and the clock. *ca.Authority implements it.
@@ -62,10 +25,9 @@ type Authority interface {
 
 // Config wires a Dashboard.
 type Config struct {
-	Issuer    Issuer
-	Store     Store
-	Operator  Operator
-	Authority Authority
+	// Core is the service every page calls: the dashboard is one of its
+	// doors.
+	Core *core.Service
 	// PublicURL is where people reach the dashboard; with https the
 	// session cookie is Secure (and __Host- prefixed).
 	PublicURL string
@@ -78,11 +40,9 @@ type Config struct {
 // Dashboard is the web UI, an http.Handler for every path the API leaves
 // to it.
 type Dashboard struct {
-	issuer Issuer
-	store  Store
-	ops    Operator
-	ca     Authority
-	log    *slog.Logger
+	core *core.Service
+	ca   Authority
+	log  *slog.Logger
 
 	version string
 	secure  bool   // served over https: Secure cookies
@@ -94,13 +54,13 @@ type Dashboard struct {
 	pages    *pages
 	static   *assets
 	cross    *http.CrossOriginProtection
-	mux      *http.ServeMux
+	router   *router
 }
 
 // New checks cfg and builds the routes.
 func New(cfg Config) (*Dashboard, error) {
-	if cfg.Issuer == nil || cfg.Store == nil || cfg.Operator == nil || cfg.Authority == nil {
-		return nil, errors.New("web: issuer, store, operator and authority are required")
+	if cfg.Core == nil {
+		return nil, errors.New("web: the core is required")
 	}
 	pub, err := url.Parse(cfg.PublicURL)
 	if err != nil || (pub.Scheme != "http" && pub.Scheme != "https") || pub.Host == "" {
@@ -125,15 +85,13 @@ func New(cfg Config) (*Dashboard, error) {
 		return nil, err
 	}
 	d := &Dashboard{
-		issuer:   cfg.Issuer,
-		store:    cfg.Store,
-		ops:      cfg.Operator,
-		ca:       cfg.Authority,
+		core:     cfg.Core,
+		ca:       cfg.Core.Authority(),
 		log:      cfg.Logger,
 		version:  cfg.Version,
 		secure:   pub.Scheme == "https",
 		origin:   pub.Scheme + "://" + strings.ToLower(pub.Host),
-		sessions: newSessions(cfg.SessionTTL, cfg.Authority.Now),
+		sessions: newSessions(cfg.SessionTTL, cfg.Core.Now),
 		trust:    tr,
 		pages:    pg,
 		static:   static,
@@ -148,7 +106,9 @@ func New(cfg Config) (*Dashboard, error) {
 	if err := d.cross.AddTrustedOrigin(d.origin); err != nil {
 		return nil, err
 	}
+	d.router = newRouter(http.HandlerFunc(d.notFound))
 	d.routes()
+	d.router.mount()
 	return d, nil
 }
 
@@ -169,12 +129,11 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	}
-	d.mux.ServeHTTP(w, r)
+	d.router.ServeHTTP(w, r)
 }
 
 func (d *Dashboard) routes() {
-	d.mux = http.NewServeMux()
-	d.handle("GET /{$}", d.handleHome)
+	d.handle("GET /", d.handleHome)
 	d.handle("GET /static/{file}", d.static.serve)
 	d.handle("GET /signin", d.handleSignInForm)
 	d.handle("POST /signin", d.handleSignIn)
@@ -202,23 +161,12 @@ func (d *Dashboard) routes() {
 	d.handle("POST /admin/users/{name}/enable", d.authedPost(d.adminOnly(d.handleEnable)))
 	d.handle("GET /admin/rotate-root", d.authed(d.adminOnly(d.handleRotateForm)))
 	d.handle("POST /admin/rotate-root", d.authedPost(d.adminOnly(d.handleRotate)))
-
-	d.handle("/", func(w http.ResponseWriter, r *http.Request) {
-		d.renderError(w, r, nil, http.StatusNotFound, "There is no page here.")
-	})
 }
 
-// handle registers h and labels the request log with its pattern (never
-// the raw path, which holds ids).
-func (d *Dashboard) handle(pattern string, h http.HandlerFunc) {
-	route := pattern
-	if _, path, ok := strings.Cut(pattern, " "); ok {
-		route = path
-	}
-	d.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		api.SetRoute(r, route)
-		h(w, r)
-	})
+// notFound is the page for every path without a route.
+func (d *Dashboard) notFound(w http.ResponseWriter, r *http.Request) {
+	httplog.SetRoute(r, "/")
+	d.renderError(w, r, nil, http.StatusNotFound, "There is no page here.")
 }
 
 func (d *Dashboard) handleHome(w http.ResponseWriter, r *http.Request) {

@@ -10,7 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"certmaker/ca"
+	"certmaker/app"
+	"certmaker/config"
 	"certmaker/store"
 	"certmaker/web"
 )
@@ -112,15 +113,18 @@ func TestSignIn(t *testing.T) {
 // dashboard builds a second dashboard on e's store with another public URL.
 func (e *env) dashboard(t *testing.T, public string) *web.Dashboard {
 	t.Helper()
-	authority, err := ca.New(ca.Config{PublicURL: public, DefaultDays: 7, MinDays: 1, MaxDays: 182})
+	cfg := config.Default()
+	cfg.Server.PublicURL = public
+	cfg.Certificates = config.Certificates{DefaultDays: 7, MinDays: 1, MaxDays: 182}
+	svc, err := app.NewCore(cfg, e.db, app.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := web.New(web.Config{Issuer: nil, Store: e.db, Operator: e.ops, Authority: authority, PublicURL: public})
+	d, err := web.New(web.Config{Core: nil, PublicURL: public})
 	if err == nil {
-		t.Fatal("web.New took a nil issuer")
+		t.Fatal("web.New took a nil core")
 	}
-	d, err = web.New(web.Config{Issuer: fakeIssuer{}, Store: e.db, Operator: e.ops, Authority: authority, PublicURL: public})
+	d, err = web.New(web.Config{Core: svc, PublicURL: public})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -508,8 +512,3 @@ func TestSecurityHeaders(t *testing.T) {
 		t.Errorf("/api/certificates without token: %d, want 401 (the API's, not the dashboard's)", a.status)
 	}
 }
-
-// fakeIssuer stands in where a test needs no issuing.
-type fakeIssuer struct{ web.Issuer }
-
-func (fakeIssuer) ChallengeRequired() bool { return false }

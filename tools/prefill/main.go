@@ -27,6 +27,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"log/slog"
 	mrand "math/rand/v2"
 	"os"
 	"runtime/pprof"
@@ -35,7 +36,9 @@ import (
 	"time"
 
 	"certmaker/admin"
+	"certmaker/app"
 	"certmaker/ca"
+	"certmaker/config"
 	"certmaker/store"
 )
 
@@ -77,24 +80,20 @@ func run(dbPath, tokenFile string, n, poolSize, owners, workers int) error {
 	}
 	defer db.Close()
 
-	authority, err := ca.New(ca.Config{PublicURL: "http://127.0.0.1:8880", DefaultDays: 7, MinDays: 1, MaxDays: 182})
+	// The defaults: an ECDSA P-256 "certmaker Root CA", as serve makes.
+	cfg := config.Default()
+	cfg.Server.PublicURL = "http://127.0.0.1:8880"
+	svc, err := app.NewCore(cfg, db, app.Options{})
 	if err != nil {
 		return err
 	}
-	hasRoot, err := admin.LoadRoots(db, authority)
-	if err != nil {
+	if err := app.EnsureRoot(context.Background(), svc, slog.New(slog.DiscardHandler)); err != nil {
 		return err
 	}
-	if !hasRoot {
-		r, err := admin.CreateRoot(db, ca.RootConfig{KeyType: ca.KeyECDSAP256, Days: 3650, CommonName: "certmaker Root CA", Organization: "certmaker", Country: "DE"}, time.Now())
-		if err != nil {
-			return err
-		}
-		authority.AddRoot(r, true)
-	}
+	authority := svc.Authority()
 	root := authority.Active()
 
-	ops := &admin.Ops{DB: db, Authority: authority}
+	ops := &admin.Local{Core: svc, Who: "prefill"}
 	token, err := ops.AddUser(context.Background(), "loader", false)
 	if errors.Is(err, store.ErrExists) {
 		token, err = ops.ResetToken(context.Background(), "loader")

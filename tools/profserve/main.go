@@ -1,6 +1,6 @@
-// Command profserve runs certmaker's API as `certmaker serve` wires it (the
-// same store, authority, API handler and http.Server settings; no ACME,
-// dashboard or admin socket, which the measured routes never reach), plus
+// Command profserve runs certmaker's API as `certmaker serve` wires it
+// (app.New, the same store and http.Server settings; no ACME, dashboard or
+// admin socket, which the measured routes never reach), plus
 // net/http/pprof on a second loopback address, so that a load test can be
 // profiled. It is a measuring tool: the shipped binary has no pprof.
 //
@@ -22,10 +22,9 @@ import (
 	"runtime/debug"
 	"time"
 
-	"certmaker/admin"
-	"certmaker/api"
-	"certmaker/ca"
+	"certmaker/app"
 	"certmaker/config"
+	"certmaker/httplog"
 	"certmaker/store"
 )
 
@@ -63,34 +62,17 @@ func run(dbPath, listen, pprofAddr, publicURL, tokenFile string, quiet bool) err
 		return err
 	}
 	defer db.Close()
-	go func() { // as serve's releaseMapped does
-		for range time.Tick(time.Second) {
-			db.ReleaseMapped()
-		}
-	}()
-	authority, err := ca.New(ca.Config{
-		PublicURL:   publicURL,
-		DefaultDays: cfg.Certificates.DefaultDays,
-		MinDays:     cfg.Certificates.MinDays,
-		MaxDays:     cfg.Certificates.MaxDays,
-	})
+	cfg.Server.PublicURL = publicURL
+	cfg.CA.CommonName, cfg.CA.Organization = "profserve root", ""
+	cfg.ACME.Enabled = false
+	a, err := app.New(cfg, db, app.Options{Logger: logger, NoDashboard: true})
 	if err != nil {
 		return err
 	}
-	ok, err := admin.LoadRoots(db, authority)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		r, err := admin.CreateRoot(db, ca.RootConfig{KeyType: ca.KeyECDSAP256, Days: 3650, CommonName: "profserve root", Country: "DE"}, time.Now())
-		if err != nil {
-			return err
-		}
-		authority.AddRoot(r, true)
-	}
+	a.Start(context.Background()) // serve's chores: releasing mapped pages above all
 	if tokenFile != "" {
 		name := fmt.Sprintf("prof%d", time.Now().UnixNano())
-		token, err := (&admin.Ops{DB: db}).AddUser(context.Background(), name, false)
+		token, err := a.Operator.AddUser(context.Background(), name, false)
 		if err != nil {
 			return err
 		}
@@ -98,11 +80,6 @@ func run(dbPath, listen, pprofAddr, publicURL, tokenFile string, quiet bool) err
 			return err
 		}
 	}
-	srv, err := api.New(api.Config{Store: db, Authority: authority, Logger: logger})
-	if err != nil {
-		return err
-	}
-
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -117,7 +94,7 @@ func run(dbPath, listen, pprofAddr, publicURL, tokenFile string, quiet bool) err
 	if err != nil {
 		return err
 	}
-	public := api.NewHTTPServer(srv, logger)
+	public := httplog.NewHTTPServer(a.Public, logger)
 	fmt.Fprintln(os.Stderr, "profserve: serving", ln.Addr(), "pprof", pl.Addr())
 	return public.Serve(ln)
 }

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -37,14 +37,14 @@ func acmeServer(t *testing.T, name, challengeIP string) (dir string, srv *server
 	if err := os.WriteFile(filepath.Join(dir, "certmaker.toml"), []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return dir, startServer(t, dir), port
+	return dir, binary.Start(t, dir), port
 }
 
 // eabFor runs `certmaker user add` and `user acme-eab` for a new user.
 func eabFor(t *testing.T, dir, user string) (kid, hmac string) {
 	t.Helper()
-	mustCLI(t, dir, "user", "add", user)
-	out := mustCLI(t, dir, "user", "acme-eab", user)
+	binary.Must(t, dir, "user", "add", user)
+	out := binary.Must(t, dir, "user", "acme-eab", user)
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		k, v, _ := strings.Cut(line, "=")
 		switch k {
@@ -93,7 +93,7 @@ func leafOf(t *testing.T, dir, path, name string) *x509.Certificate {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rootPEM := mustCLI(t, dir, "root", "export")
+	rootPEM := binary.Must(t, dir, "root", "export")
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM([]byte(rootPEM)) {
 		t.Fatalf("root export printed no root: %q", rootPEM)
@@ -115,7 +115,7 @@ func listed(t *testing.T, dir string, cert *x509.Certificate) (owner, status str
 			Status string `json:"status"`
 		} `json:"certificates"`
 	}
-	if err := json.Unmarshal([]byte(mustCLI(t, dir, "cert", "list", "--json")), &page); err != nil {
+	if err := json.Unmarshal([]byte(binary.Must(t, dir, "cert", "list", "--json")), &page); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range page.Certificates {
@@ -137,7 +137,7 @@ func TestACME_Lego(t *testing.T) {
 	// lego checks the directory's externalAccountRequired on every command,
 	// so the EAB flags go with renew and revoke too.
 	common := []string{
-		"--server", srv.url + "/acme/directory", "--accept-tos", "--email", "alice@example.com",
+		"--server", srv.URL + "/acme/directory", "--accept-tos", "--email", "alice@example.com",
 		"--eab", "--kid", kid, "--hmac", hmac, "--path", filepath.Join(dir, "lego"),
 		"--domains", name, "--http", "--http.port", fmt.Sprintf("127.0.0.2:%d", port),
 	}
@@ -180,7 +180,7 @@ func TestACME_Certbot(t *testing.T) {
 	// The README's form: with "=", a value beginning with '-' stays a value.
 	runClient(t, dir, "certbot", append([]string{
 		"certonly", "--standalone", "--http-01-port", fmt.Sprint(port), "--http-01-address", "127.0.0.3",
-		"--server", srv.url + "/acme/directory", "--agree-tos", "--register-unsafely-without-email",
+		"--server", srv.URL + "/acme/directory", "--agree-tos", "--register-unsafely-without-email",
 		"--eab-kid=" + kid, "--eab-hmac-key=" + hmac, "-d", name,
 	}, paths...)...)
 	live := filepath.Join(dir, "certbot", "config", "live", name)
@@ -235,7 +235,7 @@ func TestACME_Caddy(t *testing.T) {
 %s {
 	respond "hello"
 }
-`, srv.url, kid, hmac, port, httpsPort, data, name)
+`, srv.URL, kid, hmac, port, httpsPort, data, name)
 	if err := os.WriteFile(filepath.Join(dir, "Caddyfile"), []byte(caddyfile), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -271,10 +271,10 @@ func TestACME_Caddy(t *testing.T) {
 // socket of a running server and, with none, on the file.
 func TestBinary_ACMEEAB(t *testing.T) {
 	dir := t.TempDir()
-	srv := startServer(t, dir)
+	srv := binary.Start(t, dir)
 	kid1, hmac1 := eabFor(t, dir, "alice")
 	kid2, hmac2 := "", ""
-	for _, line := range strings.Split(mustCLI(t, dir, "user", "acme-eab", "alice"), "\n") {
+	for _, line := range strings.Split(binary.Must(t, dir, "user", "acme-eab", "alice"), "\n") {
 		if v, ok := strings.CutPrefix(line, "EAB_KID="); ok {
 			kid2 = v
 		}
@@ -294,23 +294,23 @@ func TestBinary_ACMEEAB(t *testing.T) {
 		}
 		return m
 	}
-	list := rows(mustCLI(t, dir, "user", "acme-eab", "--list"))
+	list := rows(binary.Must(t, dir, "user", "acme-eab", "--list"))
 	if len(list) != 2 || !strings.HasPrefix(list[kid1], "alice ") || !strings.HasSuffix(list[kid2], " no 0") {
 		t.Fatalf("list: %v", list)
 	}
-	if got := mustCLI(t, dir, "user", "acme-eab", "--revoke", kid1); !strings.Contains(got, "revoked EAB key "+kid1) {
+	if got := binary.Must(t, dir, "user", "acme-eab", "--revoke", kid1); !strings.Contains(got, "revoked EAB key "+kid1) {
 		t.Errorf("revoke printed %q", got)
 	}
-	if list := rows(mustCLI(t, dir, "user", "acme-eab", "--list", "alice")); len(list) != 1 || list[kid2] == "" {
+	if list := rows(binary.Must(t, dir, "user", "acme-eab", "--list", "alice")); len(list) != 1 || list[kid2] == "" {
 		t.Errorf("after revoke: %v", list)
 	}
-	if _, errOut, err := runCLI(t, dir, "user", "acme-eab", "--revoke", kid1); err == nil || !strings.Contains(errOut, "not found") {
+	if _, errOut, err := binary.Run(t, dir, "user", "acme-eab", "--revoke", kid1); err == nil || !strings.Contains(errOut, "not found") {
 		t.Errorf("revoking twice: %v %q", err, errOut)
 	}
 
-	srv.stop(t)
-	mustCLI(t, dir, "user", "acme-eab", "--revoke="+kid2)
-	if list := rows(mustCLI(t, dir, "user", "acme-eab", "--list")); len(list) != 0 {
+	srv.Stop(t)
+	binary.Must(t, dir, "user", "acme-eab", "--revoke="+kid2)
+	if list := rows(binary.Must(t, dir, "user", "acme-eab", "--list")); len(list) != 0 {
 		t.Errorf("offline, after revoking both: %v", list)
 	}
 }

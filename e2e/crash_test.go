@@ -1,7 +1,6 @@
-package main
+package e2e
 
 import (
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -24,14 +23,6 @@ import (
 	"certmaker/store"
 )
 
-// acked is a certificate the server answered 200 for: from then on it must
-// survive anything short of losing the disk.
-type acked struct {
-	id   string
-	name string
-	key  crypto.Signer // the client's own key for a CSR request; nil when the server made it
-}
-
 // TestCrash_KillUnderLoad issues certificates from concurrent clients,
 // SIGKILLs the server mid-load, restarts it on the same file and checks
 // that every acknowledged certificate is there with its key. `make
@@ -41,8 +32,8 @@ func TestCrash_KillUnderLoad(t *testing.T) {
 	rounds := envInt(t, "CERTMAKER_CRASH_ROUNDS", 1)
 	clients := envInt(t, "CERTMAKER_CRASH_CLIENTS", 8)
 	dir := t.TempDir()
-	srv := startServer(t, dir)
-	token := strings.TrimSpace(mustCLI(t, dir, "user", "add", "alice"))
+	srv := binary.Start(t, dir)
+	token := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
 
 	var all []acked
 	for round := range rounds {
@@ -50,11 +41,11 @@ func TestCrash_KillUnderLoad(t *testing.T) {
 		killAfter := 700*time.Millisecond + mrand.N(600*time.Millisecond)
 		got, unanswered := issueUntilKilled(t, srv, token, clients, round, killAfter)
 		if len(got) == 0 {
-			t.Fatalf("round %d: no certificate acknowledged before the kill\n%s", round, srv.stderr)
+			t.Fatalf("round %d: no certificate acknowledged before the kill\n%s", round, srv.Stderr)
 		}
 		all = append(all, got...)
 
-		srv = startServer(t, dir)
+		srv = binary.Start(t, dir)
 		lost := verifyAcked(t, srv, token, all)
 		t.Logf("round %d: killed after %s with %d clients: %d acknowledged this round (%d in all), %d requests cut off unanswered, %d lost",
 			round+1, killAfter.Round(time.Millisecond), clients, len(got), len(all), unanswered, lost)
@@ -62,11 +53,11 @@ func TestCrash_KillUnderLoad(t *testing.T) {
 			t.Fatalf("round %d: %d acknowledged certificates lost", round+1, lost)
 		}
 		// The restarted server issues as before.
-		if code, _, body := srv.do(t, "POST", "/api/certificate/request", token, `{"domains":["after.crash.lan"]}`); code != 200 {
+		if code, _, body := srv.Do(t, "POST", "/api/certificate/request", token, `{"domains":["after.crash.lan"]}`); code != 200 {
 			t.Fatalf("request after restart: %d %s", code, body)
 		}
 	}
-	srv.stop(t)
+	srv.Stop(t)
 
 	db, err := store.Open(filepath.Join(dir, "certmaker.db"), store.Options{Timeout: time.Second})
 	if err != nil {
@@ -109,7 +100,7 @@ func issueUntilKilled(t *testing.T, srv *server, token string, clients, round in
 		wg.Go(func() {
 			for i := 0; !killed.Load(); i++ {
 				name := fmt.Sprintf("r%d-c%d-%d.crash.lan", round, c, i)
-				a, err := issueOne(hc, srv.url, token, name, i%3 == 2)
+				a, err := issueOne(hc, srv.URL, token, name, i%3 == 2)
 				if err != nil {
 					if killed.Load() {
 						unanswered.Add(1) // cut off by the kill: fate unknown, never promised
@@ -126,10 +117,10 @@ func issueUntilKilled(t *testing.T, srv *server, token string, clients, round in
 	}
 	time.Sleep(killAfter)
 	killed.Store(true)
-	if err := srv.cmd.Process.Kill(); err != nil {
+	if err := srv.Cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	<-srv.exited
+	<-srv.Exited
 	wg.Wait()
 	close(failures)
 	for f := range failures {
@@ -143,7 +134,7 @@ func issueUntilKilled(t *testing.T, srv *server, token string, clients, round in
 // issueOne asks for one certificate. Only a complete 200 answer with a
 // certificate id counts as acknowledged.
 func issueOne(hc *http.Client, base, token, name string, withCSR bool) (acked, error) {
-	a := acked{name: name}
+	a := acked{Name: name}
 	path, body := "/api/certificate/request", `{"domains":["`+name+`"]}`
 	if withCSR {
 		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -154,7 +145,7 @@ func issueOne(hc *http.Client, base, token, name string, withCSR bool) (acked, e
 		if err != nil {
 			return a, err
 		}
-		a.key = key
+		a.Key = key
 		path, body = "/api/certificate/request-with-csr", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
 	}
 	req, err := http.NewRequest("POST", base+path, strings.NewReader(body))
@@ -174,8 +165,8 @@ func issueOne(hc *http.Client, base, token, name string, withCSR bool) (acked, e
 	if resp.StatusCode != 200 {
 		return a, fmt.Errorf("%s: %s %q", name, resp.Status, b)
 	}
-	a.id = strings.TrimSpace(string(b))
-	if _, ok := new(big.Int).SetString(a.id, 10); !ok {
+	a.ID = strings.TrimSpace(string(b))
+	if _, ok := new(big.Int).SetString(a.ID, 10); !ok {
 		return a, fmt.Errorf("%s: 200 with body %q, not an id", name, b)
 	}
 	return a, nil
@@ -192,9 +183,9 @@ func verifyAcked(t *testing.T, srv *server, token string, all []acked) int {
 	for range 4 {
 		wg.Go(func() {
 			for a := range work {
-				if err := checkAcked(srv.url, token, a); err != nil {
+				if err := checkAcked(srv.URL, token, a); err != nil {
 					if lost.Add(1) <= 10 {
-						t.Errorf("acknowledged certificate %s (%s): %v", a.id, a.name, err)
+						t.Errorf("acknowledged certificate %s (%s): %v", a.ID, a.Name, err)
 					}
 				}
 			}
@@ -206,62 +197,6 @@ func verifyAcked(t *testing.T, srv *server, token string, all []acked) int {
 	close(work)
 	wg.Wait()
 	return int(lost.Load())
-}
-
-func checkAcked(base, token string, a acked) error {
-	get := func(path string) ([]byte, error) {
-		req, _ := http.NewRequest("GET", base+path, nil)
-		req.Header.Set("X-Auth-Token", token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode != 200 {
-			return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
-		}
-		return b, nil
-	}
-	certPEM, err := get("/api/certificate/" + a.id + "/obtain")
-	if err != nil {
-		return err
-	}
-	block, _ := pem.Decode(certPEM)
-	if block == nil {
-		return fmt.Errorf("certificate is not PEM")
-	}
-	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		return err
-	}
-	if len(cert.DNSNames) != 1 || cert.DNSNames[0] != a.name {
-		return fmt.Errorf("certificate names %v, want %s", cert.DNSNames, a.name)
-	}
-	key := a.key
-	if key == nil {
-		keyPEM, err := get("/api/privatekey/" + a.id + "/obtain")
-		if err != nil {
-			return err
-		}
-		kb, _ := pem.Decode(keyPEM)
-		if kb == nil {
-			return fmt.Errorf("private key is not PEM")
-		}
-		k, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
-		if err != nil {
-			return err
-		}
-		key = k.(crypto.Signer)
-	}
-	pub, ok := cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
-	if !ok || !pub.Equal(key.Public()) {
-		return fmt.Errorf("the key does not match the certificate")
-	}
-	return nil
 }
 
 func envInt(t *testing.T, name string, def int) int {

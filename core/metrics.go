@@ -1,20 +1,16 @@
-package api
+package core
 
 import (
-	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// metrics are the Prometheus series of one Server, in a registry of its
-// own: no package-level state, and tests can run servers side by side.
+// metrics are the Prometheus series of one Service, in a registry of its
+// own: no package-level state, and tests can run services side by side.
 type metrics struct {
 	reg        *prometheus.Registry
-	requests   *prometheus.CounterVec
 	issuance   *prometheus.HistogramVec
 	issued     *prometheus.CounterVec
 	revoked    *prometheus.CounterVec
@@ -23,12 +19,9 @@ type metrics struct {
 	ocspHits   prometheus.Counter
 }
 
-func newMetrics(s *Server) *metrics {
+func newMetrics(s *Service, reg *prometheus.Registry) *metrics {
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "certmaker_http_requests_total", Help: "HTTP requests by route pattern, method and status.",
-		}, []string{"route", "method", "status"}),
+		reg: reg,
 		issuance: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "certmaker_issuance_duration_seconds", Help: "Time to issue a certificate: key generation (if any), signing and the durable commit.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
@@ -60,7 +53,7 @@ func newMetrics(s *Server) *metrics {
 			return float64(n)
 		}
 	}
-	m.reg.MustRegister(m.requests, m.issuance, m.issued, m.revoked, m.challenges, m.ocsp, m.ocspHits,
+	m.reg.MustRegister(m.issuance, m.issued, m.revoked, m.challenges, m.ocsp, m.ocspHits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "certmaker_certificates_expiring_7d", Help: "Unrevoked certificates whose validity ends within 7 days.",
@@ -89,41 +82,15 @@ func newMetrics(s *Server) *metrics {
 	return m
 }
 
-// MetricsHandler serves the Prometheus metrics. certmaker mounts it on its
-// own listen address, off by default, so it is never exposed by accident
-// next to the API.
-func (s *Server) MetricsHandler() http.Handler {
-	return promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{ErrorLog: nil})
-}
-
-// CountRevocation records a revocation made outside the API (the admin
-// socket's `cert revoke`).
-func (s *Server) CountRevocation(keyType string) {
-	s.metrics.revoked.WithLabelValues(keyType).Inc()
-}
-
-func (m *metrics) observeRequest(route, method string, status int) {
-	if route == "" {
-		route = "unmatched"
-	}
-	m.requests.WithLabelValues(route, methodLabel(method), strconv.Itoa(status)).Inc()
-}
-
-// methodLabel keeps the method label to the known methods: a client may
-// send any token as its method, and every new label value is a series
-// Prometheus keeps forever.
-func methodLabel(m string) string {
-	switch m {
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
-		http.MethodDelete, http.MethodOptions:
-		return m
-	}
-	return "other"
-}
-
 func (m *metrics) observeOCSP(kind string, cached bool) {
 	m.ocsp.WithLabelValues(kind).Inc()
 	if cached {
 		m.ocspHits.Inc()
 	}
+}
+
+// observeIssued counts a committed certificate and how long it took.
+func (m *metrics) observeIssued(keyType string, start time.Time) {
+	m.issuance.WithLabelValues(keyType).Observe(time.Since(start).Seconds())
+	m.issued.WithLabelValues(keyType).Inc()
 }

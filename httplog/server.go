@@ -1,4 +1,4 @@
-package api
+package httplog
 
 import (
 	"log/slog"

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -90,7 +90,7 @@ func newPage(t *testing.T, base string) *page {
 	})
 	p := &page{t: t, ctx: ctx, base: base, dl: t.TempDir()}
 	if os.Getenv("CERTMAKER_SCREENSHOTS") != "" {
-		p.shots = filepath.Join("docs", "screenshots")
+		p.shots = filepath.Join("..", "docs", "screenshots")
 		if err := os.MkdirAll(p.shots, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -305,9 +305,9 @@ type dashServer struct {
 
 func startDashboard(t *testing.T, dir string) *dashServer {
 	t.Helper()
-	s := &dashServer{loggedServer: startLogged(t, dir)}
+	s := &dashServer{loggedServer: binary.StartLogged(t, dir)}
 	// Printed before the server listens, so it is in the file by now.
-	b, err := os.ReadFile(s.log)
+	b, err := os.ReadFile(s.Log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +321,7 @@ func startDashboard(t *testing.T, dir string) *dashServer {
 
 func (s *dashServer) do(t *testing.T, method, path, token, body string) (int, http.Header, string) {
 	t.Helper()
-	code, h, b, err := tryDo(s.url, method, path, token, body)
+	code, h, b, err := tryDo(s.URL, method, path, token, body)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -33,7 +33,7 @@ func TestBrowser_Dashboard(t *testing.T) {
 	chromiumPath(t)
 	dir := t.TempDir()
 	srv := startDashboard(t, dir)
-	p := newPage(t, srv.url)
+	p := newPage(t, srv.URL)
 
 	// A wrong token is refused, and the page does not echo it.
 	if code := p.signIn("not-a-token-" + strings.Repeat("x", 31)); code != http.StatusUnauthorized {
@@ -206,7 +206,7 @@ func TestBrowser_Dashboard(t *testing.T) {
 	// token: refused before the token is even looked at.
 	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprintf(w, `<form method="post" action="%s/admin/users/bob/enable"><input name="csrf" value="guess"><button id="go">win a prize</button></form>`, srv.url)
+		fmt.Fprintf(w, `<form method="post" action="%s/admin/users/bob/enable"><input name="csrf" value="guess"><button id="go">win a prize</button></form>`, srv.URL)
 	}))
 	defer evil.Close()
 	p.do(chromedp.Navigate(evil.URL))
@@ -227,7 +227,7 @@ func TestBrowser_Dashboard(t *testing.T) {
 	if p.open("/certificates"); !strings.HasPrefix(p.path(), "/signin") {
 		t.Fatalf("after signing out /certificates shows %s", p.path())
 	}
-	req, _ := http.NewRequest("GET", srv.url+"/certificates", nil)
+	req, _ := http.NewRequest("GET", srv.URL+"/certificates", nil)
 	for _, c := range old {
 		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
 	}
@@ -254,7 +254,7 @@ func TestBrowser_Dashboard(t *testing.T) {
 
 	// No token reached the server's log (the admin's is printed once, at
 	// the first start, by design).
-	logged := srv.stop(t)
+	logged := srv.Stop(t)
 	if strings.Contains(logged, bob) || strings.Contains(logged, carol) || strings.Count(logged, srv.token) != 1 {
 		t.Error("a token is in the server's log")
 	}
@@ -277,7 +277,7 @@ func TestBrowser_Challenge(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := startDashboard(t, dir)
-	p := newPage(t, srv.url)
+	p := newPage(t, srv.URL)
 	if code := p.signIn(srv.token); code != 200 {
 		t.Fatalf("sign in: %d", code)
 	}
@@ -335,9 +335,9 @@ func TestBrowser_Trust(t *testing.T) {
 	chromiumPath(t)
 	dir := t.TempDir()
 	srv := startDashboard(t, dir)
-	p := newPage(t, srv.url)
+	p := newPage(t, srv.URL)
 
-	rootPEM := []byte(mustCLI(t, dir, "root", "export"))
+	rootPEM := []byte(binary.Must(t, dir, "root", "export"))
 	blk, _ := pem.Decode(rootPEM)
 	if blk == nil {
 		t.Fatalf("root export printed %q", rootPEM)
@@ -373,11 +373,11 @@ func TestBrowser_Trust(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := zbar(t, shot); got != srv.url+"/trust" {
-		t.Errorf("the QR code on the page says %q, want %q", got, srv.url+"/trust")
+	if got := zbar(t, shot); got != srv.URL+"/trust" {
+		t.Errorf("the QR code on the page says %q, want %q", got, srv.URL+"/trust")
 	}
 	_, _, qrPNG := srv.do(t, "GET", "/trust/qr.png", "", "")
-	if got := zbar(t, []byte(qrPNG)); got != srv.url+"/trust" {
+	if got := zbar(t, []byte(qrPNG)); got != srv.URL+"/trust" {
 		t.Errorf("/trust/qr.png says %q", got)
 	}
 
@@ -409,7 +409,7 @@ func TestBrowser_Trust(t *testing.T) {
 
 	// After a rotation: the new root first, the old one still there with
 	// its own downloads.
-	newFP := strings.TrimSpace(mustCLI(t, dir, "rotate-root"))
+	newFP := strings.TrimSpace(binary.Must(t, dir, "rotate-root"))
 	p.open("/trust")
 	if got := p.text(".trust-root:first-of-type .fingerprint"); !strings.EqualFold(strings.ReplaceAll(got, ":", ""), newFP) {
 		t.Errorf("first root on the page %s, want the new %s", got, newFP)
@@ -463,7 +463,7 @@ func TestBrowser_Timeline(t *testing.T) {
 	chromiumPath(t)
 	dir := t.TempDir()
 	srv := startDashboard(t, dir)
-	bob := strings.TrimSpace(mustCLI(t, dir, "user", "add", "bob"))
+	bob := strings.TrimSpace(binary.Must(t, dir, "user", "add", "bob"))
 	issue := func(token string, days int, name string) string {
 		t.Helper()
 		code, _, id := srv.do(t, "POST", "/api/certificate/request", token, fmt.Sprintf(`{"domains":[%q],"days":%d}`, name, days))
@@ -487,7 +487,7 @@ func TestBrowser_Timeline(t *testing.T) {
 		t.Fatalf("revoke: %d %s", code, b)
 	}
 
-	p := newPage(t, srv.url)
+	p := newPage(t, srv.URL)
 	if code := p.signIn(srv.token); code != 200 {
 		t.Fatalf("sign in: %d", code)
 	}
@@ -496,7 +496,7 @@ func TestBrowser_Timeline(t *testing.T) {
 	checkTimeline(t, p, all, revoked)
 
 	// Bob sees his own.
-	p2 := newPage(t, srv.url)
+	p2 := newPage(t, srv.URL)
 	if code := p2.signIn(bob); code != 200 {
 		t.Fatalf("bob signs in: %d", code)
 	}

@@ -1,0 +1,284 @@
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"certmaker/ca"
+	"certmaker/challenge"
+	"certmaker/storage"
+)
+
+// Pending is a challenge as its owner sees it: the stored record and the
+// names its request must prove.
+type Pending struct {
+	storage.Challenge
+	Names []string
+}
+
+// OpenChallenge stores a pending simple request (validated, normalized)
+// that SolveChallenge will issue once its names are proven.
+func (s *Service) OpenChallenge(ctx context.Context, a Actor, req *ca.Request, kt ca.KeyType) (storage.Challenge, error) {
+	payload, err := json.Marshal(SimpleFrom(req, kt))
+	if err == nil {
+		var ch storage.Challenge
+		ch, err = s.putChallenge(ctx, a, req, payload, false)
+		s.audit(ctx, a, "challenge.open", ch.ID, err)
+		return ch, err
+	}
+	return storage.Challenge{}, err
+}
+
+// OpenChallengeCSR stores a pending CSR request (ca.ParseCSR'd, normalized).
+func (s *Service) OpenChallengeCSR(ctx context.Context, a Actor, csr *x509.CertificateRequest, req *ca.Request) (storage.Challenge, error) {
+	ch, err := s.putChallenge(ctx, a, req, ca.CSRPEM(csr.Raw), true)
+	s.audit(ctx, a, "challenge.open", ch.ID, err)
+	return ch, err
+}
+
+func (s *Service) putChallenge(ctx context.Context, a Actor, req *ca.Request, payload []byte, csr bool) (storage.Challenge, error) {
+	if err := provable(req); err != nil {
+		return storage.Challenge{}, err
+	}
+	// Refuse now what could never be issued, not after the proof.
+	if err := s.ca.Permits(req); err != nil {
+		return storage.Challenge{}, err
+	}
+	token, err := challenge.Token()
+	if err != nil {
+		return storage.Challenge{}, err
+	}
+	idBytes := make([]byte, 16)
+	if _, err := rand.Read(idBytes); err != nil {
+		return storage.Challenge{}, err
+	}
+	now := s.ca.Now().UTC()
+	ch := storage.Challenge{
+		ID:      hex.EncodeToString(idBytes),
+		Owner:   a.User,
+		Token:   token,
+		CSR:     csr,
+		Request: payload,
+		Days:    req.Days,
+		Created: now,
+		Expires: now.Add(s.challengeExpiry),
+	}
+	if err := s.noteWrite(ctx, s.store.PutChallenge(ch)); err != nil {
+		return storage.Challenge{}, err
+	}
+	return ch, nil
+}
+
+// provable refuses a request whose names a challenge cannot prove: a
+// wildcard, or an email address whose domain is not one of the request's
+// own DNS names (proven in the same challenge, or exempt like localhost).
+// A check with nothing to check must never pass, so a request made only
+// of email addresses is refused too.
+func provable(req *ca.Request) error {
+	for _, d := range req.DNSNames {
+		if ca.IsWildcard(d) {
+			return fmt.Errorf("%w: domain %q: a wildcard name cannot be proven with an HTTP challenge", ca.ErrInvalid, d)
+		}
+	}
+	for _, e := range req.Emails {
+		domain := e[strings.LastIndexByte(e, '@')+1:]
+		if !slices.Contains(req.DNSNames, domain) {
+			return fmt.Errorf("%w: email address %q: with challenges required, an email address is granted only with its domain %q among the request's domains, proven in the same challenge", ca.ErrInvalid, e, domain)
+		}
+	}
+	if len(req.DNSNames)+len(req.IPs) == 0 {
+		return fmt.Errorf("%w: with challenges required, a request needs at least one domain or IP address to prove", ca.ErrInvalid)
+	}
+	return nil
+}
+
+// Challenge reads one of the actor's challenges: someone else's is as
+// invisible as a missing one (NotFound). A solved one comes back with its
+// Serial; an unsolved one whose time has passed is Expired.
+func (s *Service) Challenge(_ context.Context, a Actor, id string) (Pending, error) {
+	ch, err := s.ownChallenge(a, id)
+	if err != nil {
+		return Pending{}, err
+	}
+	if ch.Serial == nil {
+		if err := s.unexpired(ch); err != nil {
+			return Pending{Challenge: ch}, err
+		}
+	}
+	req, _, _, err := decodePending(ch)
+	if err != nil {
+		return Pending{}, err
+	}
+	return Pending{Challenge: ch, Names: req.Names()}, nil
+}
+
+func (s *Service) ownChallenge(a Actor, id string) (storage.Challenge, error) {
+	notFound := fmt.Errorf("challenge %.40q: %w", id, storage.ErrNotFound)
+	ch, err := s.store.Challenge(id)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && ch.Owner != a.User) {
+		return storage.Challenge{}, notFound
+	}
+	return ch, err
+}
+
+func (s *Service) unexpired(ch storage.Challenge) error {
+	if !s.ca.Now().Before(ch.Expires) {
+		return fmt.Errorf("%w at %s; request a certificate again", errExpired, ch.Expires.Format("2006-01-02 15:04:05 MST"))
+	}
+	return nil
+}
+
+// CheckPort refuses a port the checker may not fetch from (Invalid).
+// Without a checker any port passes: solving answers NotFound anyway.
+func (s *Service) CheckPort(port int) error {
+	if s.checker == nil {
+		return nil
+	}
+	return s.checker.PortAllowed(port)
+}
+
+// SolveChallenge fetches the token from every name of the actor's pending
+// request on port and, if all answer it, issues. It returns the solved
+// challenge (Serial set); a solved one is returned as it is, so solving
+// again gives the same answer. Errors: NotFound (also for another user's
+// challenge, and when this service cannot check any), Expired, a
+// *challenge.Error naming the failure (ChallengeFailed).
+func (s *Service) SolveChallenge(ctx context.Context, a Actor, id string, port int) (storage.Challenge, error) {
+	ch, issued, err := s.solve(ctx, a, id, port)
+	target := id
+	if len(target) > 40 {
+		target = target[:40]
+	}
+	if issued {
+		s.audit(ctx, a, "challenge.solve", target, err, slog.String("serial", ch.Serial.String()))
+	} else if err != nil {
+		s.audit(ctx, a, "challenge.solve", target, err)
+	}
+	return ch, err
+}
+
+// solve does SolveChallenge's work; issued says this call issued (not an
+// earlier one), which is the state change to audit.
+func (s *Service) solve(ctx context.Context, a Actor, id string, port int) (storage.Challenge, bool, error) {
+	if s.checker == nil {
+		// Challenges are off and this service cannot check any.
+		return storage.Challenge{}, false, fmt.Errorf("challenge %.40q: %w", id, storage.ErrNotFound)
+	}
+	ch, err := s.ownChallenge(a, id)
+	if err != nil || ch.Serial != nil {
+		return ch, false, err
+	}
+	// One solve of a challenge at a time: a second, concurrent one waits
+	// and then finds it solved, instead of signing a certificate that
+	// CompleteChallenge would throw away.
+	unlock := s.solving.lock(id)
+	defer unlock()
+	if ch, err = s.store.Challenge(id); err != nil || ch.Serial != nil {
+		return ch, false, err
+	}
+	if err := s.unexpired(ch); err != nil {
+		return storage.Challenge{}, false, err
+	}
+	req, kt, pub, err := decodePending(ch)
+	if err != nil {
+		return storage.Challenge{}, false, err
+	}
+	// Checked again: a challenge stored by an older version may hold what
+	// is no longer accepted.
+	if err := provable(req); err != nil {
+		return storage.Challenge{}, false, err
+	}
+	var targets []challenge.Target
+	for _, name := range req.Names() {
+		targets = append(targets, challenge.Target{Identifier: name, Port: port, Path: challenge.WellKnownPath, Want: ch.Token})
+	}
+	if err := s.checker.Check(ctx, a.User, targets); err != nil {
+		s.metrics.challenges.WithLabelValues("fail").Inc()
+		return storage.Challenge{}, false, err
+	}
+	s.metrics.challenges.WithLabelValues("pass").Inc()
+	start := time.Now()
+	c, err := s.sign(ctx, a.User, req, kt, pub)
+	if err != nil {
+		return storage.Challenge{}, false, err
+	}
+	ch, err = s.store.CompleteChallenge(ch.ID, c)
+	if err := s.noteWrite(ctx, err); err != nil {
+		return storage.Challenge{}, false, fmt.Errorf("storing certificate: %w", err)
+	}
+	if ch.Serial.Cmp(c.Serial) != 0 {
+		return ch, false, nil
+	}
+	s.metrics.observeIssued(c.KeyType, start)
+	return ch, true, nil
+}
+
+// decodePending turns a stored challenge back into what to sign: the
+// simple request (and key type) or the CSR's request and public key.
+func decodePending(ch storage.Challenge) (*ca.Request, ca.KeyType, any, error) {
+	if ch.CSR {
+		csr, req, err := ca.ParseCSR(ch.Request)
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("stored CSR of challenge %s: %w", ch.ID, err)
+		}
+		req.Days = ch.Days
+		if err := req.Normalize(); err != nil {
+			return nil, "", nil, err
+		}
+		return req, "", csr.PublicKey, nil
+	}
+	var sr SimpleRequest
+	if err := json.Unmarshal(ch.Request, &sr); err != nil {
+		return nil, "", nil, fmt.Errorf("stored request of challenge %s: %w", ch.ID, err)
+	}
+	req, kt, err := sr.Request()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return req, kt, nil, nil
+}
+
+// keyedMutex serializes work per key (a challenge id) without one lock for
+// all keys; entries go away when nobody holds or waits for them.
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*keyedEntry
+}
+
+type keyedEntry struct {
+	mu   sync.Mutex
+	refs int
+}
+
+func (k *keyedMutex) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = make(map[string]*keyedEntry)
+	}
+	e := k.locks[key]
+	if e == nil {
+		e = &keyedEntry{}
+		k.locks[key] = e
+	}
+	e.refs++
+	k.mu.Unlock()
+	e.mu.Lock()
+	return func() {
+		e.mu.Unlock()
+		k.mu.Lock()
+		if e.refs--; e.refs == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
+}

@@ -1,0 +1,112 @@
+package core
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"certmaker/ca"
+	"certmaker/storage"
+)
+
+// Issue makes a key of type kt and a certificate for the normalized req,
+// and stores both durably for the actor before it returns. With challenges
+// required it refuses: the request must go through OpenChallenge.
+func (s *Service) Issue(ctx context.Context, a Actor, req *ca.Request, kt ca.KeyType) (*storage.Certificate, error) {
+	c, err := s.issue(ctx, a, req, kt, nil)
+	s.auditIssue(ctx, a, "certificate.issue", c, err)
+	return c, err
+}
+
+// IssueCSR signs a checked CSR (ca.ParseCSR) for the normalized req and
+// stores the certificate durably for the actor before it returns.
+func (s *Service) IssueCSR(ctx context.Context, a Actor, csr *x509.CertificateRequest, req *ca.Request) (*storage.Certificate, error) {
+	c, err := s.issue(ctx, a, req, "", csr.PublicKey)
+	s.auditIssue(ctx, a, "certificate.issue", c, err)
+	return c, err
+}
+
+func (s *Service) auditIssue(ctx context.Context, a Actor, action string, c *storage.Certificate, err error) {
+	if c == nil {
+		s.audit(ctx, a, action, "", err)
+		return
+	}
+	s.audit(ctx, a, action, c.Serial.String(), err, slog.String("owner", c.Owner), slog.String("key_type", c.KeyType))
+}
+
+// issue signs and durably stores; nothing is answered before the commit.
+// pub is the CSR's key; nil means generate one of type kt.
+func (s *Service) issue(ctx context.Context, a Actor, req *ca.Request, kt ca.KeyType, pub crypto.PublicKey) (*storage.Certificate, error) {
+	// ACME proves names with its own orders; every other door must have
+	// opened and solved a challenge when challenges are required.
+	if s.challengeRequired && a.Door != DoorACME {
+		return nil, Errorf(Invalid, "%w: challenges are required: open a challenge and solve it", ErrInvalid)
+	}
+	if a.User == "" {
+		return nil, Errorf(Invalid, "%w: a certificate needs an owner", ErrInvalid)
+	}
+	start := time.Now()
+	c, err := s.sign(ctx, a.User, req, kt, pub)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.noteWrite(ctx, s.store.PutCertificate(c)); err != nil {
+		return nil, fmt.Errorf("storing certificate: %w", err)
+	}
+	s.metrics.observeIssued(c.KeyType, start)
+	return c, nil
+}
+
+// sign runs the issuing pipeline up to, not including, the commit: make the
+// key if the server is to hold it, sign with the active root, and build the
+// record to store. pub is the CSR's key; nil means generate one of type kt.
+func (s *Service) sign(ctx context.Context, owner string, req *ca.Request, kt ca.KeyType, pub crypto.PublicKey) (*storage.Certificate, error) {
+	var keyDER []byte
+	if pub == nil {
+		key, err := s.generateKey(ctx, kt)
+		if err != nil {
+			return nil, fmt.Errorf("generating key: %w", err)
+		}
+		if keyDER, err = ca.MarshalKey(key); err != nil {
+			return nil, err
+		}
+		pub = key.Public()
+	}
+	issued, err := s.ca.Sign(req, pub)
+	if err != nil {
+		return nil, err
+	}
+	kt, err = ca.KeyTypeOf(pub)
+	if err != nil {
+		return nil, err
+	}
+	return &storage.Certificate{
+		Serial:   issued.Serial,
+		DER:      issued.DER,
+		Owner:    owner,
+		Root:     issued.Root.Fingerprint,
+		KeyPKCS8: keyDER,
+		KeyType:  string(kt),
+		Names:    append(req.Names(), req.Emails...),
+		NotAfter: issued.NotAfter,
+		// Not NotBefore: that is whole seconds, and listings order by this.
+		Created: s.ca.Now().UTC(),
+	}, nil
+}
+
+// generateKey makes a key, holding an RSA slot when it is an RSA key so
+// that a burst of RSA-4096 requests cannot take every core.
+func (s *Service) generateKey(ctx context.Context, kt ca.KeyType) (crypto.Signer, error) {
+	if kt.IsRSA() {
+		select {
+		case s.rsaSlots <- struct{}{}:
+			defer func() { <-s.rsaSlots }()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return ca.GenerateKey(kt)
+}

@@ -1,0 +1,137 @@
+package core
+
+import (
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"certmaker/ca"
+	"certmaker/challenge"
+	"certmaker/ocsp"
+	"certmaker/storage"
+)
+
+// Config wires a Service.
+type Config struct {
+	Store     storage.Store
+	Authority *ca.Authority
+	// Checker proves control of names; nil means this service cannot
+	// check any (challenges are off).
+	Checker *challenge.Checker
+	// Logger gets the audit trail and the service's own warnings.
+	Logger *slog.Logger
+	// Root is what new roots (the first one, rotations) look like.
+	Root ca.RootConfig
+
+	// ChallengeRequired makes every request prove its names first.
+	ChallengeRequired bool
+	// ChallengePort is where tokens are fetched by default; default 80.
+	ChallengePort int
+	// ChallengeExpiry is how long a pending request waits; default 24h.
+	ChallengeExpiry time.Duration
+	// KeyGenLimit bounds concurrent RSA key generations, which take a
+	// core each for up to seconds; default 2.
+	KeyGenLimit int
+	// Registry takes the service's metrics; nil makes one.
+	Registry *prometheus.Registry
+}
+
+// Service is the core every door calls.
+type Service struct {
+	store    storage.Store
+	ca       *ca.Authority
+	checker  *challenge.Checker
+	log      *slog.Logger
+	auditLog *slog.Logger
+	rootCfg  ca.RootConfig
+
+	challengeRequired bool
+	challengePort     int
+	challengeExpiry   time.Duration
+
+	rsaSlots chan struct{}
+	solving  keyedMutex // challenge ids being solved
+	// rotating makes a rotation's store write and its switch of the
+	// running authority one step: two rotations at once (socket and
+	// dashboard) must not leave the server issuing from the root the
+	// store does not call active.
+	rotating sync.Mutex
+
+	crls    *ca.CRLs
+	ocsp    *ocsp.Responder
+	metrics *metrics
+
+	storageFull atomic.Bool // an episode of full storage has been logged
+}
+
+// New checks cfg and builds the service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Authority == nil {
+		return nil, errors.New("core: store and authority are required")
+	}
+	if cfg.ChallengeRequired && cfg.Checker == nil {
+		return nil, errors.New("core: challenges required but no checker")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.KeyGenLimit <= 0 {
+		cfg.KeyGenLimit = 2
+	}
+	if cfg.ChallengePort == 0 {
+		cfg.ChallengePort = 80
+	}
+	if cfg.ChallengeExpiry == 0 {
+		cfg.ChallengeExpiry = 24 * time.Hour
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	s := &Service{
+		store:             cfg.Store,
+		ca:                cfg.Authority,
+		checker:           cfg.Checker,
+		log:               cfg.Logger,
+		auditLog:          cfg.Logger.With(slog.String("log", "audit")),
+		rootCfg:           cfg.Root,
+		challengeRequired: cfg.ChallengeRequired,
+		challengePort:     cfg.ChallengePort,
+		challengeExpiry:   cfg.ChallengeExpiry,
+		rsaSlots:          make(chan struct{}, cfg.KeyGenLimit),
+	}
+	src := revocationSource{cfg.Store}
+	s.crls = ca.NewCRLs(cfg.Authority, src)
+	s.metrics = newMetrics(s, cfg.Registry)
+	responder, err := ocsp.New(ocsp.Config{Source: src, Issuers: s.ocspIssuers, Now: s.ca.Now, Logger: cfg.Logger, Observe: s.metrics.observeOCSP})
+	if err != nil {
+		return nil, err
+	}
+	s.ocsp = responder
+	return s, nil
+}
+
+// Now is the service's clock (the authority's).
+func (s *Service) Now() time.Time { return s.ca.Now() }
+
+// PublicURL is where clients reach this CA.
+func (s *Service) PublicURL() string { return s.ca.PublicURL() }
+
+// Authority is the signing authority, for what doors show of it (roots,
+// validity bounds).
+func (s *Service) Authority() *ca.Authority { return s.ca }
+
+// ChallengeRequired reports whether requests must prove their names first.
+func (s *Service) ChallengeRequired() bool { return s.challengeRequired }
+
+// ChallengePort is the port tokens are fetched from by default.
+func (s *Service) ChallengePort() int { return s.challengePort }
+
+// Registry holds the service's metrics; doors add theirs.
+func (s *Service) Registry() *prometheus.Registry { return s.metrics.reg }
+
+// OCSP is the responder over this service's revocations and roots.
+func (s *Service) OCSP() *ocsp.Responder { return s.ocsp }

@@ -1,0 +1,59 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"certmaker/inventory"
+	"certmaker/storage"
+)
+
+// Status summarizes roots, users, certificates and the storage.
+func (s *Service) Status(_ context.Context, a Actor) (inventory.Summary, error) {
+	if err := mayAdminister(a); err != nil {
+		return inventory.Summary{}, err
+	}
+	return inventory.Summarize(s.store, s.ca.Now())
+}
+
+// Backup writes a consistent copy of the whole store to w (one read
+// transaction: writers go on, and the copy is the state at its start).
+func (s *Service) Backup(ctx context.Context, a Actor, w io.Writer) (int64, error) {
+	n, err := s.backup(a, w)
+	s.audit(ctx, a, "store.backup", "", err, slog.Int64("bytes", n))
+	return n, err
+}
+
+func (s *Service) backup(a Actor, w io.Writer) (int64, error) {
+	if !a.operator() {
+		return 0, Errorf(Forbidden, "only the operator may back up the store")
+	}
+	b, ok := s.store.(storage.Backuper)
+	if !ok {
+		return 0, fmt.Errorf("this storage backend has no backup: use its own tools")
+	}
+	return b.Backup(w)
+}
+
+// SweepChallenges deletes challenges that expired before the retention,
+// so requests that were never solved do not pile up.
+func (s *Service) SweepChallenges(ctx context.Context) (int, error) {
+	n, err := s.store.DeleteChallengesExpiredBefore(s.ca.Now().Add(-ChallengeRetention))
+	return n, s.noteWrite(ctx, err)
+}
+
+// ReleaseMapped returns the store's memory-mapped pages to the kernel, if
+// it maps any (storage.MappedReleaser).
+func (s *Service) ReleaseMapped() error {
+	if r, ok := s.store.(storage.MappedReleaser); ok {
+		return r.ReleaseMapped()
+	}
+	return nil
+}
+
+// ChallengeRetention is how long a challenge stays after it expires, so
+// that a client that solved it can still ask again for its answer.
+const ChallengeRetention = 24 * time.Hour

@@ -1,0 +1,16 @@
+package storage
+
+import "errors"
+
+// Sentinel errors every backend returns (wrapped with context); check them
+// with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+	ErrRevoked  = errors.New("already revoked")
+	// ErrFull is matched by a write that failed because the storage is
+	// full (ENOSPC, a quota, etcd's space quota). Nothing of the failed
+	// write is kept; the same write succeeds once space is freed, so
+	// callers answer "try again later", not "internal error".
+	ErrFull = errors.New("the CA's storage is full")
+)

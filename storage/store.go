@@ -1,0 +1,131 @@
+package storage
+
+import (
+	"io"
+	"math/big"
+	"time"
+)
+
+// Store is everything the service core keeps and reads. Every method is
+// one transaction; reads return copies the caller may keep.
+type Store interface {
+	Users
+	Roots
+	Certificates
+	Challenges
+	Revocations
+	ACME
+
+	// Ping checks that the storage answers.
+	Ping() error
+	// WritesFailing reports whether the last write failed with ErrFull;
+	// the next write that succeeds clears it.
+	WritesFailing() bool
+}
+
+// Users are the API users and their hashed tokens.
+type Users interface {
+	// CreateUser stores a new user; ErrExists if the name or the token
+	// hash is taken.
+	CreateUser(u User) error
+	User(name string) (User, error)
+	UserByTokenHash(hash []byte) (User, error)
+	// Users lists every user by name.
+	Users() ([]User, error)
+	// UpdateUser changes a user in one transaction (fn may run more than
+	// once) and returns it as stored.
+	UpdateUser(name string, fn func(*User) error) (User, error)
+	CountUsers() (int, error)
+}
+
+// Roots are the root CAs with their keys, one of them active.
+type Roots interface {
+	PutRoot(r Root, active bool) error
+	// Roots returns every root, oldest first, and the active one's
+	// fingerprint.
+	Roots() ([]Root, string, error)
+}
+
+// Certificates are the issued leaves and their indexes.
+type Certificates interface {
+	// PutCertificate stores a new certificate durably (fsync'd) before it
+	// returns.
+	PutCertificate(c *Certificate) error
+	Certificate(serial *big.Int) (Certificate, error)
+	// CertificateStatus reads only what an OCSP answer needs.
+	CertificateStatus(serial *big.Int) (CertificateStatus, error)
+	CountCertificates(owner string) (int, error)
+	CountAllCertificates() (int, error)
+	// CountExpiring counts unrevoked certificates whose not-after lies in
+	// [from, to).
+	CountExpiring(from, to time.Time) (int, error)
+	// ListCertificates returns one page matching q, newest first, and the
+	// cursor of the next page (nil at the end).
+	ListCertificates(q ListQuery) ([]Certificate, []byte, error)
+	// CountExpiry counts certificates by when they end, reading at most
+	// q.Max index entries or records.
+	CountExpiry(q ExpiryQuery) (ExpiryCounts, error)
+}
+
+// Challenges are requests waiting for proof of their names.
+type Challenges interface {
+	PutChallenge(ch Challenge) error
+	Challenge(id string) (Challenge, error)
+	// CompleteChallenge stores c and marks the challenge solved in one
+	// transaction; if another solve got there first it stores nothing and
+	// returns the challenge with that solve's serial.
+	CompleteChallenge(id string, c *Certificate) (Challenge, error)
+	DeleteChallengesExpiredBefore(t time.Time) (int, error)
+}
+
+// Revocations are the revocation records OCSP and CRLs answer from.
+type Revocations interface {
+	// Revoke marks a certificate revoked; ErrRevoked if it already is
+	// (the first revocation stands).
+	Revoke(serial *big.Int, at time.Time, reason int) (Certificate, error)
+	// Revocations lists one root's revocations and their generation.
+	Revocations(root string) (uint64, []Revocation, error)
+	RevocationGeneration(root string) (uint64, error)
+	NextCRLNumber(root string) (uint64, error)
+}
+
+// ACME is the state of the RFC 8555 server.
+type ACME interface {
+	ACMENonceKey() ([]byte, error)
+	CreateACMEEAB(k ACMEEAB) error
+	ACMEEABs(owner string) ([]ACMEEABInfo, error)
+	RevokeACMEEAB(id string) (int, error)
+	ACMEEABKey(id string) (ACMEEAB, error)
+	CreateACMEAccount(a ACMEAccount) (ACMEAccount, error)
+	ACMEAccount(id string) (ACMEAccount, error)
+	ACMEAccountByKey(thumbprint string) (ACMEAccount, error)
+	UpdateACMEAccount(id string, fn func(*ACMEAccount) error) (ACMEAccount, error)
+	CreateACMEOrder(o ACMEOrder, authzs []ACMEAuthz) error
+	ACMEOrder(id string) (ACMEOrder, error)
+	ACMEOrders(account string) ([]string, error)
+	UpdateACMEOrder(id string, fn func(*ACMEOrder) error) (ACMEOrder, error)
+	ACMEOrderBySerial(serial *big.Int) (ACMEOrder, error)
+	ACMEAuthz(id string) (ACMEAuthz, error)
+	UpdateACMEAuthz(id string, fn func(*ACMEAuthz) error) (ACMEAuthz, error)
+}
+
+// Maintenance a backend may offer; the core asks for each with a type
+// assertion and says so when a backend lacks it. bbolt has them all.
+type (
+	// Backuper writes a consistent copy of everything to w.
+	Backuper interface {
+		Backup(w io.Writer) (int64, error)
+	}
+	// Checker verifies the storage's own consistency.
+	Checker interface {
+		Check() error
+	}
+	// MappedReleaser returns memory-mapped pages to the kernel.
+	MappedReleaser interface {
+		ReleaseMapped() error
+	}
+	// Sizer reports the bytes the storage takes.
+	Sizer interface {
+		Size() (int64, error)
+	}
+)

@@ -1,0 +1,45 @@
+package web
+
+import (
+	"net/http"
+
+	"certmaker/core"
+	"certmaker/httplog"
+)
+
+// statuses is the dashboard's one table from the core's error kinds to the
+// status of the page that explains them; a page shows the error's own
+// message. Anything unlisted is a logged 500 that says nothing more.
+var statuses = map[core.Kind]int{
+	core.Invalid:         http.StatusBadRequest,
+	core.Unauthenticated: http.StatusUnauthorized,
+	core.Disabled:        http.StatusUnauthorized,
+	core.Forbidden:       http.StatusNotFound,
+	core.NotFound:        http.StatusNotFound,
+	core.Exists:          http.StatusConflict,
+	core.Revoked:         http.StatusGone,
+	core.Expired:         http.StatusGone,
+	core.ChallengeFailed: http.StatusUnprocessableEntity,
+	core.Full:            http.StatusServiceUnavailable,
+	core.Canceled:        499,
+}
+
+// statusOf is the status of a page for err; 500 for internal errors.
+func statusOf(err error) int {
+	if st, ok := statuses[core.KindOf(err)]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
+}
+
+// fail renders an error of the core's calls with the status its kind
+// gives (a refused request says why); anything else is a logged 500.
+func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, v *viewer, err error) {
+	if status := statusOf(err); status < http.StatusInternalServerError {
+		d.renderError(w, r, v, status, err.Error())
+		return
+	}
+	// The pattern, not the path: paths hold ids.
+	d.log.Error("dashboard", "method", r.Method, "route", httplog.Route(r), "err", err)
+	d.renderError(w, r, v, http.StatusInternalServerError, "Something went wrong on the server; the log says what.")
+}
