@@ -43,7 +43,11 @@ func cmdServe(c *cli.Context) error {
 	log := newLogger(cfg.Server.LogFormat, level)
 	tuneGC()
 
-	db, err := store.Open(cfg.Store.Path, store.Options{Timeout: time.Second})
+	noSync, err := unsafeNoSync(log)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(cfg.Store.Path, store.Options{Timeout: time.Second, UnsafeNoSync: noSync})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%s is in use: is another certmaker serving it?", cfg.Store.Path)
 	}
@@ -185,6 +189,24 @@ func cmdServe(c *cli.Context) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// unsafeNoSyncEnv set to exactly "1" opens the store without fsync, so
+// that a power cut loses acknowledged certificates: only the power-cut
+// tests' negative control sets it, to prove that their harness can see a
+// loss. Any other value stops the start, lest a typo run a CA this way.
+const unsafeNoSyncEnv = "CERTMAKER_TEST_UNSAFE_NOSYNC"
+
+func unsafeNoSync(log *slog.Logger) (bool, error) {
+	switch v := os.Getenv(unsafeNoSyncEnv); v {
+	case "":
+		return false, nil
+	case "1":
+		log.Warn("the store is opened WITHOUT fsync: a power cut loses acknowledged certificates (test only)", "env", unsafeNoSyncEnv)
+		return true, nil
+	default:
+		return false, fmt.Errorf("%s=%q: only 1 is accepted, and only by tests (it loses acknowledged certificates on power loss); unset it", unsafeNoSyncEnv, v)
+	}
 }
 
 // shutdownTimeout is how long SIGTERM waits for requests in flight; the

@@ -60,6 +60,9 @@ type Options struct {
 	Timeout time.Duration
 	// ReadOnly opens without writing; used by inspection commands.
 	ReadOnly bool
+	// UnsafeNoSync commits without fsync, so a power cut loses what was
+	// acknowledged. Test only: the power-cut harness's negative control.
+	UnsafeNoSync bool
 }
 
 // Open opens or creates the file at path with mode 0600 and checks its schema.
@@ -84,6 +87,7 @@ func Open(path string, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("restricting %s to its owner: %w", path, err)
 		}
 	}
+	b.NoSync, b.NoGrowSync = opts.UnsafeNoSync, opts.UnsafeNoSync
 	db := &DB{bolt: b, path: path}
 	if err := db.init(opts.ReadOnly); err != nil {
 		b.Close()
