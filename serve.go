@@ -40,6 +40,10 @@ func cmdServe(c *cli.Context) error {
 	log := newLogger(cfg.Server.LogFormat, level)
 	tuneGC()
 
+	noSync, err := unsafeNoSync(log)
+	if err != nil {
+		return err
+	}
 	// Bind before the first start makes a root and prints a token: a busy
 	// port must fail with nothing created, not even the database file.
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
@@ -48,7 +52,7 @@ func cmdServe(c *cli.Context) error {
 	}
 	defer ln.Close()
 
-	db, err := store.Open(cfg.Store.Path, store.Options{Timeout: time.Second})
+	db, err := store.Open(cfg.Store.Path, store.Options{Timeout: time.Second, UnsafeNoSync: noSync})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%s is in use: is another certmaker serving it?", cfg.Store.Path)
 	}
@@ -131,6 +135,24 @@ func cmdServe(c *cli.Context) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// unsafeNoSyncEnv set to exactly "1" opens the store without fsync, so
+// that a power cut loses acknowledged certificates: only the power-cut
+// tests' negative control sets it, to prove that their harness can see a
+// loss. Any other value stops the start, lest a typo run a CA this way.
+const unsafeNoSyncEnv = "CERTMAKER_TEST_UNSAFE_NOSYNC"
+
+func unsafeNoSync(log *slog.Logger) (bool, error) {
+	switch v := os.Getenv(unsafeNoSyncEnv); v {
+	case "":
+		return false, nil
+	case "1":
+		log.Warn("the store is opened WITHOUT fsync: a power cut loses acknowledged certificates (test only)", "env", unsafeNoSyncEnv)
+		return true, nil
+	default:
+		return false, fmt.Errorf("%s=%q: only 1 is accepted, and only by tests (it loses acknowledged certificates on power loss); unset it", unsafeNoSyncEnv, v)
+	}
 }
 
 // shutdownTimeout is how long SIGTERM waits for requests in flight; the

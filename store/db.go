@@ -59,6 +59,9 @@ type Options struct {
 	ReadOnly bool
 	// Check says when Open runs the full consistency check.
 	Check CheckMode
+	// UnsafeNoSync commits without fsync, so a power cut loses what was
+	// acknowledged. Test only: the power-cut harness's negative control.
+	UnsafeNoSync bool
 }
 
 // CheckMode says when Open runs bbolt's full consistency check. Damage the
@@ -126,6 +129,7 @@ func Open(path string, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("restricting %s to its owner: %w", path, err)
 		}
 	}
+	b.NoSync, b.NoGrowSync = opts.UnsafeNoSync, opts.UnsafeNoSync
 	db := &DB{bolt: b, path: path}
 	if err := db.verify(opts.Check); err != nil {
 		b.Close()
