@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -43,17 +44,23 @@ func (s *syncCounter) stop() (int64, error) {
 		return 0, fmt.Errorf("read strace's summary: %w", err)
 	}
 	defer f.Close()
-	// The summary's last row: "100.00 0.306040 107 2860 [errors] total";
-	// no row at all when nothing was called.
+	return straceTotal(f)
+}
+
+// straceTotal reads the calls column of strace -c's last row, "100.00
+// 0.306040 107 2860 [errors] total"; a summary without one (nothing was
+// called) counts 0.
+func straceTotal(r io.Reader) (int64, error) {
 	var n int64
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		fs := strings.Fields(sc.Text())
 		if len(fs) >= 5 && fs[len(fs)-1] == "total" {
-			n, err = strconv.ParseInt(fs[3], 10, 64)
+			v, err := strconv.ParseInt(fs[3], 10, 64)
 			if err != nil {
 				return 0, fmt.Errorf("strace summary %q: %w", sc.Text(), err)
 			}
+			n = v
 		}
 	}
 	return n, sc.Err()
