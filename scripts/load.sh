@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Load test: certmaker against cfssl and a bare Go HTTP server, on loopback,
-# alternately, with the same concurrency, and the ratios issue 6 asks for.
+# Load test: certmaker against cfssl, step-ca (bbolt and badgerv2) and a bare
+# Go HTTP server, on loopback, alternately, with the same concurrency, and
+# the ratios issues 6 and 17 ask for.
 #
-#   scripts/load.sh            the three comparisons (make load)
+#   scripts/load.sh            the comparisons (make load): wrk for the simple
+#                              and single-CSR routes and OCSP; tools/acmeload
+#                              for CSR signing from one pool of P-256 CSRs
+#                              (cfssl sign, step-ca /1.0/sign with a one-time
+#                              token each, certmaker request-with-csr) and for
+#                              whole ACME orders (x/crypto/acme, one account
+#                              per worker, http-01 answered on 127.0.0.2)
 #   scripts/load.sh --scale    certmaker on a store of a million certificates
 #                              against an empty one; fills the store with
 #                              tools/prefill the first time
@@ -12,8 +19,12 @@
 # (default 3; every round runs each pair once, in alternating order, and the
 # table shows medians), LOAD_DIR (work files, default /tmp/certmaker-load),
 # PREFILL_N (default 1000000), CERTMAKER_BIN (a prebuilt certmaker to
-# measure instead of building this tree). Every server listens on 127.0.0.1
-# only, and every process started here is stopped on exit.
+# measure instead of building this tree), STEPCA_BIN (a step-ca binary;
+# default: built once with `go install` from the module proxy into
+# LOAD_CACHE/bin, LOAD_CACHE defaulting to ~/.cache/certmaker-load),
+# SYNC_DURATION (the strace runs that count disk syncs, default 3s). Every
+# server listens on 127.0.0.1 only (the http-01 answerer on 127.0.0.2), and
+# every process started here is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +48,12 @@ GO=${GO:-go}
 CM_ADDR=127.0.0.1:18880
 CFSSL_PORT=18888
 STATIC_ADDR=127.0.0.1:18890
+STEP_BBOLT_ADDR=127.0.0.1:18900
+STEP_BADGER_ADDR=127.0.0.1:18901
+HTTP01_ADDR=127.0.0.2:18899 # the load client answers http-01 here for both CAs
+STEPCA_VERSION=v0.30.2
+LOAD_CACHE=${LOAD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/certmaker-load}
+SYNC_DURATION=${SYNC_DURATION:-3s}
 
 # --- tools -----------------------------------------------------------------
 install_missing() {
@@ -45,6 +62,7 @@ install_missing() {
 	if [ "$mode" = compare ]; then
 		{ command -v cfssl >/dev/null 2>&1 && command -v cfssljson >/dev/null 2>&1; } || need+=(golang-cfssl)
 		command -v openssl >/dev/null 2>&1 || need+=(openssl)
+		command -v strace >/dev/null 2>&1 || need+=(strace) # counts disk syncs per certificate
 	fi
 	command -v curl >/dev/null 2>&1 || need+=(curl)
 	[ ${#need[@]} -eq 0 ] && return
@@ -72,7 +90,22 @@ else
 fi
 $GO build -trimpath -o "$LOAD_DIR/staticsrv" ./tools/staticsrv
 $GO build -trimpath -o "$LOAD_DIR/prefill" ./tools/prefill
-cd "$LOAD_DIR" # no certmaker.toml here: the servers run on defaults
+$GO build -trimpath -o "$LOAD_DIR/acmeload" ./tools/acmeload
+
+# step-ca is built once and kept: on 2 cores the build takes minutes.
+stepca_build() {
+	STEPCA_BIN=${STEPCA_BIN:-$LOAD_CACHE/bin/step-ca}
+	[ -x "$STEPCA_BIN" ] && return
+	mkdir -p "$LOAD_CACHE/bin"
+	log "building step-ca $STEPCA_VERSION into $LOAD_CACHE/bin (once; takes minutes)"
+	local t0=$SECONDS
+	(cd "$LOAD_CACHE" && GOBIN="$LOAD_CACHE/bin" CGO_ENABLED=0 GOFLAGS=-mod=mod \
+		$GO install "github.com/smallstep/certificates/cmd/step-ca@$STEPCA_VERSION")
+	echo "$((SECONDS - t0))" >"$LOAD_CACHE/bin/step-ca.build-seconds"
+	log "step-ca built in $((SECONDS - t0)) s"
+}
+if [ "$mode" = compare ]; then stepca_build; fi
+cd "$LOAD_DIR" # certmaker runs on defaults but for cm.toml's ACME test ports
 
 # --- processes -----------------------------------------------------------------
 pids=()
@@ -98,13 +131,37 @@ start_certmaker() {
 	port_free "$CM_ADDR" || die "$CM_ADDR is in use"
 	local t0 t1
 	t0=$(date +%s%N)
-	./certmaker --db "$1" serve --listen "$CM_ADDR" --public-url "http://$CM_ADDR" 2>"$2" >/dev/null &
+	# CM_CONFIG: compare's cm.toml lets ACME fetch http-01 from HTTP01_ADDR's port.
+	./certmaker ${CM_CONFIG:+--config "$CM_CONFIG"} --db "$1" serve --listen "$CM_ADDR" --public-url "http://$CM_ADDR" 2>"$2" >/dev/null &
 	cm_pid=$!
 	pids+=("$cm_pid")
 	wait_http "http://$CM_ADDR/healthz"
 	t1=$(date +%s%N)
 	cm_start_ms=$(((t1 - t0) / 1000000))
 }
+
+# start_stepca DBTYPE ADDR: a fresh step-ca with its store in
+# step-DBTYPE/ (tools/acmeload writes the keys and ca.json); sets step_pid.
+# --insecure only unlocks --acme-http-port, so that it fetches http-01
+# answers from HTTP01_ADDR's port as certmaker does.
+start_stepca() {
+	local dir="$LOAD_DIR/step-$1"
+	rm -rf "$dir"
+	./acmeload stepca-init -dir "$dir" -addr "$2" -db "$1"
+	port_free "$2" || die "$2 is in use"
+	"$STEPCA_BIN" --insecure --acme-http-port "${HTTP01_ADDR##*:}" "$dir/ca.json" >"step-$1.log" 2>&1 &
+	step_pid=$!
+	pids+=("$step_pid")
+	for _ in $(seq 200); do
+		curl -s -o /dev/null --cacert "$dir/root.crt" "https://$2/health" && return 0
+		kill -0 "$step_pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	tail -5 "step-$1.log" >&2
+	die "step-ca ($1) did not start on $2"
+}
+
+sync_of() { awk -v n="$1" '$1==n{v=$2} END{print (v=="") ? "-" : v}' "$LOAD_DIR/syncs"; }
 
 stop_pid() {
 	kill "$1" 2>/dev/null || true
@@ -147,11 +204,27 @@ to_ms() { # wrk latency such as 812.00us, 18.04ms, 1.02s
 		else { sub(/s$/, "", v); printf "%.2f", v*1000 } }'
 }
 
-# bench NAME URL LUA PID: one wrk run; appends "NAME rps p50 p99 cpu_us idle errors" to results.
+# disk_bytes FILE|DIR: the space a store takes (allocated blocks: bbolt grows
+# its file by truncation, badger preallocates its value log, so the apparent
+# size jumps by megabytes that hold nothing yet).
+disk_bytes() { du -sB1 "$1" | cut -f1; }
+
+# track_rss PID RSS_KB ANON_KB: certmaker's peaks over all runs, for the
+# issue 6 verdicts.
+track_rss() {
+	[ "$1" = "${cm_pid:-}" ] || return 0
+	[ "$2" -gt "$rss_peak_kb" ] && rss_peak_kb=$2
+	[ "$3" -gt "$anon_peak_kb" ] && anon_peak_kb=$3
+	return 0
+}
+
+# bench NAME URL LUA PID [DB]: one wrk run; appends
+# "NAME rps p50 p99 cpu_us idle errors rss_kb db_bytes_per_cert" to results.
 bench() {
-	local name=$1 url=$2 lua=$3 pid=${4:-} out idle c0=0 c1=0 rss_max=0 sampler
+	local name=$1 url=$2 lua=$3 pid=${4:-} db=${5:-} out idle c0=0 c1=0 rss_max=0 anon_max=0 sampler d0=0
 	idle=$(wait_quiet)
 	out="$LOAD_DIR/wrk.$name.out"
+	[ -n "$db" ] && d0=$(disk_bytes "$db")
 	[ -n "$pid" ] && c0=$(cpu_ticks "$pid")
 	if [ -n "$pid" ]; then
 		(while kill -0 "$pid" 2>/dev/null; do rss_kb "$pid"; sleep 0.5; done) >"$LOAD_DIR/rss.$name" 2>/dev/null &
@@ -168,26 +241,71 @@ bench() {
 		wait "$sampler" 2>/dev/null || true
 		c1=$(cpu_ticks "$pid")
 		rss_max=$(awk 'BEGIN{m=0} $1>m{m=$1} END{print m}' "$LOAD_DIR/rss.$name")
-		[ "$rss_max" -gt "$rss_peak_kb" ] && rss_peak_kb=$rss_max
-		rss_max=$(awk 'BEGIN{m=0} $2>m{m=$2} END{print m}' "$LOAD_DIR/rss.$name")
-		[ "$rss_max" -gt "$anon_peak_kb" ] && anon_peak_kb=$rss_max
+		anon_max=$(awk 'BEGIN{m=0} $2>m{m=$2} END{print m}' "$LOAD_DIR/rss.$name")
+		track_rss "$pid" "$rss_max" "$anon_max"
 	fi
 	n=$(awk '/requests in/{print $1}' "$out")
 	rps=$(awk '/^Requests\/sec/{printf "%.0f", $2}' "$out")
 	p50=$(to_ms "$(awk '$1=="50%"{print $2}' "$out")")
 	p99=$(to_ms "$(awk '$1=="99%"{print $2}' "$out")")
 	errs=$(awk '/Non-2xx/{e+=$NF} /Socket errors/{gsub(",", ""); e+=$4+$6+$8+$10} END{print e+0}' "$out")
+	local per_cert=-
 	if [ -n "$pid" ] && [ "${n:-0}" -gt 0 ]; then
 		cpu=$(((c1 - c0) * 1000000 / $(getconf CLK_TCK) / n))
 	fi
-	echo "$name $rps $p50 $p99 $cpu $idle $errs" >>"$LOAD_DIR/results"
-	printf 'load:   %-16s %7s req/s  p50 %7s ms  p99 %8s ms  cpu/req %5s us  idle before %3s%%  errors %s\n' \
+	if [ -n "$db" ] && [ "${n:-0}" -gt 0 ]; then
+		per_cert=$((($(disk_bytes "$db") - d0) / n))
+	fi
+	[ -n "$pid" ] || rss_max=-
+	echo "$name $rps $p50 $p99 $cpu $idle $errs $rss_max $per_cert" >>"$LOAD_DIR/results"
+	printf 'load:   %-18s %7s req/s  p50 %7s ms  p99 %8s ms  cpu/req %5s us  idle before %3s%%  errors %s\n' \
 		"$name" "$rps" "$p50" "$p99" "$cpu" "$idle" "$errs" >&2
 }
 
-# med NAME COLUMN: the median over rounds (columns: 2 rps, 3 p50, 4 p99, 5 cpu).
+# gobench NAME PID DB acmeload-ARGS...: one run of tools/acmeload (sign or
+# acme), which measures the server over its timed phase only (an ACME run
+# registers its accounts first); appends to results like bench.
+gobench() {
+	local name=$1 pid=$2 db=$3 idle out line
+	shift 3
+	idle=$(wait_quiet)
+	out="$LOAD_DIR/go.$name.out"
+	local dbarg=()
+	[ -n "$db" ] && dbarg=(-db "$db")
+	if ! ./acmeload "$@" -conns "$CONNS" -duration "$DURATION" -pid "$pid" "${dbarg[@]}" >"$out" 2>"$out.err"; then
+		cat "$out.err" >&2
+		die "$name: acmeload failed"
+	fi
+	line=$(tail -1 "$out")
+	# key=value pairs into shell variables: n errors rate p50 p99 cpu_ms rss_kb anon_kb db_bytes_per_cert ...
+	local n errors rate p50 p99 cpu_ms rss_kb anon_kb db_bytes_per_cert cpu
+	eval "$(echo "$line" | tr ' ' '\n' | awk -F= '$1 ~ /^(n|errors|rate|p50|p99|cpu_ms|rss_kb|anon_kb|db_bytes_per_cert)$/{printf "%s=%s\n", $1, $2}')"
+	cpu=$(awk -v c="$cpu_ms" 'BEGIN{ if (c == "-") print "-"; else printf "%.0f", c * 1000 }')
+	track_rss "$pid" "$rss_kb" "$anon_kb"
+	echo "$name $(printf '%.0f' "$rate") $p50 $p99 $cpu $idle $errors $rss_kb $db_bytes_per_cert" >>"$LOAD_DIR/results"
+	printf 'load:   %-18s %7.0f /s     p50 %7s ms  p99 %8s ms  cpu/cert %5s us  idle before %3s%%  errors %s\n' \
+		"$name" "$rate" "$p50" "$p99" "$cpu" "$idle" "$errors" >&2
+	[ -s "$out.err" ] && sed 's/^/load:     /' "$out.err" >&2
+	return 0
+}
+
+# syncs NAME PID acmeload-ARGS...: one untimed run under strace that counts
+# the server's disk syncs; appends "NAME syncs_per_cert" to syncs.
+syncs() {
+	local name=$1 pid=$2 out per
+	shift 2
+	out="$LOAD_DIR/syncs.$name.out"
+	./acmeload "$@" -conns "$CONNS" -duration "$SYNC_DURATION" -pid "$pid" -count-syncs "$LOAD_DIR/strace.$name" >"$out" 2>"$out.err" ||
+		{ cat "$out.err" >&2; die "$name: acmeload under strace failed"; }
+	per=$(tail -1 "$out" | tr ' ' '\n' | awk -F= '$1=="syncs_per_cert"{print $2}')
+	echo "$name ${per:--}" >>"$LOAD_DIR/syncs"
+	log "  $name: ${per:--} disk syncs per certificate"
+}
+
+# med NAME COLUMN: the median over rounds (columns: 2 rps, 3 p50, 4 p99,
+# 5 cpu us, 8 RSS kB, 9 database bytes per certificate).
 med() {
-	awk -v n="$1" -v c="$2" '$1==n{print $c}' "$LOAD_DIR/results" | sort -g |
+	awk -v n="$1" -v c="$2" '$1==n && $c!="-"{print $c}' "$LOAD_DIR/results" | sort -g |
 		awk '{v[NR]=$1} END{if (NR==0) print "-"; else if (NR%2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2}'
 }
 span() {
@@ -195,14 +313,18 @@ span() {
 }
 errsum() { awk -v n="$1" '$1==n{e+=$7} END{print e+0}' "$LOAD_DIR/results"; }
 
+# divide VALUE DIVISOR DECIMALS: VALUE/DIVISOR, or "-".
+divide() { awk -v v="$1" -v d="$2" -v p="$3" 'BEGIN{ if (v=="-" || v=="") print "-"; else printf "%.*f", p, v/d }'; }
+
 row() { # NAME LABEL
-	printf '| %-44s | %7s | %-13s | %7s | %8s | %7s | %6s |\n' "$2" "$(med "$1" 2)" "$(span "$1")" \
-		"$(med "$1" 3)" "$(med "$1" 4)" "$(med "$1" 5)" "$(errsum "$1")"
+	printf '| %-46s | %7s | %-11s | %7s | %8s | %7s | %5s | %6s | %6s |\n' "$2" "$(med "$1" 2)" "$(span "$1")" \
+		"$(med "$1" 3)" "$(med "$1" 4)" "$(divide "$(med "$1" 5)" 1000 3)" "$(divide "$(med "$1" 8)" 1024 0)" \
+		"$(divide "$(med "$1" 9)" 1 0)" "$(errsum "$1")"
 }
 
 header() {
-	echo "| target | req/s (median) | req/s (min-max) | p50 ms | p99 ms | server CPU us/req | errors |"
-	echo "|---|---:|---|---:|---:|---:|---:|"
+	echo "| target | req/s (median) | req/s (min-max) | p50 ms | p99 ms | server CPU ms/req | RSS MB | DB bytes/cert | errors |"
+	echo "|---|---:|---|---:|---:|---:|---:|---:|---:|"
 }
 
 # verdict LABEL VALUE OP LIMIT: prints one target line.
@@ -231,14 +353,25 @@ machine() {
 
 # --- the comparison --------------------------------------------------------------
 compare() {
-	rm -f results cm.db cm.db.sock cm.log cfssl.log static.log
+	rm -f results syncs cm.db cm.db.sock cm.log cfssl.log static.log
 	rss_peak_kb=0 anon_peak_kb=0
 
+	# ACME's http-01 answers come from the load client on HTTP01_ADDR, an
+	# unprivileged port, which certmaker accepts only when listed.
+	cat >cm.toml <<-EOF
+	[challenge]
+	allowed_ports = [80, ${HTTP01_ADDR##*:}]
+	[acme]
+	http01_port = ${HTTP01_ADDR##*:}
+	EOF
+	CM_CONFIG=cm.toml
 	log "starting certmaker on $CM_ADDR"
 	start_certmaker cm.db cm.log
 	local token
 	token=$(./certmaker --db cm.db user add loader)
 	[ -n "$token" ] || die "no token from certmaker user add"
+	(umask 077 && echo "$token" >token.txt && ./certmaker --db cm.db user acme-eab loader >eab.env)
+	grep -q '^EAB_KID=' eab.env || die "no EAB key from certmaker user acme-eab"
 
 	log "starting cfssl serve on 127.0.0.1:$CFSSL_PORT"
 	cat >cfssl-ca.json <<-'EOF'
@@ -313,26 +446,67 @@ compare() {
 	pids+=("$static_pid")
 	wait_http "http://$STATIC_ADDR/"
 
+	log "starting step-ca $STEPCA_VERSION: bbolt on $STEP_BBOLT_ADDR, badgerv2 on $STEP_BADGER_ADDR"
+	start_stepca bbolt "$STEP_BBOLT_ADDR"
+	local sb_pid=$step_pid
+	start_stepca badgerv2 "$STEP_BADGER_ADDR"
+	local sg_pid=$step_pid
+
+	# One pool of P-256 CSRs for every CSR-signing target, and one naming
+	# 127.0.0.2 for the ACME orders.
+	./acmeload csrs -n 256 -out csrs.pem
+	./acmeload csrs -n 64 -ip "${HTTP01_ADDR%:*}" -out acme-csrs.pem
+	local sign_cm=(sign -target certmaker -url "http://$CM_ADDR/api/certificate/request-with-csr" -csrs csrs.pem -token-file token.txt)
+	local sign_cfssl=(sign -target cfssl -url "http://127.0.0.1:$CFSSL_PORT/api/v1/cfssl/sign" -csrs csrs.pem)
+	local sign_sb=(sign -target stepca -url "https://$STEP_BBOLT_ADDR/1.0/sign" -csrs csrs.pem -stepca-dir "$LOAD_DIR/step-bbolt" -root step-bbolt/root.crt)
+	local sign_sg=(sign -target stepca -url "https://$STEP_BADGER_ADDR/1.0/sign" -csrs csrs.pem -stepca-dir "$LOAD_DIR/step-badgerv2" -root step-badgerv2/root.crt)
+	local acme_cm=(acme -directory "http://$CM_ADDR/acme/directory" -http01 "$HTTP01_ADDR" -csrs acme-csrs.pem -eab-file eab.env)
+	local acme_sb=(acme -directory "https://$STEP_BBOLT_ADDR/acme/acme/directory" -http01 "$HTTP01_ADDR" -csrs acme-csrs.pem -root step-bbolt/root.crt)
+	local acme_sg=(acme -directory "https://$STEP_BADGER_ADDR/acme/acme/directory" -http01 "$HTTP01_ADDR" -csrs acme-csrs.pem -root step-badgerv2/root.crt)
+	local sdb_b="$LOAD_DIR/step-bbolt/ca.db" sdb_g="$LOAD_DIR/step-badgerv2/db"
+
 	log "running $ROUNDS rounds of wrk -t1 -c$CONNS -d$DURATION, each pair alternately"
 	local r
 	for r in $(seq "$ROUNDS"); do
 		log "round $r"
 		if [ $((r % 2)) = 1 ]; then
-			bench cm-simple "http://$CM_ADDR/api/certificate/request" cm-simple.lua "$cm_pid"
+			bench cm-simple "http://$CM_ADDR/api/certificate/request" cm-simple.lua "$cm_pid" cm.db
 			bench cfssl-newcert "http://127.0.0.1:$CFSSL_PORT/api/v1/cfssl/newcert" cfssl-newcert.lua "$cfssl_pid"
-			bench cm-csr "http://$CM_ADDR/api/certificate/request-with-csr" cm-csr.lua "$cm_pid"
+			bench cm-csr "http://$CM_ADDR/api/certificate/request-with-csr" cm-csr.lua "$cm_pid" cm.db
 			bench cfssl-sign "http://127.0.0.1:$CFSSL_PORT/api/v1/cfssl/sign" cfssl-sign.lua "$cfssl_pid"
 			bench cm-ocsp "http://$CM_ADDR$ocsp_path" "" "$cm_pid"
 			bench static-ocsp "http://$STATIC_ADDR$ocsp_path" "" "$static_pid"
+			gobench pool-cm "$cm_pid" cm.db "${sign_cm[@]}"
+			gobench pool-cfssl "$cfssl_pid" "" "${sign_cfssl[@]}"
+			gobench pool-step-bbolt "$sb_pid" "$sdb_b" "${sign_sb[@]}"
+			gobench pool-step-badger "$sg_pid" "$sdb_g" "${sign_sg[@]}"
+			gobench acme-cm "$cm_pid" cm.db "${acme_cm[@]}"
+			gobench acme-step-bbolt "$sb_pid" "$sdb_b" "${acme_sb[@]}"
+			gobench acme-step-badger "$sg_pid" "$sdb_g" "${acme_sg[@]}"
 		else
 			bench cfssl-newcert "http://127.0.0.1:$CFSSL_PORT/api/v1/cfssl/newcert" cfssl-newcert.lua "$cfssl_pid"
-			bench cm-simple "http://$CM_ADDR/api/certificate/request" cm-simple.lua "$cm_pid"
+			bench cm-simple "http://$CM_ADDR/api/certificate/request" cm-simple.lua "$cm_pid" cm.db
 			bench cfssl-sign "http://127.0.0.1:$CFSSL_PORT/api/v1/cfssl/sign" cfssl-sign.lua "$cfssl_pid"
-			bench cm-csr "http://$CM_ADDR/api/certificate/request-with-csr" cm-csr.lua "$cm_pid"
+			bench cm-csr "http://$CM_ADDR/api/certificate/request-with-csr" cm-csr.lua "$cm_pid" cm.db
 			bench static-ocsp "http://$STATIC_ADDR$ocsp_path" "" "$static_pid"
 			bench cm-ocsp "http://$CM_ADDR$ocsp_path" "" "$cm_pid"
+			gobench acme-step-badger "$sg_pid" "$sdb_g" "${acme_sg[@]}"
+			gobench acme-step-bbolt "$sb_pid" "$sdb_b" "${acme_sb[@]}"
+			gobench acme-cm "$cm_pid" cm.db "${acme_cm[@]}"
+			gobench pool-step-badger "$sg_pid" "$sdb_g" "${sign_sg[@]}"
+			gobench pool-step-bbolt "$sb_pid" "$sdb_b" "${sign_sb[@]}"
+			gobench pool-cfssl "$cfssl_pid" "" "${sign_cfssl[@]}"
+			gobench pool-cm "$cm_pid" cm.db "${sign_cm[@]}"
 		fi
 	done
+
+	log "counting disk syncs per certificate under strace ($SYNC_DURATION each; not timed)"
+	syncs pool-cm "$cm_pid" "${sign_cm[@]}"
+	syncs pool-step-bbolt "$sb_pid" "${sign_sb[@]}"
+	syncs pool-step-badger "$sg_pid" "${sign_sg[@]}"
+	syncs acme-cm "$cm_pid" "${acme_cm[@]}"
+	syncs acme-step-bbolt "$sb_pid" "${acme_sb[@]}"
+	syncs acme-step-badger "$sg_pid" "${acme_sg[@]}"
 
 	# A revocation shows in the very next OCSP answer, cache or not.
 	local revoked=no
@@ -351,6 +525,14 @@ compare() {
 	echo "wrk -t1 -c$CONNS -d$DURATION --latency on loopback, the load generator on the same machine;"
 	echo "$ROUNDS rounds, each pair run alternately; medians. certmaker: a fresh store, request log to a file,"
 	echo "every 200 after its fsync'd commit. cfssl: Debian golang-cfssl \`cfssl serve\`, ECDSA P-256 CA, no database."
+	echo "step-ca $STEPCA_VERSION ($STEPCA_BIN), P-256 root and intermediate, a JWK provisioner (a one-time"
+	echo "token signed by the client per /1.0/sign) and an ACME provisioner, logging to a file, HTTPS"
+	echo "(HTTP/1.1). \"CSR pool\" and \"ACME\" rows: tools/acmeload, $CONNS workers on a keep-alive connection"
+	echo "each, -d$DURATION; the pool is 256 P-256 CSRs for all three; ACME is autocert's sequence (newOrder,"
+	echo "authorization, http-01 answered by the client on $HTTP01_ADDR, wait, order, finalize, certificate)"
+	echo "with one account per worker registered before the clock starts; its rate is whole orders/s."
+	echo "Server CPU per request or certificate: /proc/PID/stat utime+stime over the run; RSS: peak"
+	echo "VmRSS sampled; DB bytes/cert: growth of the store's allocated blocks over the run / certificates."
 	echo
 	header
 	row cm-simple "certmaker simple request (P-256, durable)"
@@ -359,6 +541,33 @@ compare() {
 	row cfssl-sign "cfssl sign"
 	row cm-ocsp "certmaker OCSP GET"
 	row static-ocsp "bare Go HTTP server, same bytes"
+	row pool-cm "CSR pool: certmaker request-with-csr"
+	row pool-cfssl "CSR pool: cfssl sign"
+	row pool-step-bbolt "CSR pool: step-ca /1.0/sign, bbolt"
+	row pool-step-badger "CSR pool: step-ca /1.0/sign, badgerv2"
+	row acme-cm "ACME whole orders: certmaker"
+	row acme-step-bbolt "ACME whole orders: step-ca, bbolt"
+	row acme-step-badger "ACME whole orders: step-ca, badgerv2"
+	echo
+	echo "| disk syncs per certificate (strace -f -c, fsync fdatasync sync_file_range msync) | certmaker | step-ca bbolt | step-ca badgerv2 |"
+	echo "|---|---:|---:|---:|"
+	echo "| CSR pool | $(sync_of pool-cm) | $(sync_of pool-step-bbolt) | $(sync_of pool-step-badger) |"
+	echo "| ACME whole order | $(sync_of acme-cm) | $(sync_of acme-step-bbolt) | $(sync_of acme-step-badger) |"
+	echo
+	echo "badger v2 (SyncWrites) opens its value log with O_DSYNC: each of its writes waits for the disk"
+	echo "without a sync call, so these counts do not see them."
+	echo
+	echo "| issue 17 | certmaker | best step-ca | |"
+	echo "|---|---:|---:|---|"
+	local best_rate best_cpu
+	best_rate=$(printf '%s\n' "$(med acme-step-bbolt 2)" "$(med acme-step-badger 2)" | grep -v '^-$' | sort -g | tail -1)
+	best_cpu=$(printf '%s\n' "$(med acme-step-bbolt 5)" "$(med acme-step-badger 5)" | grep -v '^-$' | sort -g | head -1)
+	printf '| %-58s | %10s | %10s | %s |\n' "ACME whole orders/s" "$(med acme-cm 2)" "${best_rate:--}" \
+		"$(awk -v a="$(med acme-cm 2)" -v b="${best_rate:-0}" 'BEGIN{print (a+0 >= b+0) ? "ahead" : "BEHIND"}')"
+	printf '| %-58s | %10s | %10s | %s |\n' "ACME server CPU per certificate (ms)" "$(divide "$(med acme-cm 5)" 1000 2)" \
+		"$(divide "${best_cpu:--}" 1000 2)" "$(awk -v a="$(med acme-cm 5)" -v b="${best_cpu:-0}" 'BEGIN{print (a+0 <= b+0) ? "less" : "MORE"}')"
+	printf '| %-58s | %10s | %10s | %s |\n' "ACME orders/s / certmaker CSR-pool certificates/s" \
+		"$(ratio "$(med acme-cm 2)" "$(med pool-cm 2)")" "" "the token API's speed is the goal"
 	echo
 	echo "| issue 6 target | measured | wanted | |"
 	echo "|---|---:|---|---|"
