@@ -125,3 +125,35 @@ func TestBinary_CommitsAreSynced(t *testing.T) {
 		t.Errorf("%d sync calls in all for %d certificates", n, certs)
 	}
 }
+
+// TestBinary_NewDatabaseDirectorySynced: creating the database syncs its
+// directory, so a power cut right after the first start cannot lose the
+// file's name (and with it the root and the admin token just printed).
+func TestBinary_NewDatabaseDirectorySynced(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("strace is Linux's")
+	}
+	strace := needTool(t, "strace")
+	dir := t.TempDir()
+	trace := filepath.Join(dir, "strace.log")
+	cmd := exec.Command(strace, "-f", "-qq", "-y", "-e", "trace=fsync,fdatasync", "-o", trace, string(binary), "init")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("init under strace: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// strace -y names the descriptor's path: fsync(3</tmp/.../001>) = 0
+	want := "fsync("
+	found := false
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, want) && strings.Contains(line, "<"+dir+">") && strings.HasSuffix(strings.TrimSpace(line), "= 0") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no fsync of %s after creating the database:\n%s", dir, b)
+	}
+}

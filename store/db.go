@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -105,6 +106,8 @@ func Open(path string, opts Options) (*DB, error) {
 			return f, err
 		},
 	}
+	_, statErr := os.Stat(path)
+	created := errors.Is(statErr, os.ErrNotExist) && !opts.ReadOnly
 	var b *bolt.DB
 	err := Guard(path, func() error {
 		var err error
@@ -127,6 +130,15 @@ func Open(path string, opts Options) (*DB, error) {
 		if err := os.Chmod(path, 0o600); err != nil {
 			b.Close()
 			return nil, fmt.Errorf("restricting %s to its owner: %w", path, err)
+		}
+	}
+	if created && !opts.UnsafeNoSync {
+		// A new file's name is in its directory only once the directory
+		// is synced: a power cut before that would lose the whole file,
+		// and with it the first root and admin token already printed.
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			b.Close()
+			return nil, fmt.Errorf("creating %s: %w", path, err)
 		}
 	}
 	b.NoSync, b.NoGrowSync = opts.UnsafeNoSync, opts.UnsafeNoSync
@@ -264,4 +276,14 @@ func (db *DB) Size() (int64, error) {
 	var n int64
 	err := db.bolt.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
 	return n, err
+}
+
+// syncDir fsyncs a directory, making the names in it durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
