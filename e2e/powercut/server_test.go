@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"certmaker/internal/binarytest"
 )
 
 // binary is the certmaker these tests run, built once, as an operator
@@ -221,22 +223,7 @@ func (r *rig) stop(t *testing.T, s *server) {
 }
 
 // syncBuffer is the server's stderr so far.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) WriteString(s string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.b.WriteString(s)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+type syncBuffer = binarytest.SyncBuffer
 
 // solver is the http-01 responder of the ACME clients: one listener on
 // 127.0.0.2, answering the key authorizations the clients put in.
