@@ -579,7 +579,7 @@ func TestBrowser_Trust(t *testing.T) {
 		t.Errorf("an unknown root: %d, want 404", code)
 	}
 	p.shot("trust-rotated", false)
-	if !p.has(old+` .badge.old .icon`) {
+	if !p.has(old + ` .badge.old .icon`) {
 		t.Error("the Retired badge has no icon")
 	}
 	p.audit("trust, after a rotation")
