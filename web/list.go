@@ -135,14 +135,16 @@ type listData struct {
 	// FirstRun: nothing yet, nothing pending; the page shows first steps
 	// instead of filters over nothing.
 	FirstRun bool
-	BaseURL  string // the CA's public URL, for the first steps' examples
+	// Filters are shown only when there is something to filter.
+	Filters bool
+	BaseURL string // the CA's public URL, for the first steps' examples
 }
 
 // pendingView is a pending challenge as the list shows it.
 type pendingView struct {
 	ID      string
 	Names   []string
-	Opened  string // "opened 5 minutes ago"
+	Opened  string // "5 minutes ago"
 	Expires time.Time
 	Left    string // "expires in 23 hours"
 }
@@ -232,13 +234,16 @@ func (d *Dashboard) handleList(w http.ResponseWriter, r *http.Request, v *viewer
 		for _, p := range pending {
 			data.Pending = append(data.Pending, pendingView{
 				ID: p.ID, Names: p.Names, Expires: p.Expires,
-				Opened: "opened " + since(now.Sub(p.Created)), Left: "expires " + in(p.Expires.Sub(now)),
+				Opened: since(now.Sub(p.Created)), Left: "expires " + in(p.Expires.Sub(now)),
 			})
 		}
 		data.PendingMore = more
 		data.FirstRun = len(data.Certs) == 0 && len(data.Pending) == 0 && !data.Filtered
 		data.BaseURL = d.core.PublicURL()
 	}
+	// An admin's owner choice leads to others' certificates even when
+	// their own list is empty.
+	data.Filters = len(data.Certs) > 0 || data.Filtered || data.Cursor != "" || len(data.Owners) > 2
 	if data.Cursor == "" && !data.FirstRun {
 		if data.Timeline, err = d.timeline(r.Context(), v, q.Owner, data.Owner, now); err != nil {
 			d.fail(w, r, v, err)
