@@ -108,6 +108,11 @@ func TestRequest_CSR(t *testing.T) {
 			}
 		})
 	}
+	// An upload past the form bound is refused whole, before any parsing.
+	big := b.postMultipart("/certificates/new", map[string]string{"csrf": b.csrf, "mode": "csr"}, "csr_file", "big.csr", bytes.Repeat([]byte("A"), 80<<10))
+	if big.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("an 80 KiB upload: %d, want 413", big.status)
+	}
 	e.noTokens()
 }
 
