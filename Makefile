@@ -4,7 +4,7 @@ BIN     ?= bin/certmaker
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test deps bench load prefill lint fuzz crash-test powercut-test clean install man
+.PHONY: build run test deps axe bench load prefill lint fuzz crash-test powercut-test clean install man
 PREFIX  ?= /usr/local
 
 build:
@@ -26,6 +26,16 @@ man: build
 # deps installs what the tests need and a fresh machine may lack.
 deps:
 	@./scripts/deps.sh
+
+# axe re-vendors axe-core (the browser tests' accessibility checker, MPL-2.0,
+# its license header kept) at AXE_VERSION from the npm registry; npm checks
+# the package's integrity. The browser tests refuse a file of another version.
+AXE_VERSION ?= 4.14.1
+axe:
+	rm -rf bin/axe && mkdir -p bin/axe
+	cd bin/axe && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && tar xzf axe-core-$(AXE_VERSION).tgz
+	head -c 20 bin/axe/package/axe.min.js | grep -q 'axe v$(AXE_VERSION)'
+	cp bin/axe/package/axe.min.js e2e/testdata/axe.min.js
 
 # The unit and binary tests, then the end-to-end tests (ACME clients, a
 # browser, zlint, a light crash test: e2e/ is a module of its own, which

@@ -154,7 +154,21 @@ func (s *Service) CheckPort(port int) error {
 // challenge, and when this service cannot check any), Expired, a
 // *challenge.Error naming the failure (ChallengeFailed).
 func (s *Service) SolveChallenge(ctx context.Context, a Actor, id string, port int) (storage.Challenge, error) {
-	ch, issued, err := s.solve(ctx, a, id, port)
+	ch, _, err := s.solveAudited(ctx, a, id, port, false)
+	return ch, err
+}
+
+// CheckChallenge is SolveChallenge for a person at the dashboard: every
+// name is fetched (a failure stops none of the others) and each name's
+// result comes back in the request's order, passed or not. A failure is
+// the first failing name's *challenge.Error (ChallengeFailed), the same on
+// every run.
+func (s *Service) CheckChallenge(ctx context.Context, a Actor, id string, port int) (storage.Challenge, challenge.Results, error) {
+	return s.solveAudited(ctx, a, id, port, true)
+}
+
+func (s *Service) solveAudited(ctx context.Context, a Actor, id string, port int, each bool) (storage.Challenge, challenge.Results, error) {
+	ch, results, issued, err := s.solve(ctx, a, id, port, each)
 	target := id
 	if len(target) > 40 {
 		target = target[:40]
@@ -164,19 +178,20 @@ func (s *Service) SolveChallenge(ctx context.Context, a Actor, id string, port i
 	} else if err != nil {
 		s.audit(ctx, a, "challenge.solve", target, err)
 	}
-	return ch, err
+	return ch, results, err
 }
 
 // solve does SolveChallenge's work; issued says this call issued (not an
-// earlier one), which is the state change to audit.
-func (s *Service) solve(ctx context.Context, a Actor, id string, port int) (storage.Challenge, bool, error) {
+// earlier one), which is the state change to audit. With each, every name
+// is checked and its result returned (CheckChallenge).
+func (s *Service) solve(ctx context.Context, a Actor, id string, port int, each bool) (_ storage.Challenge, _ challenge.Results, issued bool, _ error) {
 	if s.checker == nil {
 		// Challenges are off and this service cannot check any.
-		return storage.Challenge{}, false, fmt.Errorf("challenge %.40q: %w", id, storage.ErrNotFound)
+		return storage.Challenge{}, nil, false, fmt.Errorf("challenge %.40q: %w", id, storage.ErrNotFound)
 	}
 	ch, err := s.ownChallenge(a, id)
 	if err != nil || ch.Serial != nil {
-		return ch, false, err
+		return ch, nil, false, err
 	}
 	// One solve of a challenge at a time: a second, concurrent one waits
 	// and then finds it solved, instead of signing a certificate that
@@ -184,43 +199,52 @@ func (s *Service) solve(ctx context.Context, a Actor, id string, port int) (stor
 	unlock := s.solving.lock(id)
 	defer unlock()
 	if ch, err = s.store.Challenge(id); err != nil || ch.Serial != nil {
-		return ch, false, err
+		return ch, nil, false, err
 	}
 	if err := s.unexpired(ch); err != nil {
-		return storage.Challenge{}, false, err
+		return storage.Challenge{}, nil, false, err
 	}
 	req, kt, pub, err := decodePending(ch)
 	if err != nil {
-		return storage.Challenge{}, false, err
+		return storage.Challenge{}, nil, false, err
 	}
 	// Checked again: a challenge stored by an older version may hold what
 	// is no longer accepted.
 	if err := provable(req); err != nil {
-		return storage.Challenge{}, false, err
+		return storage.Challenge{}, nil, false, err
 	}
 	var targets []challenge.Target
 	for _, name := range req.Names() {
 		targets = append(targets, challenge.Target{Identifier: name, Port: port, Path: challenge.WellKnownPath, Want: ch.Token})
 	}
-	if err := s.checker.Check(ctx, a.User, targets); err != nil {
+	var results challenge.Results
+	if each {
+		results = s.checker.CheckEach(ctx, a.User, targets)
+		if f := results.Failed(); f != nil {
+			err = f
+		}
+	} else {
+		err = s.checker.Check(ctx, a.User, targets)
+	}
+	if err != nil {
 		s.metrics.challenges.WithLabelValues("fail").Inc()
-		return storage.Challenge{}, false, err
+		return storage.Challenge{}, results, false, err
 	}
 	s.metrics.challenges.WithLabelValues("pass").Inc()
 	start := time.Now()
 	c, err := s.sign(ctx, a.User, req, kt, pub)
 	if err != nil {
-		return storage.Challenge{}, false, err
+		return storage.Challenge{}, nil, false, err
 	}
 	ch, err = s.store.CompleteChallenge(ch.ID, c)
 	if err := s.noteWrite(ctx, err); err != nil {
-		return storage.Challenge{}, false, fmt.Errorf("storing certificate: %w", err)
+		return storage.Challenge{}, nil, false, fmt.Errorf("storing certificate: %w", err)
 	}
 	if ch.Serial.Cmp(c.Serial) != 0 {
-		return ch, false, nil
+		return ch, nil, false, nil
 	}
 	s.metrics.observeIssued(c.KeyType, start)
-	return ch, true, nil
+	return ch, results, true, nil
 }
 
 // decodePending turns a stored challenge back into what to sign: the
@@ -281,4 +305,23 @@ func (k *keyedMutex) lock(key string) (unlock func()) {
 		}
 		k.mu.Unlock()
 	}
+}
+
+// PendingChallenges lists the actor's unsolved, unexpired challenges,
+// newest first, at most limit; more says there are others (or that the
+// bounded read did not reach them all).
+func (s *Service) PendingChallenges(_ context.Context, a Actor, limit int) ([]Pending, bool, error) {
+	chs, more, err := s.store.PendingChallenges(storage.PendingQuery{Owner: a.User, Now: s.ca.Now(), Limit: limit})
+	if err != nil {
+		return nil, false, err
+	}
+	out := make([]Pending, 0, len(chs))
+	for _, ch := range chs {
+		req, _, _, err := decodePending(ch)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, Pending{Challenge: ch, Names: req.Names()})
+	}
+	return out, more, nil
 }

@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
 	"encoding/xml"
@@ -21,10 +25,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
@@ -491,4 +497,200 @@ func zbar(t *testing.T, png []byte) string {
 		t.Fatalf("zbarimg found no QR code: %v", err)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// axeVersion is the axe-core vendored in testdata/axe.min.js (`make axe`
+// fetches it from the npm registry).
+const axeVersion = "4.14.1"
+
+// axeSource reads the vendored axe-core, refusing a file of another
+// version or without its license header.
+var axeSource = sync.OnceValues(func() (string, error) {
+	b, err := os.ReadFile(filepath.Join("testdata", "axe.min.js"))
+	if err != nil {
+		return "", err
+	}
+	if !bytes.HasPrefix(b, []byte("/*! axe v"+axeVersion+"\n")) || !bytes.Contains(b[:600], []byte("Mozilla Public")) {
+		return "", fmt.Errorf("testdata/axe.min.js is not axe-core %s with its license header: run make axe", axeVersion)
+	}
+	return string(b), nil
+})
+
+type axeViolation struct {
+	ID     string `json:"id"`
+	Impact string `json:"impact"`
+	Help   string `json:"help"`
+	Nodes  []struct {
+		Target  []any  `json:"target"`
+		HTML    string `json:"html"`
+		Summary string `json:"failureSummary"`
+	} `json:"nodes"`
+}
+
+// auditSizes are the viewports every page is checked at; the narrowest
+// phones (320) are checked for overflow too.
+var auditSizes = []struct {
+	name string
+	w, h int64
+}{{"desktop", 1280, 800}, {"phone", 390, 844}}
+
+// audit checks the page as it is now, in light and dark, at desktop and
+// phone size: axe-core finds no violation, no page is wider than a 320 or
+// 390 px screen, and the focus ring has 3:1 contrast against what is
+// around it (WCAG 1.4.11). It leaves the page at light desktop.
+func (p *page) audit(name string) {
+	p.t.Helper()
+	src, err := axeSource()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	for _, scheme := range []string{"light", "dark"} {
+		p.setScheme(scheme)
+		for _, size := range auditSizes {
+			if size.name == "phone" {
+				p.do(chromedp.EmulateViewport(size.w, size.h, chromedp.EmulateMobile))
+			} else {
+				p.do(chromedp.EmulateViewport(size.w, size.h))
+			}
+			p.settle()
+			where := fmt.Sprintf("%s (%s, %s %dpx)", name, p.path(), scheme, size.w)
+			if ok, _ := chromedp.Run(p.ctx, chromedp.Evaluate[bool](`typeof axe === "object"`)); !ok {
+				p.do(chromedp.Evaluate[chromedp.Void](src))
+			}
+			res, err := chromedp.Run(p.ctx, chromedp.Evaluate[struct {
+				Violations []axeViolation
+				Passes     int
+			}](`axe.run(document, {resultTypes: ["violations"]}).then(r => ({Violations: r.violations, Passes: r.passes.length}))`, chromedp.EvalAwaitPromise))
+			if err != nil {
+				p.t.Fatalf("axe on %s: %v", where, err)
+			}
+			if res.Passes < 10 {
+				// A run that checked nothing would pass every page.
+				p.t.Fatalf("axe on %s passed only %d rules", where, res.Passes)
+			}
+			for _, v := range res.Violations {
+				var nodes []string
+				for _, n := range v.Nodes {
+					nodes = append(nodes, fmt.Sprintf("%v %.120s: %s", n.Target, n.HTML, n.Summary))
+				}
+				p.t.Errorf("axe on %s: %s (%s): %s\n  %s", where, v.ID, v.Impact, v.Help, strings.Join(nodes, "\n  "))
+			}
+			if size.name == "desktop" {
+				p.checkFocusRing(where)
+			}
+		}
+		for _, w := range []int64{320, 390} {
+			p.do(chromedp.EmulateViewport(w, 700, chromedp.EmulateMobile))
+			p.settle()
+			p.checkWidth(fmt.Sprintf("%s (%s, %s %dpx)", name, p.path(), scheme, w))
+		}
+	}
+	p.setScheme("light")
+	p.do(chromedp.EmulateViewport(1280, 800))
+}
+
+func (p *page) setScheme(scheme string) {
+	p.t.Helper()
+	_, err := chromedp.Call(p.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+	})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// settle waits for the layout after a viewport or media change.
+func (p *page) settle() {
+	p.t.Helper()
+	p.do(chromedp.Evaluate[chromedp.Void](`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))`, chromedp.EvalAwaitPromise))
+}
+
+// checkWidth fails if the page scrolls sideways, naming what sticks out.
+func (p *page) checkWidth(where string) {
+	p.t.Helper()
+	type width struct {
+		Scroll, Client int
+		Wide           []string
+	}
+	w, err := chromedp.Run(p.ctx, chromedp.Evaluate[width](`(() => {
+		const d = document.documentElement, wide = [];
+		for (const el of document.querySelectorAll("body *")) {
+			const r = el.getBoundingClientRect();
+			if (r.width > 0 && r.right > d.clientWidth + 1 && wide.length < 6)
+				wide.push(el.tagName.toLowerCase() + (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\s+/).join(".") : "") + " to " + Math.round(r.right) + "px");
+		}
+		return {Scroll: d.scrollWidth, Client: d.clientWidth, Wide: wide};
+	})()`))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if w.Scroll > w.Client {
+		p.t.Errorf("%s is %d px wide on a %d px screen: %s", where, w.Scroll, w.Client, strings.Join(w.Wide, ", "))
+	}
+}
+
+// checkFocusRing focuses every visible control the keyboard reaches and
+// measures its outline against the background behind it.
+func (p *page) checkFocusRing(where string) {
+	p.t.Helper()
+	// A headless tab has no focus of its own, and without it nothing
+	// matches :focus-visible.
+	if _, err := chromedp.Call(p.ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
+		p.t.Fatal(err)
+	}
+	type rings struct {
+		Bad     []string
+		Checked int
+	}
+	res, err := chromedp.Run(p.ctx, chromedp.Evaluate[rings](`(() => {
+		const rgb = s => (s.match(/[\d.]+/g) || []).map(Number);
+		const lum = c => { const [r, g, b] = c.slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+		const behind = el => {
+			for (let e = el.parentElement; e; e = e.parentElement) {
+				const c = rgb(getComputedStyle(e).backgroundColor);
+				if (c.length === 3 || (c.length === 4 && c[3] > 0)) return c;
+			}
+			return matchMedia("(prefers-color-scheme: dark)").matches ? [0, 0, 0] : [255, 255, 255];
+		};
+		const bad = [];
+		let checked = 0;
+		for (const el of document.querySelectorAll("a[href], button, input, select, textarea, summary, [tabindex]")) {
+			if (el.tabIndex < 0 || el.getClientRects().length === 0 || el.closest("[hidden]")) continue;
+			el.focus({focusVisible: true});
+			if (document.activeElement !== el || !el.matches(":focus-visible")) continue;
+			checked++;
+			const st = getComputedStyle(el);
+			const ring = rgb(st.outlineColor), bg = behind(el);
+			const [a, b] = [lum(ring), lum(bg)];
+			const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+			if (st.outlineStyle === "none" || parseFloat(st.outlineWidth) < 2 || ratio < 3)
+				bad.push(el.tagName.toLowerCase() + " " + (el.textContent || el.name || "").trim().slice(0, 30) + ": " + st.outlineStyle + " " + st.outlineWidth + " " + st.outlineColor + " on rgb(" + bg.join(",") + "), " + ratio.toFixed(2) + ":1");
+			el.blur();
+		}
+		return {Bad: bad, Checked: checked};
+	})()`))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if res.Checked == 0 {
+		p.t.Fatalf("focus ring on %s: no control took a visible focus", where)
+	}
+	for _, b := range res.Bad {
+		p.t.Errorf("focus ring on %s: %s", where, b)
+	}
+}
+
+// makeCSR makes a P-256 key and a PEM CSR for names, as a person would
+// with openssl req.
+func makeCSR(t *testing.T, names ...string) (*ecdsa.PrivateKey, []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: names[0]}, DNSNames: names}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
 }

@@ -44,6 +44,7 @@ func TestBrowser_Dashboard(t *testing.T) {
 		t.Error("the sign-in page shows the token that was typed")
 	}
 	p.shot("signin", false)
+	p.audit("sign in, wrong token")
 
 	// The admin signs in; the cookie is a session, not the token.
 	if code := p.signIn(srv.token); code != 200 || p.path() != "/certificates" {
@@ -62,13 +63,44 @@ func TestBrowser_Dashboard(t *testing.T) {
 		t.Fatalf("session cookie %+v: want HttpOnly, SameSite=Strict, expiring", session)
 	}
 	p.wantText("h1", "Your certificates")
-	p.wantText(".empty", "No certificates yet")
+	// The first run: first steps, not filters over nothing.
+	p.wantText(".first-run", "Trust this CA's root")
+	if !p.has(`.first-run a[href="/trust"]`) || !p.has(`.first-run a[href="/certificates/new"]`) || p.has("form.filters") {
+		t.Error("the first run does not lead to /trust and the request form, or shows filters")
+	}
+	p.wantText(".first-run", "/acme/directory")
+	p.shot("first-run", true)
+	p.audit("first run")
 
 	// Request a certificate from the form.
 	if code := p.open("/certificates/new"); code != 200 {
 		t.Fatalf("request form: %d", code)
 	}
 	p.shot("request", true)
+	p.audit("request form")
+
+	// Three bad names among good ones: each is named, in words, the title
+	// says there is an error and the focus is on the field.
+	p.do(chromedp.SendKeys(chromedp.CSS("#names"), "ok.home.lan\nname!\nbad name, -x.home.lan"))
+	if code := p.click(`form[action="/certificates/new"]:not([enctype]) button[type=submit]`); code != http.StatusBadRequest {
+		t.Fatalf("three bad names: status %d", code)
+	}
+	bad, err := chromedp.Run(p.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#form-error li code")].map(c => c.textContent)`))
+	if err != nil || strings.Join(bad, "|") != "name!|bad name|-x.home.lan" {
+		t.Errorf("the bad names listed: %q (%v), want all three", bad, err)
+	}
+	p.wantText("#form-error", "These 3 names cannot be used")
+	p.wantText("#form-error", "has a space in it")
+	if html, _ := chromedp.Run(p.ctx, chromedp.OuterHTML(chromedp.CSS("#form-error"))); strings.Contains(html, "invalid request") {
+		t.Errorf("the error reads like the API: %s", html)
+	}
+	state, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.title + "|" + document.activeElement.id`))
+	if !strings.HasPrefix(state, "Error: ") || !strings.HasSuffix(state, "|names") {
+		t.Errorf("after the error: title|focus %q, want an error title and the names field", state)
+	}
+	p.shot("request-error", true)
+	p.audit("request with bad names")
+	p.open("/certificates/new")
 	p.do(
 		chromedp.SendKeys(chromedp.CSS("#names"), "nas.home.lan\n192.168.1.20, files.home.lan"),
 		chromedp.SendKeys(chromedp.CSS("#days"), "30"),
@@ -102,6 +134,29 @@ func TestBrowser_Dashboard(t *testing.T) {
 		t.Error("the dashboard's root differs from the API's")
 	}
 	p.shot("certificate", true)
+	p.audit("certificate")
+
+	// A CSR, uploaded as a file: the certificate carries the CSR's key,
+	// and there is no key to download.
+	csrKey, csrPEM := makeCSR(t, "upload.home.lan")
+	csrFile := filepath.Join(t.TempDir(), "upload.csr")
+	if err := os.WriteFile(csrFile, csrPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.open("/certificates/new")
+	p.do(chromedp.SetUploadFiles(chromedp.CSS("#csr_file"), []string{csrFile}), chromedp.SendKeys(chromedp.CSS("#csr_days"), "30"))
+	if code := p.click(`form[enctype] button[type=submit]`); code != 200 || idPath.FindStringSubmatch(p.path()) == nil {
+		t.Fatalf("request with a CSR file: status %d at %s", code, p.path())
+	}
+	p.wantText(".flash", "key in your CSR")
+	if p.has(`a[href$="/key.pem"]`) {
+		t.Error("a certificate from a CSR offers a private key")
+	}
+	_, csrCertPEM := p.download(`a[href$="/certificate.pem"]`)
+	csrLeaf := verifyChain(t, csrCertPEM, rootPEM, "upload.home.lan")
+	if !csrKey.PublicKey.Equal(csrLeaf.PublicKey) {
+		t.Error("the certificate from the CSR does not carry the CSR's key")
+	}
 
 	// A few more, through the API, for a list worth looking at.
 	for _, body := range []string{
@@ -127,6 +182,7 @@ func TestBrowser_Dashboard(t *testing.T) {
 		t.Fatalf("revoke confirmation: status %d at %s", code, p.path())
 	}
 	p.wantText("h1", "Revoke nas.home.lan?")
+	p.audit("revoke")
 	p.do(chromedp.SetValue(chromedp.CSS("#reason"), "keyCompromise"))
 	p.shot("revoke", false)
 	if code := p.click(`form[action$="/revoke"] button[type=submit]`); code != 200 || p.path() != "/certificates/"+id {
@@ -145,6 +201,7 @@ func TestBrowser_Dashboard(t *testing.T) {
 	p.open("/certificates")
 	p.wantText(row, "Revoked")
 	p.shot("certificates", true)
+	p.audit("certificates")
 
 	// Filter and search.
 	p.open("/certificates?status=revoked")
@@ -162,9 +219,10 @@ func TestBrowser_Dashboard(t *testing.T) {
 	if code := p.open("/admin"); code != 200 {
 		t.Fatalf("admin status: %d", code)
 	}
-	p.wantText(".stats", "4")
+	p.wantText(".stats", "5")
 	p.wantText(".roots", "Active")
-	p.shot("admin-status", false)
+	p.shot("admin-status", true)
+	p.audit("admin status, with the expiry timeline")
 	p.open("/admin/users")
 	p.do(chromedp.SendKeys(chromedp.CSS("#name"), "bob"))
 	if code := p.click(`form[action="/admin/users"] button[type=submit]`); code != 200 {
@@ -182,14 +240,36 @@ func TestBrowser_Dashboard(t *testing.T) {
 	p.click(`form[action="/admin/users"] button[type=submit]`)
 	carol := strings.TrimSpace(p.text("#new-token"))
 	p.shot("admin-users", true)
-	if code := p.click(`form[action="/admin/users/bob/disable"] button`); code != 200 {
+	p.audit("users")
+	p.wantText(`tr:has(a[href="/admin/users/bob/disable"])`, "0")
+	if labels, _ := chromedp.Run(p.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('td[data-label="Certificates"] a')].map(a => a.getAttribute("aria-label"))`)); strings.Join(labels, "|") != "5 certificates of admin|0 certificates of bob|0 certificates of carol" {
+		t.Errorf("count labels %q", labels)
+	}
+	// Disable asks first.
+	if code := p.click(`a[href="/admin/users/bob/disable"]`); code != 200 {
 		t.Fatalf("disable bob: %d", code)
+	}
+	p.wantText("h1", "Disable bob?")
+	if code, _, _ := srv.do(t, "GET", "/api/root-certificate/obtain", bob, ""); code != 200 {
+		t.Fatal("bob was disabled before the confirmation")
+	}
+	p.audit("disable confirmation")
+	if code := p.click(`form[action="/admin/users/bob/disable"] button`); code != 200 {
+		t.Fatalf("confirm disabling bob: %d", code)
 	}
 	p.wantText(".flash", "User bob disabled")
 	p.wantText(`tr:has(form[action="/admin/users/bob/enable"])`, "Disabled")
 	if code, _, _ := srv.do(t, "GET", "/api/root-certificate/obtain", bob, ""); code != 401 {
 		t.Fatalf("disabled bob's token: %d, want 401", code)
 	}
+
+	p.open("/admin/rotate-root")
+	p.audit("rotate confirmation")
+	if code := p.open("/no/such/page"); code != http.StatusNotFound {
+		t.Errorf("a missing page: %d", code)
+	}
+	p.audit("not found")
+	p.open("/admin/users")
 
 	// A forged post from this very page, without the CSRF token: refused.
 	resp, err := chromedp.RunResponse(p.ctx, chromedp.Evaluate[chromedp.Void](`(() => {
@@ -260,15 +340,25 @@ func TestBrowser_Dashboard(t *testing.T) {
 	}
 }
 
+// TestBrowser_Challenge walks a challenge as a person would: the request
+// is listed while it waits and opens again from the list, a failed check
+// shows every name's result, and fixing the one that failed issues.
 func TestBrowser_Challenge(t *testing.T) {
 	chromiumPath(t)
-	// A free port on 127.0.0.2, where nothing listens yet.
-	l, err := net.Listen("tcp", "127.0.0.2:0")
-	if err != nil {
-		t.Skipf("no 127.0.0.2 on this machine: %v", err)
+	// A port free on 127.0.0.2 and 127.0.0.3, where nothing listens yet.
+	var port int
+	for range 20 {
+		l, err := net.Listen("tcp", "127.0.0.2:0")
+		if err != nil {
+			t.Skipf("no 127.0.0.2 on this machine: %v", err)
+		}
+		port = l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if l3, err := net.Listen("tcp", fmt.Sprintf("127.0.0.3:%d", port)); err == nil {
+			l3.Close()
+			break
+		}
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 
 	dir := t.TempDir()
 	// The free port is above 1023: allow it, as an operator would.
@@ -283,48 +373,110 @@ func TestBrowser_Challenge(t *testing.T) {
 	}
 
 	p.open("/certificates/new")
-	p.do(chromedp.SendKeys(chromedp.CSS("#names"), "127.0.0.2\nlocalhost"))
+	p.do(chromedp.SendKeys(chromedp.CSS("#names"), "127.0.0.3\n127.0.0.2\nlocalhost"))
 	if code := p.click(`button[data-busy]`); code != 200 || !strings.HasPrefix(p.path(), "/challenges/") {
 		t.Fatalf("request with challenges on: %d at %s", code, p.path())
 	}
+	challengePath := p.path()
 	token := strings.TrimSpace(p.text("#token"))
 	if len(token) < 20 {
 		t.Fatalf("challenge token %q", token)
 	}
 	p.wantText(".urls", "http://127.0.0.2:80/.well-known/certmaker-challenge/token.txt")
-	p.wantText("main", "Never checked: localhost")
+	p.wantText("main", "Not checked: localhost")
+	p.wantText("main", "nobody can prove")
+	p.wantText("#shell", "echo "+token)
+	if !p.has(`button[data-copy="shell"]:not([hidden])`) || !p.has(`button[data-copy="token"]:not([hidden])`) {
+		t.Error("no Copy buttons for the token and the commands")
+	}
+	p.audit("challenge")
 
-	// Typing the port updates the URLs (app.js); the check fails with a reason.
+	// Left and found again: the list shows it waiting, with its age.
+	p.open("/certificates")
+	p.wantText(".pending", "127.0.0.3")
+	p.wantText(".pending", "just now")
+	if p.has("form.filters") {
+		t.Error("filters over no certificates")
+	}
+	p.wantText(".pending", "expires in")
+	p.shot("pending", true)
+	p.audit("certificates with a pending request")
+	if code := p.click(fmt.Sprintf(`.pending a[href=%q]`, challengePath)); code != 200 || p.path() != challengePath {
+		t.Fatalf("the pending request from the list: %d at %s", code, p.path())
+	}
+
+	// Typing the port updates the URLs (app.js); nothing is served: both
+	// names fail, each with its reason, in the request's (normalized)
+	// order: DNS names, then IP addresses.
 	p.do(chromedp.Clear(chromedp.CSS("#port")), chromedp.SendKeys(chromedp.CSS("#port"), fmt.Sprint(port)))
 	want := fmt.Sprintf("http://127.0.0.2:%d/.well-known/certmaker-challenge/token.txt", port)
 	p.wantText(".urls", want)
-	if code := p.click(`form[action$="/check"] button`); code != http.StatusUnprocessableEntity {
+	check := func() int64 {
+		t.Helper()
+		return p.click(`form[action$="/check"] button`)
+	}
+	results := func() string {
+		t.Helper()
+		rows, err := chromedp.Run(p.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll(".results tbody tr")].map(tr =>
+			tr.querySelector("td").textContent.trim() + " " + tr.className + " " + tr.querySelector("td:last-child .badge").textContent.trim())`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(rows, "; ")
+	}
+	if code := check(); code != http.StatusUnprocessableEntity {
 		t.Fatalf("check with nothing served: %d, want 422", code)
 	}
-	p.wantText(".error", "127.0.0.2")
-	p.wantText(".error", "refused")
-	p.wantText(".urls", want) // the port tried stays
-	p.shot("challenge", true)
-
-	// Serve the token and check again: issued.
-	l, err = net.Listen("tcp", fmt.Sprintf("127.0.0.2:%d", port))
-	if err != nil {
-		t.Fatal(err)
+	if got, want := results(), "localhost exempt – Not checked; 127.0.0.3 failed ✕ Failed: connection refused; 127.0.0.2 failed ✕ Failed: connection refused"; got != want {
+		t.Errorf("results:\n got %s\nwant %s", got, want)
 	}
-	site := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/.well-known/certmaker-challenge/token.txt" {
-			fmt.Fprintln(w, token)
-			return
+	p.wantText(".error", "The check failed for 2 names of 3")
+	p.wantText(".results", "Nothing listens on port")
+	p.wantText(".urls", want) // the port tried stays
+
+	// Serve the token on 127.0.0.2 only: it passes, 127.0.0.3 still fails.
+	serve := func(ip string) {
+		t.Helper()
+		l, err := net.Listen("tcp", fmt.Sprintf("%s:%d", ip, port))
+		if err != nil {
+			t.Fatal(err)
 		}
-		http.NotFound(w, r)
-	})}
-	go site.Serve(l)
-	defer site.Close()
-	if code := p.click(`form[action$="/check"] button`); code != 200 || idPath.FindStringSubmatch(p.path()) == nil {
+		site := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/.well-known/certmaker-challenge/token.txt" {
+				fmt.Fprintln(w, token)
+				return
+			}
+			http.NotFound(w, r)
+		})}
+		go site.Serve(l)
+		t.Cleanup(func() { site.Close() })
+	}
+	serve("127.0.0.2")
+	if code := check(); code != http.StatusUnprocessableEntity {
+		t.Fatalf("check with one name served: %d, want 422", code)
+	}
+	if got, want := results(), "localhost exempt – Not checked; 127.0.0.3 failed ✕ Failed: connection refused; 127.0.0.2 ok ✓ Answered with the token"; got != want {
+		t.Errorf("results:\n got %s\nwant %s", got, want)
+	}
+	p.wantText(".error", "The check failed for 1 name of 3")
+	if title, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.title + "|" + document.activeElement.id`)); !strings.HasPrefix(title, "Error: ") || !strings.HasSuffix(title, "|check-error") {
+		t.Errorf("after a failed check: title|focus %q", title)
+	}
+	p.shot("challenge", true)
+	p.audit("challenge after a failed check")
+
+	// Serve it on 127.0.0.3 too and check again: issued.
+	serve("127.0.0.3")
+	if code := check(); code != 200 || idPath.FindStringSubmatch(p.path()) == nil {
 		t.Fatalf("check with the token served: %d at %s", code, p.path())
 	}
 	p.wantText(".flash", "certificate is issued")
 	p.wantText(".details", "127.0.0.2")
+	p.wantText(".details", "127.0.0.3")
+	p.open("/certificates")
+	if p.has(".pending") {
+		t.Error("a solved request is still listed as waiting")
+	}
 }
 
 // TestBrowser_Trust opens the public trust page without signing in, as a
@@ -362,6 +514,7 @@ func TestBrowser_Trust(t *testing.T) {
 	}
 	p.wantText(active, root.NotAfter.UTC().Format("2006-01-02"))
 	p.wantText(active, "No name constraints")
+	p.audit("trust, public")
 	for _, want := range []string{"VPN & Device Management", "Certificate Trust Settings", "certutil -addstore -f Root certmaker-root.crt",
 		"update-ca-certificates", "trust anchor", "ImportEnterpriseRoots", "Certificates"} {
 		p.wantText("main", want)
@@ -429,6 +582,15 @@ func TestBrowser_Trust(t *testing.T) {
 		t.Errorf("an unknown root: %d, want 404", code)
 	}
 	p.shot("trust-rotated", false)
+	if !p.has(old + ` .badge.old .icon`) {
+		t.Error("the Retired badge has no icon")
+	}
+	p.audit("trust, after a rotation")
+	p.open("/admin")
+	if !p.has(`.roots .badge.old .icon`) {
+		t.Error("the Retired badge on the status page has no icon")
+	}
+	p.audit("admin status, two roots")
 }
 
 // checkProfile parses an Apple configuration profile and checks that it

@@ -76,6 +76,21 @@ type Challenges interface {
 	// returns the challenge with that solve's serial.
 	CompleteChallenge(id string, c *Certificate) (Challenge, error)
 	DeleteChallengesExpiredBefore(t time.Time) (int, error)
+	// PendingChallenges lists one owner's unsolved, unexpired challenges,
+	// newest first; more says some were left out (Limit, or MaxScan
+	// reached before the end).
+	PendingChallenges(q PendingQuery) (list []Challenge, more bool, err error)
+}
+
+// PendingQuery selects one owner's challenges still waiting for proof.
+type PendingQuery struct {
+	Owner string
+	Now   time.Time // those expiring at or before it are left out
+	Limit int
+	// MaxScan bounds the records read; 0 is MaxScan. Challenges are not
+	// indexed by owner (they live a day or two), so this is what keeps a
+	// listing from reading without end.
+	MaxScan int
 }
 
 // Revocations are the revocation records OCSP and CRLs answer from.

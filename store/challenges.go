@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -101,4 +102,44 @@ func (db *DB) DeleteChallengesExpiredBefore(t time.Time) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// PendingChallenges reads at most q.MaxScan challenges (they are keyed by
+// a random id, not by owner: a day's worth is small, and the bound keeps a
+// flood from making every listing slow) and keeps the owner's unsolved,
+// unexpired ones, newest first.
+func (db *DB) PendingChallenges(q PendingQuery) ([]Challenge, bool, error) {
+	maxScan := q.MaxScan
+	if maxScan <= 0 {
+		maxScan = MaxScan
+	}
+	var out []Challenge
+	more := false
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketChallenges).Cursor()
+		read := 0
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if read == maxScan {
+				more = true
+				break
+			}
+			read++
+			var ch Challenge
+			if err := decode(v, &ch); err != nil {
+				return fmt.Errorf("challenge %q: %w", k, err)
+			}
+			if ch.Owner == q.Owner && ch.Serial == nil && ch.Expires.After(q.Now) {
+				out = append(out, ch)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	slices.SortFunc(out, func(a, b Challenge) int { return b.Created.Compare(a.Created) })
+	if q.Limit > 0 && len(out) > q.Limit {
+		out, more = out[:q.Limit], true
+	}
+	return out, more, nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"certmaker/storage"
 	"certmaker/store"
 )
 
@@ -269,6 +270,58 @@ func TestDB_CompleteChallenge(t *testing.T) {
 		wg.Wait()
 		if k, _ := db.CountCertificates("alice"); k != n {
 			t.Errorf("alice has %d certificates, want %d", k, n)
+		}
+	})
+}
+
+func TestDB_PendingChallenges(t *testing.T) {
+	db := mustOpen(t)
+	now := time.Now()
+	at := func(id, owner string, age time.Duration) store.Challenge {
+		ch := newChallenge(id, owner)
+		ch.Created, ch.Expires = now.Add(-age), now.Add(-age).Add(24*time.Hour)
+		return ch
+	}
+	mustPutChallenge(t, db, at("a-old", "alice", 3*time.Hour))
+	mustPutChallenge(t, db, at("a-new", "alice", time.Minute))
+	mustPutChallenge(t, db, at("a-mid", "alice", time.Hour))
+	mustPutChallenge(t, db, at("a-expired", "alice", 25*time.Hour))
+	mustPutChallenge(t, db, at("b-1", "bob", time.Minute))
+	mustPutChallenge(t, db, at("a-solved", "alice", 2*time.Minute))
+	if _, err := db.CompleteChallenge("a-solved", newCert("alice")); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(chs []store.Challenge) string {
+		var s []string
+		for _, c := range chs {
+			s = append(s, c.ID)
+		}
+		return fmt.Sprint(s)
+	}
+
+	t.Run("NewestFirst", func(t *testing.T) {
+		got, more, err := db.PendingChallenges(storage.PendingQuery{Owner: "alice", Now: now, Limit: 10})
+		if err != nil || more || ids(got) != "[a-new a-mid a-old]" {
+			t.Fatalf("PendingChallenges = %s, more %v, %v; want [a-new a-mid a-old]", ids(got), more, err)
+		}
+	})
+	t.Run("Limit", func(t *testing.T) {
+		got, more, err := db.PendingChallenges(storage.PendingQuery{Owner: "alice", Now: now, Limit: 2})
+		if err != nil || !more || ids(got) != "[a-new a-mid]" {
+			t.Fatalf("PendingChallenges = %s, more %v, %v; want [a-new a-mid] and more", ids(got), more, err)
+		}
+	})
+	t.Run("ScanBound", func(t *testing.T) {
+		// Reading only part of the bucket says so: there may be more.
+		got, more, err := db.PendingChallenges(storage.PendingQuery{Owner: "alice", Now: now, Limit: 10, MaxScan: 1})
+		if err != nil || !more || len(got) > 1 {
+			t.Fatalf("PendingChallenges with MaxScan 1 = %s, more %v, %v", ids(got), more, err)
+		}
+	})
+	t.Run("NoneForOthers", func(t *testing.T) {
+		got, more, err := db.PendingChallenges(storage.PendingQuery{Owner: "carol", Now: now, Limit: 10})
+		if err != nil || more || len(got) != 0 {
+			t.Fatalf("carol's: %s, more %v, %v", ids(got), more, err)
 		}
 	})
 }

@@ -13,6 +13,7 @@ type (
 	Challenge         = storage.Challenge
 	Revocation        = storage.Revocation
 	ListQuery         = storage.ListQuery
+	PendingQuery      = storage.PendingQuery
 	ACMEAccount       = storage.ACMEAccount
 	ACMEIdentifier    = storage.ACMEIdentifier
 	ACMEProblem       = storage.ACMEProblem

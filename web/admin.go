@@ -74,6 +74,33 @@ func (d *Dashboard) handleAddUser(w http.ResponseWriter, r *http.Request, v *vie
 	d.renderUsers(w, r, v, http.StatusOK, usersData{NewName: name, NewToken: token})
 }
 
+type disableData struct {
+	User core.UserInfo
+}
+
+// handleDisableForm is the confirmation step: disabling signs the user out
+// everywhere and stops their token and ACME accounts at once.
+func (d *Dashboard) handleDisableForm(w http.ResponseWriter, r *http.Request, v *viewer) {
+	name := r.PathValue("name")
+	users, err := d.core.Users(r.Context(), v.actor())
+	if err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
+	for _, u := range users {
+		if u.Name != name {
+			continue
+		}
+		if u.Disabled || u.Name == v.user.Name {
+			http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
+			return
+		}
+		d.render(w, r, http.StatusOK, "disable", d.view(v, "Disable "+name, "admin", disableData{User: u}))
+		return
+	}
+	d.renderError(w, r, v, http.StatusNotFound, "There is no user "+clip(name)+".")
+}
+
 func (d *Dashboard) handleDisable(w http.ResponseWriter, r *http.Request, v *viewer) {
 	d.setDisabled(w, r, v, true)
 }

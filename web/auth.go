@@ -115,7 +115,13 @@ func (d *Dashboard) checkPost(r *http.Request, want string) (int, string) {
 	if !d.sameOrigin(r) {
 		return http.StatusForbidden, forgedMessage
 	}
-	if err := r.ParseForm(); err != nil {
+	// Multipart for the CSR upload; everything else is urlencoded. The
+	// body is bounded by maxForm, so every part stays in memory.
+	err := r.ParseForm()
+	if err == nil && strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		err = r.ParseMultipartForm(maxForm)
+	}
+	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			return http.StatusRequestEntityTooLarge, "The form is larger than 64 KiB."

@@ -22,6 +22,18 @@ type challengeData struct {
 	Path    string
 	Dir     string
 	Error   string // why the last check failed
+	// Results are the last check's, one per name in the request's order;
+	// empty before the first check.
+	Results []nameResult
+	Failed  int // how many of Results failed
+}
+
+// nameResult is one name's line in the table after a check.
+type nameResult struct {
+	Name   string
+	State  string // ok, failed, exempt (a CSS class too)
+	Reason string // the checker's reason, for a failed name
+	Hint   string // what to do about it, in plain words
 }
 
 // challengeTarget is one name to prove and the URL it is fetched from.
@@ -77,11 +89,11 @@ func (d *Dashboard) handleCheck(w http.ResponseWriter, r *http.Request, v *viewe
 		d.renderChallenge(w, r, v, http.StatusBadRequest, ch, d.core.ChallengePort(), "The port must be a number from 1 to 65535.")
 		return
 	}
-	solved, err := d.core.SolveChallenge(r.Context(), v.actor(), ch.ID, port)
+	solved, results, err := d.core.CheckChallenge(r.Context(), v.actor(), ch.ID, port)
 	var chErr *challenge.Error
 	switch k := core.KindOf(err); {
 	case errors.As(err, &chErr):
-		d.renderChallenge(w, r, v, statusOf(err), ch, port, "The check failed: "+chErr.Error()+". Fix it and check again.")
+		d.renderChallenge(w, r, v, statusOf(err), ch, port, "", results...)
 		return
 	case k == core.Invalid:
 		d.renderChallenge(w, r, v, statusOf(err), ch, port, err.Error())
@@ -94,7 +106,9 @@ func (d *Dashboard) handleCheck(w http.ResponseWriter, r *http.Request, v *viewe
 	http.Redirect(w, r, "/certificates/"+solved.Serial.String(), http.StatusSeeOther)
 }
 
-func (d *Dashboard) renderChallenge(w http.ResponseWriter, r *http.Request, v *viewer, status int, ch core.Pending, port int, msg string) {
+// renderChallenge shows the challenge; msg is an error with the form,
+// results the last check's, if it failed.
+func (d *Dashboard) renderChallenge(w http.ResponseWriter, r *http.Request, v *viewer, status int, ch core.Pending, port int, msg string, results ...challenge.Result) {
 	names := ch.Names
 	data := challengeData{
 		ID: ch.ID, Token: ch.Token, Port: port, Expires: ch.Expires, Error: msg,
@@ -115,5 +129,50 @@ func (d *Dashboard) renderChallenge(w http.ResponseWriter, r *http.Request, v *v
 			URL: "http://" + net.JoinHostPort(n, strconv.Itoa(port)) + challenge.WellKnownPath,
 		})
 	}
-	d.render(w, r, status, "challenge", d.view(v, "Prove your names", "request", data))
+	for _, res := range results {
+		nr := nameResult{Name: res.Identifier, State: "ok"}
+		switch {
+		case res.Exempt:
+			nr.State = "exempt"
+		case res.Err != nil:
+			nr.State, nr.Reason, nr.Hint = "failed", res.Err.Reason, reasonHint(res.Err.Reason, port)
+			data.Failed++
+		}
+		data.Results = append(data.Results, nr)
+	}
+	title := "Prove your names"
+	if data.Failed > 0 {
+		data.Error = "The check failed for " + plural(data.Failed, "name") + " of " + strconv.Itoa(len(data.Results)) +
+			". Each name's result is below; fix those that failed and check again."
+	}
+	if data.Error != "" {
+		title = "Error: " + title
+	}
+	d.render(w, r, status, "challenge", d.view(v, title, "request", data))
 }
+
+// reasonHint says in plain words what a checker's reason usually means
+// and what to try; "" when the reason says it all.
+func reasonHint(reason string, port int) string {
+	p := strconv.Itoa(port)
+	switch {
+	case reason == "connection refused":
+		return "Nothing listens on port " + p + " at this address: start the web server, or check the port."
+	case reason == "wrong token":
+		return "A web server answered, but not with this token: put exactly the token above in token.txt."
+	case reason == "HTTP 404":
+		return "A web server answered, but has no such file: serve the directory above .well-known."
+	case strings.HasPrefix(reason, "HTTP "), strings.HasPrefix(reason, "redirects"):
+		return "A web server answered, but not with the file: it must answer 200 with the token, without redirects."
+	case reason == "no such host", reason == "no address for name", reason == "name lookup failed":
+		return "The CA finds no address for this name: add it to your DNS (or to the CA's hosts)."
+	case strings.HasPrefix(reason, "timed out"), reason == "host unreachable", reason == "network unreachable":
+		return "The CA gets no answer from this address: is the machine on, and does a firewall let port " + p + " through?"
+	case reason == reasonNotHTTPWords:
+		return "Something on port " + p + " answered, but not a web server: pick the port your web server listens on."
+	}
+	return ""
+}
+
+// reasonNotHTTPWords is the checker's reason for an answer that is not HTTP.
+const reasonNotHTTPWords = "not an HTTP answer"

@@ -64,6 +64,20 @@ func in(d time.Duration) string {
 	}
 }
 
+// since says how long ago something happened, to the minute: a pending
+// request lives for hours, not days.
+func since(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute") + " ago"
+	case d < 48*time.Hour:
+		return plural(int(d/time.Hour), "hour") + " ago"
+	}
+	return ago(d)
+}
+
 func ago(d time.Duration) string {
 	switch days := int(d / (24 * time.Hour)); {
 	case days >= 2:
@@ -114,7 +128,30 @@ type listData struct {
 	// not-after lies in [from, to); the timeline's bars link here.
 	ExpiresFrom, ExpiresTo string
 	Timeline               *timeline // on the first page only
+	// Pending are the viewer's own requests still waiting for proof, on
+	// the first page of their own list; PendingMore says there are more.
+	Pending     []pendingView
+	PendingMore bool
+	// FirstRun: nothing yet, nothing pending; the page shows first steps
+	// instead of filters over nothing.
+	FirstRun bool
+	// Filters are shown only when there is something to filter.
+	Filters bool
+	BaseURL string // the CA's public URL, for the first steps' examples
 }
+
+// pendingView is a pending challenge as the list shows it.
+type pendingView struct {
+	ID      string
+	Names   []string
+	Opened  string // "5 minutes ago"
+	Expires time.Time
+	Left    string // "expires in 23 hours"
+}
+
+// maxPendingListed bounds the pending requests the list shows; the rest
+// are said to exist.
+const maxPendingListed = 20
 
 // handleList shows the user's certificates (an admin may pick anyone's),
 // newest first, filtered by status and a search for a name or id.
@@ -188,7 +225,26 @@ func (d *Dashboard) handleList(w http.ResponseWriter, r *http.Request, v *viewer
 		data.Next = listURL(data.Q, data.Status, data.Owner, next, data.ExpiresFrom, data.ExpiresTo)
 		data.Scanned = stopped
 	}
-	if data.Cursor == "" {
+	if data.Cursor == "" && data.Owner == "" {
+		pending, more, err := d.core.PendingChallenges(r.Context(), v.actor(), maxPendingListed)
+		if err != nil {
+			d.fail(w, r, v, err)
+			return
+		}
+		for _, p := range pending {
+			data.Pending = append(data.Pending, pendingView{
+				ID: p.ID, Names: p.Names, Expires: p.Expires,
+				Opened: since(now.Sub(p.Created)), Left: "expires " + in(p.Expires.Sub(now)),
+			})
+		}
+		data.PendingMore = more
+		data.FirstRun = len(data.Certs) == 0 && len(data.Pending) == 0 && !data.Filtered
+		data.BaseURL = d.core.PublicURL()
+	}
+	// An admin's owner choice leads to others' certificates even when
+	// their own list is empty.
+	data.Filters = len(data.Certs) > 0 || data.Filtered || data.Cursor != "" || len(data.Owners) > 2
+	if data.Cursor == "" && !data.FirstRun {
 		if data.Timeline, err = d.timeline(r.Context(), v, q.Owner, data.Owner, now); err != nil {
 			d.fail(w, r, v, err)
 			return

@@ -33,3 +33,14 @@ func TestDescribe(t *testing.T) {
 		})
 	}
 }
+
+func TestPlural(t *testing.T) {
+	for n, want := range map[int]string{0: "0 certificates", 1: "1 certificate", 2: "2 certificates"} {
+		if got := plural(n, "certificate"); got != want {
+			t.Errorf("plural(%d) = %q, want %q", n, got, want)
+		}
+	}
+	if got := string(breakable("a<b>.home.lan")); got != "a&lt;b&gt;.<wbr>home.<wbr>lan" {
+		t.Errorf("breakable = %q", got)
+	}
+}

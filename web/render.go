@@ -48,6 +48,8 @@ var funcs = template.FuncMap{
 	"datetime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	"join":     strings.Join,
 	"size":     inventory.HumanBytes,
+	"plural":   plural,
+	"wrap":     breakable,
 }
 
 func loadPages(assets string) (*pages, error) {

@@ -1,11 +1,10 @@
 package web
 
 import (
+	"io"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"certmaker/ca"
 	"certmaker/core"
@@ -16,47 +15,67 @@ type requestData struct {
 	Days      string
 	KeyType   string
 	KeyTypes  []ca.KeyType
-	Error     string
 	Challenge bool
 	MinDays   int
 	MaxDays   int
 	Default   int
+	// Error says what is wrong with the form, Field which field it is
+	// about (it gets the focus): names, days, key_type, csr, csr_days.
+	Error    string
+	Field    string
+	BadNames []badName // every name that cannot be used, in the order typed
+	CSR      string    // a pasted CSR, shown again after an error
+	CSRDays  string
 }
 
-func (d *Dashboard) requestForm(names, days, kt, msg string) requestData {
-	if kt == "" {
-		kt = string(ca.DefaultKeyType)
+func (d *Dashboard) requestForm(rd requestData) requestData {
+	if rd.KeyType == "" {
+		rd.KeyType = string(ca.DefaultKeyType)
 	}
-	return requestData{
-		Names: names, Days: days, KeyType: kt, KeyTypes: ca.KeyTypes(), Error: msg,
-		Challenge: d.core.ChallengeRequired(),
-		MinDays:   d.ca.Days(-1 << 31),
-		MaxDays:   d.ca.Days(1<<31 - 1),
-		Default:   d.ca.Days(0),
-	}
+	rd.KeyTypes = ca.KeyTypes()
+	rd.Challenge = d.core.ChallengeRequired()
+	rd.MinDays = d.ca.Days(-1 << 31)
+	rd.MaxDays = d.ca.Days(1<<31 - 1)
+	rd.Default = d.ca.Days(0)
+	return rd
 }
 
 func (d *Dashboard) handleRequestForm(w http.ResponseWriter, r *http.Request, v *viewer) {
-	d.render(w, r, http.StatusOK, "request", d.view(v, "Request a certificate", "request", d.requestForm("", "", "", "")))
+	d.render(w, r, http.StatusOK, "request", d.view(v, "Request a certificate", "request", d.requestForm(requestData{})))
 }
 
-// handleRequest issues a certificate with a key the server makes, or, with
-// challenges on, opens a challenge and shows how to prove the names.
-func (d *Dashboard) handleRequest(w http.ResponseWriter, r *http.Request, v *viewer) {
-	f := r.PostForm
-	names, days, kt := f.Get("names"), strings.TrimSpace(f.Get("days")), f.Get("key_type")
-	refuse := func(msg string) {
-		d.render(w, r, http.StatusBadRequest, "request", d.view(v, "Request a certificate", "request", d.requestForm(names, days, kt, msg)))
+// renderRequest shows the form again with what was typed; with an error
+// the page's title says so first, as a screen reader announces it.
+func (d *Dashboard) renderRequest(w http.ResponseWriter, r *http.Request, v *viewer, status int, rd requestData) {
+	title := "Request a certificate"
+	if rd.Error != "" {
+		title = "Error: " + title
 	}
-	req, keyType, msg := parseRequest(names, days, kt)
-	if msg != "" {
-		refuse(msg)
+	d.render(w, r, status, "request", d.view(v, title, "request", d.requestForm(rd)))
+}
+
+// handleRequest issues a certificate with a key the server makes, or from
+// a CSR; with challenges on it opens a challenge and shows how to prove
+// the names.
+func (d *Dashboard) handleRequest(w http.ResponseWriter, r *http.Request, v *viewer) {
+	if r.PostForm.Get("mode") == "csr" {
+		d.handleRequestCSR(w, r, v)
+		return
+	}
+	f := r.PostForm
+	rd := requestData{Names: f.Get("names"), Days: strings.TrimSpace(f.Get("days")), KeyType: f.Get("key_type")}
+	refuse := func(rd requestData) { d.renderRequest(w, r, v, http.StatusBadRequest, rd) }
+	req, keyType, fe := parseRequest(rd.Names, rd.Days, rd.KeyType)
+	if fe != nil {
+		rd.Error, rd.Field, rd.BadNames = fe.msg, fe.field, fe.names
+		refuse(rd)
 		return
 	}
 	if d.core.ChallengeRequired() {
 		ch, err := d.core.OpenChallenge(r.Context(), v.actor(), req, keyType)
 		if isInvalid(err) {
-			refuse(err.Error())
+			rd.Error, rd.Field = plain(err), "names"
+			refuse(rd)
 			return
 		}
 		if err != nil {
@@ -68,7 +87,8 @@ func (d *Dashboard) handleRequest(w http.ResponseWriter, r *http.Request, v *vie
 	}
 	c, err := d.core.Issue(r.Context(), v.actor(), req, keyType)
 	if isInvalid(err) {
-		refuse(err.Error())
+		rd.Error, rd.Field = plain(err), "names"
+		refuse(rd)
 		return
 	}
 	if err != nil {
@@ -79,44 +99,118 @@ func (d *Dashboard) handleRequest(w http.ResponseWriter, r *http.Request, v *vie
 	http.Redirect(w, r, "/certificates/"+c.Serial.String(), http.StatusSeeOther)
 }
 
+// handleRequestCSR issues exactly as the API's request-with-csr does: the
+// names and key are the CSR's, the days the form's.
+func (d *Dashboard) handleRequestCSR(w http.ResponseWriter, r *http.Request, v *viewer) {
+	pasted := strings.TrimSpace(r.PostForm.Get("csr"))
+	rd := requestData{CSR: pasted, CSRDays: strings.TrimSpace(r.PostForm.Get("days"))}
+	refuse := func(field, msg string) {
+		rd.Error, rd.Field = msg, field
+		d.renderRequest(w, r, v, http.StatusBadRequest, rd)
+	}
+	file, err := csrFile(r)
+	if err != nil {
+		refuse("csr", err.Error())
+		return
+	}
+	var body []byte
+	switch {
+	case pasted != "" && len(file) > 0:
+		refuse("csr", "Paste a CSR or choose its file, not both.")
+		return
+	case pasted != "":
+		body = []byte(pasted)
+	case len(file) > 0:
+		body = file
+	default:
+		refuse("csr", "Paste a CSR or choose its file.")
+		return
+	}
+	days := 0
+	if rd.CSRDays != "" {
+		if days, err = strconv.Atoi(rd.CSRDays); err != nil {
+			refuse("csr_days", "Days must be a whole number.")
+			return
+		}
+	}
+	csr, req, err := core.CSRRequest(body, days)
+	if isInvalid(err) {
+		refuse("csr", plain(err))
+		return
+	}
+	if err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
+	if d.core.ChallengeRequired() {
+		ch, err := d.core.OpenChallengeCSR(r.Context(), v.actor(), csr, req)
+		if isInvalid(err) {
+			refuse("csr", plain(err))
+			return
+		}
+		if err != nil {
+			d.fail(w, r, v, err)
+			return
+		}
+		http.Redirect(w, r, "/challenges/"+ch.ID, http.StatusSeeOther)
+		return
+	}
+	c, err := d.core.IssueCSR(r.Context(), v.actor(), csr, req)
+	if isInvalid(err) {
+		refuse("csr", plain(err))
+		return
+	}
+	if err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
+	d.sessions.setFlash(v.sess.id, "Certificate issued for the key in your CSR.")
+	http.Redirect(w, r, "/certificates/"+c.Serial.String(), http.StatusSeeOther)
+}
+
+// csrFile is the uploaded CSR file, or nil when none was chosen. The form
+// body is bounded (maxForm), and so is what is read here.
+func csrFile(r *http.Request) ([]byte, error) {
+	if r.MultipartForm == nil || len(r.MultipartForm.File["csr_file"]) == 0 {
+		return nil, nil
+	}
+	fh := r.MultipartForm.File["csr_file"][0]
+	if fh.Size == 0 {
+		return nil, nil // a file input left empty still sends a part
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return nil, errPlain("The CSR file could not be read.")
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, ca.MaxCSRSize+1))
+	if err != nil || len(b) > ca.MaxCSRSize {
+		return nil, errPlain("The CSR file could not be read, or is larger than 64 KiB.")
+	}
+	return b, nil
+}
+
+type errPlain string
+
+func (e errPlain) Error() string { return string(e) }
+
 // isInvalid reports errors that are the request's fault, to show on the
 // form rather than as a server failure.
 func isInvalid(err error) bool { return core.KindOf(err) == core.Invalid }
 
-// parseRequest reads the form: names one per line or separated by commas
-// or spaces (IP addresses and email addresses are told apart from DNS
-// names by their syntax), days (empty is the default) and the key type.
-// It returns a normalized request, or a message saying what is wrong.
-func parseRequest(names, days, kt string) (*ca.Request, ca.KeyType, string) {
-	req := &ca.Request{}
-	for _, n := range strings.FieldsFunc(names, func(r rune) bool { return r == ',' || r == ';' || unicode.IsSpace(r) }) {
-		switch {
-		case strings.Contains(n, "@"):
-			req.Emails = append(req.Emails, n)
-		default:
-			if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(n, "["), "]")); err == nil {
-				req.IPs = append(req.IPs, a)
-			} else {
-				req.DNSNames = append(req.DNSNames, n)
-			}
-		}
+// plain turns a core or ca error into a sentence for a person: without
+// the API's "invalid request:" prefix, capitalized, ending with a period.
+func plain(err error) string {
+	s := err.Error()
+	for _, p := range []string{ca.ErrInvalid.Error() + ": ", core.ErrInvalid.Error() + ": "} {
+		s = strings.TrimPrefix(s, p)
 	}
-	if len(req.DNSNames)+len(req.IPs)+len(req.Emails) == 0 {
-		return nil, "", "Enter at least one name: a DNS name, an IP address or an email address."
+	if s == "" {
+		return s
 	}
-	if days != "" {
-		n, err := strconv.Atoi(days)
-		if err != nil {
-			return nil, "", "Days must be a whole number."
-		}
-		req.Days = n
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
 	}
-	keyType, err := ca.ParseKeyType(kt)
-	if err != nil {
-		return nil, "", err.Error()
-	}
-	if err := req.Normalize(); err != nil {
-		return nil, "", err.Error()
-	}
-	return req, keyType, ""
+	return s
 }

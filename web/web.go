@@ -157,6 +157,7 @@ func (d *Dashboard) routes() {
 	d.handle("GET /admin", d.authed(d.adminOnly(d.handleStatus)))
 	d.handle("GET /admin/users", d.authed(d.adminOnly(d.handleUsers)))
 	d.handle("POST /admin/users", d.authedPost(d.adminOnly(d.handleAddUser)))
+	d.handle("GET /admin/users/{name}/disable", d.authed(d.adminOnly(d.handleDisableForm)))
 	d.handle("POST /admin/users/{name}/disable", d.authedPost(d.adminOnly(d.handleDisable)))
 	d.handle("POST /admin/users/{name}/enable", d.authedPost(d.adminOnly(d.handleEnable)))
 	d.handle("GET /admin/rotate-root", d.authed(d.adminOnly(d.handleRotateForm)))

@@ -465,7 +465,8 @@ func TestListFilterAndPaging(t *testing.T) {
 	if a := adm.get("/certificates"); strings.Contains(a.body, "db-0.home.lan") {
 		t.Error("an admin's own list shows alice's certificates")
 	}
-	if a := adm.get("/certificates?owner=alice&q=db-0."); !strings.Contains(a.body, "db-0.home.lan") {
+	// Names may wrap after their dots (<wbr>).
+	if a := adm.get("/certificates?owner=alice&q=db-0."); !strings.Contains(strings.ReplaceAll(a.body, "<wbr>", ""), "db-0.home.lan") {
 		t.Error("an admin cannot list alice's certificates")
 	}
 }
