@@ -51,17 +51,8 @@ func (s *Server) handleRequestWithCSR(w http.ResponseWriter, r *http.Request, _ 
 		Error(w, r, err)
 		return
 	}
-	if err := checkPEMTail(body); err != nil {
-		Error(w, r, err)
-		return
-	}
-	csr, req, err := ca.ParseCSR(body)
+	csr, req, err := core.CSRRequest(body, days)
 	if err != nil {
-		Error(w, r, err)
-		return
-	}
-	req.Days = days
-	if err := req.Normalize(); err != nil {
 		Error(w, r, err)
 		return
 	}

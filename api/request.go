@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -154,18 +153,4 @@ func (sr *simpleRequest) toRequest() (*ca.Request, ca.KeyType, error) {
 	r := sr.SimpleRequest
 	r.Subject = sr.Subject.SimpleSubject
 	return r.Request()
-}
-
-// checkPEMTail refuses anything but white space after the first PEM block:
-// a second block or stray bytes mean the client sent something other than
-// what it thinks, and only the first block would be signed.
-func checkPEMTail(body []byte) error {
-	block, rest := pem.Decode(body)
-	if block == nil {
-		return nil // not PEM at all; the parser says so
-	}
-	if len(bytes.TrimSpace(rest)) > 0 {
-		return badRequest("%d bytes after the PEM block; send one CSR and nothing else", len(bytes.TrimSpace(rest)))
-	}
-	return nil
 }
