@@ -42,16 +42,21 @@ func cmdCertList(c *cli.Context) error {
 			fmt.Fprintf(w, listRow, "ID", "NAMES", "OWNER", "KEY TYPE", "NOT AFTER", "STATUS")
 		}
 		n := 0
-		for {
+		for page := 0; ; page++ {
+			// A small first page, so that the first lines come at once;
+			// then the largest, for throughput.
 			q.Limit = inventory.MaxLimit
+			if page == 0 {
+				q.Limit = inventory.DefaultLimit
+			}
 			if limit > 0 {
 				q.Limit = min(q.Limit, limit-n)
 			}
-			page, err := op.Certificates(ctx, q)
+			p, err := op.Certificates(ctx, q)
 			if err != nil {
 				return err
 			}
-			for _, d := range page.Certificates {
+			for _, d := range p.Certificates {
 				if asJSON {
 					b, err := json.Marshal(d)
 					if err != nil {
@@ -71,7 +76,7 @@ func cmdCertList(c *cli.Context) error {
 			if err := w.Flush(); err != nil {
 				return err
 			}
-			q.Cursor = page.NextCursor
+			q.Cursor = p.NextCursor
 			if q.Cursor == "" || limit > 0 && n == limit {
 				break
 			}

@@ -147,7 +147,7 @@ func List(s Store, q Query, now time.Time) (Page, error) {
 	}
 	if q.Cursor != "" {
 		b, err := hex.DecodeString(q.Cursor)
-		if err != nil || len(b) == 0 || len(b) > storage.MaxCursor {
+		if err != nil || len(b) < 9 || len(b) > storage.MaxCursor { // every cursor ends in a sort key
 			return Page{}, fmt.Errorf("%w: cursor %.80q is not one this server handed out", ErrInvalid, q.Cursor)
 		}
 		sq.Before = b
