@@ -18,7 +18,10 @@ import (
 // cmdCertList prints certificates page by page as they arrive, so that
 // `cert list | head` answers at once and memory stays one page whatever
 // the store holds. --json streams one JSON object whose "certificates"
-// array is written as it is read.
+// array is written as it is read. --limit N ends the listing at exactly N
+// certificates (each page asks for no more than are still wanted) and
+// says where to go on from: "next_cursor" in JSON, a line on stderr in a
+// table, so the screen's output stays a table.
 func cmdCertList(c *cli.Context) error {
 	window, err := inventory.ParseWindow(c.String("expiring"))
 	if err != nil {
@@ -28,7 +31,7 @@ func cmdCertList(c *cli.Context) error {
 	if limit < 0 {
 		return fmt.Errorf("--limit %d: want 0 (all) or more", limit)
 	}
-	q := inventory.Query{Owner: c.String("user"), Revoked: c.Bool("revoked"), Expiring: window, Limit: inventory.MaxLimit}
+	q := inventory.Query{Owner: c.String("user"), Revoked: c.Bool("revoked"), Expiring: window, Name: c.String("name"), Cursor: c.String("cursor")}
 	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
 		w := bufio.NewWriter(c.App.Writer)
 		defer w.Flush()
@@ -39,16 +42,21 @@ func cmdCertList(c *cli.Context) error {
 			fmt.Fprintf(w, listRow, "ID", "NAMES", "OWNER", "KEY TYPE", "NOT AFTER", "STATUS")
 		}
 		n := 0
-	pages:
-		for {
-			page, err := op.Certificates(ctx, q)
+		for page := 0; ; page++ {
+			// A small first page, so that the first lines come at once;
+			// then the largest, for throughput.
+			q.Limit = inventory.MaxLimit
+			if page == 0 {
+				q.Limit = inventory.DefaultLimit
+			}
+			if limit > 0 {
+				q.Limit = min(q.Limit, limit-n)
+			}
+			p, err := op.Certificates(ctx, q)
 			if err != nil {
 				return err
 			}
-			for _, d := range page.Certificates {
-				if limit > 0 && n == limit {
-					break pages
-				}
+			for _, d := range p.Certificates {
 				if asJSON {
 					b, err := json.Marshal(d)
 					if err != nil {
@@ -68,16 +76,22 @@ func cmdCertList(c *cli.Context) error {
 			if err := w.Flush(); err != nil {
 				return err
 			}
-			if page.NextCursor == "" {
+			q.Cursor = p.NextCursor
+			if q.Cursor == "" || limit > 0 && n == limit {
 				break
 			}
-			q.Cursor = page.NextCursor
 		}
 		if asJSON {
 			if n > 0 {
 				w.WriteString("\n")
 			}
-			w.WriteString("]}\n")
+			w.WriteString("]")
+			if q.Cursor != "" {
+				fmt.Fprintf(w, ", \"next_cursor\": %q", q.Cursor)
+			}
+			w.WriteString("}\n")
+		} else if q.Cursor != "" {
+			fmt.Fprintf(c.App.ErrWriter, "more: go on with --cursor %s\n", q.Cursor)
 		}
 		return nil
 	})

@@ -313,6 +313,24 @@ func TestBinary_Inventory(t *testing.T) {
 	if err := json.Unmarshal([]byte(binary.Must(t, dir, "cert", "list", "--json")), &page); err != nil || len(page.Certificates) != 2 || page.Certificates[0].Status != "revoked" {
 		t.Errorf("cert list --json: %+v %v", page, err)
 	}
+	if out := binary.Must(t, dir, "cert", "list", "--name", ".home.lan"); strings.Count(out, "\n") != 3 {
+		t.Errorf("cert list --name .home.lan:\n%s", out)
+	}
+	if out := binary.Must(t, dir, "cert", "list", "--name", "long.home.lan"); strings.Count(out, "\n") != 2 || !strings.Contains(out, ids[1]) {
+		t.Errorf("cert list --name long.home.lan:\n%s", out)
+	}
+	// --limit stops at a certificate and says where to go on from; the
+	// cursor lists the rest.
+	var head struct {
+		Certificates []struct{ ID string }
+		NextCursor   string `json:"next_cursor"`
+	}
+	if err := json.Unmarshal([]byte(binary.Must(t, dir, "cert", "list", "--json", "--limit", "1")), &head); err != nil || len(head.Certificates) != 1 || head.Certificates[0].ID != ids[1] || head.NextCursor == "" {
+		t.Fatalf("cert list --json --limit 1: %+v %v", head, err)
+	}
+	if out := binary.Must(t, dir, "cert", "list", "--cursor", head.NextCursor); strings.Count(out, "\n") != 2 || !strings.Contains(out, ids[0]) {
+		t.Errorf("cert list --cursor:\n%s", out)
+	}
 	show := binary.Must(t, dir, "cert", "show", ids[0])
 	for _, want := range []string{"Owner:", "alice", "Status:", "valid", "short.home.lan", "BEGIN CERTIFICATE"} {
 		if !strings.Contains(show, want) {

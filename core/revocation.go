@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"math/big"
+	"time"
 
 	"certmaker/ca"
 	"certmaker/ocsp"
@@ -10,7 +11,10 @@ import (
 )
 
 // revocationSource adapts the store to what ocsp and ca's CRLs read.
-type revocationSource struct{ store storage.Store }
+type revocationSource struct {
+	store storage.Store
+	now   func() time.Time
+}
 
 // Status reads only what an answer needs: the responder asks per request.
 func (src revocationSource) Status(serial *big.Int) (ocsp.Status, error) {
@@ -24,8 +28,13 @@ func (src revocationSource) Status(serial *big.Int) (ocsp.Status, error) {
 	return ocsp.Status{Issued: true, IssuerFingerprint: st.Root, Revoked: st.Revoked, RevokedAt: st.RevokedAt, Reason: st.Reason}, nil
 }
 
+// Revocations are those a CRL made now lists: a certificate that has
+// expired leaves it (RFC 5280 5.1.2.6 allows it), so the CRL's size
+// follows the revoked certificates still valid, not every one ever
+// revoked. ca rebuilds a CRL at least every CRLValidity/2, so an expired
+// entry goes within that even when nothing else is revoked.
 func (src revocationSource) Revocations(root string) (uint64, []ca.Revoked, error) {
-	gen, list, err := src.store.Revocations(root)
+	gen, list, err := src.store.Revocations(root, src.now())
 	if err != nil {
 		return 0, nil, err
 	}

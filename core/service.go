@@ -103,7 +103,7 @@ func New(cfg Config) (*Service, error) {
 		challengeExpiry:   cfg.ChallengeExpiry,
 		rsaSlots:          make(chan struct{}, cfg.KeyGenLimit),
 	}
-	src := revocationSource{cfg.Store}
+	src := revocationSource{store: cfg.Store, now: cfg.Authority.Now}
 	s.crls = ca.NewCRLs(cfg.Authority, src)
 	s.metrics = newMetrics(s, cfg.Registry)
 	responder, err := ocsp.New(ocsp.Config{Source: src, Issuers: s.ocspIssuers, Now: s.ca.Now, Logger: cfg.Logger, Observe: s.metrics.observeOCSP})

@@ -31,13 +31,23 @@ const (
 // ErrInvalid marks a query refused for its values.
 var ErrInvalid = errors.New("invalid query")
 
-// Query selects certificates, newest first.
+// Query selects certificates. Each is answered from one index of the
+// store, in its order: by name (then newest first) when Name is set,
+// revoked ones newest first, expiring ones soonest first, else newest
+// first.
 type Query struct {
 	Owner    string        // "" for everyone's
 	Revoked  bool          // revoked ones only
 	Expiring time.Duration // > 0: unrevoked ones expiring within this
-	Limit    int           // 0 is DefaultLimit
-	Cursor   string        // from a previous Page
+	// Name keeps certificates with this name; a leading dot
+	// (".home.lan") keeps the name and everything under it (NameQuery).
+	Name string
+	// EndsFrom and EndsTo, if either is set, keep unrevoked certificates
+	// whose not-after lies in [EndsFrom, EndsTo) (a zero EndsTo has no
+	// end), soonest first; the dashboard's status and date filters.
+	EndsFrom, EndsTo time.Time
+	Limit            int    // 0 is DefaultLimit
+	Cursor           string // from a previous Page
 }
 
 // Certificate is how certmaker describes one certificate to people.
@@ -116,16 +126,28 @@ func List(s Store, q Query, now time.Time) (Page, error) {
 	if limit < 0 || limit > MaxLimit {
 		return Page{}, fmt.Errorf("%w: limit %d (want 1 to %d)", ErrInvalid, q.Limit, MaxLimit)
 	}
-	sq := storage.ListQuery{Owner: q.Owner, RevokedOnly: q.Revoked, Limit: limit}
+	sq := storage.ListQuery{Owner: q.Owner, RevokedOnly: q.Revoked, Limit: limit,
+		ExpiringAfter: q.EndsFrom, ExpiringBefore: q.EndsTo}
 	if q.Expiring < 0 {
 		return Page{}, fmt.Errorf("%w: expiring window is negative", ErrInvalid)
 	}
 	if q.Expiring > 0 {
-		sq.ExpiringAfter, sq.ExpiringBefore = now, now.Add(q.Expiring)
+		sq.ExpiringAfter, sq.ExpiringBefore = later(sq.ExpiringAfter, now), earlier(sq.ExpiringBefore, now.Add(q.Expiring))
+	}
+	if sq.Expiring() && sq.ExpiringAfter.IsZero() {
+		// Either bound selects by expiry; the zero time is no bound.
+		sq.ExpiringAfter = time.Unix(0, 0)
+	}
+	if q.Name != "" {
+		name, suffix, err := NameQuery(q.Name)
+		if err != nil {
+			return Page{}, err
+		}
+		sq.Name, sq.NameSuffix = name, suffix
 	}
 	if q.Cursor != "" {
 		b, err := hex.DecodeString(q.Cursor)
-		if err != nil || len(b) < 9 || len(b) > 8+21 {
+		if err != nil || len(b) < 9 || len(b) > storage.MaxCursor { // every cursor ends in a sort key
 			return Page{}, fmt.Errorf("%w: cursor %.80q is not one this server handed out", ErrInvalid, q.Cursor)
 		}
 		sq.Before = b
@@ -148,6 +170,38 @@ func List(s Store, q Query, now time.Time) (Page, error) {
 		page.NextCursor = hex.EncodeToString(next)
 	}
 	return page, nil
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.IsZero() || b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// NameQuery reads a name to search for as certificates hold names: lower
+// case, without a trailing dot; a leading dot (".home.lan") asks for the
+// name and every name under it (suffix).
+func NameQuery(s string) (name string, suffix bool, err error) {
+	name = strings.TrimSuffix(strings.ToLower(s), ".")
+	name, suffix = strings.CutPrefix(name, ".")
+	bad := fmt.Errorf("%w: %.80q is not a DNS name or IP address to search for", ErrInvalid, s)
+	if name == "" || len(name) > 253 || strings.Contains(name, "..") || strings.HasPrefix(name, ".") {
+		return "", false, bad
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune("-.*_:", r)) {
+			return "", false, bad
+		}
+	}
+	return name, suffix, nil
 }
 
 // ParseWindow reads a time window as operators write it: "14d", "2w",

@@ -8,9 +8,15 @@ import (
 )
 
 // QueryFromURL reads a Query from URL parameters: user, revoked=true,
-// expiring=14d, limit, cursor. Both the API and the admin socket use it.
+// expiring=14d, name (".home.lan" for everything under it), limit,
+// cursor. Both the API and the admin socket use it.
 func QueryFromURL(v url.Values) (Query, error) {
-	q := Query{Owner: v.Get("user"), Cursor: v.Get("cursor")}
+	q := Query{Owner: v.Get("user"), Cursor: v.Get("cursor"), Name: v.Get("name")}
+	if q.Name != "" {
+		if _, _, err := NameQuery(q.Name); err != nil {
+			return q, err
+		}
+	}
 	switch r := v.Get("revoked"); r {
 	case "", "false", "0":
 	case "true", "1":
@@ -43,6 +49,9 @@ func (q Query) URLValues() url.Values {
 	}
 	if q.Expiring > 0 {
 		v.Set("expiring", strconv.FormatInt(int64(q.Expiring/time.Minute), 10)+"m")
+	}
+	if q.Name != "" {
+		v.Set("name", q.Name)
 	}
 	if q.Limit != 0 {
 		// A bad limit too: the other side refuses it as it would here.

@@ -13,7 +13,11 @@
 #   scripts/load.sh --scale    certmaker on a store of a million certificates
 #                              against an empty one; fills the store with
 #                              tools/prefill the first time
-#   scripts/load.sh --prefill  the same on a freshly filled store (make prefill)
+#   scripts/load.sh --prefill  the same on a freshly filled store (make prefill),
+#                              then every listing, filter, search and count
+#                              an operator or the dashboard uses, on the
+#                              full store and on a 1,000-certificate one
+#   scripts/load.sh --ops      only that last table, on the store already filled
 #
 # Environment: DURATION (wrk -d, default 10s), CONNS (default 32), ROUNDS
 # (default 3; every round runs each pair once, in alternating order, and the
@@ -36,8 +40,9 @@ FRESH=0
 case "${1:-}" in
 --scale) mode=scale ;;
 --prefill) mode=scale FRESH=1 ;; # fill a new store even if one is there
+--ops) mode=ops ;; # only the operations table, on the store --prefill filled
 "") ;;
-*) die "usage: $0 [--scale | --prefill]" ;;
+*) die "usage: $0 [--scale | --prefill | --ops]" ;;
 esac
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-32}
@@ -75,7 +80,7 @@ install_missing() {
 	$sudo apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 	# Debian's golang-cfssl puts cfssl and cfssljson in /usr/bin.
-	command -v cfssl >/dev/null 2>&1 || [ "$mode" = scale ] || die "cfssl not found after installing golang-cfssl (dpkg -L golang-cfssl)"
+	command -v cfssl >/dev/null 2>&1 || [ "$mode" != compare ] || die "cfssl not found after installing golang-cfssl (dpkg -L golang-cfssl)"
 }
 
 mkdir -p "$LOAD_DIR"
@@ -605,8 +610,11 @@ scale() {
 		./prefill -db "$big" -n "$PREFILL_N"
 		echo "$((SECONDS - t0))" >"$big.done"
 	fi
-	local big_n
-	big_n=$(./certmaker --db "$big" user list | awk 'NR>1{s+=$NF} END{print s}')
+	big_n=$(./certmaker --db "$big" status | awk '/^certificates:/{print $2}')
+	if [ "$FRESH" = 1 ]; then
+		# On the store as filled, before the rounds below add to it.
+		operations "$big"
+	fi
 	rm -f empty.db empty.db.sock empty.token
 
 	cat >scale.lua.in <<-'EOF'
@@ -676,6 +684,141 @@ scale() {
 	echo "touched, up to the file's size, and is reclaimable cache, not heap. RssAnon is the"
 	echo "process's own memory."
 	errors_note
+}
+
+# --- operations: what an operator and the dashboard do, 1k store vs full ------------
+# Every figure is the median of OPS_ROUNDS runs (default 3) of one command
+# or request against a running server (warm cache), in ms.
+OPS_ROUNDS=${OPS_ROUNDS:-3}
+
+ms_of() { # CMD...: median wall time of running CMD (a shell string), in ms
+	local r t0 t1 v=()
+	for r in $(seq "$OPS_ROUNDS"); do
+		t0=$(date +%s%N)
+		bash -c "$1" >/dev/null 2>&1 || true
+		t1=$(date +%s%N)
+		v+=($(((t1 - t0) / 1000000)))
+	done
+	printf '%s\n' "${v[@]}" | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}'
+}
+
+# measure_ops DB TAG: starts certmaker on DB and writes "TAG op ms" lines.
+measure_ops() {
+	local db=$1 tag=$2 cm="./certmaker --db $1" tok adm jar id hex serial_cmd cur i
+	start_certmaker "$db" "ops-$tag.log"
+	echo "$tag start $cm_start_ms" >>ops.results
+	tok=$(tr -d '\n' <"$db.token")
+	adm=$(tr -d '\n' <"$db.token.admin")
+	jar="ops-$tag.cookies"
+	rm -f "$jar"
+	# A dashboard session for the admin user.
+	local csrf
+	csrf=$(curl -s -c "$jar" -b "$jar" "http://$CM_ADDR/signin" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1)
+	curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "csrf=$csrf" --data-urlencode "token=$adm" "http://$CM_ADDR/signin"
+	local dash="curl -s -o /dev/null -b $jar http://$CM_ADDR"
+	id=$($cm cert list --limit 1 2>/dev/null | awk 'NR==2{print $1}')
+	op() { echo "$tag $1 $(ms_of "$2")" >>ops.results; }
+	op "cert_show" "$cm cert show $id"
+	op "cert_list_head" "$cm cert list | head -5"
+	op "cert_list_expiring" "$cm cert list --expiring 14d"
+	op "cert_list_expiring_head" "$cm cert list --expiring 14d | head -5"
+	op "cert_list_revoked" "$cm cert list --revoked"
+	op "cert_list_revoked_head" "$cm cert list --revoked | head -5"
+	op "cert_list_user_json_head" "$cm cert list --user user0001 --json | head"
+	op "cert_list_name" "$cm cert list --name host123.user0003.home.lan"
+	op "cert_list_suffix_head" "$cm cert list --name .user0003.home.lan | head -5"
+	op "cert_list_name_none" "$cm cert list --name nothere.example.org"
+	op "status" "$cm status"
+	op "api_page" "curl -sf -H 'X-Auth-Token: $adm' 'http://$CM_ADDR/api/certificates?limit=100'"
+	op "api_revoked_first" "curl -sf -H 'X-Auth-Token: $adm' 'http://$CM_ADDR/api/certificates?revoked=true&limit=100'"
+	op "api_revoked_10" "c=; for i in \$(seq 10); do c=\$(curl -sf -H 'X-Auth-Token: $adm' \"http://$CM_ADDR/api/certificates?revoked=true&limit=100&cursor=\$c\" | sed -n 's/.*\"next_cursor\": *\"\\([0-9a-f]*\\)\".*/\\1/p'); [ -n \"\$c\" ] || break; done"
+	op "api_issue" "curl -sf -H 'X-Auth-Token: $tok' -d '{\"domains\": [\"app.example.com\"]}' http://$CM_ADDR/api/certificate/request"
+	op "dash_revoked_none" "$dash'/certificates?owner=user0000&status=revoked'"
+	op "dash_search_none" "$dash'/certificates?owner=*&q=nothere.example.org'"
+	op "dash_search_suffix" "$dash'/certificates?owner=*&q=.user0003.home.lan'"
+	op "dash_expired" "$dash'/certificates?owner=*&status=expired'"
+	op "dash_admin" "$dash/admin"
+	op "dash_all" "$dash'/certificates?owner=*'"
+	op "dash_users" "$dash/admin/users"
+	# The whole listing, once: its time, and the CLI's peak memory.
+	local t0 t1 kb
+	t0=$(date +%s%N)
+	kb=$( { /usr/bin/time -f '%M' $cm cert list >/dev/null; } 2>&1 | tail -1)
+	t1=$(date +%s%N)
+	echo "$tag cert_list_all $(((t1 - t0) / 1000000))" >>ops.results
+	echo "$tag cli_rss_mb $((kb / 1024))" >>ops.results
+	echo "$tag n_all $($cm status | awk '/^certificates:/{print $2}')" >>ops.results
+	echo "$tag n_revoked $($cm cert list --revoked | tail -n +2 | wc -l)" >>ops.results
+	echo "$tag n_expiring $($cm cert list --expiring 14d | tail -n +2 | wc -l)" >>ops.results
+	stop_pid "$cm_pid"
+}
+
+operations() {
+	local big=$1 small=ops-1k.db
+	rm -f ops.results "$small" "$small.sock" "$small.token" "$small.token.admin"
+	log "filling $small with 1000 certificates"
+	./prefill -db "$small" -n 1000 -revoked 10 2>/dev/null
+	log "measuring operations on $small and $big"
+	measure_ops "$small" small
+	measure_ops "$big" big
+	get() { awk -v t="$1" -v o="$2" '$1==t && $2==o{print $3}' ops.results; }
+	echo
+	echo "## Listing, filtering, searching and counting: 1,000 against ${big_n:-?} certificates"
+	echo
+	echo "Same machine, same run, warm cache, a running server; medians of $OPS_ROUNDS runs, ms."
+	echo "Target: within 3x the 1k time or 100 ms, whichever is larger."
+	echo
+	echo "| operation | 1k | full | target | |"
+	echo "|---|---:|---:|---:|---|"
+	local o label a b lim ok
+	while IFS='|' read -r o label; do
+		a=$(get small "$o") b=$(get big "$o")
+		lim=$(awk -v a="$a" 'BEGIN{l=3*a; if (l<100) l=100; print l}')
+		ok=$(awk -v b="$b" -v l="$lim" 'BEGIN{print (b+0<=l+0) ? "met" : "MISSED"}')
+		printf '| %s | %s | %s | %s | %s |\n' "$label" "$a" "$b" "$lim" "$ok"
+	done <<-'EOF'
+	start|server start (exec to /healthz)
+	cert_show|`cert show ID`
+	api_page|API one page of 100 (everyone's)
+	api_issue|API issuance (one durable request)
+	cert_list_head|`cert list \| head -5`
+	cert_list_expiring_head|`cert list --expiring 14d \| head -5`
+	cert_list_revoked_head|`cert list --revoked \| head -5`
+	cert_list_user_json_head|`cert list --user U --json \| head`
+	cert_list_name|`cert list --name host123.user0003.home.lan` (exact)
+	cert_list_suffix_head|`cert list --name .user0003.home.lan \| head -5` (suffix)
+	cert_list_name_none|`cert list --name nothere.example.org` (no such name)
+	api_revoked_first|API `revoked=true`, first page of 100
+	dash_revoked_none|dashboard `?status=revoked` for a user with none
+	dash_search_none|dashboard search across everyone, name not found
+	dash_search_suffix|dashboard search across everyone, `.user0003.home.lan`
+	dash_expired|dashboard everyone's expired
+	dash_all|admin `/certificates?owner=*`
+	dash_admin|`/admin`
+	dash_users|`/admin/users` (certificates per user)
+	status|`status`
+	EOF
+	echo
+	echo "Whole listings grow with what they list, not with the store (rows listed in brackets):"
+	echo
+	echo "| operation | 1k | full |"
+	echo "|---|---:|---:|"
+	printf '| `cert list --revoked` | %s (%s) | %s (%s) |\n' "$(get small cert_list_revoked)" "$(get small n_revoked)" "$(get big cert_list_revoked)" "$(get big n_revoked)"
+	printf '| `cert list --expiring 14d` | %s (%s) | %s (%s) |\n' "$(get small cert_list_expiring)" "$(get small n_expiring)" "$(get big cert_list_expiring)" "$(get big n_expiring)"
+	printf '| API `revoked=true`, 10 pages of 100 (or all there are) | %s | %s |\n' "$(get small api_revoked_10)" "$(get big api_revoked_10)"
+	printf '| `cert list` (to /dev/null) | %s (%s) | %s (%s) |\n' "$(get small cert_list_all)" "$(get small n_all)" "$(get big cert_list_all)" "$(get big n_all)"
+	echo
+	echo "| memory | 1k | full | target | |"
+	echo "|---|---:|---:|---:|---|"
+	printf '| `cert list` (all of them): the CLI'"'"'s peak RSS (MB) | %s | %s | < 50 | %s |\n' "$(get small cli_rss_mb)" "$(get big cli_rss_mb)" \
+		"$(awk -v b="$(get big cli_rss_mb)" 'BEGIN{print (b+0<50) ? "met" : "MISSED"}')"
+}
+
+ops() {
+	local big="$LOAD_DIR/prefill.db"
+	[ -e "$big.done" ] || die "no filled store in $LOAD_DIR: run --prefill first"
+	big_n=$(./certmaker --db "$big" status | awk '/^certificates:/{print $2}')
+	operations "$big"
 }
 
 $mode

@@ -54,16 +54,20 @@ type Certificates interface {
 	Certificate(serial *big.Int) (Certificate, error)
 	// CertificateStatus reads only what an OCSP answer needs.
 	CertificateStatus(serial *big.Int) (CertificateStatus, error)
+	// CountCertificates and CountAllCertificates read counters the
+	// writes keep, never the certificates.
 	CountCertificates(owner string) (int, error)
 	CountAllCertificates() (int, error)
 	// CountExpiring counts unrevoked certificates whose not-after lies in
 	// [from, to).
 	CountExpiring(from, to time.Time) (int, error)
-	// ListCertificates returns one page matching q, newest first, and the
-	// cursor of the next page (nil at the end).
+	// ListCertificates returns one page matching q, in the order of the
+	// index that answers it (ListQuery), and the cursor of the next page
+	// (nil at the end).
 	ListCertificates(q ListQuery) ([]Certificate, []byte, error)
 	// CountExpiry counts certificates by when they end, reading at most
-	// q.Max index entries or records.
+	// q.Max index entries or records (a backend with counters reads
+	// fewer and counts all).
 	CountExpiry(q ExpiryQuery) (ExpiryCounts, error)
 }
 
@@ -98,8 +102,9 @@ type Revocations interface {
 	// Revoke marks a certificate revoked; ErrRevoked if it already is
 	// (the first revocation stands).
 	Revoke(serial *big.Int, at time.Time, reason int) (Certificate, error)
-	// Revocations lists one root's revocations and their generation.
-	Revocations(root string) (uint64, []Revocation, error)
+	// Revocations lists one root's revocations of certificates that end
+	// after now (what its CRL lists) and their generation.
+	Revocations(root string, now time.Time) (uint64, []Revocation, error)
 	RevocationGeneration(root string) (uint64, error)
 	NextCRLNumber(root string) (uint64, error)
 }

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"fmt"
 	"math/big"
 
@@ -98,18 +97,4 @@ func (db *DB) CertificateStatus(serial *big.Int) (CertificateStatus, error) {
 		return decodeCertificateStatus(v, &st)
 	})
 	return st, err
-}
-
-// CountCertificates counts one user's certificates from the owner index.
-func (db *DB) CountCertificates(owner string) (int, error) {
-	var n int
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		prefix := append([]byte(owner), 0)
-		cur := tx.Bucket(bucketOwnerCerts).Cursor()
-		for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
-			n++
-		}
-		return nil
-	})
-	return n, err
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -24,7 +25,10 @@ var ErrLocked = errors.New("database is locked by another process")
 // 3 added the ACME buckets (store/acme.go), which Open creates in a v2 file.
 // 4 writes certificate records in a compact binary form (records.go); it
 // still reads the JSON ones, but a schema-3 binary must refuse the file.
-const schemaVersion = 4
+// 5 added the name, revoked and per-owner expiry indexes and the counters,
+// and keys revocations by not-after (index.go); a schema-4 binary would
+// leave them stale.
+const schemaVersion = 5
 
 var (
 	bucketMeta       = []byte("meta")
@@ -36,7 +40,7 @@ var (
 	bucketChallenges = []byte("challenges")
 	bucketRevoked    = []byte("revoked")
 
-	allBuckets = append([][]byte{bucketMeta, bucketUsers, bucketTokens, bucketRoots, bucketCerts, bucketOwnerCerts, bucketChallenges, bucketRevoked, bucketByCreated, bucketByExpiry}, acmeBuckets...)
+	allBuckets = slices.Concat([][]byte{bucketMeta, bucketUsers, bucketTokens, bucketRoots, bucketCerts, bucketChallenges}, indexBuckets, acmeBuckets)
 
 	keySchema     = []byte("schema")
 	keyActiveRoot = []byte("active_root")

@@ -224,7 +224,7 @@ func TestOpen_Schema(t *testing.T) {
 			if _, err := db.Revoke(live, time.Date(2030, 7, 1, 0, 0, 0, 0, time.UTC), 3); err != nil {
 				t.Fatalf("Revoke on a migrated file: %v", err)
 			}
-			_, revs, err := db.Revocations("r00t")
+			_, revs, err := db.Revocations("r00t", time.Date(2030, 7, 1, 0, 0, 0, 0, time.UTC))
 			if err != nil {
 				t.Fatalf("Revocations: %v", err)
 			}

@@ -56,12 +56,11 @@ func TestDB_CountExpiry(t *testing.T) {
 			store.ExpiryCounts{Expired: 2, Periods: []int{1, 1, 1}, Later: 1, Revoked: 1}, 7},
 		{"OtherOwner", store.ExpiryQuery{Owner: "bob", Now: now, Bounds: bounds, Max: 100},
 			store.ExpiryCounts{Periods: []int{0, 2, 0}}, 2},
-		// Everyone's reads index entries from now on: 3 of the 6 unrevoked
-		// valid ones, the rest (and the expired) uncounted.
-		{"EveryoneCapped", store.ExpiryQuery{Now: now, Bounds: bounds, Max: 3},
-			store.ExpiryCounts{Periods: []int{1, 2, 0}, Revoked: 1, Uncounted: 5}, 9},
-		{"OwnerCapped", store.ExpiryQuery{Owner: "alice", Now: now, Bounds: bounds, Max: 2},
-			store.ExpiryCounts{Periods: []int{0, 0, 0}, Later: 1, Revoked: 1, Uncounted: 5}, 7},
+		// Counters answer whatever Max says: nothing is left uncounted.
+		{"EveryoneSmallMax", store.ExpiryQuery{Now: now, Bounds: bounds, Max: 3},
+			store.ExpiryCounts{Expired: 2, Periods: []int{1, 3, 1}, Later: 1, Revoked: 1}, 9},
+		{"OwnerSmallMax", store.ExpiryQuery{Owner: "alice", Now: now, Bounds: bounds, Max: 2},
+			store.ExpiryCounts{Expired: 2, Periods: []int{1, 1, 1}, Later: 1, Revoked: 1}, 7},
 		{"NoOne", store.ExpiryQuery{Owner: "carol", Now: now, Bounds: bounds, Max: 100},
 			store.ExpiryCounts{Periods: []int{0, 0, 0}}, 0},
 	}

@@ -1,27 +1,43 @@
 package store
 
 import (
-	"bytes"
 	"encoding/binary"
-	"fmt"
 	"math/big"
+	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// Certificates are indexed three ways, all keyed so that a listing is a
-// cursor walk rather than a scan of every record:
-//   - owner_certs: owner + 0 + sort key, one user's certificates by age;
-//   - by_created:  sort key, everyone's certificates by age;
-//   - by_expiry:   not-after (8 bytes) + serial, unrevoked certificates by
-//     expiry, so "what expires soon" is a range.
+// Certificates are indexed so that every listing is a cursor walk over one
+// range and every count a few counters (storage/list.go says what each
+// means). A scope is "" for everyone's or an owner's name; scoped keys
+// start with scope + 0, so one owner's entries are one range and
+// everyone's another, in the same bucket.
+//   - owner_certs:  owner + 0 + sort key, one user's certificates by age;
+//   - by_created:   sort key, everyone's certificates by age;
+//   - by_expiry:    not-after (8 bytes) + serial, unrevoked, everyone's;
+//   - owner_expiry: owner + 0 + not-after + serial, unrevoked, one user's;
+//   - by_revoked:   scope + 0 + sort key, revoked certificates by age;
+//   - by_name:      scope + 0 + reversed name + 0 + sort key;
+//   - revoked:      root + 0 + not-after + serial → revocation, so a CRL
+//     seeks past the expired;
+//   - counts:       'n' + scope (certificates), 'r' + scope (revoked),
+//     'e' + scope + 0 + day (unrevoked ending that UTC day).
 //
 // The sort key is the issue time in Unix nanoseconds (8 bytes, big-endian)
-// followed by the serial, which breaks ties.
+// followed by the serial, which breaks ties. All are written in the
+// transaction that writes the record, so they never disagree with it.
 var (
-	bucketByCreated = []byte("by_created")
-	bucketByExpiry  = []byte("by_expiry")
+	bucketByCreated   = []byte("by_created")
+	bucketByExpiry    = []byte("by_expiry")
+	bucketOwnerExpiry = []byte("owner_expiry")
+	bucketByRevoked   = []byte("by_revoked")
+	bucketByName      = []byte("by_name")
+	bucketCounts      = []byte("counts")
+
+	indexBuckets = [][]byte{bucketOwnerCerts, bucketByCreated, bucketByExpiry, bucketOwnerExpiry, bucketByRevoked, bucketByName, bucketCounts, bucketRevoked}
 )
 
 // appendFill is the fill percent of buckets whose new keys cluster at one
@@ -34,33 +50,76 @@ var (
 // 19 per commit of 16 certificates).
 const appendFill = 0.9
 
-// SortKey orders certificates by issue time, then serial. Listings hand it
-// out (hex) as their paging cursor.
+const day = uint64(24 * time.Hour)
+
+// SortKey orders certificates by issue time, then serial.
 func SortKey(c *Certificate) []byte {
 	return sortKey(c.Created, c.Serial)
 }
 
+// nanos is t in Unix nanoseconds; UnixNano is undefined far from 1970,
+// and certificates live after it.
+func nanos(t time.Time) uint64 {
+	if t.After(time.Unix(0, 0)) {
+		return uint64(t.UnixNano())
+	}
+	return 0
+}
+
 func sortKey(t time.Time, serial *big.Int) []byte {
 	k := make([]byte, 8, 8+20)
-	var n uint64
-	if t.After(time.Unix(0, 0)) {
-		// UnixNano is undefined far from 1970; certificates live after it.
-		n = uint64(t.UnixNano())
-	}
-	binary.BigEndian.PutUint64(k, n)
+	binary.BigEndian.PutUint64(k, nanos(t))
 	return append(k, serialKey(serial)...)
 }
 
-func ownerKey(owner string, sk []byte) []byte {
-	k := make([]byte, 0, len(owner)+1+len(sk))
+// ownerKey is a scoped key: scope + 0 + rest.
+func ownerKey(owner string, rest []byte) []byte {
+	k := make([]byte, 0, len(owner)+1+len(rest))
 	k = append(k, owner...)
 	k = append(k, 0)
-	return append(k, sk...)
+	return append(k, rest...)
 }
 
-func serialOfSortKey(sk []byte) *big.Int { return new(big.Int).SetBytes(sk[8:]) }
+// scopes are the two a certificate is counted and indexed in.
+func scopes(owner string) [2]string { return [2]string{"", owner} }
 
-// indexCertificate adds a new certificate to every index.
+// reverseName writes a name's labels in reverse ("a.home.lan" is
+// "lan.home.a"), so that everything under a name shares a key prefix;
+// "" for a name that cannot be a key.
+func reverseName(name string) string {
+	name = strings.TrimSuffix(strings.ToLower(name), ".")
+	if name == "" || strings.IndexByte(name, 0) >= 0 {
+		return ""
+	}
+	labels := strings.Split(name, ".")
+	slices.Reverse(labels)
+	return strings.Join(labels, ".")
+}
+
+func nameKey(scope, rev string, sk []byte) []byte {
+	return ownerKey(scope, append(append([]byte(rev), 0), sk...))
+}
+
+// Counter keys.
+func countKey(kind byte, scope string) []byte { return append([]byte{kind}, scope...) }
+
+func dayKey(scope string, d uint64) []byte {
+	return binary.BigEndian.AppendUint64(ownerKey("e"+scope, nil), d)
+}
+
+func getCount(b *bolt.Bucket, k []byte) int { return int(getUint(b, k)) }
+
+// addCount changes a counter by d; a counter at zero is deleted, so that
+// days long past do not pile up.
+func addCount(b *bolt.Bucket, k []byte, d int) error {
+	n := getCount(b, k) + d
+	if n <= 0 {
+		return b.Delete(k)
+	}
+	return b.Put(k, binary.BigEndian.AppendUint64(nil, uint64(n)))
+}
+
+// indexCertificate adds a new certificate to every index and counter.
 func indexCertificate(tx *bolt.Tx, c *Certificate) error {
 	sk := SortKey(c)
 	if err := tx.Bucket(bucketOwnerCerts).Put(ownerKey(c.Owner, sk), nil); err != nil {
@@ -71,16 +130,87 @@ func indexCertificate(tx *bolt.Tx, c *Certificate) error {
 	if err := byCreated.Put(sk, nil); err != nil {
 		return err
 	}
-	if c.Revoked {
-		return nil
+	names, counts := tx.Bucket(bucketByName), tx.Bucket(bucketCounts)
+	for _, scope := range scopes(c.Owner) {
+		for _, name := range c.Names {
+			if rev := reverseName(name); rev != "" {
+				if err := names.Put(nameKey(scope, rev, sk), nil); err != nil {
+					return err
+				}
+			}
+		}
+		if err := addCount(counts, countKey('n', scope), 1); err != nil {
+			return err
+		}
 	}
-	return tx.Bucket(bucketByExpiry).Put(sortKey(c.NotAfter, c.Serial), nil)
+	if c.Revoked {
+		return indexRevoked(tx, c, sk)
+	}
+	return indexUnrevoked(tx, c, 1)
 }
 
-// reindex rebuilds every certificate index and the revocation index from
-// the records themselves; migrations end with it.
+// indexUnrevoked adds (d 1) or removes (d -1) a certificate from the
+// expiry indexes and its day's counters.
+func indexUnrevoked(tx *bolt.Tx, c *Certificate, d int) error {
+	ek := sortKey(c.NotAfter, c.Serial)
+	put := func(b *bolt.Bucket, k []byte) error {
+		if d > 0 {
+			return b.Put(k, nil)
+		}
+		return b.Delete(k)
+	}
+	if err := put(tx.Bucket(bucketByExpiry), ek); err != nil {
+		return err
+	}
+	if err := put(tx.Bucket(bucketOwnerExpiry), ownerKey(c.Owner, ek)); err != nil {
+		return err
+	}
+	counts := tx.Bucket(bucketCounts)
+	for _, scope := range scopes(c.Owner) {
+		if err := addCount(counts, dayKey(scope, nanos(c.NotAfter)/day), d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// indexRevoked adds a revoked certificate to the revoked indexes, its
+// root's revocations (for CRLs) and the counters, and moves the root's
+// revocation generation on.
+func indexRevoked(tx *bolt.Tx, c *Certificate, sk []byte) error {
+	byRevoked, counts := tx.Bucket(bucketByRevoked), tx.Bucket(bucketCounts)
+	for _, scope := range scopes(c.Owner) {
+		if err := byRevoked.Put(ownerKey(scope, sk), nil); err != nil {
+			return err
+		}
+		if err := addCount(counts, countKey('r', scope), 1); err != nil {
+			return err
+		}
+	}
+	rv, err := encode(Revocation{At: c.RevokedAt, Reason: c.Reason})
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketRevoked).Put(revokedKey(c.Root, c.NotAfter, c.Serial), rv); err != nil {
+		return err
+	}
+	_, err = bumpUint(tx.Bucket(bucketMeta), revGenKey(c.Root))
+	return err
+}
+
+// markRevoked moves a certificate just revoked from the unrevoked indexes
+// to the revoked ones.
+func markRevoked(tx *bolt.Tx, c *Certificate) error {
+	if err := indexUnrevoked(tx, c, -1); err != nil {
+		return err
+	}
+	return indexRevoked(tx, c, SortKey(c))
+}
+
+// reindex rebuilds every certificate index, the revocations and the
+// counters from the records themselves; migrations end with it.
 func reindex(tx *bolt.Tx) error {
-	for _, name := range [][]byte{bucketOwnerCerts, bucketByCreated, bucketByExpiry, bucketRevoked} {
+	for _, name := range indexBuckets {
 		if err := tx.DeleteBucket(name); err != nil && tx.Bucket(name) != nil {
 			return err
 		}
@@ -88,122 +218,12 @@ func reindex(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	meta := tx.Bucket(bucketMeta)
 	return tx.Bucket(bucketCerts).ForEach(func(k, v []byte) error {
 		var c Certificate
 		if err := decode(v, &c); err != nil {
 			return err
 		}
 		c.Serial = new(big.Int).SetBytes(k)
-		if err := indexCertificate(tx, &c); err != nil {
-			return err
-		}
-		if !c.Revoked {
-			return nil
-		}
-		rv, err := encode(Revocation{At: c.RevokedAt, Reason: c.Reason})
-		if err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketRevoked).Put(revokedKey(c.Root, c.Serial), rv); err != nil {
-			return err
-		}
-		_, err = bumpUint(meta, revGenKey(c.Root))
-		return err
+		return indexCertificate(tx, &c)
 	})
-}
-
-// ListCertificates returns one page of certificates matching q, newest
-// first, and the cursor of the next page (nil at the end). It walks one
-// owner's index or everyone's, newest first, filtering as it goes, so its
-// memory and work are bounded by Limit and MaxScan whatever the filter.
-func (db *DB) ListCertificates(q ListQuery) ([]Certificate, []byte, error) {
-	if q.Limit <= 0 {
-		return nil, nil, fmt.Errorf("list limit must be positive")
-	}
-	var out []Certificate
-	var next []byte
-	expiring := !q.ExpiringBefore.IsZero()
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		var cur *bolt.Cursor
-		var prefix []byte
-		if q.Owner != "" {
-			cur = tx.Bucket(bucketOwnerCerts).Cursor()
-			prefix = ownerKey(q.Owner, nil)
-		} else {
-			cur = tx.Bucket(bucketByCreated).Cursor()
-		}
-		scanned := 0
-		var last []byte
-		for k := seekBelow(cur, prefix, q.Before); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Prev() {
-			if len(out) == q.Limit || scanned == MaxScan {
-				// More may follow: go on below the last key read.
-				next = last
-				return nil
-			}
-			scanned++
-			sk := k[len(prefix):]
-			last = bytes.Clone(sk)
-			var c Certificate
-			if err := getCertificate(tx, serialOfSortKey(sk), &c); err != nil {
-				return err
-			}
-			if q.RevokedOnly && !c.Revoked {
-				continue
-			}
-			if expiring && (c.Revoked || c.NotAfter.Before(q.ExpiringAfter) || !c.NotAfter.Before(q.ExpiringBefore)) {
-				continue
-			}
-			out = append(out, c)
-		}
-		return nil
-	})
-	return out, next, err
-}
-
-// seekBelow positions cur on the last key with prefix that is below
-// prefix+before (or the last with prefix when before is nil).
-func seekBelow(cur *bolt.Cursor, prefix, before []byte) []byte {
-	var bound []byte
-	if before != nil {
-		bound = append(bytes.Clone(prefix), before...)
-	} else if prefix != nil {
-		// The first key after every key with this prefix.
-		bound = bytes.Clone(prefix)
-		bound[len(bound)-1]++
-	}
-	var k []byte
-	if bound == nil {
-		k, _ = cur.Last()
-	} else if k, _ = cur.Seek(bound); k == nil {
-		k, _ = cur.Last()
-	} else {
-		k, _ = cur.Prev()
-	}
-	return k
-}
-
-// CountExpiring counts unrevoked certificates whose not-after lies in
-// [from, to), from the expiry index alone.
-func (db *DB) CountExpiring(from, to time.Time) (int, error) {
-	n := 0
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		cur := tx.Bucket(bucketByExpiry).Cursor()
-		end := sortKey(to, new(big.Int))
-		for k, _ := cur.Seek(sortKey(from, new(big.Int))); k != nil && bytes.Compare(k, end) < 0; k, _ = cur.Next() {
-			n++
-		}
-		return nil
-	})
-	return n, err
-}
-
-// CountAllCertificates counts every certificate ever issued.
-func (db *DB) CountAllCertificates() (int, error) {
-	n := 0
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		n = tx.Bucket(bucketCerts).Stats().KeyN
-		return nil
-	})
-	return n, err
 }

@@ -10,13 +10,11 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// The revoked bucket is keyed root fingerprint + 0 + serial, so one root's
-// revocations are a prefix scan and never a walk over every certificate.
-func revokedKey(root string, serial *big.Int) []byte {
-	k := make([]byte, 0, len(root)+1+20)
-	k = append(k, root...)
-	k = append(k, 0)
-	return append(k, serialKey(serial)...)
+// The revoked bucket is keyed root fingerprint + 0 + not-after + serial,
+// so one root's revocations are a range, and those of certificates that
+// have expired (which a CRL no longer lists) lie before where it starts.
+func revokedKey(root string, notAfter time.Time, serial *big.Int) []byte {
+	return ownerKey(root, sortKey(notAfter, serial))
 }
 
 // Per-root counters in the meta bucket.
@@ -36,8 +34,9 @@ func bumpUint(b *bolt.Bucket, k []byte) (uint64, error) {
 }
 
 // Revoke marks a certificate revoked at the given time for an RFC 5280
-// reason code, adds it to its root's revocation index and bumps that
-// root's revocation generation, all in one durable commit. ErrRevoked if
+// reason code, moves it from the expiry indexes to the revoked ones and
+// its root's revocations, counts it and bumps that root's revocation
+// generation, all in one durable commit. ErrRevoked if
 // it already is revoked (the first revocation stands).
 func (db *DB) Revoke(serial *big.Int, at time.Time, reason int) (Certificate, error) {
 	var c Certificate
@@ -57,38 +56,27 @@ func (db *DB) Revoke(serial *big.Int, at time.Time, reason int) (Certificate, er
 		if err := tx.Bucket(bucketCerts).Put(serialKey(serial), v); err != nil {
 			return err
 		}
-		rv, err := encode(Revocation{At: c.RevokedAt, Reason: reason})
-		if err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketRevoked).Put(revokedKey(c.Root, serial), rv); err != nil {
-			return err
-		}
-		// A revoked certificate no longer "expires soon" for anyone.
-		if err := tx.Bucket(bucketByExpiry).Delete(sortKey(c.NotAfter, serial)); err != nil {
-			return err
-		}
-		_, err = bumpUint(tx.Bucket(bucketMeta), revGenKey(c.Root))
-		return err
+		return markRevoked(tx, &c)
 	})
 	return c, err
 }
 
-// Revocations lists a root's revoked certificates and the revocation
-// generation they are complete for, from one read transaction.
-func (db *DB) Revocations(root string) (uint64, []Revocation, error) {
+// Revocations lists a root's revoked certificates that end after now and
+// the revocation generation they are complete for, from one read
+// transaction. Expired ones are not read at all.
+func (db *DB) Revocations(root string, now time.Time) (uint64, []Revocation, error) {
 	var gen uint64
 	var out []Revocation
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		gen = getUint(tx.Bucket(bucketMeta), revGenKey(root))
-		prefix := append([]byte(root), 0)
+		prefix := ownerKey(root, nil)
 		cur := tx.Bucket(bucketRevoked).Cursor()
-		for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+		for k, v := cur.Seek(join(prefix, sortKey(now.Add(time.Nanosecond), new(big.Int)))); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
 			var r Revocation
 			if err := decode(v, &r); err != nil {
 				return err
 			}
-			r.Serial = new(big.Int).SetBytes(k[len(prefix):])
+			r.Serial = new(big.Int).SetBytes(k[len(prefix)+8:])
 			out = append(out, r)
 		}
 		return nil

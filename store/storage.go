@@ -35,6 +35,9 @@ var (
 // MaxScan bounds how many records one listing reads (storage.MaxScan).
 const MaxScan = storage.MaxScan
 
+// MaxCursor is the longest listing cursor (storage.MaxCursor).
+const MaxCursor = storage.MaxCursor
+
 // HashToken is storage.HashToken.
 func HashToken(token string) []byte { return storage.HashToken(token) }
 

@@ -200,13 +200,7 @@ func (d *Dashboard) handleList(w http.ResponseWriter, r *http.Request, v *viewer
 	data.Filtered = data.Q != "" || data.Status != "" || !from.IsZero() || !to.IsZero()
 
 	now := d.ca.Now()
-	keep := d.filter(data.Status, data.Q, now)
-	if !from.IsZero() || !to.IsZero() {
-		keep = expiringIn(keep, from, to)
-	}
-	if data.Status == "revoked" {
-		q.Revoked = true
-	}
+	q, keep := listQuery(q, data.Status, data.Q, from, to, now)
 	certs, next, stopped, err := d.scan(r.Context(), v.actor(), q, keep, now)
 	if errors.Is(err, inventory.ErrInvalid) {
 		d.renderError(w, r, v, http.StatusBadRequest, "This page link is not valid any more; start from the first page.")
@@ -266,24 +260,60 @@ func listURL(q, status, owner, cursor, from, to string) string {
 	return "/certificates?" + v.Encode()
 }
 
-// filter is the predicate for a status and a search; nil keeps all.
-func (d *Dashboard) filter(status, q string, now time.Time) func(inventory.Certificate) bool {
-	if status == "" && q == "" {
-		return nil
+// listQuery turns the page's filters into a query an index answers, and
+// the predicate for what no index does (nil keeps all): revoked from the
+// revoked index, valid and expired (and the timeline's date ranges) from
+// the expiry index, a name with a dot in it ("db.home.lan", ".home.lan")
+// from the name index, as the name and every name under it. Only "soon"
+// (which depends on each certificate's lifetime) and a search for part of
+// a name or an id are filtered from what is read, a page at most.
+func listQuery(q inventory.Query, status, search string, from, to, now time.Time) (inventory.Query, func(inventory.Certificate) bool) {
+	switch status {
+	case "revoked":
+		q.Revoked = true
+	case "expired":
+		// Describe calls a certificate expired from its not-after on.
+		q.EndsFrom, q.EndsTo = time.Unix(0, 0), now.Add(time.Nanosecond)
+	case "valid", "soon":
+		q.EndsFrom = now.Add(time.Nanosecond)
 	}
-	q = strings.ToLower(q)
-	return func(c inventory.Certificate) bool {
-		if status != "" && status != "revoked" {
-			st := describe(c, now).State
-			if st != status && !(status == "valid" && st == "soon") {
-				return false
-			}
+	if !from.IsZero() || !to.IsZero() {
+		if from.After(q.EndsFrom) || q.EndsFrom.IsZero() {
+			q.EndsFrom = from
 		}
-		if q == "" || strings.HasPrefix(c.ID, q) {
+		if !to.IsZero() && (q.EndsTo.IsZero() || to.Before(q.EndsTo)) {
+			q.EndsTo = to
+		}
+		if q.EndsFrom.IsZero() {
+			q.EndsFrom = time.Unix(0, 0)
+		}
+	}
+	if q.Revoked && !q.EndsFrom.IsZero() {
+		// Revoked certificates are in no expiry range: nothing matches.
+		q.EndsTo = q.EndsFrom
+	}
+	search = strings.ToLower(search)
+	if dot := strings.IndexByte(search, '.'); dot >= 0 && dot < len(search)-1 {
+		if _, _, err := inventory.NameQuery(search); err == nil {
+			q.Name = search
+			if !strings.HasPrefix(search, ".") {
+				q.Name = "." + search
+			}
+			search = ""
+		}
+	}
+	if status != "soon" && search == "" {
+		return q, nil
+	}
+	return q, func(c inventory.Certificate) bool {
+		if status == "soon" && describe(c, now).State != "soon" {
+			return false
+		}
+		if search == "" || strings.HasPrefix(c.ID, search) {
 			return true
 		}
 		for _, n := range c.Names {
-			if strings.Contains(strings.ToLower(n), q) {
+			if strings.Contains(strings.ToLower(n), search) {
 				return true
 			}
 		}

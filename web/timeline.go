@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"certmaker/inventory"
 	"certmaker/storage"
 )
 
@@ -175,18 +174,4 @@ func dateParam(t time.Time) string {
 		return ""
 	}
 	return t.Format(time.DateOnly)
-}
-
-// expiringIn narrows keep to certificates ending in [from, to); a zero
-// bound is open.
-func expiringIn(keep func(inventory.Certificate) bool, from, to time.Time) func(inventory.Certificate) bool {
-	return func(c inventory.Certificate) bool {
-		if !from.IsZero() && c.NotAfter.Before(from) {
-			return false
-		}
-		if !to.IsZero() && !c.NotAfter.Before(to) {
-			return false
-		}
-		return keep == nil || keep(c)
-	}
 }

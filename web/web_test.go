@@ -456,6 +456,15 @@ func TestListFilterAndPaging(t *testing.T) {
 	count("status=valid", 117)
 	count("status=revoked&q=db-", 5) // 0, 30, 60, 90, 120
 	count("status=expired", 0)
+	// A name with a dot is looked up in the name index: it and every name
+	// under it.
+	count("q=home.lan", 130)
+	count("q=.home.lan", 130)
+	count("q=db-30.home.lan", 1)
+	count("q=DB-30.Home.Lan", 1)
+	count("q=nowhere.home.lan", 0)
+	count("status=revoked&q=home.lan", 13)
+	count("status=valid&q=db-30.home.lan", 0)
 	if a := b.get("/certificates?cursor=zz"); a.status != http.StatusBadRequest {
 		t.Errorf("a bad cursor: %d, want 400", a.status)
 	}

@@ -9,7 +9,10 @@
 // DER and keys, while every record gets its own serial (laid out as ca makes
 // leaf serials: issue time, then random bits), an owner among -owners
 // users, its own names, and an issue time; issue times run in order over
-// the last half year, as a real CA's do.
+// the last -span (two years), as a real CA's do, and lifetimes run from 7
+// to 397 days, so that about half have expired. -revoked of them (spread
+// over the fill, none of the first user's, so that one user has none) are
+// revoked right after they are stored, through the store's own Revoke.
 // The serial inside a reused DER is therefore not the record's serial; that
 // matters to nothing certmaker reads at scale (lookups go by key).
 //
@@ -46,7 +49,9 @@ func main() {
 	dbPath := flag.String("db", "prefill.db", "database `PATH` (created if missing)")
 	n := flag.Int("n", 1_000_000, "certificates to add")
 	pool := flag.Int("pool", 256, "distinct signed leaves to reuse")
-	owners := flag.Int("owners", 1000, "users the certificates belong to")
+	owners := flag.Int("owners", 10, "users the certificates belong to")
+	revoked := flag.Int("revoked", 10000, "certificates to revoke (at most 1 in 2)")
+	span := flag.Duration("span", 2*365*24*time.Hour, "issue times run over this much of the past")
 	workers := flag.Int("workers", 2000, "concurrent writers (bbolt groups up to 1000 per commit)")
 	tokenFile := flag.String("token", "", "write the load user's token here (default: <db>.token)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the fill to `FILE`")
@@ -62,7 +67,11 @@ func main() {
 	if *tokenFile == "" {
 		*tokenFile = *dbPath + ".token"
 	}
-	if err := run(*dbPath, *tokenFile, *n, *pool, *owners, *workers); err != nil {
+	if *n <= 0 || *owners <= 1 || *revoked < 0 || *revoked > *n/2 || *span <= 0 {
+		log.Fatal("prefill: want -n > 0, -owners > 1, 0 <= -revoked <= n/2 and -span > 0")
+	}
+	f := fill{n: *n, pool: *pool, owners: *owners, workers: *workers, revoked: *revoked, span: *span}
+	if err := f.run(*dbPath, *tokenFile); err != nil {
 		pprof.StopCPUProfile()
 		log.Fatal("prefill: ", err)
 	}
@@ -72,7 +81,13 @@ type leaf struct {
 	der, key []byte
 }
 
-func run(dbPath, tokenFile string, n, poolSize, owners, workers int) error {
+type fill struct {
+	n, pool, owners, workers, revoked int
+	span                              time.Duration
+}
+
+func (f fill) run(dbPath, tokenFile string) error {
+	n, poolSize, owners, workers := f.n, f.pool, f.owners, f.workers
 	start := time.Now()
 	db, err := store.Open(dbPath, store.Options{Timeout: time.Second})
 	if err != nil {
@@ -132,14 +147,32 @@ func run(dbPath, tokenFile string, n, poolSize, owners, workers int) error {
 		}
 		leaves[i] = leaf{der: iss.DER, key: pkcs8}
 	}
-	fmt.Fprintf(os.Stderr, "prefill: root %s, %d owners, %d signed leaves to reuse; adding %d certificates\n",
-		root.Fingerprint, owners, poolSize, n)
+	// The operator's admin user, for the dashboard's and the API's
+	// everyone's listings (scripts/load.sh --prefill).
+	adminToken, err := ops.AddUser(context.Background(), "operator", true)
+	if errors.Is(err, store.ErrExists) {
+		adminToken, err = ops.ResetToken(context.Background(), "operator")
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(tokenFile+".admin", []byte(adminToken+"\n"), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "prefill: root %s, %d owners, %d signed leaves to reuse; adding %d certificates over %s, revoking %d\n",
+		root.Fingerprint, owners, poolSize, n, f.span, f.revoked)
 
 	var next, done atomic.Int64
 	var firstErr error
 	var errOnce sync.Once
 	now := time.Now().UTC().Truncate(time.Second)
-	const span = 182 * 24 * time.Hour
+	// Every revokeEvery-th certificate is revoked, unless it is the first
+	// user's.
+	revokeEvery := int64(0)
+	if f.revoked > 0 {
+		revokeEvery = int64(n) * int64(owners-1) / int64(owners) / int64(f.revoked)
+	}
+	var revokedN atomic.Int64
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	go progress(&done, n, stop)
@@ -153,9 +186,10 @@ func run(dbPath, tokenFile string, n, poolSize, owners, workers int) error {
 					return
 				}
 				l := leaves[i%int64(poolSize)]
+				owner := ownerNames[i%int64(owners)]
 				// Issued in order over the last half year, as a CA issues,
 				// with serials as ca makes them for leaves.
-				created := now.Add(-span + time.Duration(i)*span/time.Duration(n))
+				created := issueTime(now, f.span, i, int64(n))
 				serial, err := ca.NewLeafSerial(rand.Reader, created)
 				if err != nil {
 					log.Fatal(err)
@@ -163,17 +197,27 @@ func run(dbPath, tokenFile string, n, poolSize, owners, workers int) error {
 				c := &store.Certificate{
 					Serial:   serial,
 					DER:      l.der,
-					Owner:    ownerNames[i%int64(owners)],
+					Owner:    owner,
 					Root:     root.Fingerprint,
 					KeyPKCS8: l.key,
 					KeyType:  string(ca.KeyECDSAP256),
-					Names:    []string{fmt.Sprintf("host%d.example.com", i)},
-					NotAfter: created.Truncate(time.Second).Add(time.Duration(1+mrand.IntN(182)) * 24 * time.Hour),
+					Names:    []string{fmt.Sprintf("host%d.%s.home.lan", i, owner)},
+					NotAfter: created.Truncate(time.Second).Add(time.Duration(7+mrand.IntN(391)) * 24 * time.Hour),
 					Created:  created,
 				}
 				if err := db.PutCertificate(c); err != nil {
 					errOnce.Do(func() { firstErr = err })
 					return
+				}
+				if revokeEvery > 0 && i%revokeEvery == revokeEvery-1 && owner != ownerNames[0] && revokedN.Add(1) <= int64(f.revoked) {
+					at := created.Add(time.Duration(mrand.Int64N(int64(c.NotAfter.Sub(created)))))
+					if at.After(now) {
+						at = now
+					}
+					if _, err := db.Revoke(serial, at, 4); err != nil {
+						errOnce.Do(func() { firstErr = err })
+						return
+					}
 				}
 				done.Add(1)
 			}
@@ -185,8 +229,8 @@ func run(dbPath, tokenFile string, n, poolSize, owners, workers int) error {
 		return firstErr
 	}
 	size, _ := db.Size()
-	fmt.Fprintf(os.Stderr, "prefill: %d certificates in %s (%.0f/s), file %d MB, token in %s\n",
-		n, time.Since(start).Round(time.Second), float64(n)/time.Since(start).Seconds(), size>>20, tokenFile)
+	fmt.Fprintf(os.Stderr, "prefill: %d certificates (%d revoked) in %s (%.0f/s), file %d MB, token in %s\n",
+		n, min(revokedN.Load(), int64(f.revoked)), time.Since(start).Round(time.Second), float64(n)/time.Since(start).Seconds(), size>>20, tokenFile)
 	return nil
 }
 
@@ -201,4 +245,11 @@ func progress(done *atomic.Int64, n int, stop <-chan struct{}) {
 			fmt.Fprintf(os.Stderr, "prefill: %d of %d\n", done.Load(), n)
 		}
 	}
+}
+
+// issueTime is when certificate i of n was issued, in order over span.
+// span*i would overflow int64 nanoseconds for a large i (from i = 587
+// for two years), so the fraction is taken in floating point.
+func issueTime(now time.Time, span time.Duration, i, n int64) time.Time {
+	return now.Add(-span + time.Duration(float64(span)*(float64(i)/float64(n))))
 }
