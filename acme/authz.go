@@ -97,6 +97,9 @@ func (s *Server) challengeJSON(az *storage.ACMEAuthz, ch *storage.ACMEChallenge)
 		Token:  ch.Token,
 		Error:  problemOf(ch.Error),
 	}
+	if ch.Status == statusPending && s.validating.holds(az.ID) {
+		out.Status = statusProcessing
+	}
 	if !ch.Validated.IsZero() {
 		out.Validated = timestamp(ch.Validated)
 	}
@@ -137,18 +140,16 @@ func (s *Server) handleAuthz(w http.ResponseWriter, _ *http.Request, p httproute
 		if upd.Status != statusDeactivated {
 			return malformed("an authorization's status can only be set to %q", statusDeactivated)
 		}
-		az, err = s.store.UpdateACMEAuthz(az.ID, func(az *storage.ACMEAuthz) error {
+		// The authorization and the order it makes invalid, one commit.
+		az, _, err = s.store.UpdateACMEAuthz(az.ID, func(az *storage.ACMEAuthz) error {
 			if az.Status != statusPending && az.Status != statusValid {
 				return malformed("the authorization is %s and cannot be deactivated", az.Status)
 			}
 			az.Status = statusDeactivated
 			return nil
-		})
+		}, s.refreshOrder)
 		if err != nil {
 			return asProblem(err)
-		}
-		if err := s.refreshOrder(az.Order); err != nil {
-			return internal(err)
 		}
 	}
 	return writeJSON(w, http.StatusOK, s.authzJSON(&az))
@@ -185,25 +186,22 @@ func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request, p httpr
 	if st := s.authzStatus(&az); st == statusExpired {
 		return malformed("the authorization has expired")
 	}
-	claimed, err := s.store.UpdateACMEAuthz(az.ID, func(a *storage.ACMEAuthz) error {
-		if a.Status != statusPending || a.Challenges[idx].Status != statusPending {
-			return errNotPending
-		}
-		a.Challenges[idx].Status = statusProcessing
-		return nil
-	})
-	if errors.Is(err, errNotPending) {
-		// Already answered (or being validated): say how it stands.
-		az, err = s.store.ACMEAuthz(az.ID)
-		if err != nil {
-			return internal(err)
-		}
+	// Claimed in memory, not in the store (claim.go): a crash during the
+	// fetch leaves the challenge pending, and the client posts it again.
+	if az.Status != statusPending || az.Challenges[idx].Status != statusPending || !s.validating.claim(az.ID) {
+		// Already answered, or being validated: say how it stands.
 		return writeJSON(w, http.StatusOK, s.challengeJSON(&az, &az.Challenges[idx]))
 	}
-	if err != nil {
+	defer s.validating.release(az.ID)
+	// Read again under the claim: a request that held it until just now
+	// may have recorded an outcome since az was read.
+	if az, err = s.store.ACMEAuthz(az.ID); err != nil {
 		return internal(err)
 	}
-	az, err = s.validate(r.Context(), &claimed, idx, q.account.Owner, q.account.Thumbprint)
+	if az.Status != statusPending || az.Challenges[idx].Status != statusPending {
+		return writeJSON(w, http.StatusOK, s.challengeJSON(&az, &az.Challenges[idx]))
+	}
+	az, err = s.validate(r.Context(), &az, idx, q.account.Owner, q.account.Thumbprint)
 	if err != nil {
 		return internal(err)
 	}
@@ -211,9 +209,11 @@ func (s *Server) handleChallenge(w http.ResponseWriter, r *http.Request, p httpr
 }
 
 // validate fetches the key authorization from the identifier with the
-// checker, records the outcome on the challenge and its authorization, and
-// moves the order on. owner is the account's user: all of a user's accounts
-// are one requester for the checker's per-user bound on fetches.
+// checker, and records the outcome on the challenge and its authorization
+// and moves the order on, in one commit: the answer says valid (or
+// invalid) only once that is on disk. owner is the account's user: all of
+// a user's accounts are one requester for the checker's per-user bound on
+// fetches.
 func (s *Server) validate(ctx context.Context, az *storage.ACMEAuthz, idx int, owner, thumbprint string) (storage.ACMEAuthz, error) {
 	ch := az.Challenges[idx]
 	target := challenge.Target{
@@ -226,8 +226,12 @@ func (s *Server) validate(ctx context.Context, az *storage.ACMEAuthz, idx int, o
 	// checker bounds the fetch itself.
 	checkErr := s.core.CheckName(context.WithoutCancel(ctx), core.Actor{Door: core.DoorACME, User: owner, Account: az.Account}, target)
 	now := s.ca.Now().UTC()
-	updated, err := s.store.UpdateACMEAuthz(az.ID, func(a *storage.ACMEAuthz) error {
+	updated, _, err := s.store.UpdateACMEAuthz(az.ID, func(a *storage.ACMEAuthz) error {
 		c := &a.Challenges[idx]
+		if a.Status != statusPending || c.Status != statusPending {
+			// Another server (or a deactivation) got there first.
+			return errNotPending
+		}
 		if checkErr != nil {
 			c.Status, a.Status = statusInvalid, statusInvalid
 			c.Error = validationProblem(az.Identifier.Value, s.http01Port, checkErr).record()
@@ -235,13 +239,16 @@ func (s *Server) validate(ctx context.Context, az *storage.ACMEAuthz, idx int, o
 		}
 		c.Status, a.Status, c.Validated = statusValid, statusValid, now
 		return nil
-	})
+	}, s.refreshOrder)
+	if errors.Is(err, errNotPending) {
+		return s.store.ACMEAuthz(az.ID)
+	}
 	if err != nil {
 		return updated, err
 	}
 	s.core.Audit(ctx, core.Actor{Door: core.DoorACME, User: owner, Account: az.Account}, "acme.challenge.validate", az.ID, checkErr,
 		slog.String("identifier", az.Identifier.Value))
-	return updated, s.refreshOrder(az.Order)
+	return updated, nil
 }
 
 // validationProblem turns a checker failure into the problem the challenge
@@ -267,23 +274,18 @@ func validationProblem(id string, port int, err error) *problem {
 }
 
 // refreshOrder moves a pending order to ready once every authorization
-// is valid, or to invalid once one is not going to be.
-func (s *Server) refreshOrder(id string) error {
-	o, err := s.store.ACMEOrder(id)
-	if err != nil {
-		return err
-	}
+// is valid, or to invalid once one is not going to be. It runs in the
+// commit that changes one of the authorizations (authzs are all of the
+// order's, as that commit leaves them).
+func (s *Server) refreshOrder(o *storage.ACMEOrder, authzs []storage.ACMEAuthz) error {
 	if o.Status != statusPending && o.Status != statusReady {
 		return nil
 	}
 	status := statusReady
 	var prob *storage.ACMEProblem
-	for _, azID := range o.Authzs {
-		az, err := s.store.ACMEAuthz(azID)
-		if err != nil {
-			return err
-		}
-		switch st := s.authzStatus(&az); st {
+	for i := range authzs {
+		az := &authzs[i]
+		switch st := s.authzStatus(az); st {
 		case statusValid:
 		case statusPending:
 			if status == statusReady {
@@ -304,14 +306,6 @@ func (s *Server) refreshOrder(id string) error {
 			break
 		}
 	}
-	if status == o.Status {
-		return nil
-	}
-	_, err = s.store.UpdateACMEOrder(id, func(o *storage.ACMEOrder) error {
-		if o.Status == statusPending || o.Status == statusReady {
-			o.Status, o.Error = status, prob
-		}
-		return nil
-	})
-	return err
+	o.Status, o.Error = status, prob
+	return nil
 }

@@ -179,9 +179,10 @@ func (e *env) root() *x509.Certificate {
 // solver is an http-01 responder on 127.0.0.2 and 127.0.0.3 (same port),
 // serving whatever key authorizations a test gives it.
 type solver struct {
-	port int
-	mu   sync.Mutex
-	keys map[string]string // token -> body
+	port    int
+	mu      sync.Mutex
+	keys    map[string]string // token -> body
+	fetches int               // answers served
 }
 
 func newSolver(t *testing.T) *solver {
@@ -191,6 +192,9 @@ func newSolver(t *testing.T) *solver {
 		token, ok := strings.CutPrefix(r.URL.Path, "/.well-known/acme-challenge/")
 		s.mu.Lock()
 		body, found := s.keys[token]
+		if ok && found {
+			s.fetches++
+		}
 		s.mu.Unlock()
 		if !ok || !found {
 			http.NotFound(w, r)

@@ -35,8 +35,12 @@ type order struct {
 }
 
 func (s *Server) orderJSON(o *storage.ACMEOrder) order {
+	status := s.orderStatus(o)
+	if status == statusReady && s.finalizing.holds(o.ID) {
+		status = statusProcessing // claim.go
+	}
 	out := order{
-		Status:   s.orderStatus(o),
+		Status:   status,
 		Expires:  timestamp(o.Expires),
 		Finalize: s.orderURL(o.ID) + "/finalize",
 		Error:    problemOf(o.Error),
@@ -223,37 +227,51 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request, p httpro
 	if err != nil {
 		return err
 	}
-	// Claim the order, so that two finalize calls cannot both issue.
-	o, err = s.store.UpdateACMEOrder(o.ID, func(o *storage.ACMEOrder) error {
-		if o.Status != statusReady {
-			return newProblem(probOrderNotReady, http.StatusForbidden, "the order is %s, not ready", o.Status)
-		}
-		o.Status = statusProcessing
-		return nil
-	})
-	if err != nil {
-		return asProblem(err)
+	// Claimed in memory, so that two finalize calls do not both sign; the
+	// commit below takes the certificate only for an order still ready, so
+	// that holds across processes too. Nothing durable says processing: a
+	// crash before the commit leaves the order ready and no certificate,
+	// and the client finalizes again.
+	if !s.finalizing.claim(o.ID) {
+		return newProblem(probOrderNotReady, http.StatusForbidden, "the order is %s, not ready", statusProcessing)
 	}
+	defer s.finalizing.release(o.ID)
+	var refused error
 	// The request has its answer's deadline; the commit must not be cut
 	// off halfway by a client that hangs up.
-	cert, issueErr := s.core.IssueCSR(context.WithoutCancel(r.Context()), actor(q.account), csr, creq)
-	o, err = s.store.UpdateACMEOrder(o.ID, func(o *storage.ACMEOrder) error {
-		if issueErr != nil {
-			o.Status = statusInvalid
-			o.Error = issueProblem(issueErr).record()
+	_, done, err := s.core.IssueACMEOrder(context.WithoutCancel(r.Context()), actor(q.account), csr, creq, o.ID,
+		func(o *storage.ACMEOrder, c *storage.Certificate) error {
+			refused = nil
+			if st := s.orderStatus(o); st != statusReady {
+				refused = newProblem(probOrderNotReady, http.StatusForbidden, "the order is %s, not ready", st)
+				return refused
+			}
+			o.Status, o.Serial = statusValid, c.Serial
 			return nil
+		})
+	switch {
+	case refused != nil:
+		return refused
+	case core.KindOf(err) == core.Full:
+		// Nothing stored, as after a crash: the order stays ready and the
+		// client may finalize again once there is room.
+		return asProblem(err)
+	case err != nil:
+		issueErr := err
+		_, err = s.store.UpdateACMEOrder(o.ID, func(o *storage.ACMEOrder) error {
+			if o.Status == statusReady {
+				o.Status = statusInvalid
+				o.Error = issueProblem(issueErr).record()
+			}
+			return nil
+		})
+		if err != nil {
+			s.log.Error("ACME order not marked invalid", "order", o.ID, "err", err)
 		}
-		o.Status, o.Serial = statusValid, cert.Serial
-		return nil
-	})
-	if issueErr != nil {
 		return issueProblem(issueErr)
 	}
-	if err != nil {
-		return internal(err)
-	}
-	w.Header().Set("Location", s.orderURL(o.ID))
-	return writeJSON(w, http.StatusOK, s.orderJSON(&o))
+	w.Header().Set("Location", s.orderURL(done.ID))
+	return writeJSON(w, http.StatusOK, s.orderJSON(&done))
 }
 
 // issueProblem explains why signing failed: a CSR certmaker refuses is

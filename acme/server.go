@@ -52,6 +52,10 @@ type Server struct {
 	log    *slog.Logger
 	nonces *nonces
 	router *httprouter.Router
+	// validating and finalizing are the authorizations and orders whose
+	// processing state lives in memory only (claim.go).
+	validating *claims
+	finalizing *claims
 
 	requireEAB  bool
 	defaultUser string
@@ -90,6 +94,8 @@ func New(cfg Config) (*Server, error) {
 		ca:          cfg.Core.Authority(),
 		log:         cfg.Logger,
 		nonces:      newNonces(key, nonceWindow),
+		validating:  newClaims(),
+		finalizing:  newClaims(),
 		requireEAB:  cfg.RequireEAB,
 		defaultUser: cfg.DefaultUser,
 		http01Port:  cfg.HTTP01Port,

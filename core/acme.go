@@ -2,9 +2,11 @@ package core
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"time"
 
+	"certmaker/ca"
 	"certmaker/challenge"
 	"certmaker/storage"
 )
@@ -92,4 +94,34 @@ func (s *Service) CheckName(ctx context.Context, a Actor, target challenge.Targe
 		return fmt.Errorf("no challenge checker")
 	}
 	return s.checker.CheckOne(ctx, a.User, target)
+}
+
+// IssueACMEOrder signs a checked CSR (ca.ParseCSR) for the normalized req
+// and stores the certificate together with the order it finalizes, in one
+// durable commit: fn gets the order as stored and must make it valid with
+// the certificate's serial, or refuse, and then nothing is stored. So an
+// order is never left half-finalized, whenever the process dies.
+func (s *Service) IssueACMEOrder(ctx context.Context, a Actor, csr *x509.CertificateRequest, req *ca.Request, orderID string,
+	fn func(o *storage.ACMEOrder, c *storage.Certificate) error) (*storage.Certificate, storage.ACMEOrder, error) {
+	c, o, err := s.issueACMEOrder(ctx, a, csr, req, orderID, fn)
+	s.auditIssue(ctx, a, "certificate.issue", c, err)
+	return c, o, err
+}
+
+func (s *Service) issueACMEOrder(ctx context.Context, a Actor, csr *x509.CertificateRequest, req *ca.Request, orderID string,
+	fn func(o *storage.ACMEOrder, c *storage.Certificate) error) (*storage.Certificate, storage.ACMEOrder, error) {
+	if a.Door != DoorACME || a.User == "" {
+		return nil, storage.ACMEOrder{}, Errorf(Invalid, "%w: an ACME order's certificate needs an ACME account and its user", ErrInvalid)
+	}
+	start := time.Now()
+	c, err := s.sign(ctx, a.User, req, "", csr.PublicKey)
+	if err != nil {
+		return nil, storage.ACMEOrder{}, err
+	}
+	o, err := s.store.PutACMECertificate(orderID, c, func(o *storage.ACMEOrder) error { return fn(o, c) })
+	if err := s.noteWrite(ctx, err); err != nil {
+		return nil, o, fmt.Errorf("storing certificate: %w", err)
+	}
+	s.metrics.observeIssued(c.KeyType, start)
+	return c, o, nil
 }

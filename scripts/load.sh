@@ -26,14 +26,29 @@
 # measure instead of building this tree), STEPCA_BIN (a step-ca binary;
 # default: built once with `go install` from the module proxy into
 # LOAD_CACHE/bin, LOAD_CACHE defaulting to ~/.cache/certmaker-load),
-# SYNC_DURATION (the strace runs that count disk syncs, default 3s). Every
-# server listens on 127.0.0.1 only (the http-01 answerer on 127.0.0.2), and
-# every process started here is stopped on exit.
+# SYNC_DURATION (the strace runs that count disk syncs, default 3s), ONLY
+# (the comparison's runs to make, by name, e.g. ONLY="acme-cm pool-cm
+# acme-step-badger" for the ACME and CSR-pool rows; shell patterns allowed;
+# default all), PORT_OFFSET (added to every port, so that two runs on one
+# machine do not collide; default 0). Every server listens on 127.0.0.1
+# only (the http-01 answerer on 127.0.0.2), and every process started here
+# is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 die() { echo "load: $*" >&2; exit 1; }
 log() { echo "load: $*" >&2; }
+
+# wanted NAME: whether ONLY (shell patterns) asks for the run NAME.
+wanted() {
+	[ -z "$ONLY" ] && return 0
+	local p
+	for p in $ONLY; do
+		# shellcheck disable=SC2053 # a pattern on purpose
+		[[ $1 == $p ]] && return 0
+	done
+	return 1
+}
 
 mode=compare
 FRESH=0
@@ -50,12 +65,14 @@ ROUNDS=${ROUNDS:-3}
 LOAD_DIR=${LOAD_DIR:-/tmp/certmaker-load}
 PREFILL_N=${PREFILL_N:-1000000}
 GO=${GO:-go}
-CM_ADDR=127.0.0.1:18880
-CFSSL_PORT=18888
-STATIC_ADDR=127.0.0.1:18890
-STEP_BBOLT_ADDR=127.0.0.1:18900
-STEP_BADGER_ADDR=127.0.0.1:18901
-HTTP01_ADDR=127.0.0.2:18899 # the load client answers http-01 here for both CAs
+PORT_OFFSET=${PORT_OFFSET:-0}
+ONLY=${ONLY:-}
+CM_ADDR=127.0.0.1:$((18880 + PORT_OFFSET))
+CFSSL_PORT=$((18888 + PORT_OFFSET))
+STATIC_ADDR=127.0.0.1:$((18890 + PORT_OFFSET))
+STEP_BBOLT_ADDR=127.0.0.1:$((18900 + PORT_OFFSET))
+STEP_BADGER_ADDR=127.0.0.1:$((18901 + PORT_OFFSET))
+HTTP01_ADDR=127.0.0.2:$((18899 + PORT_OFFSET)) # the load client answers http-01 here for both CAs
 STEPCA_VERSION=v0.30.2
 LOAD_CACHE=${LOAD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/certmaker-load}
 SYNC_DURATION=${SYNC_DURATION:-3s}
@@ -227,6 +244,7 @@ track_rss() {
 # "NAME rps p50 p99 cpu_us idle errors rss_kb db_bytes_per_cert" to results.
 bench() {
 	local name=$1 url=$2 lua=$3 pid=${4:-} db=${5:-} out idle c0=0 c1=0 rss_max=0 anon_max=0 sampler d0=0
+	wanted "$name" || return 0
 	idle=$(wait_quiet)
 	out="$LOAD_DIR/wrk.$name.out"
 	[ -n "$db" ] && d0=$(disk_bytes "$db")
@@ -272,6 +290,7 @@ bench() {
 # registers its accounts first); appends to results like bench.
 gobench() {
 	local name=$1 pid=$2 db=$3 idle out line
+	wanted "$name" || return 0
 	shift 3
 	idle=$(wait_quiet)
 	out="$LOAD_DIR/go.$name.out"
@@ -298,6 +317,7 @@ gobench() {
 # the server's disk syncs; appends "NAME syncs_per_cert" to syncs.
 syncs() {
 	local name=$1 pid=$2 out per
+	wanted "$name" || return 0
 	shift 2
 	out="$LOAD_DIR/syncs.$name.out"
 	./acmeload "$@" -conns "$CONNS" -duration "$SYNC_DURATION" -pid "$pid" -count-syncs "$LOAD_DIR/strace.$name" >"$out" 2>"$out.err" ||

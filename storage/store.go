@@ -126,7 +126,13 @@ type ACME interface {
 	UpdateACMEOrder(id string, fn func(*ACMEOrder) error) (ACMEOrder, error)
 	ACMEOrderBySerial(serial *big.Int) (ACMEOrder, error)
 	ACMEAuthz(id string) (ACMEAuthz, error)
-	UpdateACMEAuthz(id string, fn func(*ACMEAuthz) error) (ACMEAuthz, error)
+	// UpdateACMEAuthz changes an authorization and, in the same commit,
+	// its order: order (if not nil) sees the order and all its
+	// authorizations as they stand after fn.
+	UpdateACMEAuthz(id string, fn func(*ACMEAuthz) error, order func(*ACMEOrder, []ACMEAuthz) error) (ACMEAuthz, ACMEOrder, error)
+	// PutACMECertificate stores an order's certificate and the order as fn
+	// leaves it (valid, naming c) in one commit, or nothing if fn refuses.
+	PutACMECertificate(orderID string, c *Certificate, fn func(*ACMEOrder) error) (ACMEOrder, error)
 }
 
 // Maintenance a backend may offer; the core asks for each with a type

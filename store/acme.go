@@ -302,24 +302,41 @@ func accountOrderKey(account, order string) []byte {
 	return append(k, order...)
 }
 
-// CreateACMEOrder stores a new order with its authorizations in one commit.
+// CreateACMEOrder stores a new order with its authorizations in one commit,
+// shared with concurrent writers (group.go): the answer names the order,
+// so it must be on disk first, but it need not have a commit of its own.
 func (db *DB) CreateACMEOrder(o ACMEOrder, authzs []ACMEAuthz) error {
-	return db.update(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketACMEOrders).Get([]byte(o.ID)) != nil {
-			return fmt.Errorf("ACME order %s: %w", o.ID, ErrExists)
+	ov, err := encode(o)
+	if err != nil {
+		return err
+	}
+	avs := make([][]byte, len(authzs))
+	for i, az := range authzs {
+		if avs[i], err = encode(az); err != nil {
+			return err
+		}
+	}
+	return db.group(func(tx *bolt.Tx) error {
+		orders, azs := tx.Bucket(bucketACMEOrders), tx.Bucket(bucketACMEAuthzs)
+		// Every check before the first write, so that a refusal costs the
+		// transaction it shares nothing.
+		if orders.Get([]byte(o.ID)) != nil {
+			return refuse(fmt.Errorf("ACME order %s: %w", o.ID, ErrExists))
 		}
 		for _, az := range authzs {
-			if tx.Bucket(bucketACMEAuthzs).Get([]byte(az.ID)) != nil {
-				return fmt.Errorf("ACME authorization %s: %w", az.ID, ErrExists)
+			if azs.Get([]byte(az.ID)) != nil {
+				return refuse(fmt.Errorf("ACME authorization %s: %w", az.ID, ErrExists))
 			}
-			if err := putRecord(tx, bucketACMEAuthzs, az.ID, az); err != nil {
+		}
+		for i, az := range authzs {
+			if err := azs.Put([]byte(az.ID), avs[i]); err != nil {
 				return err
 			}
 		}
 		if err := tx.Bucket(bucketACMEAccountOrders).Put(accountOrderKey(o.Account, o.ID), nil); err != nil {
 			return err
 		}
-		return putRecord(tx, bucketACMEOrders, o.ID, o)
+		return orders.Put([]byte(o.ID), ov)
 	})
 }
 
@@ -398,21 +415,104 @@ func (db *DB) ACMEAuthz(id string) (ACMEAuthz, error) {
 	return az, err
 }
 
-// UpdateACMEAuthz changes an authorization in one transaction.
-func (db *DB) UpdateACMEAuthz(id string, fn func(*ACMEAuthz) error) (ACMEAuthz, error) {
+// UpdateACMEAuthz changes an authorization and, in the same commit, its
+// order: order (if not nil) gets the order and all of its authorizations as
+// they stand after fn, and may change the order. One commit instead of two
+// is what makes a validated challenge and the order it makes ready one
+// durable step. The commit is shared with concurrent writers (group.go), so
+// fn and order may run more than once; an error from either writes nothing.
+func (db *DB) UpdateACMEAuthz(id string, fn func(*ACMEAuthz) error, order func(*ACMEOrder, []ACMEAuthz) error) (ACMEAuthz, ACMEOrder, error) {
 	var az ACMEAuthz
-	err := db.update(func(tx *bolt.Tx) error {
-		az = ACMEAuthz{}
+	var o ACMEOrder
+	err := db.group(func(tx *bolt.Tx) error {
+		az, o = ACMEAuthz{}, ACMEOrder{}
 		if err := getRecord(tx, bucketACMEAuthzs, "ACME authorization", id, &az); err != nil {
-			return err
+			return refuse(err)
 		}
 		if err := fn(&az); err != nil {
-			return err
+			return refuse(err)
 		}
 		if az.ID != id {
-			return fmt.Errorf("ACME authorization %s: the id cannot change", id)
+			return refuse(fmt.Errorf("ACME authorization %s: the id cannot change", id))
 		}
-		return putRecord(tx, bucketACMEAuthzs, id, az)
+		av, err := encode(az)
+		if err != nil {
+			return refuse(err)
+		}
+		var ov []byte
+		if order != nil {
+			if err := getRecord(tx, bucketACMEOrders, "ACME order", az.Order, &o); err != nil {
+				return refuse(err)
+			}
+			all := make([]ACMEAuthz, len(o.Authzs))
+			for i, other := range o.Authzs {
+				if other == id {
+					all[i] = az
+					continue
+				}
+				if err := getRecord(tx, bucketACMEAuthzs, "ACME authorization", other, &all[i]); err != nil {
+					return refuse(err)
+				}
+			}
+			orderID, serial := o.ID, o.Serial
+			if err := order(&o, all); err != nil {
+				return refuse(err)
+			}
+			if o.ID != orderID || o.Serial != serial {
+				return refuse(fmt.Errorf("ACME order %s: an authorization may change only its status", orderID))
+			}
+			if ov, err = encode(o); err != nil {
+				return refuse(err)
+			}
+		}
+		if err := tx.Bucket(bucketACMEAuthzs).Put([]byte(id), av); err != nil {
+			return err
+		}
+		if ov != nil {
+			return tx.Bucket(bucketACMEOrders).Put([]byte(o.ID), ov)
+		}
+		return nil
 	})
-	return az, err
+	return az, o, err
+}
+
+// PutACMECertificate stores the certificate of an order and the order as
+// fn leaves it (valid, with c's serial), in one commit shared with
+// concurrent writers: there is no state in between that a crash could
+// leave behind, such as an order processing for good or a certificate its
+// order does not name. fn refuses (and nothing is stored) when the order
+// may not take the certificate; it may run more than once.
+func (db *DB) PutACMECertificate(orderID string, c *Certificate, fn func(*ACMEOrder) error) (ACMEOrder, error) {
+	cv, err := encode(c)
+	if err != nil {
+		return ACMEOrder{}, err
+	}
+	var o ACMEOrder
+	err = db.group(func(tx *bolt.Tx) error {
+		o = ACMEOrder{}
+		if err := getRecord(tx, bucketACMEOrders, "ACME order", orderID, &o); err != nil {
+			return refuse(err)
+		}
+		if o.Serial != nil {
+			return refuse(fmt.Errorf("ACME order %s has a certificate: %w", orderID, ErrExists))
+		}
+		if err := fn(&o); err != nil {
+			return refuse(err)
+		}
+		if o.ID != orderID || o.Serial == nil || o.Serial.Cmp(c.Serial) != 0 {
+			return refuse(fmt.Errorf("ACME order %s must name certificate %s", orderID, c.Serial))
+		}
+		ov, err := encode(o)
+		if err != nil {
+			return refuse(err)
+		}
+		if err := putCertificate(tx, c, cv); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketACMECerts).Put(serialKey(c.Serial), []byte(orderID)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketACMEOrders).Put([]byte(orderID), ov)
+	})
+	return o, err
 }

@@ -150,3 +150,70 @@ func TestACMEEAB(t *testing.T) {
 		t.Errorf("EAB key %+v, %v", got, err)
 	}
 }
+
+// TestACMEFinalizeCommit: an authorization and its order change in one
+// commit, and an order's certificate is stored with the order made valid
+// or not at all.
+func TestACMEFinalizeCommit(t *testing.T) {
+	db := mustOpen(t)
+	o := store.ACMEOrder{ID: "o1", Account: "a1", Status: "pending", Authzs: []string{"z1", "z2"}, Expires: time.Now().Add(time.Hour)}
+	var azs []store.ACMEAuthz
+	for _, id := range o.Authzs {
+		azs = append(azs, store.ACMEAuthz{ID: id, Account: "a1", Order: "o1", Status: "pending"})
+	}
+	if err := db.CreateACMEOrder(o, azs); err != nil {
+		t.Fatal(err)
+	}
+	// The order function sees every authorization as the commit leaves it.
+	ready := func(o *store.ACMEOrder, all []store.ACMEAuthz) error {
+		o.Status = "ready"
+		for _, az := range all {
+			if az.Status != "valid" {
+				o.Status = "pending"
+			}
+		}
+		return nil
+	}
+	valid := func(az *store.ACMEAuthz) error { az.Status = "valid"; return nil }
+	if _, got, err := db.UpdateACMEAuthz("z1", valid, ready); err != nil || got.Status != "pending" {
+		t.Fatalf("order after one of two authorizations: %+v, %v", got, err)
+	}
+	if _, got, err := db.UpdateACMEAuthz("z2", valid, ready); err != nil || got.Status != "ready" {
+		t.Fatalf("order after both authorizations: %+v, %v", got, err)
+	}
+	refusal := errors.New("no")
+	if _, _, err := db.UpdateACMEAuthz("z2", func(az *store.ACMEAuthz) error { az.Status = "x"; return nil },
+		func(*store.ACMEOrder, []store.ACMEAuthz) error { return refusal }); !errors.Is(err, refusal) {
+		t.Errorf("refused order change: %v", err)
+	}
+	if az, _ := db.ACMEAuthz("z2"); az.Status != "valid" {
+		t.Errorf("authorization written although its order change was refused: %+v", az)
+	}
+
+	c := newCert("alice")
+	if _, err := db.PutACMECertificate("o1", c, func(*store.ACMEOrder) error { return refusal }); !errors.Is(err, refusal) {
+		t.Errorf("refused finalize: %v", err)
+	}
+	if _, err := db.Certificate(c.Serial); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("certificate stored although its order refused it: %v", err)
+	}
+	if _, err := db.PutACMECertificate("o1", c, func(o *store.ACMEOrder) error { o.Status = "valid"; return nil }); err == nil {
+		t.Error("an order left without the certificate's serial took it")
+	}
+	got, err := db.PutACMECertificate("o1", c, func(o *store.ACMEOrder) error { o.Status, o.Serial = "valid", c.Serial; return nil })
+	if err != nil || got.Status != "valid" {
+		t.Fatalf("finalize: %+v, %v", got, err)
+	}
+	path := db.Path()
+	closeChecked(t, db)
+	db = mustOpenPath(t, path)
+	if got, err := db.ACMEOrderBySerial(c.Serial); err != nil || got.ID != "o1" || got.Status != "valid" {
+		t.Errorf("order by serial after restart: %+v, %v", got, err)
+	}
+	if _, err := db.Certificate(c.Serial); err != nil {
+		t.Errorf("certificate after restart: %v", err)
+	}
+	if _, err := db.PutACMECertificate("o1", newCert("alice"), func(o *store.ACMEOrder) error { return nil }); !errors.Is(err, store.ErrExists) {
+		t.Errorf("a second certificate for the order: %v", err)
+	}
+}
