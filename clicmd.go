@@ -50,7 +50,7 @@ func cmdInit(c *cli.Context) error {
 	if err := firstAdmin(c.Context, svc); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "created %s; root %s\n", path, svc.Authority().Active().Fingerprint)
+	fmt.Fprintf(c.App.Writer, "created %s; root %s\n", path, svc.Authority().ActiveRoot().Fingerprint)
 	return nil
 }
 

@@ -105,7 +105,7 @@ func cmdServe(c *cli.Context) error {
 	}
 	a.Start(ctx)
 	log.Info("serving", "addr", ln.Addr().String(), "public_url", cfg.Server.PublicURL,
-		"db", cfg.Store.Path, "root", a.Core.Authority().Active().Fingerprint, "challenge_required", cfg.Challenge.Required)
+		"db", cfg.Store.Path, "root", a.Core.Authority().ActiveRoot().Fingerprint, "challenge_required", cfg.Challenge.Required)
 
 	select {
 	case <-ctx.Done():

@@ -178,8 +178,9 @@ func EnsureRoot(ctx context.Context, svc *core.Service, log *slog.Logger) error 
 	return nil
 }
 
-// mux sends every path to its door: /acme/ to ACME, /api, /api/ and
-// /healthz to the API, everything else to the dashboard. A door left out
+// mux sends every path to its door: /acme/ to ACME, /api, /api/,
+// /healthz, /roots.pem and /intermediate.pem to the API, everything else
+// to the dashboard. A door left out
 // (nil) leaves its paths to the API, which answers 404.
 func mux(apiDoor, acmeDoor, dashboard http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -188,7 +189,7 @@ func mux(apiDoor, acmeDoor, dashboard http.Handler) http.Handler {
 		case acmeDoor != nil && strings.HasPrefix(p, "/acme/"):
 			httplog.SetRoute(r, "/acme/")
 			acmeDoor.ServeHTTP(w, r)
-		case strings.HasPrefix(p, "/api/") || p == "/api" || p == "/healthz" || dashboard == nil:
+		case strings.HasPrefix(p, "/api/") || p == "/api" || p == "/healthz" || p == "/roots.pem" || p == "/intermediate.pem" || dashboard == nil:
 			apiDoor.ServeHTTP(w, r)
 		default:
 			httplog.SetRoute(r, "/")
@@ -264,6 +265,9 @@ func RootConfig(cfg config.Config) (ca.RootConfig, error) {
 		Organization: cfg.CA.Organization,
 		Country:      cfg.CA.Country,
 		Constraints:  nc,
+
+		IntermediateDays: cfg.CA.IntermediateDays,
+		IntermediateName: cfg.CA.IntermediateCommonName,
 	}, nil
 }
 

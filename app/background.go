@@ -61,17 +61,24 @@ func (a *App) releaseMapped() {
 	}
 }
 
-// warnRootExpiry logs a warning if the active root ends within
-// ca.expiry_warning_days: a root that expires takes every certificate with
-// it, and rotating needs clients to trust the new root first.
+// warnRootExpiry logs a warning if the active root, or the intermediate
+// that signs, ends within ca.expiry_warning_days: a root that expires
+// takes every certificate with it, and rotating needs clients to trust the
+// new root first; an intermediate is replaced without them.
 func (a *App) warnRootExpiry() {
 	warnDays := a.cfg.CA.ExpiryWarningDays
-	r := a.Core.Authority().Active()
-	if r == nil || warnDays <= 0 {
+	in := a.Core.Authority().Active()
+	if in == nil || warnDays <= 0 {
 		return
 	}
-	if left := r.Cert.NotAfter.Sub(a.Core.Now()); left < time.Duration(warnDays)*24*time.Hour {
+	window := time.Duration(warnDays) * 24 * time.Hour
+	if r := in.Anchor(); r.Cert.NotAfter.Sub(a.Core.Now()) < window {
+		left := r.Cert.NotAfter.Sub(a.Core.Now())
 		a.log.Warn("the active root CA expires soon: run `certmaker rotate-root` and distribute the new root",
 			"root", r.Fingerprint, "not_after", r.Cert.NotAfter, "days_left", int(left.Hours()/24))
+	}
+	if left := in.Cert.NotAfter.Sub(a.Core.Now()); !in.IsRoot() && left < window && in.Cert.NotAfter.Before(in.Anchor().Cert.NotAfter) {
+		a.log.Warn("the intermediate CA expires soon: run `certmaker intermediate rotate` (devices need nothing new)",
+			"intermediate", in.Fingerprint, "not_after", in.Cert.NotAfter, "days_left", int(left.Hours()/24))
 	}
 }

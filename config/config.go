@@ -82,13 +82,17 @@ type Store struct {
 	Path string `toml:"path"`
 }
 
-// CA is the [ca] table: what new roots look like.
+// CA is the [ca] table: what new roots and intermediates look like.
 type CA struct {
 	KeyType      string `toml:"key_type"`
 	Days         int    `toml:"days"`
 	CommonName   string `toml:"common_name"`
 	Organization string `toml:"organization"`
 	Country      string `toml:"country"`
+	// IntermediateDays is the validity of a new intermediate, the CA that
+	// signs leaves; IntermediateCommonName its name before the suffix.
+	IntermediateDays       int    `toml:"intermediate_days"`
+	IntermediateCommonName string `toml:"intermediate_common_name"`
 	// ExpiryWarningDays: warn in the log, at start and daily, when the
 	// active root has fewer days left than this.
 	ExpiryWarningDays int `toml:"expiry_warning_days"`
@@ -147,6 +151,9 @@ func Default() Config {
 			CommonName:   "certmaker Root CA",
 			Organization: "certmaker",
 			Country:      "DE",
+
+			IntermediateDays:       1095,
+			IntermediateCommonName: "certmaker Intermediate CA",
 
 			ExpiryWarningDays: 365,
 			// Empty, not nil, so the defaults equal the example file.
@@ -232,6 +239,12 @@ func (c *Config) Validate() error {
 	}
 	if c.CA.Days < 1 || c.CA.Days > 36500 {
 		return fmt.Errorf("ca.days %d: want 1 to 36500", c.CA.Days)
+	}
+	if c.CA.IntermediateDays < 1 || c.CA.IntermediateDays > 36500 {
+		return fmt.Errorf("ca.intermediate_days %d: want 1 to 36500", c.CA.IntermediateDays)
+	}
+	if c.CA.IntermediateCommonName == "" {
+		return fmt.Errorf("ca.intermediate_common_name is empty")
 	}
 	if c.CA.ExpiryWarningDays < 0 {
 		return fmt.Errorf("ca.expiry_warning_days %d: want 0 (never) or more", c.CA.ExpiryWarningDays)

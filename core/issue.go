@@ -87,7 +87,7 @@ func (s *Service) sign(ctx context.Context, owner string, req *ca.Request, kt ca
 		Serial:   issued.Serial,
 		DER:      issued.DER,
 		Owner:    owner,
-		Root:     issued.Root.Fingerprint,
+		Root:     issued.Issuer.Fingerprint,
 		KeyPKCS8: keyDER,
 		KeyType:  string(kt),
 		Names:    append(req.Names(), req.Emails...),

@@ -23,7 +23,10 @@ var ErrLocked = errors.New("database is locked by another process")
 // 3 added the ACME buckets (store/acme.go), which Open creates in a v2 file.
 // 4 writes certificate records in a compact binary form (records.go); it
 // still reads the JSON ones, but a schema-3 binary must refuse the file.
-const schemaVersion = 4
+// 5 holds intermediates (with a parent) and roots without their key (kept
+// offline) in the roots bucket, which a schema-4 binary would misread as
+// roots that sign leaves.
+const schemaVersion = 5
 
 var (
 	bucketMeta       = []byte("meta")

@@ -6,8 +6,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// PutRoot stores a root; with active it becomes the issuer of new
-// certificates in the same transaction.
+// PutRoot stores a root or an intermediate; with active it becomes the
+// issuer of new certificates in the same transaction.
 func (db *DB) PutRoot(r Root, active bool) error {
 	v, err := encode(r)
 	if err != nil {
@@ -24,8 +24,8 @@ func (db *DB) PutRoot(r Root, active bool) error {
 	})
 }
 
-// Roots returns every root and the fingerprint of the active one ("" when
-// there is none yet).
+// Roots returns every root and intermediate and the fingerprint of the
+// active issuer ("" when there is none yet).
 func (db *DB) Roots() ([]Root, string, error) {
 	var out []Root
 	var active string
@@ -44,4 +44,32 @@ func (db *DB) Roots() ([]Root, string, error) {
 		return nil, "", fmt.Errorf("reading roots: %w", err)
 	}
 	return out, active, nil
+}
+
+// UpdateRoot changes one stored root or intermediate in one transaction.
+func (db *DB) UpdateRoot(fingerprint string, fn func(*Root) error) (Root, error) {
+	var r Root
+	err := db.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketRoots)
+		v := b.Get([]byte(fingerprint))
+		if v == nil {
+			return fmt.Errorf("root %.64q: %w", fingerprint, ErrNotFound)
+		}
+		r = Root{}
+		if err := decode(v, &r); err != nil {
+			return err
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+		if r.Fingerprint != fingerprint {
+			return fmt.Errorf("root %s: a fingerprint cannot change", fingerprint)
+		}
+		nv, err := encode(r)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(fingerprint), nv)
+	})
+	return r, err
 }
