@@ -139,17 +139,8 @@ func newApp() *cli.App {
 			// The seed's command names, kept for existing scripts.
 			{Name: "create-user", Usage: "alias of user add", ArgsUsage: "NAME", Flags: addUser.Flags, Action: addUser.Action},
 			{Name: "disable-user", Usage: "alias of user disable", ArgsUsage: "NAME", Action: disableUser.Action},
-			{
-				Name:  "root",
-				Usage: "the root CA",
-				Subcommands: []*cli.Command{
-					{
-						Name: "export", Usage: "print the active root (or --all roots) as PEM, from the database",
-						Flags:  []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "every root, also rotated-out ones"}},
-						Action: cmdRootExport,
-					},
-				},
-			},
+			rootCommand(),
+			intermediateCommand(),
 			{
 				Name: "status", Usage: "print a short health summary",
 				Flags:  []cli.Flag{jsonFlag},
@@ -169,7 +160,7 @@ func newApp() *cli.App {
 				Action: cmdBackup,
 			},
 			{
-				Name: "rotate-root", Usage: "make a new root CA the issuer and print its SHA-256 fingerprint",
+				Name: "rotate-root", Usage: "make a new root CA, and an intermediate under it the issuer, and print the root's SHA-256 fingerprint",
 				Flags:  []cli.Flag{&cli.BoolFlag{Name: "yes", Usage: "do not ask for confirmation (for scripts)"}},
 				Action: cmdRotateRoot,
 			},

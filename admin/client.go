@@ -155,6 +155,13 @@ func (c *Client) RotateRoot(ctx context.Context) (string, error) {
 	return out.Fingerprint, err
 }
 
+// RotateIntermediate implements Operator.
+func (c *Client) RotateIntermediate(ctx context.Context, rootKey []byte) (string, error) {
+	var out fingerprintResponse
+	err := c.do(ctx, http.MethodPost, "/intermediates/rotate", rootKeyRequest{RootKey: rootKey}, &out)
+	return out.Fingerprint, err
+}
+
 // Revoke implements Operator.
 func (c *Client) Revoke(ctx context.Context, id, reason string) error {
 	return c.do(ctx, http.MethodPost, "/certificates/"+url.PathEscape(id)+"/revoke", revokeRequest{Reason: reason}, nil)

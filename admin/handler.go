@@ -51,6 +51,7 @@ func Handler(op Operator) http.Handler {
 	r.GET("/acme-eab", h.acmeEABs)
 	r.POST("/acme-eab/:kid/revoke", h.revokeACMEEAB)
 	r.POST("/roots/rotate", h.rotateRoot)
+	r.POST("/intermediates/rotate", h.rotateIntermediate)
 	r.POST("/certificates/:id/revoke", h.revoke)
 	r.GET("/backup", h.backup)
 	r.GET("/certificates", h.certificates)
@@ -77,6 +78,12 @@ type tokenResponse struct {
 
 type fingerprintResponse struct {
 	Fingerprint string `json:"fingerprint"`
+}
+
+// rootKeyRequest carries an offline root's PKCS#8 key for one operation;
+// the socket is owner-only, and the key is never logged or stored.
+type rootKeyRequest struct {
+	RootKey []byte `json:"root_key,omitempty"`
 }
 
 func (h *handler) users(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
@@ -108,6 +115,16 @@ func (h *handler) resetToken(w http.ResponseWriter, r *http.Request, p httproute
 
 func (h *handler) rotateRoot(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	fp, err := h.op.RotateRoot(r.Context())
+	reply(w, fingerprintResponse{fp}, err)
+}
+
+func (h *handler) rotateIntermediate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var req rootKeyRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
+		replyError(w, fmt.Errorf("%w: %v", ErrInvalid, err))
+		return
+	}
+	fp, err := h.op.RotateIntermediate(r.Context(), req.RootKey)
 	reply(w, fingerprintResponse{fp}, err)
 }
 

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"crypto"
 	"fmt"
 	"io"
 
@@ -23,6 +24,11 @@ type Operator interface {
 	SetDisabled(ctx context.Context, name string, disabled bool) error
 	ResetToken(ctx context.Context, name string) (token string, err error)
 	RotateRoot(ctx context.Context) (fingerprint string, err error)
+	// RotateIntermediate makes a new intermediate under the active root
+	// the issuer; rootKey is the root's PKCS#8 key when it is offline
+	// (nil: the stored one). It returns the new intermediate's SHA-256
+	// fingerprint.
+	RotateIntermediate(ctx context.Context, rootKey []byte) (fingerprint string, err error)
 	// Revoke revokes a certificate by id (decimal serial) for an RFC 5280
 	// reason name ("" is unspecified).
 	Revoke(ctx context.Context, id, reason string) error
@@ -97,6 +103,32 @@ func (l *Local) RotateRoot(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return r.Fingerprint, nil
+}
+
+// RotateIntermediate makes a new intermediate the issuer and returns its
+// SHA-256 fingerprint.
+func (l *Local) RotateIntermediate(ctx context.Context, rootKey []byte) (string, error) {
+	key, err := parseRootKey(rootKey)
+	if err != nil {
+		return "", err
+	}
+	in, err := l.Core.RotateIntermediate(ctx, l.actor(ctx), key)
+	if err != nil {
+		return "", err
+	}
+	return in.Fingerprint, nil
+}
+
+// parseRootKey decodes a root key given to an operation; nil is none.
+func parseRootKey(der []byte) (crypto.Signer, error) {
+	if der == nil {
+		return nil, nil
+	}
+	k, err := ca.ParseKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the root key: %v", ErrInvalid, err)
+	}
+	return k, nil
 }
 
 // Revoke revokes any certificate: the operator is not bound by the owner
