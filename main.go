@@ -76,6 +76,7 @@ func newApp() *cli.App {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Usage: "TOML config `FILE` (default: certmaker.toml if present)"},
 			&cli.StringFlag{Name: "db", Usage: "database `PATH` (overrides store.path; default certmaker.db)"},
+			&cli.StringFlag{Name: "key-file", Usage: "`FILE` with the key that seals the database's secrets (overrides store.key_file; default: the database's path plus .key)"},
 		},
 		Commands: []*cli.Command{
 			{
@@ -141,6 +142,7 @@ func newApp() *cli.App {
 			{Name: "disable-user", Usage: "alias of user disable", ArgsUsage: "NAME", Action: disableUser.Action},
 			rootCommand(),
 			intermediateCommand(),
+			rekeyCommand(),
 			{
 				Name: "status", Usage: "print a short health summary",
 				Flags:  []cli.Flag{jsonFlag},

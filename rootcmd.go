@@ -49,6 +49,28 @@ func intermediateCommand() *cli.Command {
 	}
 }
 
+// rekeyCommand is `certmaker rekey`.
+func rekeyCommand() *cli.Command {
+	return &cli.Command{
+		Name: "rekey",
+		Usage: "seal every private key and secret in the database under a new key, and replace the key file with it " +
+			"(for a key file that may have leaked); also while serving",
+		Action: cmdRekey,
+	}
+}
+
+func cmdRekey(c *cli.Context) error {
+	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
+		path, err := op.Rekey(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.Writer, "rekeyed; the new key is in %s\n", path)
+		fmt.Fprintln(os.Stderr, "Backups made before this open only with the old key file; keep both apart from the backups, or make a new backup.")
+		return nil
+	})
+}
+
 // cmdRootFingerprint prints the active root's fingerprint, the value a
 // client checks a root it downloaded against (README: Trust chain).
 func cmdRootFingerprint(c *cli.Context) error {

@@ -52,7 +52,7 @@ func cmdServe(c *cli.Context) error {
 	}
 	defer ln.Close()
 
-	db, err := store.Open(cfg.Store.Path, store.Options{Timeout: time.Second, UnsafeNoSync: noSync})
+	db, err := store.Open(cfg.Store.Path, store.Options{Timeout: time.Second, UnsafeNoSync: noSync, KeyFile: cfg.Store.KeyPath()})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%s is in use: is another certmaker serving it?", cfg.Store.Path)
 	}

@@ -15,5 +15,8 @@ func loadConfig(c *cli.Context) (config.Config, error) {
 	if db := c.String("db"); db != "" {
 		cfg.Store.Path = db
 	}
+	if kf := c.String("key-file"); kf != "" {
+		cfg.Store.KeyFile = kf
+	}
 	return cfg, nil
 }

@@ -167,6 +167,13 @@ func (c *Client) Revoke(ctx context.Context, id, reason string) error {
 	return c.do(ctx, http.MethodPost, "/certificates/"+url.PathEscape(id)+"/revoke", revokeRequest{Reason: reason}, nil)
 }
 
+// Rekey implements Operator.
+func (c *Client) Rekey(ctx context.Context) (string, error) {
+	var out keyFileResponse
+	err := c.do(ctx, http.MethodPost, "/rekey", nil, &out)
+	return out.KeyFile, err
+}
+
 // Backup implements Operator: the server streams the copy over the socket.
 func (c *Client) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://admin/backup", nil)

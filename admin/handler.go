@@ -54,6 +54,7 @@ func Handler(op Operator) http.Handler {
 	r.POST("/intermediates/rotate", h.rotateIntermediate)
 	r.POST("/certificates/:id/revoke", h.revoke)
 	r.GET("/backup", h.backup)
+	r.POST("/rekey", h.rekey)
 	r.GET("/certificates", h.certificates)
 	r.GET("/certificates/:id", h.certificate)
 	r.GET("/roots", h.roots)
@@ -116,6 +117,15 @@ func (h *handler) resetToken(w http.ResponseWriter, r *http.Request, p httproute
 func (h *handler) rotateRoot(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	fp, err := h.op.RotateRoot(r.Context())
 	reply(w, fingerprintResponse{fp}, err)
+}
+
+type keyFileResponse struct {
+	KeyFile string `json:"key_file"`
+}
+
+func (h *handler) rekey(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	path, err := h.op.Rekey(r.Context())
+	reply(w, keyFileResponse{path}, err)
 }
 
 func (h *handler) rotateIntermediate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {

@@ -32,6 +32,8 @@ type Operator interface {
 	// Revoke revokes a certificate by id (decimal serial) for an RFC 5280
 	// reason name ("" is unspecified).
 	Revoke(ctx context.Context, id, reason string) error
+	// Rekey seals every secret under a new key file and returns its path.
+	Rekey(ctx context.Context) (keyFile string, err error)
 	// Backup writes a consistent copy of the whole database to w.
 	Backup(ctx context.Context, w io.Writer) (int64, error)
 	// Certificates lists certificates, newest first.
@@ -144,6 +146,11 @@ func (l *Local) Revoke(ctx context.Context, id, reason string) error {
 	}
 	_, err = l.Core.Revoke(ctx, l.actor(ctx), core.Revocation{Serial: serial, Reason: code})
 	return err
+}
+
+// Rekey replaces the key that seals the database's secrets.
+func (l *Local) Rekey(ctx context.Context) (string, error) {
+	return l.Core.Rekey(ctx, l.actor(ctx))
 }
 
 // Backup copies the database in one read transaction.

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -80,6 +81,28 @@ func (s Server) Level() (slog.Level, error) {
 // Store is the [store] table.
 type Store struct {
 	Path string `toml:"path"`
+	// KeyFile holds the key that seals the database's private keys and
+	// secrets; "" is the systemd credential certmaker.key when one is
+	// given ($CREDENTIALS_DIRECTORY), else Path plus ".key".
+	KeyFile string `toml:"key_file"`
+}
+
+// CredentialName is the systemd credential that holds the store's key
+// (LoadCredential=certmaker.key:/etc/certmaker/certmaker.key).
+const CredentialName = "certmaker.key"
+
+// KeyPath is the key file to open the store with, as KeyFile says.
+func (s Store) KeyPath() string {
+	if s.KeyFile != "" {
+		return s.KeyFile
+	}
+	if dir := os.Getenv("CREDENTIALS_DIRECTORY"); dir != "" {
+		p := filepath.Join(dir, CredentialName)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return s.Path + ".key"
 }
 
 // CA is the [ca] table: what new roots and intermediates look like.

@@ -134,4 +134,10 @@ type (
 	Sizer interface {
 		Size() (int64, error)
 	}
+	// Rekeyer seals every secret under a new key and replaces the key
+	// file (KeyFile) with it.
+	Rekeyer interface {
+		Rekey() error
+		KeyFile() string
+	}
 )

@@ -158,6 +158,9 @@ func (db *DB) ListCertificates(q ListQuery) ([]Certificate, []byte, error) {
 		}
 		return nil
 	})
+	if err == nil {
+		err = db.openCertificates(out)
+	}
 	return out, next, err
 }
 

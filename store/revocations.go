@@ -71,6 +71,9 @@ func (db *DB) Revoke(serial *big.Int, at time.Time, reason int) (Certificate, er
 		_, err = bumpUint(tx.Bucket(bucketMeta), revGenKey(c.Root))
 		return err
 	})
+	if err == nil {
+		err = db.openCertificate(&c)
+	}
 	return c, err
 }
 

@@ -9,6 +9,11 @@ import (
 // PutRoot stores a root or an intermediate; with active it becomes the
 // issuer of new certificates in the same transaction.
 func (db *DB) PutRoot(r Root, active bool) error {
+	db.seal.mu.RLock()
+	defer db.seal.mu.RUnlock()
+	if err := db.sealRoot(&r); err != nil {
+		return err
+	}
 	v, err := encode(r)
 	if err != nil {
 		return err
@@ -36,6 +41,9 @@ func (db *DB) Roots() ([]Root, string, error) {
 			if err := decode(v, &r); err != nil {
 				return err
 			}
+			if err := db.openRoot(&r); err != nil {
+				return err
+			}
 			out = append(out, r)
 			return nil
 		})
@@ -48,6 +56,8 @@ func (db *DB) Roots() ([]Root, string, error) {
 
 // UpdateRoot changes one stored root or intermediate in one transaction.
 func (db *DB) UpdateRoot(fingerprint string, fn func(*Root) error) (Root, error) {
+	db.seal.mu.RLock()
+	defer db.seal.mu.RUnlock()
 	var r Root
 	err := db.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketRoots)
@@ -59,17 +69,44 @@ func (db *DB) UpdateRoot(fingerprint string, fn func(*Root) error) (Root, error)
 		if err := decode(v, &r); err != nil {
 			return err
 		}
+		if err := db.openRoot(&r); err != nil {
+			return err
+		}
 		if err := fn(&r); err != nil {
 			return err
 		}
 		if r.Fingerprint != fingerprint {
 			return fmt.Errorf("root %s: a fingerprint cannot change", fingerprint)
 		}
-		nv, err := encode(r)
+		sealed := r
+		if err := db.sealRoot(&sealed); err != nil {
+			return err
+		}
+		nv, err := encode(sealed)
 		if err != nil {
 			return err
 		}
 		return b.Put([]byte(fingerprint), nv)
 	})
 	return r, err
+}
+
+// sealRoot seals a CA record's key in place; db.seal.mu is held.
+func (db *DB) sealRoot(r *Root) error {
+	if r.KeyPKCS8 == nil {
+		return nil
+	}
+	k, err := db.seal.seal(sealRoot, r.Fingerprint, r.KeyPKCS8)
+	r.KeyPKCS8 = k
+	return err
+}
+
+// openRoot opens a CA record's key in place.
+func (db *DB) openRoot(r *Root) error {
+	if r.KeyPKCS8 == nil {
+		return nil
+	}
+	k, err := db.seal.open(sealRoot, r.Fingerprint, r.KeyPKCS8)
+	r.KeyPKCS8 = k
+	return err
 }
