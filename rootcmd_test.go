@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"crypto/ecdsa"
+	"encoding/pem"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -101,4 +104,122 @@ func pemBytes(t *testing.T, b []byte) []byte {
 	t.Helper()
 	c := pemCert(t, string(b))
 	return c.Raw
+}
+
+// TestBinary_RootOffline: `certmaker root offline` writes the root key to
+// a passphrase-encrypted PKCS#8 file that openssl opens, and drops it from
+// the database; the CA keeps issuing, answering OCSP and serving both
+// CRLs; rotating the intermediate and re-signing the root's CRL need the
+// file and its passphrase, and a wrong passphrase is one clear line.
+func TestBinary_RootOffline(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed")
+	}
+	dir := t.TempDir()
+	srv := binary.Start(t, dir)
+	alice := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
+	rootFP := strings.TrimSpace(binary.Must(t, dir, "root", "fingerprint"))
+	pass, wrong := filepath.Join(dir, "pass"), filepath.Join(dir, "wrong")
+	os.WriteFile(pass, []byte("a long offline passphrase\n"), 0o600)
+	os.WriteFile(wrong, []byte("not the passphrase\n"), 0o600)
+	keyFile := filepath.Join(dir, "root-key.pem")
+
+	out := binary.Must(t, dir, "root", "offline", "--out", keyFile, "--passphrase-file", pass)
+	if !strings.Contains(out, rootFP) {
+		t.Errorf("root offline said %q, want the root's fingerprint", out)
+	}
+	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("root key file: %v, want mode 0600", err)
+	}
+	// openssl opens it with the passphrase, and it is the root's key.
+	keyPub, err := exec.Command("openssl", "pkey", "-in", keyFile, "-passin", "file:"+pass, "-pubout").CombinedOutput()
+	if err != nil {
+		t.Fatalf("openssl pkey cannot open the root key file: %v\n%s", err, keyPub)
+	}
+	root, inter := trustFiles(t, srv, t.TempDir())
+	certPub, err := exec.Command("openssl", "x509", "-in", root, "-noout", "-pubkey").CombinedOutput()
+	if err != nil || string(certPub) != string(keyPub) {
+		t.Fatalf("the key file is not the root's key: %v\n%s\n%s", err, certPub, keyPub)
+	}
+	if out, err := exec.Command("openssl", "pkcs8", "-in", keyFile, "-passin", "file:"+pass).CombinedOutput(); err != nil || !strings.Contains(string(out), "BEGIN PRIVATE KEY") {
+		t.Errorf("openssl pkcs8 -in FILE -passin: %v\n%s", err, out)
+	}
+	if st := binary.Must(t, dir, "status"); !strings.Contains(st, "root key OFFLINE") || !strings.Contains(st, "root CRL: valid until") {
+		t.Errorf("status does not say the root key is offline, or when its CRL ends:\n%s", st)
+	}
+	if _, errOut, err := binary.Run(t, dir, "root", "offline", "--out", filepath.Join(dir, "again.pem"), "--passphrase-file", pass); err == nil || !strings.Contains(errOut, "offline") {
+		t.Errorf("taking an offline root offline again: %v %q", err, errOut)
+	}
+
+	// Everything that does not sign an intermediate goes on.
+	_, leaf := issueTo(t, srv, alice, dir, "offline.home.lan")
+	out2, err := exec.Command("openssl", "ocsp", "-issuer", inter, "-cert", leaf, "-url", srv.URL+"/api/ocsp", "-CAfile", root).CombinedOutput()
+	if err != nil || !strings.Contains(string(out2), "Response verify OK") || !strings.Contains(string(out2), ": good") {
+		t.Errorf("openssl ocsp with the root offline: %v\n%s", err, out2)
+	}
+	crls := filepath.Join(dir, "crls.pem")
+	var all []byte
+	for _, path := range []string{"/api/crl", "/api/crl/" + rootFP} {
+		code, _, der := srv.Do(t, "GET", path, "", "")
+		if code != 200 {
+			t.Fatalf("GET %s with the root offline: %d %s", path, code, der)
+		}
+		all = append(all, pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: []byte(der)})...)
+	}
+	os.WriteFile(crls, all, 0o600)
+	if out, err := exec.Command("openssl", "verify", "-crl_check_all", "-CRLfile", crls, "-CAfile", root, "-untrusted", inter, leaf).CombinedOutput(); err != nil || !strings.Contains(string(out), ": OK") {
+		t.Errorf("openssl verify -crl_check_all with the root offline: %v\n%s", err, out)
+	}
+
+	// What needs the root needs its file.
+	if _, errOut, err := binary.Run(t, dir, "intermediate", "rotate"); err == nil || !strings.Contains(errOut, "--root-key") {
+		t.Errorf("intermediate rotate without the key file: %v %q", err, errOut)
+	}
+	_, errOut, err := binary.Run(t, dir, "intermediate", "rotate", "--root-key", keyFile, "--passphrase-file", wrong)
+	if err == nil || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "passphrase") {
+		t.Errorf("a wrong passphrase: %v %q; want one line about the passphrase", err, errOut)
+	}
+	newFP := strings.TrimSpace(binary.Must(t, dir, "intermediate", "rotate", "--root-key", keyFile, "--passphrase-file", pass))
+	_, inter2 := trustFiles(t, srv, t.TempDir())
+	if b, _ := os.ReadFile(inter2); len(newFP) != 64 || ca.Fingerprint(pemBytes(t, b)) != newFP {
+		t.Fatalf("intermediate rotate with the key file printed %q, and did not make it active", newFP)
+	}
+	_, leaf2 := issueTo(t, srv, alice, dir, "after.home.lan")
+	if out, err := exec.Command("openssl", "verify", "-CAfile", root, "-untrusted", leaf2, leaf2).CombinedOutput(); err != nil {
+		t.Errorf("a leaf of the new intermediate: %v\n%s", err, out)
+	}
+	if st := binary.Must(t, dir, "status"); !strings.Contains(st, "root key OFFLINE") {
+		t.Errorf("the root key came back online after being used for a rotation:\n%s", st)
+	}
+	if out := binary.Must(t, dir, "root", "crl", "--root-key", keyFile, "--passphrase-file", pass); !strings.Contains(out, "valid until") {
+		t.Errorf("root crl said %q", out)
+	}
+	srv.Stop(t)
+
+	// No root key left in the database file, sealed or not: its page was
+	// freed, and the key file that sealed it replaced.
+	der, err := ca.DecryptKeyPEM(mustRead(t, keyFile), []byte("a long offline passphrase"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ca.ParseKey(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scalar, err := key.(*ecdsa.PrivateKey).Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw := mustRead(t, filepath.Join(dir, "certmaker.db")); bytes.Contains(raw, scalar) {
+		t.Error("the root key is in the database file in clear")
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -167,6 +167,27 @@ func (c *Client) Revoke(ctx context.Context, id, reason string) error {
 	return c.do(ctx, http.MethodPost, "/certificates/"+url.PathEscape(id)+"/revoke", revokeRequest{Reason: reason}, nil)
 }
 
+// ExportRootKey implements Operator.
+func (c *Client) ExportRootKey(ctx context.Context) (string, []byte, error) {
+	var out rootKeyResponse
+	err := c.do(ctx, http.MethodPost, "/roots/export-key", nil, &out)
+	return out.Fingerprint, out.RootKey, err
+}
+
+// TakeRootOffline implements Operator.
+func (c *Client) TakeRootOffline(ctx context.Context, fingerprint string) (time.Time, error) {
+	var out nextUpdateResponse
+	err := c.do(ctx, http.MethodPost, "/roots/offline", fingerprintResponse{Fingerprint: fingerprint}, &out)
+	return out.NextUpdate, err
+}
+
+// SignRootCRL implements Operator.
+func (c *Client) SignRootCRL(ctx context.Context, rootKey []byte) (time.Time, error) {
+	var out nextUpdateResponse
+	err := c.do(ctx, http.MethodPost, "/roots/crl", rootKeyRequest{RootKey: rootKey}, &out)
+	return out.NextUpdate, err
+}
+
 // Rekey implements Operator.
 func (c *Client) Rekey(ctx context.Context) (string, error) {
 	var out keyFileResponse

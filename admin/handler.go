@@ -52,6 +52,9 @@ func Handler(op Operator) http.Handler {
 	r.POST("/acme-eab/:kid/revoke", h.revokeACMEEAB)
 	r.POST("/roots/rotate", h.rotateRoot)
 	r.POST("/intermediates/rotate", h.rotateIntermediate)
+	r.POST("/roots/export-key", h.exportRootKey)
+	r.POST("/roots/offline", h.takeRootOffline)
+	r.POST("/roots/crl", h.signRootCRL)
 	r.POST("/certificates/:id/revoke", h.revoke)
 	r.GET("/backup", h.backup)
 	r.POST("/rekey", h.rekey)
@@ -117,6 +120,40 @@ func (h *handler) resetToken(w http.ResponseWriter, r *http.Request, p httproute
 func (h *handler) rotateRoot(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	fp, err := h.op.RotateRoot(r.Context())
 	reply(w, fingerprintResponse{fp}, err)
+}
+
+type rootKeyResponse struct {
+	Fingerprint string `json:"fingerprint"`
+	RootKey     []byte `json:"root_key"`
+}
+
+type nextUpdateResponse struct {
+	NextUpdate time.Time `json:"next_update"`
+}
+
+func (h *handler) exportRootKey(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	fp, key, err := h.op.ExportRootKey(r.Context())
+	reply(w, rootKeyResponse{Fingerprint: fp, RootKey: key}, err)
+}
+
+func (h *handler) takeRootOffline(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var req fingerprintResponse
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
+		replyError(w, fmt.Errorf("%w: %v", ErrInvalid, err))
+		return
+	}
+	next, err := h.op.TakeRootOffline(r.Context(), req.Fingerprint)
+	reply(w, nextUpdateResponse{next}, err)
+}
+
+func (h *handler) signRootCRL(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var req rootKeyRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
+		replyError(w, fmt.Errorf("%w: %v", ErrInvalid, err))
+		return
+	}
+	next, err := h.op.SignRootCRL(r.Context(), req.RootKey)
+	reply(w, nextUpdateResponse{next}, err)
 }
 
 type keyFileResponse struct {

@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"fmt"
 	"io"
+	"time"
 
 	"certmaker/ca"
 	"certmaker/core"
@@ -29,6 +30,15 @@ type Operator interface {
 	// (nil: the stored one). It returns the new intermediate's SHA-256
 	// fingerprint.
 	RotateIntermediate(ctx context.Context, rootKey []byte) (fingerprint string, err error)
+	// ExportRootKey returns the active root's fingerprint and PKCS#8 key,
+	// to be written encrypted before TakeRootOffline drops it.
+	ExportRootKey(ctx context.Context) (fingerprint string, key []byte, err error)
+	// TakeRootOffline drops the active root's key from the database (after
+	// signing its CRL) and returns when that CRL expires.
+	TakeRootOffline(ctx context.Context, fingerprint string) (crlNextUpdate time.Time, err error)
+	// SignRootCRL signs the active root's CRL with rootKey (PKCS#8; nil:
+	// the stored key) and returns when it expires.
+	SignRootCRL(ctx context.Context, rootKey []byte) (nextUpdate time.Time, err error)
 	// Revoke revokes a certificate by id (decimal serial) for an RFC 5280
 	// reason name ("" is unspecified).
 	Revoke(ctx context.Context, id, reason string) error
@@ -119,6 +129,25 @@ func (l *Local) RotateIntermediate(ctx context.Context, rootKey []byte) (string,
 		return "", err
 	}
 	return in.Fingerprint, nil
+}
+
+// ExportRootKey returns the active root's key, to the operator only.
+func (l *Local) ExportRootKey(ctx context.Context) (string, []byte, error) {
+	return l.Core.ExportRootKey(ctx, l.actor(ctx))
+}
+
+// TakeRootOffline drops the active root's key from the database.
+func (l *Local) TakeRootOffline(ctx context.Context, fingerprint string) (time.Time, error) {
+	return l.Core.TakeRootOffline(ctx, l.actor(ctx), fingerprint)
+}
+
+// SignRootCRL signs the active root's CRL.
+func (l *Local) SignRootCRL(ctx context.Context, rootKey []byte) (time.Time, error) {
+	key, err := parseRootKey(rootKey)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return l.Core.SignRootCRL(ctx, l.actor(ctx), key)
 }
 
 // parseRootKey decodes a root key given to an operation; nil is none.

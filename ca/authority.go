@@ -1,6 +1,7 @@
 package ca
 
 import (
+	"crypto"
 	"crypto/rand"
 	"fmt"
 	"io"
@@ -78,6 +79,45 @@ func (a *Authority) Add(iss *Issuer, active bool) {
 	if active || (a.active != nil && a.active.Fingerprint == iss.Fingerprint) {
 		a.active = iss
 	}
+	a.sort()
+}
+
+// SetRootKey gives the root with that fingerprint a key, or takes it away
+// (nil: the key goes offline), and re-links the intermediates under it,
+// so that no issuer the authority holds keeps the old key reachable.
+func (a *Authority) SetRootKey(fingerprint string, key crypto.Signer) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	old := a.issuers[fingerprint]
+	if old == nil || !old.IsRoot() {
+		return fmt.Errorf("root %.64q: %w", fingerprint, ErrUnknownRoot)
+	}
+	if key != nil {
+		if err := matches(key, old.Cert); err != nil {
+			return fmt.Errorf("root %s: %w", fingerprint, ErrWrongKey)
+		}
+	}
+	root := &Issuer{Cert: old.Cert, Signer: key, Fingerprint: old.Fingerprint}
+	a.issuers[fingerprint] = root
+	if a.active == old {
+		a.active = root
+	}
+	for fp, i := range a.issuers {
+		if i.Parent == old {
+			in := &Issuer{Cert: i.Cert, Signer: i.Signer, Fingerprint: i.Fingerprint, Parent: root}
+			a.issuers[fp] = in
+			if a.active == i {
+				a.active = in
+			}
+		}
+	}
+	a.sort()
+	return nil
+}
+
+// sort publishes the issuers, and the roots among them, oldest first; a.mu
+// is held.
+func (a *Authority) sort() {
 	sorted := make([]*Issuer, 0, len(a.issuers))
 	for _, i := range a.issuers {
 		sorted = append(sorted, i)
