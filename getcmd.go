@@ -30,6 +30,8 @@ web server on this machine serves it.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "server", EnvVars: []string{"CERTMAKER_SERVER"}, Usage: "the certmaker server's `URL`, such as http://ca.home.lan:8880"},
 			&cli.StringFlag{Name: "token-file", EnvVars: []string{"CERTMAKER_TOKEN_FILE"}, Usage: "`FILE` holding the API token (never put the token itself on a command line)"},
+			&cli.StringFlag{Name: "cacert", Usage: "with an https server: trust the roots in `FILE` (PEM), such as the CA's own root"},
+			&cli.StringFlag{Name: "fingerprint", Usage: "with an https server: trust its root whose SHA-256 fingerprint is `HEX` (certmaker root fingerprint on the CA prints it)"},
 			&cli.StringSliceFlag{Name: "name", Usage: "a DNS `NAME` for the certificate (repeat for more)"},
 			&cli.StringSliceFlag{Name: "ip", Usage: "an IP `ADDRESS` for the certificate (repeat for more)"},
 			&cli.StringSliceFlag{Name: "email", Usage: "an email `ADDRESS` for the certificate (repeat for more)"},
@@ -74,7 +76,11 @@ func cmdGet(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("reading the token: %w", err)
 	}
-	cl, err := client.New(c.String("server"), strings.TrimSpace(string(tok)), nil)
+	hc, err := client.Trust{CACertFile: c.String("cacert"), Fingerprint: c.String("fingerprint")}.HTTPClient(c.Context, c.String("server"))
+	if err != nil {
+		return err
+	}
+	cl, err := client.New(c.String("server"), strings.TrimSpace(string(tok)), hc)
 	if err != nil {
 		return err
 	}

@@ -85,6 +85,7 @@ func newApp() *cli.App {
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "listen", Usage: "`ADDR` to listen on (default :8880)"},
 					&cli.StringFlag{Name: "public-url", Usage: "base `URL` of every URL the CA hands out (default http://localhost:8880)"},
+					&cli.StringFlag{Name: "http-listen", Usage: "with [server] tls on: plain-HTTP `ADDR` for OCSP, CRLs and the CA certificates (overrides server.http_listen)"},
 				},
 				Action: cmdServeGuarded,
 			},

@@ -16,6 +16,13 @@ func (a *App) Start(ctx context.Context) {
 	if a.cfg.CA.ExpiryWarningDays > 0 {
 		go a.every(ctx, 24*time.Hour, false, a.warnRootExpiry)
 	}
+	if a.self != nil {
+		every := a.opts.TLSRenewEvery
+		if every <= 0 {
+			every = time.Minute
+		}
+		go a.every(ctx, every, false, a.renewTLS)
+	}
 	if a.notifier.Enabled() {
 		a.log.Info("expiry warnings by webhook", "webhooks", a.notifier.Webhooks(), "format", a.cfg.Notify.Format)
 		go a.notifier.Run(ctx)
@@ -37,6 +44,22 @@ func (a *App) every(ctx context.Context, period time.Duration, now bool, fn func
 			fn()
 		}
 	}
+}
+
+// renewTLS renews the CA's own server certificate when it is due; a
+// failure is retried at the next check while the old one still serves.
+func (a *App) renewTLS() {
+	if err := a.self.renew(context.Background()); err != nil {
+		a.log.Error("renewing the server's own certificate", "err", err)
+	}
+}
+
+// RenewTLS renews the CA's own server certificate now if it is due.
+func (a *App) RenewTLS(ctx context.Context) error {
+	if a.self == nil {
+		return nil
+	}
+	return a.self.renew(ctx)
 }
 
 // sweepChallenges deletes long-expired challenges, so requests that were

@@ -14,9 +14,13 @@ import (
 
 // Config is what an Authority needs to know beyond its issuers.
 type Config struct {
-	// PublicURL is the base of the OCSP and CRL URLs put into certificates,
-	// e.g. "http://ca.home.lan:8880".
-	PublicURL   string
+	// PublicURL is where clients reach the CA, e.g.
+	// "https://ca.home.lan:8443".
+	PublicURL string
+	// CertURL is the base of the OCSP, CRL and issuer URLs put into
+	// certificates, e.g. "http://ca.home.lan:8880": plain HTTP, which
+	// relying parties fetch them over (RFC 5019). "" is PublicURL.
+	CertURL     string
 	DefaultDays int
 	MinDays     int
 	MaxDays     int
@@ -47,6 +51,10 @@ func New(cfg Config) (*Authority, error) {
 		return nil, fmt.Errorf("public URL is empty")
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if cfg.CertURL == "" {
+		cfg.CertURL = cfg.PublicURL
+	}
+	cfg.CertURL = strings.TrimRight(cfg.CertURL, "/")
 	if cfg.MinDays < 1 || cfg.MaxDays < cfg.MinDays {
 		return nil, fmt.Errorf("days bounds [%d, %d] are not a range of at least one day", cfg.MinDays, cfg.MaxDays)
 	}
@@ -67,6 +75,10 @@ func (a *Authority) Now() time.Time { return a.cfg.Now() }
 
 // PublicURL is the base URL without a trailing slash.
 func (a *Authority) PublicURL() string { return a.cfg.PublicURL }
+
+// CertURL is the base of the URLs in certificates, without a trailing
+// slash.
+func (a *Authority) CertURL() string { return a.cfg.CertURL }
 
 // Add makes a CA certificate known (a root, or an intermediate whose
 // Parent was added before); with active it becomes the issuer of new

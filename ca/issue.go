@@ -40,7 +40,7 @@ func (a *Authority) Sign(req *Request, pub crypto.PublicKey) (*Issued, error) {
 	if err := root.permits(req); err != nil {
 		return nil, err
 	}
-	profile, err := root.profile(a.cfg.PublicURL)
+	profile, err := root.profile(a.cfg.CertURL)
 	if err != nil {
 		return nil, err
 	}

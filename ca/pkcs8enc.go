@@ -185,4 +185,3 @@ func DecryptKeyPEM(b, passphrase []byte) ([]byte, error) {
 	}
 	return der, nil
 }
-

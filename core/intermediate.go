@@ -35,7 +35,7 @@ func (s *Service) rotateIntermediate(a Actor, rootKey crypto.Signer) (*ca.Issuer
 		return nil, err
 	}
 	now := s.ca.Now()
-	made, err := ca.NewIntermediate(root, s.rootCfg, s.ca.PublicURL(), now)
+	made, err := ca.NewIntermediate(root, s.rootCfg, s.ca.CertURL(), now)
 	if err != nil {
 		return nil, err
 	}

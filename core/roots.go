@@ -90,7 +90,7 @@ func (s *Service) newRoot(_ context.Context, a Actor, cfg ca.RootConfig) (*ca.Is
 		s.ca.Add(r, true)
 		return r, nil
 	}
-	in, err := ca.NewIntermediate(r, cfg, s.ca.PublicURL(), now)
+	in, err := ca.NewIntermediate(r, cfg, s.ca.CertURL(), now)
 	if err != nil {
 		return nil, err
 	}
