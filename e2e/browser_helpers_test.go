@@ -53,6 +53,13 @@ type page struct {
 // newPage starts headless Chromium with a fresh profile and opens a tab.
 func newPage(t *testing.T, base string) *page {
 	t.Helper()
+	return newPageWith(t, base)
+}
+
+// newPageWith is newPage with more options for Chromium's start (its
+// environment, say).
+func newPageWith(t *testing.T, base string, more ...chromedp.ExecAllocatorOption) *page {
+	t.Helper()
 	exe := chromiumPath(t)
 	profile, err := os.MkdirTemp("", "certmaker-chromium")
 	if err != nil {
@@ -73,6 +80,7 @@ func newPage(t *testing.T, base string) *page {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("hide-scrollbars", true),
 	)
+	opts = append(opts, more...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
 	ctx, cancelTime := context.WithTimeout(ctx, 90*time.Second)
