@@ -351,10 +351,24 @@ func verifyChain(t *testing.T, leafPEM, rootPEM []byte, name string) *x509.Certi
 		}
 		return c
 	}
+	// The download is the chain: the leaf, then its intermediate.
 	leaf, root := parse(leafPEM), parse(rootPEM)
-	pool := x509.NewCertPool()
+	pool, inter := x509.NewCertPool(), x509.NewCertPool()
 	pool.AddCert(root)
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: name}); err != nil {
+	rest := leafPEM
+	for n := 0; ; n++ {
+		var blk *pem.Block
+		if blk, rest = pem.Decode(rest); blk == nil {
+			if n != 2 {
+				t.Fatalf("the downloaded certificate holds %d certificates, want the leaf and its intermediate", n)
+			}
+			break
+		}
+		if n > 0 {
+			inter.AppendCertsFromPEM(pem.EncodeToMemory(blk))
+		}
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, DNSName: name}); err != nil {
 		t.Fatalf("the downloaded certificate does not verify against the downloaded root: %v", err)
 	}
 	return leaf
