@@ -42,7 +42,7 @@ func withOperator(c *cli.Context, fn func(context.Context, admin.Operator) error
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("no database at %s: check --db or --config (certmaker serve or certmaker init makes a new one)", path)
 	}
-	db, err := store.Open(path, store.Options{Timeout: 500 * time.Millisecond})
+	db, err := store.Open(path, store.Options{Timeout: 500 * time.Millisecond, KeyFile: cfg.Store.KeyPath()})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%s is in use by another process, and no server answers on %s", path, socket)
 	}
@@ -214,7 +214,7 @@ func cmdBackup(c *cli.Context) error {
 		err = cerr
 	}
 	if err == nil {
-		err = checkBackup(tmp)
+		err = checkBackup(tmp, cfg.Store.KeyPath())
 	}
 	if err == nil {
 		// The copy took a while; FILE may have appeared meanwhile.
@@ -228,6 +228,7 @@ func cmdBackup(c *cli.Context) error {
 		return fmt.Errorf("backup: %w", err)
 	}
 	fmt.Fprintln(c.App.ErrWriter, "backup written to", dst)
+	fmt.Fprintln(c.App.ErrWriter, "its keys are sealed: it opens only with the key file", cfg.Store.KeyPath(), "(keep a copy of that apart from the backups)")
 	return nil
 }
 
@@ -290,8 +291,10 @@ func cmdRevokeACMEEAB(c *cli.Context, kid string) error {
 	})
 }
 
-func checkBackup(path string) error {
-	db, err := store.Open(path, store.Options{Timeout: time.Second, ReadOnly: true, Check: store.CheckAlways})
+// checkBackup opens the copy at path, with the key file of the database
+// it copies.
+func checkBackup(path, keyFile string) error {
+	db, err := store.Open(path, store.Options{Timeout: time.Second, ReadOnly: true, Check: store.CheckAlways, KeyFile: keyFile})
 	if errors.Is(err, store.ErrDamaged) {
 		return fmt.Errorf("the copy is inconsistent: %w", err)
 	}
@@ -312,7 +315,7 @@ func cmdCheck(c *cli.Context) error {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("no database at %s (use --db or --config)", path)
 	}
-	db, err := store.Open(path, store.Options{Timeout: 500 * time.Millisecond, ReadOnly: true, Check: store.CheckAlways})
+	db, err := store.Open(path, store.Options{Timeout: 500 * time.Millisecond, ReadOnly: true, Check: store.CheckAlways, KeyFile: cfg.Store.KeyPath()})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%s is in use by a running server: stop it to check the file, or check a copy (`certmaker backup FILE` checks the copy it writes)", path)
 	}

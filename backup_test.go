@@ -267,7 +267,11 @@ func TestBinary_BackupRefusesToOverwrite(t *testing.T) {
 			t.Fatalf("backup without --force replaced an existing file (now %d bytes)", len(b))
 		}
 		binary.Must(t, dir, "backup", old, "--force")
-		if out := binary.Must(t, dir, "--db", old, "user", "list"); !strings.Contains(out, "alice") {
+		// A backup opens with its database's key file, and only with it.
+		if _, errOut, err := binary.Run(t, dir, "--db", old, "user", "list"); err == nil || !strings.Contains(errOut, "key file is missing") {
+			t.Errorf("the backup opened without its key file: %v %s", err, errOut)
+		}
+		if out := binary.Must(t, dir, "--db", old, "--key-file", "certmaker.db.key", "user", "list"); !strings.Contains(out, "alice") {
 			t.Errorf("the forced backup is not the database:\n%s", out)
 		}
 		checkNoTemp(t)

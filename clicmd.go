@@ -33,7 +33,7 @@ func cmdInit(c *cli.Context) error {
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("%s already exists; init makes a new database only", path)
 	}
-	db, err := store.Open(path, store.Options{Timeout: 500 * time.Millisecond})
+	db, err := store.Open(path, store.Options{Timeout: 500 * time.Millisecond, KeyFile: cfg.Store.KeyPath()})
 	if err != nil {
 		return err
 	}
@@ -50,7 +50,7 @@ func cmdInit(c *cli.Context) error {
 	if err := firstAdmin(c.Context, svc); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "created %s; root %s\n", path, svc.Authority().Active().Fingerprint)
+	fmt.Fprintf(c.App.Writer, "created %s; root %s\n", path, svc.Authority().ActiveRoot().Fingerprint)
 	return nil
 }
 

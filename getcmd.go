@@ -30,12 +30,14 @@ web server on this machine serves it.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "server", EnvVars: []string{"CERTMAKER_SERVER"}, Usage: "the certmaker server's `URL`, such as http://ca.home.lan:8880"},
 			&cli.StringFlag{Name: "token-file", EnvVars: []string{"CERTMAKER_TOKEN_FILE"}, Usage: "`FILE` holding the API token (never put the token itself on a command line)"},
+			&cli.StringFlag{Name: "cacert", Usage: "with an https server: trust the roots in `FILE` (PEM), such as the CA's own root"},
+			&cli.StringFlag{Name: "fingerprint", Usage: "with an https server: trust its root whose SHA-256 fingerprint is `HEX` (certmaker root fingerprint on the CA prints it)"},
 			&cli.StringSliceFlag{Name: "name", Usage: "a DNS `NAME` for the certificate (repeat for more)"},
 			&cli.StringSliceFlag{Name: "ip", Usage: "an IP `ADDRESS` for the certificate (repeat for more)"},
 			&cli.StringSliceFlag{Name: "email", Usage: "an email `ADDRESS` for the certificate (repeat for more)"},
 			&cli.StringFlag{Name: "cert", Usage: "certificate `FILE` to write (PEM)"},
 			&cli.StringFlag{Name: "key", Usage: "private key `FILE` to write (PEM, mode 0600)"},
-			&cli.BoolFlag{Name: "chain", Usage: "write the whole chain the server serves into --cert, leaf first"},
+			&cli.BoolFlag{Name: "chain", Value: true, Usage: "write the chain the server serves into --cert: the leaf, then the intermediate a TLS server must send with it (--chain=false: the leaf alone)"},
 			&cli.IntFlag{Name: "days", Usage: "validity in `DAYS` (default: the server's)"},
 			&cli.StringFlag{Name: "key-type", Value: "ecdsa-p256", Usage: "`TYPE`: ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096, ed25519"},
 			&cli.BoolFlag{Name: "csr", Usage: "make the key here and send a CSR: the key never leaves this machine"},
@@ -74,7 +76,11 @@ func cmdGet(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("reading the token: %w", err)
 	}
-	cl, err := client.New(c.String("server"), strings.TrimSpace(string(tok)), nil)
+	hc, err := client.Trust{CACertFile: c.String("cacert"), Fingerprint: c.String("fingerprint")}.HTTPClient(c.Context, c.String("server"))
+	if err != nil {
+		return err
+	}
+	cl, err := client.New(c.String("server"), strings.TrimSpace(string(tok)), hc)
 	if err != nil {
 		return err
 	}

@@ -76,6 +76,7 @@ func newApp() *cli.App {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Usage: "TOML config `FILE` (default: certmaker.toml if present)"},
 			&cli.StringFlag{Name: "db", Usage: "database `PATH` (overrides store.path; default certmaker.db)"},
+			&cli.StringFlag{Name: "key-file", Usage: "`FILE` with the key that seals the database's secrets (overrides store.key_file; default: the database's path plus .key)"},
 		},
 		Commands: []*cli.Command{
 			{
@@ -84,6 +85,7 @@ func newApp() *cli.App {
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "listen", Usage: "`ADDR` to listen on (default :8880)"},
 					&cli.StringFlag{Name: "public-url", Usage: "base `URL` of every URL the CA hands out (default http://localhost:8880)"},
+					&cli.StringFlag{Name: "http-listen", Usage: "with [server] tls on: plain-HTTP `ADDR` for OCSP, CRLs and the CA certificates (overrides server.http_listen)"},
 				},
 				Action: cmdServeGuarded,
 			},
@@ -141,17 +143,9 @@ func newApp() *cli.App {
 			// The seed's command names, kept for existing scripts.
 			{Name: "create-user", Usage: "alias of user add", ArgsUsage: "NAME", Flags: addUser.Flags, Action: addUser.Action},
 			{Name: "disable-user", Usage: "alias of user disable", ArgsUsage: "NAME", Action: disableUser.Action},
-			{
-				Name:  "root",
-				Usage: "the root CA",
-				Subcommands: []*cli.Command{
-					{
-						Name: "export", Usage: "print the active root (or --all roots) as PEM, from the database",
-						Flags:  []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "every root, also rotated-out ones"}},
-						Action: cmdRootExport,
-					},
-				},
-			},
+			rootCommand(),
+			intermediateCommand(),
+			rekeyCommand(),
 			{
 				Name: "status", Usage: "print a short health summary",
 				Flags:  []cli.Flag{jsonFlag},
@@ -171,7 +165,7 @@ func newApp() *cli.App {
 				Action: cmdBackup,
 			},
 			{
-				Name: "rotate-root", Usage: "make a new root CA the issuer and print its SHA-256 fingerprint",
+				Name: "rotate-root", Usage: "make a new root CA, and an intermediate under it the issuer, and print the root's SHA-256 fingerprint",
 				Flags:  []cli.Flag{&cli.BoolFlag{Name: "yes", Usage: "do not ask for confirmation (for scripts)"}},
 				Action: cmdRotateRoot,
 			},

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/common/model"
 	"golang.org/x/crypto/ocsp"
 
+	"certmaker/ca"
 	"certmaker/internal/binarytest"
 	"certmaker/store"
 )
@@ -230,6 +231,11 @@ func TestBinary_Revocation(t *testing.T) {
 	_, _, rootPEM := srv.Do(t, "GET", "/api/root-certificate/obtain", alice, "")
 	root := filepath.Join(dir, "root.pem")
 	os.WriteFile(root, []byte(rootPEM), 0o600)
+	// The intermediate signs the leaves and their OCSP answers; the root
+	// alone is trusted.
+	_, _, interPEM := srv.Do(t, "GET", "/intermediate.pem", "", "")
+	inter := filepath.Join(dir, "intermediate.pem")
+	os.WriteFile(inter, []byte(interPEM), 0o600)
 
 	openssl := func(args ...string) (string, error) {
 		out, err := exec.Command("openssl", args...).CombinedOutput()
@@ -237,7 +243,7 @@ func TestBinary_Revocation(t *testing.T) {
 	}
 	ocspCheck := func(leaf string) string {
 		t.Helper()
-		out, err := openssl("ocsp", "-issuer", root, "-cert", leaf, "-url", srv.URL+"/api/ocsp", "-CAfile", root)
+		out, err := openssl("ocsp", "-issuer", inter, "-cert", leaf, "-url", srv.URL+"/api/ocsp", "-CAfile", root)
 		if err != nil {
 			t.Fatalf("openssl ocsp: %v\n%s", err, out)
 		}
@@ -270,10 +276,24 @@ func TestBinary_Revocation(t *testing.T) {
 	if out, err := openssl("crl", "-inform", "DER", "-in", crlFile, "-out", crlPEM); err != nil {
 		t.Fatalf("openssl crl: %v\n%s", err, out)
 	}
-	if out, err := openssl("verify", "-crl_check", "-CAfile", root, "-CRLfile", crlPEM, good); err != nil || !strings.Contains(out, ": OK") {
+	// The root's CRL (of intermediates) too, for a check of the whole chain.
+	rootBlock, _ := pem.Decode([]byte(rootPEM))
+	code, _, rootCRLDER := srv.Do(t, "GET", "/api/crl/"+ca.Fingerprint(rootBlock.Bytes), "", "")
+	if code != 200 {
+		t.Fatalf("root crl: %d", code)
+	}
+	rootCRLFile := filepath.Join(dir, "root-crl.der")
+	os.WriteFile(rootCRLFile, []byte(rootCRLDER), 0o600)
+	if out, err := openssl("crl", "-inform", "DER", "-in", rootCRLFile, "-out", crlPEM+".root"); err != nil {
+		t.Fatalf("openssl crl: %v\n%s", err, out)
+	}
+	both, _ := os.ReadFile(crlPEM)
+	rootCRLPEM, _ := os.ReadFile(crlPEM + ".root")
+	os.WriteFile(crlPEM, append(both, rootCRLPEM...), 0o600)
+	if out, err := openssl("verify", "-crl_check_all", "-CAfile", root, "-untrusted", inter, "-CRLfile", crlPEM, good); err != nil || !strings.Contains(out, ": OK") {
 		t.Errorf("good certificate with CRL check: %v\n%s", err, out)
 	}
-	if out, err := openssl("verify", "-crl_check", "-CAfile", root, "-CRLfile", crlPEM, bad); err == nil || !strings.Contains(out, "certificate revoked") {
+	if out, err := openssl("verify", "-crl_check_all", "-CAfile", root, "-untrusted", inter, "-CRLfile", crlPEM, bad); err == nil || !strings.Contains(out, "certificate revoked") {
 		t.Errorf("revoked certificate passed the CRL check: %v\n%s", err, out)
 	}
 	srv.Stop(t)
@@ -388,8 +408,9 @@ func TestBinary_Metrics(t *testing.T) {
 	binary.Must(t, dir, "cert", "revoke", ids[1])
 	srv.Do(t, "GET", "/api/root-certificate/obtain", "wrong-token", "")
 	_, _, leafPEM := srv.Do(t, "GET", "/api/certificate/"+ids[0]+"/obtain", alice, "")
-	_, _, rootPEM := srv.Do(t, "GET", "/api/root-certificate/obtain", alice, "")
-	ocspReq := ocspRequest(t, leafPEM, rootPEM)
+	srv.Do(t, "GET", "/api/root-certificate/obtain", alice, "")
+	_, _, interPEM := srv.Do(t, "GET", "/intermediate.pem", "", "")
+	ocspReq := ocspRequest(t, leafPEM, interPEM)
 	for range 3 {
 		if code, _, _ := srv.Do(t, "GET", "/api/ocsp/"+ocspReq, "", ""); code != 200 {
 			t.Fatalf("ocsp: %d", code)
@@ -460,7 +481,7 @@ func TestBinary_Metrics(t *testing.T) {
 }
 
 // ocspRequest builds a base64 OCSP request for the leaf, for GET.
-func ocspRequest(t *testing.T, leafPEM, rootPEM string) string {
+func ocspRequest(t *testing.T, leafPEM, issuerPEM string) string {
 	t.Helper()
 	parse := func(s string) *x509.Certificate {
 		b, _ := pem.Decode([]byte(s))
@@ -473,7 +494,7 @@ func ocspRequest(t *testing.T, leafPEM, rootPEM string) string {
 		}
 		return c
 	}
-	req, err := ocsp.CreateRequest(parse(leafPEM), parse(rootPEM), nil)
+	req, err := ocsp.CreateRequest(parse(leafPEM), parse(issuerPEM), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -134,9 +134,10 @@ func exerciseSecrets(t *testing.T, dir, url, cfg string) map[string]string {
 	// Revoke, with a body, then ask OCSP and the CRL.
 	call("POST", "/api/certificate/"+id+"/revoke", alice, `{"reason":"keyCompromise","note":"`+bodyMarker+`"}`, 200)
 	call("POST", "/api/certificate/"+id+"/revoke", alice, `{"reason":"`+bodyMarker+`"}`, 400)
-	_, rootPEM := call("GET", "/api/root-certificate/obtain", alice, "", 200)
-	leaf, root := pemCert(t, certPEM), pemCert(t, rootPEM)
-	ocspReq, err := ocsp.CreateRequest(leaf, root, nil)
+	call("GET", "/api/root-certificate/obtain", alice, "", 200)
+	_, interPEM := call("GET", "/intermediate.pem", "", "", 200)
+	leaf, issuer := pemCert(t, certPEM), pemCert(t, interPEM)
+	ocspReq, err := ocsp.CreateRequest(leaf, issuer, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,9 @@ func cmdServe(c *cli.Context) error {
 	if v := c.String("public-url"); v != "" {
 		cfg.Server.PublicURL = v
 	}
+	if v := c.String("http-listen"); v != "" {
+		cfg.Server.HTTPListen = v
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -51,8 +54,15 @@ func cmdServe(c *cli.Context) error {
 		return fmt.Errorf("listening on %s: %w", cfg.Server.Listen, err)
 	}
 	defer ln.Close()
+	var plainLn net.Listener
+	if cfg.Server.HTTPListen != "" {
+		if plainLn, err = net.Listen("tcp", cfg.Server.HTTPListen); err != nil {
+			return fmt.Errorf("listening on %s (http_listen): %w", cfg.Server.HTTPListen, err)
+		}
+		defer plainLn.Close()
+	}
 
-	db, err := store.Open(cfg.Store.Path, store.Options{Timeout: time.Second, UnsafeNoSync: noSync})
+	db, err := store.Open(cfg.Store.Path, store.Options{Timeout: time.Second, UnsafeNoSync: noSync, KeyFile: cfg.Store.KeyPath()})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%s is in use: is another certmaker serving it?", cfg.Store.Path)
 	}
@@ -75,6 +85,11 @@ func cmdServe(c *cli.Context) error {
 	defer os.Remove(adminLn.Addr().String())
 
 	public := httplog.NewHTTPServer(a.Public, log)
+	public.TLSConfig = a.TLS
+	var plain *http.Server
+	if a.Plain != nil && plainLn != nil {
+		plain = httplog.NewHTTPServer(a.Plain, log)
+	}
 	private := admin.NewServer(a.Operator)
 
 	// Every listener is open before anything is served, so a failure here
@@ -94,8 +109,18 @@ func cmdServe(c *cli.Context) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	errc := make(chan error, 3) // public, admin, metrics: none may block on exit
-	go func() { errc <- public.Serve(ln) }()
+	errc := make(chan error, 4) // public, plain, admin, metrics: none may block on exit
+	go func() {
+		if a.TLS != nil {
+			errc <- public.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- public.Serve(ln)
+	}()
+	if plain != nil {
+		go func() { errc <- plain.Serve(plainLn) }()
+		log.Info("serving OCSP, CRLs and the CA certificates over plain HTTP; redirecting the rest to HTTPS", "addr", plainLn.Addr().String())
+	}
 	go func() {
 		errc <- private.Serve(admin.OwnerOnly(adminLn, func(err error) { log.Warn("admin socket: refused a connection", "err", err) }))
 	}()
@@ -104,8 +129,12 @@ func cmdServe(c *cli.Context) error {
 		log.Info("serving metrics", "addr", metricsLn.Addr().String())
 	}
 	a.Start(ctx)
-	log.Info("serving", "addr", ln.Addr().String(), "public_url", cfg.Server.PublicURL,
-		"db", cfg.Store.Path, "root", a.Core.Authority().Active().Fingerprint, "challenge_required", cfg.Challenge.Required)
+	root := a.Core.Authority().ActiveRoot()
+	// The fingerprint is what a client checks a downloaded root against
+	// before trusting it (README: Trust chain and keys).
+	fmt.Fprintf(os.Stderr, "\nRoot CA SHA-256 fingerprint: %s\nDownload: %s/roots.pem (check it: certmaker root fingerprint)\n\n", root.Fingerprint, cfg.CertURL())
+	log.Info("serving", "addr", ln.Addr().String(), "public_url", cfg.Server.PublicURL, "tls", cfg.Server.TLS,
+		"db", cfg.Store.Path, "root", root.Fingerprint, "root_key_online", root.Online(), "challenge_required", cfg.Challenge.Required)
 
 	select {
 	case <-ctx.Done():
@@ -120,17 +149,23 @@ func cmdServe(c *cli.Context) error {
 	// In-flight requests finish (and commit) before the database closes:
 	// Shutdown returns once every handler has returned. Both servers stop
 	// accepting at once; the admin one may be streaming a backup.
-	var errPublic, errPrivate error
+	var errPublic, errPrivate, errPlain error
 	done := make(chan struct{})
 	go func() { errPrivate = private.Shutdown(shutdownCtx); close(done) }()
+	if plain != nil {
+		errPlain = plain.Shutdown(shutdownCtx)
+	}
 	errPublic = public.Shutdown(shutdownCtx)
 	<-done
-	if err := errors.Join(errPublic, errPrivate); err != nil {
+	if err := errors.Join(errPublic, errPrivate, errPlain); err != nil {
 		// Handlers still running after the grace period would use the
 		// database as it closes; cut their connections first. Every
 		// commit that was answered is already on disk.
 		public.Close()
 		private.Close()
+		if plain != nil {
+			plain.Close()
+		}
 		return fmt.Errorf("shutting down: %w", err)
 	}
 	log.Info("stopped")

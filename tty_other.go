@@ -2,7 +2,10 @@
 
 package main
 
-import "os"
+import (
+	"errors"
+	"os"
+)
 
 // isTerminal is a character device that is not /dev/null: close enough
 // where the TCGETS ioctl is spelled otherwise.
@@ -13,4 +16,9 @@ func isTerminal(f *os.File) bool {
 	}
 	null, err := os.Stat(os.DevNull)
 	return err != nil || !os.SameFile(fi, null)
+}
+
+// readSecret cannot turn echo off here: use --passphrase-file.
+func readSecret(*os.File) ([]byte, error) {
+	return nil, errors.New("reading a passphrase from the terminal is not supported here: use --passphrase-file")
 }

@@ -398,7 +398,8 @@ func identifierList(ids []identifier) string {
 }
 
 // handleCertificate serves an order's certificate as a PEM chain, leaf
-// then the root that signed it (RFC 8555 7.4.2).
+// then the intermediate that signed it (RFC 8555 7.4.2); never the root,
+// which clients must already trust.
 func (s *Server) handleCertificate(w http.ResponseWriter, r *http.Request, p httprouter.Params, q *request) error {
 	if !q.postAsGet() {
 		return malformed("a certificate is read with POST-as-GET")
@@ -421,10 +422,7 @@ func (s *Server) handleCertificate(w http.ResponseWriter, r *http.Request, p htt
 	if err != nil {
 		return internal(err)
 	}
-	chain := ca.CertPEM(c.DER)
-	if root := s.ca.Root(c.Root); root != nil {
-		chain = append(chain, ca.CertPEM(root.Cert.Raw)...)
-	}
+	chain := s.core.ChainPEM(&c)
 	w.Header().Set("Content-Type", "application/pem-certificate-chain")
 	w.WriteHeader(http.StatusOK)
 	w.Write(chain)

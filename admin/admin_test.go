@@ -134,15 +134,21 @@ func TestOperator(t *testing.T) {
 			if err != nil || fp1 == fp2 {
 				t.Fatalf("second rotation: %v", err)
 			}
-			if got := ops.Authority.Active().Fingerprint; got != fp2 {
+			// Each rotation makes a root and an intermediate under it,
+			// which issues.
+			if got := ops.Authority.ActiveRoot().Fingerprint; got != fp2 {
 				t.Errorf("authority's active root %s, want %s", got, fp2)
 			}
 			if len(ops.Authority.Roots()) != 2 {
 				t.Errorf("authority has %d roots, want both", len(ops.Authority.Roots()))
 			}
-			_, active, err := ops.DB.Roots()
-			if err != nil || active != fp2 {
-				t.Errorf("stored active root %s (%v), want %s", active, err, fp2)
+			in := ops.Authority.Active()
+			recs, active, err := ops.DB.Roots()
+			if err != nil || active != in.Fingerprint || in.Parent == nil || in.Parent.Fingerprint != fp2 {
+				t.Errorf("stored active issuer %s (%v), want the intermediate %s under %s", active, err, in.Fingerprint, fp2)
+			}
+			if len(recs) != 4 {
+				t.Errorf("%d CA records stored, want two roots and two intermediates", len(recs))
 			}
 		})
 	}

@@ -155,9 +155,44 @@ func (c *Client) RotateRoot(ctx context.Context) (string, error) {
 	return out.Fingerprint, err
 }
 
+// RotateIntermediate implements Operator.
+func (c *Client) RotateIntermediate(ctx context.Context, rootKey []byte) (string, error) {
+	var out fingerprintResponse
+	err := c.do(ctx, http.MethodPost, "/intermediates/rotate", rootKeyRequest{RootKey: rootKey}, &out)
+	return out.Fingerprint, err
+}
+
 // Revoke implements Operator.
 func (c *Client) Revoke(ctx context.Context, id, reason string) error {
 	return c.do(ctx, http.MethodPost, "/certificates/"+url.PathEscape(id)+"/revoke", revokeRequest{Reason: reason}, nil)
+}
+
+// ExportRootKey implements Operator.
+func (c *Client) ExportRootKey(ctx context.Context) (string, []byte, error) {
+	var out rootKeyResponse
+	err := c.do(ctx, http.MethodPost, "/roots/export-key", nil, &out)
+	return out.Fingerprint, out.RootKey, err
+}
+
+// TakeRootOffline implements Operator.
+func (c *Client) TakeRootOffline(ctx context.Context, fingerprint string) (time.Time, error) {
+	var out nextUpdateResponse
+	err := c.do(ctx, http.MethodPost, "/roots/offline", fingerprintResponse{Fingerprint: fingerprint}, &out)
+	return out.NextUpdate, err
+}
+
+// SignRootCRL implements Operator.
+func (c *Client) SignRootCRL(ctx context.Context, rootKey []byte) (time.Time, error) {
+	var out nextUpdateResponse
+	err := c.do(ctx, http.MethodPost, "/roots/crl", rootKeyRequest{RootKey: rootKey}, &out)
+	return out.NextUpdate, err
+}
+
+// Rekey implements Operator.
+func (c *Client) Rekey(ctx context.Context) (string, error) {
+	var out keyFileResponse
+	err := c.do(ctx, http.MethodPost, "/rekey", nil, &out)
+	return out.KeyFile, err
 }
 
 // Backup implements Operator: the server streams the copy over the socket.

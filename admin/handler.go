@@ -51,8 +51,13 @@ func Handler(op Operator) http.Handler {
 	r.GET("/acme-eab", h.acmeEABs)
 	r.POST("/acme-eab/:kid/revoke", h.revokeACMEEAB)
 	r.POST("/roots/rotate", h.rotateRoot)
+	r.POST("/intermediates/rotate", h.rotateIntermediate)
+	r.POST("/roots/export-key", h.exportRootKey)
+	r.POST("/roots/offline", h.takeRootOffline)
+	r.POST("/roots/crl", h.signRootCRL)
 	r.POST("/certificates/:id/revoke", h.revoke)
 	r.GET("/backup", h.backup)
+	r.POST("/rekey", h.rekey)
 	r.GET("/certificates", h.certificates)
 	r.GET("/certificates/:id", h.certificate)
 	r.GET("/roots", h.roots)
@@ -77,6 +82,12 @@ type tokenResponse struct {
 
 type fingerprintResponse struct {
 	Fingerprint string `json:"fingerprint"`
+}
+
+// rootKeyRequest carries an offline root's PKCS#8 key for one operation;
+// the socket is owner-only, and the key is never logged or stored.
+type rootKeyRequest struct {
+	RootKey []byte `json:"root_key,omitempty"`
 }
 
 func (h *handler) users(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
@@ -108,6 +119,59 @@ func (h *handler) resetToken(w http.ResponseWriter, r *http.Request, p httproute
 
 func (h *handler) rotateRoot(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	fp, err := h.op.RotateRoot(r.Context())
+	reply(w, fingerprintResponse{fp}, err)
+}
+
+type rootKeyResponse struct {
+	Fingerprint string `json:"fingerprint"`
+	RootKey     []byte `json:"root_key"`
+}
+
+type nextUpdateResponse struct {
+	NextUpdate time.Time `json:"next_update"`
+}
+
+func (h *handler) exportRootKey(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	fp, key, err := h.op.ExportRootKey(r.Context())
+	reply(w, rootKeyResponse{Fingerprint: fp, RootKey: key}, err)
+}
+
+func (h *handler) takeRootOffline(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var req fingerprintResponse
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
+		replyError(w, fmt.Errorf("%w: %v", ErrInvalid, err))
+		return
+	}
+	next, err := h.op.TakeRootOffline(r.Context(), req.Fingerprint)
+	reply(w, nextUpdateResponse{next}, err)
+}
+
+func (h *handler) signRootCRL(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var req rootKeyRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
+		replyError(w, fmt.Errorf("%w: %v", ErrInvalid, err))
+		return
+	}
+	next, err := h.op.SignRootCRL(r.Context(), req.RootKey)
+	reply(w, nextUpdateResponse{next}, err)
+}
+
+type keyFileResponse struct {
+	KeyFile string `json:"key_file"`
+}
+
+func (h *handler) rekey(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	path, err := h.op.Rekey(r.Context())
+	reply(w, keyFileResponse{path}, err)
+}
+
+func (h *handler) rotateIntermediate(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var req rootKeyRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
+		replyError(w, fmt.Errorf("%w: %v", ErrInvalid, err))
+		return
+	}
+	fp, err := h.op.RotateIntermediate(r.Context(), req.RootKey)
 	reply(w, fingerprintResponse{fp}, err)
 }
 

@@ -2,8 +2,10 @@ package admin
 
 import (
 	"context"
+	"crypto"
 	"fmt"
 	"io"
+	"time"
 
 	"certmaker/ca"
 	"certmaker/core"
@@ -23,9 +25,25 @@ type Operator interface {
 	SetDisabled(ctx context.Context, name string, disabled bool) error
 	ResetToken(ctx context.Context, name string) (token string, err error)
 	RotateRoot(ctx context.Context) (fingerprint string, err error)
+	// RotateIntermediate makes a new intermediate under the active root
+	// the issuer; rootKey is the root's PKCS#8 key when it is offline
+	// (nil: the stored one). It returns the new intermediate's SHA-256
+	// fingerprint.
+	RotateIntermediate(ctx context.Context, rootKey []byte) (fingerprint string, err error)
+	// ExportRootKey returns the active root's fingerprint and PKCS#8 key,
+	// to be written encrypted before TakeRootOffline drops it.
+	ExportRootKey(ctx context.Context) (fingerprint string, key []byte, err error)
+	// TakeRootOffline drops the active root's key from the database (after
+	// signing its CRL) and returns when that CRL expires.
+	TakeRootOffline(ctx context.Context, fingerprint string) (crlNextUpdate time.Time, err error)
+	// SignRootCRL signs the active root's CRL with rootKey (PKCS#8; nil:
+	// the stored key) and returns when it expires.
+	SignRootCRL(ctx context.Context, rootKey []byte) (nextUpdate time.Time, err error)
 	// Revoke revokes a certificate by id (decimal serial) for an RFC 5280
 	// reason name ("" is unspecified).
 	Revoke(ctx context.Context, id, reason string) error
+	// Rekey seals every secret under a new key file and returns its path.
+	Rekey(ctx context.Context) (keyFile string, err error)
 	// Backup writes a consistent copy of the whole database to w.
 	Backup(ctx context.Context, w io.Writer) (int64, error)
 	// Certificates lists certificates, newest first.
@@ -99,6 +117,51 @@ func (l *Local) RotateRoot(ctx context.Context) (string, error) {
 	return r.Fingerprint, nil
 }
 
+// RotateIntermediate makes a new intermediate the issuer and returns its
+// SHA-256 fingerprint.
+func (l *Local) RotateIntermediate(ctx context.Context, rootKey []byte) (string, error) {
+	key, err := parseRootKey(rootKey)
+	if err != nil {
+		return "", err
+	}
+	in, err := l.Core.RotateIntermediate(ctx, l.actor(ctx), key)
+	if err != nil {
+		return "", err
+	}
+	return in.Fingerprint, nil
+}
+
+// ExportRootKey returns the active root's key, to the operator only.
+func (l *Local) ExportRootKey(ctx context.Context) (string, []byte, error) {
+	return l.Core.ExportRootKey(ctx, l.actor(ctx))
+}
+
+// TakeRootOffline drops the active root's key from the database.
+func (l *Local) TakeRootOffline(ctx context.Context, fingerprint string) (time.Time, error) {
+	return l.Core.TakeRootOffline(ctx, l.actor(ctx), fingerprint)
+}
+
+// SignRootCRL signs the active root's CRL.
+func (l *Local) SignRootCRL(ctx context.Context, rootKey []byte) (time.Time, error) {
+	key, err := parseRootKey(rootKey)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return l.Core.SignRootCRL(ctx, l.actor(ctx), key)
+}
+
+// parseRootKey decodes a root key given to an operation; nil is none.
+func parseRootKey(der []byte) (crypto.Signer, error) {
+	if der == nil {
+		return nil, nil
+	}
+	k, err := ca.ParseKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the root key: %v", ErrInvalid, err)
+	}
+	return k, nil
+}
+
 // Revoke revokes any certificate: the operator is not bound by the owner
 // rule.
 func (l *Local) Revoke(ctx context.Context, id, reason string) error {
@@ -112,6 +175,11 @@ func (l *Local) Revoke(ctx context.Context, id, reason string) error {
 	}
 	_, err = l.Core.Revoke(ctx, l.actor(ctx), core.Revocation{Serial: serial, Reason: code})
 	return err
+}
+
+// Rekey replaces the key that seals the database's secrets.
+func (l *Local) Rekey(ctx context.Context) (string, error) {
+	return l.Core.Rekey(ctx, l.actor(ctx))
 }
 
 // Backup copies the database in one read transaction.

@@ -37,7 +37,7 @@ type benchServer struct {
 	h     http.Handler
 	db    *store.DB
 	token string
-	root  *ca.Root
+	root  *ca.Issuer
 }
 
 func newBenchServer(b *testing.B, logger *slog.Logger) *benchServer {
@@ -49,13 +49,13 @@ func newBenchServer(b *testing.B, logger *slog.Logger) *benchServer {
 // newAPI wires an API the way serve does, on a fresh bbolt file in the
 // test's temporary directory: an authority with an ECDSA P-256 root, and
 // a user alice whose token it returns.
-func newAPI(tb testing.TB, logger *slog.Logger) (*app.App, *store.DB, *ca.Root, string) {
+func newAPI(tb testing.TB, logger *slog.Logger) (*app.App, *store.DB, *ca.Issuer, string) {
 	tb.Helper()
 	return newAPIAt(tb, filepath.Join(tb.TempDir(), "ca.db"), logger)
 }
 
 // newAPIAt is newAPI with its database at path.
-func newAPIAt(tb testing.TB, path string, logger *slog.Logger) (*app.App, *store.DB, *ca.Root, string) {
+func newAPIAt(tb testing.TB, path string, logger *slog.Logger) (*app.App, *store.DB, *ca.Issuer, string) {
 	tb.Helper()
 	db, err := store.Open(path, store.Options{Timeout: time.Second})
 	if err != nil {
@@ -75,7 +75,7 @@ func newAPIAt(tb testing.TB, path string, logger *slog.Logger) (*app.App, *store
 
 // ocspRequestFor reads the certificate a request answered with (its serial
 // in body) and builds an OCSP request for it.
-func ocspRequestFor(tb testing.TB, db *store.DB, root *ca.Root, body string) (*x509.Certificate, []byte) {
+func ocspRequestFor(tb testing.TB, db *store.DB, root *ca.Issuer, body string) (*x509.Certificate, []byte) {
 	tb.Helper()
 	serial, ok := new(big.Int).SetString(strings.TrimSpace(body), 10)
 	if !ok {

@@ -93,7 +93,8 @@ func (s *Server) handleCertificateObtain(w http.ResponseWriter, r *http.Request,
 		Error(w, r, err)
 		return
 	}
-	writePEM(w, ca.CertPEM(c.DER))
+	// The leaf, then its intermediate: what a TLS server must send.
+	writePEM(w, s.core.ChainPEM(&c))
 }
 
 func (s *Server) handlePrivateKeyObtain(w http.ResponseWriter, r *http.Request, p httprouter.Params, a core.Actor) {

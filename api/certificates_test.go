@@ -65,7 +65,7 @@ func TestRootObtain(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	for _, prefix := range []string{"/api", "/api/v1"} {
 		root := e.cert("alice", prefix+"/root-certificate/obtain")
-		if !root.Equal(e.ca.Active().Cert) {
+		if !root.Equal(e.ca.ActiveRoot().Cert) {
 			t.Errorf("%s: served root is not the active root", prefix)
 		}
 	}
@@ -73,7 +73,7 @@ func TestRootObtain(t *testing.T) {
 
 func TestRequest(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	root := e.ca.Active().Cert
+	root := e.ca.Active()
 	t.Run("Simple", func(t *testing.T) {
 		r := e.do("POST", "/api/certificate/request", "alice", `{"domains":["nas.home.lan"],"ips":["192.168.1.20"]}`).want(t, 200)
 		certLoc, keyLoc := r.header.Get("X-Certificate-Location"), r.header.Get("X-Privatekey-Location")
@@ -156,7 +156,7 @@ func TestRequest(t *testing.T) {
 
 func TestRequest_KeyTypes(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	root := e.ca.Active().Cert
+	root := e.ca.Active()
 	for _, kt := range ca.KeyTypes() {
 		t.Run(string(kt), func(t *testing.T) {
 			certPath, keyPath := e.issue("alice", fmt.Sprintf(`{"domains":["k.home.lan"],"key_type":%q}`, kt))
@@ -306,7 +306,7 @@ func csrPEM(t *testing.T, key crypto.Signer, cn string, dns ...string) string {
 
 func TestRequestWithCSR(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	root := e.ca.Active().Cert
+	root := e.ca.Active()
 	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
 	weak, _ := rsa.GenerateKey(rand.Reader, 1024)
@@ -379,12 +379,13 @@ func TestRestartKeepsCertificates(t *testing.T) {
 		t.Error("certificate changed across restart")
 	}
 	e.do("GET", keyPath, "alice", "").want(t, 200)
-	verify(t, after, e.ca.Active().Cert, "durable.home.lan")
+	verify(t, after, e.ca.Active(), "durable.home.lan")
 }
 
 func TestRotateRoot(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	oldRoot := e.ca.Active().Cert
+	oldIssuer := e.ca.Active()
+	oldRoot := oldIssuer.Anchor().Cert
 	oldPath, _ := e.issue("alice", `{"domains":["old.home.lan"]}`)
 	fp, err := e.ops.RotateRoot(t.Context())
 	if err != nil {
@@ -395,12 +396,16 @@ func TestRotateRoot(t *testing.T) {
 		t.Fatalf("served root is not the rotated one")
 	}
 	newPath, _ := e.issue("alice", `{"domains":["new.home.lan"]}`)
-	verify(t, e.cert("alice", newPath), newRoot, "new.home.lan")
+	newIssuer := e.ca.Active()
+	if !newIssuer.Anchor().Cert.Equal(newRoot) || newIssuer == oldIssuer {
+		t.Fatal("the new root's intermediate does not issue")
+	}
+	verify(t, e.cert("alice", newPath), newIssuer, "new.home.lan")
 	// The old certificate stays obtainable and valid under its own root.
-	verify(t, e.cert("alice", oldPath), oldRoot, "old.home.lan")
+	verify(t, e.cert("alice", oldPath), oldIssuer, "old.home.lan")
 
 	e.restart(envOptions{})
-	if e.ca.Active().Fingerprint != fp {
+	if e.ca.ActiveRoot().Fingerprint != fp {
 		t.Error("rotation did not survive a restart")
 	}
 	if len(e.ca.Roots()) != 2 || e.ca.Root(ca.Fingerprint(oldRoot.Raw)) == nil {

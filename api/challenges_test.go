@@ -129,7 +129,7 @@ func TestChallenge(t *testing.T) {
 		site.serve("127.0.0.3", token)
 		r = e.do("GET", solve, "alice", "", "X-Challenge-Port", port).want(t, 200)
 		leaf := e.cert("alice", e.path(r.header.Get("X-Certificate-Location")))
-		verify(t, leaf, e.ca.Active().Cert, "b.test")
+		verify(t, leaf, e.ca.Active(), "b.test")
 		e.do("GET", e.path(r.header.Get("X-Privatekey-Location")), "alice", "").want(t, 200)
 
 		// Solving again: same answer, no second certificate.

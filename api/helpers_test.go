@@ -40,6 +40,9 @@ type envOptions struct {
 	challenge bool
 	hosts     map[string][]netip.Addr
 	clock     func() time.Time
+	// seed writes into the store before the application opens it: a
+	// database as an older certmaker left it.
+	seed func(*store.DB)
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -67,6 +70,9 @@ func (e *env) open(o envOptions) {
 	db, err := store.Open(e.dbPath, store.Options{Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.seed != nil {
+		o.seed(db)
 	}
 	cfg := testConfig("http://ca.test:8880", "test root")
 	cfg.Challenge.Required = o.challenge
@@ -235,12 +241,17 @@ func parseKeyPEM(t *testing.T, s string) crypto.Signer {
 	return k.(crypto.Signer)
 }
 
-// verify checks the leaf against a root for a name, as a TLS client would.
-func verify(t *testing.T, leaf, root *x509.Certificate, name string) {
+// verify checks the leaf for a name as a TLS client would: through its
+// issuer (an intermediate, sent along by a server) to the issuer's root,
+// the only certificate trusted.
+func verify(t *testing.T, leaf *x509.Certificate, iss *ca.Issuer, name string) {
 	t.Helper()
-	pool := x509.NewCertPool()
-	pool.AddCert(root)
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: name}); err != nil {
+	roots, inter := x509.NewCertPool(), x509.NewCertPool()
+	roots.AddCert(iss.Anchor().Cert)
+	if !iss.IsRoot() {
+		inter.AddCert(iss.Cert)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: name}); err != nil {
 		t.Fatalf("leaf does not verify for %q: %v", name, err)
 	}
 }

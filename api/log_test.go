@@ -62,7 +62,7 @@ type logEnv struct {
 	ocsp  string // GET path of an OCSP request for leaf
 	der   []byte // the same request, for POST
 	leaf  *x509.Certificate
-	root  *ca.Root
+	root  *ca.Issuer
 }
 
 func newLogEnv(t *testing.T, level slog.Level) *logEnv {

@@ -18,7 +18,8 @@ type Config struct {
 }
 
 // Server is the HTTP API, a door of the core: every route under /api (and
-// /api/v1) and /healthz.
+// /api/v1), /healthz, and the CA's public certificates /roots.pem and
+// /intermediate.pem.
 type Server struct {
 	core   *core.Service
 	log    *slog.Logger
@@ -63,6 +64,8 @@ func (s *Server) routes() {
 	s.router = r
 
 	s.handle(http.MethodGet, "/healthz", s.handleHealth)
+	s.quiet(http.MethodGet, "/roots.pem", s.handleRootsPEM)
+	s.quiet(http.MethodGet, "/intermediate.pem", s.handleIntermediatePEM)
 	for _, p := range prefixes {
 		s.handle(http.MethodGet, p+"/root-certificate/obtain", s.authed(s.handleRootObtain))
 		// httprouter cannot hold both /certificate/request and
@@ -82,6 +85,7 @@ func (s *Server) routes() {
 		s.quiet(http.MethodPost, p+"/ocsp", s.handleOCSP)
 		s.quiet(http.MethodGet, p+"/crl", s.handleCRL)
 		s.quiet(http.MethodGet, p+"/crl/:fingerprint", s.handleCRL)
+		s.quiet(http.MethodGet, p+"/issuer/:file", s.handleIssuer)
 	}
 }
 

@@ -9,6 +9,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -57,6 +58,9 @@ type Options struct {
 	Version string
 	// NoDashboard leaves the dashboard out (tools that measure the API).
 	NoDashboard bool
+	// TLSRenewEvery is how often the CA's own server certificate (tls =
+	// "self") is checked for renewal; 0 is a minute.
+	TLSRenewEvery time.Duration
 }
 
 // App is a certmaker, ready to serve.
@@ -71,10 +75,17 @@ type App struct {
 	Metrics http.Handler
 	// Operator runs admin operations in this process, as the socket does.
 	Operator *admin.Local
+	// TLS is the HTTPS configuration of Public, nil with [server] tls off.
+	TLS *tls.Config
+	// Plain serves http_listen when TLS is on: OCSP, CRLs and the CA's
+	// certificates, and a redirect to HTTPS for everything else.
+	Plain http.Handler
 
 	log      *slog.Logger
 	cfg      config.Config
 	notifier *notify.Notifier
+	self     *selfCert // the CA's own server certificate, with tls = "self"
+	opts     Options
 }
 
 // NewCore builds the service core over st as cfg says, with the roots st
@@ -88,6 +99,7 @@ func NewCore(cfg config.Config, st storage.Store, o Options) (*core.Service, err
 	}
 	authority, err := ca.New(ca.Config{
 		PublicURL:   cfg.Server.PublicURL,
+		CertURL:     cfg.CertURL(),
 		DefaultDays: cfg.Certificates.DefaultDays,
 		MinDays:     cfg.Certificates.MinDays,
 		MaxDays:     cfg.Certificates.MaxDays,
@@ -137,7 +149,7 @@ func New(cfg config.Config, st Store, o Options) (*App, error) {
 	if err := EnsureRoot(context.Background(), svc, o.Logger); err != nil {
 		return nil, err
 	}
-	a := &App{Core: svc, log: o.Logger, cfg: cfg, Operator: &admin.Local{Core: svc}}
+	a := &App{Core: svc, log: o.Logger, cfg: cfg, Operator: &admin.Local{Core: svc}, opts: o}
 	if a.notifier, err = NewNotifier(cfg, st, svc.Authority(), o.Logger); err != nil {
 		return nil, err
 	}
@@ -157,6 +169,12 @@ func New(cfg config.Config, st Store, o Options) (*App, error) {
 	}
 	requests := httplog.New(o.Logger, svc.Registry())
 	a.Public = requests.Wrap(mux(apiDoor, acmeDoor, dashboard))
+	if a.TLS, a.self, err = newTLS(cfg, svc, o.Logger); err != nil {
+		return nil, err
+	}
+	if a.TLS != nil {
+		a.Plain = plainHandler(a.Public, cfg.Server.PublicURL)
+	}
 	a.Admin = admin.Handler(a.Operator)
 	a.Metrics = promhttp.HandlerFor(svc.Registry(), promhttp.HandlerOpts{})
 	return a, nil
@@ -178,8 +196,9 @@ func EnsureRoot(ctx context.Context, svc *core.Service, log *slog.Logger) error 
 	return nil
 }
 
-// mux sends every path to its door: /acme/ to ACME, /api, /api/ and
-// /healthz to the API, everything else to the dashboard. A door left out
+// mux sends every path to its door: /acme/ to ACME, /api, /api/,
+// /healthz, /roots.pem and /intermediate.pem to the API, everything else
+// to the dashboard. A door left out
 // (nil) leaves its paths to the API, which answers 404.
 func mux(apiDoor, acmeDoor, dashboard http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -188,7 +207,7 @@ func mux(apiDoor, acmeDoor, dashboard http.Handler) http.Handler {
 		case acmeDoor != nil && strings.HasPrefix(p, "/acme/"):
 			httplog.SetRoute(r, "/acme/")
 			acmeDoor.ServeHTTP(w, r)
-		case strings.HasPrefix(p, "/api/") || p == "/api" || p == "/healthz" || dashboard == nil:
+		case strings.HasPrefix(p, "/api/") || p == "/api" || p == "/healthz" || p == "/roots.pem" || p == "/intermediate.pem" || dashboard == nil:
 			apiDoor.ServeHTTP(w, r)
 		default:
 			httplog.SetRoute(r, "/")
@@ -264,6 +283,9 @@ func RootConfig(cfg config.Config) (ca.RootConfig, error) {
 		Organization: cfg.CA.Organization,
 		Country:      cfg.CA.Country,
 		Constraints:  nc,
+
+		IntermediateDays: cfg.CA.IntermediateDays,
+		IntermediateName: cfg.CA.IntermediateCommonName,
 	}, nil
 }
 

@@ -16,6 +16,13 @@ func (a *App) Start(ctx context.Context) {
 	if a.cfg.CA.ExpiryWarningDays > 0 {
 		go a.every(ctx, 24*time.Hour, false, a.warnRootExpiry)
 	}
+	if a.self != nil {
+		every := a.opts.TLSRenewEvery
+		if every <= 0 {
+			every = time.Minute
+		}
+		go a.every(ctx, every, false, a.renewTLS)
+	}
 	if a.notifier.Enabled() {
 		a.log.Info("expiry warnings by webhook", "webhooks", a.notifier.Webhooks(), "format", a.cfg.Notify.Format)
 		go a.notifier.Run(ctx)
@@ -37,6 +44,22 @@ func (a *App) every(ctx context.Context, period time.Duration, now bool, fn func
 			fn()
 		}
 	}
+}
+
+// renewTLS renews the CA's own server certificate when it is due; a
+// failure is retried at the next check while the old one still serves.
+func (a *App) renewTLS() {
+	if err := a.self.renew(context.Background()); err != nil {
+		a.log.Error("renewing the server's own certificate", "err", err)
+	}
+}
+
+// RenewTLS renews the CA's own server certificate now if it is due.
+func (a *App) RenewTLS(ctx context.Context) error {
+	if a.self == nil {
+		return nil
+	}
+	return a.self.renew(ctx)
 }
 
 // sweepChallenges deletes long-expired challenges, so requests that were
@@ -61,17 +84,24 @@ func (a *App) releaseMapped() {
 	}
 }
 
-// warnRootExpiry logs a warning if the active root ends within
-// ca.expiry_warning_days: a root that expires takes every certificate with
-// it, and rotating needs clients to trust the new root first.
+// warnRootExpiry logs a warning if the active root, or the intermediate
+// that signs, ends within ca.expiry_warning_days: a root that expires
+// takes every certificate with it, and rotating needs clients to trust the
+// new root first; an intermediate is replaced without them.
 func (a *App) warnRootExpiry() {
 	warnDays := a.cfg.CA.ExpiryWarningDays
-	r := a.Core.Authority().Active()
-	if r == nil || warnDays <= 0 {
+	in := a.Core.Authority().Active()
+	if in == nil || warnDays <= 0 {
 		return
 	}
-	if left := r.Cert.NotAfter.Sub(a.Core.Now()); left < time.Duration(warnDays)*24*time.Hour {
+	window := time.Duration(warnDays) * 24 * time.Hour
+	if r := in.Anchor(); r.Cert.NotAfter.Sub(a.Core.Now()) < window {
+		left := r.Cert.NotAfter.Sub(a.Core.Now())
 		a.log.Warn("the active root CA expires soon: run `certmaker rotate-root` and distribute the new root",
 			"root", r.Fingerprint, "not_after", r.Cert.NotAfter, "days_left", int(left.Hours()/24))
+	}
+	if left := in.Cert.NotAfter.Sub(a.Core.Now()); !in.IsRoot() && left < window && in.Cert.NotAfter.Before(in.Anchor().Cert.NotAfter) {
+		a.log.Warn("the intermediate CA expires soon: run `certmaker intermediate rotate` (devices need nothing new)",
+			"intermediate", in.Fingerprint, "not_after", in.Cert.NotAfter, "days_left", int(left.Hours()/24))
 	}
 }

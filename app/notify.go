@@ -25,7 +25,7 @@ func NewNotifier(cfg config.Config, st notify.Store, authority *ca.Authority, lo
 	if authority != nil {
 		nc.Now = authority.Now
 		nc.ActiveRoot = func() *notify.Root {
-			r := authority.Active()
+			r := authority.ActiveRoot()
 			if r == nil {
 				return nil
 			}

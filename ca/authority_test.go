@@ -21,13 +21,13 @@ func TestAuthority_Roots(t *testing.T) {
 		old := mustRoot(t, ca.KeyECDSAP256, testNow.Add(-24*time.Hour))
 		newest := mustRoot(t, ca.KeyECDSAP256, testNow)
 		a := mustAuthority(t, testNow, newest)
-		a.AddRoot(older, false)
-		a.AddRoot(old, false)
-		if got, want := a.Roots(), []*ca.Root{older, old, newest}; !slices.Equal(got, want) {
+		a.Add(older, false)
+		a.Add(old, false)
+		if got, want := a.Roots(), []*ca.Issuer{older, old, newest}; !slices.Equal(got, want) {
 			t.Errorf("Roots() = %v, want %v", got, want)
 		}
 		// Making a known root active again does not list it twice.
-		a.AddRoot(older, true)
+		a.Add(older, true)
 		if got := a.Roots(); len(got) != 3 || a.Active() != older {
 			t.Errorf("after re-adding a root: %d roots, active %v; want 3 and the re-added one", len(got), a.Active())
 		}
@@ -35,14 +35,14 @@ func TestAuthority_Roots(t *testing.T) {
 
 	t.Run("TiesByFingerprint", func(t *testing.T) {
 		x, y := mustRoot(t, ca.KeyECDSAP256, testNow), mustRoot(t, ca.KeyECDSAP256, testNow)
-		want := []*ca.Root{x, y}
+		want := []*ca.Issuer{x, y}
 		if x.Fingerprint > y.Fingerprint {
-			want = []*ca.Root{y, x}
+			want = []*ca.Issuer{y, x}
 		}
-		for _, order := range [][]*ca.Root{{x, y}, {y, x}} {
+		for _, order := range [][]*ca.Issuer{{x, y}, {y, x}} {
 			a := mustAuthority(t, testNow, nil)
 			for _, r := range order {
-				a.AddRoot(r, true)
+				a.Add(r, true)
 			}
 			if got := a.Roots(); !slices.Equal(got, want) {
 				t.Errorf("added %v: Roots() = %v, want %v", order, got, want)
@@ -57,7 +57,7 @@ func TestAuthority_Roots(t *testing.T) {
 		a := mustAuthority(t, testNow, first)
 		before := a.Roots()
 		second := mustRoot(t, ca.KeyECDSAP256, testNow)
-		a.AddRoot(second, true)
+		a.Add(second, true)
 		if len(before) != 1 || before[0] != first {
 			t.Errorf("slice from before AddRoot now holds %v", before)
 		}
@@ -75,7 +75,7 @@ func TestAuthority_Roots(t *testing.T) {
 	// Readers on every request, a rotation meanwhile: run with -race.
 	t.Run("Concurrent", func(t *testing.T) {
 		a := mustAuthority(t, testNow, mustRoot(t, ca.KeyECDSAP256, testNow))
-		more := []*ca.Root{
+		more := []*ca.Issuer{
 			mustRoot(t, ca.KeyECDSAP256, testNow.Add(time.Hour)),
 			mustRoot(t, ca.KeyECDSAP256, testNow.Add(2*time.Hour)),
 		}
@@ -94,7 +94,7 @@ func TestAuthority_Roots(t *testing.T) {
 			})
 		}
 		for _, r := range more {
-			a.AddRoot(r, true)
+			a.Add(r, true)
 		}
 		wg.Wait()
 		if n := len(a.Roots()); n != 3 {

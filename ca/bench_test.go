@@ -42,7 +42,7 @@ func BenchmarkGenerateKey(b *testing.B) {
 // certificate) for an ECDSA P-256 leaf under an ECDSA P-256 root, as the
 // default simple request does it, and the same from every core.
 func BenchmarkSign(b *testing.B) {
-	root := mustRoot(b, ca.KeyECDSAP256, time.Now())
+	root := mustIssuer(b, ca.KeyECDSAP256, time.Now())
 	a := mustAuthority(b, time.Now(), root)
 	req := mustNormalize(b, &ca.Request{DNSNames: []string{"app.example.com"}})
 	pub := mustKey(b, ca.KeyECDSAP256).Public()
@@ -70,7 +70,7 @@ func BenchmarkSign(b *testing.B) {
 // signature), the bare signature and verification it contains, and parsing
 // the result back.
 func BenchmarkSignParts(b *testing.B) {
-	root := mustRoot(b, ca.KeyECDSAP256, time.Now())
+	root := mustIssuer(b, ca.KeyECDSAP256, time.Now())
 	leafKey := mustKey(b, ca.KeyECDSAP256)
 	now := time.Now()
 	tmpl := &x509.Certificate{

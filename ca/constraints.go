@@ -79,7 +79,7 @@ func ipNets(ps []netip.Prefix) []*net.IPNet {
 // permits checks a normalized request against the root's own Name
 // Constraints extension, so a refused name is a 400 before anything is
 // signed rather than a certificate every verifier would reject.
-func (r *Root) permits(req *Request) error {
+func (r *Issuer) permits(req *Request) error {
 	c := r.Cert
 	for _, name := range req.DNSNames {
 		if err := checkDomain(name, "domain", c.PermittedDNSDomains, c.ExcludedDNSDomains); err != nil {

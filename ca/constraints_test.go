@@ -12,26 +12,45 @@ import (
 	"certmaker/ca"
 )
 
-func constrainedRoot(t *testing.T) *ca.Root {
+// constrainedIssuer is an intermediate under a root, both made with name
+// constraints.
+func constrainedIssuer(t *testing.T) *ca.Issuer {
 	t.Helper()
-	r, err := ca.NewRoot(ca.RootConfig{
+	cfg := ca.RootConfig{
 		KeyType: ca.KeyECDSAP256, Days: 3650, CommonName: "constrained", Country: "DE",
+		IntermediateDays: 1095,
 		Constraints: ca.NameConstraints{
 			PermittedDNSDomains: []string{"home.lan", ".example.internal"},
 			ExcludedDNSDomains:  []string{"secret.home.lan"},
 			PermittedIPRanges:   []netip.Prefix{netip.MustParsePrefix("192.168.0.0/16"), netip.MustParsePrefix("fd00::/8")},
 			ExcludedIPRanges:    []netip.Prefix{netip.MustParsePrefix("192.168.99.0/24")},
 		},
-	}, testNow)
+	}
+	r, err := ca.NewRoot(cfg, testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r
+	i, err := ca.NewIntermediate(r, cfg, testURL, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return i
 }
 
+// Both tiers carry the constraints: a verifier that reads only the
+// intermediate's, or only the root's, still holds the line.
 func TestNameConstraints_RootExtension(t *testing.T) {
-	root := constrainedRoot(t)
-	c := root.Cert
+	iss := constrainedIssuer(t)
+	for _, c := range []*x509.Certificate{iss.Parent.Cert, iss.Cert} {
+		checkConstraints(t, c)
+	}
+	if unconstrained := mustRoot(t, ca.KeyECDSAP256, testNow); unconstrained.Cert.PermittedDNSDomainsCritical || len(unconstrained.Cert.PermittedDNSDomains) > 0 {
+		t.Error("a root without configured constraints carries some")
+	}
+}
+
+func checkConstraints(t *testing.T, c *x509.Certificate) {
+	t.Helper()
 	if !c.PermittedDNSDomainsCritical {
 		t.Error("name constraints are not critical")
 	}
@@ -44,13 +63,10 @@ func TestNameConstraints_RootExtension(t *testing.T) {
 	if strings.Join(c.PermittedEmailAddresses, ",") != "home.lan,.home.lan,.example.internal" {
 		t.Errorf("email constraints %v", c.PermittedEmailAddresses)
 	}
-	if unconstrained := mustRoot(t, ca.KeyECDSAP256, testNow); unconstrained.Cert.PermittedDNSDomainsCritical || len(unconstrained.Cert.PermittedDNSDomains) > 0 {
-		t.Error("a root without configured constraints carries some")
-	}
 }
 
 func TestNameConstraints_Sign(t *testing.T) {
-	root := constrainedRoot(t)
+	root := constrainedIssuer(t)
 	a := mustAuthority(t, testNow, root)
 	cases := []struct {
 		name  string
@@ -104,7 +120,7 @@ func TestNameConstraints_Sign(t *testing.T) {
 // Even a leaf that slipped past the check (signed directly with the root
 // key) is rejected by verifiers: that is what makes the root safe to trust.
 func TestNameConstraints_VerifierRejectsOutsideLeaf(t *testing.T) {
-	root := constrainedRoot(t)
+	root := constrainedIssuer(t)
 	key := mustKey(t, ca.KeyECDSAP256)
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(7),

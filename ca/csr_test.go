@@ -37,7 +37,7 @@ func csrPEM(t testing.TB, key crypto.Signer, tmpl *x509.CertificateRequest) []by
 }
 
 func TestParseCSR_KeyTypes(t *testing.T) {
-	root := mustRoot(t, ca.KeyECDSAP256, testNow)
+	root := mustIssuer(t, ca.KeyECDSAP256, testNow)
 	a := mustAuthority(t, testNow, root)
 	for _, kt := range []ca.KeyType{ca.KeyECDSAP256, ca.KeyECDSAP384, ca.KeyRSA2048, ca.KeyRSA3072, ca.KeyEd25519} {
 		t.Run(string(kt), func(t *testing.T) {

@@ -16,8 +16,8 @@ var testNow = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
 // testURL is the public URL the test authorities put into certificates.
 const testURL = "http://ca.example.com:8880"
 
-// mustRoot makes a ten-year root of key type kt valid from now.
-func mustRoot(t testing.TB, kt ca.KeyType, now time.Time) *ca.Root {
+// mustRoot makes a ten-year two-tier root of key type kt valid from now.
+func mustRoot(t testing.TB, kt ca.KeyType, now time.Time) *ca.Issuer {
 	t.Helper()
 	r, err := ca.NewRoot(ca.RootConfig{
 		KeyType:      kt,
@@ -32,10 +32,27 @@ func mustRoot(t testing.TB, kt ca.KeyType, now time.Time) *ca.Root {
 	return r
 }
 
+// mustIssuer makes an intermediate of key type kt, valid from now for three
+// years, under a new root of the same type: what signs leaves.
+func mustIssuer(t testing.TB, kt ca.KeyType, now time.Time) *ca.Issuer {
+	t.Helper()
+	i, err := ca.NewIntermediate(mustRoot(t, kt, now), ca.RootConfig{
+		KeyType:          kt,
+		IntermediateDays: 1095,
+		IntermediateName: "certmaker Test Intermediate",
+		Organization:     "certmaker tests",
+		Country:          "DE",
+	}, testURL, now)
+	if err != nil {
+		t.Fatalf("NewIntermediate(%s): %v", kt, err)
+	}
+	return i
+}
+
 // mustAuthority returns an authority with the default bounds (7 days, 1..182)
-// whose clock always reads now, and, unless root is nil, root as its active
-// issuer.
-func mustAuthority(t testing.TB, now time.Time, root *ca.Root) *ca.Authority {
+// whose clock always reads now, and, unless root is nil, root (and its
+// parent) with root as its active issuer.
+func mustAuthority(t testing.TB, now time.Time, root *ca.Issuer) *ca.Authority {
 	t.Helper()
 	a, err := ca.New(ca.Config{
 		PublicURL:   testURL,
@@ -48,7 +65,7 @@ func mustAuthority(t testing.TB, now time.Time, root *ca.Root) *ca.Authority {
 		t.Fatalf("ca.New: %v", err)
 	}
 	if root != nil {
-		a.AddRoot(root, true)
+		add(a, root, true)
 	}
 	return a
 }
@@ -94,4 +111,12 @@ func parsed(t testing.TB, iss *ca.Issued) *x509.Certificate {
 		t.Fatalf("Issued says serial %s, %s-%s; the leaf says %s, %s-%s", iss.Serial, iss.NotBefore, iss.NotAfter, c.SerialNumber, c.NotBefore, c.NotAfter)
 	}
 	return c
+}
+
+// add makes iss, and the root above it, known to a.
+func add(a *ca.Authority, iss *ca.Issuer, active bool) {
+	if iss.Parent != nil {
+		a.Add(iss.Parent, false)
+	}
+	a.Add(iss, active)
 }

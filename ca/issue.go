@@ -16,7 +16,7 @@ type Issued struct {
 	DER                 []byte
 	Serial              *big.Int
 	NotBefore, NotAfter time.Time
-	Root                *Root
+	Issuer              *Issuer
 }
 
 // Parse parses the issued certificate, for callers that need more than
@@ -33,14 +33,14 @@ func (a *Authority) Sign(req *Request, pub crypto.PublicKey) (*Issued, error) {
 	if err != nil {
 		return nil, err
 	}
-	root, err := a.activeRoot()
+	root, err := a.activeIssuer()
 	if err != nil {
 		return nil, err
 	}
 	if err := root.permits(req); err != nil {
 		return nil, err
 	}
-	profile, err := root.profile(a.cfg.PublicURL)
+	profile, err := root.profile(a.cfg.CertURL)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,7 @@ func (a *Authority) Sign(req *Request, pub crypto.PublicKey) (*Issued, error) {
 	l.notBefore = now.UTC().Truncate(time.Second)
 	l.notAfter = l.notBefore.Add(time.Duration(a.Days(req.Days)) * 24 * time.Hour)
 	if l.notAfter.After(root.Cert.NotAfter) {
-		// A leaf cannot outlive its root; verifiers would reject it then anyway.
+		// A leaf cannot outlive its issuer; verifiers would reject it then anyway.
 		l.notAfter = root.Cert.NotAfter
 	}
 	if l.serial, err = NewLeafSerial(a.cfg.Rand, now); err != nil {
@@ -83,7 +83,7 @@ func (a *Authority) Sign(req *Request, pub crypto.PublicKey) (*Issued, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing certificate: %w", err)
 	}
-	return &Issued{DER: der, Serial: l.serial, NotBefore: l.notBefore, NotAfter: l.notAfter, Root: root}, nil
+	return &Issued{DER: der, Serial: l.serial, NotBefore: l.notBefore, NotAfter: l.notAfter, Issuer: root}, nil
 }
 
 // leafKeyID is subjectKeyID without the round trip through DER for the key

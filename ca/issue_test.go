@@ -87,8 +87,8 @@ func TestAuthority_PublicURL(t *testing.T) {
 	if a.PublicURL() != testURL {
 		t.Errorf("PublicURL() = %q, want %q without trailing slashes", a.PublicURL(), testURL)
 	}
-	root := mustRoot(t, ca.KeyECDSAP256, time.Now())
-	a.AddRoot(root, true)
+	root := mustIssuer(t, ca.KeyECDSAP256, time.Now())
+	add(a, root, true)
 	leaf := mustSign(t, a, &ca.Request{DNSNames: []string{"app.example.com"}}, mustKey(t, ca.KeyECDSAP256).Public())
 	if want := []string{testURL + "/api/ocsp"}; !slices.Equal(leaf.OCSPServer, want) {
 		t.Errorf("OCSP %q, want %q", leaf.OCSPServer, want)
@@ -96,7 +96,7 @@ func TestAuthority_PublicURL(t *testing.T) {
 }
 
 func TestSign_Validity(t *testing.T) {
-	root := mustRoot(t, ca.KeyECDSAP256, testNow.Add(-time.Hour))
+	root := mustIssuer(t, ca.KeyECDSAP256, testNow.Add(-time.Hour))
 	a, err := ca.New(ca.Config{
 		PublicURL: testURL, DefaultDays: 7, MinDays: 3, MaxDays: 182,
 		// A clock between seconds: certificates say whole seconds.
@@ -105,7 +105,7 @@ func TestSign_Validity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.AddRoot(root, true)
+	add(a, root, true)
 	pub := mustKey(t, ca.KeyECDSAP256).Public()
 	tests := []struct {
 		name     string
@@ -134,7 +134,13 @@ func TestSign_Validity(t *testing.T) {
 }
 
 func TestSign_NeverOutlivesRoot(t *testing.T) {
-	root, err := ca.NewRoot(ca.RootConfig{KeyType: ca.KeyECDSAP256, Days: 10, CommonName: "Short Root", Organization: "certmaker tests", Country: "DE"}, testNow)
+	cfg := ca.RootConfig{KeyType: ca.KeyECDSAP256, Days: 10, CommonName: "Short Root", Organization: "certmaker tests", Country: "DE", IntermediateDays: 1095}
+	short, err := ca.NewRoot(cfg, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The intermediate is capped at the root's end, and the leaf at its.
+	root, err := ca.NewIntermediate(short, cfg, testURL, testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +156,7 @@ func TestSign_NeverOutlivesRoot(t *testing.T) {
 
 func TestSign_Profile(t *testing.T) {
 	now := testNow
-	root := mustRoot(t, ca.KeyECDSAP256, now.Add(-time.Hour))
+	root := mustIssuer(t, ca.KeyECDSAP256, now.Add(-time.Hour))
 	a := mustAuthority(t, now, root)
 	keyTypes := []ca.KeyType{ca.KeyECDSAP256, ca.KeyECDSAP384, ca.KeyRSA2048, ca.KeyRSA3072, ca.KeyEd25519}
 	for _, kt := range keyTypes {
@@ -166,7 +172,7 @@ func TestSign_Profile(t *testing.T) {
 				t.Fatalf("Sign: %v", err)
 			}
 			leaf := parsed(t, iss)
-			if iss.Root != root {
+			if iss.Issuer != root {
 				t.Errorf("Issued.Root is not the active root")
 			}
 
@@ -240,7 +246,7 @@ func TestSign_Profile(t *testing.T) {
 }
 
 func TestSign_SubjectAndEmails(t *testing.T) {
-	root := mustRoot(t, ca.KeyECDSAP256, testNow)
+	root := mustIssuer(t, ca.KeyECDSAP256, testNow)
 	a := mustAuthority(t, testNow, root)
 	pub := mustKey(t, ca.KeyECDSAP256).Public()
 
@@ -313,13 +319,13 @@ func TestSign_Errors(t *testing.T) {
 			t.Errorf("Sign without a root = %v, want an error", iss)
 		}
 		// A known but inactive root does not issue either.
-		a.AddRoot(mustRoot(t, ca.KeyECDSAP256, testNow), false)
+		add(a, mustIssuer(t, ca.KeyECDSAP256, testNow), false)
 		if iss, err := a.Sign(req, mustKey(t, ca.KeyECDSAP256).Public()); err == nil {
 			t.Errorf("Sign with only an inactive root = %v, want an error", iss)
 		}
 	})
 	t.Run("WeakKey", func(t *testing.T) {
-		a := mustAuthority(t, testNow, mustRoot(t, ca.KeyECDSAP256, testNow))
+		a := mustAuthority(t, testNow, mustIssuer(t, ca.KeyECDSAP256, testNow))
 		p521, err := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
 		if err != nil {
 			t.Fatal(err)
@@ -338,31 +344,34 @@ func TestSign_Rotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	oldRoot := mustRoot(t, ca.KeyECDSAP256, t0)
-	a.AddRoot(oldRoot, true)
+	oldRoot := mustIssuer(t, ca.KeyECDSAP256, t0)
+	add(a, oldRoot, true)
 	pub := mustKey(t, ca.KeyECDSAP256).Public()
 	oldLeaf := mustSign(t, a, &ca.Request{DNSNames: []string{"app.example.com"}}, pub)
 
 	clock = t1
-	newRoot := mustRoot(t, ca.KeyECDSAP256, t1)
-	a.AddRoot(newRoot, true)
+	newRoot := mustIssuer(t, ca.KeyECDSAP256, t1)
+	add(a, newRoot, true)
 	iss, err := a.Sign(mustNormalize(t, &ca.Request{DNSNames: []string{"app.example.com"}}), pub)
 	if err != nil {
 		t.Fatalf("Sign after rotation: %v", err)
 	}
 	newLeaf := parsed(t, iss)
 
-	if a.Active() != newRoot || iss.Root != newRoot {
+	if a.Active() != newRoot || iss.Issuer != newRoot {
 		t.Errorf("the new root is not the active issuer")
 	}
-	if a.Root(oldRoot.Fingerprint) != oldRoot || a.Root(newRoot.Fingerprint) != newRoot {
+	if a.Issuer(oldRoot.Fingerprint) != oldRoot || a.Issuer(newRoot.Fingerprint) != newRoot {
 		t.Errorf("Root(fingerprint) does not find both roots")
 	}
-	if a.Root(strings.Repeat("0", 64)) != nil {
+	if a.Issuer(strings.Repeat("0", 64)) != nil {
 		t.Errorf("Root(unknown fingerprint) is not nil")
 	}
-	if roots := a.Roots(); len(roots) != 2 || roots[0] != oldRoot || roots[1] != newRoot {
-		t.Errorf("Roots() = %v, want [old new]", roots)
+	if roots := a.Roots(); len(roots) != 2 || roots[0] != oldRoot.Parent || roots[1] != newRoot.Parent {
+		t.Errorf("Roots() = %v, want the old and the new intermediate's roots", roots)
+	}
+	if all := a.Issuers(); len(all) != 4 {
+		t.Errorf("Issuers() = %v, want two roots and two intermediates", all)
 	}
 	if !bytes.Equal(newLeaf.AuthorityKeyId, newRoot.Cert.SubjectKeyId) || !bytes.Equal(newLeaf.RawIssuer, newRoot.Cert.RawSubject) {
 		t.Errorf("new leaf does not name the new root as issuer")
@@ -398,9 +407,9 @@ func TestSign_Rotation(t *testing.T) {
 	}
 
 	// A root added as inactive does not take over.
-	spare := mustRoot(t, ca.KeyECDSAP256, t1)
-	a.AddRoot(spare, false)
-	if a.Active() != newRoot || a.Root(spare.Fingerprint) != spare {
+	spare := mustIssuer(t, ca.KeyECDSAP256, t1)
+	add(a, spare, false)
+	if a.Active() != newRoot || a.Issuer(spare.Fingerprint) != spare {
 		t.Errorf("AddRoot(inactive) changed the active root or was not remembered")
 	}
 }

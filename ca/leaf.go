@@ -43,6 +43,7 @@ var (
 	oidExtKeyUsage       = asn1.ObjectIdentifier{2, 5, 29, 37}
 	oidAuthorityInfo     = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 1}
 	oidAccessOCSP        = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1}
+	oidAccessCAIssuers   = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 2}
 	oidServerAuth        = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 1}
 	oidClientAuth        = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 2}
 	oidEmailProtection   = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 4}
@@ -63,10 +64,10 @@ const (
 	tagIP    = 7
 )
 
-// leafProfile is what every leaf of one root shares, encoded once per root.
+// leafProfile is what every leaf of one issuer shares, encoded once per issuer.
 type leafProfile struct {
 	publicURL string // the URL the AIA and CRL extensions were built for
-	issuer    []byte // the root's subject, as encoded in the root
+	issuer    []byte // the issuer's subject, as encoded in its certificate
 	sigAlg    []byte // signature AlgorithmIdentifier
 	opts      crypto.SignerOpts
 	aki       []byte // whole Extension values, ready to append
@@ -77,7 +78,7 @@ type leafProfile struct {
 // profile returns root's leaf profile for publicURL, building it the first
 // time (and again only if the public URL changed, which it does not while
 // a server runs).
-func (r *Root) profile(publicURL string) (*leafProfile, error) {
+func (r *Issuer) profile(publicURL string) (*leafProfile, error) {
 	if p := r.leaf.Load(); p != nil && p.publicURL == publicURL {
 		return p, nil
 	}
@@ -89,7 +90,7 @@ func (r *Root) profile(publicURL string) (*leafProfile, error) {
 	return p, nil
 }
 
-func newLeafProfile(r *Root, publicURL string) (*leafProfile, error) {
+func newLeafProfile(r *Issuer, publicURL string) (*leafProfile, error) {
 	p := &leafProfile{publicURL: publicURL, issuer: r.Cert.RawSubject}
 	var alg asn1.ObjectIdentifier
 	withNull := false
@@ -126,23 +127,30 @@ func newLeafProfile(r *Root, publicURL string) (*leafProfile, error) {
 			return nil, err
 		}
 	}
-	ocspURL := publicURL + "/api/ocsp"
-	crlURL := publicURL + "/api/crl/" + r.Fingerprint
-	if err := isIA5(ocspURL); err != nil {
+	ocsp := ocspURL(publicURL)
+	crl := crlURL(publicURL, r.Fingerprint)
+	issuer := issuerURL(publicURL, r.Fingerprint)
+	if err := isIA5(ocsp); err != nil {
 		return nil, err
 	}
+	// caIssuers lets a client that was sent the leaf alone fetch the
+	// intermediate (RFC 5280 4.2.2.1).
 	p.aia, err = extension(oidAuthorityInfo, false, func(b *cryptobyte.Builder) {
 		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 				b.AddASN1ObjectIdentifier(oidAccessOCSP)
-				addTagged(b, tagURI, []byte(ocspURL))
+				addTagged(b, tagURI, []byte(ocsp))
+			})
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddASN1ObjectIdentifier(oidAccessCAIssuers)
+				addTagged(b, tagURI, []byte(issuer))
 			})
 		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := isIA5(crlURL); err != nil {
+	if err := isIA5(crl); err != nil {
 		return nil, err
 	}
 	p.crldp, err = extension(oidCRLDistribution, false, func(b *cryptobyte.Builder) {
@@ -150,7 +158,7 @@ func newLeafProfile(r *Root, publicURL string) (*leafProfile, error) {
 			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // DistributionPoint
 				b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) { // distributionPoint
 					b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) { // fullName
-						addTagged(b, tagURI, []byte(crlURL))
+						addTagged(b, tagURI, []byte(crl))
 					})
 				})
 			})
@@ -271,7 +279,7 @@ func (p *leafProfile) tbs(l *leaf) ([]byte, error) {
 }
 
 // sign signs tbs with the root's key and returns the whole certificate.
-func (p *leafProfile) sign(r *Root, rand io.Reader, tbs []byte) ([]byte, error) {
+func (p *leafProfile) sign(r *Issuer, rand io.Reader, tbs []byte) ([]byte, error) {
 	sig, err := crypto.SignMessage(r.Signer, rand, tbs, p.opts)
 	if err != nil {
 		return nil, err

@@ -17,7 +17,7 @@ import (
 // referenceLeaf is the certificate crypto/x509 makes for what Sign issued:
 // the template certmaker used before it encoded leaves itself, filled from
 // the request and from the serial and validity Sign chose.
-func referenceLeaf(t *testing.T, root *ca.Root, req *ca.Request, pub crypto.PublicKey, iss *ca.Issued) *x509.Certificate {
+func referenceLeaf(t *testing.T, root *ca.Issuer, req *ca.Request, pub crypto.PublicKey, iss *ca.Issued) *x509.Certificate {
 	t.Helper()
 	kt, err := ca.KeyTypeOf(pub)
 	if err != nil {
@@ -63,6 +63,7 @@ func referenceLeaf(t *testing.T, root *ca.Root, req *ca.Request, pub crypto.Publ
 		EmailAddresses:        req.Emails,
 		SubjectKeyId:          got.SubjectKeyId, // its value is TestSign_Profile's business
 		OCSPServer:            []string{testURL + "/api/ocsp"},
+		IssuingCertificateURL: []string{testURL + "/api/issuer/" + root.Fingerprint + ".crt"},
 		CRLDistributionPoints: []string{testURL + "/api/crl/" + root.Fingerprint},
 	}
 	isDV := s.Organization == "" && s.Province == "" && s.Locality == "" && s.StreetAddress == "" && s.PostalCode == ""
@@ -103,12 +104,12 @@ func TestSign_MatchesCreateCertificate(t *testing.T) {
 	for _, rootType := range keyTypes {
 		t.Run("root "+string(rootType), func(t *testing.T) {
 			now := testNow
-			root := mustRoot(t, rootType, now.Add(-time.Hour))
+			root := mustIssuer(t, rootType, now.Add(-time.Hour))
 			a := mustAuthority(t, now, root)
 			if rootType == ca.KeyEd25519 {
 				// Issued at the end of 2049, so that NotAfter is in 2050
 				// and encoded as GeneralizedTime, NotBefore as UTCTime.
-				a = mustAuthority(t, time.Date(2049, 12, 30, 0, 0, 0, 0, time.UTC), mustRoot(t, rootType, time.Date(2049, 12, 29, 0, 0, 0, 0, time.UTC)))
+				a = mustAuthority(t, time.Date(2049, 12, 30, 0, 0, 0, 0, time.UTC), mustIssuer(t, rootType, time.Date(2049, 12, 29, 0, 0, 0, 0, time.UTC)))
 				root = a.Active()
 			}
 			// A leaf named like its root gets no authority key identifier,
@@ -149,7 +150,7 @@ func TestSign_MatchesCreateCertificate(t *testing.T) {
 // Sign refuses it rather than encode it (Normalize already turns IDNs into
 // their A-labels, so only a caller that skips it gets here).
 func TestSign_NonASCIIName(t *testing.T) {
-	root := mustRoot(t, ca.KeyECDSAP256, testNow.Add(-time.Hour))
+	root := mustIssuer(t, ca.KeyECDSAP256, testNow.Add(-time.Hour))
 	a := mustAuthority(t, testNow, root)
 	req := mustNormalize(t, &ca.Request{DNSNames: []string{"app.example.com"}})
 	req.DNSNames = []string{"bücher.example.com"}

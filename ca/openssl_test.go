@@ -12,8 +12,10 @@ import (
 	"certmaker/ca"
 )
 
-// TestOpenSSLVerify has openssl, an independent implementation, judge roots
-// and leaves: the chain, the purpose, host names and IP addresses.
+// TestOpenSSLVerify has openssl, an independent implementation, judge roots,
+// intermediates and leaves: the chain (root trusted, intermediate
+// untrusted, as a TLS server sends it), the purpose, host names and IP
+// addresses.
 func TestOpenSSLVerify(t *testing.T) {
 	openssl, err := exec.LookPath("openssl")
 	if err != nil {
@@ -33,8 +35,9 @@ func TestOpenSSLVerify(t *testing.T) {
 			t.Parallel()
 			// openssl checks validity against the real clock.
 			now := time.Now()
-			root := mustRoot(t, tt.root, now.Add(-time.Minute))
-			a := mustAuthority(t, now, root)
+			iss := mustIssuer(t, tt.root, now.Add(-time.Minute))
+			root := iss.Parent
+			a := mustAuthority(t, now, iss)
 			leaf := mustSign(t, a, &ca.Request{
 				DNSNames: []string{"app.example.com", "www.example.com"},
 				IPs:      []netip.Addr{netip.MustParseAddr("192.168.1.20")},
@@ -43,7 +46,11 @@ func TestOpenSSLVerify(t *testing.T) {
 			dir := t.TempDir()
 			rootPEM := filepath.Join(dir, "root.pem")
 			leafPEM := filepath.Join(dir, "leaf.pem")
+			intPEM := filepath.Join(dir, "intermediate.pem")
 			if err := os.WriteFile(rootPEM, ca.CertPEM(root.Cert.Raw), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(intPEM, ca.CertPEM(iss.Cert.Raw), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			if err := os.WriteFile(leafPEM, ca.CertPEM(leaf.Raw), 0o600); err != nil {
@@ -51,7 +58,7 @@ func TestOpenSSLVerify(t *testing.T) {
 			}
 			verify := func(t *testing.T, wantOK bool, args ...string) {
 				t.Helper()
-				args = append([]string{"verify", "-x509_strict", "-CAfile", rootPEM}, args...)
+				args = append([]string{"verify", "-x509_strict", "-CAfile", rootPEM, "-untrusted", intPEM}, args...)
 				out, err := exec.Command(openssl, args...).CombinedOutput()
 				ok := err == nil && strings.Contains(string(out), ": OK")
 				if ok != wantOK {
@@ -59,6 +66,7 @@ func TestOpenSSLVerify(t *testing.T) {
 				}
 			}
 			verify(t, true, rootPEM)
+			verify(t, true, intPEM)
 			verify(t, true, leafPEM)
 			verify(t, true, "-purpose", "sslserver", leafPEM)
 			verify(t, true, "-purpose", "sslclient", leafPEM)
@@ -67,6 +75,11 @@ func TestOpenSSLVerify(t *testing.T) {
 			// A judge that says OK to everything would be no judge.
 			verify(t, false, "-verify_hostname", "evil.example.com", leafPEM)
 			verify(t, false, "-verify_ip", "192.168.1.21", leafPEM)
+			// The root alone does not make a chain: the intermediate is needed.
+			out, err := exec.Command(openssl, "verify", "-x509_strict", "-CAfile", rootPEM, leafPEM).CombinedOutput()
+			if err == nil {
+				t.Errorf("the leaf verified against the root without its intermediate:\n%s", out)
+			}
 		})
 	}
 }

@@ -20,6 +20,13 @@ var ErrInvalid = errors.New("invalid request")
 // ErrUnknownRoot is returned for a root fingerprint certmaker never had.
 var ErrUnknownRoot = errors.New("unknown root")
 
+// ErrWrongKey is a key given for a root that is not that root's.
+var ErrWrongKey = errors.New("wrong key")
+
+// ErrRootOffline is an operation that needs a root's key while it is kept
+// off the server.
+var ErrRootOffline = errors.New("the root key is offline")
+
 // MaxNames bounds the names in one certificate, as public CAs do; a
 // certificate with thousands of SANs helps nobody and costs everybody.
 const MaxNames = 100

@@ -14,25 +14,70 @@ import (
 	"time"
 )
 
-// Root is a self-signed certificate authority that issues leaves directly.
-type Root struct {
-	Cert        *x509.Certificate
+// Issuer is a CA certificate certmaker holds: a self-signed root, or an
+// intermediate that a root signed (Parent). An intermediate signs leaves,
+// their OCSP answers and their CRL; a root signs only intermediates and
+// its own CRL, except a one-tier root (pathLenConstraint 0, made before
+// certmaker had intermediates), which signs leaves itself.
+type Issuer struct {
+	Cert *x509.Certificate
+	// Signer is nil while the key is offline: a root kept off the server.
 	Signer      crypto.Signer
 	Fingerprint string // lowercase hex SHA-256 of Cert.Raw
+	// Parent is the root that signed an intermediate; nil for a root.
+	Parent *Issuer
 
 	leaf atomic.Pointer[leafProfile] // built on first use (leaf.go)
 }
 
-// RootConfig says what a new root looks like.
+// IsRoot reports whether the issuer is a self-signed root.
+func (i *Issuer) IsRoot() bool { return i.Parent == nil }
+
+// SignsLeaves reports whether the issuer signs leaves: an intermediate, or
+// a one-tier root, whose pathLenConstraint 0 forbids it any intermediate.
+func (i *Issuer) SignsLeaves() bool {
+	return i.Parent != nil || (i.Cert.MaxPathLen == 0 && i.Cert.MaxPathLenZero)
+}
+
+// Anchor is the root at the top of the issuer's chain: itself for a root.
+func (i *Issuer) Anchor() *Issuer {
+	for i.Parent != nil {
+		i = i.Parent
+	}
+	return i
+}
+
+// Chain is what a leaf of this issuer is served with after itself: the
+// intermediate, never a root (relying parties hold the root already, and a
+// root sent along would only be ignored or, worse, trusted from the wire).
+func (i *Issuer) Chain() [][]byte {
+	if i.IsRoot() {
+		return nil
+	}
+	return [][]byte{i.Cert.Raw}
+}
+
+// Online reports whether the issuer's key is on the server.
+func (i *Issuer) Online() bool { return i.Signer != nil }
+
+// RootConfig says what a new root, and the intermediates under it, look like.
 type RootConfig struct {
 	KeyType      KeyType
 	Days         int
 	CommonName   string
 	Organization string
 	Country      string
-	// Constraints, if any, are written into the root as a critical Name
-	// Constraints extension.
+	// Constraints, if any, are written into the root and its
+	// intermediates as a critical Name Constraints extension.
 	Constraints NameConstraints
+	// IntermediateDays is the validity of an intermediate (capped at the
+	// root's end); IntermediateName its common name, before the suffix.
+	IntermediateDays int
+	IntermediateName string
+	// OneTier makes the root of certmaker before intermediates
+	// (pathLenConstraint 0, signing leaves itself); only tests of old
+	// databases want it.
+	OneTier bool
 }
 
 type certTemplate = x509.Certificate
@@ -46,7 +91,7 @@ func Fingerprint(der []byte) string {
 // NewRoot generates a key and a self-signed root certificate valid from now.
 // The common name gets a short random suffix so that successive roots are
 // distinguishable by name, which chain builders and people both rely on.
-func NewRoot(cfg RootConfig, now time.Time) (*Root, error) {
+func NewRoot(cfg RootConfig, now time.Time) (*Issuer, error) {
 	if cfg.Days <= 0 {
 		return nil, fmt.Errorf("%w: root days must be positive", ErrInvalid)
 	}
@@ -72,19 +117,22 @@ func NewRoot(cfg RootConfig, now time.Time) (*Root, error) {
 	}
 	notBefore := now.UTC().Truncate(time.Second)
 	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      subject.name(),
-		NotBefore:    notBefore,
-		NotAfter:     notBefore.Add(time.Duration(cfg.Days) * 24 * time.Hour),
-		// digitalSignature because the root signs OCSP responses itself.
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		SerialNumber:          serial,
+		Subject:               subject.name(),
+		NotBefore:             notBefore,
+		NotAfter:              notBefore.Add(time.Duration(cfg.Days) * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
-		// Leaves only: an intermediate under this root would be a second
-		// authority that certmaker does not know about.
-		MaxPathLen:     0,
-		MaxPathLenZero: true,
-		SubjectKeyId:   ski,
+		// No pathLenConstraint: the Baseline Requirements advise against
+		// one on a root, and the intermediate's own 0 ends every path.
+		MaxPathLen:   -1,
+		SubjectKeyId: ski,
+	}
+	if cfg.OneTier {
+		// digitalSignature because a one-tier root signs OCSP answers.
+		tmpl.KeyUsage |= x509.KeyUsageDigitalSignature
+		tmpl.MaxPathLen, tmpl.MaxPathLenZero = 0, true
 	}
 	cfg.Constraints.apply(tmpl)
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
@@ -95,17 +143,50 @@ func NewRoot(cfg RootConfig, now time.Time) (*Root, error) {
 }
 
 // LoadRoot pairs a stored root certificate with its key, checking that they
-// belong together.
-func LoadRoot(der []byte, key crypto.Signer) (*Root, error) {
+// belong together; a nil key is a root whose key is offline.
+func LoadRoot(der []byte, key crypto.Signer) (*Issuer, error) {
+	return LoadIssuer(der, key, nil)
+}
+
+// LoadIssuer pairs a stored CA certificate with its key (nil: offline) and
+// the root that signed it (nil for a root), checking that they belong
+// together.
+func LoadIssuer(der []byte, key crypto.Signer, parent *Issuer) (*Issuer, error) {
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, fmt.Errorf("parsing root: %w", err)
+		return nil, fmt.Errorf("parsing CA certificate: %w", err)
 	}
+	fp := Fingerprint(der)
+	if key != nil {
+		if err := matches(key, cert); err != nil {
+			return nil, fmt.Errorf("CA %s: %w", fp, err)
+		}
+	}
+	if parent != nil {
+		if err := cert.CheckSignatureFrom(parent.Cert); err != nil {
+			return nil, fmt.Errorf("intermediate %s: not signed by root %s: %w", fp, parent.Fingerprint, err)
+		}
+	}
+	return &Issuer{Cert: cert, Signer: key, Fingerprint: fp, Parent: parent}, nil
+}
+
+// matches checks that key is the private half of cert's public key.
+func matches(key crypto.Signer, cert *x509.Certificate) error {
 	type equaler interface{ Equal(crypto.PublicKey) bool }
 	if pub, ok := key.Public().(equaler); !ok || !pub.Equal(cert.PublicKey) {
-		return nil, fmt.Errorf("root %s: key does not match certificate", Fingerprint(der))
+		return fmt.Errorf("key does not match certificate")
 	}
-	return &Root{Cert: cert, Signer: key, Fingerprint: Fingerprint(der)}, nil
+	return nil
+}
+
+// WithKey is the issuer with key as its signer, checked to belong to it:
+// an offline root given its key for one operation. The receiver is left
+// as it was.
+func (i *Issuer) WithKey(key crypto.Signer) (*Issuer, error) {
+	if err := matches(key, i.Cert); err != nil {
+		return nil, fmt.Errorf("the key is not root %s's: %w", i.Fingerprint, ErrWrongKey)
+	}
+	return &Issuer{Cert: i.Cert, Signer: key, Fingerprint: i.Fingerprint, Parent: i.Parent}, nil
 }
 
 // subjectKeyID is the SHA-1 of the subjectPublicKey bits (RFC 5280 4.2.1.2

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,11 +47,17 @@ func TestNewRoot(t *testing.T) {
 	if !c.BasicConstraintsValid || !c.IsCA {
 		t.Errorf("basic constraints valid=%v CA=%v, want a CA", c.BasicConstraintsValid, c.IsCA)
 	}
-	if c.MaxPathLen != 0 || !c.MaxPathLenZero {
-		t.Errorf("path length %d (zero=%v), want 0", c.MaxPathLen, c.MaxPathLenZero)
+	// A two-tier root: no pathLenConstraint (the intermediate's 0 ends
+	// every path), and it signs certificates and CRLs, never OCSP.
+	if c.MaxPathLen != -1 || c.MaxPathLenZero {
+		t.Errorf("path length %d (zero=%v), want none", c.MaxPathLen, c.MaxPathLenZero)
 	}
-	if want := x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature; c.KeyUsage != want {
+	if want := x509.KeyUsageCertSign | x509.KeyUsageCRLSign; c.KeyUsage != want {
 		t.Errorf("key usage %b, want %b", c.KeyUsage, want)
+	}
+	if !root.IsRoot() || root.SignsLeaves() || root.Anchor() != root || len(root.Chain()) != 0 {
+		t.Errorf("IsRoot %v, SignsLeaves %v, Anchor itself %v, Chain %d; want a root that signs intermediates only",
+			root.IsRoot(), root.SignsLeaves(), root.Anchor() == root, len(root.Chain()))
 	}
 	if len(c.ExtKeyUsage) != 0 || len(c.UnknownExtKeyUsage) != 0 {
 		t.Errorf("root has extended key usages %v %v", c.ExtKeyUsage, c.UnknownExtKeyUsage)
@@ -183,4 +190,80 @@ func poolOf(certs ...*x509.Certificate) *x509.CertPool {
 		p.AddCert(c)
 	}
 	return p
+}
+
+// TestNewRoot_OneTier is the root certmaker made before intermediates: the
+// shape of every root in an older database, which must keep signing.
+func TestNewRoot_OneTier(t *testing.T) {
+	root, err := ca.NewRoot(ca.RootConfig{KeyType: ca.KeyECDSAP256, Days: 3650, CommonName: "old", Country: "DE", OneTier: true}, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := root.Cert; c.MaxPathLen != 0 || !c.MaxPathLenZero || c.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
+		t.Errorf("path length %d (zero=%v), key usage %b; want 0 and digitalSignature", c.MaxPathLen, c.MaxPathLenZero, c.KeyUsage)
+	}
+	if !root.SignsLeaves() {
+		t.Error("a one-tier root does not sign leaves")
+	}
+	// It cannot have an intermediate: every verifier would reject the path.
+	if _, err := ca.NewIntermediate(root, ca.RootConfig{KeyType: ca.KeyECDSAP256, IntermediateDays: 30}, testURL, testNow); !errors.Is(err, ca.ErrInvalid) {
+		t.Errorf("NewIntermediate under a one-tier root = %v, want ErrInvalid", err)
+	}
+	a := mustAuthority(t, testNow, root)
+	leaf := mustSign(t, a, &ca.Request{DNSNames: []string{"app.example.com"}}, mustKey(t, ca.KeyECDSAP256).Public())
+	if _, err := verifyFor(t, leaf, "app.example.com", testNow.Add(time.Hour), root.Cert); err != nil {
+		t.Errorf("a one-tier root's leaf does not verify against it: %v", err)
+	}
+}
+
+func TestNewIntermediate(t *testing.T) {
+	iss := mustIssuer(t, ca.KeyECDSAP256, testNow)
+	root, c := iss.Parent, iss.Cert
+	if err := c.CheckSignatureFrom(root.Cert); err != nil {
+		t.Errorf("intermediate not signed by its root: %v", err)
+	}
+	if !c.IsCA || c.MaxPathLen != 0 || !c.MaxPathLenZero {
+		t.Errorf("CA %v, path length %d (zero=%v); want a CA with path length 0", c.IsCA, c.MaxPathLen, c.MaxPathLenZero)
+	}
+	if want := x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature; c.KeyUsage != want {
+		t.Errorf("key usage %b, want %b", c.KeyUsage, want)
+	}
+	if !bytes.Equal(c.AuthorityKeyId, root.Cert.SubjectKeyId) || !bytes.Equal(c.SubjectKeyId, wantSKI(t, c)) {
+		t.Errorf("key identifiers: AKI %x (root SKI %x), SKI %x", c.AuthorityKeyId, root.Cert.SubjectKeyId, c.SubjectKeyId)
+	}
+	if want := []string{testURL + "/api/issuer/" + root.Fingerprint + ".crt"}; !slices.Equal(c.IssuingCertificateURL, want) {
+		t.Errorf("caIssuers %q, want %q", c.IssuingCertificateURL, want)
+	}
+	if want := []string{testURL + "/api/crl/" + root.Fingerprint}; !slices.Equal(c.CRLDistributionPoints, want) {
+		t.Errorf("CRL DP %q, want %q", c.CRLDistributionPoints, want)
+	}
+	if got := c.NotAfter.Sub(c.NotBefore); got != 1095*24*time.Hour {
+		t.Errorf("validity %v, want three years", got)
+	}
+	if iss.IsRoot() || !iss.SignsLeaves() || iss.Anchor() != root || len(iss.Chain()) != 1 || !bytes.Equal(iss.Chain()[0], c.Raw) {
+		t.Error("the intermediate does not describe itself as one")
+	}
+	if _, err := c.Verify(x509.VerifyOptions{Roots: poolOf(root.Cert), CurrentTime: testNow.Add(time.Hour)}); err != nil {
+		t.Errorf("intermediate does not verify under its root: %v", err)
+	}
+
+	t.Run("RootOffline", func(t *testing.T) {
+		offline, err := ca.LoadRoot(root.Cert.Raw, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ca.NewIntermediate(offline, ca.RootConfig{KeyType: ca.KeyECDSAP256, IntermediateDays: 30}, testURL, testNow); !errors.Is(err, ca.ErrRootOffline) {
+			t.Errorf("NewIntermediate with the root offline = %v, want ErrRootOffline", err)
+		}
+		if _, err := offline.WithKey(mustKey(t, ca.KeyECDSAP256)); !errors.Is(err, ca.ErrWrongKey) {
+			t.Errorf("WithKey(another key) = %v, want ErrWrongKey", err)
+		}
+		back, err := offline.WithKey(root.Signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ca.NewIntermediate(back, ca.RootConfig{KeyType: ca.KeyECDSAP256, IntermediateDays: 30}, testURL, testNow); err != nil {
+			t.Errorf("NewIntermediate with the root's key given back: %v", err)
+		}
+	})
 }

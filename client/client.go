@@ -127,6 +127,28 @@ func (c *Client) Get(ctx context.Context, u string) ([]byte, error) {
 	return body, nil
 }
 
+// GetDER fetches a certificate the server publishes without a token (a
+// caIssuers URL), in DER.
+func (c *Client) GetDER(ctx context.Context, u string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return nil, fmt.Errorf("reading the answer of %s: %w", u, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, apiError(resp, b)
+	}
+	return b, nil
+}
+
 // Root fetches the server's active root certificate (PEM).
 func (c *Client) Root(ctx context.Context) ([]byte, error) {
 	return c.Get(ctx, c.endpoint("/api/root-certificate/obtain"))

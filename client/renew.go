@@ -131,22 +131,17 @@ func (r *Renewal) due(ctx context.Context, now time.Time) (string, error) {
 	return "", nil
 }
 
-// revoked asks the certificate's OCSP responder, with the server's root as
-// the issuer; a certificate of an older root is not asked about.
+// revoked asks the certificate's OCSP responder, with its issuer (the
+// intermediate, from the leaf's caIssuers URL; the root for a one-tier
+// CA's leaf) checked to have signed it; a certificate of an issuer that
+// is neither is not asked about.
 func (r *Renewal) revoked(ctx context.Context, leaf *x509.Certificate) (bool, error) {
 	if len(leaf.OCSPServer) == 0 {
 		return false, nil
 	}
-	rootPEM, err := r.Client.Root(ctx)
-	if err != nil {
+	issuer, err := r.issuerOf(ctx, leaf)
+	if err != nil || issuer == nil {
 		return false, err
-	}
-	issuer, err := parseCert(rootPEM)
-	if err != nil {
-		return false, err
-	}
-	if leaf.CheckSignatureFrom(issuer) != nil {
-		return false, nil // issued by a root since rotated out
 	}
 	req, err := ocsp.CreateRequest(leaf, issuer, &ocsp.RequestOptions{Hash: crypto.SHA256})
 	if err != nil {
@@ -170,6 +165,37 @@ func (r *Renewal) revoked(ctx context.Context, leaf *x509.Certificate) (bool, er
 		return false, err
 	}
 	return answer.Status == ocsp.Revoked, nil
+}
+
+// issuerOf fetches the certificate that signed leaf, nil if it is
+// neither the caIssuers one nor the server's root.
+func (r *Renewal) issuerOf(ctx context.Context, leaf *x509.Certificate) (*x509.Certificate, error) {
+	if len(leaf.IssuingCertificateURL) > 0 {
+		der, err := r.Client.GetDER(ctx, leaf.IssuingCertificateURL[0])
+		if err != nil {
+			return nil, err
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, fmt.Errorf("the issuer certificate: %w", err)
+		}
+		if leaf.CheckSignatureFrom(c) == nil {
+			return c, nil
+		}
+		return nil, nil
+	}
+	rootPEM, err := r.Client.Root(ctx)
+	if err != nil {
+		return nil, err
+	}
+	root, err := parseCert(rootPEM)
+	if err != nil {
+		return nil, err
+	}
+	if leaf.CheckSignatureFrom(root) != nil {
+		return nil, nil // issued by a root since rotated out
+	}
+	return root, nil
 }
 
 // obtain asks for a new certificate (solving a challenge if the server

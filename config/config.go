@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -60,6 +61,54 @@ type Server struct {
 	PublicURL string `toml:"public_url"`
 	LogFormat string `toml:"log_format"`
 	LogLevel  string `toml:"log_level"`
+	// TLS is how Listen serves: "off" (plain HTTP), "self" (a certificate
+	// the CA issues itself for public_url's host, renewed before two
+	// thirds of its life) or "files" (TLSCertFile and TLSKeyFile,
+	// reloaded when they change).
+	TLS         string `toml:"tls"`
+	TLSCertFile string `toml:"tls_cert_file"`
+	TLSKeyFile  string `toml:"tls_key_file"`
+	// HTTPListen serves OCSP, CRLs and the CA certificates over plain
+	// HTTP when TLS is on, and redirects everything else to HTTPS.
+	HTTPListen string `toml:"http_listen"`
+	// HTTPPublicURL is the base of the URLs written into certificates;
+	// "" is derived (see CertURL).
+	HTTPPublicURL string `toml:"http_public_url"`
+}
+
+// TLS modes.
+const (
+	TLSOff   = "off"
+	TLSSelf  = "self"
+	TLSFiles = "files"
+)
+
+// CertURL is the base of the OCSP, CRL and issuer URLs in certificates:
+// http_public_url if set; else public_url with TLS off; else plain HTTP
+// on public_url's host at http_listen's port.
+func (c *Config) CertURL() string {
+	s := c.Server
+	if s.HTTPPublicURL != "" {
+		return strings.TrimRight(s.HTTPPublicURL, "/")
+	}
+	if s.TLS == TLSOff || s.TLS == "" {
+		return s.PublicURL
+	}
+	u, err := url.Parse(s.PublicURL)
+	if err != nil {
+		return s.PublicURL
+	}
+	_, port, err := net.SplitHostPort(s.HTTPListen)
+	if err != nil {
+		return s.PublicURL
+	}
+	host := u.Hostname()
+	if port != "80" {
+		host = net.JoinHostPort(host, port)
+	} else if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return "http://" + host
 }
 
 // Level is log_level as a slog level.
@@ -80,15 +129,41 @@ func (s Server) Level() (slog.Level, error) {
 // Store is the [store] table.
 type Store struct {
 	Path string `toml:"path"`
+	// KeyFile holds the key that seals the database's private keys and
+	// secrets; "" is the systemd credential certmaker.key when one is
+	// given ($CREDENTIALS_DIRECTORY), else Path plus ".key".
+	KeyFile string `toml:"key_file"`
 }
 
-// CA is the [ca] table: what new roots look like.
+// CredentialName is the systemd credential that holds the store's key
+// (LoadCredential=certmaker.key:/etc/certmaker/certmaker.key).
+const CredentialName = "certmaker.key"
+
+// KeyPath is the key file to open the store with, as KeyFile says.
+func (s Store) KeyPath() string {
+	if s.KeyFile != "" {
+		return s.KeyFile
+	}
+	if dir := os.Getenv("CREDENTIALS_DIRECTORY"); dir != "" {
+		p := filepath.Join(dir, CredentialName)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return s.Path + ".key"
+}
+
+// CA is the [ca] table: what new roots and intermediates look like.
 type CA struct {
 	KeyType      string `toml:"key_type"`
 	Days         int    `toml:"days"`
 	CommonName   string `toml:"common_name"`
 	Organization string `toml:"organization"`
 	Country      string `toml:"country"`
+	// IntermediateDays is the validity of a new intermediate, the CA that
+	// signs leaves; IntermediateCommonName its name before the suffix.
+	IntermediateDays       int    `toml:"intermediate_days"`
+	IntermediateCommonName string `toml:"intermediate_common_name"`
 	// ExpiryWarningDays: warn in the log, at start and daily, when the
 	// active root has fewer days left than this.
 	ExpiryWarningDays int `toml:"expiry_warning_days"`
@@ -139,7 +214,7 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // Default is the configuration with no file at all.
 func Default() Config {
 	return Config{
-		Server: Server{Listen: ":8880", PublicURL: "http://localhost:8880", LogFormat: "text", LogLevel: "info"},
+		Server: Server{Listen: ":8880", PublicURL: "http://localhost:8880", LogFormat: "text", LogLevel: "info", TLS: TLSOff},
 		Store:  Store{Path: "certmaker.db"},
 		CA: CA{
 			KeyType:      "ecdsa-p256",
@@ -147,6 +222,9 @@ func Default() Config {
 			CommonName:   "certmaker Root CA",
 			Organization: "certmaker",
 			Country:      "DE",
+
+			IntermediateDays:       1095,
+			IntermediateCommonName: "certmaker Intermediate CA",
 
 			ExpiryWarningDays: 365,
 			// Empty, not nil, so the defaults equal the example file.
@@ -177,6 +255,13 @@ const DefaultFile = "certmaker.toml"
 // Load reads path over the defaults. An empty path means DefaultFile if it
 // exists, else the defaults alone.
 func Load(path string) (Config, error) {
+	return LoadOverride(path, nil)
+}
+
+// LoadOverride is Load with override (command-line flags, which win over
+// the file) applied before the whole is validated: a file that only makes
+// sense with the flags given is taken.
+func LoadOverride(path string, override func(*Config)) (Config, error) {
 	cfg := Default()
 	explicit := path != ""
 	if !explicit {
@@ -185,6 +270,9 @@ func Load(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if !explicit && errors.Is(err, fs.ErrNotExist) {
+			if override != nil {
+				override(&cfg)
+			}
 			return cfg, cfg.Validate()
 		}
 		return cfg, fmt.Errorf("reading config: %w", err)
@@ -199,6 +287,9 @@ func Load(path string) (Config, error) {
 			keys[i] = k.String()
 		}
 		return cfg, fmt.Errorf("config %s: unknown key %s", path, strings.Join(keys, ", "))
+	}
+	if override != nil {
+		override(&cfg)
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("config %s: %w", path, err)
@@ -216,6 +307,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("server.public_url %q: want an http or https URL such as \"http://ca.home.lan:8880\"", c.Server.PublicURL)
 	}
 	c.Server.PublicURL = strings.TrimRight(c.Server.PublicURL, "/")
+	if err := c.validateTLS(u); err != nil {
+		return err
+	}
 	if c.Server.LogFormat != "text" && c.Server.LogFormat != "json" {
 		return fmt.Errorf("server.log_format %q: want \"text\" or \"json\"", c.Server.LogFormat)
 	}
@@ -232,6 +326,12 @@ func (c *Config) Validate() error {
 	}
 	if c.CA.Days < 1 || c.CA.Days > 36500 {
 		return fmt.Errorf("ca.days %d: want 1 to 36500", c.CA.Days)
+	}
+	if c.CA.IntermediateDays < 1 || c.CA.IntermediateDays > 36500 {
+		return fmt.Errorf("ca.intermediate_days %d: want 1 to 36500", c.CA.IntermediateDays)
+	}
+	if c.CA.IntermediateCommonName == "" {
+		return fmt.Errorf("ca.intermediate_common_name is empty")
 	}
 	if c.CA.ExpiryWarningDays < 0 {
 		return fmt.Errorf("ca.expiry_warning_days %d: want 0 (never) or more", c.CA.ExpiryWarningDays)
@@ -292,6 +392,35 @@ func (c *Config) Validate() error {
 		return err
 	}
 	return c.validateACME()
+}
+
+func (c *Config) validateTLS(public *url.URL) error {
+	s := c.Server
+	switch s.TLS {
+	case TLSOff:
+		if s.HTTPListen != "" {
+			return fmt.Errorf("server.http_listen %q: only with server.tls \"self\" or \"files\" (with tls off, listen serves plain HTTP already)", s.HTTPListen)
+		}
+	case TLSSelf, TLSFiles:
+		if public.Scheme != "https" {
+			return fmt.Errorf("server.public_url %q: with server.tls %q it must be an https URL", s.PublicURL, s.TLS)
+		}
+		if _, _, err := net.SplitHostPort(s.HTTPListen); err != nil {
+			return fmt.Errorf("server.http_listen %q: with tls, OCSP and CRLs are served over plain HTTP (RFC 5019): want host:port such as \":8880\"", s.HTTPListen)
+		}
+		if s.TLS == TLSFiles && (s.TLSCertFile == "" || s.TLSKeyFile == "") {
+			return fmt.Errorf("server.tls \"files\" needs server.tls_cert_file and server.tls_key_file")
+		}
+	default:
+		return fmt.Errorf("server.tls %q: want \"off\", \"self\" or \"files\"", s.TLS)
+	}
+	if s.HTTPPublicURL != "" {
+		u, err := url.Parse(s.HTTPPublicURL)
+		if err != nil || u.Scheme != "http" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("server.http_public_url %q: want an http URL such as \"http://ca.home.lan:8880\"", s.HTTPPublicURL)
+		}
+	}
+	return nil
 }
 
 func (c *Config) validateACME() error {

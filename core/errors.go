@@ -78,6 +78,8 @@ var sentinels = []struct {
 	{ca.ErrInvalid, Invalid},
 	{ca.ErrKeyType, Invalid},
 	{ca.ErrWeakKey, Invalid},
+	{ca.ErrWrongKey, Invalid},
+	{ca.ErrRootOffline, Invalid},
 	{ca.ErrUnknownRoot, NotFound},
 	{inventory.ErrInvalid, Invalid},
 	{challenge.ErrPort, Invalid},

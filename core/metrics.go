@@ -72,7 +72,7 @@ func newMetrics(s *Service, reg *prometheus.Registry) *metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "certmaker_root_expiry_days", Help: "Days until the active root certificate expires.",
 		}, func() float64 {
-			r := s.ca.Active()
+			r := s.ca.ActiveRoot()
 			if r == nil {
 				return 0
 			}

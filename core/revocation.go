@@ -49,6 +49,27 @@ func (src revocationSource) RevocationGeneration(root string) (uint64, error) {
 	return src.store.RevocationGeneration(root)
 }
 
+func (src revocationSource) RootCRL(root string) ([]byte, error) {
+	recs, _, err := src.store.Roots()
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		if r.Fingerprint == root {
+			return r.CRL, nil
+		}
+	}
+	return nil, nil
+}
+
+func (src revocationSource) PutRootCRL(root string, der []byte) error {
+	_, err := src.store.UpdateRoot(root, func(r *storage.Root) error {
+		r.CRL = der
+		return nil
+	})
+	return err
+}
+
 func (src revocationSource) NextCRLNumber(root string) (*big.Int, error) {
 	n, err := src.store.NextCRLNumber(root)
 	if err != nil {
@@ -57,14 +78,18 @@ func (src revocationSource) NextCRLNumber(root string) (*big.Int, error) {
 	return new(big.Int).SetUint64(n), nil
 }
 
-// ocspIssuers lists the authority's roots for the responder; a root added
-// (a rotation) is in the next request's list. Roots is a shared slice, so
-// this costs one small allocation and no sort.
+// ocspIssuers lists the issuers of leaves (intermediates, one-tier roots)
+// for the responder; one added (a rotation) is in the next request's list.
+// Issuers is a shared slice, so this costs one small allocation and no
+// sort. Two-tier roots are left out: they sign no leaf, and their key may
+// be offline.
 func (s *Service) ocspIssuers() []ocsp.Issuer {
-	roots := s.ca.Roots()
-	out := make([]ocsp.Issuer, len(roots))
-	for i, r := range roots {
-		out[i] = ocsp.Issuer{Cert: r.Cert, Signer: r.Signer}
+	all := s.ca.Issuers()
+	out := make([]ocsp.Issuer, 0, len(all))
+	for _, r := range all {
+		if r.SignsLeaves() && r.Signer != nil {
+			out = append(out, ocsp.Issuer{Cert: r.Cert, Signer: r.Signer})
+		}
 	}
 	return out
 }

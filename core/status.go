@@ -38,6 +38,25 @@ func (s *Service) backup(a Actor, w io.Writer) (int64, error) {
 	return b.Backup(w)
 }
 
+// Rekey seals every private key and secret in the store under a new key
+// and replaces the key file with it; it returns the key file's path.
+func (s *Service) Rekey(ctx context.Context, a Actor) (string, error) {
+	path, err := s.rekey(a)
+	s.audit(ctx, a, "store.rekey", path, err)
+	return path, err
+}
+
+func (s *Service) rekey(a Actor) (string, error) {
+	if !a.operator() {
+		return "", Errorf(Forbidden, "only the operator may rekey the store")
+	}
+	r, ok := s.store.(storage.Rekeyer)
+	if !ok {
+		return "", fmt.Errorf("this storage backend seals nothing with a key file")
+	}
+	return r.KeyFile(), s.noteWrite(context.Background(), r.Rekey())
+}
+
 // SweepChallenges deletes challenges that expired before the retention,
 // so requests that were never solved do not pile up.
 func (s *Service) SweepChallenges(ctx context.Context) (int, error) {

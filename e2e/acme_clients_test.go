@@ -19,13 +19,16 @@ import (
 // The real ACME clients, Debian's lego and certbot, against the real
 // binary on loopback: each gets, renews (and lego revokes) a certificate
 // with its own http-01 server, and every certificate verifies against the
-// root and shows up in `certmaker cert list` under the EAB key's user.
+// root through its intermediate and shows up in `certmaker cert list`
+// under the EAB key's user. Each also runs against the server over HTTPS
+// (tls = "self") with the root trusted as its users would trust it (lego:
+// LEGO_CA_CERTIFICATES, certbot: REQUESTS_CA_BUNDLE), and lego once more
+// with the root key offline.
 
-// acmeServer starts certmaker with ACME on, http-01 on a free port of
-// challengeIP, and name resolving to challengeIP.
-func acmeServer(t *testing.T, name, challengeIP string) (dir string, srv *server, port int) {
+// acmeConfig is the configuration of a server for an ACME client on a
+// free port of challengeIP, with name resolving to challengeIP.
+func acmeConfig(t *testing.T, name, challengeIP string) (conf string, port int) {
 	t.Helper()
-	dir = t.TempDir()
 	ln, err := net.Listen("tcp", net.JoinHostPort(challengeIP, "0"))
 	if err != nil {
 		t.Skipf("cannot listen on %s: %v", challengeIP, err)
@@ -33,11 +36,39 @@ func acmeServer(t *testing.T, name, challengeIP string) (dir string, srv *server
 	port = ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	// The free port is above 1023: allow it, as an operator would.
-	conf := fmt.Sprintf("[acme]\nhttp01_port = %d\n\n[challenge]\nallowed_ports = [80, %d]\n\n[challenge.hosts]\n%q = [%q]\n", port, port, name, challengeIP)
+	return fmt.Sprintf("[acme]\nhttp01_port = %d\n\n[challenge]\nallowed_ports = [80, %d]\n\n[challenge.hosts]\n%q = [%q]\n", port, port, name, challengeIP), port
+}
+
+// acmeServer starts certmaker with ACME on, http-01 on a free port of
+// challengeIP, and name resolving to challengeIP.
+func acmeServer(t *testing.T, name, challengeIP string) (dir string, srv *server, port int) {
+	t.Helper()
+	dir = t.TempDir()
+	conf, port := acmeConfig(t, name, challengeIP)
 	if err := os.WriteFile(filepath.Join(dir, "certmaker.toml"), []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return dir, binary.Start(t, dir), port
+}
+
+// acmeServerTLS is acmeServer serving HTTPS (tls = "self"), with the root
+// fetched over plain HTTP into rootFile; offline takes the root key off
+// the server first.
+func acmeServerTLS(t *testing.T, name, challengeIP string, offline bool) (dir string, srv *server, port int, rootFile string) {
+	t.Helper()
+	dir = t.TempDir()
+	conf, port := acmeConfig(t, name, challengeIP)
+	srv = binary.StartTLS(t, dir, "self", conf)
+	rootFile = fetchRoot(t, srv, dir)
+	if offline {
+		pass := filepath.Join(dir, "pass")
+		os.WriteFile(pass, []byte("an offline root passphrase\n"), 0o600)
+		binary.Must(t, dir, "root", "offline", "--out", filepath.Join(dir, "root-key.pem"), "--passphrase-file", pass)
+		if st := binary.Must(t, dir, "status"); !strings.Contains(st, "root key OFFLINE") {
+			t.Fatalf("the root key is not offline:\n%s", st)
+		}
+	}
+	return dir, srv, port, rootFile
 }
 
 // eabFor runs `certmaker user add` and `user acme-eab` for a new user.
@@ -61,14 +92,14 @@ func eabFor(t *testing.T, dir, user string) (kid, hmac string) {
 }
 
 // runClient runs an ACME client with a deadline and a clean environment
-// (no proxies), failing the test with its output if it fails.
-func runClient(t *testing.T, dir string, name string, args ...string) string {
+// (no proxies) plus env, failing the test with its output if it fails.
+func runClient(t *testing.T, dir string, env []string, name string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "LANG=C.UTF-8"}
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "LANG=C.UTF-8"}, env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -77,31 +108,41 @@ func runClient(t *testing.T, dir string, name string, args ...string) string {
 	return out.String()
 }
 
-// leafOf reads the first certificate of a PEM file and checks it against
-// the root for name.
+// leafOf reads a chain as an ACME client saved it (leaf first, then the
+// intermediate) and checks it against the root alone for name, with Go
+// and with openssl.
 func leafOf(t *testing.T, dir, path, name string) *x509.Certificate {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := pem.Decode(data)
-	if b == nil {
-		t.Fatalf("%s holds no PEM", path)
+	var chain []*x509.Certificate
+	for rest := data; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chain = append(chain, c)
 	}
-	leaf, err := x509.ParseCertificate(b.Bytes)
-	if err != nil {
-		t.Fatal(err)
+	if len(chain) != 2 {
+		t.Fatalf("%s holds %d certificates, want the leaf and its intermediate", path, len(chain))
 	}
+	leaf := chain[0]
 	rootPEM := binary.Must(t, dir, "root", "export")
-	pool := x509.NewCertPool()
+	pool, inter := x509.NewCertPool(), x509.NewCertPool()
 	if !pool.AppendCertsFromPEM([]byte(rootPEM)) {
 		t.Fatalf("root export printed no root: %q", rootPEM)
 	}
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: name}); err != nil {
+	inter.AddCert(chain[1])
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, DNSName: name}); err != nil {
 		t.Errorf("%s does not verify against the root for %s: %v", path, name, err)
 	}
-	opensslVerify(t, t.TempDir(), rootPEM, string(pem.EncodeToMemory(b)))
+	opensslVerify(t, t.TempDir(), rootPEM, string(data))
 	return leaf
 }
 
@@ -132,7 +173,19 @@ func TestACME_Lego(t *testing.T) {
 		t.Skip("lego is not installed (scripts/deps.sh installs Debian's lego)")
 	}
 	const name = "lego.test"
-	dir, srv, port := acmeServer(t, name, "127.0.0.2")
+	t.Run("HTTP", func(t *testing.T) {
+		dir, srv, port := acmeServer(t, name, "127.0.0.2")
+		legoFlow(t, dir, srv, port, nil)
+	})
+	t.Run("HTTPSRootOffline", func(t *testing.T) {
+		dir, srv, port, root := acmeServerTLS(t, name, "127.0.0.2", true)
+		legoFlow(t, dir, srv, port, []string{"LEGO_CA_CERTIFICATES=" + root})
+	})
+}
+
+// legoFlow gets, renews and revokes a certificate with lego.
+func legoFlow(t *testing.T, dir string, srv *server, port int, env []string) {
+	const name = "lego.test"
 	kid, hmac := eabFor(t, dir, "alice")
 	// lego checks the directory's externalAccountRequired on every command,
 	// so the EAB flags go with renew and revoke too.
@@ -143,13 +196,13 @@ func TestACME_Lego(t *testing.T) {
 	}
 	crt := filepath.Join(dir, "lego", "certificates", name+".crt")
 
-	runClient(t, dir, "lego", append(common, "run")...)
+	runClient(t, dir, env, "lego", append(common, "run")...)
 	first := leafOf(t, dir, crt, name)
 	if owner, status := listed(t, dir, first); owner != "alice" || status != "valid" {
 		t.Errorf("issued certificate listed as %s, %s", owner, status)
 	}
 
-	runClient(t, dir, "lego", append(common, "renew", "--days", "3650", "--no-random-sleep")...)
+	runClient(t, dir, env, "lego", append(common, "renew", "--days", "3650", "--no-random-sleep")...)
 	renewed := leafOf(t, dir, crt, name)
 	if renewed.SerialNumber.Cmp(first.SerialNumber) == 0 {
 		t.Fatal("renew kept the old certificate")
@@ -158,7 +211,7 @@ func TestACME_Lego(t *testing.T) {
 		t.Errorf("renewed certificate owned by %q", owner)
 	}
 
-	runClient(t, dir, "lego", append(common, "revoke")...)
+	runClient(t, dir, env, "lego", append(common, "revoke")...)
 	if _, status := listed(t, dir, renewed); status != "revoked" {
 		t.Errorf("after lego revoke the certificate is %s", status)
 	}
@@ -168,8 +221,19 @@ func TestACME_Certbot(t *testing.T) {
 	if _, err := exec.LookPath("certbot"); err != nil {
 		t.Skip("certbot is not installed (scripts/deps.sh installs Debian's certbot)")
 	}
+	t.Run("HTTP", func(t *testing.T) {
+		dir, srv, port := acmeServer(t, "certbot.test", "127.0.0.3")
+		certbotFlow(t, dir, srv, port, nil)
+	})
+	t.Run("HTTPS", func(t *testing.T) {
+		dir, srv, port, root := acmeServerTLS(t, "certbot.test", "127.0.0.3", false)
+		certbotFlow(t, dir, srv, port, []string{"REQUESTS_CA_BUNDLE=" + root})
+	})
+}
+
+// certbotFlow gets and renews a certificate with certbot.
+func certbotFlow(t *testing.T, dir string, srv *server, port int, env []string) {
 	const name = "certbot.test"
-	dir, srv, port := acmeServer(t, name, "127.0.0.3")
 	kid, hmac := eabFor(t, dir, "bob")
 	paths := []string{
 		"--config-dir", filepath.Join(dir, "certbot", "config"),
@@ -178,25 +242,25 @@ func TestACME_Certbot(t *testing.T) {
 		"--non-interactive",
 	}
 	// The README's form: with "=", a value beginning with '-' stays a value.
-	runClient(t, dir, "certbot", append([]string{
+	runClient(t, dir, env, "certbot", append([]string{
 		"certonly", "--standalone", "--http-01-port", fmt.Sprint(port), "--http-01-address", "127.0.0.3",
 		"--server", srv.URL + "/acme/directory", "--agree-tos", "--register-unsafely-without-email",
 		"--eab-kid=" + kid, "--eab-hmac-key=" + hmac, "-d", name,
 	}, paths...)...)
 	live := filepath.Join(dir, "certbot", "config", "live", name)
-	first := leafOf(t, dir, filepath.Join(live, "cert.pem"), name)
+	first := leafOf(t, dir, filepath.Join(live, "fullchain.pem"), name)
 	if owner, status := listed(t, dir, first); owner != "bob" || status != "valid" {
 		t.Errorf("issued certificate listed as %s, %s", owner, status)
 	}
-	// fullchain.pem is leaf then root, as the server sent it.
+	// fullchain.pem is leaf then intermediate, as the server sent it.
 	if data, _ := os.ReadFile(filepath.Join(live, "fullchain.pem")); bytes.Count(data, []byte("BEGIN CERTIFICATE")) != 2 {
 		t.Errorf("fullchain.pem:\n%s", data)
 	}
 
 	// The renewal config remembers the server, port and address.
 	// The README's form: with "=", a value beginning with '-' stays a value.
-	runClient(t, dir, "certbot", append([]string{"renew", "--force-renewal", "--no-random-sleep-on-renew"}, paths...)...)
-	renewed := leafOf(t, dir, filepath.Join(live, "cert.pem"), name)
+	runClient(t, dir, env, "certbot", append([]string{"renew", "--force-renewal", "--no-random-sleep-on-renew"}, paths...)...)
+	renewed := leafOf(t, dir, filepath.Join(live, "fullchain.pem"), name)
 	if renewed.SerialNumber.Cmp(first.SerialNumber) == 0 {
 		t.Fatal("renew kept the old certificate")
 	}

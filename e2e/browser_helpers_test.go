@@ -59,6 +59,13 @@ type page struct {
 // newPage starts headless Chromium with a fresh profile and opens a tab.
 func newPage(t *testing.T, base string) *page {
 	t.Helper()
+	return newPageWith(t, base)
+}
+
+// newPageWith is newPage with more options for Chromium's start (its
+// environment, say).
+func newPageWith(t *testing.T, base string, more ...chromedp.ExecAllocatorOption) *page {
+	t.Helper()
 	exe := chromiumPath(t)
 	profile, err := os.MkdirTemp("", "certmaker-chromium")
 	if err != nil {
@@ -79,6 +86,7 @@ func newPage(t *testing.T, base string) *page {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("hide-scrollbars", true),
 	)
+	opts = append(opts, more...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
 	ctx, cancelTime := context.WithTimeout(ctx, 90*time.Second)
@@ -349,10 +357,24 @@ func verifyChain(t *testing.T, leafPEM, rootPEM []byte, name string) *x509.Certi
 		}
 		return c
 	}
+	// The download is the chain: the leaf, then its intermediate.
 	leaf, root := parse(leafPEM), parse(rootPEM)
-	pool := x509.NewCertPool()
+	pool, inter := x509.NewCertPool(), x509.NewCertPool()
 	pool.AddCert(root)
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: name}); err != nil {
+	rest := leafPEM
+	for n := 0; ; n++ {
+		var blk *pem.Block
+		if blk, rest = pem.Decode(rest); blk == nil {
+			if n != 2 {
+				t.Fatalf("the downloaded certificate holds %d certificates, want the leaf and its intermediate", n)
+			}
+			break
+		}
+		if n > 0 {
+			inter.AppendCertsFromPEM(pem.EncodeToMemory(blk))
+		}
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, DNSName: name}); err != nil {
 		t.Fatalf("the downloaded certificate does not verify against the downloaded root: %v", err)
 	}
 	return leaf

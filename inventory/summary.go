@@ -17,20 +17,35 @@ type SummaryStore interface {
 	CountExpiring(from, to time.Time) (int, error)
 }
 
-// Root describes one root CA.
+// Root describes one root CA, or (in Summary.Intermediates) one
+// intermediate.
 type Root struct {
 	Fingerprint string    `json:"fingerprint"`
 	Subject     string    `json:"subject"`
 	NotAfter    time.Time `json:"not_after"`
+	// Active: the root of the issuing intermediate, or the issuing
+	// intermediate itself.
 	Active      bool      `json:"active"`
 	DaysLeft    int       `json:"days_left"`
 	Constrained bool      `json:"name_constrained"`
 	Created     time.Time `json:"created"`
+	// KeyOnline says whether the key is in the store; a root's may be
+	// kept offline.
+	KeyOnline bool `json:"key_online"`
+	// OneTier: a root that signs certificates itself (made before
+	// certmaker had intermediates).
+	OneTier bool `json:"one_tier,omitempty"`
+	// CRLNextUpdate is when a two-tier root's CRL expires (zero: none
+	// signed yet); with the key offline it must be re-signed before then.
+	CRLNextUpdate time.Time `json:"crl_next_update,omitzero"`
+	// Parent is an intermediate's root.
+	Parent string `json:"root,omitempty"`
 }
 
 // Summary is `certmaker status`.
 type Summary struct {
 	Roots         []Root `json:"roots"`
+	Intermediates []Root `json:"intermediates"`
 	Users         int    `json:"users"`
 	Certificates  int    `json:"certificates"`
 	Expiring7     int    `json:"expiring_7d"`
@@ -48,37 +63,77 @@ func (s Summary) ActiveRoot() (Root, bool) {
 	return Root{}, false
 }
 
+// ActiveIntermediate is the intermediate that signs, if any (none for a
+// one-tier root).
+func (s Summary) ActiveIntermediate() (Root, bool) {
+	for _, r := range s.Intermediates {
+		if r.Active {
+			return r, true
+		}
+	}
+	return Root{}, false
+}
+
 // Roots describes every stored root, oldest first.
 func Roots(s SummaryStore, now time.Time) ([]Root, error) {
+	roots, _, err := hierarchy(s, now)
+	return roots, err
+}
+
+// hierarchy describes every stored root and intermediate, oldest first.
+func hierarchy(s SummaryStore, now time.Time) (roots, intermediates []Root, err error) {
 	recs, active, err := s.Roots()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := make([]Root, 0, len(recs))
+	// The active root is the active issuer's parent, or the active issuer
+	// itself when it is a one-tier root.
+	activeRoot := active
+	for _, r := range recs {
+		if r.Fingerprint == active && r.Parent != "" {
+			activeRoot = r.Parent
+		}
+	}
 	for _, r := range recs {
 		cert, err := x509.ParseCertificate(r.CertDER)
 		if err != nil {
-			return nil, fmt.Errorf("root %s: %w", r.Fingerprint, err)
+			return nil, nil, fmt.Errorf("CA %s: %w", r.Fingerprint, err)
 		}
-		out = append(out, Root{
+		d := Root{
 			Fingerprint: r.Fingerprint,
 			Subject:     cert.Subject.String(),
 			NotAfter:    cert.NotAfter,
-			Active:      r.Fingerprint == active,
 			DaysLeft:    int(cert.NotAfter.Sub(now).Hours() / 24),
 			Constrained: cert.PermittedDNSDomainsCritical,
 			Created:     r.Created,
-		})
+			KeyOnline:   r.KeyPKCS8 != nil,
+			Parent:      r.Parent,
+		}
+		if r.Parent != "" {
+			d.Active = r.Fingerprint == active
+			intermediates = append(intermediates, d)
+			continue
+		}
+		d.Active = r.Fingerprint == activeRoot
+		d.OneTier = cert.MaxPathLen == 0 && cert.MaxPathLenZero
+		if r.CRL != nil {
+			if crl, err := x509.ParseRevocationList(r.CRL); err == nil {
+				d.CRLNextUpdate = crl.NextUpdate
+			}
+		}
+		roots = append(roots, d)
 	}
-	slices.SortFunc(out, func(a, b Root) int { return a.Created.Compare(b.Created) })
-	return out, nil
+	byCreated := func(a, b Root) int { return a.Created.Compare(b.Created) }
+	slices.SortFunc(roots, byCreated)
+	slices.SortFunc(intermediates, byCreated)
+	return roots, intermediates, nil
 }
 
 // Summarize reads the health summary.
 func Summarize(s SummaryStore, now time.Time) (Summary, error) {
 	var sum Summary
 	var err error
-	if sum.Roots, err = Roots(s, now); err != nil {
+	if sum.Roots, sum.Intermediates, err = hierarchy(s, now); err != nil {
 		return sum, err
 	}
 	if sum.Users, err = s.CountUsers(); err != nil {

@@ -11,6 +11,7 @@ command -v certbot >/dev/null 2>&1 || need+=(certbot) # ACME end-to-end tests
 command -v chromium >/dev/null 2>&1 || need+=(chromium) # the dashboard's browser tests
 command -v strace >/dev/null 2>&1 || need+=(strace)     # counts the server's fsyncs per commit
 command -v zbarimg >/dev/null 2>&1 || need+=(zbar-tools) # decodes the trust page's QR code in its browser test
+command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools) # puts the root into Chromium's NSS store for the HTTPS browser test
 
 [ ${#need[@]} -eq 0 ] && exit 0
 

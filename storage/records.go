@@ -14,12 +14,20 @@ type User struct {
 	TokenHash []byte    `json:"token_hash"`
 }
 
-// Root is a root CA with its private key (PKCS#8).
+// Root is a CA certificate with its private key (PKCS#8): a root, or an
+// intermediate that the root Parent names signed.
 type Root struct {
-	Fingerprint string    `json:"fingerprint"`
-	CertDER     []byte    `json:"cert"`
-	KeyPKCS8    []byte    `json:"key"`
-	Created     time.Time `json:"created"`
+	Fingerprint string `json:"fingerprint"`
+	CertDER     []byte `json:"cert"`
+	// KeyPKCS8 is nil while a root's key is offline.
+	KeyPKCS8 []byte `json:"key"`
+	// Parent is the fingerprint of the root that signed an intermediate;
+	// "" for a root.
+	Parent  string    `json:"parent,omitempty"`
+	Created time.Time `json:"created"`
+	// CRL is a two-tier root's last signed CRL (DER), kept so that it is
+	// served while the root's key is offline.
+	CRL []byte `json:"crl,omitempty"`
 }
 
 // Certificate is an issued leaf.

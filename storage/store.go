@@ -38,12 +38,18 @@ type Users interface {
 	CountUsers() (int, error)
 }
 
-// Roots are the root CAs with their keys, one of them active.
+// Roots are the CA certificates (roots and intermediates) with their keys,
+// one of them the active issuer of leaves.
 type Roots interface {
+	// PutRoot stores a root or an intermediate; with active it becomes
+	// the issuer of new certificates in the same transaction.
 	PutRoot(r Root, active bool) error
-	// Roots returns every root, oldest first, and the active one's
+	// Roots returns every root and intermediate and the active issuer's
 	// fingerprint.
 	Roots() ([]Root, string, error)
+	// UpdateRoot changes one stored root or intermediate in one
+	// transaction (fn may run more than once); ErrNotFound if unknown.
+	UpdateRoot(fingerprint string, fn func(*Root) error) (Root, error)
 }
 
 // Certificates are the issued leaves and their indexes.
@@ -153,5 +159,11 @@ type (
 	// Sizer reports the bytes the storage takes.
 	Sizer interface {
 		Size() (int64, error)
+	}
+	// Rekeyer seals every secret under a new key and replaces the key
+	// file (KeyFile) with it.
+	Rekeyer interface {
+		Rekey() error
+		KeyFile() string
 	}
 )

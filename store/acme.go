@@ -46,21 +46,33 @@ var (
 // the used nonces an older certmaker recorded (up to an hour of traffic,
 // which nothing deletes any more).
 func (db *DB) ACMENonceKey() ([]byte, error) {
+	db.seal.mu.RLock()
+	defer db.seal.mu.RUnlock()
 	var key []byte
 	err := db.update(func(tx *bolt.Tx) error {
 		if err := emptyBucket(tx, bucketACMENonces); err != nil {
 			return fmt.Errorf("emptying used nonces: %w", err)
 		}
 		b := tx.Bucket(bucketACMEMeta)
-		if v := b.Get(keyACMENonceKey); len(v) == 32 {
-			key = bytes.Clone(v)
-			return nil
+		if v := b.Get(keyACMENonceKey); v != nil {
+			k, err := db.seal.open(sealNonce, "", v)
+			if err != nil {
+				return err
+			}
+			if len(k) == 32 {
+				key = k
+				return nil
+			}
 		}
 		key = make([]byte, 32)
 		if _, err := rand.Read(key); err != nil {
 			return fmt.Errorf("making nonce key: %w", err)
 		}
-		return b.Put(keyACMENonceKey, key)
+		sealed, err := db.seal.seal(sealNonce, "", key)
+		if err != nil {
+			return err
+		}
+		return b.Put(keyACMENonceKey, sealed)
 	})
 	return key, err
 }
@@ -79,6 +91,13 @@ func emptyBucket(tx *bolt.Tx, name []byte) error {
 
 // CreateACMEEAB stores a new EAB key.
 func (db *DB) CreateACMEEAB(k ACMEEAB) error {
+	db.seal.mu.RLock()
+	defer db.seal.mu.RUnlock()
+	sealed, err := db.seal.seal(sealEAB, k.ID, k.Key)
+	if err != nil {
+		return err
+	}
+	k.Key = sealed
 	v, err := encode(k)
 	if err != nil {
 		return err
@@ -189,6 +208,9 @@ func (db *DB) ACMEEABKey(id string) (ACMEEAB, error) {
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		return getRecord(tx, bucketACMEEAB, "EAB key", id, &k)
 	})
+	if err == nil {
+		k.Key, err = db.seal.open(sealEAB, k.ID, k.Key)
+	}
 	return k, err
 }
 
@@ -483,7 +505,15 @@ func (db *DB) UpdateACMEAuthz(id string, fn func(*ACMEAuthz) error, order func(*
 // order does not name. fn refuses (and nothing is stored) when the order
 // may not take the certificate; it may run more than once.
 func (db *DB) PutACMECertificate(orderID string, c *Certificate, fn func(*ACMEOrder) error) (ACMEOrder, error) {
-	cv, err := encode(c)
+	// Sealed like every stored certificate's key (PutCertificate); an
+	// ACME certificate has none today, but the rule is one rule.
+	db.seal.mu.RLock()
+	defer db.seal.mu.RUnlock()
+	sc, err := db.sealedCertificate(c)
+	if err != nil {
+		return ACMEOrder{}, err
+	}
+	cv, err := encode(sc)
 	if err != nil {
 		return ACMEOrder{}, err
 	}

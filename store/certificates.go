@@ -23,7 +23,13 @@ func serialKeyIn(buf []byte, s *big.Int) []byte {
 // Concurrent callers share one commit (group.go); each returns only after
 // the commit that holds its certificate is on disk.
 func (db *DB) PutCertificate(c *Certificate) error {
-	v, err := encode(c)
+	db.seal.mu.RLock()
+	defer db.seal.mu.RUnlock()
+	sc, err := db.sealedCertificate(c)
+	if err != nil {
+		return err
+	}
+	v, err := encode(sc)
 	if err != nil {
 		return err
 	}
@@ -48,15 +54,19 @@ func putCertificate(tx *bolt.Tx, c *Certificate, v []byte) error {
 	return indexCertificate(tx, c)
 }
 
-// Certificate reads one certificate by serial.
+// Certificate reads one certificate by serial, its key opened.
 func (db *DB) Certificate(serial *big.Int) (Certificate, error) {
 	var c Certificate
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		return getCertificate(tx, serial, &c)
 	})
+	if err == nil {
+		err = db.openCertificate(&c)
+	}
 	return c, err
 }
 
+// getCertificate reads a certificate as stored: its key still sealed.
 func getCertificate(tx *bolt.Tx, serial *big.Int, c *Certificate) error {
 	v, err := certificateRecord(tx, serial)
 	if err != nil {

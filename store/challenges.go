@@ -46,7 +46,13 @@ func getChallenge(tx *bolt.Tx, id string, ch *Challenge) error {
 // there first, nothing is written and the challenge as stored (with its
 // Serial) is returned, so every caller answers with the same certificate.
 func (db *DB) CompleteChallenge(id string, c *Certificate) (Challenge, error) {
-	cv, err := encode(c)
+	db.seal.mu.RLock()
+	defer db.seal.mu.RUnlock()
+	sc, err := db.sealedCertificate(c)
+	if err != nil {
+		return Challenge{}, err
+	}
+	cv, err := encode(sc)
 	if err != nil {
 		return Challenge{}, err
 	}

@@ -91,6 +91,7 @@ func damaged(t *testing.T, src string, off, n int) string {
 	if err := os.WriteFile(dst, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	copyKeyFile(t, src, dst)
 	return dst
 }
 

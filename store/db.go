@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -25,10 +26,13 @@ var ErrLocked = errors.New("database is locked by another process")
 // 3 added the ACME buckets (store/acme.go), which Open creates in a v2 file.
 // 4 writes certificate records in a compact binary form (records.go); it
 // still reads the JSON ones, but a schema-3 binary must refuse the file.
-// 5 added the name, revoked and per-owner expiry indexes and the counters,
-// and keys revocations by not-after (index.go); a schema-4 binary would
-// leave them stale.
-const schemaVersion = 5
+// 5 and 6 came in one release: the name, revoked and per-owner expiry
+// indexes and the counters, revocations keyed by not-after (index.go);
+// intermediates (with a parent) and roots without their key (kept offline)
+// in the roots bucket, which a schema-4 binary would misread as roots that
+// sign leaves; and every private key and secret sealed (seal.go). Open
+// rebuilds the indexes and seals an older file's secrets in its migration.
+const schemaVersion = 6
 
 var (
 	bucketMeta       = []byte("meta")
@@ -50,9 +54,14 @@ var (
 type DB struct {
 	bolt    *bolt.DB
 	path    string
-	commits committer  // group commits of concurrent writes (group.go)
-	tokens  tokenCache // users by token hash (users.go)
-	full    fullState  // whether writes fail for lack of space (full.go)
+	keyPath string  // the key file (keyfile.go)
+	seal    *sealer // seals and opens the file's secrets
+	// rewriteDue: Open sealed an older file's secrets, or a rekey left
+	// values sealed with the old key in freed pages: Open rewrites it.
+	rewriteDue bool
+	commits    committer  // group commits of concurrent writes (group.go)
+	tokens     tokenCache // users by token hash (users.go)
+	full       fullState  // whether writes fail for lack of space (full.go)
 }
 
 // Options tune Open.
@@ -67,6 +76,10 @@ type Options struct {
 	// UnsafeNoSync commits without fsync, so a power cut loses what was
 	// acknowledged. Test only: the power-cut harness's negative control.
 	UnsafeNoSync bool
+	// KeyFile holds the key that seals the file's secrets; "" is the
+	// database's path plus ".key". It is made on the first open of a file
+	// whose secrets are not sealed yet, and required from then on.
+	KeyFile string
 }
 
 // CheckMode says when Open runs bbolt's full consistency check. Damage the
@@ -146,7 +159,10 @@ func Open(path string, opts Options) (*DB, error) {
 		}
 	}
 	b.NoSync, b.NoGrowSync = opts.UnsafeNoSync, opts.UnsafeNoSync
-	db := &DB{bolt: b, path: path}
+	db := &DB{bolt: b, path: path, keyPath: opts.KeyFile}
+	if db.keyPath == "" {
+		db.keyPath = path + ".key"
+	}
 	if err := db.verify(opts.Check); err != nil {
 		b.Close()
 		return nil, err
@@ -155,7 +171,51 @@ func Open(path string, opts Options) (*DB, error) {
 		b.Close()
 		return nil, err
 	}
+	if db.rewriteDue && !opts.ReadOnly {
+		if err := db.rewrite(bopts, opts.UnsafeNoSync); err != nil {
+			db.bolt.Close()
+			return nil, err
+		}
+	}
 	return db, nil
+}
+
+// rewrite replaces the file with a compacted copy of itself. Sealing an
+// older file's secrets freed the pages that held them in clear, and bbolt
+// reuses free pages without erasing them: only a copy of what is live
+// leaves no key behind. The sealed file stays in place until the copy is
+// whole, so a crash here loses nothing.
+func (db *DB) rewrite(bopts *bolt.Options, noSync bool) error {
+	tmp := db.path + ".sealing"
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("removing %s: %w", tmp, err)
+	}
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		return fmt.Errorf("rewriting %s: %w", db.path, err)
+	}
+	err = bolt.Compact(dst, db.bolt, 64<<20)
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, db.path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("rewriting %s without the secrets' old pages: %w", db.path, err)
+	}
+	if err := syncDir(filepath.Dir(db.path)); err != nil {
+		return err
+	}
+	db.bolt.Close()
+	b, err := bolt.Open(db.path, 0o600, bopts)
+	if err != nil {
+		return openError(db.path, err)
+	}
+	b.NoSync, b.NoGrowSync = noSync, noSync
+	db.bolt = b
+	return db.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Delete(keyRewrite) })
 }
 
 // openError names what went wrong opening path; bbolt's own words for a
@@ -197,11 +257,14 @@ func (db *DB) verify(mode CheckMode) error {
 
 func (db *DB) init(readOnly bool) error {
 	var version uint64
+	var check []byte
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		if m := tx.Bucket(bucketMeta); m != nil {
 			if v := m.Get(keySchema); len(v) == 8 {
 				version = binary.BigEndian.Uint64(v)
 			}
+			check = bytes.Clone(m.Get(keySealCheck))
+			db.rewriteDue = m.Get(keyRewrite) != nil
 		}
 		return nil
 	})
@@ -211,17 +274,23 @@ func (db *DB) init(readOnly bool) error {
 	if version > schemaVersion {
 		return fmt.Errorf("%s has schema version %d, newer than this certmaker understands (%d): upgrade certmaker", db.path, version, schemaVersion)
 	}
-	if version == schemaVersion {
-		return nil
-	}
-	if readOnly {
+	if version < schemaVersion && readOnly {
 		// Migrating needs a write; reading an older layout (or a file with
 		// no buckets yet) as if it were current would fail or panic later.
 		return fmt.Errorf("%s has schema version %d, older than this certmaker's (%d): open it once without read-only to migrate", db.path, version, schemaVersion)
 	}
+	if version == schemaVersion && check == nil {
+		return fmt.Errorf("%s: its sealed-secrets check value is missing: the file is damaged", db.path)
+	}
+	if err := db.loadKey(check); err != nil {
+		return err
+	}
+	if version == schemaVersion {
+		return nil
+	}
 	// A new file (version 0) gets its buckets, an older one its migrations,
 	// all in one transaction.
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("creating bucket %s: %w", name, err)
@@ -234,8 +303,41 @@ func (db *DB) init(readOnly bool) error {
 				return fmt.Errorf("migrating %s from schema %d: %w", db.path, version, err)
 			}
 		}
+		if check == nil {
+			if err := resealAll(tx, db.seal.seal, db.seal.seal, db.seal.open, plain); err != nil {
+				return fmt.Errorf("sealing the secrets of %s: %w", db.path, err)
+			}
+			db.rewriteDue = version > 0
+		}
 		return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint64(nil, schemaVersion))
 	})
+}
+
+// loadKey reads (or, for a file not sealed yet, makes) the key file and
+// checks that it opens the file's check value.
+func (db *DB) loadKey(check []byte) error {
+	var opens func([]byte) error
+	if check != nil {
+		opens = func(key []byte) error {
+			s, err := newSealer(key)
+			if err != nil {
+				return err
+			}
+			_, err = s.open(sealCheck, "", check)
+			return err
+		}
+	}
+	key, err := loadSealKey(db.keyPath, check == nil, opens)
+	switch {
+	case errors.Is(err, ErrKeyFileMissing):
+		return fmt.Errorf("%s holds sealed keys, but %w: %s (restore the key file you keep apart from the backups, or name it in [store] key_file)", db.path, err, db.keyPath)
+	case errors.Is(err, ErrSealKey):
+		return fmt.Errorf("key file %s does not open %s: %w (it belongs to another database, or this one was rekeyed since)", db.keyPath, db.path, err)
+	case err != nil:
+		return err
+	}
+	db.seal, err = newSealer(key)
+	return err
 }
 
 // Close releases the file.
@@ -280,14 +382,4 @@ func (db *DB) Size() (int64, error) {
 	var n int64
 	err := db.bolt.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
 	return n, err
-}
-
-// syncDir fsyncs a directory, making the names in it durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

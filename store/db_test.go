@@ -37,6 +37,19 @@ func mustOpenPath(t *testing.T, path string) *store.DB {
 	return db
 }
 
+// copyKeyFile puts src's key file beside dst, as an operator restoring a
+// copy of a database keeps its key file with it.
+func copyKeyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	k, err := os.ReadFile(src + ".key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst+".key", k, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // closeChecked runs bbolt's consistency check and closes db; a database
 // already closed (by reopen) is left alone.
 func closeChecked(t *testing.T, db *store.DB) {
@@ -486,6 +499,11 @@ func TestDB_Backup(t *testing.T) {
 		if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
 			t.Fatal(err)
 		}
+		// A backup alone is sealed: it opens only with the key file.
+		if _, err := store.Open(path, store.Options{Timeout: time.Second}); !errors.Is(err, store.ErrKeyFileMissing) {
+			t.Fatalf("Open(backup without its key file) = %v, want ErrKeyFileMissing", err)
+		}
+		copyKeyFile(t, db.Path(), path)
 		bdb := mustOpenPath(t, path)
 		got, err := bdb.Certificate(want.Serial)
 		if err != nil {
@@ -558,6 +576,7 @@ func TestDB_Backup(t *testing.T) {
 			t.Errorf("Backup returned %d, file holds %d bytes", n, fi.Size())
 		}
 
+		copyKeyFile(t, db.Path(), path)
 		bdb := mustOpenPath(t, path)
 		if err := bdb.Check(); err != nil {
 			t.Fatalf("backup fails Check: %v", err)

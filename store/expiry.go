@@ -75,6 +75,9 @@ func (db *DB) ExpiringCertificates(after, before time.Time, limit int) ([]Certif
 		}
 		return nil
 	})
+	if err == nil {
+		err = db.openCertificates(out)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading expiring certificates: %w", err)
 	}

@@ -191,5 +191,8 @@ func (db *DB) ListCertificates(q ListQuery) ([]Certificate, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("listing certificates: %w", err)
 	}
+	if err := db.openCertificates(out); err != nil {
+		return nil, nil, err
+	}
 	return out, next, nil
 }

@@ -58,6 +58,9 @@ func (db *DB) Revoke(serial *big.Int, at time.Time, reason int) (Certificate, er
 		}
 		return markRevoked(tx, &c)
 	})
+	if err == nil {
+		err = db.openCertificate(&c)
+	}
 	return c, err
 }
 

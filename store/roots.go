@@ -6,9 +6,14 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// PutRoot stores a root; with active it becomes the issuer of new
-// certificates in the same transaction.
+// PutRoot stores a root or an intermediate; with active it becomes the
+// issuer of new certificates in the same transaction.
 func (db *DB) PutRoot(r Root, active bool) error {
+	db.seal.mu.RLock()
+	defer db.seal.mu.RUnlock()
+	if err := db.sealRoot(&r); err != nil {
+		return err
+	}
 	v, err := encode(r)
 	if err != nil {
 		return err
@@ -24,8 +29,8 @@ func (db *DB) PutRoot(r Root, active bool) error {
 	})
 }
 
-// Roots returns every root and the fingerprint of the active one ("" when
-// there is none yet).
+// Roots returns every root and intermediate and the fingerprint of the
+// active issuer ("" when there is none yet).
 func (db *DB) Roots() ([]Root, string, error) {
 	var out []Root
 	var active string
@@ -36,6 +41,9 @@ func (db *DB) Roots() ([]Root, string, error) {
 			if err := decode(v, &r); err != nil {
 				return err
 			}
+			if err := db.openRoot(&r); err != nil {
+				return err
+			}
 			out = append(out, r)
 			return nil
 		})
@@ -44,4 +52,61 @@ func (db *DB) Roots() ([]Root, string, error) {
 		return nil, "", fmt.Errorf("reading roots: %w", err)
 	}
 	return out, active, nil
+}
+
+// UpdateRoot changes one stored root or intermediate in one transaction.
+func (db *DB) UpdateRoot(fingerprint string, fn func(*Root) error) (Root, error) {
+	db.seal.mu.RLock()
+	defer db.seal.mu.RUnlock()
+	var r Root
+	err := db.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketRoots)
+		v := b.Get([]byte(fingerprint))
+		if v == nil {
+			return fmt.Errorf("root %.64q: %w", fingerprint, ErrNotFound)
+		}
+		r = Root{}
+		if err := decode(v, &r); err != nil {
+			return err
+		}
+		if err := db.openRoot(&r); err != nil {
+			return err
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+		if r.Fingerprint != fingerprint {
+			return fmt.Errorf("root %s: a fingerprint cannot change", fingerprint)
+		}
+		sealed := r
+		if err := db.sealRoot(&sealed); err != nil {
+			return err
+		}
+		nv, err := encode(sealed)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(fingerprint), nv)
+	})
+	return r, err
+}
+
+// sealRoot seals a CA record's key in place; db.seal.mu is held.
+func (db *DB) sealRoot(r *Root) error {
+	if r.KeyPKCS8 == nil {
+		return nil
+	}
+	k, err := db.seal.seal(sealRoot, r.Fingerprint, r.KeyPKCS8)
+	r.KeyPKCS8 = k
+	return err
+}
+
+// openRoot opens a CA record's key in place.
+func (db *DB) openRoot(r *Root) error {
+	if r.KeyPKCS8 == nil {
+		return nil
+	}
+	k, err := db.seal.open(sealRoot, r.Fingerprint, r.KeyPKCS8)
+	r.KeyPKCS8 = k
+	return err
 }

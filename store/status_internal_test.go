@@ -54,6 +54,12 @@ func TestDB_CertificateStatus_LegacyJSON(t *testing.T) {
 	t.Run("ThenRevoked", func(t *testing.T) {
 		db := openInternal(t)
 		c := benchCert()
+		// Its key sealed, as the migration to sealed secrets leaves it.
+		sealed, err := db.seal.seal(sealCert, certIdentity(c.Serial), c.KeyPKCS8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.KeyPKCS8 = sealed
 		putRaw(t, db, c.Serial, legacyJSON(t, c))
 		at := time.Date(2030, 6, 1, 0, 0, 0, 0, time.UTC)
 		if _, err := db.Revoke(c.Serial, at, 5); err != nil {

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"certmaker/core"
 	"certmaker/inventory"
@@ -12,6 +13,34 @@ type statusData struct {
 	inventory.Summary
 	Active   inventory.Root
 	Timeline *timeline
+	// RootKey says where the active root's key is; RootCRLWarning, if
+	// set, that its CRL ends soon and only the offline key can sign anew.
+	RootKey        string
+	RootCRLWarning string
+}
+
+// rootCRLWarn is how long before an offline root's CRL ends the page warns.
+const rootCRLWarn = 30 * 24 * time.Hour
+
+// rootKeyWords says where the active root's key is, and warns when its CRL
+// ends soon while only the offline key could sign the next one.
+func rootKeyWords(r inventory.Root, now time.Time) (where, warning string) {
+	switch {
+	case r.OneTier:
+		return "online: a one-tier root that signs certificates itself (rotate-root makes a two-tier CA whose root can go offline)", ""
+	case r.KeyOnline:
+		return "online, in the database (certmaker root offline keeps it in a file instead)", ""
+	}
+	where = "offline, kept in a file (certmaker root offline)"
+	switch left := r.CRLNextUpdate.Sub(now); {
+	case r.CRLNextUpdate.IsZero():
+		warning = "The root has no CRL: sign one with certmaker root crl --root-key FILE."
+	case left <= 0:
+		warning = "The root's CRL expired on " + r.CRLNextUpdate.UTC().Format("2006-01-02") + ": sign a new one with certmaker root crl --root-key FILE."
+	case left < rootCRLWarn:
+		warning = "The root's CRL expires on " + r.CRLNextUpdate.UTC().Format("2006-01-02") + ": sign the next one with certmaker root crl --root-key FILE before then."
+	}
+	return where, warning
 }
 
 // handleStatus is `certmaker status` as a page.
@@ -23,6 +52,7 @@ func (d *Dashboard) handleStatus(w http.ResponseWriter, r *http.Request, v *view
 	}
 	data := statusData{Summary: sum}
 	data.Active, _ = sum.ActiveRoot()
+	data.RootKey, data.RootCRLWarning = rootKeyWords(data.Active, d.ca.Now())
 	if data.Timeline, err = d.timeline(r.Context(), v, "", "*", d.ca.Now()); err != nil {
 		d.fail(w, r, v, err)
 		return

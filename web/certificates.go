@@ -58,7 +58,7 @@ func (d *Dashboard) handleDetails(w http.ResponseWriter, r *http.Request, v *vie
 		PEM:         string(ca.CertPEM(c.DER)),
 		Owned:       c.Owner == v.user.Name,
 		KeyLink:     c.Owner == v.user.Name && c.KeyPKCS8 != nil,
-		IssuerKnown: d.ca.Root(c.Root) != nil,
+		IssuerKnown: d.ca.Issuer(c.Root) != nil,
 		Revocable:   !c.Revoked,
 	}
 	d.render(w, r, http.StatusOK, "certificate", d.view(v, firstName(desc), "certificates", data))
@@ -69,7 +69,8 @@ func (d *Dashboard) handleCertPEM(w http.ResponseWriter, r *http.Request, v *vie
 	if !ok {
 		return
 	}
-	download(w, fileBase(c)+".crt", ca.CertPEM(c.DER))
+	// With its intermediate, as a server installs it.
+	download(w, fileBase(c)+".crt", d.core.ChainPEM(&c))
 }
 
 // handleKeyPEM gives the private key to its owner only, as the API does.
@@ -90,23 +91,24 @@ func (d *Dashboard) handleKeyPEM(w http.ResponseWriter, r *http.Request, v *view
 	download(w, fileBase(c)+".key", key)
 }
 
-// handleIssuerPEM serves the root that issued a certificate, which after
-// a rotation is not the active one.
+// handleIssuerPEM serves the root a certificate chains to (through its
+// intermediate), which after a rotation is not the active one.
 func (d *Dashboard) handleIssuerPEM(w http.ResponseWriter, r *http.Request, v *viewer) {
 	c, ok := d.certificate(w, r, v)
 	if !ok {
 		return
 	}
-	root := d.ca.Root(c.Root)
-	if root == nil {
+	iss := d.ca.Issuer(c.Root)
+	if iss == nil {
 		d.renderError(w, r, v, http.StatusNotFound, "The root that issued this certificate is not loaded.")
 		return
 	}
-	download(w, "certmaker-root-"+c.Root[:min(12, len(c.Root))]+".crt", ca.CertPEM(root.Cert.Raw))
+	root := iss.Anchor()
+	download(w, "certmaker-root-"+root.Fingerprint[:min(12, len(root.Fingerprint))]+".crt", ca.CertPEM(root.Cert.Raw))
 }
 
 func (d *Dashboard) handleRootPEM(w http.ResponseWriter, r *http.Request, v *viewer) {
-	root := d.ca.Active()
+	root := d.ca.ActiveRoot()
 	if root == nil {
 		d.fail(w, r, v, errors.New("no active root"))
 		return

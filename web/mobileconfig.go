@@ -18,7 +18,7 @@ import (
 // Identifiers and UUIDs come from the fingerprint, so downloading the
 // same root again replaces its profile instead of adding a second, while
 // profiles of different roots sit side by side.
-func mobileconfig(root *ca.Root) []byte {
+func mobileconfig(root *ca.Issuer) []byte {
 	name := root.Cert.Subject.CommonName
 	if name == "" {
 		name = "certmaker root CA"

@@ -86,7 +86,7 @@ type trustData struct {
 func (d *Dashboard) handleTrust(w http.ResponseWriter, r *http.Request) {
 	v, _ := d.current(w, r)
 	now := d.ca.Now()
-	active := d.ca.Active()
+	active := d.ca.ActiveRoot()
 	data := trustData{URL: d.trust.url, QRPx: d.trust.qrPx, Local: d.trust.local}
 	for _, root := range slices.Backward(d.ca.Roots()) { // newest first
 		tr := describeRoot(root, now)
@@ -100,7 +100,7 @@ func (d *Dashboard) handleTrust(w http.ResponseWriter, r *http.Request) {
 	d.render(w, r, http.StatusOK, "trust", d.view(v, "Trust this CA", "trust", data))
 }
 
-func describeRoot(r *ca.Root, now time.Time) trustRoot {
+func describeRoot(r *ca.Issuer, now time.Time) trustRoot {
 	c := r.Cert
 	pairs := make([]string, 0, len(r.Fingerprint)/2)
 	for i := 0; i+1 < len(r.Fingerprint); i += 2 {
@@ -180,7 +180,7 @@ func (d *Dashboard) handleTrustQR(w http.ResponseWriter, r *http.Request) {
 // the one the path's fingerprint names, or the active one.
 func (d *Dashboard) rootFile(byFingerprint bool, form string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		root, file := d.ca.Active(), "certmaker-root"
+		root, file := d.ca.ActiveRoot(), "certmaker-root"
 		if byFingerprint {
 			want := strings.ToLower(r.PathValue("fp"))
 			if root = d.ca.Root(want); root != nil {

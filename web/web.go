@@ -13,12 +13,14 @@ import (
 	"certmaker/httplog"
 )
 
-// Authority gives the roots to download, validity bounds for the request
-// form, and the clock. *ca.Authority implements it.
+// Authority gives the roots to download, the issuers of certificates,
+// validity bounds for the request form, and the clock. *ca.Authority
+// implements it.
 type Authority interface {
-	Active() *ca.Root
-	Root(fingerprint string) *ca.Root
-	Roots() []*ca.Root
+	ActiveRoot() *ca.Issuer
+	Root(fingerprint string) *ca.Issuer
+	Issuer(fingerprint string) *ca.Issuer
+	Roots() []*ca.Issuer
 	Days(n int) int
 	Now() time.Time
 }

@@ -47,7 +47,8 @@ func (r *rig) verify(t *testing.T, l *ledger) []loss {
 	t.Helper()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	root := r.root(t)
+	// The intermediate signs the leaves, their OCSP answers and the CRL.
+	root := r.issuer(t)
 	listed := r.listed(t)
 
 	var (
@@ -158,13 +159,15 @@ func parsePEM(b []byte, what string) ([]byte, error) {
 	return block.Bytes, nil
 }
 
-func (r *rig) root(t *testing.T) *x509.Certificate {
+// issuer is the intermediate that signs: the leaves' issuer for OCSP, and
+// the signer of the CRL of their revocations.
+func (r *rig) issuer(t *testing.T) *x509.Certificate {
 	t.Helper()
-	b, err := r.get("/api/root-certificate/obtain")
+	b, err := r.get("/intermediate.pem")
 	if err != nil {
 		t.Fatal(err)
 	}
-	der, err := parsePEM(b, "the root")
+	der, err := parsePEM(b, "the intermediate")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,8 +308,8 @@ func (r *rig) checkOCSPRevoked(cert, root *x509.Certificate) error {
 	return nil
 }
 
-// crlSerials is the set of serials (decimal) on the root's CRL, checked
-// against the root's signature.
+// crlSerials is the set of serials (decimal) on the intermediate's CRL,
+// checked against its signature.
 func (r *rig) crlSerials(t *testing.T, root *x509.Certificate) map[string]bool {
 	t.Helper()
 	b, err := r.get("/api/crl")

@@ -57,6 +57,12 @@ func (b Binary) Start(t *testing.T, dir string, extra ...string) *Server {
 	return Start(t, string(b), dir, extra...)
 }
 
+// StartTLS runs b's serve with HTTPS; see StartTLS.
+func (b Binary) StartTLS(t *testing.T, dir, mode, more string) *Server {
+	t.Helper()
+	return StartTLS(t, string(b), dir, mode, more)
+}
+
 // StartLogged runs b's serve with its stderr in a file; see StartLogged.
 func (b Binary) StartLogged(t *testing.T, dir string, args ...string) *LoggedServer {
 	t.Helper()
@@ -113,6 +119,12 @@ type Server struct {
 	Token  string // the bootstrap admin's, if this start printed one
 	Stderr *SyncBuffer
 	Exited chan error
+	// PlainURL is the plain-HTTP listener of a server started with
+	// StartTLS (OCSP, CRLs, the CA certificates).
+	PlainURL string
+	// Client, if set, is what Do sends with (one that trusts the root,
+	// for HTTPS); nil is http.DefaultClient.
+	Client *http.Client
 }
 
 // FreePort is a loopback port nothing listens on now.
@@ -155,6 +167,29 @@ func Start(t *testing.T, binary, dir string, extra ...string) *Server {
 	port := FreePort(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	args := append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--public-url", url}, extra...)
+	return start(t, binary, dir, url, args)
+}
+
+// StartTLS writes dir/certmaker.toml, with [server] serving HTTPS (tls =
+// mode) on one loopback port (URL, https://127.0.0.1:port) and plain HTTP
+// on another (PlainURL), followed by more (other tables), and runs
+// `certmaker serve` in dir; every command run in dir reads the same file.
+func StartTLS(t *testing.T, binary, dir, mode, more string) *Server {
+	t.Helper()
+	port, plainPort := FreePort(t), FreePort(t)
+	url := fmt.Sprintf("https://127.0.0.1:%d", port)
+	conf := fmt.Sprintf("[server]\nlisten = \"127.0.0.1:%d\"\npublic_url = %q\nhttp_listen = \"127.0.0.1:%d\"\ntls = %q\n%s",
+		port, url, plainPort, mode, more)
+	if err := os.WriteFile(filepath.Join(dir, "certmaker.toml"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, binary, dir, url, []string{"serve"})
+	s.PlainURL = fmt.Sprintf("http://127.0.0.1:%d", plainPort)
+	return s
+}
+
+func start(t *testing.T, binary, dir, url string, args []string) *Server {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dir
 	pr, pw := io.Pipe()
@@ -211,7 +246,11 @@ func (s *Server) Do(t *testing.T, method, path, token, body string) (int, http.H
 	if token != "" {
 		req.Header.Set("X-Auth-Token", token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := s.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

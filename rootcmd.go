@@ -1,0 +1,206 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"certmaker/admin"
+	"certmaker/ca"
+)
+
+// rootCommand is `certmaker root`: the trust anchor devices install.
+func rootCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "root",
+		Usage: "the root CA",
+		Subcommands: []*cli.Command{
+			{
+				Name: "export", Usage: "print the active root (or --all roots) as PEM, from the database",
+				Flags:  []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "every root, also rotated-out ones"}},
+				Action: cmdRootExport,
+			},
+			{
+				Name:   "fingerprint",
+				Usage:  "print the active root's SHA-256 fingerprint, to check a downloaded root against before trusting it",
+				Action: cmdRootFingerprint,
+			},
+			{
+				Name: "offline",
+				Usage: "write the active root's key to FILE, encrypted with a passphrase (PKCS#8, PBES2 AES-256), and remove it " +
+					"from the database; keep FILE and the passphrase off the server",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "out", Usage: "the key `FILE` to write (must not exist)"},
+					passphraseFileFlag,
+				},
+				Action: cmdRootOffline,
+			},
+			{
+				Name:   "crl",
+				Usage:  "sign the active root's CRL anew (a year); with the root offline, give its key file",
+				Flags:  rootKeyFlags(),
+				Action: cmdRootCRL,
+			},
+		},
+	}
+}
+
+// intermediateCommand is `certmaker intermediate`: the CA that signs.
+func intermediateCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "intermediate",
+		Usage: "the intermediate CA that signs certificates, OCSP answers and their CRL",
+		Subcommands: []*cli.Command{
+			{
+				Name: "rotate",
+				Usage: "make a new intermediate under the same root the signer and print its SHA-256 fingerprint; " +
+					"devices need nothing new, and old intermediates keep answering for their certificates",
+				Flags:  rootKeyFlags(),
+				Action: cmdIntermediateRotate,
+			},
+		},
+	}
+}
+
+// rekeyCommand is `certmaker rekey`.
+func rekeyCommand() *cli.Command {
+	return &cli.Command{
+		Name: "rekey",
+		Usage: "seal every private key and secret in the database under a new key, and replace the key file with it " +
+			"(for a key file that may have leaked); also while serving",
+		Action: cmdRekey,
+	}
+}
+
+func cmdRekey(c *cli.Context) error {
+	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
+		path, err := op.Rekey(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.Writer, "rekeyed; the new key is in %s\n", path)
+		fmt.Fprintln(os.Stderr, "Backups made before this open only with the old key file; keep both apart from the backups, or make a new backup.")
+		return nil
+	})
+}
+
+// cmdRootOffline takes the root key off the server: written, read back
+// and checked before the database lets go of it.
+func cmdRootOffline(c *cli.Context) error {
+	out := c.String("out")
+	if out == "" {
+		return errors.New("root offline needs --out FILE")
+	}
+	if _, err := os.Lstat(out); err == nil {
+		return fmt.Errorf("%s exists; root offline writes a new file only", out)
+	}
+	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
+		fp, der, err := op.ExportRootKey(ctx)
+		if err != nil {
+			return err
+		}
+		p, err := passphrase(c, true)
+		if err != nil {
+			return err
+		}
+		enc, err := ca.EncryptKeyPEM(der, p)
+		if err != nil {
+			return err
+		}
+		if err := writeNewFile(out, enc); err != nil {
+			return err
+		}
+		back, err := os.ReadFile(out)
+		if err == nil {
+			var got []byte
+			if got, err = ca.DecryptKeyPEM(back, p); err == nil && !bytes.Equal(got, der) {
+				err = errors.New("it holds another key")
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("%s does not read back (%v): the root key stays in the database", out, err)
+		}
+		next, err := op.TakeRootOffline(ctx, fp)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.Writer, "root %s is offline; its key is in %s\n", fp, out)
+		fmt.Fprintf(os.Stderr, "Keep %s and its passphrase off this server (a USB stick in a drawer). Rotating the intermediate\n"+
+			"and re-signing the root's CRL need them: the CRL is valid until %s; sign the next one with\n"+
+			"`certmaker root crl --root-key FILE` before then. Backups from before hold the key (sealed).\n", out, next.Local().Format("2006-01-02"))
+		return nil
+	})
+}
+
+// writeNewFile writes b to a new file at path, mode 0600, synced.
+func writeNewFile(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+func cmdRootCRL(c *cli.Context) error {
+	key, err := rootKeyFromFlags(c)
+	if err != nil {
+		return err
+	}
+	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
+		next, err := op.SignRootCRL(ctx, key)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.Writer, "root CRL signed; valid until %s\n", next.Local().Format("2006-01-02 15:04"))
+		return nil
+	})
+}
+
+// cmdRootFingerprint prints the active root's fingerprint, the value a
+// client checks a root it downloaded against (README: Trust chain).
+func cmdRootFingerprint(c *cli.Context) error {
+	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
+		pemBytes, err := op.RootsPEM(ctx, false)
+		if err != nil {
+			return err
+		}
+		b, _ := pem.Decode(pemBytes)
+		if b == nil {
+			return errors.New("the server sent no root certificate")
+		}
+		fmt.Fprintln(c.App.Writer, ca.Fingerprint(b.Bytes))
+		return nil
+	})
+}
+
+func cmdIntermediateRotate(c *cli.Context) error {
+	key, err := rootKeyFromFlags(c)
+	if err != nil {
+		return err
+	}
+	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
+		fp, err := op.RotateIntermediate(ctx, key)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(c.App.Writer, fp)
+		fmt.Fprintln(os.Stderr, "The new intermediate signs from now on; devices that trust the root need nothing new.")
+		return nil
+	})
+}
