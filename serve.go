@@ -23,20 +23,8 @@ import (
 )
 
 func cmdServe(c *cli.Context) error {
-	cfg, err := loadConfig(c)
+	cfg, err := loadConfig(c) // serve's flags applied, and checked with the file
 	if err != nil {
-		return err
-	}
-	if v := c.String("listen"); v != "" {
-		cfg.Server.Listen = v
-	}
-	if v := c.String("public-url"); v != "" {
-		cfg.Server.PublicURL = v
-	}
-	if v := c.String("http-listen"); v != "" {
-		cfg.Server.HTTPListen = v
-	}
-	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	level, _ := cfg.Server.Level() // checked by Validate

@@ -47,15 +47,7 @@ func NewIntermediate(root *Issuer, cfg RootConfig, base string, now time.Time) (
 		return nil, fmt.Errorf("%w: intermediate days must be positive", ErrInvalid)
 	}
 	base = strings.TrimRight(base, "/")
-	key, err := GenerateKey(cfg.KeyType)
-	if err != nil {
-		return nil, fmt.Errorf("making intermediate key: %w", err)
-	}
-	serial, err := NewSerial(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	ski, err := subjectKeyID(key.Public())
+	key, serial, ski, err := newCAKey(cfg.KeyType, "intermediate")
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"encoding/asn1"
 	"encoding/hex"
 	"fmt"
+	"math/big"
 	"sync/atomic"
 	"time"
 )
@@ -95,15 +96,7 @@ func NewRoot(cfg RootConfig, now time.Time) (*Issuer, error) {
 	if cfg.Days <= 0 {
 		return nil, fmt.Errorf("%w: root days must be positive", ErrInvalid)
 	}
-	key, err := GenerateKey(cfg.KeyType)
-	if err != nil {
-		return nil, fmt.Errorf("making root key: %w", err)
-	}
-	serial, err := NewSerial(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	ski, err := subjectKeyID(key.Public())
+	key, serial, ski, err := newCAKey(cfg.KeyType, "root")
 	if err != nil {
 		return nil, err
 	}
@@ -205,4 +198,23 @@ func subjectKeyID(pub crypto.PublicKey) ([]byte, error) {
 	}
 	sum := sha1.Sum(info.PublicKey.Bytes)
 	return sum[:], nil
+}
+
+// newCAKey makes what every new CA certificate starts from: a key of type
+// kt, a serial, and the key's Subject Key Identifier. what names the CA in
+// errors ("root", "intermediate").
+func newCAKey(kt KeyType, what string) (crypto.Signer, *big.Int, []byte, error) {
+	key, err := GenerateKey(kt)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("making %s key: %w", what, err)
+	}
+	serial, err := NewSerial(rand.Reader)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ski, err := subjectKeyID(key.Public())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return key, serial, ski, nil
 }
