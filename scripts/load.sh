@@ -457,13 +457,16 @@ compare() {
 		grep -q '"success":true' || die "cfssl sign failed"
 
 	# OCSP: one issued certificate, asked about by GET as RFC 5019 clients do.
-	curl -s -H "X-Auth-Token: $token" "http://$CM_ADDR/api/certificate/$id/obtain" >leaf.pem
+	# The leaf is served with its intermediate, which signs its OCSP answers.
+	curl -s -H "X-Auth-Token: $token" "http://$CM_ADDR/api/certificate/$id/obtain" >chain.pem
+	openssl x509 -in chain.pem -out leaf.pem
+	curl -s "http://$CM_ADDR/intermediate.pem" >issuer.pem
 	curl -s -H "X-Auth-Token: $token" "http://$CM_ADDR/api/root-certificate/obtain" >root.pem
-	openssl ocsp -issuer root.pem -cert leaf.pem -no_nonce -reqout ocsp-req.der >/dev/null 2>&1
+	openssl ocsp -issuer issuer.pem -cert leaf.pem -no_nonce -reqout ocsp-req.der >/dev/null 2>&1
 	local ocsp_path
 	ocsp_path="/api/ocsp/$(base64 -w0 ocsp-req.der | sed 's/+/%2B/g; s#/#%2F#g; s/=/%3D/g')"
 	curl -s -o ocsp-resp.der "http://$CM_ADDR$ocsp_path"
-	openssl ocsp -respin ocsp-resp.der -issuer root.pem -CAfile root.pem -cert leaf.pem 2>/dev/null |
+	openssl ocsp -respin ocsp-resp.der -issuer issuer.pem -CAfile root.pem -cert leaf.pem 2>/dev/null |
 		grep -q 'leaf.pem: good' || die "certmaker's OCSP answer does not say good"
 	port_free "$STATIC_ADDR" || die "$STATIC_ADDR is in use"
 	./staticsrv -listen "$STATIC_ADDR" -file ocsp-resp.der 2>static.log &
@@ -537,7 +540,7 @@ compare() {
 	local revoked=no
 	curl -s -o /dev/null -H "X-Auth-Token: $token" -d '{"reason": "keyCompromise"}' "http://$CM_ADDR/api/certificate/$id/revoke"
 	curl -s -o ocsp-after.der "http://$CM_ADDR$ocsp_path"
-	openssl ocsp -respin ocsp-after.der -issuer root.pem -CAfile root.pem -cert leaf.pem 2>/dev/null |
+	openssl ocsp -respin ocsp-after.der -issuer issuer.pem -CAfile root.pem -cert leaf.pem 2>/dev/null |
 		grep -q 'leaf.pem: revoked' && revoked=yes
 	local hwm issued
 	hwm=$(hwm_kb "$cm_pid")
