@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"certmaker/config"
+	"certmaker/ca"
 	"certmaker/core"
 )
 
@@ -61,11 +62,12 @@ func (m *selfCert) renew(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	key, err := m.core.PrivateKeyPEM(ctx, core.Actor{Door: core.DoorServe, User: core.ServerOwner}, c.Serial)
-	if err != nil {
-		return err
+	// ServerCertificate hands over the key with the certificate; no door
+	// can export it (core.PrivateKeyPEM refuses the CA's own keys).
+	if c.KeyPKCS8 == nil {
+		return fmt.Errorf("the server certificate %s has no key", c.Serial)
 	}
-	pair, err := tls.X509KeyPair(m.core.ChainPEM(c), key)
+	pair, err := tls.X509KeyPair(m.core.ChainPEM(c), ca.KeyPEM(c.KeyPKCS8))
 	if err != nil {
 		return fmt.Errorf("the server certificate: %w", err)
 	}

@@ -152,6 +152,17 @@ func TestTLS_SelfRenews(t *testing.T) {
 		t.Errorf("renewed certificate from %v, want now (%v)", renewed.NotBefore, clk.Now())
 	}
 
+	// The CA's own HTTPS key never leaves it: no user can take the name
+	// that owns it, and not even an admin or the operator can export it.
+	if _, err := s.app.Core.AddUser(t.Context(), core.Actor{Door: core.DoorAdmin, User: "uid 0"}, core.ServerOwner, true); err == nil {
+		t.Error("a user could be named after the owner of the CA's own certificates")
+	}
+	for _, a := range []core.Actor{{Door: core.DoorAPI, User: core.ServerOwner}, {Door: core.DoorAdmin, User: "uid 0"}} {
+		if _, err := s.app.Core.PrivateKeyPEM(t.Context(), a, renewed.SerialNumber); err == nil {
+			t.Errorf("%s/%s exported the CA's own HTTPS key", a.Door, a.User)
+		}
+	}
+
 	// A restart serves the current certificate, issues none.
 	n, _ := s.db.CountCertificates(core.ServerOwner)
 	s.db.Close()

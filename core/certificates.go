@@ -88,6 +88,10 @@ func (s *Service) PrivateKeyPEM(_ context.Context, a Actor, serial *big.Int) ([]
 	if c.KeyPKCS8 == nil {
 		return nil, Errorf(NotFound, "private key of certificate %s: %w (it was issued from a CSR; the server never had its key)", c.Serial, errNoKey)
 	}
+	if c.Owner == ServerOwner {
+		// The CA's own HTTPS key never leaves it, whoever asks.
+		return nil, Errorf(NotFound, "private key of certificate %s: %w (it is the CA's own server key)", c.Serial, errNoKey)
+	}
 	return ca.KeyPEM(c.KeyPKCS8), nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"certmaker/storage"
@@ -94,6 +95,11 @@ func newSecret(n int) ([]byte, string, error) {
 func CheckUserName(name string) error {
 	if name == "" || len(name) > 64 {
 		return fmt.Errorf("%w: user name must be 1 to 64 characters", ErrInvalid)
+	}
+	if strings.EqualFold(name, ServerOwner) {
+		// The owner of the CA's own HTTPS certificates: a user by that
+		// name would own them, and their keys.
+		return fmt.Errorf("%w: user name %q is reserved for the CA itself", ErrInvalid, name)
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
