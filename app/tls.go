@@ -13,8 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"certmaker/config"
 	"certmaker/ca"
+	"certmaker/config"
 	"certmaker/core"
 )
 
