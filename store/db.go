@@ -307,7 +307,15 @@ func (db *DB) init(readOnly bool) error {
 			if err := resealAll(tx, db.seal.seal, db.seal.seal, db.seal.open, plain); err != nil {
 				return fmt.Errorf("sealing the secrets of %s: %w", db.path, err)
 			}
-			db.rewriteDue = version > 0
+			if version > 0 {
+				// The clear secrets are in freed pages now: the marker,
+				// committed with the sealing, makes every Open rewrite the
+				// file until one succeeds, even if this one is cut short.
+				if err := tx.Bucket(bucketMeta).Put(keyRewrite, []byte{1}); err != nil {
+					return err
+				}
+				db.rewriteDue = true
+			}
 		}
 		return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint64(nil, schemaVersion))
 	})

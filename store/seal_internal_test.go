@@ -298,6 +298,33 @@ func TestSeal_MigratesOlderFile(t *testing.T) {
 	}
 }
 
+// TestSeal_MigrationRewriteResumes: when the rewrite after sealing an
+// older file fails (here: its temporary file's name is taken by a
+// directory), the next Open still rewrites, so no clear key stays behind
+// in freed pages, nor in a backup that copies them.
+func TestSeal_MigrationRewriteResumes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ca.db")
+	s := newSecrets()
+	writeSchema5(t, path, s)
+	block := path + ".sealing"
+	if err := os.MkdirAll(filepath.Join(block, "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if db, err := Open(path, Options{Timeout: time.Second}); err == nil {
+		db.Close()
+		t.Fatal("Open succeeded though the rewrite could not run")
+	}
+	if err := os.RemoveAll(block); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(path, Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	assertNotInFile(t, path, s)
+}
+
 // TestSeal_Rekey: a new key seals everything, the old key file no longer
 // opens the file, and a rekey cut off before its key file was replaced is
 // finished by the next Open.
