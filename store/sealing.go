@@ -228,24 +228,38 @@ func (db *DB) Rekey() error {
 		}
 		return next.seal(kind, id, p)
 	}
+	resealed := false // the transaction's work is done; only its commit remains
 	err = db.update(func(tx *bolt.Tx) error {
+		resealed = false
 		if err := resealAll(tx, reseal, next.seal, next.open, db.seal.open); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketMeta).Put(keyRewrite, []byte{1})
+		if err := tx.Bucket(bucketMeta).Put(keyRewrite, []byte{1}); err != nil {
+			return err
+		}
+		resealed = true
+		return nil
 	})
 	if err != nil {
+		if resealed {
+			// The commit itself failed: the new state may be on disk, so
+			// the new key must not be thrown away. The next Open keeps
+			// whichever key opens the file (loadSealKey).
+			return fmt.Errorf("rekeying %s: the commit failed, and whether it reached the disk is unknown (the next start settles it from %s): %w", db.path, pending, err)
+		}
 		os.Remove(pending)
 		return fmt.Errorf("rekeying %s: %w", db.path, err)
+	}
+	// Committed: from now on everything is sealed with the new key,
+	// whatever happens to the key files below. Readers of a snapshot from
+	// before keep opening with the old key.
+	if err := db.seal.use(key); err != nil {
+		return err
 	}
 	if err := os.Rename(pending, db.keyPath); err != nil {
 		return fmt.Errorf("rekey committed, but replacing %s failed (the next start finishes it from %s): %w", db.keyPath, pending, err)
 	}
-	if err := syncDir(filepath.Dir(db.keyPath)); err != nil {
-		return err
-	}
-	// Readers of a snapshot from before keep opening with the old key.
-	return db.seal.use(key)
+	return syncDir(filepath.Dir(db.keyPath))
 }
 
 // KeyFile is the path of the key file that seals the database's secrets.
