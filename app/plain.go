@@ -34,6 +34,16 @@ func plainHandler(public http.Handler, publicURL string) http.Handler {
 			public.ServeHTTP(w, r)
 			return
 		}
-		http.Redirect(w, r, base+r.URL.RequestURI(), http.StatusPermanentRedirect)
+		// Only the path and query of an ordinary request ("/..."): an
+		// opaque or absolute request line ("GET x:@evil.example/p") would
+		// otherwise make base+RequestURI() name another host.
+		target := base + "/"
+		if p := r.URL.EscapedPath(); r.URL.Opaque == "" && strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") {
+			target = base + p
+			if r.URL.RawQuery != "" {
+				target += "?" + r.URL.RawQuery
+			}
+		}
+		http.Redirect(w, r, target, http.StatusPermanentRedirect)
 	})
 }
