@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -29,7 +30,16 @@ func serverTrust() trust { return trust{[]uint32{uint32(os.Getuid()), 0}} }
 
 func clientTrust(socket string) trust {
 	t := serverTrust()
-	if fi, err := os.Stat(strings.TrimSuffix(socket, ".sock")); err == nil {
+	db := strings.TrimSuffix(socket, ".sock")
+	// The database's owner counts only for a regular file (not a symlink
+	// someone pointed at another user's file) in a directory no one else
+	// may write to: in one that others can write, anyone could have put
+	// both the file and the socket there.
+	dir, err := os.Stat(filepath.Dir(db))
+	if err != nil || dir.Mode().Perm()&0o022 != 0 {
+		return t
+	}
+	if fi, err := os.Lstat(db); err == nil && fi.Mode().IsRegular() {
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 			t.uids = append(t.uids, st.Uid)
 		}

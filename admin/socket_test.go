@@ -132,7 +132,15 @@ func TestDial_RefusesServerOfAnotherUser(t *testing.T) {
 // and all owned by that uid.
 func TestDial_TrustsTheDatabaseOwnersServer(t *testing.T) {
 	needRoot(t)
+	// As systemd's DynamicUser lays it out: the state directory belongs
+	// to the service's uid and no one else may write to it.
 	dir := worldWritableDir(t)
+	if err := os.Chown(dir, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	db := filepath.Join(dir, "ca.db")
 	if err := os.WriteFile(db, nil, 0o600); err != nil {
 		t.Fatal(err)
@@ -155,6 +163,32 @@ func TestDial_TrustsTheDatabaseOwnersServer(t *testing.T) {
 	}
 	if _, err := admin.Dial(context.Background(), sock); !errors.Is(err, admin.ErrUntrusted) {
 		t.Errorf("uid 65534's server beside root's database: %v, want ErrUntrusted", err)
+	}
+	// In a directory others may write, the database's owner proves
+	// nothing: whoever planted the socket could have planted the file.
+	if err := os.Chown(db, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Dial(context.Background(), sock); !errors.Is(err, admin.ErrUntrusted) {
+		t.Errorf("uid 65534's server and database in a world-writable directory: %v, want ErrUntrusted", err)
+	}
+	// Nor does a symlink named like the database, pointing at the
+	// server owner's file.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(dir, "elsewhere.db")
+	if err := os.Rename(db, other); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(other, db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Dial(context.Background(), sock); !errors.Is(err, admin.ErrUntrusted) {
+		t.Errorf("a symlink in the database's place: %v, want ErrUntrusted", err)
 	}
 }
 
