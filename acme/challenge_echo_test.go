@@ -1,7 +1,6 @@
 package acme_test
 
 import (
-	"bufio"
 	"net"
 	"net/http"
 	"strconv"
@@ -9,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"certmaker/internal/rawsite"
 )
 
 // TestFailedChallenge_DetailNeverEchoesTarget: an http-01 target that
@@ -26,7 +27,7 @@ func TestFailedChallenge_DetailNeverEchoesTarget(t *testing.T) {
 		// The checker fetches from the solver's port; a hostile target of
 		// its own on another loopback address answers there.
 		ip := "127.0.0." + strconv.Itoa(4+i)
-		rawTarget(t, net.JoinHostPort(ip, strconv.Itoa(e.solver.port)), answer)
+		rawsite.Serve(t, net.JoinHostPort(ip, strconv.Itoa(e.solver.port)), answer)
 		o := c.newOrder([]identifier{{"ip", ip}})
 		ch := http01(t, c.authz(o.Authorizations[0]))
 		var got challengeDoc
@@ -44,34 +45,4 @@ func TestFailedChallenge_DetailNeverEchoesTarget(t *testing.T) {
 			t.Errorf("order error %+v", after.Error)
 		}
 	}
-}
-
-// rawTarget answers every connection at addr with answer after reading
-// the request's head.
-func rawTarget(t *testing.T, addr, answer string) {
-	t.Helper()
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Skipf("cannot listen on %s: %v", addr, err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				r := bufio.NewReader(conn)
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil || line == "\r\n" {
-						break
-					}
-				}
-				conn.Write([]byte(answer))
-			}()
-		}
-	}()
 }

@@ -1,46 +1,17 @@
 package challenge_test
 
 import (
-	"bufio"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
 	"testing"
 
 	"certmaker/challenge"
+	"certmaker/internal/rawsite"
 )
 
 // marker stands for bytes a hostile target sends; no reason may repeat it.
 const marker = "Zq9-MARKER-from-the-peer"
-
-// serveRaw answers every connection at addr with answer, byte for byte,
-// after reading the request's head, and returns the port.
-func serveRaw(t *testing.T, addr, answer string) int {
-	t.Helper()
-	ln := listen(t, addr)
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				r := bufio.NewReader(conn)
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil || line == "\r\n" {
-						break
-					}
-				}
-				conn.Write([]byte(answer))
-			}()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // TestChecker_ReasonNeverEchoesPeer: whatever a target answers, the reason
 // is one of a few fixed sentences and never carries the target's bytes, so
@@ -73,7 +44,7 @@ func TestChecker_ReasonNeverEchoesPeer(t *testing.T) {
 			if tt.handler != nil {
 				p = serve(t, "127.0.0.2:0", tt.handler)
 			} else {
-				p = serveRaw(t, "127.0.0.2:0", tt.answer)
+				p = rawsite.Serve(t, "127.0.0.2:0", tt.answer)
 			}
 			c := newChecker(t, challenge.Config{AllowedPorts: []int{p}, Hosts: map[string][]netip.Addr{"a.test": {ip2}}})
 			err := c.CheckOne(t.Context(), requester, target("a.test", p))

@@ -27,7 +27,7 @@ func TestPowerCut_NegativeControl(t *testing.T) {
 	r.load(t, l, 4, 0, 100*time.Millisecond, func() { stats = m.powerCut(t, cutNow, srv.kill) })
 	checkFile(t, r.db(r.disk))
 
-	if !strings.Contains(srv.stderr.String(), "CERTMAKER_TEST_UNSAFE_NOSYNC") {
+	if !strings.Contains(srv.Stderr.String(), "CERTMAKER_TEST_UNSAFE_NOSYNC") {
 		t.Errorf("serve did not warn that it runs without fsync")
 	}
 	r.start(t, r.disk)

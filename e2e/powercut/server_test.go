@@ -1,7 +1,6 @@
 package powercut
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -155,9 +154,8 @@ func (r *rig) cli(t *testing.T, dir string, args ...string) string {
 
 // server is one run of `certmaker serve`.
 type server struct {
-	cmd    *exec.Cmd
-	stderr *syncBuffer
-	exited chan error
+	*binarytest.Server
+	gone bool // its exit has been waited for
 }
 
 // start runs `certmaker serve` on the database in dir and waits until it
@@ -167,31 +165,7 @@ func (r *rig) start(t *testing.T, dir string, env ...string) *server {
 	cmd := exec.Command(binary, "--db", r.db(dir), "serve", "--listen", r.addr, "--public-url", r.url)
 	cmd.Dir = r.work
 	cmd.Env = append(os.Environ(), env...)
-	pr, pw := io.Pipe()
-	cmd.Stderr = pw
-	s := &server{cmd: cmd, stderr: &syncBuffer{}, exited: make(chan error, 1)}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.exited <- cmd.Wait(); pw.Close() }()
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			s.stderr.WriteString(sc.Text() + "\n")
-			if strings.Contains(sc.Text(), "msg=serving") {
-				close(ready)
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case err := <-s.exited:
-		t.Fatalf("serve exited: %v\n%s", err, s.stderr)
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("serve did not start\n%s", s.stderr)
-	}
+	s := &server{Server: binarytest.StartCmd(t, cmd, r.url)}
 	t.Cleanup(s.kill)
 	return s
 }
@@ -199,10 +173,10 @@ func (r *rig) start(t *testing.T, dir string, env ...string) *server {
 // kill is the server's half of a power cut: SIGKILL, and wait until it is
 // gone (and with it every request it had in flight).
 func (s *server) kill() {
-	s.cmd.Process.Kill()
-	if s.exited != nil {
-		<-s.exited
-		s.exited = nil
+	s.Cmd.Process.Kill()
+	if !s.gone {
+		<-s.Exited
+		s.gone = true
 	}
 }
 
@@ -210,20 +184,17 @@ func (s *server) kill() {
 func (r *rig) stop(t *testing.T, s *server) {
 	t.Helper()
 	r.hc.CloseIdleConnections()
-	s.cmd.Process.Signal(syscall.SIGTERM)
+	s.Cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-s.exited:
-		s.exited = nil
+	case err := <-s.Exited:
+		s.gone = true
 		if err != nil {
-			t.Fatalf("serve exited with %v after SIGTERM\n%s", err, s.stderr)
+			t.Fatalf("serve exited with %v after SIGTERM\n%s", err, s.Stderr)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop on SIGTERM")
 	}
 }
-
-// syncBuffer is the server's stderr so far.
-type syncBuffer = binarytest.SyncBuffer
 
 // solver is the http-01 responder of the ACME clients: one listener on
 // 127.0.0.2, answering the key authorizations the clients put in.

@@ -192,6 +192,13 @@ func start(t *testing.T, binary, dir, url string, args []string) *Server {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dir
+	return StartCmd(t, cmd, url)
+}
+
+// StartCmd runs cmd, a `certmaker serve` prepared by the caller (its
+// arguments, Dir and Env), reachable at url, and waits until it serves.
+func StartCmd(t *testing.T, cmd *exec.Cmd, url string) *Server {
+	t.Helper()
 	pr, pw := io.Pipe()
 	s := &Server{Cmd: cmd, URL: url, Stderr: &SyncBuffer{}, Exited: make(chan error, 1)}
 	cmd.Stderr = pw
