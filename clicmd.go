@@ -22,11 +22,8 @@ import (
 // Every other command refuses a database that does not exist, so that a
 // typo in --db cannot make a second CA nobody serves.
 func cmdInit(c *cli.Context) error {
-	cfg, err := loadConfig(c)
+	cfg, err := loadConfig(c) // checked, with the flags applied
 	if err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	path := cfg.Store.Path
