@@ -146,3 +146,13 @@ func TestBinary_RotateRootAsks(t *testing.T) {
 		t.Errorf("rotate-root --yes on a terminal: %v\n%s", err, out)
 	}
 }
+
+func TestUsageErrorsAreOneLine(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{{"user", "list", "--bogus"}, {"--nope"}, {"cert", "revoke", "1", "--reason"}} {
+		_, errOut, err := binary.Run(t, dir, args...)
+		if err == nil || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.HasPrefix(errOut, "certmaker: ") {
+			t.Errorf("%v: err %v, stderr %q; want one line", args, err, errOut)
+		}
+	}
+}

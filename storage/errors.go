@@ -13,4 +13,7 @@ var (
 	// write is kept; the same write succeeds once space is freed, so
 	// callers answer "try again later", not "internal error".
 	ErrFull = errors.New("the CA's storage is full")
+	// ErrLocked means another process holds the store exclusively (a
+	// bbolt file that a server has open).
+	ErrLocked = errors.New("database is locked by another process")
 )

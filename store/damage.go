@@ -1,54 +1,22 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 	"runtime"
 	"runtime/debug"
 	"strings"
 
+	"certmaker/storage"
+
 	bolt "go.etcd.io/bbolt"
 )
 
-// ErrDamaged means the file is not a sound bbolt database: bytes changed by
-// a bad disk, a copy cut short. Errors that wrap it are *DamageError.
-var ErrDamaged = errors.New("database file is damaged")
+// ErrDamaged and DamageError are storage's: a damaged file is one kind of
+// damaged store.
+var ErrDamaged = storage.ErrDamaged
 
 // DamageError says which file is damaged and what was found wrong with it.
-type DamageError struct {
-	Path     string
-	Problems []string // in the order found; at most maxProblems
-	More     int      // problems found beyond those kept
-}
-
-// maxProblems bounds what a check keeps: one bad branch page can make
-// every page below it "unreachable".
-const maxProblems = 100
-
-func (e *DamageError) Error() string {
-	msg := e.Path + " is damaged"
-	if len(e.Problems) > 0 {
-		msg += ": " + e.Problems[0]
-	}
-	if n := len(e.Problems) - 1 + e.More; n == 1 {
-		msg += " (and 1 more problem)"
-	} else if n > 1 {
-		msg += fmt.Sprintf(" (and %d more problems)", n)
-	}
-	return msg
-}
-
-func (e *DamageError) Unwrap() error { return ErrDamaged }
-
-func (e *DamageError) add(problem string) {
-	// One line each: a problem is printed as one line of a report.
-	problem = strings.Join(strings.Fields(problem), " ")
-	if len(e.Problems) < maxProblems {
-		e.Problems = append(e.Problems, problem)
-	} else {
-		e.More++
-	}
-}
+type DamageError = storage.DamageError
 
 // Guard runs fn, which reads the database file at path, and turns a panic
 // that bbolt raises on a damaged page (or a fault reading past the end of a
@@ -68,7 +36,7 @@ func Guard(path string, fn func() error) (err error) {
 			panic(r)
 		}
 		e := &DamageError{Path: path}
-		e.add(fmt.Sprintf("a page does not read as bbolt wrote it (%v)", r))
+		e.Add(fmt.Sprintf("a page does not read as bbolt wrote it (%v)", r))
 		err = e
 	}()
 	return fn()
@@ -110,7 +78,7 @@ func check(path string, tx *bolt.Tx) error {
 	}
 	e := &DamageError{Path: path}
 	for err := range tx.Check() {
-		e.add(err.Error())
+		e.Add(err.Error())
 	}
 	if len(e.Problems) > 0 {
 		return e

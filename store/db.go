@@ -13,12 +13,14 @@ import (
 	"syscall"
 	"time"
 
+	"certmaker/storage"
+
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // ErrLocked means another process holds the file.
-var ErrLocked = errors.New("database is locked by another process")
+var ErrLocked = storage.ErrLocked
 
 // schemaVersion is the layout this code reads and writes. Open migrates
 // older files and refuses newer ones. 2 added the per-root revocation index
@@ -229,7 +231,7 @@ func openError(path string, err error) error {
 	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrChecksum),
 		errors.Is(err, bolterrors.ErrVersionMismatch), strings.Contains(err.Error(), "file size too small"):
 		e := &DamageError{Path: path}
-		e.add(err.Error())
+		e.Add(err.Error())
 		return e
 	}
 	return fmt.Errorf("opening %s: %w", path, err)
@@ -245,7 +247,7 @@ func (db *DB) verify(mode CheckMode) error {
 	return db.bolt.View(func(tx *bolt.Tx) error {
 		if fi.Size() < tx.Size() {
 			e := &DamageError{Path: db.path}
-			e.add(fmt.Sprintf("the file is %d bytes, but its pages reach to %d: it was cut short", fi.Size(), tx.Size()))
+			e.Add(fmt.Sprintf("the file is %d bytes, but its pages reach to %d: it was cut short", fi.Size(), tx.Size()))
 			return e
 		}
 		if mode == CheckAlways || mode == CheckSmall && fi.Size() <= checkSmallMax {

@@ -1,4 +1,4 @@
-package main
+package command
 
 import (
 	"bufio"
@@ -12,8 +12,38 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"certmaker/admin"
+	"certmaker/ca"
 	"certmaker/inventory"
 )
+
+// certCommand is `certmaker cert`: the issued certificates.
+func certCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "cert",
+		Usage: "manage issued certificates",
+		Subcommands: []*cli.Command{
+			{
+				Name: "list", Usage: "list certificates, newest first",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "user", Usage: "only this user's certificates"},
+					&cli.StringFlag{Name: "expiring", Usage: "only unrevoked ones expiring within `WINDOW` (14d, 2w, 36h)"},
+					&cli.BoolFlag{Name: "revoked", Usage: "only revoked ones"},
+					&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table, streamed as it is read"},
+					&cli.StringFlag{Name: "name", Usage: "only certificates for `NAME`; .NAME for it and every name under it (.home.lan)"},
+					&cli.IntFlag{Name: "limit", Usage: "print at most `N` certificates (0: all), then where to go on from"},
+					&cli.StringFlag{Name: "cursor", Usage: "go on from `CURSOR`, as a listing cut by --limit printed it"},
+				},
+				Action: cmdCertList,
+			},
+			{Name: "show", Usage: "show one certificate: decoded, status, owner, PEM", ArgsUsage: "ID", Flags: []cli.Flag{jsonFlag}, Action: cmdCertShow},
+			{
+				Name: "revoke", Usage: "revoke a certificate (OCSP and CRL answer revoked at once)", ArgsUsage: "ID",
+				Flags:  []cli.Flag{&cli.StringFlag{Name: "reason", Usage: "RFC 5280 `REASON`: keyCompromise, superseded, cessationOfOperation, affiliationChanged, privilegeWithdrawn"}},
+				Action: cmdCertRevoke,
+			},
+		},
+	}
+}
 
 // cmdCertList prints certificates page by page as they arrive, so that
 // `cert list | head` answers at once and memory stays one page whatever
@@ -145,92 +175,32 @@ func cmdCertShow(c *cli.Context) error {
 	})
 }
 
-func cmdRootExport(c *cli.Context) error {
-	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
-		pemBytes, err := op.RootsPEM(ctx, c.Bool("all"))
-		if err != nil {
-			return err
-		}
-		_, err = c.App.Writer.Write(pemBytes)
-		return err
-	})
-}
-
-func cmdStatus(c *cli.Context) error {
-	cfg, err := loadConfig(c)
-	if err != nil {
-		return err
+func cmdCertRevoke(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return fmt.Errorf("cert revoke needs exactly one certificate id")
 	}
-	warnDays := cfg.CA.ExpiryWarningDays
+	id := certID(c.Args().First())
 	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
-		s, err := op.Status(ctx)
-		if err != nil {
+		if err := op.Revoke(ctx, id, c.String("reason")); err != nil {
 			return err
 		}
-		if c.Bool("json") {
-			s.Roots = nonNil(s.Roots)
-			return writeJSON(c.App.Writer, s)
+		reason := c.String("reason")
+		if reason == "" {
+			reason = "unspecified"
 		}
-		w := c.App.Writer
-		now := time.Now()
-		for _, r := range s.Roots {
-			state := "retired"
-			if r.Active {
-				state = "ACTIVE"
-			}
-			warn := ""
-			if r.Active && r.DaysLeft < warnDays {
-				warn = fmt.Sprintf("  (under %d days left: plan a rotate-root)", warnDays)
-			}
-			key := "root key online"
-			switch {
-			case r.OneTier:
-				key = "one-tier: signs certificates itself"
-			case !r.KeyOnline:
-				key = "root key OFFLINE"
-			}
-			fmt.Fprintf(w, "root %s  %-7s %s, expires %s (%d days); %s%s\n", r.Fingerprint[:16], state, r.Subject, r.NotAfter.Local().Format("2006-01-02"), r.DaysLeft, key, warn)
-			if !r.OneTier && r.Active {
-				fmt.Fprintln(w, rootCRLLine(r, now))
-			}
-		}
-		for _, r := range s.Intermediates {
-			if !r.Active {
-				continue
-			}
-			warn := ""
-			if r.DaysLeft < warnDays {
-				warn = fmt.Sprintf("  (under %d days left: run certmaker intermediate rotate)", warnDays)
-			}
-			fmt.Fprintf(w, "intermediate %s  ACTIVE %s, expires %s (%d days)%s\n", r.Fingerprint[:16], r.Subject, r.NotAfter.Local().Format("2006-01-02"), r.DaysLeft, warn)
-		}
-		fmt.Fprintf(w, "users: %d\ncertificates: %d issued, %d expiring within 7 days, %d within 30 days\ndatabase: %s\n",
-			s.Users, s.Certificates, s.Expiring7, s.Expiring30, inventory.HumanBytes(s.DatabaseBytes))
+		fmt.Fprintf(c.App.Writer, "certificate %s revoked (%s); OCSP and the CRL say so now\n", id, reason)
 		return nil
 	})
 }
 
-// rootCRLWarn is how long before a root's CRL expires status warns: with
-// the key offline, someone must bring it out to sign the next one.
-const rootCRLWarn = 30 * 24 * time.Hour
-
-// rootCRLLine says when the root's CRL expires, and warns when that is
-// near and only the offline key can make the next one.
-func rootCRLLine(r inventory.Root, now time.Time) string {
-	if r.CRLNextUpdate.IsZero() {
-		if r.KeyOnline {
-			return "  root CRL: signed on first request"
+// certID takes a certificate id as shown by certmaker (decimal), or a
+// serial as openssl and browsers show it (hex with colons, or 0x...), and
+// returns the decimal id.
+func certID(s string) string {
+	if _, err := ca.ParseSerial(s); err != nil {
+		if n, err := ca.ParseHexSerial(s); err == nil {
+			return n.String()
 		}
-		return "  root CRL: NONE: sign one with `certmaker root crl --root-key FILE`"
 	}
-	line := fmt.Sprintf("  root CRL: valid until %s", r.CRLNextUpdate.Local().Format("2006-01-02"))
-	switch left := r.CRLNextUpdate.Sub(now); {
-	case r.KeyOnline:
-		return line + " (re-signed automatically)"
-	case left <= 0:
-		return line + ": EXPIRED: re-sign it with `certmaker root crl --root-key FILE`"
-	case left < rootCRLWarn:
-		return line + fmt.Sprintf(": expires in %d days: re-sign it with `certmaker root crl --root-key FILE`", int(left.Hours()/24))
-	}
-	return line
+	return s
 }

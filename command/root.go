@@ -1,12 +1,15 @@
-package main
+package command
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -64,6 +67,15 @@ func intermediateCommand() *cli.Command {
 				Action: cmdIntermediateRotate,
 			},
 		},
+	}
+}
+
+// rotateRootCommand is `certmaker rotate-root`.
+func rotateRootCommand() *cli.Command {
+	return &cli.Command{
+		Name: "rotate-root", Usage: "make a new root CA, and an intermediate under it the issuer, and print the root's SHA-256 fingerprint",
+		Flags:  []cli.Flag{&cli.BoolFlag{Name: "yes", Usage: "do not ask for confirmation (for scripts)"}},
+		Action: cmdRotateRoot,
 	}
 }
 
@@ -203,4 +215,45 @@ func cmdIntermediateRotate(c *cli.Context) error {
 		fmt.Fprintln(os.Stderr, "The new intermediate signs from now on; devices that trust the root need nothing new.")
 		return nil
 	})
+}
+
+func cmdRootExport(c *cli.Context) error {
+	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
+		pemBytes, err := op.RootsPEM(ctx, c.Bool("all"))
+		if err != nil {
+			return err
+		}
+		_, err = c.App.Writer.Write(pemBytes)
+		return err
+	})
+}
+
+// cmdRotateRoot makes a new root the issuer. On a terminal it asks first,
+// since every device must then be given the new root; scripts pass --yes
+// (or run without a terminal). The fingerprint alone goes to stdout.
+func cmdRotateRoot(c *cli.Context) error {
+	if !c.Bool("yes") && isTerminal(os.Stdin) {
+		fmt.Fprint(os.Stderr, "A new root will sign every certificate from now on. Devices trust it only once it is\n"+
+			"installed on them; certificates of the old root stay valid. Rotate the root? [y/N] ")
+		if !confirmed(os.Stdin) {
+			return errors.New("rotate-root: nothing changed")
+		}
+	}
+	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
+		fp, err := op.RotateRoot(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(c.App.Writer, fp)
+		fmt.Fprintln(os.Stderr, "Next: give every device the new root (certmaker root export > root.crt, or the dashboard's\n"+
+			"download) before the certificates it signs are used; keep the old root installed until its\n"+
+			"certificates have expired.")
+		return nil
+	})
+}
+
+func confirmed(r io.Reader) bool {
+	line, _ := bufio.NewReader(r).ReadString('\n')
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes"
 }

@@ -1,4 +1,4 @@
-package main
+package command
 
 import (
 	"context"
@@ -19,8 +19,32 @@ import (
 	"certmaker/app"
 	"certmaker/core"
 	"certmaker/httplog"
-	"certmaker/store"
+	"certmaker/storage"
 )
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "run the CA's HTTP API",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "listen", Usage: "`ADDR` to listen on (default :8880)"},
+			&cli.StringFlag{Name: "public-url", Usage: "base `URL` of every URL the CA hands out (default http://localhost:8880)"},
+			&cli.StringFlag{Name: "http-listen", Usage: "with [server] tls on: plain-HTTP `ADDR` for OCSP, CRLs and the CA certificates (overrides server.http_listen)"},
+		},
+		Action: cmdServeGuarded,
+	}
+}
+
+// cmdServeGuarded is serve, with a panic that bbolt raises on a damaged
+// page while the server starts (in a file too large for Open's check)
+// turned into the damaged-file line instead of a stack trace.
+func cmdServeGuarded(c *cli.Context) error {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	return app.Guard(cfg, func() error { return cmdServe(c) })
+}
 
 func cmdServe(c *cli.Context) error {
 	cfg, err := loadConfig(c) // serve's flags applied, and checked with the file
@@ -50,8 +74,8 @@ func cmdServe(c *cli.Context) error {
 		defer plainLn.Close()
 	}
 
-	db, err := store.Open(cfg.Store.Path, store.Options{Timeout: time.Second, UnsafeNoSync: noSync, KeyFile: cfg.Store.KeyPath()})
-	if errors.Is(err, store.ErrLocked) {
+	db, err := app.OpenStore(cfg, app.OpenOptions{Create: true, Wait: time.Second, UnsafeNoSync: noSync})
+	if errors.Is(err, storage.ErrLocked) {
 		return fmt.Errorf("%s is in use: is another certmaker serving it?", cfg.Store.Path)
 	}
 	if err != nil {
@@ -59,7 +83,7 @@ func cmdServe(c *cli.Context) error {
 	}
 	defer db.Close()
 
-	a, err := app.New(cfg, db, app.Options{Logger: log, Version: version})
+	a, err := app.New(cfg, db, app.Options{Logger: log, Version: c.App.Version})
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,11 @@
-package main
+package command
 
 import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/urfave/cli/v2"
 )
 
 func TestHoistFlags(t *testing.T) {
@@ -23,7 +25,7 @@ func TestHoistFlags(t *testing.T) {
 		{"certmaker cert revoke 1 --db=x.db --reason superseded", "certmaker --db=x.db cert revoke --reason superseded 1"},
 		{"certmaker --config c.toml user add alice --db x.db --admin", "certmaker --db x.db --config c.toml user add --admin alice"},
 	}
-	app := newApp()
+	app := &cli.App{Name: "certmaker", Flags: GlobalFlags(), Commands: All()}
 	for _, c := range cases {
 		got := strings.Join(hoistFlags(app, strings.Fields(c.in)), " ")
 		if got != c.want {
@@ -38,18 +40,8 @@ func TestHoistFlags(t *testing.T) {
 	}
 }
 
-func TestUsageErrorsAreOneLine(t *testing.T) {
-	dir := t.TempDir()
-	for _, args := range [][]string{{"user", "list", "--bogus"}, {"--nope"}, {"cert", "revoke", "1", "--reason"}} {
-		_, errOut, err := binary.Run(t, dir, args...)
-		if err == nil || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.HasPrefix(errOut, "certmaker: ") {
-			t.Errorf("%v: err %v, stderr %q; want one line", args, err, errOut)
-		}
-	}
-}
-
 func TestCheckCommands(t *testing.T) {
-	app := newApp()
+	app := &cli.App{Name: "certmaker", Flags: GlobalFlags(), Commands: All()}
 	for in, want := range map[string]string{
 		"certmaker usr list":          "unknown command 'usr'; did you mean 'user'?",
 		"certmaker sevre":             "unknown command 'sevre'; did you mean 'serve'?",

@@ -1,0 +1,183 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"certmaker/admin"
+	"certmaker/app"
+	"certmaker/config"
+	"certmaker/storage"
+)
+
+func backupCommand() *cli.Command {
+	return &cli.Command{
+		Name: "backup", Usage: "write a consistent copy of the database to FILE, also while serving", ArgsUsage: "FILE",
+		Flags:  []cli.Flag{&cli.BoolFlag{Name: "force", Usage: "replace FILE if it exists (never the database or its socket)"}},
+		Action: cmdBackup,
+	}
+}
+
+func checkCommand() *cli.Command {
+	return &cli.Command{Name: "check", Usage: "read the whole database file and run bbolt's consistency check on it", Action: cmdCheck}
+}
+
+// cmdBackup writes the copy to a new temporary file beside FILE, checks
+// that it opens and passes bbolt's consistency check, fsyncs it and only
+// then renames it into place, so FILE is always either what it was or a
+// complete new backup. FILE is checked before the copy and again before
+// the rename (backupTarget).
+func cmdBackup(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return fmt.Errorf("backup needs exactly one file name")
+	}
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	dst := c.Args().First()
+	if err := backupTarget(dst, cfg.Store.Path, c.Bool("force")); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	// A fresh name, created exclusively and owner-only: no leftover file
+	// (or planted symlink) lends the copy its mode or its target, and no
+	// existing file is removed to make room.
+	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	tmp := f.Name()
+	err = withOperator(c, func(ctx context.Context, op admin.Operator) error {
+		if _, err := op.Backup(ctx, f); err != nil {
+			return err
+		}
+		return f.Sync()
+	})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = checkBackup(cfg, tmp)
+	}
+	if err == nil {
+		// The copy took a while; FILE may have appeared meanwhile.
+		err = backupTarget(dst, cfg.Store.Path, c.Bool("force"))
+	}
+	if err == nil {
+		err = os.Rename(tmp, dst)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("backup: %w", err)
+	}
+	fmt.Fprintln(c.App.ErrWriter, "backup written to", dst)
+	fmt.Fprintln(c.App.ErrWriter, "its keys are sealed: it opens only with the key file", cfg.Store.KeyPath(), "(keep a copy of that apart from the backups)")
+	return nil
+}
+
+// backupTarget refuses a FILE that is the database itself or its admin
+// socket, however it is spelled (relative, with .., through a symlink or
+// a hard link: os.SameFile compares the files themselves), even with
+// force: renaming a copy over the live file would leave a running server
+// writing to a deleted one. Any other existing FILE needs force.
+func backupTarget(dst, db string, force bool) error {
+	fi, err := os.Stat(dst) // follows symlinks: a link to the database is the database
+	if errors.Is(err, os.ErrNotExist) {
+		if _, lerr := os.Lstat(dst); lerr == nil && !force {
+			return fmt.Errorf("%s exists (a dangling symlink): choose a new file, or add --force to replace it", dst)
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, own := range []struct{ path, what string }{{db, "database"}, {admin.SocketPath(db), "database's admin socket"}} {
+		if oi, err := os.Stat(own.path); err == nil && os.SameFile(fi, oi) {
+			return fmt.Errorf("%s is the %s itself: write the backup to another file", dst, own.what)
+		}
+	}
+	if !force {
+		return fmt.Errorf("%s exists: choose a new file, or add --force to replace it", dst)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", dst)
+	}
+	return nil
+}
+
+// checkBackup opens the copy at path, with the key file of the database
+// it copies, and checks it whole.
+func checkBackup(cfg config.Config, path string) error {
+	cfg.Store.KeyFile = cfg.Store.KeyPath() // the database's, not one beside the copy
+	cfg.Store.Path = path
+	db, err := app.OpenStore(cfg, app.OpenOptions{ReadOnly: true, Wait: time.Second})
+	if err == nil {
+		defer db.Close()
+		err = checkStore(db)
+	}
+	if errors.Is(err, storage.ErrDamaged) {
+		return fmt.Errorf("the copy is inconsistent: %w", err)
+	}
+	if err != nil {
+		return fmt.Errorf("the copy does not open: %w", err)
+	}
+	return nil
+}
+
+// checkStore runs the store's own consistency check.
+func checkStore(st app.Store) error {
+	c, ok := st.(storage.Checker)
+	if !ok {
+		return errors.New("this store has no consistency check")
+	}
+	return c.Check()
+}
+
+// cmdCheck reads the whole file and runs bbolt's consistency check on it,
+// and says what it found: ok, or each problem on a line of its own.
+func cmdCheck(c *cli.Context) error {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	path := cfg.Store.Path
+	db, err := app.OpenStore(cfg, app.OpenOptions{ReadOnly: true, Wait: 500 * time.Millisecond})
+	if errors.Is(err, storage.ErrLocked) {
+		return fmt.Errorf("%s is in use by a running server: stop it to check the file, or check a copy (`certmaker backup FILE` checks the copy it writes)", path)
+	}
+	if err == nil {
+		defer db.Close()
+		err = checkStore(db)
+	}
+	var d *storage.DamageError
+	if errors.As(err, &d) {
+		w := c.App.Writer
+		fmt.Fprintf(w, "%s is damaged:\n", path)
+		for _, p := range d.Problems {
+			fmt.Fprintln(w, "  "+p)
+		}
+		if d.More > 0 {
+			fmt.Fprintf(w, "  and %d more problems\n", d.More)
+		}
+		// Not a *DamageError: main would point back to this command.
+		n := len(d.Problems) + d.More
+		return fmt.Errorf("%s is damaged (%d %s, listed above): README (Backup and restore) says how to put a backup in its place", path, n, plural(n, "problem"))
+	}
+	if err != nil {
+		return err
+	}
+	var size int64
+	if sz, ok := db.(storage.Sizer); ok {
+		if size, err = sz.Size(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(c.App.Writer, "%s: ok (%d bytes; every page read, and bbolt's consistency check found nothing wrong)\n", path, size)
+	return nil
+}
