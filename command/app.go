@@ -58,7 +58,7 @@ func Run(app *cli.App, args []string, stderr io.Writer) int {
 	// certmaker completion bash|zsh prints the script that asks for these.
 	app.EnableBashCompletion = true
 	oneLineUsageErrors(app.Commands)
-	args = hoistFlags(app, args)
+	args = hoistFlags(app, helpAsFlag(app, args))
 	err := checkCommands(app, args)
 	if err == nil {
 		err = app.Run(args)
