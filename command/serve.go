@@ -27,8 +27,8 @@ func serveCommand() *cli.Command {
 		Name:  "serve",
 		Usage: "run the CA's HTTP API",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "listen", Usage: "`ADDR` to listen on (default :8880)"},
-			&cli.StringFlag{Name: "public-url", Usage: "base `URL` of every URL the CA hands out (default http://localhost:8880)"},
+			&cli.StringFlag{Name: "listen", Usage: "`ADDR` to listen on (overrides server.listen; default :8880, every interface)"},
+			&cli.StringFlag{Name: "public-url", Usage: "base `URL` of every URL the CA hands out and writes into certificates (overrides server.public_url; default: from --listen, http://localhost:PORT for every interface, else http://HOST:PORT)"},
 			&cli.StringFlag{Name: "http-listen", Usage: "with [server] tls on: plain-HTTP `ADDR` for OCSP, CRLs and the CA certificates (overrides server.http_listen)"},
 		},
 		Action: cmdServeGuarded,
@@ -66,6 +66,10 @@ func cmdServe(c *cli.Context) error {
 		return fmt.Errorf("listening on %s: %w", cfg.Server.Listen, err)
 	}
 	defer ln.Close()
+	cfg.Bound(ln.Addr())
+	if w := cfg.PublicURLWarning(); w != "" {
+		log.Warn(w)
+	}
 	var plainLn net.Listener
 	if cfg.Server.HTTPListen != "" {
 		if plainLn, err = net.Listen("tcp", cfg.Server.HTTPListen); err != nil {
