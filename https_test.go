@@ -33,7 +33,7 @@ func TestBinary_HTTPS(t *testing.T) {
 	}
 	rootPEM := readAll(t, resp)
 	root := pemCert(t, rootPEM)
-	if ca.Fingerprint(root.Raw) != fp {
+	if ca.Colons(ca.Fingerprint(root.Raw)) != fp {
 		t.Fatal("the root served over plain HTTP is not the one whose fingerprint serve printed")
 	}
 	rootFile := filepath.Join(dir, "root.pem")
@@ -79,8 +79,12 @@ func TestBinary_HTTPS(t *testing.T) {
 		t.Fatalf("get --cacert: %v\n%s", err, out)
 	}
 	os.Remove(filepath.Join(dir, "app.crt"))
-	if out, err := get("--fingerprint", strings.ToUpper(fp)); err != nil {
-		t.Fatalf("get --fingerprint: %v\n%s", err, out)
+	// Both forms: as serve and openssl print it, and as URLs hold it.
+	for _, form := range []string{fp, ca.Fingerprint(root.Raw)} {
+		os.Remove(filepath.Join(dir, "app.crt"))
+		if out, err := get("--fingerprint", form); err != nil {
+			t.Fatalf("get --fingerprint %s: %v\n%s", form, err, out)
+		}
 	}
 	if out, err := get("--fingerprint", strings.Repeat("ab", 32)); err == nil || !strings.Contains(out, "no root with that fingerprint") {
 		t.Errorf("get with a wrong fingerprint: %v %s", err, out)

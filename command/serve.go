@@ -17,6 +17,7 @@ import (
 
 	"certmaker/admin"
 	"certmaker/app"
+	"certmaker/ca"
 	"certmaker/core"
 	"certmaker/httplog"
 	"certmaker/storage"
@@ -147,8 +148,9 @@ func cmdServe(c *cli.Context) error {
 	a.Start(ctx)
 	root := a.Core.Authority().ActiveRoot()
 	// The fingerprint is what a client checks a downloaded root against
-	// before trusting it (README: Trust chain and keys).
-	fmt.Fprintf(os.Stderr, "\nRoot CA SHA-256 fingerprint: %s\nDownload: %s/roots.pem (check it: certmaker root fingerprint)\n\n", root.Fingerprint, cfg.CertURL())
+	// before trusting it (docs/trust-chain.md), in the form openssl and
+	// phones show.
+	fmt.Fprintf(os.Stderr, "\nRoot CA SHA-256 fingerprint: %s\nDownload: %s/roots.pem (check it: certmaker root fingerprint)\n\n", ca.Colons(root.Fingerprint), cfg.CertURL())
 	log.Info("serving", "addr", ln.Addr().String(), "public_url", cfg.Server.PublicURL, "tls", cfg.Server.TLS,
 		"db", cfg.Store.Path, "root", root.Fingerprint, "root_key_online", root.Online(), "challenge_required", cfg.Challenge.Required)
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"certmaker/app"
+	"certmaker/ca"
 	"certmaker/config"
 	"certmaker/store"
 	"certmaker/web"
@@ -357,6 +358,15 @@ func TestCertificateFlow(t *testing.T) {
 	for _, want := range []string{"Certificate issued.", "app.home.lan", "10.0.0.5", "Me@example.com", "ed25519", "expires in 30 days", "key.pem"} {
 		if !strings.Contains(a.body, want) {
 			t.Errorf("details page lacks %q", want)
+		}
+	}
+	// The root's fingerprint under "Root", the intermediate's under its
+	// own name, both as openssl and the trust page show them.
+	root, in := e.ops.Core.Authority().ActiveRoot(), e.ops.Core.Authority().Active()
+	for label, fp := range map[string]string{"Root fingerprint": root.Fingerprint, "Intermediate fingerprint": in.Fingerprint} {
+		want := "<dt>" + label + " (SHA-256)</dt><dd class=\"mono\">" + ca.Colons(fp) + "</dd>"
+		if !strings.Contains(a.body, want) {
+			t.Errorf("details page lacks %s", want)
 		}
 	}
 	if a := b.get(loc + "/key.pem"); a.status != 200 || !strings.HasPrefix(a.body, "-----BEGIN PRIVATE KEY-----") {
