@@ -110,5 +110,5 @@ func cmdGet(c *cli.Context) error {
 		r.Now = func() time.Time { return *now }
 	}
 	_, err = r.Run(c.Context)
-	return err
+	return client.TrustAdvice(c.String("server"), err)
 }
