@@ -532,3 +532,22 @@ func TestSecurityHeaders(t *testing.T) {
 		t.Errorf("/api/certificates without token: %d, want 401 (the API's, not the dashboard's)", a.status)
 	}
 }
+
+// TestNotFound_SignedIn: a path without a page says so, and offers a
+// signed-in user their certificates, not a sign-in; a stranger gets the
+// sign-in link.
+func TestNotFound_SignedIn(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.signIn("alice")
+	a := b.get("/no/such/page")
+	if a.status != http.StatusNotFound || !strings.Contains(a.body, "There is no page here") {
+		t.Fatalf("unknown path: %d", a.status)
+	}
+	if strings.Contains(a.body, `href="/signin"`) || !strings.Contains(a.body, `href="/certificates">Back to your certificates`) {
+		t.Errorf("a signed-in user's 404 offers to sign in, or not their certificates:\n%s", a.body)
+	}
+	if a := e.browser().get("/no/such/page"); a.status != http.StatusNotFound || !strings.Contains(a.body, `href="/signin"`) {
+		t.Errorf("a stranger's 404: %d, no sign-in link", a.status)
+	}
+}
