@@ -331,6 +331,10 @@ func TestBrowser_Dashboard(t *testing.T) {
 	if code := p.open("/certificates/" + id); code != http.StatusNotFound {
 		t.Errorf("another user's certificate: %d, want 404", code)
 	}
+	// A page that does not exist: signed in, not a sign-in link.
+	if code := p.open("/no/such/page"); code != http.StatusNotFound || p.has(`a[href="/signin"]`) || !p.has(`main a[href="/certificates"]`) {
+		t.Errorf("a signed-in user's 404: %d, offers to sign in %v, back to the certificates %v", code, p.has(`a[href="/signin"]`), p.has(`main a[href="/certificates"]`))
+	}
 
 	// No token reached the server's log (the admin's is printed once, at
 	// the first start, by design).
@@ -658,6 +662,18 @@ func TestBrowser_Timeline(t *testing.T) {
 	p.open("/admin")
 	p.shot("timeline", true)
 	checkTimeline(t, p, all, revoked)
+	p.open("/admin")
+	p.checkWidth("the expiry chart at 1280 px")
+	// On a phone the chart fits the screen, every label whole, and its
+	// bars (rows there) link as the columns do.
+	for _, w := range []int64{320, 390} {
+		p.do(chromedp.EmulateViewport(w, 700, chromedp.EmulateMobile))
+		p.open("/admin")
+		p.settle()
+		p.checkWidth(fmt.Sprintf("the expiry chart at %d px", w))
+	}
+	checkTimeline(t, p, all, revoked)
+	p.do(chromedp.EmulateViewport(1280, 800))
 
 	// Bob sees his own.
 	p2 := newPage(t, srv.URL)
@@ -684,7 +700,8 @@ func checkTimeline(t *testing.T, p *page, want map[string]bool, revoked string) 
 		Count string
 		Label string
 	}
-	bars, err := chromedp.Run(p.ctx, chromedp.Evaluate[[]barLink](`[...document.querySelectorAll(".timeline svg a")].map(a =>
+	// The chart the screen shows: columns, or rows on a phone.
+	bars, err := chromedp.Run(p.ctx, chromedp.Evaluate[[]barLink](`[...document.querySelectorAll(".timeline svg a")].filter(a => a.getClientRects().length).map(a =>
 		({Href: a.getAttribute("href"), Count: a.dataset.count, Label: a.getAttribute("aria-label")}))`))
 	if err != nil {
 		t.Fatal(err)
