@@ -25,7 +25,7 @@ func certCommand() *cli.Command {
 			{
 				Name: "list", Usage: "list certificates, newest first",
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "user", Usage: "only this user's certificates"},
+					&cli.StringFlag{Name: "user", Usage: "only the certificates of the user `NAME`"},
 					&cli.StringFlag{Name: "expiring", Usage: "only unrevoked ones expiring within `WINDOW` (14d, 2w, 36h)"},
 					&cli.BoolFlag{Name: "revoked", Usage: "only revoked ones"},
 					&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table, streamed as it is read"},
