@@ -27,7 +27,7 @@ import (
 // The dashboard tests drive the real binary in headless Chromium, as a
 // person would: sign in, request, download, revoke, administer, and the
 // attacks that must fail. With CERTMAKER_SCREENSHOTS=1 they also write the
-// README's screenshots into docs/screenshots.
+// screenshots of docs/dashboard.md into docs/screenshots.
 
 func TestBrowser_Dashboard(t *testing.T) {
 	chromiumPath(t)
