@@ -15,7 +15,7 @@ import (
 )
 
 // TestBinary_BackupRestore takes a backup while clients issue
-// certificates, then restores it as the README says (stop, replace the
+// certificates, then restores it as docs/backup.md says (stop, replace the
 // file, start): everything acknowledged before the backup is back, and what
 // came after it is not, so the restored file really is the backup.
 func TestBinary_BackupRestore(t *testing.T) {
@@ -88,7 +88,7 @@ func TestBinary_BackupRestore(t *testing.T) {
 	t.Logf("backup taken while 4 clients issued %d certificates", during)
 	srv.Stop(t)
 
-	// The README's restore: stop (done), keep a copy of the old file, copy
+	// docs/backup.md's restore: stop (done), keep a copy of the old file, copy
 	// the backup over it, start.
 	db := filepath.Join(dir, "certmaker.db")
 	copyFile(t, db, db+".before-restore")

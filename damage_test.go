@@ -90,7 +90,7 @@ func TestBinary_DamagedDatabase(t *testing.T) {
 					t.Errorf("%v on a damaged file succeeded", args)
 				}
 				wantDamageLine(t, args, errOut)
-				if !strings.Contains(errOut, "certmaker --db certmaker.db check") || !strings.Contains(errOut, "Backup and restore") {
+				if !strings.Contains(errOut, "certmaker --db certmaker.db check") || !strings.Contains(errOut, "docs/backup.md") {
 					t.Errorf("%v: %q does not point to `certmaker check` and the restore procedure", args, errOut)
 				}
 			}

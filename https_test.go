@@ -33,7 +33,7 @@ func TestBinary_HTTPS(t *testing.T) {
 	}
 	rootPEM := readAll(t, resp)
 	root := pemCert(t, rootPEM)
-	if ca.Fingerprint(root.Raw) != fp {
+	if ca.Colons(ca.Fingerprint(root.Raw)) != fp {
 		t.Fatal("the root served over plain HTTP is not the one whose fingerprint serve printed")
 	}
 	rootFile := filepath.Join(dir, "root.pem")
@@ -72,15 +72,25 @@ func TestBinary_HTTPS(t *testing.T) {
 		out, errOut, err := binary.Run(t, dir, args...)
 		return out + errOut, err
 	}
-	if out, err := get(); err == nil || !strings.Contains(out, "certificate") {
-		t.Errorf("get without trusting the root: %v %s", err, out)
+	// Without trusting the root, the error says what to pass: over
+	// HTTPS, and over the plain-HTTP address clients used before HTTPS
+	// was turned on, which redirects there.
+	for _, server := range []string{srv.URL, srv.PlainURL} {
+		out, err := get("--server", server)
+		if err == nil || !strings.Contains(out, "--cacert") || !strings.Contains(out, "--fingerprint") || strings.Count(strings.TrimSpace(out), "\n") != 0 {
+			t.Errorf("get --server %s without trusting the root: %v, %q; want one line naming --cacert and --fingerprint", server, err, out)
+		}
 	}
 	if out, err := get("--cacert", rootFile); err != nil {
 		t.Fatalf("get --cacert: %v\n%s", err, out)
 	}
 	os.Remove(filepath.Join(dir, "app.crt"))
-	if out, err := get("--fingerprint", strings.ToUpper(fp)); err != nil {
-		t.Fatalf("get --fingerprint: %v\n%s", err, out)
+	// Both forms: as serve and openssl print it, and as URLs hold it.
+	for _, form := range []string{fp, ca.Fingerprint(root.Raw)} {
+		os.Remove(filepath.Join(dir, "app.crt"))
+		if out, err := get("--fingerprint", form); err != nil {
+			t.Fatalf("get --fingerprint %s: %v\n%s", form, err, out)
+		}
 	}
 	if out, err := get("--fingerprint", strings.Repeat("ab", 32)); err == nil || !strings.Contains(out, "no root with that fingerprint") {
 		t.Errorf("get with a wrong fingerprint: %v %s", err, out)

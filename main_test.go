@@ -94,7 +94,7 @@ func TestBinary_Operator(t *testing.T) {
 
 	fp := strings.TrimSpace(binary.Must(t, dir, "rotate-root"))
 	_, _, newRoot := srv.Do(t, "GET", "/api/root-certificate/obtain", newAlice, "")
-	if got := pemFingerprint(t, newRoot); got != fp {
+	if got := ca.Colons(pemFingerprint(t, newRoot)); got != fp {
 		t.Errorf("rotate-root printed %s, server now serves %s", fp, got)
 	}
 	// The old certificate is still obtainable after the rotation.

@@ -58,7 +58,7 @@ func TestBinary_IntermediateRotate(t *testing.T) {
 	srv := binary.Start(t, dir)
 	alice := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
 	fp := strings.TrimSpace(binary.Must(t, dir, "root", "fingerprint"))
-	if len(fp) != 64 || !strings.Contains(srv.Stderr.String(), fp) {
+	if len(fp) != 95 || !strings.Contains(srv.Stderr.String(), fp) {
 		t.Fatalf("root fingerprint %q, and serve did not print it:\n%s", fp, srv.Stderr)
 	}
 	oldRoot, oldInter := trustFiles(t, srv, filepath.Join(t.TempDir()))
@@ -118,14 +118,14 @@ func TestBinary_RootOffline(t *testing.T) {
 	dir := t.TempDir()
 	srv := binary.Start(t, dir)
 	alice := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
-	rootFP := strings.TrimSpace(binary.Must(t, dir, "root", "fingerprint"))
+	rootFP := strings.TrimSpace(binary.Must(t, dir, "root", "fingerprint", "--hex"))
 	pass, wrong := filepath.Join(dir, "pass"), filepath.Join(dir, "wrong")
 	os.WriteFile(pass, []byte("a long offline passphrase\n"), 0o600)
 	os.WriteFile(wrong, []byte("not the passphrase\n"), 0o600)
 	keyFile := filepath.Join(dir, "root-key.pem")
 
 	out := binary.Must(t, dir, "root", "offline", "--out", keyFile, "--passphrase-file", pass)
-	if !strings.Contains(out, rootFP) {
+	if !strings.Contains(out, ca.Colons(rootFP)) {
 		t.Errorf("root offline said %q, want the root's fingerprint", out)
 	}
 	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {

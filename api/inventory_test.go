@@ -121,8 +121,19 @@ func TestCertificateDetails(t *testing.T) {
 		t.Fatal(err)
 	}
 	if d.ID != id || d.Owner != "alice" || d.KeyType != "rsa-2048" || d.Status != "valid" || !d.HasPrivateKey ||
-		strings.Join(d.Names, ",") != "d.home.lan,10.0.0.1" || d.Subject != "CN=d.home.lan" || d.Root != e.ca.Active().Fingerprint {
+		strings.Join(d.Names, ",") != "d.home.lan,10.0.0.1" || d.Subject != "CN=d.home.lan" {
 		t.Errorf("details %+v", d)
+	}
+	// root_fingerprint is the root's, as its name says (what devices
+	// trust, what `root fingerprint` prints); the intermediate that
+	// signed it has a field of its own.
+	if root, in := e.ca.ActiveRoot(), e.ca.Active(); d.Root != root.Fingerprint || d.IssuerFingerprint != in.Fingerprint || root == in {
+		t.Errorf("root_fingerprint %s, issuer_fingerprint %s; want the root %s and the intermediate %s", d.Root, d.IssuerFingerprint, root.Fingerprint, in.Fingerprint)
+	}
+	for _, key := range []string{`"root_fingerprint":`, `"issuer_fingerprint":`} {
+		if !strings.Contains(r.body, key) {
+			t.Errorf("details lack %s:\n%s", key, r.body)
+		}
 	}
 	e.do("GET", "/api/certificate/"+id, "bob", "").want(t, 404)
 	e.do("GET", "/api/certificate/"+id, "root", "").want(t, 200)

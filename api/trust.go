@@ -13,7 +13,7 @@ import (
 
 // The CA's own certificates are public and taken without a token: relying
 // parties fetch the intermediate from a leaf's caIssuers URL, and people
-// bootstrap trust from /roots.pem (checking its fingerprint, see README).
+// bootstrap trust from /roots.pem (checking its fingerprint, see docs/trust-chain.md).
 
 // handleIssuer serves a root's or an intermediate's DER, as the caIssuers
 // URL in certificates names it: /api/issuer/<fingerprint>.crt.

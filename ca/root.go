@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -83,10 +84,25 @@ type RootConfig struct {
 
 type certTemplate = x509.Certificate
 
-// Fingerprint is the lowercase hex SHA-256 of a certificate's DER.
+// Fingerprint is the lowercase hex SHA-256 of a certificate's DER: how
+// URLs (/api/crl/<fingerprint>) and JSON name a certificate.
 func Fingerprint(der []byte) string {
 	sum := sha256.Sum256(der)
 	return hex.EncodeToString(sum[:])
+}
+
+// Colons writes a Fingerprint as people compare it, the way openssl,
+// browsers and phones show it: upper-case pairs joined by colons
+// ("3F:A1:...").
+func Colons(fingerprint string) string {
+	var b strings.Builder
+	for i := 0; i+1 < len(fingerprint); i += 2 {
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		b.WriteString(strings.ToUpper(fingerprint[i : i+2]))
+	}
+	return b.String()
 }
 
 // NewRoot generates a key and a self-signed root certificate valid from now.

@@ -104,3 +104,19 @@ func bootstrapRoot(ctx context.Context, server, fingerprint string) (*x509.Certi
 	}
 	return nil, errors.New("the server offers no root with that fingerprint: check it with `certmaker root fingerprint` on the CA's host (someone may be in between)")
 }
+
+// TrustAdvice adds to err, when the server's certificate did not verify,
+// what to pass so that it does; any other error is returned as it is. A
+// server given as http:// got there by a redirect: HTTPS was turned on
+// after the command was written, and it must change.
+func TrustAdvice(server string, err error) error {
+	var unverified *tls.CertificateVerificationError
+	if !errors.As(err, &unverified) {
+		return err
+	}
+	advice := "pass --cacert FILE (the CA's root, from its /roots.pem) or --fingerprint FP (what `certmaker root fingerprint` prints on the CA), or install the root in this machine's trust store"
+	if strings.HasPrefix(strings.ToLower(server), "http://") {
+		advice = "the server moved to HTTPS: use its https:// URL in --server and " + advice
+	}
+	return fmt.Errorf("%w; %s", err, advice)
+}

@@ -12,6 +12,7 @@ import (
 // duration ("240h", "10d").
 type Window struct {
 	fraction float64
+	frac     string // as written: "1/3"
 	duration time.Duration
 }
 
@@ -24,7 +25,7 @@ func ParseWindow(s string) (Window, error) {
 		if err1 != nil || err2 != nil || n <= 0 || d <= 0 || n >= d {
 			return Window{}, fmt.Errorf("renew-before %q: a fraction must be like 1/3 (between 0 and 1)", s)
 		}
-		return Window{fraction: float64(n) / float64(d)}, nil
+		return Window{fraction: float64(n) / float64(d), frac: strconv.Itoa(n) + "/" + strconv.Itoa(d)}, nil
 	}
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.Atoi(days)
@@ -53,9 +54,27 @@ func (w Window) RenewAt(notBefore, notAfter time.Time) time.Time {
 	return notAfter.Add(-time.Duration(float64(life) * f))
 }
 
+// String says the window as an operator would: "31 days", "36h", "1/3
+// of the lifetime".
 func (w Window) String() string {
-	if w.duration > 0 {
-		return w.duration.String()
+	const day = 24 * time.Hour
+	switch {
+	case w.duration > 0 && w.duration%day == 0:
+		if n := w.duration / day; n != 1 {
+			return strconv.Itoa(int(n)) + " days"
+		}
+		return "1 day"
+	case w.duration > 0:
+		s := w.duration.String() // "36h0m0s": drop the zero units
+		if strings.HasSuffix(s, "m0s") {
+			s = strings.TrimSuffix(s, "0s")
+		}
+		if strings.HasSuffix(s, "h0m") {
+			s = strings.TrimSuffix(s, "0m")
+		}
+		return s
+	case w.frac != "":
+		return w.frac + " of the lifetime"
 	}
-	return strconv.FormatFloat(w.fraction, 'f', -1, 64) + " of the lifetime"
+	return "1/3 of the lifetime"
 }

@@ -58,7 +58,7 @@ func Run(app *cli.App, args []string, stderr io.Writer) int {
 	// certmaker completion bash|zsh prints the script that asks for these.
 	app.EnableBashCompletion = true
 	oneLineUsageErrors(app.Commands)
-	args = hoistFlags(app, args)
+	args = hoistFlags(app, helpAsFlag(app, args))
 	err := checkCommands(app, args)
 	if err == nil {
 		err = app.Run(args)
@@ -74,7 +74,7 @@ func Run(app *cli.App, args []string, stderr io.Writer) int {
 func withAdvice(err error) string {
 	var d *storage.DamageError
 	if errors.As(err, &d) {
-		return fmt.Sprintf("%v; `certmaker --db %s check` lists the damage, and README (Backup and restore) says how to put a backup in its place", err, d.Path)
+		return fmt.Sprintf("%v; `certmaker --db %s check` lists the damage, and docs/backup.md says how to put a backup in its place", err, d.Path)
 	}
 	return err.Error()
 }

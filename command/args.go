@@ -77,6 +77,44 @@ func hoistFlags(app *cli.App, args []string) []string {
 	return append(append(out, flags...), positional...)
 }
 
+// helpAsFlag turns every way of asking for a command's help into the one
+// urfave/cli answers right, `COMMAND... --help`: `help user add` and `user
+// help add` would print the help of `user`, or refuse "user add" as an
+// unknown command. Only a word where a command name goes counts: in `user
+// add help`, help is the new user's name.
+func helpAsFlag(app *cli.App, args []string) []string {
+	out := []string{args[0]}
+	cmds, asked := app.Commands, false
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case strings.HasPrefix(a, "-"):
+			out = append(out, a)
+			if !strings.Contains(a, "=") && takesValue(app.Flags, nil, a) && i+1 < len(args) {
+				i++
+				out = append(out, args[i])
+			}
+			continue
+		case (a == "help" || a == "h") && !asked:
+			asked = true
+			continue
+		}
+		c := findCommand(cmds, a)
+		if c == nil || len(c.Subcommands) == 0 {
+			// An unknown word (checkCommands names it), or the arguments
+			// of a command without subcommands: left as they are.
+			out = append(out, args[i:]...)
+			break
+		}
+		out = append(out, a)
+		cmds = c.Subcommands
+	}
+	if asked {
+		out = append(out, "--help")
+	}
+	return out
+}
+
 // hasFlag reports whether arg ("--db", "-db=x") names one of flags.
 func hasFlag(flags []cli.Flag, arg string) bool {
 	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")

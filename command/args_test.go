@@ -61,3 +61,42 @@ func TestCheckCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpForms: every way of asking for a subcommand's help prints that
+// subcommand's help, never its parent's or an error.
+func TestHelpForms(t *testing.T) {
+	run := func(in string) (code int, out, errOut string) {
+		var o, e strings.Builder
+		app := &cli.App{Name: "certmaker", Flags: GlobalFlags(), Commands: All(), Writer: &o, ErrWriter: &e}
+		code = Run(app, strings.Fields(in), &e)
+		return code, o.String(), e.String()
+	}
+	for _, in := range []string{
+		"certmaker help user add", "certmaker user help add", "certmaker user add --help",
+		"certmaker h user add", "certmaker user h add", "certmaker --db x.db help user add",
+		"certmaker user add -h",
+	} {
+		if code, out, errOut := run(in); code != 0 || !strings.Contains(out, "certmaker user add - create a user") {
+			t.Errorf("%q: exit %d, stderr %q, printed:\n%s", in, code, errOut, out)
+		}
+	}
+	for in, want := range map[string]string{
+		"certmaker help user":      "acme-eab", // a group's help lists its commands
+		"certmaker user help":      "acme-eab",
+		"certmaker help":           "rotate-root",
+		"certmaker help get":       "--renew-before",
+		"certmaker cert help show": "certmaker cert show - ",
+	} {
+		if code, out, errOut := run(in); code != 0 || !strings.Contains(out, want) {
+			t.Errorf("%q: exit %d, stderr %q, printed:\n%s", in, code, errOut, out)
+		}
+	}
+	if code, _, errOut := run("certmaker help usr"); code == 0 || !strings.Contains(errOut, "did you mean 'user'?") {
+		t.Errorf("help usr: exit %d, %q", code, errOut)
+	}
+	// A user named "help" is a name, not a request for help.
+	app := &cli.App{Name: "certmaker", Flags: GlobalFlags(), Commands: All()}
+	if got := strings.Join(helpAsFlag(app, strings.Fields("certmaker user add help")), " "); got != "certmaker user add help" {
+		t.Errorf("user add help: %q", got)
+	}
+}

@@ -167,7 +167,7 @@ func cmdCheck(c *cli.Context) error {
 		}
 		// Not a *DamageError: main would point back to this command.
 		n := len(d.Problems) + d.More
-		return fmt.Errorf("%s is damaged (%d %s, listed above): README (Backup and restore) says how to put a backup in its place", path, n, plural(n, "problem"))
+		return fmt.Errorf("%s is damaged (%d %s, listed above): docs/backup.md says how to put a backup in its place", path, n, plural(n, "problem"))
 	}
 	if err != nil {
 		return err

@@ -25,7 +25,7 @@ func certCommand() *cli.Command {
 			{
 				Name: "list", Usage: "list certificates, newest first",
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "user", Usage: "only this user's certificates"},
+					&cli.StringFlag{Name: "user", Usage: "only the certificates of the user `NAME`"},
 					&cli.StringFlag{Name: "expiring", Usage: "only unrevoked ones expiring within `WINDOW` (14d, 2w, 36h)"},
 					&cli.BoolFlag{Name: "revoked", Usage: "only revoked ones"},
 					&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table, streamed as it is read"},
@@ -162,8 +162,11 @@ func cmdCertShow(c *cli.Context) error {
 		row("Key type", d.KeyType)
 		row("Not before", d.NotBefore.Local().Format(time.RFC3339))
 		row("Not after", d.NotAfter.Local().Format(time.RFC3339))
-		row("SHA-256", d.Fingerprint)
-		row("Root", d.Root)
+		row("SHA-256 fingerprint", ca.Colons(d.Fingerprint))
+		if d.IssuerFingerprint != d.Root { // not a one-tier root's
+			row("Intermediate fingerprint", ca.Colons(d.IssuerFingerprint))
+		}
+		row("Root fingerprint", ca.Colons(d.Root))
 		row("Private key", map[bool]string{true: "held by the server", false: "not held (issued from a CSR)"}[d.HasPrivateKey])
 		row("OCSP", strings.Join(d.OCSPServer, ", "))
 		row("CRL", strings.Join(d.CRL, ", "))

@@ -31,20 +31,20 @@ web server on this machine serves it.`,
 			&cli.StringFlag{Name: "server", EnvVars: []string{"CERTMAKER_SERVER"}, Usage: "the certmaker server's `URL`, such as http://ca.home.lan:8880"},
 			&cli.StringFlag{Name: "token-file", EnvVars: []string{"CERTMAKER_TOKEN_FILE"}, Usage: "`FILE` holding the API token (never put the token itself on a command line)"},
 			&cli.StringFlag{Name: "cacert", Usage: "with an https server: trust the roots in `FILE` (PEM), such as the CA's own root"},
-			&cli.StringFlag{Name: "fingerprint", Usage: "with an https server: trust its root whose SHA-256 fingerprint is `HEX` (certmaker root fingerprint on the CA prints it)"},
+			&cli.StringFlag{Name: "fingerprint", Usage: "with an https server: trust its root whose SHA-256 fingerprint is `FP`, as certmaker root fingerprint on the CA prints it (AB:CD:...) or in plain hex"},
 			&cli.StringSliceFlag{Name: "name", Usage: "a DNS `NAME` for the certificate (repeat for more)"},
 			&cli.StringSliceFlag{Name: "ip", Usage: "an IP `ADDRESS` for the certificate (repeat for more)"},
 			&cli.StringSliceFlag{Name: "email", Usage: "an email `ADDRESS` for the certificate (repeat for more)"},
 			&cli.StringFlag{Name: "cert", Usage: "certificate `FILE` to write (PEM)"},
 			&cli.StringFlag{Name: "key", Usage: "private key `FILE` to write (PEM, mode 0600)"},
 			&cli.BoolFlag{Name: "chain", Value: true, Usage: "write the chain the server serves into --cert: the leaf, then the intermediate a TLS server must send with it (--chain=false: the leaf alone)"},
-			&cli.IntFlag{Name: "days", Usage: "validity in `DAYS` (default: the server's)"},
+			&cli.IntFlag{Name: "days", DefaultText: "the server's", Usage: "validity in `DAYS`"},
 			&cli.StringFlag{Name: "key-type", Value: "ecdsa-p256", Usage: "`TYPE`: ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096, ed25519"},
 			&cli.BoolFlag{Name: "csr", Usage: "make the key here and send a CSR: the key never leaves this machine"},
-			&cli.StringFlag{Name: "renew-before", Value: "1/3", Usage: "renew this long before the end: a fraction of the lifetime (1/3), days (10d) or a duration (36h)"},
+			&cli.StringFlag{Name: "renew-before", Value: "1/3", Usage: "renew this long before the end, `WHEN`: a fraction of the lifetime (1/3), days (10d) or a duration (36h)"},
 			&cli.StringFlag{Name: "serve-challenge", Usage: "serve the challenge token on `ADDR` (such as :80) while the server checks"},
 			&cli.StringFlag{Name: "webroot", Usage: "write the challenge token below `DIR`, served by a web server on this machine"},
-			&cli.IntFlag{Name: "challenge-port", Usage: "with --webroot, the `PORT` the server fetches the token from (default: the server's)"},
+			&cli.IntFlag{Name: "challenge-port", DefaultText: "the server's", Usage: "with --webroot, the `PORT` the server fetches the token from"},
 			&cli.StringFlag{Name: "post-hook", Usage: "`COMMAND` to run with sh -c after a renewal, such as \"systemctl reload nginx\""},
 			// For tests of renewal timing: the time to act as if it were.
 			&cli.TimestampFlag{Name: "now", Layout: time.RFC3339, Hidden: true},
@@ -110,5 +110,5 @@ func cmdGet(c *cli.Context) error {
 		r.Now = func() time.Time { return *now }
 	}
 	_, err = r.Run(c.Context)
-	return err
+	return client.TrustAdvice(c.String("server"), err)
 }

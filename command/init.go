@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"certmaker/app"
+	"certmaker/ca"
 )
 
 func initCommand() *cli.Command {
@@ -48,6 +49,6 @@ func cmdInit(c *cli.Context) error {
 	if err := firstAdmin(c.Context, svc); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "created %s; root %s\n", path, svc.Authority().ActiveRoot().Fingerprint)
+	fmt.Fprintf(c.App.Writer, "created %s; root %s\n", path, ca.Colons(svc.Authority().ActiveRoot().Fingerprint))
 	return nil
 }

@@ -29,8 +29,10 @@ func rootCommand() *cli.Command {
 				Action: cmdRootExport,
 			},
 			{
-				Name:   "fingerprint",
-				Usage:  "print the active root's SHA-256 fingerprint, to check a downloaded root against before trusting it",
+				Name: "fingerprint",
+				Usage: "print the active root's SHA-256 fingerprint as openssl and phones show it (AB:CD:...), " +
+					"to check a downloaded root against before trusting it",
+				Flags:  []cli.Flag{&cli.BoolFlag{Name: "hex", Usage: "print it as URLs hold it: lowercase hex without colons (/api/crl/HEX, /trust/HEX/root.crt)"}},
 				Action: cmdRootFingerprint,
 			},
 			{
@@ -141,7 +143,7 @@ func cmdRootOffline(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.App.Writer, "root %s is offline; its key is in %s\n", fp, out)
+		fmt.Fprintf(c.App.Writer, "root %s is offline; its key is in %s\n", ca.Colons(fp), out)
 		fmt.Fprintf(os.Stderr, "Keep %s and its passphrase off this server (a USB stick in a drawer). Rotating the intermediate\n"+
 			"and re-signing the root's CRL need them: the CRL is valid until %s; sign the next one with\n"+
 			"`certmaker root crl --root-key FILE` before then. Backups from before hold the key (sealed).\n", out, next.Local().Format("2006-01-02"))
@@ -185,7 +187,8 @@ func cmdRootCRL(c *cli.Context) error {
 }
 
 // cmdRootFingerprint prints the active root's fingerprint, the value a
-// client checks a root it downloaded against (README: Trust chain).
+// client checks a root it downloaded against (docs/trust-chain.md), in the
+// form openssl prints, or with --hex as URLs hold it.
 func cmdRootFingerprint(c *cli.Context) error {
 	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
 		pemBytes, err := op.RootsPEM(ctx, false)
@@ -196,7 +199,11 @@ func cmdRootFingerprint(c *cli.Context) error {
 		if b == nil {
 			return errors.New("the server sent no root certificate")
 		}
-		fmt.Fprintln(c.App.Writer, ca.Fingerprint(b.Bytes))
+		fp := ca.Fingerprint(b.Bytes)
+		if !c.Bool("hex") {
+			fp = ca.Colons(fp)
+		}
+		fmt.Fprintln(c.App.Writer, fp)
 		return nil
 	})
 }
@@ -230,7 +237,8 @@ func cmdRootExport(c *cli.Context) error {
 
 // cmdRotateRoot makes a new root the issuer. On a terminal it asks first,
 // since every device must then be given the new root; scripts pass --yes
-// (or run without a terminal). The fingerprint alone goes to stdout.
+// (or run without a terminal). The new root's fingerprint alone goes to
+// stdout, in the form devices show it.
 func cmdRotateRoot(c *cli.Context) error {
 	if !c.Bool("yes") && isTerminal(os.Stdin) {
 		fmt.Fprint(os.Stderr, "A new root will sign every certificate from now on. Devices trust it only once it is\n"+
@@ -244,7 +252,7 @@ func cmdRotateRoot(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(c.App.Writer, fp)
+		fmt.Fprintln(c.App.Writer, ca.Colons(fp))
 		fmt.Fprintln(os.Stderr, "Next: give every device the new root (certmaker root export > root.crt, or the dashboard's\n"+
 			"download) before the certificates it signs are used; keep the old root installed until its\n"+
 			"certificates have expired.")

@@ -17,6 +17,7 @@ import (
 
 	"certmaker/admin"
 	"certmaker/app"
+	"certmaker/ca"
 	"certmaker/core"
 	"certmaker/httplog"
 	"certmaker/storage"
@@ -27,8 +28,8 @@ func serveCommand() *cli.Command {
 		Name:  "serve",
 		Usage: "run the CA's HTTP API",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "listen", Usage: "`ADDR` to listen on (default :8880)"},
-			&cli.StringFlag{Name: "public-url", Usage: "base `URL` of every URL the CA hands out (default http://localhost:8880)"},
+			&cli.StringFlag{Name: "listen", Usage: "`ADDR` to listen on (overrides server.listen; default :8880, every interface)"},
+			&cli.StringFlag{Name: "public-url", Usage: "base `URL` of every URL the CA hands out and writes into certificates (overrides server.public_url; default: from --listen, http://localhost:PORT for every interface, else http://HOST:PORT)"},
 			&cli.StringFlag{Name: "http-listen", Usage: "with [server] tls on: plain-HTTP `ADDR` for OCSP, CRLs and the CA certificates (overrides server.http_listen)"},
 		},
 		Action: cmdServeGuarded,
@@ -66,6 +67,10 @@ func cmdServe(c *cli.Context) error {
 		return fmt.Errorf("listening on %s: %w", cfg.Server.Listen, err)
 	}
 	defer ln.Close()
+	cfg.Bound(ln.Addr())
+	if w := cfg.PublicURLWarning(); w != "" {
+		log.Warn(w)
+	}
 	var plainLn net.Listener
 	if cfg.Server.HTTPListen != "" {
 		if plainLn, err = net.Listen("tcp", cfg.Server.HTTPListen); err != nil {
@@ -143,8 +148,9 @@ func cmdServe(c *cli.Context) error {
 	a.Start(ctx)
 	root := a.Core.Authority().ActiveRoot()
 	// The fingerprint is what a client checks a downloaded root against
-	// before trusting it (README: Trust chain and keys).
-	fmt.Fprintf(os.Stderr, "\nRoot CA SHA-256 fingerprint: %s\nDownload: %s/roots.pem (check it: certmaker root fingerprint)\n\n", root.Fingerprint, cfg.CertURL())
+	// before trusting it (docs/trust-chain.md), in the form openssl and
+	// phones show.
+	fmt.Fprintf(os.Stderr, "\nRoot CA SHA-256 fingerprint: %s\nDownload: %s/roots.pem (check it: certmaker root fingerprint)\n\n", ca.Colons(root.Fingerprint), cfg.CertURL())
 	log.Info("serving", "addr", ln.Addr().String(), "public_url", cfg.Server.PublicURL, "tls", cfg.Server.TLS,
 		"db", cfg.Store.Path, "root", root.Fingerprint, "root_key_online", root.Online(), "challenge_required", cfg.Challenge.Required)
 

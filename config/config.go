@@ -74,6 +74,11 @@ type Server struct {
 	// HTTPPublicURL is the base of the URLs written into certificates;
 	// "" is derived (see CertURL).
 	HTTPPublicURL string `toml:"http_public_url"`
+
+	// derivedURL is the PublicURL Validate derived from Listen, as none
+	// was given (publicurl.go); a PublicURL still equal to it was not
+	// given either.
+	derivedURL string
 }
 
 // TLS modes.
@@ -214,7 +219,7 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // Default is the configuration with no file at all.
 func Default() Config {
 	return Config{
-		Server: Server{Listen: ":8880", PublicURL: "http://localhost:8880", LogFormat: "text", LogLevel: "info", TLS: TLSOff},
+		Server: Server{Listen: ":8880", PublicURL: "http://localhost:8880", derivedURL: "http://localhost:8880", LogFormat: "text", LogLevel: "info", TLS: TLSOff},
 		Store:  Store{Path: "certmaker.db"},
 		CA: CA{
 			KeyType:      "ecdsa-p256",
@@ -263,6 +268,8 @@ func Load(path string) (Config, error) {
 // sense with the flags given is taken.
 func LoadOverride(path string, override func(*Config)) (Config, error) {
 	cfg := Default()
+	// Unless the file or a flag gives one, Validate derives it.
+	cfg.Server.PublicURL, cfg.Server.derivedURL = "", ""
 	explicit := path != ""
 	if !explicit {
 		path = DefaultFile
@@ -301,6 +308,10 @@ func LoadOverride(path string, override func(*Config)) (Config, error) {
 func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
 		return fmt.Errorf("server.listen %q: want host:port such as \":8880\"", c.Server.Listen)
+	}
+	if c.Server.PublicURL == "" || c.Server.PublicURL == c.Server.derivedURL {
+		c.Server.PublicURL = derivePublicURL(c.Server.Listen, c.Server.TLS != TLSOff && c.Server.TLS != "")
+		c.Server.derivedURL = c.Server.PublicURL
 	}
 	u, err := url.Parse(c.Server.PublicURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {

@@ -29,7 +29,8 @@ func TestValidate_TLS(t *testing.T) {
 		{name: "SelfHTTPPublicURL", set: func(s *config.Server) {
 			s.TLS, s.PublicURL, s.HTTPListen, s.HTTPPublicURL = "self", "https://ca.home.lan:8443", ":8880", "http://ocsp.home.lan/"
 		}, certURL: "http://ocsp.home.lan"},
-		{name: "SelfHTTPURL", set: func(s *config.Server) { s.TLS, s.HTTPListen = "self", ":8880" }, err: "must be an https URL"},
+		{name: "SelfHTTPURL", set: func(s *config.Server) { s.TLS, s.PublicURL, s.HTTPListen = "self", "http://ca.home.lan", ":8880" }, err: "must be an https URL"},
+		{name: "SelfDerived", set: func(s *config.Server) { s.TLS, s.Listen, s.HTTPListen = "self", ":8443", ":8880" }, certURL: "http://localhost:8880"},
 		{name: "SelfNoHTTPListen", set: func(s *config.Server) { s.TLS, s.PublicURL = "self", "https://ca.home.lan" }, err: "server.http_listen"},
 		{name: "FilesWithoutFiles", set: func(s *config.Server) {
 			s.TLS, s.PublicURL, s.HTTPListen = "files", "https://ca.home.lan", ":8880"

@@ -101,7 +101,7 @@ func (s *Service) Certificates(_ context.Context, a Actor, q inventory.Query) (i
 	if !a.operator() && !a.Admin {
 		q.Owner = a.User
 	}
-	return inventory.List(s.store, q, s.ca.Now())
+	return inventory.List(s.store, s.ca, q, s.ca.Now())
 }
 
 // CountExpiry counts certificates by when they end, for the expiry
@@ -120,7 +120,7 @@ func (s *Service) Describe(ctx context.Context, a Actor, serial *big.Int) (inven
 	if err != nil {
 		return inventory.Certificate{}, c, err
 	}
-	d, err := inventory.Describe(c, s.ca.Now())
+	d, err := inventory.Describe(c, s.ca, s.ca.Now())
 	return d, c, err
 }
 

@@ -241,7 +241,7 @@ func certbotFlow(t *testing.T, dir string, srv *server, port int, env []string) 
 		"--logs-dir", filepath.Join(dir, "certbot", "logs"),
 		"--non-interactive",
 	}
-	// The README's form: with "=", a value beginning with '-' stays a value.
+	// docs/acme.md's form: with "=", a value beginning with '-' stays a value.
 	runClient(t, dir, env, "certbot", append([]string{
 		"certonly", "--standalone", "--http-01-port", fmt.Sprint(port), "--http-01-address", "127.0.0.3",
 		"--server", srv.URL + "/acme/directory", "--agree-tos", "--register-unsafely-without-email",
@@ -258,7 +258,7 @@ func certbotFlow(t *testing.T, dir string, srv *server, port int, env []string) 
 	}
 
 	// The renewal config remembers the server, port and address.
-	// The README's form: with "=", a value beginning with '-' stays a value.
+	// docs/acme.md's form: with "=", a value beginning with '-' stays a value.
 	runClient(t, dir, env, "certbot", append([]string{"renew", "--force-renewal", "--no-random-sleep-on-renew"}, paths...)...)
 	renewed := leafOf(t, dir, filepath.Join(live, "fullchain.pem"), name)
 	if renewed.SerialNumber.Cmp(first.SerialNumber) == 0 {
@@ -269,7 +269,7 @@ func certbotFlow(t *testing.T, dir string, srv *server, port int, env []string) 
 	}
 }
 
-// TestACME_Caddy runs the README's Caddyfile (with test ports) with
+// TestACME_Caddy runs docs/acme.md's Caddyfile (with test ports) with
 // Debian's caddy, which scripts/deps.sh installs.
 func TestACME_Caddy(t *testing.T) {
 	if _, err := exec.LookPath("caddy"); err != nil {

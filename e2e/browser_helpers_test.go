@@ -627,27 +627,44 @@ func (p *page) settle() {
 	p.do(chromedp.Evaluate[chromedp.Void](`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))`, chromedp.EvalAwaitPromise))
 }
 
-// checkWidth fails if the page scrolls sideways, naming what sticks out.
+// checkWidth fails if the page scrolls sideways, naming what sticks out;
+// if a box inside it does (a phone user would have to find and drag it);
+// or if a label of a chart lies outside its SVG, which clips it.
 func (p *page) checkWidth(where string) {
 	p.t.Helper()
 	type width struct {
-		Scroll, Client int
-		Wide           []string
+		Scroll, Client     int
+		Wide, Inner, Clips []string
 	}
 	w, err := chromedp.Run(p.ctx, chromedp.Evaluate[width](`(() => {
-		const d = document.documentElement, wide = [];
+		const d = document.documentElement, wide = [], inner = [], clips = [];
+		const name = el => el.tagName.toLowerCase() + (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\s+/).join(".") : "");
 		for (const el of document.querySelectorAll("body *")) {
 			const r = el.getBoundingClientRect();
 			if (r.width > 0 && r.right > d.clientWidth + 1 && wide.length < 6)
-				wide.push(el.tagName.toLowerCase() + (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\s+/).join(".") : "") + " to " + Math.round(r.right) + "px");
+				wide.push(name(el) + " to " + Math.round(r.right) + "px");
+			const ox = getComputedStyle(el).overflowX;
+			if ((ox === "auto" || ox === "scroll") && el.scrollWidth > el.clientWidth + 1 && inner.length < 6)
+				inner.push(name(el) + " holds " + el.scrollWidth + " px in " + el.clientWidth);
 		}
-		return {Scroll: d.scrollWidth, Client: d.clientWidth, Wide: wide};
+		for (const t of document.querySelectorAll("svg text")) {
+			const s = t.ownerSVGElement.getBoundingClientRect(), r = t.getBoundingClientRect();
+			if (r.width > 0 && (r.left < s.left - 0.5 || r.right > s.right + 0.5 || r.top < s.top - 0.5 || r.bottom > s.bottom + 0.5) && clips.length < 6)
+				clips.push(JSON.stringify(t.textContent) + " at " + Math.round(r.left) + ".." + Math.round(r.right) + " px in an SVG of " + Math.round(s.left) + ".." + Math.round(s.right));
+		}
+		return {Scroll: d.scrollWidth, Client: d.clientWidth, Wide: wide, Inner: inner, Clips: clips};
 	})()`))
 	if err != nil {
 		p.t.Fatal(err)
 	}
 	if w.Scroll > w.Client {
 		p.t.Errorf("%s is %d px wide on a %d px screen: %s", where, w.Scroll, w.Client, strings.Join(w.Wide, ", "))
+	}
+	if len(w.Inner) > 0 {
+		p.t.Errorf("%s scrolls sideways inside: %s", where, strings.Join(w.Inner, ", "))
+	}
+	if len(w.Clips) > 0 {
+		p.t.Errorf("%s clips chart labels: %s", where, strings.Join(w.Clips, ", "))
 	}
 }
 

@@ -27,7 +27,7 @@ import (
 // The dashboard tests drive the real binary in headless Chromium, as a
 // person would: sign in, request, download, revoke, administer, and the
 // attacks that must fail. With CERTMAKER_SCREENSHOTS=1 they also write the
-// README's screenshots into docs/screenshots.
+// screenshots of docs/dashboard.md into docs/screenshots.
 
 func TestBrowser_Dashboard(t *testing.T) {
 	chromiumPath(t)
@@ -331,6 +331,10 @@ func TestBrowser_Dashboard(t *testing.T) {
 	if code := p.open("/certificates/" + id); code != http.StatusNotFound {
 		t.Errorf("another user's certificate: %d, want 404", code)
 	}
+	// A page that does not exist: signed in, not a sign-in link.
+	if code := p.open("/no/such/page"); code != http.StatusNotFound || p.has(`a[href="/signin"]`) || !p.has(`main a[href="/certificates"]`) {
+		t.Errorf("a signed-in user's 404: %d, offers to sign in %v, back to the certificates %v", code, p.has(`a[href="/signin"]`), p.has(`main a[href="/certificates"]`))
+	}
 
 	// No token reached the server's log (the admin's is printed once, at
 	// the first start, by design).
@@ -562,9 +566,11 @@ func TestBrowser_Trust(t *testing.T) {
 
 	// After a rotation: the new root first, the old one still there with
 	// its own downloads.
-	newFP := strings.TrimSpace(binary.Must(t, dir, "rotate-root"))
+	// rotate-root prints it as the page shows it; URLs hold it in hex.
+	shown := strings.TrimSpace(binary.Must(t, dir, "rotate-root"))
+	newFP := strings.ToLower(strings.ReplaceAll(shown, ":", ""))
 	p.open("/trust")
-	if got := p.text(".trust-root:first-of-type .fingerprint"); !strings.EqualFold(strings.ReplaceAll(got, ":", ""), newFP) {
+	if got := p.text(".trust-root:first-of-type .fingerprint"); got != shown {
 		t.Errorf("first root on the page %s, want the new %s", got, newFP)
 	}
 	old := fmt.Sprintf(`.trust-root:not(.active):has(a[href="/trust/%s/root.pem"])`, fp)
@@ -656,6 +662,18 @@ func TestBrowser_Timeline(t *testing.T) {
 	p.open("/admin")
 	p.shot("timeline", true)
 	checkTimeline(t, p, all, revoked)
+	p.open("/admin")
+	p.checkWidth("the expiry chart at 1280 px")
+	// On a phone the chart fits the screen, every label whole, and its
+	// bars (rows there) link as the columns do.
+	for _, w := range []int64{320, 390} {
+		p.do(chromedp.EmulateViewport(w, 700, chromedp.EmulateMobile))
+		p.open("/admin")
+		p.settle()
+		p.checkWidth(fmt.Sprintf("the expiry chart at %d px", w))
+	}
+	checkTimeline(t, p, all, revoked)
+	p.do(chromedp.EmulateViewport(1280, 800))
 
 	// Bob sees his own.
 	p2 := newPage(t, srv.URL)
@@ -682,7 +700,8 @@ func checkTimeline(t *testing.T, p *page, want map[string]bool, revoked string) 
 		Count string
 		Label string
 	}
-	bars, err := chromedp.Run(p.ctx, chromedp.Evaluate[[]barLink](`[...document.querySelectorAll(".timeline svg a")].map(a =>
+	// The chart the screen shows: columns, or rows on a phone.
+	bars, err := chromedp.Run(p.ctx, chromedp.Evaluate[[]barLink](`[...document.querySelectorAll(".timeline svg a")].filter(a => a.getClientRects().length).map(a =>
 		({Href: a.getAttribute("href"), Count: a.dataset.count, Label: a.getAttribute("aria-label")}))`))
 	if err != nil {
 		t.Fatal(err)

@@ -15,7 +15,7 @@ import (
 )
 
 // The warnings certmaker does not follow, on purpose. API.md lets only
-// warnings that the README lists with a reason through; error-level findings
+// warnings that docs/certificates.md lists with a reason through; error-level findings
 // never belong here.
 var (
 	rootWarnAllowed         = map[string]string{}
@@ -81,7 +81,7 @@ func lintCert(t *testing.T, reg lint.Registry, der []byte, allowed map[string]st
 	ran, warned := judge(t, rs, allowed)
 	for name := range allowed {
 		if !warned[name] {
-			t.Errorf("allow-listed warning %s no longer fires; remove it from the list and the README", name)
+			t.Errorf("allow-listed warning %s no longer fires; remove it from the list and docs/certificates.md", name)
 		}
 	}
 	// Guard against a filter that silently selects nothing.

@@ -52,23 +52,28 @@ type Query struct {
 
 // Certificate is how certmaker describes one certificate to people.
 type Certificate struct {
-	ID            string     `json:"id"`
-	Serial        string     `json:"serial_hex"`
-	Names         []string   `json:"names"`
-	Owner         string     `json:"owner"`
-	KeyType       string     `json:"key_type"`
-	NotBefore     time.Time  `json:"not_before"`
-	NotAfter      time.Time  `json:"not_after"`
-	Status        string     `json:"status"` // valid, expired or revoked
-	RevokedAt     *time.Time `json:"revoked_at,omitempty"`
-	Reason        string     `json:"revocation_reason,omitempty"`
-	Subject       string     `json:"subject"`
-	Issuer        string     `json:"issuer"`
-	Root          string     `json:"root_fingerprint"`
-	Fingerprint   string     `json:"sha256_fingerprint"`
-	HasPrivateKey bool       `json:"has_private_key"`
-	OCSPServer    []string   `json:"ocsp_urls,omitempty"`
-	CRL           []string   `json:"crl_urls,omitempty"`
+	ID        string     `json:"id"`
+	Serial    string     `json:"serial_hex"`
+	Names     []string   `json:"names"`
+	Owner     string     `json:"owner"`
+	KeyType   string     `json:"key_type"`
+	NotBefore time.Time  `json:"not_before"`
+	NotAfter  time.Time  `json:"not_after"`
+	Status    string     `json:"status"` // valid, expired or revoked
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	Reason    string     `json:"revocation_reason,omitempty"`
+	Subject   string     `json:"subject"`
+	Issuer    string     `json:"issuer"`
+	// Root is the fingerprint of the root at the top of the chain, what
+	// devices trust; IssuerFingerprint that of the CA that signed it (an
+	// intermediate; the root itself for a one-tier root). Both are
+	// lowercase hex, as URLs hold them.
+	Root              string   `json:"root_fingerprint"`
+	IssuerFingerprint string   `json:"issuer_fingerprint"`
+	Fingerprint       string   `json:"sha256_fingerprint"`
+	HasPrivateKey     bool     `json:"has_private_key"`
+	OCSPServer        []string `json:"ocsp_urls,omitempty"`
+	CRL               []string `json:"crl_urls,omitempty"`
 }
 
 // Statuses.
@@ -84,28 +89,38 @@ type Page struct {
 	NextCursor   string        `json:"next_cursor,omitempty"`
 }
 
-// Describe turns a stored certificate into its description at time now.
-func Describe(c storage.Certificate, now time.Time) (Certificate, error) {
+// Issuers finds a root or an intermediate by its fingerprint (a
+// ca.Authority does), to name the root a certificate chains to.
+type Issuers interface {
+	Issuer(fingerprint string) *ca.Issuer
+}
+
+// Describe turns a stored certificate into its description at time now;
+// cas knows its issuer's root.
+func Describe(c storage.Certificate, cas Issuers, now time.Time) (Certificate, error) {
 	cert, err := x509.ParseCertificate(c.DER)
 	if err != nil {
 		return Certificate{}, fmt.Errorf("certificate %s: %w", c.Serial, err)
 	}
 	d := Certificate{
-		ID:            c.Serial.String(),
-		Serial:        hex.EncodeToString(c.Serial.Bytes()),
-		Names:         c.Names,
-		Owner:         c.Owner,
-		KeyType:       c.KeyType,
-		NotBefore:     cert.NotBefore,
-		NotAfter:      cert.NotAfter,
-		Status:        StatusValid,
-		Subject:       cert.Subject.String(),
-		Issuer:        cert.Issuer.String(),
-		Root:          c.Root,
-		Fingerprint:   ca.Fingerprint(c.DER),
-		HasPrivateKey: c.KeyPKCS8 != nil,
-		OCSPServer:    cert.OCSPServer,
-		CRL:           cert.CRLDistributionPoints,
+		ID:                c.Serial.String(),
+		Serial:            hex.EncodeToString(c.Serial.Bytes()),
+		Names:             c.Names,
+		Owner:             c.Owner,
+		KeyType:           c.KeyType,
+		NotBefore:         cert.NotBefore,
+		NotAfter:          cert.NotAfter,
+		Status:            StatusValid,
+		Subject:           cert.Subject.String(),
+		Issuer:            cert.Issuer.String(),
+		IssuerFingerprint: c.Root, // what the record calls its root is its issuer
+		Fingerprint:       ca.Fingerprint(c.DER),
+		HasPrivateKey:     c.KeyPKCS8 != nil,
+		OCSPServer:        cert.OCSPServer,
+		CRL:               cert.CRLDistributionPoints,
+	}
+	if iss := cas.Issuer(c.Root); iss != nil {
+		d.Root = iss.Anchor().Fingerprint
 	}
 	switch {
 	case c.Revoked:
@@ -117,8 +132,9 @@ func Describe(c storage.Certificate, now time.Time) (Certificate, error) {
 	return d, nil
 }
 
-// List returns one page of certificates matching q.
-func List(s Store, q Query, now time.Time) (Page, error) {
+// List returns one page of certificates matching q, described as
+// Describe does.
+func List(s Store, cas Issuers, q Query, now time.Time) (Page, error) {
 	limit := q.Limit
 	if limit == 0 {
 		limit = DefaultLimit
@@ -158,7 +174,7 @@ func List(s Store, q Query, now time.Time) (Page, error) {
 	}
 	page := Page{Certificates: make([]Certificate, 0, len(recs))}
 	for _, r := range recs {
-		d, err := Describe(r, now)
+		d, err := Describe(r, cas, now)
 		if err != nil {
 			return Page{}, err
 		}

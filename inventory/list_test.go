@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"certmaker/ca"
 	"certmaker/inventory"
 	"certmaker/store"
 )
@@ -43,11 +44,17 @@ func TestList_NamePagesFollowCursors(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The records name an issuer this authority does not hold: listing
+	// does not need it.
+	cas, err := ca.New(ca.Config{PublicURL: "http://ca.test", DefaultDays: 1, MinDays: 1, MaxDays: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
 	count := func(q inventory.Query) int {
 		t.Helper()
 		n := 0
 		for {
-			page, err := inventory.List(db, q, now)
+			page, err := inventory.List(db, cas, q, now)
 			if err != nil {
 				t.Fatalf("%+v: %v", q, err)
 			}

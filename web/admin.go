@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"certmaker/ca"
 	"certmaker/core"
 	"certmaker/inventory"
 )
@@ -186,6 +187,6 @@ func (d *Dashboard) handleRotate(w http.ResponseWriter, r *http.Request, v *view
 		d.fail(w, r, v, err)
 		return
 	}
-	d.sessions.setFlash(v.sess.id, "A new root is active: "+root.Fingerprint+". Distribute it before certificates from it must be trusted.")
+	d.sessions.setFlash(v.sess.id, "A new root is active: "+ca.Colons(root.Fingerprint)+". Distribute it before certificates from it must be trusted.")
 	http.Redirect(w, r, "/admin", http.StatusSeeOther)
 }

@@ -47,7 +47,7 @@ func (d *Dashboard) handleDetails(w http.ResponseWriter, r *http.Request, v *vie
 	if !ok {
 		return
 	}
-	desc, err := inventory.Describe(c, d.ca.Now())
+	desc, err := inventory.Describe(c, d.ca, d.ca.Now())
 	if err != nil {
 		d.fail(w, r, v, err)
 		return

@@ -49,7 +49,7 @@ func mobileconfig(root *ca.Issuer) []byte {
 	str("PayloadUUID", profileUUID("certificate", root.Fingerprint))
 	b.WriteString("\t<key>PayloadVersion</key>\n\t<integer>1</integer>\n\t</dict>\n\t</array>\n")
 	str("PayloadDescription", "Makes this device trust certificates from the certmaker CA "+name+
-		" (SHA-256 "+root.Fingerprint+"). After installing, turn on full trust in Settings > General > About > Certificate Trust Settings.")
+		" (SHA-256 "+ca.Colons(root.Fingerprint)+"). On iPhone and iPad, after installing, turn on full trust in Settings > General > About > Certificate Trust Settings.")
 	str("PayloadDisplayName", "certmaker root CA: "+name)
 	str("PayloadIdentifier", "certmaker.root."+short)
 	if org := root.Cert.Subject.Organization; len(org) > 0 {

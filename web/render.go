@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"certmaker/ca"
 	"certmaker/inventory"
 	"certmaker/storage"
 )
@@ -50,6 +51,7 @@ var funcs = template.FuncMap{
 	"size":     inventory.HumanBytes,
 	"plural":   plural,
 	"wrap":     breakable,
+	"colons":   ca.Colons,
 }
 
 func loadPages(assets string) (*pages, error) {

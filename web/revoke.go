@@ -36,7 +36,7 @@ func (d *Dashboard) handleRevokeForm(w http.ResponseWriter, r *http.Request, v *
 		http.Redirect(w, r, "/certificates/"+c.Serial.String(), http.StatusSeeOther)
 		return
 	}
-	desc, err := inventory.Describe(c, d.ca.Now())
+	desc, err := inventory.Describe(c, d.ca, d.ca.Now())
 	if err != nil {
 		d.fail(w, r, v, err)
 		return

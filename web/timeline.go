@@ -31,10 +31,13 @@ type bar struct {
 	Words string // "3 certificates"
 	Href  string // "" when there is nothing to list
 	Kind  string // past, week, later, revoked: a CSS class
-	// Geometry in the SVG's user units.
+	// Geometry in the wide SVG's user units: columns.
 	X, Y, W, H, Mid float64
 	NumY            float64 // of the count above the bar
 	Tick            bool    // the week's date is written under it
+	// In the narrow SVG (phones): a row, its label before it, its
+	// count after it.
+	RY, RW, RText, RNumX float64
 }
 
 type timeline struct {
@@ -46,6 +49,10 @@ type timeline struct {
 	Height    int
 	Base      float64 // y of the axis
 	LabelY    float64 // of the labels under it
+	// The narrow chart, bars as rows: what a phone shows, since 29
+	// columns cannot be read at its width nor scroll sideways.
+	NarrowWidth, NarrowHeight int
+	RowH, RowX, RowLabelX     float64 // a row's bar height, its start, its label's end
 }
 
 // chart geometry
@@ -57,6 +64,17 @@ const (
 	tlTop    = 18.0
 	tlPlot   = 120.0
 	tlLabels = 34.0
+
+	// The narrow chart: rows of tlRowPitch, labels right-aligned at
+	// tlRowLabel, bars from tlRowX up to tlRowPlot long, the count
+	// after the bar, in tlNarrow units across.
+	tlNarrow   = 280.0
+	tlRowPitch = 14.0
+	tlRowH     = 10.0
+	tlRowGap   = 8.0
+	tlRowLabel = 54.0
+	tlRowX     = 60.0
+	tlRowPlot  = tlNarrow - tlRowX - 32
 )
 
 // timeline counts owner's certificates ("" everyone's) by when they end
@@ -131,6 +149,22 @@ func (d *Dashboard) timeline(ctx context.Context, v *viewer, owner, ownerParam s
 		x += tlSlot
 	}
 	t.Width = int(x + tlPad)
+	t.RowH, t.RowX, t.RowLabelX = tlRowH, tlRowX, tlRowLabel
+	y := 4.0
+	for i := range bars {
+		b := &bars[i]
+		if i == 1 || i == len(bars)-2 || i == len(bars)-1 {
+			y += tlRowGap
+		}
+		b.RY, b.RText = y, y+tlRowH-1
+		b.RW = tlRowPlot * float64(b.Count) / float64(top)
+		if b.Count > 0 {
+			b.RW = max(b.RW, 2)
+		}
+		b.RNumX = tlRowX + b.RW + 4
+		y += tlRowPitch
+	}
+	t.NarrowWidth, t.NarrowHeight = int(tlNarrow), int(y+4)
 	t.Bars = bars
 	t.Caption = fmt.Sprintf("Certificates by expiry: %d in all, per week for the next %d weeks", t.Total, timelineWeeks)
 	return t, nil

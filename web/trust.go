@@ -64,7 +64,7 @@ type trustRoot struct {
 	Active      bool
 	Name        string // common name
 	Subject     string
-	Fingerprint string // lowercase hex, as the API and CLI print it
+	Fingerprint string // lowercase hex, as URLs hold it
 	Colons      string // AB:CD:..., as browsers and phones show it
 	NotBefore   time.Time
 	NotAfter    time.Time
@@ -102,10 +102,6 @@ func (d *Dashboard) handleTrust(w http.ResponseWriter, r *http.Request) {
 
 func describeRoot(r *ca.Issuer, now time.Time) trustRoot {
 	c := r.Cert
-	pairs := make([]string, 0, len(r.Fingerprint)/2)
-	for i := 0; i+1 < len(r.Fingerprint); i += 2 {
-		pairs = append(pairs, strings.ToUpper(r.Fingerprint[i:i+2]))
-	}
 	name := c.Subject.CommonName
 	if name == "" {
 		name = c.Subject.String()
@@ -114,7 +110,7 @@ func describeRoot(r *ca.Issuer, now time.Time) trustRoot {
 		Name:        name,
 		Subject:     c.Subject.String(),
 		Fingerprint: r.Fingerprint,
-		Colons:      strings.Join(pairs, ":"),
+		Colons:      ca.Colons(r.Fingerprint),
 		NotBefore:   c.NotBefore,
 		NotAfter:    c.NotAfter,
 		DaysLeft:    int(c.NotAfter.Sub(now).Hours() / 24),

@@ -166,10 +166,12 @@ func (d *Dashboard) routes() {
 	d.handle("POST /admin/rotate-root", d.authedPost(d.adminOnly(d.handleRotate)))
 }
 
-// notFound is the page for every path without a route.
+// notFound is the page for every path without a route; a signed-in user
+// keeps the navigation and is offered their certificates.
 func (d *Dashboard) notFound(w http.ResponseWriter, r *http.Request) {
 	httplog.SetRoute(r, "/")
-	d.renderError(w, r, nil, http.StatusNotFound, "There is no page here.")
+	v, _ := d.current(w, r)
+	d.renderError(w, r, v, http.StatusNotFound, "There is no page here.")
 }
 
 func (d *Dashboard) handleHome(w http.ResponseWriter, r *http.Request) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"certmaker/app"
+	"certmaker/ca"
 	"certmaker/config"
 	"certmaker/store"
 	"certmaker/web"
@@ -359,6 +360,15 @@ func TestCertificateFlow(t *testing.T) {
 			t.Errorf("details page lacks %q", want)
 		}
 	}
+	// The root's fingerprint under "Root", the intermediate's under its
+	// own name, both as openssl and the trust page show them.
+	root, in := e.ops.Core.Authority().ActiveRoot(), e.ops.Core.Authority().Active()
+	for label, fp := range map[string]string{"Root fingerprint": root.Fingerprint, "Intermediate fingerprint": in.Fingerprint} {
+		want := "<dt>" + label + " (SHA-256)</dt><dd class=\"mono\">" + ca.Colons(fp) + "</dd>"
+		if !strings.Contains(a.body, want) {
+			t.Errorf("details page lacks %s", want)
+		}
+	}
 	if a := b.get(loc + "/key.pem"); a.status != 200 || !strings.HasPrefix(a.body, "-----BEGIN PRIVATE KEY-----") {
 		t.Errorf("owner's key: %d", a.status)
 	}
@@ -520,5 +530,24 @@ func TestSecurityHeaders(t *testing.T) {
 	// The API keeps its own routes.
 	if a := b.get("/api/certificates"); a.status != http.StatusUnauthorized {
 		t.Errorf("/api/certificates without token: %d, want 401 (the API's, not the dashboard's)", a.status)
+	}
+}
+
+// TestNotFound_SignedIn: a path without a page says so, and offers a
+// signed-in user their certificates, not a sign-in; a stranger gets the
+// sign-in link.
+func TestNotFound_SignedIn(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.signIn("alice")
+	a := b.get("/no/such/page")
+	if a.status != http.StatusNotFound || !strings.Contains(a.body, "There is no page here") {
+		t.Fatalf("unknown path: %d", a.status)
+	}
+	if strings.Contains(a.body, `href="/signin"`) || !strings.Contains(a.body, `href="/certificates">Back to your certificates`) {
+		t.Errorf("a signed-in user's 404 offers to sign in, or not their certificates:\n%s", a.body)
+	}
+	if a := e.browser().get("/no/such/page"); a.status != http.StatusNotFound || !strings.Contains(a.body, `href="/signin"`) {
+		t.Errorf("a stranger's 404: %d, no sign-in link", a.status)
 	}
 }
