@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -252,4 +253,67 @@ func serveDir(t *testing.T, addr, dir string) string {
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	return l.Addr().String()
+}
+
+// TestGet_WebrootRefusesSymlinks: get runs as root (the README's unit) and
+// writes into a web root that someone else owns. A symbolic link planted
+// there, as the token file itself or as a directory on its way, must not
+// make it write anywhere else: it refuses, says why, and the file the link
+// points to is unchanged.
+func TestGet_WebrootRefusesSymlinks(t *testing.T) {
+	web := filepath.Join(t.TempDir(), "www")
+	tokenDir := filepath.Join(web, ".well-known", "certmaker-challenge")
+	if err := os.MkdirAll(tokenDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	outside := filepath.Join(t.TempDir(), "shadow")
+	const secret = "root:$6$precious:19000:0:99999:7:::\n"
+	if err := os.WriteFile(outside, []byte(secret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("no 127.0.0.2: %v", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	e := newGetEnv(t, fmt.Sprintf("[challenge]\nrequired = true\ndefault_port = %d\nallowed_ports = [%d]\n", port, port))
+
+	check := func(what string) {
+		t.Helper()
+		out, err := e.get("--ip", "127.0.0.2", "--webroot", web, "--challenge-port", strconv.Itoa(port))
+		if err == nil || !strings.Contains(out, "symbolic link") {
+			t.Errorf("%s: %v %q, want an error saying a symbolic link was refused", what, err, out)
+		}
+		if b, _ := os.ReadFile(outside); string(b) != secret {
+			t.Fatalf("%s: the file outside the web root was written: %q", what, b)
+		}
+	}
+
+	// The token file itself is a link to a file outside.
+	link := filepath.Join(tokenDir, "token.txt")
+	if err := os.Symlink(outside, link); err != nil {
+		t.Fatal(err)
+	}
+	check("a symlinked token file")
+	if target, err := os.Readlink(link); err != nil || target != outside {
+		t.Errorf("the planted link was changed: %q %v", target, err)
+	}
+
+	// A directory on the way is a link to a directory outside.
+	os.RemoveAll(filepath.Join(web, ".well-known"))
+	elsewhere := t.TempDir()
+	if err := os.Symlink(elsewhere, filepath.Join(web, ".well-known")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(elsewhere, "certmaker-challenge"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(elsewhere, "certmaker-challenge", "token.txt")); err != nil {
+		t.Fatal(err)
+	}
+	check("a symlinked directory")
+	if entries, _ := os.ReadDir(filepath.Join(elsewhere, "certmaker-challenge")); len(entries) != 1 {
+		t.Errorf("files were written through the symlinked directory: %v", entries)
+	}
 }
