@@ -59,6 +59,36 @@ func TestSubject(t *testing.T) {
 		{name: "ZeroWidthJoiner", in: ca.Subject{Locality: "Ber\u200dlin"}, wantErr: true},
 		{name: "ByteOrderMark", in: ca.Subject{PostalCode: "\ufeff80331"}, wantErr: true},
 		{name: "SoftHyphen", in: ca.Subject{StreetAddress: "Haupt\u00adstraße 1"}, wantErr: true},
+		// Line and paragraph separators (Zl, Zp) break a subject into
+		// lines where it is shown.
+		{name: "LineSeparator", in: ca.Subject{Organization: "a\u2028b"}, wantErr: true},
+		{name: "ParagraphSeparator", in: ca.Subject{Locality: "a\u2029b"}, wantErr: true},
+		// Default-ignorable code points outside Cf render as nothing.
+		{name: "CombiningGraphemeJoiner", in: ca.Subject{Organization: "Ba\u034fnk"}, wantErr: true},
+		{name: "HangulFiller", in: ca.Subject{Organization: "Bank\u3164"}, wantErr: true},
+		{name: "HangulChoseongFiller", in: ca.Subject{Organization: "\u115fBank"}, wantErr: true},
+		{name: "HangulJungseongFiller", in: ca.Subject{Organization: "Ba\u1160nk"}, wantErr: true},
+		{name: "HalfwidthHangulFiller", in: ca.Subject{Locality: "Ber\uffa0lin"}, wantErr: true},
+		{name: "KhmerVowelInherentAq", in: ca.Subject{Locality: "Ber\u17b4lin"}, wantErr: true},
+		{name: "VariationSelector16", in: ca.Subject{Organization: "Bank\ufe0f"}, wantErr: true},
+		{name: "VariationSelector17", in: ca.Subject{Organization: "Bank\U000e0100"}, wantErr: true},
+		{name: "MongolianFreeVariationSelector", in: ca.Subject{Organization: "Bank\u180b"}, wantErr: true},
+		{name: "ReservedDefaultIgnorable", in: ca.Subject{Organization: "Bank\ufff0"}, wantErr: true},
+		{name: "TagSpace", in: ca.Subject{Organization: "Bank\U000e0020"}, wantErr: true},
+		// Private use: no one can say what it shows.
+		{name: "PrivateUseBMP", in: ca.Subject{Organization: "Bank\ue000"}, wantErr: true},
+		{name: "PrivateUseBMPLast", in: ca.Subject{Organization: "Bank\uf8ff"}, wantErr: true},
+		{name: "PrivateUsePlane15", in: ca.Subject{Organization: "Bank\U000f0000"}, wantErr: true},
+		{name: "PrivateUsePlane16", in: ca.Subject{Organization: "Bank\U0010fffd"}, wantErr: true},
+		// What people write stays allowed.
+		{name: "HangulSyllables", in: ca.Subject{Locality: "서울"},
+			want: ca.Subject{CommonName: "app.example.com", Locality: "서울"}},
+		{name: "Accents", in: ca.Subject{Organization: "Müller & Söhne Café"},
+			want: ca.Subject{CommonName: "app.example.com", Organization: "Müller & Söhne Café"}},
+		{name: "CJKAndGreek", in: ca.Subject{Organization: "東京 Ελλάδα"},
+			want: ca.Subject{CommonName: "app.example.com", Organization: "東京 Ελλάδα"}},
+		{name: "NoBreakSpace", in: ca.Subject{Organization: "Home\u00a0Lab"},
+			want: ca.Subject{CommonName: "app.example.com", Organization: "Home\u00a0Lab"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
