@@ -102,6 +102,9 @@ func (r *Request) Normalize() error {
 			return fmt.Errorf("%w: ip %q is not an IP address", ErrInvalid, a.String())
 		}
 		a = a.Unmap()
+		if err := checkHostIP(a); err != nil {
+			return err
+		}
 		if first("i:" + a.String()) {
 			ips = append(ips, a)
 		}
@@ -120,9 +123,12 @@ func (r *Request) Normalize() error {
 		return err
 	}
 	if cn := r.Subject.CommonName; cn != "" {
-		// NormalizeIP, not netip.ParseAddr: a zone ("fe80::1%eth0") would
+		// parseIP, not netip.ParseAddr: a zone ("fe80::1%eth0") would
 		// slip past the checks on IPs above.
-		if a, err := NormalizeIP(cn); err == nil {
+		if a, err := parseIP(cn); err == nil {
+			if err := checkHostIP(a); err != nil {
+				return fmt.Errorf("subject.common_name: %w", err)
+			}
 			if !slices.Contains(ips, a) {
 				ips = append(ips, a)
 			}
