@@ -81,7 +81,9 @@ func (s *Service) putChallenge(ctx context.Context, a Actor, req *ca.Request, pa
 
 // provable refuses a request whose names a challenge cannot prove: a
 // wildcard, or an email address whose domain is not one of the request's
-// own DNS names (proven in the same challenge, or exempt like localhost).
+// own DNS names proven in the same challenge (an exempt name such as
+// localhost is never fetched, so it proves no address under it; a
+// parent of a proven name is not proven by it).
 // A check with nothing to check must never pass, so a request made only
 // of email addresses is refused too.
 func provable(req *ca.Request) error {
@@ -92,6 +94,9 @@ func provable(req *ca.Request) error {
 	}
 	for _, e := range req.Emails {
 		domain := e[strings.LastIndexByte(e, '@')+1:]
+		if challenge.Exempt(domain) {
+			return fmt.Errorf("%w: email address %q: with challenges required, an email address is granted only with its domain proven, and %q is never checked", ca.ErrInvalid, e, domain)
+		}
 		if !slices.Contains(req.DNSNames, domain) {
 			return fmt.Errorf("%w: email address %q: with challenges required, an email address is granted only with its domain %q among the request's domains, proven in the same challenge", ca.ErrInvalid, e, domain)
 		}
