@@ -186,6 +186,7 @@ var statuses = map[core.Kind]int{
 	core.Exists:   http.StatusConflict,
 	core.Revoked:  http.StatusGone,
 	core.Full:     http.StatusServiceUnavailable,
+	core.TooMany:  http.StatusTooManyRequests,
 	core.Canceled: 499,
 }
 

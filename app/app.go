@@ -125,6 +125,7 @@ func NewCore(cfg config.Config, st storage.Store, o Options) (*core.Service, err
 		ChallengeRequired: cfg.Challenge.Required,
 		ChallengePort:     cfg.Challenge.DefaultPort,
 		ChallengeExpiry:   cfg.Challenge.Expiry.Duration,
+		MaxPending:        cfg.Challenge.MaxPending,
 		KeyGenLimit:       o.KeyGenLimit,
 	})
 	if err != nil {

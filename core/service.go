@@ -33,6 +33,8 @@ type Config struct {
 	ChallengePort int
 	// ChallengeExpiry is how long a pending request waits; default 24h.
 	ChallengeExpiry time.Duration
+	// MaxPending bounds one user's pending challenges; default 100.
+	MaxPending int
 	// KeyGenLimit bounds concurrent RSA key generations, which take a
 	// core each for up to seconds; default 2.
 	KeyGenLimit int
@@ -52,9 +54,11 @@ type Service struct {
 	challengeRequired bool
 	challengePort     int
 	challengeExpiry   time.Duration
+	maxPending        int
 
 	rsaSlots chan struct{}
 	solving  keyedMutex // challenge ids being solved
+	opening  keyedMutex // users opening a challenge: one count and write at a time
 	// rotating makes a rotation's store write and its switch of the
 	// running authority one step: two rotations at once (socket and
 	// dashboard) must not leave the server issuing from the root the
@@ -88,6 +92,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.ChallengeExpiry == 0 {
 		cfg.ChallengeExpiry = 24 * time.Hour
 	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = 100
+	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
@@ -101,6 +108,7 @@ func New(cfg Config) (*Service, error) {
 		challengeRequired: cfg.ChallengeRequired,
 		challengePort:     cfg.ChallengePort,
 		challengeExpiry:   cfg.ChallengeExpiry,
+		maxPending:        cfg.MaxPending,
 		rsaSlots:          make(chan struct{}, cfg.KeyGenLimit),
 	}
 	src := revocationSource{store: cfg.Store, now: cfg.Authority.Now}
