@@ -175,6 +175,7 @@ func New(cfg config.Config, st Store, o Options) (*App, error) {
 	}
 	if a.TLS != nil {
 		a.Plain = plainHandler(a.Public, cfg.Server.PublicURL)
+		a.Public = strictTransport(a.Public)
 	}
 	a.Admin = admin.Handler(a.Operator)
 	a.Metrics = promhttp.HandlerFor(svc.Registry(), promhttp.HandlerOpts{})
