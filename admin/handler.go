@@ -52,6 +52,7 @@ func Handler(op Operator) http.Handler {
 	r.POST("/acme-eab/:kid/revoke", h.revokeACMEEAB)
 	r.POST("/roots/rotate", h.rotateRoot)
 	r.POST("/intermediates/rotate", h.rotateIntermediate)
+	r.POST("/intermediates/revoke/:fp", h.revokeIntermediate)
 	r.POST("/roots/export-key", h.exportRootKey)
 	r.POST("/roots/offline", h.takeRootOffline)
 	r.POST("/roots/crl", h.signRootCRL)
@@ -172,6 +173,23 @@ func (h *handler) rotateIntermediate(w http.ResponseWriter, r *http.Request, _ h
 		return
 	}
 	fp, err := h.op.RotateIntermediate(r.Context(), req.RootKey)
+	reply(w, fingerprintResponse{fp}, err)
+}
+
+// revokeIntermediateRequest is a revocation's reason and, with the root
+// offline, its key.
+type revokeIntermediateRequest struct {
+	Reason  string `json:"reason"`
+	RootKey []byte `json:"root_key,omitempty"`
+}
+
+func (h *handler) revokeIntermediate(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
+	var req revokeIntermediateRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
+		replyError(w, fmt.Errorf("%w: %v", ErrInvalid, err))
+		return
+	}
+	fp, err := h.op.RevokeIntermediate(r.Context(), p.ByName("fp"), req.Reason, req.RootKey)
 	reply(w, fingerprintResponse{fp}, err)
 }
 

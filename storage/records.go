@@ -28,6 +28,12 @@ type Root struct {
 	// CRL is a two-tier root's last signed CRL (DER), kept so that it is
 	// served while the root's key is offline.
 	CRL []byte `json:"crl,omitempty"`
+
+	// Revoked marks an intermediate its root's CRL lists, since RevokedAt
+	// for Reason (RFC 5280 CRLReason).
+	Revoked   bool      `json:"revoked,omitempty"`
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	Reason    int       `json:"reason,omitempty"`
 }
 
 // Certificate is an issued leaf.
