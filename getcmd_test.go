@@ -317,3 +317,72 @@ func TestGet_WebrootRefusesSymlinks(t *testing.T) {
 		t.Errorf("files were written through the symlinked directory: %v", entries)
 	}
 }
+
+// TestGet_RenewalWindow: the default window is the last third of the
+// certificate's life counted from its notBefore, and --renew-before moves
+// it either way: a 30-day certificate is fresh on day 19 and due on day 21
+// by default; with 10d it is fresh on day 5 and due on day 25.
+func TestGet_RenewalWindow(t *testing.T) {
+	e := newGetEnv(t, "")
+	args := []string{"--name", "win.home.lan", "--days", "30"}
+	e.mustGet(args...)
+	first, _, _ := e.files()
+	if d := first.NotAfter.Sub(first.NotBefore); d != 30*24*time.Hour {
+		t.Fatalf("validity %v, want 30 days", d)
+	}
+	day := func(n float64) string {
+		return first.NotBefore.Add(time.Duration(n * float64(24*time.Hour))).Format(time.RFC3339)
+	}
+	// The due cases come last: a renewal is issued now, with the first
+	// certificate's dates to within a second.
+	for _, tc := range []struct {
+		name string
+		at   float64
+		more []string
+		due  bool
+	}{
+		{"DefaultDay19", 19.9, nil, false},
+		{"TenDaysDay5", 5, []string{"--renew-before", "10d"}, false},
+		{"TenDaysDay19", 19.9, []string{"--renew-before", "10d"}, false},
+		{"DefaultDay21", 20.1, nil, true},
+		{"TenDaysDay25", 25, []string{"--renew-before", "10d"}, true},
+	} {
+		before, _, _ := e.files()
+		out := e.mustGet(append(append(append([]string{}, args...), "--now", day(tc.at)), tc.more...)...)
+		after, _, _ := e.files()
+		renewed := after.SerialNumber.Cmp(before.SerialNumber) != 0
+		if renewed != tc.due || tc.due != strings.Contains(out, "is due") {
+			t.Errorf("%s: renewed %v, said %q; want due %v", tc.name, renewed, out, tc.due)
+		}
+	}
+}
+
+// TestGet_CSRFailureKeepsKey: with --csr the new key is made before the
+// request; when the request fails, the key file on disk is the old one.
+func TestGet_CSRFailureKeepsKey(t *testing.T) {
+	e := newGetEnv(t, "")
+	e.mustGet("--name", "csr.home.lan", "--csr")
+	_, certPEM, keyPEM := e.files()
+	for _, args := range [][]string{
+		{"--name", "csr.home.lan", "--name", "bad name!", "--csr"},     // refused by the server: 400
+		{"--name", "csr2.home.lan", "--csr", "--key-type", "rsa-1024"}, // refused here
+	} {
+		if out, err := e.get(args...); err == nil {
+			t.Errorf("get %v: succeeded (%q), want an error", args, out)
+		}
+		_, certAfter, keyAfter := e.files()
+		if !bytes.Equal(keyAfter, keyPEM) || !bytes.Equal(certAfter, certPEM) {
+			t.Errorf("get %v failed but replaced the files", args)
+		}
+	}
+	good := e.tokenFile
+	e.tokenFile = filepath.Join(e.dir, "bad-token")
+	os.WriteFile(e.tokenFile, []byte("not-a-token"), 0o600)
+	if out, err := e.get("--name", "other.home.lan", "--csr"); err == nil || !strings.Contains(out, "404") {
+		t.Errorf("a bad token with --csr: %v %q", err, out)
+	}
+	e.tokenFile = good
+	if _, _, keyAfter := e.files(); !bytes.Equal(keyAfter, keyPEM) {
+		t.Error("a refused CSR request replaced the key file")
+	}
+}
