@@ -1,6 +1,7 @@
 package core
 
 import (
+	"crypto"
 	"errors"
 	"log/slog"
 	"sync"
@@ -38,6 +39,9 @@ type Config struct {
 	// KeyGenLimit bounds concurrent RSA key generations, which take a
 	// core each for up to seconds; default 2.
 	KeyGenLimit int
+	// GenerateKey makes the keys the server holds; nil is
+	// ca.GenerateKey. Tests wrap it to see how many run at once.
+	GenerateKey func(ca.KeyType) (crypto.Signer, error)
 	// Registry takes the service's metrics; nil makes one.
 	Registry *prometheus.Registry
 }
@@ -54,16 +58,20 @@ type Service struct {
 	challengeRequired bool
 	challengePort     int
 	challengeExpiry   time.Duration
-	maxPending        int
 
 	rsaSlots chan struct{}
 	solving  keyedMutex // challenge ids being solved
-	opening  keyedMutex // users opening a challenge: one count and write at a time
 	// rotating makes a rotation's store write and its switch of the
 	// running authority one step: two rotations at once (socket and
 	// dashboard) must not leave the server issuing from the root the
 	// store does not call active.
 	rotating sync.Mutex
+
+	// maxPending bounds one user's pending challenges; opening holds
+	// each user's count and write of a new one together.
+	maxPending  int
+	opening     keyedMutex
+	generateKey func(ca.KeyType) (crypto.Signer, error)
 
 	crls    *ca.CRLs
 	ocsp    *ocsp.Responder
@@ -85,6 +93,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.KeyGenLimit <= 0 {
 		cfg.KeyGenLimit = 2
+	}
+	if cfg.GenerateKey == nil {
+		cfg.GenerateKey = ca.GenerateKey
 	}
 	if cfg.ChallengePort == 0 {
 		cfg.ChallengePort = 80
@@ -110,6 +121,7 @@ func New(cfg Config) (*Service, error) {
 		challengeExpiry:   cfg.ChallengeExpiry,
 		maxPending:        cfg.MaxPending,
 		rsaSlots:          make(chan struct{}, cfg.KeyGenLimit),
+		generateKey:       cfg.GenerateKey,
 	}
 	src := revocationSource{store: cfg.Store, now: cfg.Authority.Now}
 	s.crls = ca.NewCRLs(cfg.Authority, src)
