@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -17,7 +16,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/go-jose/go-jose/v4"
@@ -28,42 +26,6 @@ import (
 	"certmaker/config"
 	"certmaker/core"
 )
-
-// lockedBuffer collects log lines written from the server's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// audit returns the audit lines of an action written so far.
-func (b *lockedBuffer) audit(t *testing.T, action string) []map[string]any {
-	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(b.buf.String()), "\n") {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line %q: %v", l, err)
-		}
-		if m["msg"] == "audit" && m["action"] == action {
-			out = append(out, m)
-		}
-	}
-	return out
-}
 
 // TestAudit_RevokeThroughEveryDoor revokes one certificate through each
 // door (the admin socket, the API, ACME, the dashboard): each leaves one
@@ -138,7 +100,7 @@ func TestAudit_RevokeThroughEveryDoor(t *testing.T) {
 		t.Fatalf("dashboard: %d", status)
 	}
 
-	lines := logs.audit(t, "certificate.revoke")
+	lines := logs.Audit(t, "certificate.revoke")
 	if len(lines) != 4 {
 		t.Fatalf("%d audit lines for 4 revocations: %v", len(lines), lines)
 	}
@@ -157,7 +119,7 @@ func TestAudit_RevokeThroughEveryDoor(t *testing.T) {
 		t.Errorf("doors %v, want %v", doors, want)
 	}
 	// Nothing secret in the trail.
-	if strings.Contains(logs.buf.String(), token) {
+	if strings.Contains(logs.String(), token) {
 		t.Error("a token reached the log")
 	}
 }
@@ -305,12 +267,12 @@ func TestAudit_EveryStateChange(t *testing.T) {
 		}},
 	}
 	for _, s := range steps {
-		before := len(a.logs.audit(t, s.action))
+		before := len(a.logs.Audit(t, s.action))
 		target, err := s.do()
 		if err != nil {
 			t.Fatalf("%s: %v", s.action, err)
 		}
-		lines := a.logs.audit(t, s.action)
+		lines := a.logs.Audit(t, s.action)
 		if len(lines) != before+1 {
 			t.Errorf("%s wrote %d audit lines, want 1", s.action, len(lines)-before)
 			continue

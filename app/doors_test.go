@@ -17,6 +17,7 @@ import (
 	"certmaker/ca"
 	"certmaker/config"
 	"certmaker/core"
+	"certmaker/internal/logbuf"
 	"certmaker/inventory"
 	"certmaker/store"
 )
@@ -28,13 +29,13 @@ type testApp struct {
 	url  string
 	dir  string
 	db   *store.DB
-	logs *lockedBuffer
+	logs *logbuf.Buffer
 }
 
 // startApp builds and serves the application; set changes the config.
 func startApp(t *testing.T, o app.Options, set func(*config.Config)) *testApp {
 	t.Helper()
-	logs := &lockedBuffer{}
+	logs := &logbuf.Buffer{}
 	ts := httptest.NewUnstartedServer(nil)
 	ts.Start()
 	t.Cleanup(ts.Close)

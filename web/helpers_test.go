@@ -1,9 +1,7 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,13 +11,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"certmaker/admin"
 	"certmaker/app"
 	"certmaker/config"
+	"certmaker/internal/logbuf"
 	"certmaker/store"
 )
 
@@ -35,41 +33,7 @@ type env struct {
 	// token ever comes back.
 	seen *strings.Builder
 	// logs is the application's log, JSON lines.
-	logs *logBuffer
-}
-
-// logBuffer collects the log lines the server's goroutines write.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// lines returns the log lines with message msg.
-func (b *logBuffer) lines(t *testing.T, msg string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line %q: %v", l, err)
-		}
-		if m["msg"] == msg {
-			out = append(out, m)
-		}
-	}
-	return out
+	logs *logbuf.Buffer
 }
 
 func newEnv(t *testing.T) *env {
@@ -94,7 +58,7 @@ func newEnvWith(t *testing.T, set func(*config.Config)) *env {
 	cfg.CA.KeyType, cfg.CA.Days, cfg.CA.CommonName = "ecdsa-p256", 365, "web test root"
 	cfg.ACME.Enabled = false
 	set(&cfg)
-	logs := &logBuffer{}
+	logs := &logbuf.Buffer{}
 	a, err := app.New(cfg, db, app.Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)

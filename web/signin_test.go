@@ -79,7 +79,7 @@ func TestSignIn_FailuresSlowed(t *testing.T) {
 	if a.status != http.StatusTooManyRequests || a.header.Get("Retry-After") == "" || !strings.Contains(a.body, "Too many failed sign-ins") {
 		t.Errorf("after 5 failures: %d Retry-After %q, want 429 saying why\n%s", a.status, a.header.Get("Retry-After"), a.body)
 	}
-	logged := e.logs.lines(t, "failed sign-in")
+	logged := e.logs.Messages(t, "failed sign-in")
 	if len(logged) != 5 {
 		t.Errorf("%d failed sign-ins logged, want 5", len(logged))
 	}
@@ -100,7 +100,7 @@ func TestSignIn_FailuresSlowed(t *testing.T) {
 		t.Skipf("cannot dial from 127.0.0.2: %v", err)
 	}
 	other.signIn("alice")
-	if n := len(e.logs.lines(t, "failed sign-in")); n != 5 {
+	if n := len(e.logs.Messages(t, "failed sign-in")); n != 5 {
 		t.Errorf("%d failed sign-ins logged after another client's success", n)
 	}
 }
