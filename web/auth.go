@@ -200,11 +200,9 @@ func (d *Dashboard) handleSignInForm(w http.ResponseWriter, r *http.Request) {
 func (d *Dashboard) renderSignIn(w http.ResponseWriter, r *http.Request, status int, data signinData) {
 	// Keep a token the browser already has, so that two sign-in tabs do
 	// not spoil each other's form; but only one this server made.
-	tok := ""
+	tok := d.newFormToken()
 	if c, err := r.Cookie(d.signinFormCookie("", 0).Name); err == nil && d.ownFormToken(c.Value) {
 		tok = c.Value
-	} else {
-		tok = d.newFormToken()
 	}
 	http.SetCookie(w, d.signinFormCookie(tok, 3600))
 	d.render(w, r, status, "signin", &page{Title: "Sign in", CSRF: tok, Data: data})
@@ -262,8 +260,7 @@ func (d *Dashboard) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	}
 	client := clientKey(r)
 	if wait := d.signins.wait(client); wait > 0 {
-		secs := int(wait.Round(time.Second) / time.Second)
-		secs = max(secs, 1)
+		secs := max(int(wait.Round(time.Second)/time.Second), 1)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		d.renderSignIn(w, r, http.StatusTooManyRequests, signinData{
 			Error: fmt.Sprintf("Too many failed sign-ins from your address: try again in %d seconds.", secs)})
