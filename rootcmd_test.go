@@ -216,6 +216,15 @@ func TestBinary_RootOffline(t *testing.T) {
 	}
 }
 
+// colons writes hex as openssl and the trust page show fingerprints.
+func colons(hex string) string {
+	var pairs []string
+	for i := 0; i+1 < len(hex); i += 2 {
+		pairs = append(pairs, strings.ToUpper(hex[i:i+2]))
+	}
+	return strings.Join(pairs, ":")
+}
+
 func mustRead(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -238,7 +247,7 @@ func TestBinary_IntermediateRevoke(t *testing.T) {
 	dir := t.TempDir()
 	srv := binary.Start(t, dir)
 	alice := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
-	rootFP := strings.TrimSpace(binary.Must(t, dir, "root", "fingerprint"))
+	rootFP := strings.TrimSpace(binary.Must(t, dir, "root", "fingerprint", "--hex"))
 	root, oldInter := trustFiles(t, srv, t.TempDir())
 	oldFP := ca.Fingerprint(pemBytes(t, mustRead(t, oldInter)))
 	_, oldLeaf := issueTo(t, srv, alice, dir, "old.home.lan")
@@ -252,7 +261,7 @@ func TestBinary_IntermediateRevoke(t *testing.T) {
 	_, newInter := trustFiles(t, srv, t.TempDir())
 	_, newLeaf := issueTo(t, srv, alice, dir, "new.home.lan")
 
-	out := binary.Must(t, dir, "intermediate", "revoke", oldFP[:16], "--reason", "keyCompromise")
+	out := binary.Must(t, dir, "intermediate", "revoke", colons(oldFP[:16]), "--reason", "keyCompromise")
 	if !strings.Contains(out, oldFP) {
 		t.Errorf("intermediate revoke said %q, want the fingerprint revoked", out)
 	}

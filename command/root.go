@@ -73,7 +73,7 @@ func intermediateCommand() *cli.Command {
 				Usage:     "revoke a retired intermediate (its key leaked): its root's CRL lists it at once, so that every certificate under it is refused",
 				ArgsUsage: "FINGERPRINT",
 				Description: `FINGERPRINT is the intermediate's SHA-256 fingerprint, or a unique prefix of at least 16
-hex digits (certmaker status prints them). The intermediate that signs now cannot be revoked:
+hex digits (certmaker status prints them), with or without colons. The intermediate that signs now cannot be revoked:
 run certmaker intermediate rotate first. The root's CRL is signed at once, with the root key in
 the database or, when it is offline, with --root-key FILE.`,
 				Flags: append([]cli.Flag{

@@ -81,8 +81,9 @@ func (s *Service) signingRoot(rootKey crypto.Signer) (*ca.Issuer, error) {
 // parties that check the CRLs refuse every certificate under it. The
 // active intermediate must be rotated first: revoking it would leave the
 // CA signing with a revoked key. fingerprint is the intermediate's, or a
-// unique prefix of at least 16 hex digits (what status prints); reason is
-// an RFC 5280 code. It returns the intermediate revoked.
+// unique prefix of at least 16 hex digits (what status prints), with or
+// without colons; reason is an RFC 5280 code. It returns the intermediate
+// revoked.
 func (s *Service) RevokeIntermediate(ctx context.Context, a Actor, fingerprint string, reason int, rootKey crypto.Signer) (*ca.Issuer, error) {
 	in, err := s.revokeIntermediate(a, fingerprint, reason, rootKey)
 	target := fingerprint
@@ -135,9 +136,10 @@ func (s *Service) revokeIntermediate(a Actor, fingerprint string, reason int, ro
 }
 
 // intermediate finds an intermediate by its fingerprint or a unique prefix
-// of at least 16 hex digits; NotFound otherwise, Invalid for a root.
+// of at least 16 hex digits, in either spelling (3fa1... or 3F:A1:...);
+// NotFound otherwise, Invalid for a root.
 func (s *Service) intermediate(fingerprint string) (*ca.Issuer, error) {
-	fp := strings.ToLower(fingerprint)
+	fp := strings.ToLower(strings.ReplaceAll(fingerprint, ":", ""))
 	notFound := Errorf(NotFound, "%w: no intermediate with fingerprint %.64q", storage.ErrNotFound, fingerprint)
 	if len(fp) < 16 {
 		return nil, Errorf(Invalid, "%w: fingerprint %.64q: give at least 16 hex digits (status prints them)", ErrInvalid, fingerprint)
