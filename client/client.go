@@ -50,17 +50,20 @@ func New(server, token string, hc *http.Client) (*Client, error) {
 const maxRedirects = 10
 
 // sameOrigin follows a redirect only to the origin (scheme, host, port)
-// the request started at: every request carries X-Auth-Token, which
-// net/http strips from no redirect (it knows only Authorization and
-// Cookie), and a redirect to another host, or from https to plain http,
-// would hand the token to whoever is there.
+// the request started at, or from plain http up to https on the same host
+// (what the CA's own plain-HTTP listener answers once it serves HTTPS):
+// every request carries X-Auth-Token, which net/http strips from no
+// redirect (it knows only Authorization and Cookie), and a redirect to
+// another host, or from https down to plain http, would hand the token
+// to whoever is there.
 func sameOrigin(req *http.Request, via []*http.Request) error {
 	if len(via) >= maxRedirects {
 		return fmt.Errorf("stopped after %d redirects", maxRedirects)
 	}
-	from := via[0].URL
-	if origin(req.URL) != origin(from) {
-		return fmt.Errorf("refusing to follow a redirect from %s to %s, another origin (if that is the CA, use it as the server URL)", origin(from), origin(req.URL))
+	from, to := via[0].URL, req.URL
+	upgrade := from.Scheme == "http" && to.Scheme == "https" && strings.EqualFold(from.Hostname(), to.Hostname())
+	if origin(to) != origin(from) && !upgrade {
+		return fmt.Errorf("refusing to follow a redirect from %s to %s, another origin (if that is the CA, use it as the server URL)", origin(from), origin(to))
 	}
 	return nil
 }

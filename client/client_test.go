@@ -12,8 +12,10 @@ import (
 )
 
 // TestClient_RedirectsStayHome: a server that redirects the client to
-// another host (or port, or from https to plain http) must not get its
-// token sent there; a redirect on the same origin is followed.
+// another origin (another host or port, or from https down to plain http)
+// must not get its token sent there; a redirect on the same origin is
+// followed, and so is one from plain http up to https on the same host
+// (the CA's plain listener once it serves HTTPS).
 func TestClient_RedirectsStayHome(t *testing.T) {
 	var mu sync.Mutex
 	var seen []http.Header
@@ -24,6 +26,7 @@ func TestClient_RedirectsStayHome(t *testing.T) {
 		w.Write([]byte("-----BEGIN CERTIFICATE-----\n"))
 	}))
 	t.Cleanup(elsewhere.Close)
+	var plainURL, tlsURL string
 	redirecting := func(w http.ResponseWriter, r *http.Request, self string) {
 		switch r.URL.Path {
 		case "/api/root-certificate/obtain":
@@ -32,14 +35,19 @@ func TestClient_RedirectsStayHome(t *testing.T) {
 			http.Redirect(w, r, self+"/moved", http.StatusPermanentRedirect)
 		case "/moved":
 			w.Write([]byte("root for " + r.Header.Get("X-Auth-Token")))
+		case "/upgrade/api/root-certificate/obtain":
+			http.Redirect(w, r, tlsURL+"/upgraded/api/root-certificate/obtain", http.StatusPermanentRedirect)
 		}
 	}
-	var plainURL, tlsURL string
 	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { redirecting(w, r, plainURL) }))
 	t.Cleanup(plain.Close)
 	plainURL = plain.URL
 	secure := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// From https to plain http (and another port).
+		if r.URL.Path == "/upgraded/api/root-certificate/obtain" {
+			w.Write([]byte("root over https for " + r.Header.Get("X-Auth-Token")))
+			return
+		}
+		// From https down to plain http (on the same host).
 		http.Redirect(w, r, elsewhere.URL+"/steal", http.StatusFound)
 	}))
 	t.Cleanup(secure.Close)
@@ -81,5 +89,13 @@ func TestClient_RedirectsStayHome(t *testing.T) {
 	got, err := c.Root(ctx)
 	if err != nil || string(got) != "root for secret-token" {
 		t.Errorf("a redirect on the same origin: %q %v", got, err)
+	}
+	// Up from plain http to https on the same host: followed.
+	if c, err = client.New(plainURL+"/upgrade", "secret-token", secure.Client()); err != nil {
+		t.Fatal(err)
+	}
+	got, err = c.Root(ctx)
+	if err != nil || string(got) != "root over https for secret-token" {
+		t.Errorf("a redirect from http up to https on the same host: %q %v", got, err)
 	}
 }
