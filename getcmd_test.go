@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -252,4 +253,136 @@ func serveDir(t *testing.T, addr, dir string) string {
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	return l.Addr().String()
+}
+
+// TestGet_WebrootRefusesSymlinks: get runs as root (the README's unit) and
+// writes into a web root that someone else owns. A symbolic link planted
+// there, as the token file itself or as a directory on its way, must not
+// make it write anywhere else: it refuses, says why, and the file the link
+// points to is unchanged.
+func TestGet_WebrootRefusesSymlinks(t *testing.T) {
+	web := filepath.Join(t.TempDir(), "www")
+	tokenDir := filepath.Join(web, ".well-known", "certmaker-challenge")
+	if err := os.MkdirAll(tokenDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	outside := filepath.Join(t.TempDir(), "shadow")
+	const secret = "root:$6$precious:19000:0:99999:7:::\n"
+	if err := os.WriteFile(outside, []byte(secret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("no 127.0.0.2: %v", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	e := newGetEnv(t, fmt.Sprintf("[challenge]\nrequired = true\ndefault_port = %d\nallowed_ports = [%d]\n", port, port))
+
+	check := func(what string) {
+		t.Helper()
+		out, err := e.get("--ip", "127.0.0.2", "--webroot", web, "--challenge-port", strconv.Itoa(port))
+		if err == nil || !strings.Contains(out, "symbolic link") {
+			t.Errorf("%s: %v %q, want an error saying a symbolic link was refused", what, err, out)
+		}
+		if b, _ := os.ReadFile(outside); string(b) != secret {
+			t.Fatalf("%s: the file outside the web root was written: %q", what, b)
+		}
+	}
+
+	// The token file itself is a link to a file outside.
+	link := filepath.Join(tokenDir, "token.txt")
+	if err := os.Symlink(outside, link); err != nil {
+		t.Fatal(err)
+	}
+	check("a symlinked token file")
+	if target, err := os.Readlink(link); err != nil || target != outside {
+		t.Errorf("the planted link was changed: %q %v", target, err)
+	}
+
+	// A directory on the way is a link to a directory outside.
+	os.RemoveAll(filepath.Join(web, ".well-known"))
+	elsewhere := t.TempDir()
+	if err := os.Symlink(elsewhere, filepath.Join(web, ".well-known")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(elsewhere, "certmaker-challenge"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(elsewhere, "certmaker-challenge", "token.txt")); err != nil {
+		t.Fatal(err)
+	}
+	check("a symlinked directory")
+	if entries, _ := os.ReadDir(filepath.Join(elsewhere, "certmaker-challenge")); len(entries) != 1 {
+		t.Errorf("files were written through the symlinked directory: %v", entries)
+	}
+}
+
+// TestGet_RenewalWindow: the default window is the last third of the
+// certificate's life counted from its notBefore, and --renew-before moves
+// it either way: a 30-day certificate is fresh on day 19 and due on day 21
+// by default; with 10d it is fresh on day 5 and due on day 25.
+func TestGet_RenewalWindow(t *testing.T) {
+	e := newGetEnv(t, "")
+	args := []string{"--name", "win.home.lan", "--days", "30"}
+	e.mustGet(args...)
+	first, _, _ := e.files()
+	if d := first.NotAfter.Sub(first.NotBefore); d != 30*24*time.Hour {
+		t.Fatalf("validity %v, want 30 days", d)
+	}
+	day := func(n float64) string {
+		return first.NotBefore.Add(time.Duration(n * float64(24*time.Hour))).Format(time.RFC3339)
+	}
+	// The due cases come last: a renewal is issued now, with the first
+	// certificate's dates to within a second.
+	for _, tc := range []struct {
+		name string
+		at   float64
+		more []string
+		due  bool
+	}{
+		{"DefaultDay19", 19.9, nil, false},
+		{"TenDaysDay5", 5, []string{"--renew-before", "10d"}, false},
+		{"TenDaysDay19", 19.9, []string{"--renew-before", "10d"}, false},
+		{"DefaultDay21", 20.1, nil, true},
+		{"TenDaysDay25", 25, []string{"--renew-before", "10d"}, true},
+	} {
+		before, _, _ := e.files()
+		out := e.mustGet(append(append(append([]string{}, args...), "--now", day(tc.at)), tc.more...)...)
+		after, _, _ := e.files()
+		renewed := after.SerialNumber.Cmp(before.SerialNumber) != 0
+		if renewed != tc.due || tc.due != strings.Contains(out, "is due") {
+			t.Errorf("%s: renewed %v, said %q; want due %v", tc.name, renewed, out, tc.due)
+		}
+	}
+}
+
+// TestGet_CSRFailureKeepsKey: with --csr the new key is made before the
+// request; when the request fails, the key file on disk is the old one.
+func TestGet_CSRFailureKeepsKey(t *testing.T) {
+	e := newGetEnv(t, "")
+	e.mustGet("--name", "csr.home.lan", "--csr")
+	_, certPEM, keyPEM := e.files()
+	for _, args := range [][]string{
+		{"--name", "csr.home.lan", "--name", "bad name!", "--csr"},     // refused by the server: 400
+		{"--name", "csr2.home.lan", "--csr", "--key-type", "rsa-1024"}, // refused here
+	} {
+		if out, err := e.get(args...); err == nil {
+			t.Errorf("get %v: succeeded (%q), want an error", args, out)
+		}
+		_, certAfter, keyAfter := e.files()
+		if !bytes.Equal(keyAfter, keyPEM) || !bytes.Equal(certAfter, certPEM) {
+			t.Errorf("get %v failed but replaced the files", args)
+		}
+	}
+	good := e.tokenFile
+	e.tokenFile = filepath.Join(e.dir, "bad-token")
+	os.WriteFile(e.tokenFile, []byte("not-a-token"), 0o600)
+	if out, err := e.get("--name", "other.home.lan", "--csr"); err == nil || !strings.Contains(out, "404") {
+		t.Errorf("a bad token with --csr: %v %q", err, out)
+	}
+	e.tokenFile = good
+	if _, _, keyAfter := e.files(); !bytes.Equal(keyAfter, keyPEM) {
+		t.Error("a refused CSR request replaced the key file")
+	}
 }

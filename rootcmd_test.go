@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/ecdsa"
+	"crypto/x509"
 	"encoding/pem"
 	"os"
 	"os/exec"
@@ -215,6 +216,15 @@ func TestBinary_RootOffline(t *testing.T) {
 	}
 }
 
+// colons writes hex as openssl and the trust page show fingerprints.
+func colons(hex string) string {
+	var pairs []string
+	for i := 0; i+1 < len(hex); i += 2 {
+		pairs = append(pairs, strings.ToUpper(hex[i:i+2]))
+	}
+	return strings.Join(pairs, ":")
+}
+
 func mustRead(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -222,4 +232,107 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestBinary_IntermediateRevoke: an intermediate whose key leaked is
+// revoked with `certmaker intermediate revoke`; the root's CRL lists it at
+// once, so that `openssl verify -crl_check_all` refuses what it signed,
+// while the new intermediate's certificates verify. The one that signs
+// cannot be revoked before a rotation; status and the trust page say
+// which is revoked. With the root offline it takes the key file.
+func TestBinary_IntermediateRevoke(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed")
+	}
+	dir := t.TempDir()
+	srv := binary.Start(t, dir)
+	alice := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
+	rootFP := strings.TrimSpace(binary.Must(t, dir, "root", "fingerprint", "--hex"))
+	root, oldInter := trustFiles(t, srv, t.TempDir())
+	oldFP := ca.Fingerprint(pemBytes(t, mustRead(t, oldInter)))
+	_, oldLeaf := issueTo(t, srv, alice, dir, "old.home.lan")
+
+	// The signing intermediate: rotate first, says one line.
+	_, errOut, err := binary.Run(t, dir, "intermediate", "revoke", oldFP, "--reason", "keyCompromise")
+	if err == nil || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "rotate it first") {
+		t.Errorf("revoking the active intermediate: %v %q, want one line saying to rotate first", err, errOut)
+	}
+	newFP := strings.TrimSpace(binary.Must(t, dir, "intermediate", "rotate"))
+	_, newInter := trustFiles(t, srv, t.TempDir())
+	_, newLeaf := issueTo(t, srv, alice, dir, "new.home.lan")
+
+	out := binary.Must(t, dir, "intermediate", "revoke", colons(oldFP[:16]), "--reason", "keyCompromise")
+	if !strings.Contains(out, oldFP) {
+		t.Errorf("intermediate revoke said %q, want the fingerprint revoked", out)
+	}
+	crls := func(fps ...string) string {
+		t.Helper()
+		var all []byte
+		for _, fp := range fps {
+			code, _, der := srv.Do(t, "GET", "/api/crl/"+fp, "", "")
+			if code != 200 {
+				t.Fatalf("GET /api/crl/%s: %d %s", fp, code, der)
+			}
+			all = append(all, pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: []byte(der)})...)
+		}
+		f := filepath.Join(t.TempDir(), "crls.pem")
+		os.WriteFile(f, all, 0o600)
+		return f
+	}
+	verify := func(inter, leaf, crlFile string) (string, error) {
+		out, err := exec.Command("openssl", "verify", "-crl_check_all", "-CRLfile", crlFile, "-CAfile", root, "-untrusted", inter, leaf).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := verify(oldInter, oldLeaf, crls(rootFP, oldFP)); err == nil || !strings.Contains(out, "certificate revoked") {
+		t.Errorf("openssl verify -crl_check_all of the revoked intermediate's leaf: %v\n%s", err, out)
+	}
+	if out, err := verify(newInter, newLeaf, crls(rootFP, newFP)); err != nil || !strings.Contains(out, ": OK") {
+		t.Errorf("openssl verify -crl_check_all of the new intermediate's leaf: %v\n%s", err, out)
+	}
+	if st := binary.Must(t, dir, "status"); !strings.Contains(st, "intermediate "+oldFP[:16]+"  REVOKED") || !strings.Contains(st, "keyCompromise") {
+		t.Errorf("status does not say the intermediate is revoked:\n%s", st)
+	}
+	if code, _, page := srv.Do(t, "GET", "/trust", "", ""); code != 200 || !strings.Contains(page, oldFP) || !strings.Contains(page, "Revoked") {
+		t.Errorf("the trust page (%d) does not show the revoked intermediate", code)
+	}
+	if _, errOut, err := binary.Run(t, dir, "intermediate", "revoke", oldFP); err == nil || !strings.Contains(errOut, "revoked") {
+		t.Errorf("revoking it again: %v %q", err, errOut)
+	}
+	for _, fp := range []string{strings.Repeat("0", 64), rootFP, "abc"} {
+		if _, errOut, err := binary.Run(t, dir, "intermediate", "revoke", fp); err == nil || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+			t.Errorf("revoking %s: %v %q, want one line and an error", fp, err, errOut)
+		}
+	}
+	srv.Stop(t)
+
+	// On the file, with the root offline: the key file signs the CRL.
+	pass := filepath.Join(dir, "pass")
+	os.WriteFile(pass, []byte("a long offline passphrase\n"), 0o600)
+	keyFile := filepath.Join(dir, "root-key.pem")
+	binary.Must(t, dir, "root", "offline", "--out", keyFile, "--passphrase-file", pass)
+	binary.Must(t, dir, "intermediate", "rotate", "--root-key", keyFile, "--passphrase-file", pass)
+	if _, errOut, err := binary.Run(t, dir, "intermediate", "revoke", newFP); err == nil || !strings.Contains(errOut, "--root-key") {
+		t.Errorf("revoking with the root offline and no key file: %v %q", err, errOut)
+	}
+	binary.Must(t, dir, "intermediate", "revoke", newFP, "--reason", "superseded", "--root-key", keyFile, "--passphrase-file", pass)
+	srv = binary.Start(t, dir)
+	code, _, der := srv.Do(t, "GET", "/api/crl/"+rootFP, "", "")
+	if code != 200 {
+		t.Fatalf("the root's CRL: %d", code)
+	}
+	crl, err := x509.ParseRevocationList([]byte(der))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]int{}
+	for _, e := range crl.RevokedCertificateEntries {
+		for fp, file := range map[string]string{oldFP: oldInter, newFP: newInter} {
+			if e.SerialNumber.Cmp(pemCert(t, string(mustRead(t, file))).SerialNumber) == 0 {
+				reasons[fp] = e.ReasonCode
+			}
+		}
+	}
+	if len(crl.RevokedCertificateEntries) != 2 || reasons[oldFP] != 1 || reasons[newFP] != 4 {
+		t.Errorf("the root's CRL lists %d entries, reasons %v; want both intermediates, keyCompromise and superseded", len(crl.RevokedCertificateEntries), reasons)
+	}
 }

@@ -93,6 +93,7 @@ var problems = map[core.Kind]struct {
 	core.Expired:         {probMalformed, http.StatusBadRequest},
 	core.ChallengeFailed: {probIncorrectResponse, http.StatusForbidden},
 	core.Full:            {probServerInternal, http.StatusServiceUnavailable},
+	core.TooMany:         {"rateLimited", http.StatusTooManyRequests},
 }
 
 // asProblem turns any handler error into a problem by its kind.

@@ -162,6 +162,14 @@ func (c *Client) RotateIntermediate(ctx context.Context, rootKey []byte) (string
 	return out.Fingerprint, err
 }
 
+// RevokeIntermediate implements Operator.
+func (c *Client) RevokeIntermediate(ctx context.Context, fingerprint, reason string, rootKey []byte) (string, error) {
+	var out fingerprintResponse
+	err := c.do(ctx, http.MethodPost, "/intermediates/revoke/"+url.PathEscape(fingerprint),
+		revokeIntermediateRequest{Reason: reason, RootKey: rootKey}, &out)
+	return out.Fingerprint, err
+}
+
 // Revoke implements Operator.
 func (c *Client) Revoke(ctx context.Context, id, reason string) error {
 	return c.do(ctx, http.MethodPost, "/certificates/"+url.PathEscape(id)+"/revoke", revokeRequest{Reason: reason}, nil)

@@ -52,6 +52,7 @@ func Handler(op Operator) http.Handler {
 	r.POST("/acme-eab/:kid/revoke", h.revokeACMEEAB)
 	r.POST("/roots/rotate", h.rotateRoot)
 	r.POST("/intermediates/rotate", h.rotateIntermediate)
+	r.POST("/intermediates/revoke/:fp", h.revokeIntermediate)
 	r.POST("/roots/export-key", h.exportRootKey)
 	r.POST("/roots/offline", h.takeRootOffline)
 	r.POST("/roots/crl", h.signRootCRL)
@@ -175,6 +176,23 @@ func (h *handler) rotateIntermediate(w http.ResponseWriter, r *http.Request, _ h
 	reply(w, fingerprintResponse{fp}, err)
 }
 
+// revokeIntermediateRequest is a revocation's reason and, with the root
+// offline, its key.
+type revokeIntermediateRequest struct {
+	Reason  string `json:"reason"`
+	RootKey []byte `json:"root_key,omitempty"`
+}
+
+func (h *handler) revokeIntermediate(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
+	var req revokeIntermediateRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
+		replyError(w, fmt.Errorf("%w: %v", ErrInvalid, err))
+		return
+	}
+	fp, err := h.op.RevokeIntermediate(r.Context(), p.ByName("fp"), req.Reason, req.RootKey)
+	reply(w, fingerprintResponse{fp}, err)
+}
+
 // statuses is the admin protocol's one table from the core's error kinds
 // to statuses, for the kinds an operator's calls end in (the operator is
 // never unauthenticated, disabled or refused by the owner rule); any other
@@ -186,6 +204,7 @@ var statuses = map[core.Kind]int{
 	core.Exists:   http.StatusConflict,
 	core.Revoked:  http.StatusGone,
 	core.Full:     http.StatusServiceUnavailable,
+	core.TooMany:  http.StatusTooManyRequests,
 	core.Canceled: 499,
 }
 

@@ -30,6 +30,11 @@ type Operator interface {
 	// (nil: the stored one). It returns the new intermediate's SHA-256
 	// fingerprint.
 	RotateIntermediate(ctx context.Context, rootKey []byte) (fingerprint string, err error)
+	// RevokeIntermediate revokes a retired intermediate (by fingerprint,
+	// or a unique prefix of at least 16 hex digits) for an RFC 5280
+	// reason name and signs its root's CRL with the stored root key or
+	// rootKey (PKCS#8). It returns the intermediate's fingerprint.
+	RevokeIntermediate(ctx context.Context, fingerprint, reason string, rootKey []byte) (revoked string, err error)
 	// ExportRootKey returns the active root's fingerprint and PKCS#8 key,
 	// to be written encrypted before TakeRootOffline drops it.
 	ExportRootKey(ctx context.Context) (fingerprint string, key []byte, err error)
@@ -125,6 +130,24 @@ func (l *Local) RotateIntermediate(ctx context.Context, rootKey []byte) (string,
 		return "", err
 	}
 	in, err := l.Core.RotateIntermediate(ctx, l.actor(ctx), key)
+	if err != nil {
+		return "", err
+	}
+	return in.Fingerprint, nil
+}
+
+// RevokeIntermediate revokes a retired intermediate and lists it on its
+// root's CRL.
+func (l *Local) RevokeIntermediate(ctx context.Context, fingerprint, reason string, rootKey []byte) (string, error) {
+	code, err := ca.ParseReason(reason)
+	if err != nil {
+		return "", err
+	}
+	key, err := parseRootKey(rootKey)
+	if err != nil {
+		return "", err
+	}
+	in, err := l.Core.RevokeIntermediate(ctx, l.actor(ctx), fingerprint, code, key)
 	if err != nil {
 		return "", err
 	}

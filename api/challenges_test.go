@@ -164,6 +164,11 @@ func TestChallenge(t *testing.T) {
 			`{"email_addresses":["ceo@bank.example"]}`,
 			`{"domains":["a.test"],"email_addresses":["ceo@bank.example"]}`,
 			`{"ips":["127.0.0.2"],"email_addresses":["ops@a.test"]}`,
+			// A parent of a proven name is not proven by it.
+			`{"domains":["app.home.lan"],"email_addresses":["x@home.lan"]}`,
+			// localhost is never fetched, so nothing proves its addresses.
+			`{"domains":["localhost"],"email_addresses":["root@localhost"]}`,
+			`{"domains":["localhost","a.test"],"email_addresses":["root@LOCALHOST"]}`,
 		} {
 			r := e.do("POST", "/api/certificate/request", "alice", body).want(t, 400)
 			if !strings.Contains(r.body, "email address") {

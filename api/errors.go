@@ -35,6 +35,7 @@ var statuses = map[core.Kind]int{
 	core.Expired:         http.StatusGone,
 	core.ChallengeFailed: http.StatusExpectationFailed,
 	core.Full:            http.StatusServiceUnavailable,
+	core.TooMany:         http.StatusTooManyRequests,
 	core.Canceled:        statusClientClosed,
 }
 

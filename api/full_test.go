@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"certmaker/internal/logbuf"
 )
 
 // mountSmallFS mounts a tmpfs of size bytes on a new directory and returns
@@ -60,7 +62,7 @@ func fill(t *testing.T, path string) {
 // works again and nothing answered before is lost.
 func TestStorageFull(t *testing.T) {
 	dir := mountSmallFS(t, "8m")
-	log := &lockedBuffer{}
+	log := &logbuf.Buffer{}
 	s, db, _, token := newAPIAt(t, filepath.Join(dir, "ca.db"), slog.New(slog.NewJSONHandler(log, nil)))
 	e := &logEnv{log: log, db: db, token: token}
 	e.srv = httptest.NewServer(s)
@@ -165,7 +167,7 @@ func TestStorageFull(t *testing.T) {
 
 	e.srv.Close()
 	var errorLines, backLines, request503 int
-	for _, l := range log.lines(t) {
+	for _, l := range log.Lines(t) {
 		switch {
 		case l["level"] == "ERROR" && strings.Contains(l["msg"].(string), "storage is full"):
 			errorLines++

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -220,4 +221,53 @@ func TestCRL(t *testing.T) {
 	}
 	e.do("GET", "/api/crl/"+strings.Repeat("ab", 32), "", "").want(t, 404)
 	e.do("GET", "/api/crl/not-a-fingerprint", "", "").want(t, 404)
+}
+
+// TestRevocation_ListedUntilNotAfter: a revoked certificate stays on its
+// issuer's CRL and among the store's revocations until its own notAfter,
+// also when that is minutes away, and leaves them after it.
+func TestRevocation_ListedUntilNotAfter(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	set := func(t time.Time) { mu.Lock(); now = t; mu.Unlock() }
+	e := newEnv(t, envOptions{clock: clock})
+	iss := e.ca.Active()
+	certPath, _ := e.issue("alice", `{"domains":["short.home.lan"],"days":1}`)
+	leaf := e.cert("alice", certPath)
+	revoke := func(path string) {
+		t.Helper()
+		e.do("POST", strings.Replace(path, "/obtain", "/revoke", 1), "alice", `{"reason":"keyCompromise"}`).want(t, 200)
+	}
+	inStore := func() bool {
+		t.Helper()
+		_, list, err := e.db.Revocations(iss.Fingerprint, clock())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range list {
+			if r.Serial.Cmp(leaf.SerialNumber) == 0 {
+				return true
+			}
+		}
+		return false
+	}
+
+	set(leaf.NotAfter.Add(-2 * time.Minute))
+	revoke(certPath)
+	if listed(e.crl(t, "/api/crl", iss.Cert), leaf.SerialNumber) == nil || !inStore() {
+		t.Fatal("a certificate revoked two minutes before its end is not listed")
+	}
+	// A second before the end, in a CRL built afresh (another revocation).
+	set(leaf.NotAfter.Add(-time.Second))
+	other, _ := e.issue("alice", `{"domains":["other.home.lan"]}`)
+	revoke(other)
+	if listed(e.crl(t, "/api/crl", iss.Cert), leaf.SerialNumber) == nil || !inStore() {
+		t.Error("a revoked certificate left the CRL before its notAfter")
+	}
+	// After its end it may go: the CRL's size follows what is still valid.
+	set(leaf.NotAfter.Add(time.Second))
+	if inStore() {
+		t.Error("a revoked certificate is still listed after its notAfter")
+	}
 }

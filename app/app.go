@@ -125,6 +125,7 @@ func NewCore(cfg config.Config, st storage.Store, o Options) (*core.Service, err
 		ChallengeRequired: cfg.Challenge.Required,
 		ChallengePort:     cfg.Challenge.DefaultPort,
 		ChallengeExpiry:   cfg.Challenge.Expiry.Duration,
+		MaxPending:        cfg.Challenge.MaxPending,
 		KeyGenLimit:       o.KeyGenLimit,
 	})
 	if err != nil {
@@ -174,6 +175,7 @@ func New(cfg config.Config, st Store, o Options) (*App, error) {
 	}
 	if a.TLS != nil {
 		a.Plain = plainHandler(a.Public, cfg.Server.PublicURL)
+		a.Public = strictTransport(a.Public)
 	}
 	a.Admin = admin.Handler(a.Operator)
 	a.Metrics = promhttp.HandlerFor(svc.Registry(), promhttp.HandlerOpts{})

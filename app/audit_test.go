@@ -1,27 +1,22 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
@@ -30,60 +25,14 @@ import (
 	"certmaker/ca"
 	"certmaker/config"
 	"certmaker/core"
-	"certmaker/store"
 )
-
-// lockedBuffer collects log lines written from the server's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// audit returns the audit lines of an action written so far.
-func (b *lockedBuffer) audit(t *testing.T, action string) []map[string]any {
-	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(b.buf.String()), "\n") {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line %q: %v", l, err)
-		}
-		if m["msg"] == "audit" && m["action"] == action {
-			out = append(out, m)
-		}
-	}
-	return out
-}
 
 // TestAudit_RevokeThroughEveryDoor revokes one certificate through each
 // door (the admin socket, the API, ACME, the dashboard): each leaves one
 // audit line in the server's log, and the four lines have one shape.
 func TestAudit_RevokeThroughEveryDoor(t *testing.T) {
-	logs := &lockedBuffer{}
-	ts := httptest.NewUnstartedServer(nil)
-	ts.Start()
-	t.Cleanup(ts.Close)
-	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "ca.db"), store.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	cfg := config.Default()
-	cfg.Server.PublicURL = ts.URL
-	a, err := app.New(cfg, db, app.Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.Config.Handler = a
+	a := startApp(t, app.Options{}, func(*config.Config) {})
+	logs, dir := a.logs, a.dir
 	ctx := context.Background()
 	token, err := a.Operator.AddUser(ctx, "alice", false)
 	if err != nil {
@@ -134,25 +83,24 @@ func TestAudit_RevokeThroughEveryDoor(t *testing.T) {
 
 	// The API.
 	id, _, _ = issue()
-	r, _ := http.NewRequest("POST", ts.URL+"/api/certificate/"+id+"/revoke", strings.NewReader(`{"reason":"superseded"}`))
-	r.Header.Set("X-Auth-Token", token)
-	if resp := do(t, http.DefaultClient, r); resp.StatusCode != http.StatusOK {
-		t.Fatalf("API: %d", resp.StatusCode)
+	if st, body := a.apiDo(t, "POST", "/api/certificate/"+id+"/revoke", token, `{"reason":"superseded"}`); st != http.StatusOK {
+		t.Fatalf("API: %d %s", st, body)
 	}
 
 	// ACME, signed with the certificate's own key.
 	_, key, cert := issue()
-	if status := acmeRevoke(t, ts.URL, key, cert); status != http.StatusOK {
+	if status := acmeRevoke(t, a.url, key, cert); status != http.StatusOK {
 		t.Fatalf("ACME: %d", status)
 	}
 
 	// The dashboard, signed in with alice's token.
 	id, _, _ = issue()
-	if status := dashboardRevoke(t, ts.URL, token, id); status != http.StatusSeeOther {
+	path := "/certificates/" + id + "/revoke"
+	if status := signIn(t, a.url, token).post(path, path, url.Values{"reason": {"superseded"}}); status != http.StatusSeeOther {
 		t.Fatalf("dashboard: %d", status)
 	}
 
-	lines := logs.audit(t, "certificate.revoke")
+	lines := logs.Audit(t, "certificate.revoke")
 	if len(lines) != 4 {
 		t.Fatalf("%d audit lines for 4 revocations: %v", len(lines), lines)
 	}
@@ -171,7 +119,7 @@ func TestAudit_RevokeThroughEveryDoor(t *testing.T) {
 		t.Errorf("doors %v, want %v", doors, want)
 	}
 	// Nothing secret in the trail.
-	if strings.Contains(logs.buf.String(), token) {
+	if strings.Contains(logs.String(), token) {
 		t.Error("a token reached the log")
 	}
 }
@@ -224,40 +172,6 @@ func acmeRevoke(t *testing.T, base string, key crypto.Signer, cert *x509.Certifi
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-// dashboardRevoke signs in with token and revokes id for superseded, as a
-// browser would; it returns the status of the revocation.
-func dashboardRevoke(t *testing.T, base, token, id string) int {
-	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	csrf := func(path string) string {
-		t.Helper()
-		resp, err := c.Get(base + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		m := csrfField.FindSubmatch(b)
-		if m == nil {
-			t.Fatalf("no form token on %s (%d)", path, resp.StatusCode)
-		}
-		return string(m[1])
-	}
-	post := func(path string, form url.Values) int {
-		t.Helper()
-		r := mustRequest(t, "POST", base+path, strings.NewReader(form.Encode()))
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		r.Header.Set("Origin", base)
-		r.Header.Set("Sec-Fetch-Site", "same-origin")
-		return do(t, c, r).StatusCode
-	}
-	if st := post("/signin", url.Values{"csrf": {csrf("/signin")}, "token": {token}}); st != http.StatusSeeOther {
-		t.Fatalf("signing in: %d", st)
-	}
-	return post("/certificates/"+id+"/revoke", url.Values{"csrf": {csrf("/certificates/" + id + "/revoke")}, "reason": {"superseded"}})
-}
-
 func mustRequest(t *testing.T, method, url string, body io.Reader) *http.Request {
 	t.Helper()
 	r, err := http.NewRequest(method, url, body)
@@ -265,4 +179,113 @@ func mustRequest(t *testing.T, method, url string, body io.Reader) *http.Request
 		t.Fatal(err)
 	}
 	return r
+}
+
+// TestAudit_EveryStateChange: every state change leaves exactly one audit
+// line, with its action, the actor, the door, what it acted on and how it
+// ended, checked action by action: users, EAB keys, challenges, the roots
+// and intermediates, the store's key and backups.
+func TestAudit_EveryStateChange(t *testing.T) {
+	a := startApp(t, app.Options{}, func(c *config.Config) { c.Challenge.Required = true })
+	ctx := context.Background()
+	op := a.Operator
+	var token, kid, challengeID, oldInter string
+	steps := []struct {
+		action, door string
+		do           func() (target string, err error)
+	}{
+		{"user.add", "admin", func() (string, error) {
+			var err error
+			token, err = op.AddUser(ctx, "alice", false)
+			return "alice", err
+		}},
+		{"user.disable", "admin", func() (string, error) { return "alice", op.SetDisabled(ctx, "alice", true) }},
+		{"user.enable", "admin", func() (string, error) { return "alice", op.SetDisabled(ctx, "alice", false) }},
+		{"user.token", "admin", func() (string, error) {
+			var err error
+			token, err = op.ResetToken(ctx, "alice")
+			return "alice", err
+		}},
+		{"acme.eab.create", "admin", func() (string, error) {
+			k, err := op.ACMEEAB(ctx, "alice")
+			kid = k.KeyID
+			return kid, err
+		}},
+		{"acme.eab.revoke", "admin", func() (string, error) {
+			_, err := op.RevokeACMEEAB(ctx, kid)
+			return kid, err
+		}},
+		{"challenge.open", "api", func() (string, error) {
+			st, body := a.apiDo(t, "POST", "/api/certificate/request", token, `{"domains":["localhost"]}`)
+			if st != http.StatusAccepted {
+				return "", fmt.Errorf("opening a challenge: %d %s", st, body)
+			}
+			return "", nil // the id is in the location; checked below
+		}},
+		{"challenge.solve", "api", func() (string, error) {
+			pending, _, err := a.Core.PendingChallenges(ctx, core.Actor{Door: core.DoorAPI, User: "alice"}, 10)
+			if err != nil || len(pending) != 1 {
+				return "", fmt.Errorf("the pending challenge: %v %v", pending, err)
+			}
+			challengeID = pending[0].ID
+			if st, body := a.apiDo(t, "POST", "/api/challenge/"+challengeID+"/solve", token, ""); st != http.StatusOK {
+				return "", fmt.Errorf("solving: %d %s", st, body)
+			}
+			return challengeID, nil
+		}},
+		{"root.new", "admin", func() (string, error) { return op.RotateRoot(ctx) }},
+		{"intermediate.new", "admin", func() (string, error) {
+			st, err := op.Status(ctx)
+			if in, ok := st.ActiveIntermediate(); ok {
+				oldInter = in.Fingerprint
+			}
+			if err != nil {
+				return "", err
+			}
+			return op.RotateIntermediate(ctx, nil)
+		}},
+		{"intermediate.revoke", "admin", func() (string, error) {
+			return op.RevokeIntermediate(ctx, oldInter, "keyCompromise", nil)
+		}},
+		{"root.crl", "admin", func() (string, error) {
+			_, err := op.SignRootCRL(ctx, nil)
+			return a.Core.Authority().ActiveRoot().Fingerprint, err
+		}},
+		{"root.export_key", "admin", func() (string, error) {
+			fp, _, err := op.ExportRootKey(ctx)
+			return fp, err
+		}},
+		{"root.offline", "admin", func() (string, error) {
+			fp := a.Core.Authority().ActiveRoot().Fingerprint
+			_, err := op.TakeRootOffline(ctx, fp)
+			return fp, err
+		}},
+		{"store.rekey", "admin", func() (string, error) { return op.Rekey(ctx) }},
+		{"store.backup", "admin", func() (string, error) {
+			_, err := op.Backup(ctx, io.Discard)
+			return "", err
+		}},
+	}
+	for _, s := range steps {
+		before := len(a.logs.Audit(t, s.action))
+		target, err := s.do()
+		if err != nil {
+			t.Fatalf("%s: %v", s.action, err)
+		}
+		lines := a.logs.Audit(t, s.action)
+		if len(lines) != before+1 {
+			t.Errorf("%s wrote %d audit lines, want 1", s.action, len(lines)-before)
+			continue
+		}
+		l := lines[len(lines)-1]
+		if l["result"] != "ok" || l["door"] != s.door || l["actor"] == "" || l["actor"] == "unknown" {
+			t.Errorf("%s: audit line %v, want result ok, door %s and an actor", s.action, l, s.door)
+		}
+		if target != "" && l["target"] != target {
+			t.Errorf("%s: audit target %v, want %s", s.action, l["target"], target)
+		}
+	}
+	if strings.Contains(a.logs.String(), token) {
+		t.Error("a token reached the log")
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -35,6 +36,33 @@ func TestPlainRedirect_StaysHome(t *testing.T) {
 		loc := resp.Header.Get("Location")
 		if resp.StatusCode == http.StatusPermanentRedirect && !strings.HasPrefix(loc, "https://ca.home.lan/") {
 			t.Errorf("GET %s: redirected to %q, off the public URL's host", line, loc)
+		}
+	}
+}
+
+// TestPlainPaths_WholeSegments: the plain listener serves its paths and
+// what lies below them, never a longer name that merely starts the same
+// ("/trustx", "/api/crlfoo"): those go to HTTPS like everything else.
+func TestPlainPaths_WholeSegments(t *testing.T) {
+	served := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	h := plainHandler(served, "https://ca.home.lan")
+	for path, plain := range map[string]bool{
+		"/trust": true, "/trust/root.crt": true, "/trust/qr.png": true,
+		"/api/crl": true, "/api/crl/abc123": true, "/api/v1/crl": true,
+		"/api/ocsp": true, "/api/ocsp/MEow": true, "/api/issuer/abc.crt": true,
+		"/roots.pem": true, "/intermediate.pem": true, "/healthz": true, "/static/app.css": true,
+		"/trustx": false, "/trust.html": false, "/api/crlfoo": false, "/api/crl-x": false,
+		"/api/ocspx": false, "/api/v1/crlx": false, "/roots.pemx": false, "/healthzz": false,
+		"/intermediate.pem.bak": false, "/static": false, "/api/issuer": false,
+		"/signin": false, "/api/certificate/request": false, "/": false,
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "http://ca.home.lan"+path, nil))
+		switch {
+		case plain && rec.Code != http.StatusTeapot:
+			t.Errorf("%s: %d, want it served on plain HTTP", path, rec.Code)
+		case !plain && (rec.Code != http.StatusPermanentRedirect || rec.Header().Get("Location") != "https://ca.home.lan"+path):
+			t.Errorf("%s: %d to %q, want a redirect to the same path over HTTPS", path, rec.Code, rec.Header().Get("Location"))
 		}
 	}
 }

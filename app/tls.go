@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"sync"
@@ -155,6 +156,25 @@ func (f *fileCert) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error
 		}
 	}
 	return f.cert, nil
+}
+
+// hstsMaxAge is a year, what browsers' preload lists ask for; a browser
+// heeds the header only from a connection whose certificate it trusts
+// (RFC 6797 8.1), so one that has not installed the root is not locked
+// out. No includeSubDomains: other hosts under the CA's name are not its
+// to promise.
+const hstsMaxAge = "max-age=31536000"
+
+// strictTransport tells browsers to reach the CA over HTTPS only, on
+// every answer sent over TLS; the plain-HTTP listener never says it
+// (RFC 6797 7.2).
+func strictTransport(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS != nil {
+			w.Header().Set("Strict-Transport-Security", hstsMaxAge)
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // newTLS builds the HTTPS configuration of cfg, nil with tls off.

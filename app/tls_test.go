@@ -288,3 +288,38 @@ func TestTLS_FilesReload(t *testing.T) {
 		t.Errorf("after both files changed: served %s, want %s", got, serial2)
 	}
 }
+
+// TestTLS_HSTS: every HTTPS answer tells browsers to use HTTPS only (a
+// browser heeds it only from a connection whose certificate it trusts);
+// the plain-HTTP listener's answers never carry it (RFC 6797 7.2).
+func TestTLS_HSTS(t *testing.T) {
+	s := startTLS(t, filepath.Join(t.TempDir(), "ca.db"), listen(t), app.Options{}, func(*config.Config) {})
+	roots := x509.NewCertPool()
+	roots.AddCert(s.app.Core.Authority().ActiveRoot().Cert)
+	c := &http.Client{
+		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	get := func(u string) *http.Response {
+		t.Helper()
+		resp, err := c.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	for _, p := range []string{"/healthz", "/signin", "/api/crl", "/acme/directory", "/no-such-page"} {
+		resp := get(s.url + p)
+		if h := resp.Header.Get("Strict-Transport-Security"); !strings.HasPrefix(h, "max-age=") || strings.HasPrefix(h, "max-age=0") {
+			t.Errorf("HTTPS %s (%d): Strict-Transport-Security %q, want a max-age", p, resp.StatusCode, h)
+		}
+	}
+	for _, p := range []string{"/healthz", "/api/crl", "/signin"} {
+		resp := get(s.plainURL + p)
+		if h := resp.Header.Get("Strict-Transport-Security"); h != "" {
+			t.Errorf("plain HTTP %s (%d) sent Strict-Transport-Security %q", p, resp.StatusCode, h)
+		}
+	}
+}

@@ -76,7 +76,7 @@ func ParseCSR(data []byte) (*x509.CertificateRequest, *Request, error) {
 // commonNameInSANs reports whether cn, normalized, is one of req's DNS
 // names or IP addresses.
 func commonNameInSANs(cn string, req *Request) bool {
-	if a, err := NormalizeIP(cn); err == nil {
+	if a, err := parseIP(cn); err == nil {
 		return slices.Contains(req.IPs, a)
 	}
 	n, err := NormalizeDNSName(cn)

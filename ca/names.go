@@ -79,8 +79,18 @@ func isAllDigits(s string) bool {
 func IsWildcard(name string) bool { return strings.HasPrefix(name, "*.") }
 
 // NormalizeIP parses an IPv4 or IPv6 address in the syntax of Go's net
-// package. Zones ("fe80::1%eth0") have no place in a certificate.
+// package that a host can hold (checkHostIP). Zones ("fe80::1%eth0") have
+// no place in a certificate.
 func NormalizeIP(s string) (netip.Addr, error) {
+	a, err := parseIP(s)
+	if err != nil {
+		return a, err
+	}
+	return a, checkHostIP(a)
+}
+
+// parseIP is NormalizeIP's syntax alone.
+func parseIP(s string) (netip.Addr, error) {
 	a, err := netip.ParseAddr(strings.TrimSpace(s))
 	if err != nil || s == "" {
 		return netip.Addr{}, fmt.Errorf("%w: ip %q is not an IP address", ErrInvalid, s)
@@ -89,6 +99,26 @@ func NormalizeIP(s string) (netip.Addr, error) {
 		return netip.Addr{}, fmt.Errorf("%w: ip %q has a zone", ErrInvalid, s)
 	}
 	return a.Unmap(), nil
+}
+
+// broadcast4 is the limited broadcast address.
+var broadcast4 = netip.AddrFrom4([4]byte{255, 255, 255, 255})
+
+// checkHostIP refuses an address that no host can hold as its own: the
+// unspecified address (0.0.0.0, ::), the limited broadcast address and
+// multicast groups (224.0.0.0/4, ff00::/8). No server answers TLS as
+// them, so a certificate for one proves nothing and only confuses.
+func checkHostIP(a netip.Addr) error {
+	a = a.Unmap()
+	switch {
+	case a.IsUnspecified():
+		return fmt.Errorf("%w: ip %s is the unspecified address, which no host holds", ErrInvalid, a)
+	case a == broadcast4:
+		return fmt.Errorf("%w: ip %s is the broadcast address, which no host holds", ErrInvalid, a)
+	case a.IsMulticast():
+		return fmt.Errorf("%w: ip %s is a multicast group, which no host holds", ErrInvalid, a)
+	}
+	return nil
 }
 
 // NormalizeEmail checks a bare address (no display name) whose domain is a

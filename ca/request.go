@@ -102,6 +102,9 @@ func (r *Request) Normalize() error {
 			return fmt.Errorf("%w: ip %q is not an IP address", ErrInvalid, a.String())
 		}
 		a = a.Unmap()
+		if err := checkHostIP(a); err != nil {
+			return err
+		}
 		if first("i:" + a.String()) {
 			ips = append(ips, a)
 		}
@@ -120,9 +123,12 @@ func (r *Request) Normalize() error {
 		return err
 	}
 	if cn := r.Subject.CommonName; cn != "" {
-		// NormalizeIP, not netip.ParseAddr: a zone ("fe80::1%eth0") would
+		// parseIP, not netip.ParseAddr: a zone ("fe80::1%eth0") would
 		// slip past the checks on IPs above.
-		if a, err := NormalizeIP(cn); err == nil {
+		if a, err := parseIP(cn); err == nil {
+			if err := checkHostIP(a); err != nil {
+				return fmt.Errorf("subject.common_name: %w", err)
+			}
 			if !slices.Contains(ips, a) {
 				ips = append(ips, a)
 			}
@@ -168,8 +174,9 @@ func defaultCommonName(dns []string, ips []netip.Addr) string {
 }
 
 // check enforces the X.509 upper bounds (RFC 5280 appendix A) and a
-// two-letter country, and refuses control and format characters that would
-// make a subject unreadable or misleading.
+// two-letter country, and refuses characters that would make a subject
+// unreadable or misleading: control, format, line-breaking,
+// default-ignorable and private-use ones.
 func (s *Subject) check() error {
 	fields := []struct {
 		name, value string
@@ -197,11 +204,8 @@ func (s *Subject) check() error {
 			if unicode.IsControl(c) {
 				return fmt.Errorf("%w: subject.%s contains a control character", ErrInvalid, f.name)
 			}
-			if unicode.Is(unicode.Cf, c) {
-				// Invisible format characters (U+202E RIGHT-TO-LEFT
-				// OVERRIDE, zero-width joiners, U+FEFF) make a subject
-				// read differently from what it holds.
-				return fmt.Errorf("%w: subject.%s contains an invisible format character (%U)", ErrInvalid, f.name, c)
+			if what := unreadable(c); what != "" {
+				return fmt.Errorf("%w: subject.%s contains %s (%U)", ErrInvalid, f.name, what, c)
 			}
 		}
 	}
@@ -213,6 +217,48 @@ func (s *Subject) check() error {
 		s.Country = c
 	}
 	return nil
+}
+
+// unreadable says why c would make a subject read differently from what
+// it holds, or "" when c may stand in one.
+func unreadable(c rune) string {
+	switch {
+	case unicode.Is(unicode.Cf, c):
+		// U+202E RIGHT-TO-LEFT OVERRIDE, zero-width joiners, U+FEFF.
+		return "an invisible format character"
+	case unicode.In(c, unicode.Zl, unicode.Zp):
+		return "a line or paragraph separator"
+	case defaultIgnorable(c):
+		// U+034F, the Hangul fillers (U+3164...), variation selectors.
+		return "a default-ignorable character, which is shown as nothing"
+	case unicode.Is(unicode.Co, c):
+		return "a private-use character, which shows whatever a font puts there"
+	}
+	return ""
+}
+
+// defaultIgnorable is Unicode's Default_Ignorable_Code_Point, which Go's
+// unicode package has no table for. It is derived as the standard derives
+// it (DerivedCoreProperties.txt, Unicode 15):
+//
+//	Other_Default_Ignorable_Code_Point + Cf + Variation_Selector
+//	- White_Space - FFF9..FFFB (interlinear annotation format characters)
+//	- 13430..1343F (Egyptian hieroglyph format controls)
+//	- Prepended_Concatenation_Mark
+//
+// from the property tables the unicode package does have. The Cf members
+// it leaves out are refused as Cf anyway.
+func defaultIgnorable(c rune) bool {
+	if !unicode.In(c, unicode.Other_Default_Ignorable_Code_Point, unicode.Cf, unicode.Variation_Selector) {
+		return false
+	}
+	switch {
+	case unicode.In(c, unicode.White_Space, unicode.Prepended_Concatenation_Mark),
+		c >= 0xFFF9 && c <= 0xFFFB,
+		c >= 0x13430 && c <= 0x1343F:
+		return false
+	}
+	return true
 }
 
 func (s Subject) name() pkix.Name {

@@ -59,6 +59,36 @@ func TestSubject(t *testing.T) {
 		{name: "ZeroWidthJoiner", in: ca.Subject{Locality: "Ber\u200dlin"}, wantErr: true},
 		{name: "ByteOrderMark", in: ca.Subject{PostalCode: "\ufeff80331"}, wantErr: true},
 		{name: "SoftHyphen", in: ca.Subject{StreetAddress: "Haupt\u00adstraße 1"}, wantErr: true},
+		// Line and paragraph separators (Zl, Zp) break a subject into
+		// lines where it is shown.
+		{name: "LineSeparator", in: ca.Subject{Organization: "a\u2028b"}, wantErr: true},
+		{name: "ParagraphSeparator", in: ca.Subject{Locality: "a\u2029b"}, wantErr: true},
+		// Default-ignorable code points outside Cf render as nothing.
+		{name: "CombiningGraphemeJoiner", in: ca.Subject{Organization: "Ba\u034fnk"}, wantErr: true},
+		{name: "HangulFiller", in: ca.Subject{Organization: "Bank\u3164"}, wantErr: true},
+		{name: "HangulChoseongFiller", in: ca.Subject{Organization: "\u115fBank"}, wantErr: true},
+		{name: "HangulJungseongFiller", in: ca.Subject{Organization: "Ba\u1160nk"}, wantErr: true},
+		{name: "HalfwidthHangulFiller", in: ca.Subject{Locality: "Ber\uffa0lin"}, wantErr: true},
+		{name: "KhmerVowelInherentAq", in: ca.Subject{Locality: "Ber\u17b4lin"}, wantErr: true},
+		{name: "VariationSelector16", in: ca.Subject{Organization: "Bank\ufe0f"}, wantErr: true},
+		{name: "VariationSelector17", in: ca.Subject{Organization: "Bank\U000e0100"}, wantErr: true},
+		{name: "MongolianFreeVariationSelector", in: ca.Subject{Organization: "Bank\u180b"}, wantErr: true},
+		{name: "ReservedDefaultIgnorable", in: ca.Subject{Organization: "Bank\ufff0"}, wantErr: true},
+		{name: "TagSpace", in: ca.Subject{Organization: "Bank\U000e0020"}, wantErr: true},
+		// Private use: no one can say what it shows.
+		{name: "PrivateUseBMP", in: ca.Subject{Organization: "Bank\ue000"}, wantErr: true},
+		{name: "PrivateUseBMPLast", in: ca.Subject{Organization: "Bank\uf8ff"}, wantErr: true},
+		{name: "PrivateUsePlane15", in: ca.Subject{Organization: "Bank\U000f0000"}, wantErr: true},
+		{name: "PrivateUsePlane16", in: ca.Subject{Organization: "Bank\U0010fffd"}, wantErr: true},
+		// What people write stays allowed.
+		{name: "HangulSyllables", in: ca.Subject{Locality: "서울"},
+			want: ca.Subject{CommonName: "app.example.com", Locality: "서울"}},
+		{name: "Accents", in: ca.Subject{Organization: "Müller & Söhne Café"},
+			want: ca.Subject{CommonName: "app.example.com", Organization: "Müller & Söhne Café"}},
+		{name: "CJKAndGreek", in: ca.Subject{Organization: "東京 Ελλάδα"},
+			want: ca.Subject{CommonName: "app.example.com", Organization: "東京 Ελλάδα"}},
+		{name: "NoBreakSpace", in: ca.Subject{Organization: "Home\u00a0Lab"},
+			want: ca.Subject{CommonName: "app.example.com", Organization: "Home\u00a0Lab"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,6 +196,21 @@ func TestRequestNormalize(t *testing.T) {
 		{name: "CommonNameNotAName", in: ca.Request{DNSNames: []string{"a.example.com"}, Subject: ca.Subject{CommonName: "My Laptop"}}, wantErr: true},
 		{name: "CommonNameEmail", in: ca.Request{Emails: []string{"alice@example.com"}, Subject: ca.Subject{CommonName: "alice@example.com"}}, wantErr: true},
 		{name: "CommonNameWithZone", in: ca.Request{Subject: ca.Subject{CommonName: "fe80::1%eth0"}}, wantErr: true},
+		// Addresses no host can hold: a certificate for them proves nothing.
+		{name: "UnspecifiedIPv4", in: ca.Request{IPs: []netip.Addr{ip("0.0.0.0")}}, wantErr: true},
+		{name: "UnspecifiedIPv6", in: ca.Request{IPs: []netip.Addr{ip("::")}}, wantErr: true},
+		{name: "MappedUnspecified", in: ca.Request{IPs: []netip.Addr{ip("::ffff:0.0.0.0")}}, wantErr: true},
+		{name: "Broadcast", in: ca.Request{IPs: []netip.Addr{ip("255.255.255.255")}}, wantErr: true},
+		{name: "MulticastIPv4", in: ca.Request{IPs: []netip.Addr{ip("224.0.0.1")}}, wantErr: true},
+		{name: "MulticastIPv4Last", in: ca.Request{IPs: []netip.Addr{ip("239.255.255.250")}}, wantErr: true},
+		{name: "MulticastIPv6", in: ca.Request{IPs: []netip.Addr{ip("ff02::1")}}, wantErr: true},
+		{name: "CommonNameUnspecified", in: ca.Request{Subject: ca.Subject{CommonName: "0.0.0.0"}}, wantErr: true},
+		{name: "CommonNameMulticast", in: ca.Request{DNSNames: []string{"a.example.com"}, Subject: ca.Subject{CommonName: "ff05::2"}}, wantErr: true},
+		{
+			name: "HostAddressesNextToThem",
+			in:   ca.Request{IPs: []netip.Addr{ip("0.0.0.1"), ip("223.255.255.255"), ip("240.0.0.1"), ip("255.255.255.254"), ip("::1"), ip("fe80::1")}},
+			want: ca.Request{IPs: []netip.Addr{ip("0.0.0.1"), ip("223.255.255.255"), ip("240.0.0.1"), ip("255.255.255.254"), ip("::1"), ip("fe80::1")}, Subject: ca.Subject{CommonName: "0.0.0.1"}},
+		},
 		{name: "NoNames", in: ca.Request{}, wantErr: true},
 		{name: "NoNamesOnlySubject", in: ca.Request{Subject: ca.Subject{Organization: "Home"}}, wantErr: true},
 		{name: "EmptyDNSName", in: ca.Request{DNSNames: []string{""}}, wantErr: true},

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -39,8 +40,42 @@ func New(server, token string, hc *http.Client) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: time.Minute}
 	}
+	own := *hc
+	own.CheckRedirect = sameOrigin
 	u.Path = strings.TrimSuffix(u.Path, "/")
-	return &Client{base: u, token: token, http: hc}, nil
+	return &Client{base: u, token: token, http: &own}, nil
+}
+
+// maxRedirects is what net/http follows by default.
+const maxRedirects = 10
+
+// sameOrigin follows a redirect only to the origin (scheme, host, port)
+// the request started at, or from plain http up to https on the same host
+// (what the CA's own plain-HTTP listener answers once it serves HTTPS):
+// every request carries X-Auth-Token, which net/http strips from no
+// redirect (it knows only Authorization and Cookie), and a redirect to
+// another host, or from https down to plain http, would hand the token
+// to whoever is there.
+func sameOrigin(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxRedirects)
+	}
+	from, to := via[0].URL, req.URL
+	upgrade := from.Scheme == "http" && to.Scheme == "https" && strings.EqualFold(from.Hostname(), to.Hostname())
+	if origin(to) != origin(from) && !upgrade {
+		return fmt.Errorf("refusing to follow a redirect from %s to %s, another origin (if that is the CA, use it as the server URL)", origin(from), origin(to))
+	}
+	return nil
+}
+
+// origin is scheme://host:port, with the scheme's default port spelled
+// out, so that http://ca and http://ca:80 are one origin.
+func origin(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return strings.ToLower(u.Scheme) + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 
 // APIError is an answer other than the one asked for: its status and the

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"time"
 
 	"certmaker/challenge"
@@ -60,13 +58,10 @@ func (s Solver) serve(ctx context.Context, c *Client, p *Pending) (*Issued, erro
 }
 
 func (s Solver) webroot(ctx context.Context, c *Client, p *Pending) (*Issued, error) {
-	path := filepath.Join(s.WebRoot, filepath.FromSlash(challenge.WellKnownPath))
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("writing the challenge token: %w", err)
+	f, err := writeWebroot(s.WebRoot, challenge.WellKnownPath, []byte(p.Token+"\n"))
+	if err != nil {
+		return nil, err
 	}
-	if err := os.WriteFile(path, []byte(p.Token+"\n"), 0o644); err != nil {
-		return nil, fmt.Errorf("writing the challenge token: %w", err)
-	}
-	defer os.Remove(path)
+	defer f.remove()
 	return c.Solve(ctx, p, s.Port)
 }

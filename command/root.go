@@ -68,6 +68,19 @@ func intermediateCommand() *cli.Command {
 				Flags:  rootKeyFlags(),
 				Action: cmdIntermediateRotate,
 			},
+			{
+				Name:      "revoke",
+				Usage:     "revoke a retired intermediate (its key leaked): its root's CRL lists it at once, so that every certificate under it is refused",
+				ArgsUsage: "FINGERPRINT",
+				Description: `FINGERPRINT is the intermediate's SHA-256 fingerprint, or a unique prefix of at least 16
+hex digits (certmaker status prints them), with or without colons. The intermediate that signs now cannot be revoked:
+run certmaker intermediate rotate first. The root's CRL is signed at once, with the root key in
+the database or, when it is offline, with --root-key FILE.`,
+				Flags: append([]cli.Flag{
+					&cli.StringFlag{Name: "reason", Value: "keyCompromise", Usage: "RFC 5280 `REASON`: keyCompromise, superseded, cessationOfOperation, affiliationChanged, privilegeWithdrawn or unspecified"},
+				}, rootKeyFlags()...),
+				Action: cmdIntermediateRevoke,
+			},
 		},
 	}
 }
@@ -220,6 +233,26 @@ func cmdIntermediateRotate(c *cli.Context) error {
 		}
 		fmt.Fprintln(c.App.Writer, fp)
 		fmt.Fprintln(os.Stderr, "The new intermediate signs from now on; devices that trust the root need nothing new.")
+		return nil
+	})
+}
+
+func cmdIntermediateRevoke(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return errors.New("intermediate revoke takes one FINGERPRINT (certmaker status prints them)")
+	}
+	key, err := rootKeyFromFlags(c)
+	if err != nil {
+		return err
+	}
+	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
+		fp, err := op.RevokeIntermediate(ctx, c.Args().First(), c.String("reason"), key)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.Writer, "intermediate %s is revoked (%s); its root's CRL lists it\n", fp, c.String("reason"))
+		fmt.Fprintln(os.Stderr, "Relying parties that check CRLs refuse the certificates it signed once they fetch the root's new\n"+
+			"CRL; reissue them under the active intermediate.")
 		return nil
 	})
 }

@@ -58,6 +58,10 @@ func cmdStatus(c *cli.Context) error {
 			}
 		}
 		for _, r := range s.Intermediates {
+			if r.Revoked {
+				fmt.Fprintf(w, "intermediate %s  REVOKED %s on %s (%s); its root's CRL lists it\n", r.Fingerprint[:16], r.Subject, r.RevokedAt.Local().Format("2006-01-02"), r.Reason)
+				continue
+			}
 			if !r.Active {
 				continue
 			}

@@ -198,6 +198,8 @@ type Challenge struct {
 	DeniedNetworks []string            `toml:"denied_networks"`
 	Hosts          map[string][]string `toml:"hosts"`
 	Concurrency    int                 `toml:"concurrency"`
+	// MaxPending bounds one user's unsolved, unexpired challenges.
+	MaxPending int `toml:"max_pending"`
 }
 
 // Duration reads "5s" or "24h" from TOML.
@@ -248,6 +250,7 @@ func Default() Config {
 			// certificate name there.
 			DeniedNetworks: []string{"169.254.0.0/16", "fe80::/10"},
 			Concurrency:    4,
+			MaxPending:     100,
 		},
 		ACME:   ACME{Enabled: true, RequireEAB: true, HTTP01Port: 80, Days: 90},
 		Notify: Notify{URLs: []string{}, Format: "json", Interval: Duration{time.Hour}},
@@ -389,6 +392,9 @@ func (c *Config) Validate() error {
 	}
 	if ch.Expiry.Duration <= 0 {
 		return fmt.Errorf("challenge.expiry %s: want a positive duration", ch.Expiry)
+	}
+	if ch.MaxPending < 1 || ch.MaxPending > 100000 {
+		return fmt.Errorf("challenge.max_pending %d: want 1 to 100000", ch.MaxPending)
 	}
 	if ch.Concurrency < 1 || ch.Concurrency > 64 {
 		return fmt.Errorf("challenge.concurrency %d: want 1 to 64", ch.Concurrency)

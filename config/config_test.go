@@ -76,6 +76,7 @@ allowed_ports = [80, 8080]
 		{"Network", "[challenge]\ndenied_networks = [\"10.0.0.0/33\"]\n", "challenge.denied_networks"},
 		{"HostAddr", "[challenge.hosts]\n\"a.lan\" = [\"not-ip\"]\n", "challenge.hosts"},
 		{"Expiry", "[challenge]\nexpiry = \"-1h\"\n", "challenge.expiry"},
+		{"MaxPending", "[challenge]\nmax_pending = 0\n", "challenge.max_pending"},
 		{"DefaultPortNotAllowed", "[challenge]\nallowed_ports = [8080]\n", "challenge.default_port"},
 		// Without allowed_ports only the privileged ports may be named.
 		{"DefaultPortUnprivileged", "[challenge]\ndefault_port = 8080\n", "challenge.default_port"},

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -29,29 +31,44 @@ type Pending struct {
 // OpenChallenge stores a pending simple request (validated, normalized)
 // that SolveChallenge will issue once its names are proven.
 func (s *Service) OpenChallenge(ctx context.Context, a Actor, req *ca.Request, kt ca.KeyType) (storage.Challenge, error) {
-	payload, err := json.Marshal(SimpleFrom(req, kt))
-	if err == nil {
-		var ch storage.Challenge
-		ch, err = s.putChallenge(ctx, a, req, payload, false)
-		s.audit(ctx, a, "challenge.open", ch.ID, err)
-		return ch, err
-	}
-	return storage.Challenge{}, err
-}
-
-// OpenChallengeCSR stores a pending CSR request (ca.ParseCSR'd, normalized).
-func (s *Service) OpenChallengeCSR(ctx context.Context, a Actor, csr *x509.CertificateRequest, req *ca.Request) (storage.Challenge, error) {
-	ch, err := s.putChallenge(ctx, a, req, ca.CSRPEM(csr.Raw), true)
+	ch, err := s.putChallenge(ctx, a, req, kt, nil)
 	s.audit(ctx, a, "challenge.open", ch.ID, err)
 	return ch, err
 }
 
-func (s *Service) putChallenge(ctx context.Context, a Actor, req *ca.Request, payload []byte, csr bool) (storage.Challenge, error) {
+// OpenChallengeCSR stores a pending CSR request (ca.ParseCSR'd,
+// normalized): the request made of it and its public key, not the CSR.
+func (s *Service) OpenChallengeCSR(ctx context.Context, a Actor, csr *x509.CertificateRequest, req *ca.Request) (storage.Challenge, error) {
+	ch, err := s.putChallenge(ctx, a, req, "", csr.PublicKey)
+	s.audit(ctx, a, "challenge.open", ch.ID, err)
+	return ch, err
+}
+
+// putChallenge stores a pending request: pub is a CSR's key, nil for a
+// simple request whose key of type kt the server will make.
+func (s *Service) putChallenge(ctx context.Context, a Actor, req *ca.Request, kt ca.KeyType, pub crypto.PublicKey) (storage.Challenge, error) {
 	if err := provable(req); err != nil {
 		return storage.Challenge{}, err
 	}
 	// Refuse now what could never be issued, not after the proof.
 	if err := s.ca.Permits(req); err != nil {
+		return storage.Challenge{}, err
+	}
+	payload, err := json.Marshal(SimpleFrom(req, kt))
+	if err != nil {
+		return storage.Challenge{}, err
+	}
+	var spki []byte
+	if pub != nil {
+		if spki, err = x509.MarshalPKIXPublicKey(pub); err != nil {
+			return storage.Challenge{}, err
+		}
+	}
+	// One count and write per user at a time, so that concurrent
+	// requests cannot pass the cap together.
+	unlock := s.opening.lock(a.User)
+	defer unlock()
+	if err := s.underPendingCap(a); err != nil {
 		return storage.Challenge{}, err
 	}
 	token, err := challenge.Token()
@@ -64,14 +81,15 @@ func (s *Service) putChallenge(ctx context.Context, a Actor, req *ca.Request, pa
 	}
 	now := s.ca.Now().UTC()
 	ch := storage.Challenge{
-		ID:      hex.EncodeToString(idBytes),
-		Owner:   a.User,
-		Token:   token,
-		CSR:     csr,
-		Request: payload,
-		Days:    req.Days,
-		Created: now,
-		Expires: now.Add(s.challengeExpiry),
+		ID:        hex.EncodeToString(idBytes),
+		Owner:     a.User,
+		Token:     token,
+		CSR:       pub != nil,
+		Request:   payload,
+		PublicKey: spki,
+		Days:      req.Days,
+		Created:   now,
+		Expires:   now.Add(s.challengeExpiry),
 	}
 	if err := s.noteWrite(ctx, s.store.PutChallenge(ch)); err != nil {
 		return storage.Challenge{}, err
@@ -79,9 +97,29 @@ func (s *Service) putChallenge(ctx context.Context, a Actor, req *ca.Request, pa
 	return ch, nil
 }
 
+// underPendingCap refuses a new challenge to a user who has as many
+// waiting as one may: each holds a request until it expires, so without a
+// cap one token could fill the disk, and a full disk refuses everyone.
+// Challenges have no index by owner; they live a day, and the cap keeps
+// each user's share of the scan small.
+func (s *Service) underPendingCap(a Actor) error {
+	pending, _, err := s.store.PendingChallenges(storage.PendingQuery{
+		Owner: a.User, Now: s.ca.Now(), Limit: s.maxPending, MaxScan: math.MaxInt,
+	})
+	if err != nil {
+		return err
+	}
+	if len(pending) >= s.maxPending {
+		return Errorf(TooMany, "there are %d pending challenges of %s already, as many as one user may have ([challenge] max_pending): solve them, or wait until they expire", len(pending), a.User)
+	}
+	return nil
+}
+
 // provable refuses a request whose names a challenge cannot prove: a
 // wildcard, or an email address whose domain is not one of the request's
-// own DNS names (proven in the same challenge, or exempt like localhost).
+// own DNS names proven in the same challenge (an exempt name such as
+// localhost is never fetched, so it proves no address under it; a
+// parent of a proven name is not proven by it).
 // A check with nothing to check must never pass, so a request made only
 // of email addresses is refused too.
 func provable(req *ca.Request) error {
@@ -92,6 +130,9 @@ func provable(req *ca.Request) error {
 	}
 	for _, e := range req.Emails {
 		domain := e[strings.LastIndexByte(e, '@')+1:]
+		if challenge.Exempt(domain) {
+			return fmt.Errorf("%w: email address %q: with challenges required, an email address is granted only with its domain proven, and %q is never checked", ca.ErrInvalid, e, domain)
+		}
 		if !slices.Contains(req.DNSNames, domain) {
 			return fmt.Errorf("%w: email address %q: with challenges required, an email address is granted only with its domain %q among the request's domains, proven in the same challenge", ca.ErrInvalid, e, domain)
 		}
@@ -250,7 +291,16 @@ func (s *Service) solve(ctx context.Context, a Actor, id string, port int, each 
 // decodePending turns a stored challenge back into what to sign: the
 // simple request (and key type) or the CSR's request and public key.
 func decodePending(ch storage.Challenge) (*ca.Request, ca.KeyType, any, error) {
+	if ch.CSR && ch.PublicKey != nil {
+		pub, err := x509.ParsePKIXPublicKey(ch.PublicKey)
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("stored key of challenge %s: %w", ch.ID, err)
+		}
+		req, _, err := decodeSimple(ch)
+		return req, "", pub, err
+	}
 	if ch.CSR {
+		// Stored before PublicKey: the CSR as it was received.
 		csr, req, err := ca.ParseCSR(ch.Request)
 		if err != nil {
 			return nil, "", nil, fmt.Errorf("stored CSR of challenge %s: %w", ch.ID, err)
@@ -261,15 +311,17 @@ func decodePending(ch storage.Challenge) (*ca.Request, ca.KeyType, any, error) {
 		}
 		return req, "", csr.PublicKey, nil
 	}
+	req, kt, err := decodeSimple(ch)
+	return req, kt, nil, err
+}
+
+// decodeSimple reads a stored challenge's request and key type.
+func decodeSimple(ch storage.Challenge) (*ca.Request, ca.KeyType, error) {
 	var sr SimpleRequest
 	if err := json.Unmarshal(ch.Request, &sr); err != nil {
-		return nil, "", nil, fmt.Errorf("stored request of challenge %s: %w", ch.ID, err)
+		return nil, "", fmt.Errorf("stored request of challenge %s: %w", ch.ID, err)
 	}
-	req, kt, err := sr.Request()
-	if err != nil {
-		return nil, "", nil, err
-	}
-	return req, kt, nil, nil
+	return sr.Request()
 }
 
 // keyedMutex serializes work per key (a challenge id) without one lock for

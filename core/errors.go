@@ -31,6 +31,10 @@ const (
 	ChallengeFailed Kind = "challenge_failed"
 	Full            Kind = "full" // storage is full: try again later
 	Canceled        Kind = "canceled"
+
+	// TooMany: the actor has as many of something as it may (pending
+	// challenges); finish some or wait.
+	TooMany Kind = "too_many"
 )
 
 // ErrInvalid marks an argument refused for its value (a user name, a

@@ -4,8 +4,12 @@ import (
 	"context"
 	"crypto"
 	"fmt"
+	"log/slog"
+	"strings"
+	"time"
 
 	"certmaker/ca"
+	"certmaker/storage"
 )
 
 // RotateIntermediate makes a new intermediate under the active root the
@@ -69,4 +73,91 @@ func (s *Service) signingRoot(rootKey crypto.Signer) (*ca.Issuer, error) {
 		return nil, fmt.Errorf("root %s: %w: give its key file with --root-key FILE", root.Fingerprint, ca.ErrRootOffline)
 	}
 	return root, nil
+}
+
+// RevokeIntermediate revokes an intermediate whose key may be compromised:
+// its root's CRL lists it at once (signed now, with the root's stored key
+// or rootKey, its offline key given for this call), so that relying
+// parties that check the CRLs refuse every certificate under it. The
+// active intermediate must be rotated first: revoking it would leave the
+// CA signing with a revoked key. fingerprint is the intermediate's, or a
+// unique prefix of at least 16 hex digits (what status prints), with or
+// without colons; reason is an RFC 5280 code. It returns the intermediate
+// revoked.
+func (s *Service) RevokeIntermediate(ctx context.Context, a Actor, fingerprint string, reason int, rootKey crypto.Signer) (*ca.Issuer, error) {
+	in, err := s.revokeIntermediate(a, fingerprint, reason, rootKey)
+	target := fingerprint
+	if in != nil {
+		target = in.Fingerprint
+	}
+	if len(target) > 64 {
+		target = target[:64]
+	}
+	s.audit(ctx, a, "intermediate.revoke", target, err, slog.String("reason", ca.ReasonName(reason)))
+	return in, err
+}
+
+func (s *Service) revokeIntermediate(a Actor, fingerprint string, reason int, rootKey crypto.Signer) (*ca.Issuer, error) {
+	if err := mayAdminister(a); err != nil {
+		return nil, err
+	}
+	s.rotating.Lock()
+	defer s.rotating.Unlock()
+	in, err := s.intermediate(fingerprint)
+	if err != nil {
+		return nil, err
+	}
+	if active := s.ca.Active(); active != nil && active.Fingerprint == in.Fingerprint {
+		return nil, Errorf(Invalid, "%w: intermediate %s signs certificates now: rotate it first (certmaker intermediate rotate), then revoke it", ErrInvalid, in.Fingerprint)
+	}
+	root := in.Parent
+	if rootKey != nil {
+		if root, err = root.WithKey(rootKey); err != nil {
+			return nil, err
+		}
+	} else if root.Signer == nil {
+		return nil, fmt.Errorf("root %s: %w: give its key file with --root-key FILE", root.Fingerprint, ca.ErrRootOffline)
+	}
+	now := s.ca.Now().UTC()
+	_, err = s.store.UpdateRoot(in.Fingerprint, func(r *storage.Root) error {
+		if r.Revoked {
+			return fmt.Errorf("intermediate %s: %w on %s", r.Fingerprint, storage.ErrRevoked, r.RevokedAt.Format(time.DateOnly))
+		}
+		r.Revoked, r.RevokedAt, r.Reason = true, now, reason
+		return nil
+	})
+	if err := s.noteWrite(context.Background(), err); err != nil {
+		return nil, err
+	}
+	if _, err := s.crls.SignRootCRL(root); err != nil {
+		return in, fmt.Errorf("intermediate %s is revoked, but its root's CRL could not be signed (run `certmaker root crl`): %w", in.Fingerprint, err)
+	}
+	return in, nil
+}
+
+// intermediate finds an intermediate by its fingerprint or a unique prefix
+// of at least 16 hex digits, in either spelling (3fa1... or 3F:A1:...);
+// NotFound otherwise, Invalid for a root.
+func (s *Service) intermediate(fingerprint string) (*ca.Issuer, error) {
+	fp := strings.ToLower(strings.ReplaceAll(fingerprint, ":", ""))
+	notFound := Errorf(NotFound, "%w: no intermediate with fingerprint %.64q", storage.ErrNotFound, fingerprint)
+	if len(fp) < 16 {
+		return nil, Errorf(Invalid, "%w: fingerprint %.64q: give at least 16 hex digits (status prints them)", ErrInvalid, fingerprint)
+	}
+	var found *ca.Issuer
+	for _, iss := range s.ca.Issuers() {
+		if strings.HasPrefix(iss.Fingerprint, fp) {
+			if found != nil {
+				return nil, Errorf(Invalid, "%w: fingerprint %.64q names more than one CA certificate: give more of it", ErrInvalid, fingerprint)
+			}
+			found = iss
+		}
+	}
+	switch {
+	case found == nil:
+		return nil, notFound
+	case found.IsRoot():
+		return nil, Errorf(Invalid, "%w: %s is a root, not an intermediate: a root is replaced with rotate-root", ErrInvalid, found.Fingerprint)
+	}
+	return found, nil
 }

@@ -40,10 +40,11 @@ func (s *Service) auditIssue(ctx context.Context, a Actor, action string, c *sto
 // issue signs and durably stores; nothing is answered before the commit.
 // pub is the CSR's key; nil means generate one of type kt.
 func (s *Service) issue(ctx context.Context, a Actor, req *ca.Request, kt ca.KeyType, pub crypto.PublicKey) (*storage.Certificate, error) {
-	// ACME proves names with its own orders; every other door must have
-	// opened and solved a challenge when challenges are required.
-	// The CA's own server certificate proves nothing: the name is its own.
-	if s.challengeRequired && a.Door != DoorACME && a.Door != DoorServe {
+	// With challenges required, every door's issuance goes through a
+	// proof: OpenChallenge and SolveChallenge, or ACME's orders
+	// (IssueACMEOrder), never here, whoever asks. The CA's own server
+	// certificate proves nothing: the name is its own.
+	if s.challengeRequired && a.Door != DoorServe {
 		return nil, Errorf(Invalid, "%w: challenges are required: open a challenge and solve it", ErrInvalid)
 	}
 	if a.User == "" {
@@ -67,7 +68,7 @@ func (s *Service) issue(ctx context.Context, a Actor, req *ca.Request, kt ca.Key
 func (s *Service) sign(ctx context.Context, owner string, req *ca.Request, kt ca.KeyType, pub crypto.PublicKey) (*storage.Certificate, error) {
 	var keyDER []byte
 	if pub == nil {
-		key, err := s.generateKey(ctx, kt)
+		key, err := s.newKey(ctx, kt)
 		if err != nil {
 			return nil, fmt.Errorf("generating key: %w", err)
 		}
@@ -98,9 +99,9 @@ func (s *Service) sign(ctx context.Context, owner string, req *ca.Request, kt ca
 	}, nil
 }
 
-// generateKey makes a key, holding an RSA slot when it is an RSA key so
-// that a burst of RSA-4096 requests cannot take every core.
-func (s *Service) generateKey(ctx context.Context, kt ca.KeyType) (crypto.Signer, error) {
+// newKey makes a key, holding an RSA slot when it is an RSA key so that a
+// burst of RSA-4096 requests cannot take every core.
+func (s *Service) newKey(ctx context.Context, kt ca.KeyType) (crypto.Signer, error) {
 	if kt.IsRSA() {
 		select {
 		case s.rsaSlots <- struct{}{}:
@@ -109,5 +110,5 @@ func (s *Service) generateKey(ctx context.Context, kt ca.KeyType) (crypto.Signer
 			return nil, ctx.Err()
 		}
 	}
-	return ca.GenerateKey(kt)
+	return s.generateKey(kt)
 }

@@ -1,7 +1,9 @@
 package core
 
 import (
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"math/big"
 	"time"
 
@@ -33,8 +35,12 @@ func (src revocationSource) Status(serial *big.Int) (ocsp.Status, error) {
 // follows the revoked certificates still valid, not every one ever
 // revoked. ca rebuilds a CRL at least every CRLValidity/2, so an expired
 // entry goes within that even when nothing else is revoked.
+//
+// A root's list holds the intermediates revoked under it, until they end
+// too.
 func (src revocationSource) Revocations(root string) (uint64, []ca.Revoked, error) {
-	gen, list, err := src.store.Revocations(root, src.now())
+	now := src.now()
+	gen, list, err := src.store.Revocations(root, now)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -42,7 +48,31 @@ func (src revocationSource) Revocations(root string) (uint64, []ca.Revoked, erro
 	for i, r := range list {
 		out[i] = ca.Revoked{Serial: r.Serial, At: r.At, Reason: r.Reason}
 	}
-	return gen, out, nil
+	cas, err := src.revokedIntermediates(root, now)
+	return gen, append(out, cas...), err
+}
+
+// revokedIntermediates lists the intermediates revoked under root that
+// are still valid at now.
+func (src revocationSource) revokedIntermediates(root string, now time.Time) ([]ca.Revoked, error) {
+	recs, _, err := src.store.Roots()
+	if err != nil {
+		return nil, err
+	}
+	var out []ca.Revoked
+	for _, r := range recs {
+		if r.Parent != root || !r.Revoked {
+			continue
+		}
+		cert, err := x509.ParseCertificate(r.CertDER)
+		if err != nil {
+			return nil, fmt.Errorf("intermediate %s: %w", r.Fingerprint, err)
+		}
+		if cert.NotAfter.After(now) {
+			out = append(out, ca.Revoked{Serial: cert.SerialNumber, At: r.RevokedAt, Reason: r.Reason})
+		}
+	}
+	return out, nil
 }
 
 func (src revocationSource) RevocationGeneration(root string) (uint64, error) {

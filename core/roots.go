@@ -207,3 +207,10 @@ func (s *Service) CRL(fingerprint string) (der []byte, thisUpdate, nextUpdate ti
 	}
 	return der, thisUpdate, nextUpdate, err
 }
+
+// Intermediates describes every intermediate this CA has had, oldest
+// first, with which one signs and which are revoked: public, as the
+// certificates themselves and the root's CRL are.
+func (s *Service) Intermediates(_ context.Context) ([]inventory.Root, error) {
+	return inventory.Intermediates(s.store, s.ca.Now())
+}

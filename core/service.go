@@ -1,6 +1,7 @@
 package core
 
 import (
+	"crypto"
 	"errors"
 	"log/slog"
 	"sync"
@@ -33,9 +34,14 @@ type Config struct {
 	ChallengePort int
 	// ChallengeExpiry is how long a pending request waits; default 24h.
 	ChallengeExpiry time.Duration
+	// MaxPending bounds one user's pending challenges; default 100.
+	MaxPending int
 	// KeyGenLimit bounds concurrent RSA key generations, which take a
 	// core each for up to seconds; default 2.
 	KeyGenLimit int
+	// GenerateKey makes the keys the server holds; nil is
+	// ca.GenerateKey. Tests wrap it to see how many run at once.
+	GenerateKey func(ca.KeyType) (crypto.Signer, error)
 	// Registry takes the service's metrics; nil makes one.
 	Registry *prometheus.Registry
 }
@@ -61,6 +67,12 @@ type Service struct {
 	// store does not call active.
 	rotating sync.Mutex
 
+	// maxPending bounds one user's pending challenges; opening holds
+	// each user's count and write of a new one together.
+	maxPending  int
+	opening     keyedMutex
+	generateKey func(ca.KeyType) (crypto.Signer, error)
+
 	crls    *ca.CRLs
 	ocsp    *ocsp.Responder
 	metrics *metrics
@@ -82,11 +94,17 @@ func New(cfg Config) (*Service, error) {
 	if cfg.KeyGenLimit <= 0 {
 		cfg.KeyGenLimit = 2
 	}
+	if cfg.GenerateKey == nil {
+		cfg.GenerateKey = ca.GenerateKey
+	}
 	if cfg.ChallengePort == 0 {
 		cfg.ChallengePort = 80
 	}
 	if cfg.ChallengeExpiry == 0 {
 		cfg.ChallengeExpiry = 24 * time.Hour
+	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = 100
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
@@ -101,7 +119,9 @@ func New(cfg Config) (*Service, error) {
 		challengeRequired: cfg.ChallengeRequired,
 		challengePort:     cfg.ChallengePort,
 		challengeExpiry:   cfg.ChallengeExpiry,
+		maxPending:        cfg.MaxPending,
 		rsaSlots:          make(chan struct{}, cfg.KeyGenLimit),
+		generateKey:       cfg.GenerateKey,
 	}
 	src := revocationSource{store: cfg.Store, now: cfg.Authority.Now}
 	s.crls = ca.NewCRLs(cfg.Authority, src)

@@ -97,7 +97,7 @@ func lintCert(t *testing.T, reg lint.Registry, der []byte, allowed map[string]st
 
 // TestZlint lints what the certmaker binary makes and serves: the root,
 // the intermediate, a leaf, and both CRLs (the intermediate's of leaves,
-// the root's of intermediates), the leaves' CRL also after a revocation.
+// the root's of intermediates), each also after a revocation.
 func TestZlint(t *testing.T) {
 	reg := lintRegistry(t)
 	dir := t.TempDir()
@@ -132,6 +132,10 @@ func TestZlint(t *testing.T) {
 		t.Fatalf("revoke: %d %s", status, body)
 	}
 	t.Run("IntermediateCRLWithEntry", func(t *testing.T) { lintCRL(t, reg, get("/api/crl/"+ca.Fingerprint(in))) })
+	// The root's CRL with an intermediate on it (rotated out, then revoked).
+	binary.Must(t, dir, "intermediate", "rotate")
+	binary.Must(t, dir, "intermediate", "revoke", ca.Fingerprint(in), "--reason", "keyCompromise")
+	t.Run("RootCRLWithEntry", func(t *testing.T) { lintCRL(t, caCRLRegistry(t), get("/api/crl/"+ca.Fingerprint(root))) })
 }
 
 // pemDERs is the DER of every PEM block in b.

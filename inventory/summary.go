@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"certmaker/ca"
 	"certmaker/storage"
 )
 
@@ -40,6 +41,11 @@ type Root struct {
 	CRLNextUpdate time.Time `json:"crl_next_update,omitzero"`
 	// Parent is an intermediate's root.
 	Parent string `json:"root,omitempty"`
+	// Revoked: an intermediate its root's CRL lists, since RevokedAt,
+	// for Reason (RFC 5280 name).
+	Revoked   bool      `json:"revoked,omitempty"`
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	Reason    string    `json:"reason,omitempty"`
 }
 
 // Summary is `certmaker status`.
@@ -80,6 +86,12 @@ func Roots(s SummaryStore, now time.Time) ([]Root, error) {
 	return roots, err
 }
 
+// Intermediates describes every stored intermediate, oldest first.
+func Intermediates(s SummaryStore, now time.Time) ([]Root, error) {
+	_, intermediates, err := hierarchy(s, now)
+	return intermediates, err
+}
+
 // hierarchy describes every stored root and intermediate, oldest first.
 func hierarchy(s SummaryStore, now time.Time) (roots, intermediates []Root, err error) {
 	recs, active, err := s.Roots()
@@ -111,6 +123,9 @@ func hierarchy(s SummaryStore, now time.Time) (roots, intermediates []Root, err 
 		}
 		if r.Parent != "" {
 			d.Active = r.Fingerprint == active
+			if r.Revoked {
+				d.Revoked, d.RevokedAt, d.Reason = true, r.RevokedAt, ca.ReasonName(r.Reason)
+			}
 			intermediates = append(intermediates, d)
 			continue
 		}

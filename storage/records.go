@@ -28,6 +28,12 @@ type Root struct {
 	// CRL is a two-tier root's last signed CRL (DER), kept so that it is
 	// served while the root's key is offline.
 	CRL []byte `json:"crl,omitempty"`
+
+	// Revoked marks an intermediate its root's CRL lists, since RevokedAt
+	// for Reason (RFC 5280 CRLReason).
+	Revoked   bool      `json:"revoked,omitempty"`
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	Reason    int       `json:"reason,omitempty"`
 }
 
 // Certificate is an issued leaf.
@@ -57,7 +63,11 @@ type CertificateStatus struct {
 }
 
 // Challenge is a request waiting for its requester to prove control of its
-// names. Request holds the JSON simple request or the PEM CSR, as received.
+// names. Request holds the simple request's JSON, as validated; for a CSR
+// (CSR set) it holds the request made of the CSR, and PublicKey the CSR's
+// key, never the CSR itself (up to 64 KiB of whatever a client put in it).
+// A CSR request stored before PublicKey existed holds the PEM CSR as
+// received in Request, and no PublicKey.
 type Challenge struct {
 	ID      string    `json:"id"`
 	Owner   string    `json:"owner"`
@@ -69,6 +79,9 @@ type Challenge struct {
 	Expires time.Time `json:"expires"`
 	// Serial is set once solved, so that solving again answers the same.
 	Serial *big.Int `json:"serial,omitempty"`
+
+	// PublicKey is a CSR's key, PKIX (SubjectPublicKeyInfo) DER.
+	PublicKey []byte `json:"public_key,omitempty"`
 }
 
 // Revocation is one entry of a root's revocation index, what a CRL lists.

@@ -1,10 +1,16 @@
 package web
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -189,21 +195,55 @@ func (d *Dashboard) handleSignInForm(w http.ResponseWriter, r *http.Request) {
 	d.renderSignIn(w, r, http.StatusOK, signinData{SignedOut: r.URL.Query().Has("signed-out")})
 }
 
-// renderSignIn shows the form with a fresh form token in a cookie and in
-// the form; the posted form must carry both, equal.
+// renderSignIn shows the form with a form token in a cookie and in the
+// form; the posted form must carry both, equal.
 func (d *Dashboard) renderSignIn(w http.ResponseWriter, r *http.Request, status int, data signinData) {
-	// Keep a token the browser already has, so that two sign-in tabs
-	// do not spoil each other's form.
-	tok := randomID()
-	if c, err := r.Cookie(d.signinFormCookie("", 0).Name); err == nil && len(c.Value) == len(tok) {
+	// Keep a token the browser already has, so that two sign-in tabs do
+	// not spoil each other's form; but only one this server made.
+	tok := d.newFormToken()
+	if c, err := r.Cookie(d.signinFormCookie("", 0).Name); err == nil && d.ownFormToken(c.Value) {
 		tok = c.Value
 	}
 	http.SetCookie(w, d.signinFormCookie(tok, 3600))
 	d.render(w, r, status, "signin", &page{Title: "Sign in", CSRF: tok, Data: data})
 }
 
+// newFormToken is a sign-in form token: 256 random bits and a MAC of
+// them under the dashboard's key, base64url.
+func (d *Dashboard) newFormToken() string {
+	b := make([]byte, 32, 32+formMACSize)
+	rand.Read(b) // never fails since Go 1.24
+	return base64.RawURLEncoding.EncodeToString(append(b, d.formMAC(b)...))
+}
+
+// formMACSize is the length of a form token's MAC: 128 bits.
+const formMACSize = 16
+
+func (d *Dashboard) formMAC(b []byte) []byte {
+	m := hmac.New(sha256.New, d.formKey)
+	m.Write([]byte("certmaker sign-in form\x00"))
+	m.Write(b)
+	return m.Sum(nil)[:formMACSize]
+}
+
+// ownFormToken reports whether tok is a form token this server made (since
+// it started: the key lives in memory).
+func (d *Dashboard) ownFormToken(tok string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(b) != 32+formMACSize {
+		return false
+	}
+	return hmac.Equal(b[32:], d.formMAC(b[:32]))
+}
+
 // handleSignIn exchanges an API token for a session. The token is only
 // hashed and looked up; it is never kept, logged or shown again.
+//
+// The form's token is a double-submit cookie: it proves the post came
+// from a page that could read this site's cookie, unless the cookie
+// itself was planted (a sibling host, a plain-http page). So a cookie
+// this server did not make counts only with an Origin or Referer of this
+// dashboard.
 func (d *Dashboard) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	c, err := r.Cookie(d.signinFormCookie("", 0).Name)
 	want := ""
@@ -212,6 +252,18 @@ func (d *Dashboard) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	}
 	if status, msg := d.checkPost(r, want); status != 0 {
 		d.renderError(w, r, nil, status, msg)
+		return
+	}
+	if !d.ownFormToken(want) && !d.saysSameOrigin(r) {
+		d.renderError(w, r, nil, http.StatusForbidden, forgedMessage)
+		return
+	}
+	client := clientKey(r)
+	if wait := d.signins.wait(client); wait > 0 {
+		secs := max(int(wait.Round(time.Second)/time.Second), 1)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		d.renderSignIn(w, r, http.StatusTooManyRequests, signinData{
+			Error: fmt.Sprintf("Too many failed sign-ins from your address: try again in %d seconds.", secs)})
 		return
 	}
 	token := strings.TrimSpace(r.PostForm.Get("token"))
@@ -225,10 +277,13 @@ func (d *Dashboard) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	}
 	switch core.KindOf(err) {
 	case "":
+		d.signins.succeed(client)
 	case core.NotFound:
+		d.failedSignIn(r, client, "", "no user has that token")
 		d.renderSignIn(w, r, http.StatusUnauthorized, signinData{Error: "That token is not valid."})
 		return
 	case core.Disabled:
+		d.failedSignIn(r, client, u.Name, "the user is disabled")
 		d.renderSignIn(w, r, http.StatusUnauthorized, signinData{Error: "This user is disabled."})
 		return
 	default:
@@ -244,6 +299,30 @@ func (d *Dashboard) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	d.setSessionCookie(w, sess)
 	http.SetCookie(w, d.signinFormCookie("", -1))
 	http.Redirect(w, r, "/certificates", http.StatusSeeOther)
+}
+
+// failedSignIn counts and logs a refused token: the client's address and
+// why, never the token.
+func (d *Dashboard) failedSignIn(r *http.Request, client, user, why string) {
+	n := d.signins.fail(client)
+	attrs := []any{"client", r.RemoteAddr, "reason", why, "failures", n}
+	if user != "" {
+		attrs = append(attrs, "user", user)
+	}
+	if wait := signinDelay(n); wait > 0 {
+		attrs = append(attrs, "next_attempt_in", wait.String())
+	}
+	d.log.Warn("failed sign-in", attrs...)
+}
+
+// saysSameOrigin reports whether the request names this dashboard as its
+// origin, by Origin or, from browsers that send none, Referer; a request
+// that names none says nothing.
+func (d *Dashboard) saysSameOrigin(r *http.Request) bool {
+	if r.Header.Get("Origin") != "" {
+		return d.cross.Check(r) == nil
+	}
+	return r.Header.Get("Referer") != "" && d.sameOrigin(r)
 }
 
 func (d *Dashboard) handleSignOut(w http.ResponseWriter, r *http.Request, v *viewer) {

@@ -27,3 +27,20 @@ func TestRequest_EmailNeedsProvenDomain(t *testing.T) {
 		t.Errorf("an email below a name to prove: %d %s, want a challenge", a.status, a.header.Get("Location"))
 	}
 }
+
+// TestRequest_PendingCap: the request form says, as the API does, that a
+// user has as many challenges waiting as [challenge] max_pending allows.
+func TestRequest_PendingCap(t *testing.T) {
+	e := newEnvWith(t, func(c *config.Config) { c.Challenge.Required, c.Challenge.MaxPending = true, 2 })
+	b := e.browser()
+	b.signIn("alice")
+	for i := range 2 {
+		if a := b.post("/certificates/new", url.Values{"csrf": {b.csrf}, "names": {"nas.home.lan"}}); a.status != http.StatusSeeOther {
+			t.Fatalf("challenge %d: %d", i+1, a.status)
+		}
+	}
+	a := b.post("/certificates/new", url.Values{"csrf": {b.csrf}, "names": {"nas.home.lan"}})
+	if a.status != http.StatusTooManyRequests || !strings.Contains(a.body, "2 pending challenges") || !strings.Contains(a.body, `name="names"`) {
+		t.Errorf("a third challenge: %d, want 429 and the form saying why\n%s", a.status, a.body)
+	}
+}

@@ -21,6 +21,7 @@ var statuses = map[core.Kind]int{
 	core.Expired:         http.StatusGone,
 	core.ChallengeFailed: http.StatusUnprocessableEntity,
 	core.Full:            http.StatusServiceUnavailable,
+	core.TooMany:         http.StatusTooManyRequests,
 	core.Canceled:        499,
 }
 

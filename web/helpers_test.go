@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	"certmaker/admin"
 	"certmaker/app"
 	"certmaker/config"
+	"certmaker/internal/logbuf"
 	"certmaker/store"
 )
 
@@ -30,6 +32,8 @@ type env struct {
 	// seen collects every response body and header, to prove that no
 	// token ever comes back.
 	seen *strings.Builder
+	// logs is the application's log, JSON lines.
+	logs *logbuf.Buffer
 }
 
 func newEnv(t *testing.T) *env {
@@ -54,13 +58,14 @@ func newEnvWith(t *testing.T, set func(*config.Config)) *env {
 	cfg.CA.KeyType, cfg.CA.Days, cfg.CA.CommonName = "ecdsa-p256", 365, "web test root"
 	cfg.ACME.Enabled = false
 	set(&cfg)
-	a, err := app.New(cfg, db, app.Options{})
+	logs := &logbuf.Buffer{}
+	a, err := app.New(cfg, db, app.Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ops := a.Operator
 	ts.Config.Handler = a
-	e := &env{t: t, db: db, ops: ops, srv: ts, tokens: map[string]string{}, seen: &strings.Builder{}}
+	e := &env{t: t, db: db, ops: ops, srv: ts, tokens: map[string]string{}, seen: &strings.Builder{}, logs: logs}
 	for _, u := range []struct {
 		name  string
 		admin bool

@@ -73,9 +73,9 @@ func (d *Dashboard) handleRequest(w http.ResponseWriter, r *http.Request, v *vie
 	}
 	if d.core.ChallengeRequired() {
 		ch, err := d.core.OpenChallenge(r.Context(), v.actor(), req, keyType)
-		if isInvalid(err) {
+		if status, ok := inForm(err); ok {
 			rd.Error, rd.Field = plain(err), "names"
-			refuse(rd)
+			d.renderRequest(w, r, v, status, rd)
 			return
 		}
 		if err != nil {
@@ -144,8 +144,9 @@ func (d *Dashboard) handleRequestCSR(w http.ResponseWriter, r *http.Request, v *
 	}
 	if d.core.ChallengeRequired() {
 		ch, err := d.core.OpenChallengeCSR(r.Context(), v.actor(), csr, req)
-		if isInvalid(err) {
-			refuse("csr", plain(err))
+		if status, ok := inForm(err); ok {
+			rd.Error, rd.Field = plain(err), "csr"
+			d.renderRequest(w, r, v, status, rd)
 			return
 		}
 		if err != nil {
@@ -197,6 +198,17 @@ func (e errPlain) Error() string { return string(e) }
 // isInvalid reports errors that are the request's fault, to show on the
 // form rather than as a server failure.
 func isInvalid(err error) bool { return core.KindOf(err) == core.Invalid }
+
+// inForm reports whether err is for the requester to act on in the form
+// (a value refused, or too many challenges pending), with the status of
+// the page that shows the form again.
+func inForm(err error) (int, bool) {
+	switch k := core.KindOf(err); k {
+	case core.Invalid, core.TooMany:
+		return statuses[k], true
+	}
+	return 0, false
+}
 
 // plain turns a core or ca error into a sentence for a person: without
 // the API's "invalid request:" prefix, capitalized, ending with a period.

@@ -14,6 +14,7 @@ import (
 	"rsc.io/qr"
 
 	"certmaker/ca"
+	"certmaker/inventory"
 )
 
 // The trust page is public: a root certificate is no secret, and the
@@ -72,6 +73,8 @@ type trustRoot struct {
 	Constraints []string // in words
 	Base        string   // path its downloads live under
 	File        string   // file name stem for its downloads
+	// Revoked are the intermediates revoked under it, which its CRL lists.
+	Revoked []inventory.Root
 }
 
 type trustData struct {
@@ -87,9 +90,19 @@ func (d *Dashboard) handleTrust(w http.ResponseWriter, r *http.Request) {
 	v, _ := d.current(w, r)
 	now := d.ca.Now()
 	active := d.ca.ActiveRoot()
+	intermediates, err := d.core.Intermediates(r.Context())
+	if err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
 	data := trustData{URL: d.trust.url, QRPx: d.trust.qrPx, Local: d.trust.local}
 	for _, root := range slices.Backward(d.ca.Roots()) { // newest first
 		tr := describeRoot(root, now)
+		for _, in := range intermediates {
+			if in.Revoked && in.Parent == root.Fingerprint {
+				tr.Revoked = append(tr.Revoked, in)
+			}
+		}
 		if active != nil && root.Fingerprint == active.Fingerprint {
 			tr.Active, tr.Base, tr.File = true, "/trust", "certmaker-root"
 			data.Roots = slices.Insert(data.Roots, 0, tr)

@@ -82,3 +82,39 @@ func TestList_ExpiresFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestTrust_RevokedIntermediate: once an intermediate is revoked, the
+// public trust page lists it under its root, and the admin status page
+// shows it revoked among the intermediates.
+func TestTrust_RevokedIntermediate(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	st, err := e.ops.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, ok := st.ActiveIntermediate()
+	if !ok {
+		t.Fatal("no active intermediate")
+	}
+	if _, err := e.ops.RotateIntermediate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if page := e.browser().get("/trust"); strings.Contains(page.body, old.Fingerprint) {
+		t.Fatal("the trust page names a retired intermediate that is not revoked")
+	}
+	if _, err := e.ops.RevokeIntermediate(ctx, old.Fingerprint, "keyCompromise", nil); err != nil {
+		t.Fatal(err)
+	}
+	page := e.browser().get("/trust")
+	if page.status != 200 || !strings.Contains(page.body, old.Fingerprint) || !strings.Contains(page.body, "Revoked") || !strings.Contains(page.body, "keyCompromise") {
+		t.Errorf("the trust page does not show the revoked intermediate:\n%s", page.body)
+	}
+	b := e.browser()
+	b.signIn("root")
+	status := b.get("/admin")
+	i := strings.Index(status.body, old.Fingerprint)
+	if i < 0 || !strings.Contains(status.body[i:min(len(status.body), i+600)], "Revoked") {
+		t.Errorf("the status page does not show the intermediate revoked:\n%s", status.body)
+	}
+}

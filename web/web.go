@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/rand"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -52,11 +53,15 @@ type Dashboard struct {
 	cookie  string // name of the session cookie
 
 	sessions *sessions
-	trust    *trust
-	pages    *pages
-	static   *assets
-	cross    *http.CrossOriginProtection
-	router   *router
+	signins  *signinThrottle
+	// formKey signs the sign-in form's tokens, so that a form cookie
+	// this server set can be told from one planted by someone else.
+	formKey []byte
+	trust   *trust
+	pages   *pages
+	static  *assets
+	cross   *http.CrossOriginProtection
+	router  *router
 }
 
 // New checks cfg and builds the routes.
@@ -94,11 +99,14 @@ func New(cfg Config) (*Dashboard, error) {
 		secure:   pub.Scheme == "https",
 		origin:   pub.Scheme + "://" + strings.ToLower(pub.Host),
 		sessions: newSessions(cfg.SessionTTL, cfg.Core.Now),
+		signins:  newSigninThrottle(cfg.Core.Now),
+		formKey:  make([]byte, 32),
 		trust:    tr,
 		pages:    pg,
 		static:   static,
 		cross:    http.NewCrossOriginProtection(),
 	}
+	rand.Read(d.formKey) // never fails since Go 1.24
 	d.cookie = "certmaker_session"
 	if d.secure {
 		// __Host-: only ever set by this host over https, for path /.
