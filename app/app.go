@@ -126,6 +126,13 @@ func NewCore(cfg config.Config, st storage.Store, o Options) (*core.Service, err
 		ChallengePort:     cfg.Challenge.DefaultPort,
 		ChallengeExpiry:   cfg.Challenge.Expiry.Duration,
 		KeyGenLimit:       o.KeyGenLimit,
+		ACME: core.ACMEConfig{
+			Enabled:     cfg.ACME.Enabled,
+			RequireEAB:  cfg.ACME.RequireEAB,
+			DefaultUser: cfg.ACME.DefaultUser,
+			HTTP01Port:  cfg.ACME.HTTP01Port,
+			Days:        cfg.ACME.Days,
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -232,16 +239,7 @@ func newACME(cfg config.Config, svc *core.Service, st Store, log *slog.Logger) (
 		// simple API only; every http-01 check will fail and say why.
 		log.Warn("acme.http01_port is not one of challenge.allowed_ports: http-01 challenges will fail", "err", err)
 	}
-	srv, err := acme.New(acme.Config{
-		Core:        svc,
-		Store:       st,
-		Logger:      log,
-		RequireEAB:  cfg.ACME.RequireEAB,
-		DefaultUser: cfg.ACME.DefaultUser,
-		HTTP01Port:  cfg.ACME.HTTP01Port,
-		Days:        cfg.ACME.Days,
-		Expiry:      cfg.Challenge.Expiry.Duration,
-	})
+	srv, err := acme.New(acme.Config{Core: svc, Logger: log})
 	if err != nil {
 		return nil, err
 	}

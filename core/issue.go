@@ -29,12 +29,12 @@ func (s *Service) IssueCSR(ctx context.Context, a Actor, csr *x509.CertificateRe
 	return c, err
 }
 
-func (s *Service) auditIssue(ctx context.Context, a Actor, action string, c *storage.Certificate, err error) {
+func (s *Service) auditIssue(ctx context.Context, a Actor, action string, c *storage.Certificate, err error, attrs ...slog.Attr) {
 	if c == nil {
-		s.audit(ctx, a, action, "", err)
+		s.audit(ctx, a, action, "", err, attrs...)
 		return
 	}
-	s.audit(ctx, a, action, c.Serial.String(), err, slog.String("owner", c.Owner), slog.String("key_type", c.KeyType))
+	s.audit(ctx, a, action, c.Serial.String(), err, append([]slog.Attr{slog.String("owner", c.Owner), slog.String("key_type", c.KeyType)}, attrs...)...)
 }
 
 // issue signs and durably stores; nothing is answered before the commit.

@@ -38,6 +38,9 @@ type Config struct {
 	KeyGenLimit int
 	// Registry takes the service's metrics; nil makes one.
 	Registry *prometheus.Registry
+	// ACME is how ACME accounts and orders behave; orders and their
+	// authorizations expire after ChallengeExpiry.
+	ACME ACMEConfig
 }
 
 // Service is the core every door calls.
@@ -53,8 +56,14 @@ type Service struct {
 	challengePort     int
 	challengeExpiry   time.Duration
 
+	acme ACMEConfig
+
 	rsaSlots chan struct{}
 	solving  keyedMutex // challenge ids being solved
+	// validating and finalizing are the ACME authorizations and orders
+	// a request of this process works on (acmeclaim.go).
+	validating *claims
+	finalizing *claims
 	// rotating makes a rotation's store write and its switch of the
 	// running authority one step: two rotations at once (socket and
 	// dashboard) must not leave the server issuing from the root the
@@ -91,6 +100,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
+	if err := cfg.ACME.check(); err != nil {
+		return nil, err
+	}
 	s := &Service{
 		store:             cfg.Store,
 		ca:                cfg.Authority,
@@ -101,7 +113,10 @@ func New(cfg Config) (*Service, error) {
 		challengeRequired: cfg.ChallengeRequired,
 		challengePort:     cfg.ChallengePort,
 		challengeExpiry:   cfg.ChallengeExpiry,
+		acme:              cfg.ACME,
 		rsaSlots:          make(chan struct{}, cfg.KeyGenLimit),
+		validating:        newClaims(),
+		finalizing:        newClaims(),
 	}
 	src := revocationSource{store: cfg.Store, now: cfg.Authority.Now}
 	s.crls = ca.NewCRLs(cfg.Authority, src)
