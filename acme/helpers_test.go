@@ -30,6 +30,7 @@ import (
 	"certmaker/ca"
 	"certmaker/config"
 	"certmaker/core"
+	"certmaker/internal/testlog"
 	"certmaker/store"
 )
 
@@ -53,6 +54,27 @@ type env struct {
 type envOptions struct {
 	noEAB       bool   // require_eab = false
 	defaultUser string // for noEAB
+	dir         string // where the database goes; "" is a temp dir
+	log         *testlog.Buffer
+	clock       *clock // nil is the real time
+}
+
+// clock is the server's time, which a test moves on.
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
 }
 
 // Names the checker resolves through its Hosts map: the solver answers on
@@ -66,7 +88,10 @@ var hosts = map[string][]netip.Addr{
 
 func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
-	e := &env{t: t, dbPath: filepath.Join(t.TempDir(), "ca.db"), opts: o}
+	if o.dir == "" {
+		o.dir = t.TempDir()
+	}
+	e := &env{t: t, dbPath: filepath.Join(o.dir, "ca.db"), opts: o}
 	e.solver = newSolver(t)
 	e.open()
 	for _, name := range []string{"alice", "bob"} {
@@ -99,7 +124,14 @@ func (e *env) open() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(e.config(), db, app.Options{NoDashboard: true})
+	opts := app.Options{NoDashboard: true}
+	if e.opts.log != nil {
+		opts.Logger = e.opts.log.Logger()
+	}
+	if e.opts.clock != nil {
+		opts.Now = e.opts.clock.now
+	}
+	a, err := app.New(e.config(), db, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

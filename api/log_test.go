@@ -11,53 +11,22 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"golang.org/x/crypto/ocsp"
 
 	"certmaker/app"
 	"certmaker/ca"
+	"certmaker/internal/testlog"
 	"certmaker/store"
 )
-
-// lockedBuffer collects log output written from the server's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// lines parses every JSON log line written so far.
-func (b *lockedBuffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(b.buf.String()), "\n") {
-		if l == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line %q: %v", l, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
 
 // logEnv is a real API (bbolt file, authority, root, a user) logging JSON
 // at level into a buffer, with one issued certificate to ask OCSP about.
 type logEnv struct {
 	srv   *httptest.Server
 	db    *store.DB
-	log   *lockedBuffer
+	log   *testlog.Buffer
 	token string
 	ocsp  string // GET path of an OCSP request for leaf
 	der   []byte // the same request, for POST
@@ -67,7 +36,7 @@ type logEnv struct {
 
 func newLogEnv(t *testing.T, level slog.Level) *logEnv {
 	t.Helper()
-	e := &logEnv{log: &lockedBuffer{}}
+	e := &logEnv{log: &testlog.Buffer{}}
 	var s *app.App
 	s, e.db, e.root, e.token = newAPI(t, slog.New(slog.NewJSONHandler(e.log, &slog.HandlerOptions{Level: level})))
 	e.srv = httptest.NewServer(s)
@@ -109,7 +78,7 @@ func (e *logEnv) requestLines(t *testing.T) []map[string]any {
 	t.Helper()
 	e.srv.Close()
 	var out []map[string]any
-	for _, l := range e.log.lines(t) {
+	for _, l := range e.log.Lines(t) {
 		if l["msg"] == "request" {
 			out = append(out, l)
 		}
@@ -165,7 +134,7 @@ func TestLogRequest_Levels(t *testing.T) {
 			t.Errorf("line %d has an err attribute: %v", i+1, l)
 		}
 	}
-	for _, l := range e.log.lines(t) {
+	for _, l := range e.log.Lines(t) {
 		if s, _ := json.Marshal(l); strings.Contains(string(s), base64.StdEncoding.EncodeToString(e.der)[:16]) {
 			t.Errorf("the OCSP request reached the log: %s", s)
 		}
@@ -216,7 +185,7 @@ func TestLogRequest_Failures(t *testing.T) {
 	}
 	e.srv.Close()
 	var obtain, health, ocspErr bool
-	for _, l := range e.log.lines(t) {
+	for _, l := range e.log.Lines(t) {
 		switch {
 		case l["msg"] == "request" && l["route"] == "/api/certificate/:id/obtain":
 			obtain = l["level"] == "ERROR" && l["status"] == float64(500) && l["err"] != nil
@@ -228,6 +197,6 @@ func TestLogRequest_Failures(t *testing.T) {
 	}
 	if !obtain || !health || !ocspErr {
 		t.Errorf("obtain logged at Error with err: %v; failed health check at Info: %v; OCSP failure at Error: %v\n%v",
-			obtain, health, ocspErr, e.log.lines(t))
+			obtain, health, ocspErr, e.log.Lines(t))
 	}
 }

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -19,7 +18,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,44 +28,15 @@ import (
 	"certmaker/ca"
 	"certmaker/config"
 	"certmaker/core"
+	"certmaker/internal/testlog"
 	"certmaker/store"
 )
-
-// lockedBuffer collects log lines written from the server's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// audit returns the audit lines of an action written so far.
-func (b *lockedBuffer) audit(t *testing.T, action string) []map[string]any {
-	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(b.buf.String()), "\n") {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line %q: %v", l, err)
-		}
-		if m["msg"] == "audit" && m["action"] == action {
-			out = append(out, m)
-		}
-	}
-	return out
-}
 
 // TestAudit_RevokeThroughEveryDoor revokes one certificate through each
 // door (the admin socket, the API, ACME, the dashboard): each leaves one
 // audit line in the server's log, and the four lines have one shape.
 func TestAudit_RevokeThroughEveryDoor(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{}
 	ts := httptest.NewUnstartedServer(nil)
 	ts.Start()
 	t.Cleanup(ts.Close)
@@ -152,7 +121,7 @@ func TestAudit_RevokeThroughEveryDoor(t *testing.T) {
 		t.Fatalf("dashboard: %d", status)
 	}
 
-	lines := logs.audit(t, "certificate.revoke")
+	lines := logs.Audit(t, "certificate.revoke")
 	if len(lines) != 4 {
 		t.Fatalf("%d audit lines for 4 revocations: %v", len(lines), lines)
 	}
@@ -171,7 +140,7 @@ func TestAudit_RevokeThroughEveryDoor(t *testing.T) {
 		t.Errorf("doors %v, want %v", doors, want)
 	}
 	// Nothing secret in the trail.
-	if strings.Contains(logs.buf.String(), token) {
+	if strings.Contains(logs.String(), token) {
 		t.Error("a token reached the log")
 	}
 }
