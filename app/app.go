@@ -126,6 +126,7 @@ func NewCore(cfg config.Config, st storage.Store, o Options) (*core.Service, err
 		ChallengePort:     cfg.Challenge.DefaultPort,
 		ChallengeExpiry:   cfg.Challenge.Expiry.Duration,
 		KeyGenLimit:       o.KeyGenLimit,
+		ExpiryWarningDays: cfg.CA.ExpiryWarningDays,
 		ACME: core.ACMEConfig{
 			Enabled:     cfg.ACME.Enabled,
 			RequireEAB:  cfg.ACME.RequireEAB,

@@ -128,7 +128,7 @@ type ACMEAccountUpdate struct {
 // update that changes nothing writes nothing.
 func (s *Service) UpdateACMEAccount(ctx context.Context, a *storage.ACMEAccount, upd ACMEAccountUpdate) (storage.ACMEAccount, error) {
 	if upd.Status != "" && upd.Status != acmeDeactivated {
-		return *a, Errorf(Invalid, "%w: an account's status can only be set to %q", ErrInvalid, acmeDeactivated)
+		return *a, invalidf("an account's status can only be set to %q", acmeDeactivated)
 	}
 	var contact []string
 	if upd.Contact != nil {
@@ -176,7 +176,7 @@ func (s *Service) ChangeACMEKey(ctx context.Context, a *storage.ACMEAccount, kc 
 	case kc.OldThumbprint != a.Thumbprint:
 		return storage.ACMEAccount{}, Errorf(Forbidden, "oldKey is not the account's current key")
 	case kc.Thumbprint == a.Thumbprint:
-		return storage.ACMEAccount{}, Errorf(Invalid, "%w: the new key is the account's current key", ErrInvalid)
+		return storage.ACMEAccount{}, invalidf("the new key is the account's current key")
 	}
 	got, err := s.store.UpdateACMEAccount(a.ID, func(stored *storage.ACMEAccount) error {
 		if stored.Thumbprint != kc.OldThumbprint {

@@ -97,11 +97,11 @@ func (s *Service) DeactivateACMEAuthz(ctx context.Context, a *storage.ACMEAccoun
 		return az, err
 	}
 	if status != acmeDeactivated {
-		return az, Errorf(Invalid, "%w: an authorization's status can only be set to %q", ErrInvalid, acmeDeactivated)
+		return az, invalidf("an authorization's status can only be set to %q", acmeDeactivated)
 	}
 	az, _, err = s.store.UpdateACMEAuthz(az.ID, func(az *storage.ACMEAuthz) error {
 		if az.Status != acmePending && az.Status != acmeValid {
-			return Errorf(Invalid, "%w: the authorization is %s and cannot be deactivated", ErrInvalid, az.Status)
+			return invalidf("the authorization is %s and cannot be deactivated", az.Status)
 		}
 		az.Status = acmeDeactivated
 		return nil

@@ -72,9 +72,9 @@ func (s *Service) NewACMEOrder(ctx context.Context, a *storage.ACMEAccount, req 
 func (s *Service) acmeIdentifiers(req ACMEOrderRequest) ([]storage.ACMEIdentifier, error) {
 	switch {
 	case req.NotBefore != "" || req.NotAfter != "":
-		return nil, Errorf(Invalid, "%w: notBefore and notAfter are not supported: certmaker sets the validity", ErrInvalid)
+		return nil, invalidf("notBefore and notAfter are not supported: certmaker sets the validity")
 	case len(req.Identifiers) == 0:
-		return nil, Errorf(Invalid, "%w: an order needs at least one identifier", ErrInvalid)
+		return nil, invalidf("an order needs at least one identifier")
 	case len(req.Identifiers) > ca.MaxNames:
 		return nil, Errorf(RejectedIdentifier, "%d identifiers, at most %d per order", len(req.Identifiers), ca.MaxNames)
 	}

@@ -38,6 +38,9 @@ type Config struct {
 	KeyGenLimit int
 	// Registry takes the service's metrics; nil makes one.
 	Registry *prometheus.Registry
+	// ExpiryWarningDays is how long before the active root or
+	// intermediate ends operators are warned (inventory.Warnings); 0 never.
+	ExpiryWarningDays int
 	// ACME is how ACME accounts and orders behave; orders and their
 	// authorizations expire after ChallengeExpiry.
 	ACME ACMEConfig
@@ -55,6 +58,7 @@ type Service struct {
 	challengeRequired bool
 	challengePort     int
 	challengeExpiry   time.Duration
+	warnDays          int
 
 	acme ACMEConfig
 
@@ -113,6 +117,7 @@ func New(cfg Config) (*Service, error) {
 		challengeRequired: cfg.ChallengeRequired,
 		challengePort:     cfg.ChallengePort,
 		challengeExpiry:   cfg.ChallengeExpiry,
+		warnDays:          cfg.ExpiryWarningDays,
 		acme:              cfg.ACME,
 		rsaSlots:          make(chan struct{}, cfg.KeyGenLimit),
 		validating:        newClaims(),

@@ -84,8 +84,13 @@ func (d *Dashboard) handleCheck(w http.ResponseWriter, r *http.Request, v *viewe
 		return
 	}
 	port, err := strconv.Atoi(strings.TrimSpace(r.PostForm.Get("port")))
-	if err != nil || port < 1 || port > 65535 {
-		d.renderChallenge(w, r, v, http.StatusBadRequest, ch, d.core.ChallengePort(), "The port must be a number from 1 to 65535.")
+	if err != nil {
+		d.renderChallenge(w, r, v, http.StatusBadRequest, ch, d.core.ChallengePort(), "The port must be a number.")
+		return
+	}
+	if err := d.core.CheckPort(port); err != nil {
+		// The checker's rule: 1..65535, and the ports it may fetch from.
+		d.renderChallenge(w, r, v, statusOf(err), ch, d.core.ChallengePort(), plain(err))
 		return
 	}
 	solved, results, err := d.core.CheckChallenge(r.Context(), v.actor(), ch.ID, port)

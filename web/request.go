@@ -71,32 +71,28 @@ func (d *Dashboard) handleRequest(w http.ResponseWriter, r *http.Request, v *vie
 		refuse(rd)
 		return
 	}
-	if d.core.ChallengeRequired() {
-		ch, err := d.core.OpenChallenge(r.Context(), v.actor(), req, keyType)
-		if isInvalid(err) {
-			rd.Error, rd.Field = plain(err), "names"
-			refuse(rd)
-			return
-		}
-		if err != nil {
-			d.fail(w, r, v, err)
-			return
-		}
-		http.Redirect(w, r, "/challenges/"+ch.ID, http.StatusSeeOther)
-		return
-	}
-	c, err := d.core.Issue(r.Context(), v.actor(), req, keyType)
-	if isInvalid(err) {
-		rd.Error, rd.Field = plain(err), "names"
+	d.request(w, r, v, core.CertificateRequest{Request: req, KeyType: keyType}, "Certificate issued.", func(msg string) {
+		rd.Error, rd.Field = msg, "names"
 		refuse(rd)
-		return
-	}
-	if err != nil {
+	})
+}
+
+// request asks the core for the certificate: issued now, the certificate's
+// page says so (flash); waiting for proof, the challenge's page shows how;
+// refused for what it asks, refuse shows the form again with why.
+func (d *Dashboard) request(w http.ResponseWriter, r *http.Request, v *viewer, cr core.CertificateRequest, flash string, refuse func(msg string)) {
+	res, err := d.core.Request(r.Context(), v.actor(), cr)
+	switch {
+	case isInvalid(err):
+		refuse(plain(err))
+	case err != nil:
 		d.fail(w, r, v, err)
-		return
+	case res.Challenge != nil:
+		http.Redirect(w, r, "/challenges/"+res.Challenge.ID, http.StatusSeeOther)
+	default:
+		d.sessions.setFlash(v.sess.id, flash)
+		http.Redirect(w, r, "/certificates/"+res.Certificate.Serial.String(), http.StatusSeeOther)
 	}
-	d.sessions.setFlash(v.sess.id, "Certificate issued.")
-	http.Redirect(w, r, "/certificates/"+c.Serial.String(), http.StatusSeeOther)
 }
 
 // handleRequestCSR issues exactly as the API's request-with-csr does: the
@@ -142,30 +138,9 @@ func (d *Dashboard) handleRequestCSR(w http.ResponseWriter, r *http.Request, v *
 		d.fail(w, r, v, err)
 		return
 	}
-	if d.core.ChallengeRequired() {
-		ch, err := d.core.OpenChallengeCSR(r.Context(), v.actor(), csr, req)
-		if isInvalid(err) {
-			refuse("csr", plain(err))
-			return
-		}
-		if err != nil {
-			d.fail(w, r, v, err)
-			return
-		}
-		http.Redirect(w, r, "/challenges/"+ch.ID, http.StatusSeeOther)
-		return
-	}
-	c, err := d.core.IssueCSR(r.Context(), v.actor(), csr, req)
-	if isInvalid(err) {
-		refuse("csr", plain(err))
-		return
-	}
-	if err != nil {
-		d.fail(w, r, v, err)
-		return
-	}
-	d.sessions.setFlash(v.sess.id, "Certificate issued for the key in your CSR.")
-	http.Redirect(w, r, "/certificates/"+c.Serial.String(), http.StatusSeeOther)
+	d.request(w, r, v, core.CertificateRequest{Request: req, CSR: csr}, "Certificate issued for the key in your CSR.", func(msg string) {
+		refuse("csr", msg)
+	})
 }
 
 // csrFile is the uploaded CSR file, or nil when none was chosen. The form
@@ -198,13 +173,11 @@ func (e errPlain) Error() string { return string(e) }
 // form rather than as a server failure.
 func isInvalid(err error) bool { return core.KindOf(err) == core.Invalid }
 
-// plain turns a core or ca error into a sentence for a person: without
-// the API's "invalid request:" prefix, capitalized, ending with a period.
+// plain turns an error of the core's calls into a sentence for a person:
+// what is wrong (core.Detail, without the API's "invalid request:"),
+// capitalized, ending with a period.
 func plain(err error) string {
-	s := err.Error()
-	for _, p := range []string{ca.ErrInvalid.Error() + ": ", core.ErrInvalid.Error() + ": "} {
-		s = strings.TrimPrefix(s, p)
-	}
+	s := core.Detail(err)
 	if s == "" {
 		return s
 	}
