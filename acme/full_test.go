@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/go-jose/go-jose/v4"
@@ -142,17 +141,7 @@ func TestStorageFull(t *testing.T) {
 	}
 	newOrder().want(t, http.StatusCreated)
 
-	var errorLines, backLines int
-	for _, l := range log.Lines(t) {
-		switch {
-		case l["level"] == "ERROR" && strings.Contains(l["msg"].(string), "storage is full"):
-			errorLines++
-		case l["level"] == "ERROR":
-			t.Errorf("unexpected error line %v", l)
-		case l["msg"] == "the CA's storage accepts writes again":
-			backLines++
-		}
-	}
+	errorLines, backLines := log.StorageFull(t)
 	t.Logf("%d refusals in %d episodes", w.refused, w.episodes)
 	if errorLines != w.episodes || backLines != w.episodes {
 		t.Errorf("%d error lines and %d recovery lines for %d refusals in %d episodes, want one each per episode",

@@ -1,36 +1,26 @@
 package ca
 
 import (
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
-	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
-	"crypto/x509/pkix"
-	"encoding/asn1"
+	"certmaker/internal/detailed"
 )
 
 // ErrInvalid marks a request that certmaker refuses for what it asks; the
 // message says which value and why.
 var ErrInvalid = errors.New("invalid request")
 
-// invalid is an ErrInvalid that says what is wrong.
-type invalid struct{ detail string }
-
-func (e *invalid) Error() string        { return ErrInvalid.Error() + ": " + e.detail }
-func (e *invalid) Is(target error) bool { return target == ErrInvalid }
-
-// Detail says what is wrong without the words of the sentinel, for a
-// person (core.Detail).
-func (e *invalid) Detail() string { return e.detail }
-
 // Invalidf is an ErrInvalid whose message says, formatted as fmt.Sprintf,
 // what is wrong: for the callers of ca that refuse requests by its rules.
 func Invalidf(format string, args ...any) error {
-	return &invalid{detail: fmt.Sprintf(format, args...)}
+	return detailed.Errorf(ErrInvalid, format, args...)
 }
 
 // ErrUnknownRoot is returned for a root fingerprint certmaker never had.

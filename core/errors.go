@@ -7,6 +7,7 @@ import (
 
 	"certmaker/ca"
 	"certmaker/challenge"
+	"certmaker/internal/detailed"
 	"certmaker/inventory"
 	"certmaker/storage"
 )
@@ -71,21 +72,14 @@ func Kinds() []Kind {
 // sentinels, which are of the same kind.
 var ErrInvalid = errors.New("invalid argument")
 
-// invalid is an ErrInvalid that says what is wrong.
-type invalid struct{ detail string }
-
-func (e *invalid) Error() string        { return ErrInvalid.Error() + ": " + e.detail }
-func (e *invalid) Is(target error) bool { return target == ErrInvalid }
-func (e *invalid) Detail() string       { return e.detail }
-
 func invalidf(format string, args ...any) error {
-	return &invalid{detail: fmt.Sprintf(format, args...)}
+	return detailed.Errorf(ErrInvalid, format, args...)
 }
 
 // Detail is an error's message for a person: what is wrong, without the
 // words of the sentinel that gives its kind ("invalid request: "), when
-// the error says it apart (ca.Invalidf, and the core's own); else the
-// whole message.
+// the error says it apart (internal/detailed: ca.Invalidf, and the core's
+// own); else the whole message.
 func Detail(err error) string {
 	var d interface{ Detail() string }
 	if errors.As(err, &d) {

@@ -5,25 +5,15 @@ import (
 	"testing"
 
 	"certmaker/core"
+	"certmaker/internal/kindtest"
 )
 
-// TestStatuses_EveryKind: the dashboard's table answers every kind the
-// core has, and only an internal error is a 500.
+// TestStatuses_EveryKind: the dashboard's table gives every kind the core
+// has a page status, and only an internal error is a 500.
 func TestStatuses_EveryKind(t *testing.T) {
-	for _, k := range core.Kinds() {
-		want, ok := statuses[k]
-		if !ok {
-			t.Errorf("kind %s has no status", k)
-			continue
+	kindtest.Covers(t, statuses, func(k core.Kind, want int) {
+		if got := statusOf(core.Errorf(k, "x")); got != want || (want == http.StatusInternalServerError) != (k == core.Internal) {
+			t.Errorf("kind %s: page status %d, table says %d", k, got, want)
 		}
-		if got := statusOf(core.Errorf(k, "x")); got != want {
-			t.Errorf("kind %s: status %d, table says %d", k, got, want)
-		}
-		if (want == http.StatusInternalServerError) != (k == core.Internal) {
-			t.Errorf("kind %s: status %d", k, want)
-		}
-	}
-	if len(statuses) != len(core.Kinds()) {
-		t.Errorf("the table has %d entries for %d kinds", len(statuses), len(core.Kinds()))
-	}
+	})
 }

@@ -64,3 +64,22 @@ func (b *Buffer) Audit(t testing.TB, action string) []map[string]any {
 	}
 	return out
 }
+
+// StorageFull counts the core's lines about a full disk: full, when writes
+// started failing, and back, when they succeeded again. Any other line at
+// level ERROR fails t: a full disk is not the server's error.
+func (b *Buffer) StorageFull(t testing.TB) (full, back int) {
+	t.Helper()
+	for _, l := range b.Lines(t) {
+		msg, _ := l["msg"].(string)
+		switch {
+		case l["level"] == "ERROR" && strings.Contains(msg, "storage is full"):
+			full++
+		case l["level"] == "ERROR":
+			t.Errorf("unexpected error line %v", l)
+		case msg == "the CA's storage accepts writes again":
+			back++
+		}
+	}
+	return full, back
+}
