@@ -41,6 +41,15 @@ func (s *Service) FinalizeACMEOrder(ctx context.Context, a *storage.ACMEAccount,
 		return o, notReady(acmeProcessing)
 	}
 	defer s.finalizing.release(o.ID)
+	// Read again under the claim: a request that held it until just now
+	// may have finalized the order since o was read, and must be the only
+	// one that signed.
+	if o, err = s.store.ACMEOrder(id); err != nil {
+		return o, err
+	}
+	if st := s.orderStatus(&o); st != acmeReady {
+		return o, notReady(st)
+	}
 	if err := s.authorized(&o); err != nil {
 		return o, err
 	}
@@ -83,7 +92,11 @@ func (s *Service) issueOrder(ctx context.Context, a *storage.ACMEAccount, o *sto
 		stored.Status, stored.Serial = acmeValid, c.Serial
 		return nil
 	})
-	if KindOf(err) == NotReady {
+	switch {
+	case errors.Is(err, storage.ErrExists):
+		// Another server's request finalized it first.
+		return nil, *o, notReady(acmeValid)
+	case KindOf(err) == NotReady:
 		return nil, *o, err
 	}
 	if err := s.noteWrite(ctx, err); err != nil {
