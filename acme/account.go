@@ -1,37 +1,18 @@
 package acme
 
 import (
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/julienschmidt/httprouter"
 
-	"certmaker/ca"
 	"certmaker/core"
 	"certmaker/httplog"
 	"certmaker/storage"
 )
-
-// Statuses of accounts, orders, authorizations and challenges.
-const (
-	statusValid       = "valid"
-	statusPending     = "pending"
-	statusReady       = "ready"
-	statusProcessing  = "processing"
-	statusInvalid     = "invalid"
-	statusDeactivated = "deactivated"
-	statusExpired     = "expired"
-)
-
-// maxContacts bounds an account's contact list.
-const maxContacts = 10
 
 // account is the JSON form of an account (RFC 8555 7.1.2).
 type account struct {
@@ -54,7 +35,7 @@ type newAccountRequest struct {
 }
 
 // handleNewAccount creates an account for the JWS's key, or finds the one
-// it already has (RFC 8555 7.3).
+// it already has (RFC 8555 7.3): 201 for a new one, 200 for an old one.
 func (s *Server) handleNewAccount(w http.ResponseWriter, r *http.Request, _ httprouter.Params, q *request) error {
 	var req newAccountRequest
 	if err := q.decode(&req); err != nil {
@@ -64,89 +45,46 @@ func (s *Server) handleNewAccount(w http.ResponseWriter, r *http.Request, _ http
 	if err != nil {
 		return err
 	}
-	existing, err := s.store.ACMEAccountByKey(tp)
-	switch {
-	case err == nil:
-		return s.answerExisting(w, r, &existing)
-	case !errors.Is(err, storage.ErrNotFound):
-		return internal(err)
-	case req.OnlyReturnExisting:
-		return newProblem(probAccountDoesNotExist, http.StatusBadRequest, "no account has this key")
-	}
-	contact, err := checkContacts(req.Contact)
-	if err != nil {
-		return err
-	}
-	owner, eabID := s.defaultUser, ""
-	switch {
-	case len(req.ExternalAccountBinding) > 0 && string(req.ExternalAccountBinding) != "null":
-		k, err := s.verifyEAB(req.ExternalAccountBinding, q.jwk)
-		if err != nil {
-			return err
-		}
-		owner, eabID = k.Owner, k.ID
-	case s.requireEAB:
-		return newProblem(probExternalAccountRequired, http.StatusBadRequest,
-			"this server needs an External Account Binding: ask the CA operator for a key (certmaker user acme-eab NAME)")
-	}
-	if _, err := s.activeUser(r, owner); err != nil {
-		return err
-	}
 	keyJSON, err := q.jwk.MarshalJSON()
 	if err != nil {
 		return internal(err)
 	}
-	id, err := newID()
+	nreq := core.NewACMEAccount{Key: keyJSON, Thumbprint: tp, Contact: req.Contact, OnlyExisting: req.OnlyReturnExisting}
+	if len(req.ExternalAccountBinding) > 0 && string(req.ExternalAccountBinding) != "null" {
+		if nreq.Binding, err = s.binding(req.ExternalAccountBinding); err != nil {
+			return err
+		}
+	}
+	a, created, err := s.core.ACMEAccountFor(r.Context(), nreq)
 	if err != nil {
-		return internal(err)
-	}
-	a := storage.ACMEAccount{
-		ID: id, Owner: owner, Thumbprint: tp, Key: keyJSON, Contact: contact,
-		Status: statusValid, EABKeyID: eabID, Created: s.ca.Now().UTC(),
-	}
-	got, err := s.store.CreateACMEAccount(a)
-	if errors.Is(err, storage.ErrExists) && got.ID != "" {
-		// The same key raced us to it: answer as for an existing account.
-		return s.answerExisting(w, r, &got)
-	}
-	if errors.Is(err, storage.ErrNotFound) && eabID != "" {
-		// The operator revoked the key since verifyEAB read it.
-		return unauthorized("externalAccountBinding: key %q was revoked", eabID)
-	}
-	if err != nil {
-		return internal(err)
-	}
-	httplog.SetUser(r, owner)
-	s.core.Audit(r.Context(), core.Actor{Door: core.DoorACME, User: owner, Account: id}, "acme.account.create", id, nil, slog.String("eab", eabID))
-	w.Header().Set("Location", s.accountURL(id))
-	return writeJSON(w, http.StatusCreated, s.accountJSON(&a))
-}
-
-// answerExisting is the 200 for a key that has an account already.
-func (s *Server) answerExisting(w http.ResponseWriter, r *http.Request, a *storage.ACMEAccount) error {
-	if a.Status != statusValid {
-		return newProblem(probUnauthorized, http.StatusUnauthorized, "the account of this key is %s", a.Status)
+		return err
 	}
 	httplog.SetUser(r, a.Owner)
 	w.Header().Set("Location", s.accountURL(a.ID))
-	return writeJSON(w, http.StatusOK, s.accountJSON(a))
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return writeJSON(w, status, s.accountJSON(&a))
 }
 
-// verifyEAB checks an External Account Binding (RFC 8555 7.3.4): a JWS by
-// a key the operator handed out, over the account's key, for this URL.
-func (s *Server) verifyEAB(raw json.RawMessage, accountKey *jose.JSONWebKey) (storage.ACMEEAB, error) {
-	bad := func(format string, args ...any) (storage.ACMEEAB, error) {
-		return storage.ACMEEAB{}, unauthorized("externalAccountBinding: "+format, args...)
+// binding reads an External Account Binding (RFC 8555 7.3.4): a JWS by a
+// key the operator handed out, over the account's key, for this URL. Its
+// form is checked here; its MAC and what it binds by the core.
+func (s *Server) binding(raw json.RawMessage) (*core.ACMEBinding, error) {
+	bad := func(format string, args ...any) (*core.ACMEBinding, error) {
+		return nil, unauthorized("externalAccountBinding: "+format, args...)
 	}
-	jws, h, err := parseJWS(raw, eabAlgorithms)
+	sig, err := parseJWS(raw, eabAlgorithms)
 	if err != nil {
 		var p *problem
 		if errors.As(err, &p) {
 			p.Detail = "externalAccountBinding: " + p.Detail
 			p.Type = problemPrefix + probMalformed
 		}
-		return storage.ACMEEAB{}, err
+		return nil, err
 	}
+	h := sig.header
 	switch {
 	case h.KeyID == "":
 		return bad("no kid")
@@ -155,56 +93,23 @@ func (s *Server) verifyEAB(raw json.RawMessage, accountKey *jose.JSONWebKey) (st
 	case headerURL(h) != s.url(pathNewAccount):
 		return bad("url must be %q", s.url(pathNewAccount))
 	}
-	k, err := s.store.ACMEEABKey(h.KeyID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return bad("unknown key id %.100q", h.KeyID)
-	}
+	mac, err := base64.RawURLEncoding.DecodeString(sig.signature)
 	if err != nil {
-		return storage.ACMEEAB{}, internal(err)
-	}
-	payload, err := jws.Verify(k.Key)
-	if err != nil {
-		return bad("MAC does not verify with key %q", h.KeyID)
+		return bad("signature is not base64url")
 	}
 	var bound jose.JSONWebKey
-	if err := bound.UnmarshalJSON(payload); err != nil {
+	if err := bound.UnmarshalJSON(sig.UnsafePayloadWithoutVerification()); err != nil {
 		return bad("payload is not a JWK: %v", err)
 	}
-	got, err := thumbprint(&bound)
+	tp, err := thumbprint(&bound)
 	if err != nil {
 		return bad("payload key: %v", err)
 	}
-	want, err := thumbprint(accountKey)
-	if err != nil {
-		return storage.ACMEEAB{}, err
-	}
-	if got != want {
-		return bad("binds a different key than the one signing the request")
-	}
-	return k, nil
-}
-
-// checkContacts accepts mailto: addresses only (RFC 8555 7.3).
-func checkContacts(in []string) ([]string, error) {
-	if len(in) > maxContacts {
-		return nil, newProblem(probInvalidContact, http.StatusBadRequest, "at most %d contacts", maxContacts)
-	}
-	var out []string
-	for _, c := range in {
-		addr, ok := strings.CutPrefix(c, "mailto:")
-		if !ok {
-			return nil, newProblem(probUnsupportedContact, http.StatusBadRequest, "contact %.100q: only mailto: is supported", c)
-		}
-		if strings.ContainsAny(addr, ",?") {
-			return nil, newProblem(probInvalidContact, http.StatusBadRequest, "contact %.100q: one address, no headers", c)
-		}
-		n, err := ca.NormalizeEmail(addr)
-		if err != nil {
-			return nil, newProblem(probInvalidContact, http.StatusBadRequest, "contact %.100q is not an email address", c)
-		}
-		out = append(out, "mailto:"+n)
-	}
-	return out, nil
+	return &core.ACMEBinding{
+		KeyID: h.KeyID, Algorithm: h.Algorithm,
+		SigningInput: []byte(sig.protected + "." + sig.payload), MAC: mac,
+		Thumbprint: tp,
+	}, nil
 }
 
 type accountUpdate struct {
@@ -224,31 +129,9 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request, p httprou
 		if err := q.decode(&upd); err != nil {
 			return err
 		}
-		if upd.Status != "" && upd.Status != statusDeactivated {
-			return malformed("an account's status can only be set to %q", statusDeactivated)
-		}
-		var contact []string
-		if upd.Contact != nil {
-			var err error
-			if contact, err = checkContacts(*upd.Contact); err != nil {
-				return err
-			}
-		}
 		var err error
-		a, err = s.store.UpdateACMEAccount(a.ID, func(a *storage.ACMEAccount) error {
-			if upd.Contact != nil {
-				a.Contact = contact
-			}
-			if upd.Status == statusDeactivated {
-				a.Status = statusDeactivated
-			}
-			return nil
-		})
-		if err != nil {
-			return internal(err)
-		}
-		if a.Status == statusDeactivated {
-			s.core.Audit(r.Context(), actor(&a), "acme.account.deactivate", a.ID, nil)
+		if a, err = s.core.UpdateACMEAccount(r.Context(), q.account, core.ACMEAccountUpdate(upd)); err != nil {
+			return err
 		}
 	}
 	w.Header().Set("Location", s.accountURL(a.ID))
@@ -256,16 +139,16 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request, p httprou
 }
 
 // handleAccountOrders lists the account's orders (RFC 8555 7.1.2.1).
-func (s *Server) handleAccountOrders(w http.ResponseWriter, _ *http.Request, p httprouter.Params, q *request) error {
+func (s *Server) handleAccountOrders(w http.ResponseWriter, r *http.Request, p httprouter.Params, q *request) error {
 	if p.ByName("id") != q.account.ID {
 		return unauthorized("the request is signed by another account")
 	}
 	if !q.postAsGet() {
 		return malformed("the orders list takes POST-as-GET")
 	}
-	ids, err := s.store.ACMEOrders(q.account.ID)
+	ids, err := s.core.ACMEOrders(r.Context(), q.account)
 	if err != nil {
-		return internal(err)
+		return err
 	}
 	urls := make([]string, len(ids))
 	for i, id := range ids {
@@ -287,10 +170,11 @@ func (s *Server) handleKeyChange(w http.ResponseWriter, r *http.Request, _ httpr
 	if q.postAsGet() {
 		return malformed("keyChange needs an inner JWS as payload")
 	}
-	inner, h, err := parseJWS(q.payload, algorithms)
+	inner, err := parseJWS(q.payload, algorithms)
 	if err != nil {
 		return err
 	}
+	h := inner.header
 	switch {
 	case h.JSONWebKey == nil || h.KeyID != "":
 		return malformed("the inner JWS must carry the new key as jwk, and no kid")
@@ -308,8 +192,9 @@ func (s *Server) handleKeyChange(w http.ResponseWriter, r *http.Request, _ httpr
 		return malformed("the inner JWS signature does not verify with its jwk")
 	}
 	var req keyChangeRequest
-	if err := json.Unmarshal(payload, &req); err != nil {
-		return malformed("inner payload: %v", err)
+	innerReq := request{payload: payload}
+	if err := innerReq.decode(&req); err != nil {
+		return err
 	}
 	if req.Account != s.accountURL(q.account.ID) {
 		return malformed("inner payload account %.200q is not the signing account", req.Account)
@@ -322,47 +207,24 @@ func (s *Server) handleKeyChange(w http.ResponseWriter, r *http.Request, _ httpr
 	if err != nil {
 		return err
 	}
-	if oldTP != q.account.Thumbprint {
-		return unauthorized("oldKey is not the account's current key")
-	}
 	newTP, err := thumbprint(newKey)
 	if err != nil {
 		return err
-	}
-	if newTP == oldTP {
-		return malformed("the new key is the account's current key")
 	}
 	keyJSON, err := newKey.MarshalJSON()
 	if err != nil {
 		return internal(err)
 	}
-	a, err := s.store.UpdateACMEAccount(q.account.ID, func(a *storage.ACMEAccount) error {
-		if a.Thumbprint != oldTP {
-			return unauthorized("the account's key changed meanwhile")
-		}
-		a.Thumbprint, a.Key = newTP, keyJSON
-		return nil
-	})
-	if errors.Is(err, storage.ErrExists) {
-		p := newProblem(probMalformed, http.StatusConflict, "another account already has the new key")
-		if other, err := s.store.ACMEAccountByKey(newTP); err == nil && other.Owner == q.account.Owner {
-			p.location = s.accountURL(other.ID)
-		}
-		return p
-	}
+	a, err := s.core.ChangeACMEKey(r.Context(), q.account, core.ACMEKeyChange{OldThumbprint: oldTP, Key: keyJSON, Thumbprint: newTP})
 	if err != nil {
-		return asProblem(err)
+		if a.ID != "" {
+			// The account that has the key already, the same user's.
+			p := asProblem(err)
+			p.location = s.accountURL(a.ID)
+			return p
+		}
+		return err
 	}
-	s.core.Audit(r.Context(), actor(&a), "acme.account.key", a.ID, nil)
 	w.Header().Set("Location", s.accountURL(a.ID))
 	return writeJSON(w, http.StatusOK, s.accountJSON(&a))
-}
-
-// newID is 128 random bits, base64url: unguessable resource ids.
-func newID() (string, error) {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("making id: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
 }

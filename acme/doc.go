@@ -8,12 +8,15 @@
 // # Basics
 //
 // A Server is an http.Handler for everything under /acme/, a door of the
-// service core. It owns none of the CA: names are proven, certificates
-// signed, stored and revoked by the core for the account's certmaker user,
-// under the same rules as every other door, so they appear in listings,
-// OCSP, CRLs, metrics and the audit trail like any other. Its own protocol
-// state (accounts, orders, authorizations, EAB keys) lives in the store;
-// nonces live in memory.
+// service core like the API: it verifies each request's JWS and nonce,
+// decodes the payload, calls the core and encodes the answer or a problem
+// document (problem.go's one table from the core's error kinds). It holds
+// no store and writes nothing: ACME's state (accounts, orders,
+// authorizations, EAB keys) and every rule on it live in the core
+// (core/acme*.go), where certificates are also signed, stored and revoked
+// for the account's certmaker user under the same rules as every other
+// door, so they appear in listings, OCSP, CRLs, metrics and the audit trail
+// like any other. Only the nonces live here, in memory.
 //
 // Every request but the directory and newNonce is a JWS (flattened JSON,
 // protected header only) whose "url" is the public URL of the resource

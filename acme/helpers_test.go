@@ -30,6 +30,7 @@ import (
 	"certmaker/ca"
 	"certmaker/config"
 	"certmaker/core"
+	"certmaker/internal/testlog"
 	"certmaker/store"
 )
 
@@ -37,7 +38,7 @@ import (
 // a root made for the test, the API server with the ACME server mounted,
 // on a real listener, and an http-01 responder on 127.0.0.2 and 127.0.0.3.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	dbPath string
 	db     *store.DB
 	ca     *ca.Authority
@@ -53,6 +54,27 @@ type env struct {
 type envOptions struct {
 	noEAB       bool   // require_eab = false
 	defaultUser string // for noEAB
+	dir         string // where the database goes; "" is a temp dir
+	log         *testlog.Buffer
+	clock       *clock // nil is the real time
+}
+
+// clock is the server's time, which a test moves on.
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
 }
 
 // Names the checker resolves through its Hosts map: the solver answers on
@@ -64,9 +86,12 @@ var hosts = map[string][]netip.Addr{
 	"down.test":    {netip.MustParseAddr("127.0.0.9")},
 }
 
-func newEnv(t *testing.T, o envOptions) *env {
+func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
-	e := &env{t: t, dbPath: filepath.Join(t.TempDir(), "ca.db"), opts: o}
+	if o.dir == "" {
+		o.dir = t.TempDir()
+	}
+	e := &env{t: t, dbPath: filepath.Join(o.dir, "ca.db"), opts: o}
 	e.solver = newSolver(t)
 	e.open()
 	for _, name := range []string{"alice", "bob"} {
@@ -99,7 +124,14 @@ func (e *env) open() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(e.config(), db, app.Options{NoDashboard: true})
+	opts := app.Options{NoDashboard: true}
+	if e.opts.log != nil {
+		opts.Logger = e.opts.log.Logger()
+	}
+	if e.opts.clock != nil {
+		opts.Now = e.opts.clock.now
+	}
+	a, err := app.New(e.config(), db, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +217,7 @@ type solver struct {
 	fetches int               // answers served
 }
 
-func newSolver(t *testing.T) *solver {
+func newSolver(t testing.TB) *solver {
 	t.Helper()
 	s := &solver{keys: map[string]string{}}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -231,7 +263,7 @@ func (s *solver) set(token, body string) {
 // client is a tiny ACME client written for these tests with go-jose; it
 // knows nothing of the server's code.
 type client struct {
-	t     *testing.T
+	t     testing.TB
 	e     *env
 	key   crypto.Signer
 	alg   jose.SignatureAlgorithm
@@ -243,7 +275,7 @@ func (e *env) newClient(key crypto.Signer, alg jose.SignatureAlgorithm) *client 
 	return &client{t: e.t, e: e, key: key, alg: alg}
 }
 
-func newECKey(t *testing.T) *ecdsa.PrivateKey {
+func newECKey(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -258,7 +290,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T, v any) {
+func (r response) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("answer is not JSON (%d): %q", r.status, r.body)
@@ -266,7 +298,7 @@ func (r response) json(t *testing.T, v any) {
 }
 
 // want fails unless the status matches, showing the body.
-func (r response) want(t *testing.T, status int) response {
+func (r response) want(t testing.TB, status int) response {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status %d, want %d; body %s", r.status, status, r.body)
@@ -282,7 +314,7 @@ type problemDoc struct {
 
 // wantProblem fails unless the answer is a problem document of the short
 // type (such as "badNonce") with the status.
-func (r response) wantProblem(t *testing.T, status int, typ string) problemDoc {
+func (r response) wantProblem(t testing.TB, status int, typ string) problemDoc {
 	t.Helper()
 	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
 		t.Fatalf("content type %q, want application/problem+json; status %d body %s", ct, r.status, r.body)
@@ -388,7 +420,7 @@ func (c *client) sign(url string, payload []byte, o jwsOptions) []byte {
 
 // flatten re-serializes a JWS with "payload" always present: go-jose
 // leaves an empty one out, and POST-as-GET needs "payload": "".
-func flatten(t *testing.T, full string) []byte {
+func flatten(t testing.TB, full string) []byte {
 	t.Helper()
 	var f struct {
 		Protected string `json:"protected"`
@@ -565,7 +597,7 @@ func (c *client) answer(o orderDoc) []challengeDoc {
 	return out
 }
 
-func http01(t *testing.T, az authzDoc) challengeDoc {
+func http01(t testing.TB, az authzDoc) challengeDoc {
 	t.Helper()
 	for _, ch := range az.Challenges {
 		if ch.Type == "http-01" {
@@ -577,13 +609,13 @@ func http01(t *testing.T, az authzDoc) challengeDoc {
 }
 
 // csr makes a CSR for names (and CN) with a new P-256 key.
-func csr(t *testing.T, cn string, dnsNames []string, ips []string) ([]byte, crypto.Signer) {
+func csr(t testing.TB, cn string, dnsNames []string, ips []string) ([]byte, crypto.Signer) {
 	t.Helper()
 	key := newECKey(t)
 	return csrWithKey(t, key, cn, dnsNames, ips), key
 }
 
-func csrWithKey(t *testing.T, key crypto.Signer, cn string, dnsNames []string, ips []string) []byte {
+func csrWithKey(t testing.TB, key crypto.Signer, cn string, dnsNames []string, ips []string) []byte {
 	t.Helper()
 	tmpl := &x509.CertificateRequest{Subject: pkix.Name{CommonName: cn}, DNSNames: dnsNames}
 	for _, s := range ips {

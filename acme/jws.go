@@ -1,8 +1,6 @@
 package acme
 
 import (
-	"crypto"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,8 +13,8 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"certmaker/ca"
-	"certmaker/core"
 	"certmaker/httplog"
+	"certmaker/internal/jsonkeys"
 	"certmaker/storage"
 )
 
@@ -50,14 +48,18 @@ type request struct {
 // postAsGet reports an empty payload (RFC 8555 6.3).
 func (q *request) postAsGet() bool { return len(q.payload) == 0 }
 
-// decode reads a JSON payload; unknown fields are ignored, as RFC 8555
-// asks of servers.
+// decode reads a JSON payload as strictly as the API reads its bodies (a
+// key named twice is refused: jsonkeys); unknown fields are ignored, as
+// RFC 8555 asks of servers.
 func (q *request) decode(v any) error {
 	if q.postAsGet() {
 		return malformed("this request needs a JSON payload, not POST-as-GET")
 	}
 	if err := json.Unmarshal(q.payload, v); err != nil {
 		return malformed("payload is not the expected JSON object: %v", err)
+	}
+	if err := jsonkeys.Check(q.payload); err != nil {
+		return malformed("payload: %v", err)
 	}
 	return nil
 }
@@ -85,36 +87,51 @@ type flattened struct {
 	Signatures json.RawMessage `json:"signatures"`
 }
 
-// parseJWS parses a flattened JWS and returns it with its protected header.
-func parseJWS(body []byte, algs []jose.SignatureAlgorithm) (*jose.JSONWebSignature, jose.Header, error) {
+// jws is a parsed flattened JWS: go-jose's form, its protected header, and
+// the parts as sent (an External Account Binding's MAC is over them).
+type jws struct {
+	*jose.JSONWebSignature
+	header    jose.Header
+	protected string
+	payload   string
+	signature string
+}
+
+// parseJWS parses a flattened JWS. The body is decoded once; go-jose gets
+// its parts in the compact form, which it parses without a second JSON
+// pass over the body (the payload is most of it).
+func parseJWS(body []byte, algs []jose.SignatureAlgorithm) (*jws, error) {
 	var f flattened
 	if err := json.Unmarshal(body, &f); err != nil {
-		return nil, jose.Header{}, malformed("body is not a JWS in flattened JSON serialization: %v", err)
+		return nil, malformed("body is not a JWS in flattened JSON serialization: %v", err)
 	}
 	switch {
 	case f.Signatures != nil:
-		return nil, jose.Header{}, malformed("JWS must use the flattened JSON serialization, with one signature")
+		return nil, malformed("JWS must use the flattened JSON serialization, with one signature")
 	case f.Header != nil:
-		return nil, jose.Header{}, malformed("JWS must not have an unprotected header")
+		return nil, malformed("JWS must not have an unprotected header")
 	case f.Protected == nil || f.Payload == nil || f.Signature == nil:
-		return nil, jose.Header{}, malformed("JWS needs protected, payload and signature")
+		return nil, malformed("JWS needs protected, payload and signature")
+	case strings.Contains(*f.Protected+*f.Payload+*f.Signature, "."):
+		return nil, malformed("JWS parts must be base64url")
 	}
-	jws, err := jose.ParseSignedJSON(string(body), algs)
+	parsed, err := jose.ParseSignedCompact(*f.Protected+"."+*f.Payload+"."+*f.Signature, algs)
 	var algErr *jose.ErrUnexpectedSignatureAlgorithm
 	if errors.As(err, &algErr) {
 		p := newProblem(probBadSignatureAlgorithm, http.StatusBadRequest, "JWS algorithm %q is not supported", algErr.Got)
 		for _, a := range algs {
 			p.Algorithms = append(p.Algorithms, string(a))
 		}
-		return nil, jose.Header{}, p
+		return nil, p
 	}
 	if err != nil {
-		return nil, jose.Header{}, malformed("JWS does not parse: %v", err)
+		return nil, malformed("JWS does not parse: %v", err)
 	}
-	if len(jws.Signatures) != 1 {
-		return nil, jose.Header{}, malformed("JWS must have exactly one signature")
+	if len(parsed.Signatures) != 1 {
+		return nil, malformed("JWS must have exactly one signature")
 	}
-	return jws, jws.Signatures[0].Protected, nil
+	return &jws{JSONWebSignature: parsed, header: parsed.Signatures[0].Protected,
+		protected: *f.Protected, payload: *f.Payload, signature: *f.Signature}, nil
 }
 
 func headerURL(h jose.Header) string {
@@ -137,10 +154,11 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, mode keyMode) (*
 	if err != nil {
 		return nil, malformed("reading body: %v", err)
 	}
-	jws, h, err := parseJWS(body, algorithms)
+	sig, err := parseJWS(body, algorithms)
 	if err != nil {
 		return nil, err
 	}
+	h := sig.header
 	want := s.url(r.URL.Path)
 	q := &request{url: headerURL(h)}
 	switch {
@@ -167,13 +185,13 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, mode keyMode) (*
 		}
 		key, q.jwk = h.JSONWebKey, h.JSONWebKey
 	} else {
-		a, k, err := s.accountByKID(h.KeyID)
+		a, k, err := s.accountByKID(r, h.KeyID)
 		if err != nil {
 			return nil, err
 		}
 		key, q.account = k, a
 	}
-	payload, err := jws.Verify(key)
+	payload, err := sig.Verify(key)
 	if err != nil {
 		return nil, malformed("JWS signature does not verify with the account's key")
 	}
@@ -184,10 +202,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, mode keyMode) (*
 	if q.account != nil {
 		// Only now, so that the status of an account is told only to
 		// its key.
-		if q.account.Status != statusValid {
-			return nil, newProblem(probUnauthorized, http.StatusUnauthorized, "account is %s", q.account.Status)
-		}
-		if _, err := s.activeUser(r, q.account.Owner); err != nil {
+		if err := s.core.ACMEAccountActs(r.Context(), q.account); err != nil {
 			return nil, err
 		}
 		httplog.SetUser(r, q.account.Owner)
@@ -196,41 +211,20 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, mode keyMode) (*
 }
 
 // accountByKID loads the account a kid names and its key.
-func (s *Server) accountByKID(kid string) (*storage.ACMEAccount, *jose.JSONWebKey, error) {
+func (s *Server) accountByKID(r *http.Request, kid string) (*storage.ACMEAccount, *jose.JSONWebKey, error) {
 	id, ok := strings.CutPrefix(kid, s.url(pathAccount))
 	if !ok || id == "" || strings.Contains(id, "/") {
 		return nil, nil, newProblem(probAccountDoesNotExist, http.StatusBadRequest, "kid %.200q is not an account URL of this server", kid)
 	}
-	a, err := s.store.ACMEAccount(id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, nil, newProblem(probAccountDoesNotExist, http.StatusBadRequest, "no account %q", id)
-	}
+	a, err := s.core.ACMEAccount(r.Context(), id)
 	if err != nil {
-		return nil, nil, internal(err)
+		return nil, nil, err
 	}
 	var k jose.JSONWebKey
 	if err := k.UnmarshalJSON(a.Key); err != nil {
 		return nil, nil, internal(fmt.Errorf("account %s key: %w", id, err))
 	}
 	return &a, &k, nil
-}
-
-// activeUser is the certmaker user an account acts for, if it may act
-// (the core's rule: it exists and is enabled).
-func (s *Server) activeUser(r *http.Request, name string) (storage.User, error) {
-	u, err := s.core.ActiveUser(r.Context(), name)
-	switch core.KindOf(err) {
-	case "":
-		return u, nil
-	case core.NotFound, core.Disabled:
-		return u, unauthorized("%v", err)
-	}
-	return u, internal(err)
-}
-
-// actor is the account acting, as the core knows it.
-func actor(a *storage.ACMEAccount) core.Actor {
-	return core.Actor{Door: core.DoorACME, User: a.Owner, Account: a.ID}
 }
 
 // checkKey accepts the account keys certmaker accepts in CSRs: RSA of at
@@ -245,24 +239,11 @@ func checkKey(k *jose.JSONWebKey) error {
 	return nil
 }
 
-// thumbprint is the RFC 7638 SHA-256 thumbprint of a key, base64url.
+// thumbprint is the RFC 7638 thumbprint of a JWK (ca.Thumbprint).
 func thumbprint(k *jose.JSONWebKey) (string, error) {
-	b, err := k.Thumbprint(crypto.SHA256)
+	tp, err := ca.Thumbprint(k.Key)
 	if err != nil {
 		return "", newProblem(probBadPublicKey, http.StatusBadRequest, "key has no thumbprint: %v", err)
 	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
+	return tp, nil
 }
-
-// publicThumbprint is the thumbprint of any public key, for comparing a
-// certificate's or CSR's key with a JWK.
-func publicThumbprint(pub crypto.PublicKey) string {
-	tp, err := thumbprint(&jose.JSONWebKey{Key: pub})
-	if err != nil {
-		return ""
-	}
-	return tp
-}
-
-// keyAuthorization is what an http-01 token file must hold (RFC 8555 8.1).
-func keyAuthorization(token, thumbprint string) string { return token + "." + thumbprint }

@@ -12,6 +12,7 @@ import (
 
 // Problem types (RFC 8555 6.7), without their common prefix.
 const (
+	probAboutBlank              = "about:blank" // RFC 7807 4.2: no type beyond the status; no prefix
 	probAccountDoesNotExist     = "accountDoesNotExist"
 	probAlreadyRevoked          = "alreadyRevoked"
 	probBadCSR                  = "badCSR"
@@ -30,6 +31,7 @@ const (
 	probServerInternal          = "serverInternal"
 	probUnauthorized            = "unauthorized"
 	probUnsupportedContact      = "unsupportedContact"
+	probRateLimited             = "rateLimited"
 	probUnsupportedIdentifier   = "unsupportedIdentifier"
 )
 
@@ -39,6 +41,7 @@ const problemPrefix = "urn:ietf:params:acme:error:"
 // fails with; anything else is rendered as serverInternal.
 type problem struct {
 	Type       string   `json:"type"`
+	Title      string   `json:"title,omitempty"`
 	Detail     string   `json:"detail,omitempty"`
 	Status     int      `json:"status,omitempty"`
 	Algorithms []string `json:"algorithms,omitempty"`
@@ -75,28 +78,62 @@ func internal(err error) *problem {
 	return p
 }
 
-// problems is ACME's one table from the core's error kinds to problem
-// types and statuses. Handlers pick a more precise type where RFC 8555
-// has one for their resource (badCSR for a finalize, badRevocationReason,
-// rejectedIdentifier); anything unlisted is serverInternal.
-var problems = map[core.Kind]struct {
+// problemType says how ACME names one of the core's kinds: its problem
+// type (without the common prefix) and status.
+type problemType struct {
 	typ    string
 	status int
-}{
-	core.Invalid:         {probMalformed, http.StatusBadRequest},
-	core.Unauthenticated: {probUnauthorized, http.StatusUnauthorized},
-	core.Disabled:        {probUnauthorized, http.StatusForbidden},
-	core.Forbidden:       {probUnauthorized, http.StatusForbidden},
-	core.NotFound:        {probMalformed, http.StatusNotFound},
-	core.Exists:          {probMalformed, http.StatusConflict},
-	core.Revoked:         {probAlreadyRevoked, http.StatusBadRequest},
-	core.Expired:         {probMalformed, http.StatusBadRequest},
-	core.ChallengeFailed: {probIncorrectResponse, http.StatusForbidden},
-	core.Full:            {probServerInternal, http.StatusServiceUnavailable},
-	core.TooMany:         {"rateLimited", http.StatusTooManyRequests},
 }
 
-// asProblem turns any handler error into a problem by its kind.
+// uri is the problem's type as a document carries it.
+func (m problemType) uri() string {
+	if m.typ == probAboutBlank {
+		return m.typ
+	}
+	return problemPrefix + m.typ
+}
+
+// problems is ACME's one table from the core's error kinds to problem
+// types and statuses; every kind has its entry (kinds_test.go walks them).
+var problems = map[core.Kind]problemType{
+	core.Internal:              {probServerInternal, http.StatusInternalServerError},
+	core.Invalid:               {probMalformed, http.StatusBadRequest},
+	core.Unauthenticated:       {probUnauthorized, http.StatusUnauthorized},
+	core.Disabled:              {probUnauthorized, http.StatusForbidden},
+	core.Forbidden:             {probUnauthorized, http.StatusForbidden},
+	core.NotFound:              {probMalformed, http.StatusNotFound},
+	core.Exists:                {probMalformed, http.StatusConflict},
+	core.Revoked:               {probAlreadyRevoked, http.StatusBadRequest},
+	core.Expired:               {probMalformed, http.StatusBadRequest},
+	core.Full:                  {probAboutBlank, http.StatusServiceUnavailable},
+	core.Canceled:              {probServerInternal, statusClientClosed},
+	core.BadReason:             {probBadRevocationReason, http.StatusBadRequest},
+	core.ChallengeFailed:       {probUnauthorized, http.StatusForbidden},
+	core.ChallengeIncorrect:    {probIncorrectResponse, http.StatusForbidden},
+	core.ChallengeDNS:          {probDNS, http.StatusForbidden},
+	core.ChallengeConnection:   {probConnection, http.StatusForbidden},
+	core.BadCSR:                {probBadCSR, http.StatusBadRequest},
+	core.NotReady:              {probOrderNotReady, http.StatusForbidden},
+	core.RejectedIdentifier:    {probRejectedIdentifier, http.StatusBadRequest},
+	core.UnsupportedIdentifier: {probUnsupportedIdentifier, http.StatusBadRequest},
+	core.AccountInactive:       {probUnauthorized, http.StatusUnauthorized},
+	core.NoAccount:             {probAccountDoesNotExist, http.StatusBadRequest},
+	core.BindingRequired:       {probExternalAccountRequired, http.StatusBadRequest},
+	core.BadContact:            {probInvalidContact, http.StatusBadRequest},
+	core.UnsupportedContact:    {probUnsupportedContact, http.StatusBadRequest},
+	core.TooMany:               {probRateLimited, http.StatusTooManyRequests},
+}
+
+// statusClientClosed is nginx's "client closed request": the client went
+// away and reads no answer; it keeps such requests out of the 5xx counts.
+const statusClientClosed = 499
+
+// retryFull is the Retry-After, in seconds, of an answer refused because
+// the CA's storage is full, as the API's.
+const retryFull = "60"
+
+// asProblem turns any handler error into a problem: the door's own, or by
+// the core's kind. An internal error's message stays in the log.
 func asProblem(err error) *problem {
 	var p *problem
 	if errors.As(err, &p) {
@@ -105,39 +142,40 @@ func asProblem(err error) *problem {
 	k := core.KindOf(err)
 	m, ok := problems[k]
 	switch {
-	case !ok:
+	case !ok, k == core.Internal:
 		return internal(err)
-	case k == core.NotFound:
-		// Of a resource the handler did not name.
-		return notFound("resource")
 	case k == core.Full:
-		// RFC 8555 section 6.6: 503 with Retry-After asks the client to
-		// come back; the disk's path stays out of the detail.
-		p := newProblem(m.typ, m.status, "%s; try again later", storage.ErrFull)
-		p.retryAfter = "60"
-		return p
+		// RFC 8555 6.7 has no type for it: about:blank (RFC 7807 4.2)
+		// says the status tells all, and 503 with Retry-After asks the
+		// client to come back (RFC 8555 6.6). The disk's path stays out.
+		return &problem{Type: m.uri(), Title: http.StatusText(m.status), Status: m.status,
+			Detail: storage.ErrFull.Error() + "; try again later", retryAfter: retryFull}
 	}
-	return newProblem(m.typ, m.status, "%v", err)
+	return &problem{Type: m.uri(), Status: m.status, Detail: err.Error(), cause: err}
 }
 
-// record is what a stored order or challenge keeps of a problem.
-func (p *problem) record() *storage.ACMEProblem {
-	return &storage.ACMEProblem{Type: p.Type, Detail: p.Detail, Status: p.Status}
-}
-
-// problemOf turns a stored problem back into its JSON form.
+// problemOf turns what an order or challenge keeps of its failure back
+// into a problem document: by its kind, or as stored before kinds were
+// kept.
 func problemOf(sp *storage.ACMEProblem) *problem {
-	if sp == nil {
+	switch {
+	case sp == nil:
 		return nil
+	case sp.Kind == "":
+		return &problem{Type: sp.Type, Detail: sp.Detail, Status: sp.Status}
 	}
-	return &problem{Type: sp.Type, Detail: sp.Detail, Status: sp.Status}
+	m, ok := problems[core.Kind(sp.Kind)]
+	if !ok {
+		m = problems[core.Internal]
+	}
+	return &problem{Type: m.uri(), Detail: sp.Detail, Status: m.status}
 }
 
 // writeProblem renders err as application/problem+json. Internal errors go
 // to the request log through onInternal.
 func writeProblem(w http.ResponseWriter, err error, onInternal func(error)) {
 	p := asProblem(err)
-	if p.cause != nil && p.Type == problemPrefix+probServerInternal && onInternal != nil {
+	if p.cause != nil && p.Status == http.StatusInternalServerError && onInternal != nil {
 		onInternal(p.cause)
 	}
 	if p.location != "" {

@@ -3,7 +3,6 @@ package acme
 import (
 	"crypto/x509"
 	"encoding/base64"
-	"errors"
 	"net/http"
 
 	"github.com/julienschmidt/httprouter"
@@ -40,21 +39,11 @@ func (s *Server) handleRevokeCert(w http.ResponseWriter, r *http.Request, _ http
 	if q.jwk != nil {
 		a.Key = q.jwk.Key
 	} else {
-		a = actor(q.account)
+		a = core.ACMEActor(q.account)
 	}
-	_, err = s.core.Revoke(r.Context(), a, rev)
-	switch k := core.KindOf(err); {
-	case err == nil:
-		w.WriteHeader(http.StatusOK)
-		return nil
-	case errors.Is(err, core.ErrReason):
-		return newProblem(probBadRevocationReason, http.StatusBadRequest, "reason %d is not one certmaker revokes for (0, 1, 3, 4, 5, 9)", rev.Reason)
-	case k == core.NotFound:
-		return newProblem(probMalformed, http.StatusNotFound, "this CA did not issue that certificate")
-	case k == core.Revoked:
-		return newProblem(probAlreadyRevoked, http.StatusBadRequest, "certificate %s is already revoked", rev.Serial)
-	case k == core.Forbidden && q.jwk != nil:
-		return unauthorized("the request is signed by neither an account nor the certificate's key")
+	if _, err := s.core.Revoke(r.Context(), a, rev); err != nil {
+		return err
 	}
-	return asProblem(err)
+	w.WriteHeader(http.StatusOK)
+	return nil
 }

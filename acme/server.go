@@ -10,98 +10,41 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
-	"certmaker/ca"
 	"certmaker/core"
 	"certmaker/httplog"
-	"certmaker/storage"
 )
-
-// Store is the protocol state the ACME server keeps (accounts, orders,
-// authorizations, EAB keys, the nonce key); everything else it asks of
-// the core.
-type Store interface {
-	storage.ACME
-}
 
 // Config wires a Server.
 type Config struct {
-	// Core issues, revokes and proves names: ACME is one of its doors.
+	// Core keeps ACME's accounts, orders and authorizations and decides
+	// on them; it issues, revokes and proves names: ACME is one of its
+	// doors.
 	Core   *core.Service
-	Store  Store
 	Logger *slog.Logger
-
-	// RequireEAB refuses new accounts without an External Account Binding.
-	// Without one (when allowed), accounts act for DefaultUser.
-	RequireEAB  bool
-	DefaultUser string
-	// HTTP01Port is where http-01 tokens are fetched; default 80.
-	HTTP01Port int
-	// Days is the validity asked for ACME certificates; the authority
-	// clamps it. 0 is the authority's default.
-	Days int
-	// Expiry is how long an order and its authorizations may take to
-	// become valid; default 24h.
-	Expiry time.Duration
 }
 
-// Server is the ACME server, an http.Handler for /acme/.
+// Server is the ACME server, an http.Handler for /acme/. It keeps nothing
+// but its nonces.
 type Server struct {
 	core   *core.Service
-	store  Store
-	ca     *ca.Authority
 	log    *slog.Logger
 	nonces *nonces
 	router *httprouter.Router
-	// validating and finalizing are the authorizations and orders whose
-	// processing state lives in memory only (claim.go).
-	validating *claims
-	finalizing *claims
-
-	requireEAB  bool
-	defaultUser string
-	http01Port  int
-	days        int
-	expiry      time.Duration
 }
 
-// New checks cfg, loads (or makes) the nonce key and builds the routes.
+// New builds the routes over the core, with the nonce key it keeps.
 func New(cfg Config) (*Server, error) {
-	if cfg.Core == nil || cfg.Store == nil {
-		return nil, errors.New("acme: the core and a store are required")
-	}
-	if !cfg.RequireEAB && cfg.DefaultUser == "" {
-		return nil, errors.New("acme: without require_eab, a default user is needed for accounts without a binding")
-	}
-	if cfg.HTTP01Port == 0 {
-		cfg.HTTP01Port = 80
-	}
-	if cfg.HTTP01Port < 1 || cfg.HTTP01Port > 65535 {
-		return nil, errors.New("acme: http-01 port outside 1..65535")
-	}
-	if cfg.Expiry <= 0 {
-		cfg.Expiry = 24 * time.Hour
+	if cfg.Core == nil {
+		return nil, errors.New("acme: the core is required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	key, err := cfg.Store.ACMENonceKey()
+	key, err := cfg.Core.ACMENonceKey()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{
-		core:        cfg.Core,
-		store:       cfg.Store,
-		ca:          cfg.Core.Authority(),
-		log:         cfg.Logger,
-		nonces:      newNonces(key, nonceWindow),
-		validating:  newClaims(),
-		finalizing:  newClaims(),
-		requireEAB:  cfg.RequireEAB,
-		defaultUser: cfg.DefaultUser,
-		http01Port:  cfg.HTTP01Port,
-		days:        cfg.Days,
-		expiry:      cfg.Expiry,
-	}
+	s := &Server{core: cfg.Core, log: cfg.Logger, nonces: newNonces(key, nonceWindow)}
 	s.routes()
 	return s, nil
 }
@@ -186,7 +129,7 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error)
 }
 
 // url is the public URL of an ACME path.
-func (s *Server) url(path string) string { return s.ca.PublicURL() + path }
+func (s *Server) url(path string) string { return s.core.PublicURL() + path }
 
 func (s *Server) accountURL(id string) string { return s.url(pathAccount + id) }
 func (s *Server) orderURL(id string) string   { return s.url(pathOrder + id) }
@@ -233,7 +176,7 @@ func (s *Server) handleDirectory(w http.ResponseWriter, _ *http.Request, _ httpr
 		NewOrder:   s.url(pathNewOrder),
 		RevokeCert: s.url(pathRevokeCert),
 		KeyChange:  s.url(pathKeyChange),
-		Meta:       directoryMeta{Website: s.ca.PublicURL(), ExternalAccountRequired: s.requireEAB},
+		Meta:       directoryMeta{Website: s.core.PublicURL(), ExternalAccountRequired: s.core.ACMERequiresBinding()},
 	})
 }
 

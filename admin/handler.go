@@ -194,18 +194,37 @@ func (h *handler) revokeIntermediate(w http.ResponseWriter, r *http.Request, p h
 }
 
 // statuses is the admin protocol's one table from the core's error kinds
-// to statuses, for the kinds an operator's calls end in (the operator is
-// never unauthenticated, disabled or refused by the owner rule); any other
-// is a 500. The answer carries the kind itself too, so that the client
-// returns errors that errors.Is recognizes just like local ones.
+// to statuses; every kind has its entry (kinds_test.go walks them), though
+// an operator is never unauthenticated or refused by the owner rule. The
+// answer carries the kind itself too, so that the client returns errors
+// that errors.Is recognizes just like local ones.
 var statuses = map[core.Kind]int{
-	core.Invalid:  http.StatusBadRequest,
-	core.NotFound: http.StatusNotFound,
-	core.Exists:   http.StatusConflict,
-	core.Revoked:  http.StatusGone,
-	core.Full:     http.StatusServiceUnavailable,
-	core.TooMany:  http.StatusTooManyRequests,
-	core.Canceled: 499,
+	core.Internal:              http.StatusInternalServerError,
+	core.Invalid:               http.StatusBadRequest,
+	core.Unauthenticated:       http.StatusUnauthorized,
+	core.Disabled:              http.StatusForbidden,
+	core.Forbidden:             http.StatusForbidden,
+	core.NotFound:              http.StatusNotFound,
+	core.Exists:                http.StatusConflict,
+	core.Revoked:               http.StatusGone,
+	core.Expired:               http.StatusGone,
+	core.Full:                  http.StatusServiceUnavailable,
+	core.Canceled:              499,
+	core.BadReason:             http.StatusBadRequest,
+	core.ChallengeFailed:       http.StatusExpectationFailed,
+	core.ChallengeDNS:          http.StatusExpectationFailed,
+	core.ChallengeConnection:   http.StatusExpectationFailed,
+	core.ChallengeIncorrect:    http.StatusExpectationFailed,
+	core.BadCSR:                http.StatusBadRequest,
+	core.NotReady:              http.StatusConflict,
+	core.RejectedIdentifier:    http.StatusBadRequest,
+	core.UnsupportedIdentifier: http.StatusBadRequest,
+	core.AccountInactive:       http.StatusForbidden,
+	core.NoAccount:             http.StatusNotFound,
+	core.BindingRequired:       http.StatusBadRequest,
+	core.BadContact:            http.StatusBadRequest,
+	core.UnsupportedContact:    http.StatusBadRequest,
+	core.TooMany:               http.StatusTooManyRequests,
 }
 
 type errorResponse struct {
@@ -226,7 +245,7 @@ func replyError(w http.ResponseWriter, err error) {
 	kind := core.KindOf(err)
 	status, ok := statuses[kind]
 	if !ok {
-		status = http.StatusInternalServerError
+		kind, status = core.Internal, http.StatusInternalServerError
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

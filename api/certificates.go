@@ -25,18 +25,23 @@ func (s *Server) handleRequest(w http.ResponseWriter, r *http.Request, _ httprou
 		Error(w, r, err)
 		return
 	}
-	if s.core.ChallengeRequired() {
-		ch, err := s.core.OpenChallenge(r.Context(), a, req, kt)
-		s.answerOpened(w, r, ch.ID, ch.Token, err)
-		return
-	}
-	c, err := s.core.Issue(r.Context(), a, req, kt)
-	if err != nil {
+	s.answerRequested(w, r, a, core.CertificateRequest{Request: req, KeyType: kt})
+}
+
+// answerRequested asks the core for a certificate: issued now (200 and
+// its serial), or a challenge to solve first (202 and its token).
+func (s *Server) answerRequested(w http.ResponseWriter, r *http.Request, a core.Actor, cr core.CertificateRequest) {
+	res, err := s.core.Request(r.Context(), a, cr)
+	switch {
+	case err != nil:
 		Error(w, r, err)
-		return
+	case res.Challenge != nil:
+		w.Header().Set("X-Challenge-Location", s.core.PublicURL()+prefixOf(r)+"/challenge/"+res.Challenge.ID+"/solve")
+		writeText(w, http.StatusAccepted, res.Challenge.Token)
+	default:
+		s.setLocations(w, r, res.Certificate.Serial, cr.CSR == nil)
+		writeText(w, http.StatusOK, res.Certificate.Serial.String()+"\n")
 	}
-	s.setLocations(w, r, c.Serial, true)
-	writeText(w, http.StatusOK, c.Serial.String()+"\n")
 }
 
 // handleRequestWithCSR signs a client's CSR; the server never sees that key.
@@ -56,18 +61,7 @@ func (s *Server) handleRequestWithCSR(w http.ResponseWriter, r *http.Request, _ 
 		Error(w, r, err)
 		return
 	}
-	if s.core.ChallengeRequired() {
-		ch, err := s.core.OpenChallengeCSR(r.Context(), a, csr, req)
-		s.answerOpened(w, r, ch.ID, ch.Token, err)
-		return
-	}
-	c, err := s.core.IssueCSR(r.Context(), a, csr, req)
-	if err != nil {
-		Error(w, r, err)
-		return
-	}
-	s.setLocations(w, r, c.Serial, false)
-	writeText(w, http.StatusOK, c.Serial.String()+"\n")
+	s.answerRequested(w, r, a, core.CertificateRequest{Request: req, CSR: csr})
 }
 
 func daysParam(r *http.Request) (int, error) {

@@ -12,17 +12,6 @@ import (
 	"certmaker/core"
 )
 
-// answerOpened answers an opened challenge: 202 with its token and where
-// to solve it.
-func (s *Server) answerOpened(w http.ResponseWriter, r *http.Request, id, token string, err error) {
-	if err != nil {
-		Error(w, r, err)
-		return
-	}
-	w.Header().Set("X-Challenge-Location", s.core.PublicURL()+prefixOf(r)+"/challenge/"+id+"/solve")
-	writeText(w, http.StatusAccepted, token)
-}
-
 // handleChallengeSolve checks every name of a pending request and issues;
 // every solve of a challenge gets the same answer.
 func (s *Server) handleChallengeSolve(w http.ResponseWriter, r *http.Request, p httprouter.Params, a core.Actor) {

@@ -21,22 +21,36 @@ var (
 	errBadRequest = core.Errorf(core.Invalid, "bad request")
 )
 
-// statuses is the API's one table from errors to statuses: first its own
-// transport errors, then every kind of the core. The first match wins;
-// anything unlisted is a 500 with a generic message.
+// statuses is the API's one table from the core's error kinds to
+// statuses; every kind has its entry (kinds_test.go walks them). The API's
+// own transport errors come first (StatusOf).
 var statuses = map[core.Kind]int{
-	core.Invalid:         http.StatusBadRequest,
-	core.Unauthenticated: http.StatusUnauthorized,
-	core.Disabled:        http.StatusUnauthorized,
-	core.Forbidden:       http.StatusNotFound, // never say whose it is
-	core.NotFound:        http.StatusNotFound,
-	core.Exists:          http.StatusConflict,
-	core.Revoked:         http.StatusGone,
-	core.Expired:         http.StatusGone,
-	core.ChallengeFailed: http.StatusExpectationFailed,
-	core.Full:            http.StatusServiceUnavailable,
-	core.TooMany:         http.StatusTooManyRequests,
-	core.Canceled:        statusClientClosed,
+	core.Internal:              http.StatusInternalServerError,
+	core.Invalid:               http.StatusBadRequest,
+	core.Unauthenticated:       http.StatusUnauthorized,
+	core.Disabled:              http.StatusUnauthorized,
+	core.Forbidden:             http.StatusNotFound, // never say whose it is
+	core.NotFound:              http.StatusNotFound,
+	core.Exists:                http.StatusConflict,
+	core.Revoked:               http.StatusGone,
+	core.Expired:               http.StatusGone,
+	core.Full:                  http.StatusServiceUnavailable,
+	core.Canceled:              statusClientClosed,
+	core.BadReason:             http.StatusBadRequest,
+	core.ChallengeFailed:       http.StatusExpectationFailed,
+	core.ChallengeDNS:          http.StatusExpectationFailed,
+	core.ChallengeConnection:   http.StatusExpectationFailed,
+	core.ChallengeIncorrect:    http.StatusExpectationFailed,
+	core.BadCSR:                http.StatusBadRequest,
+	core.NotReady:              http.StatusConflict,
+	core.RejectedIdentifier:    http.StatusBadRequest,
+	core.UnsupportedIdentifier: http.StatusBadRequest,
+	core.AccountInactive:       http.StatusUnauthorized,
+	core.NoAccount:             http.StatusNotFound,
+	core.BindingRequired:       http.StatusBadRequest,
+	core.BadContact:            http.StatusBadRequest,
+	core.UnsupportedContact:    http.StatusBadRequest,
+	core.TooMany:               http.StatusTooManyRequests,
 }
 
 // retryFull is the Retry-After, in seconds, of an answer refused because

@@ -17,7 +17,7 @@ import (
 
 	"certmaker/app"
 	"certmaker/ca"
-	"certmaker/internal/logbuf"
+	"certmaker/internal/testlog"
 	"certmaker/store"
 )
 
@@ -26,7 +26,7 @@ import (
 type logEnv struct {
 	srv   *httptest.Server
 	db    *store.DB
-	log   *logbuf.Buffer
+	log   *testlog.Buffer
 	token string
 	ocsp  string // GET path of an OCSP request for leaf
 	der   []byte // the same request, for POST
@@ -36,7 +36,7 @@ type logEnv struct {
 
 func newLogEnv(t *testing.T, level slog.Level) *logEnv {
 	t.Helper()
-	e := &logEnv{log: &logbuf.Buffer{}}
+	e := &logEnv{log: &testlog.Buffer{}}
 	var s *app.App
 	s, e.db, e.root, e.token = newAPI(t, slog.New(slog.NewJSONHandler(e.log, &slog.HandlerOptions{Level: level})))
 	e.srv = httptest.NewServer(s)

@@ -12,6 +12,7 @@ import (
 
 	"certmaker/ca"
 	"certmaker/core"
+	"certmaker/internal/jsonkeys"
 )
 
 // maxBody bounds every request body the API reads.
@@ -22,7 +23,7 @@ const maxBody = 64 << 10
 // field names ("Domains", "StreetAddress") and its own settings
 // ("CertFile", "PostCommands"), the 2022 Go SDK sends "emails". Keys match
 // without regard to case (encoding/json); the fields tagged without
-// underscores take the Go-named spellings, and checkKeys refuses a body
+// underscores take the Go-named spellings, and jsonkeys.Check refuses a body
 // that names one field twice in any spelling.
 type simpleRequest struct {
 	// The canonical fields, as the core defines them. Subject below
@@ -46,7 +47,7 @@ type subjectFields struct {
 }
 
 // merge folds the other clients' spellings into the canonical fields.
-// checkKeys has made sure at most one spelling of each field was sent;
+// jsonkeys.Check has made sure at most one spelling of each field was sent;
 // "emails" is a different key from "email_addresses", and both are kept.
 func (sr *simpleRequest) merge() {
 	sr.EmailAddresses = append(sr.EmailAddresses, sr.EmailAddressesGo...)
@@ -92,8 +93,8 @@ func decodeSimple(body []byte) (*simpleRequest, *ca.Request, ca.KeyType, error) 
 	if rest := bytes.TrimSpace(body[dec.InputOffset():]); len(rest) > 0 {
 		return nil, nil, "", badRequest("malformed JSON: data after the request object")
 	}
-	if err := checkKeys(body); err != nil {
-		return nil, nil, "", err
+	if err := jsonkeys.Check(body); err != nil {
+		return nil, nil, "", badRequest("malformed JSON: %v", err)
 	}
 	sr.merge()
 	req, kt, err := sr.toRequest()

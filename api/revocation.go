@@ -11,6 +11,7 @@ import (
 
 	"certmaker/ca"
 	"certmaker/core"
+	"certmaker/internal/jsonkeys"
 )
 
 type revokeRequest struct {
@@ -30,8 +31,8 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request, p httprout
 			Error(w, r, badRequest("malformed JSON: %v", jsonError(err)))
 			return
 		}
-		if err := checkKeys(body); err != nil {
-			Error(w, r, err)
+		if err := jsonkeys.Check(body); err != nil {
+			Error(w, r, badRequest("malformed JSON: %v", err))
 			return
 		}
 	}

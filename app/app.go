@@ -127,6 +127,14 @@ func NewCore(cfg config.Config, st storage.Store, o Options) (*core.Service, err
 		ChallengeExpiry:   cfg.Challenge.Expiry.Duration,
 		MaxPending:        cfg.Challenge.MaxPending,
 		KeyGenLimit:       o.KeyGenLimit,
+		ExpiryWarningDays: cfg.CA.ExpiryWarningDays,
+		ACME: core.ACMEConfig{
+			Enabled:     cfg.ACME.Enabled,
+			RequireEAB:  cfg.ACME.RequireEAB,
+			DefaultUser: cfg.ACME.DefaultUser,
+			HTTP01Port:  cfg.ACME.HTTP01Port,
+			Days:        cfg.ACME.Days,
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -234,16 +242,7 @@ func newACME(cfg config.Config, svc *core.Service, st Store, log *slog.Logger) (
 		// simple API only; every http-01 check will fail and say why.
 		log.Warn("acme.http01_port is not one of challenge.allowed_ports: http-01 challenges will fail", "err", err)
 	}
-	srv, err := acme.New(acme.Config{
-		Core:        svc,
-		Store:       st,
-		Logger:      log,
-		RequireEAB:  cfg.ACME.RequireEAB,
-		DefaultUser: cfg.ACME.DefaultUser,
-		HTTP01Port:  cfg.ACME.HTTP01Port,
-		Days:        cfg.ACME.Days,
-		Expiry:      cfg.Challenge.Expiry.Duration,
-	})
+	srv, err := acme.New(acme.Config{Core: svc, Logger: log})
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"time"
+
+	"certmaker/inventory"
 )
 
 // Start warns once if the active root ends soon, then runs the
@@ -13,9 +15,7 @@ func (a *App) Start(ctx context.Context) {
 	a.warnRootExpiry()
 	go a.every(ctx, time.Hour, true, a.sweepChallenges)
 	go a.every(ctx, time.Second, false, a.releaseMapped)
-	if a.cfg.CA.ExpiryWarningDays > 0 {
-		go a.every(ctx, 24*time.Hour, false, a.warnRootExpiry)
-	}
+	go a.every(ctx, 24*time.Hour, false, a.warnRootExpiry)
 	if a.self != nil {
 		every := a.opts.TLSRenewEvery
 		if every <= 0 {
@@ -84,24 +84,30 @@ func (a *App) releaseMapped() {
 	}
 }
 
-// warnRootExpiry logs a warning if the active root, or the intermediate
-// that signs, ends within ca.expiry_warning_days: a root that expires
+// warnRootExpiry logs what about the CA ends soon, as `certmaker status`
+// and the dashboard show it (inventory.Warnings): a root that expires
 // takes every certificate with it, and rotating needs clients to trust the
-// new root first; an intermediate is replaced without them.
+// new root first; an intermediate is replaced without them; an offline
+// root's CRL needs its key brought out.
 func (a *App) warnRootExpiry() {
-	warnDays := a.cfg.CA.ExpiryWarningDays
-	in := a.Core.Authority().Active()
-	if in == nil || warnDays <= 0 {
+	warnings, err := a.Core.Warnings()
+	if err != nil {
+		a.log.Error("reading the roots to warn about", "err", err)
 		return
 	}
-	window := time.Duration(warnDays) * 24 * time.Hour
-	if r := in.Anchor(); r.Cert.NotAfter.Sub(a.Core.Now()) < window {
-		left := r.Cert.NotAfter.Sub(a.Core.Now())
-		a.log.Warn("the active root CA expires soon: run `certmaker rotate-root` and distribute the new root",
-			"root", r.Fingerprint, "not_after", r.Cert.NotAfter, "days_left", int(left.Hours()/24))
-	}
-	if left := in.Cert.NotAfter.Sub(a.Core.Now()); !in.IsRoot() && left < window && in.Cert.NotAfter.Before(in.Anchor().Cert.NotAfter) {
-		a.log.Warn("the intermediate CA expires soon: run `certmaker intermediate rotate` (devices need nothing new)",
-			"intermediate", in.Fingerprint, "not_after", in.Cert.NotAfter, "days_left", int(left.Hours()/24))
+	for _, w := range warnings {
+		switch w.Kind {
+		case inventory.RootExpires:
+			a.log.Warn("the active root CA expires soon: run `certmaker rotate-root` and distribute the new root",
+				"root", w.Fingerprint, "not_after", w.At, "days_left", w.DaysLeft)
+		case inventory.IntermediateExpires:
+			a.log.Warn("the intermediate CA expires soon: run `certmaker intermediate rotate` (devices need nothing new)",
+				"intermediate", w.Fingerprint, "not_after", w.At, "days_left", w.DaysLeft)
+		case inventory.RootCRLMissing:
+			a.log.Warn("the offline root has no CRL: sign one with `certmaker root crl --root-key FILE`", "root", w.Fingerprint)
+		case inventory.RootCRLExpires:
+			a.log.Warn("the offline root's CRL expires soon: sign the next one with `certmaker root crl --root-key FILE`",
+				"root", w.Fingerprint, "next_update", w.At, "days_left", w.DaysLeft)
+		}
 	}
 }

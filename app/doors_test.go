@@ -17,7 +17,7 @@ import (
 	"certmaker/ca"
 	"certmaker/config"
 	"certmaker/core"
-	"certmaker/internal/logbuf"
+	"certmaker/internal/testlog"
 	"certmaker/inventory"
 	"certmaker/store"
 )
@@ -29,13 +29,13 @@ type testApp struct {
 	url  string
 	dir  string
 	db   *store.DB
-	logs *logbuf.Buffer
+	logs *testlog.Buffer
 }
 
 // startApp builds and serves the application; set changes the config.
 func startApp(t *testing.T, o app.Options, set func(*config.Config)) *testApp {
 	t.Helper()
-	logs := &logbuf.Buffer{}
+	logs := &testlog.Buffer{}
 	ts := httptest.NewUnstartedServer(nil)
 	ts.Start()
 	t.Cleanup(ts.Close)

@@ -29,7 +29,7 @@ func NormalizeConstraintDomain(s string) (string, error) {
 	sub := strings.HasPrefix(s, ".")
 	n, err := NormalizeDNSName(strings.TrimPrefix(s, "."))
 	if err != nil || IsWildcard(n) {
-		return "", fmt.Errorf("%w: name constraint %q is not a domain such as \"home.lan\"", ErrInvalid, s)
+		return "", Invalidf("name constraint %q is not a domain such as \"home.lan\"", s)
 	}
 	if sub {
 		return "." + n, nil
@@ -94,10 +94,10 @@ func (r *Issuer) permits(req *Request) error {
 	}
 	for _, ip := range req.IPs {
 		if len(c.PermittedIPRanges) > 0 && !inRanges(ip, c.PermittedIPRanges) {
-			return fmt.Errorf("%w: ip %s is outside the root's permitted ranges %s", ErrInvalid, ip, rangesString(c.PermittedIPRanges))
+			return Invalidf("ip %s is outside the root's permitted ranges %s", ip, rangesString(c.PermittedIPRanges))
 		}
 		if inRanges(ip, c.ExcludedIPRanges) {
-			return fmt.Errorf("%w: ip %s is in a range the root excludes", ErrInvalid, ip)
+			return Invalidf("ip %s is in a range the root excludes", ip)
 		}
 	}
 	return nil
@@ -110,10 +110,10 @@ func checkDomain(name, what string, permitted, excluded []string) error {
 		probe = "x." + probe
 	}
 	if len(permitted) > 0 && !matchesAny(probe, permitted) {
-		return fmt.Errorf("%w: %s %q is outside the root's permitted domains %s", ErrInvalid, what, name, strings.Join(permitted, ", "))
+		return Invalidf("%s %q is outside the root's permitted domains %s", what, name, strings.Join(permitted, ", "))
 	}
 	if matchesAny(probe, excluded) || (IsWildcard(name) && wildcardCovers(name[2:], excluded)) {
-		return fmt.Errorf("%w: %s %q is in a domain the root excludes", ErrInvalid, what, name)
+		return Invalidf("%s %q is in a domain the root excludes", what, name)
 	}
 	return nil
 }

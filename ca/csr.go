@@ -3,7 +3,6 @@ package ca
 import (
 	"crypto/x509"
 	"encoding/pem"
-	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -18,23 +17,23 @@ const MaxCSRSize = 64 << 10
 func ParseCSR(data []byte) (*x509.CertificateRequest, *Request, error) {
 	block, _ := pem.Decode(data)
 	if block == nil {
-		return nil, nil, fmt.Errorf("%w: body is not a PEM CSR", ErrInvalid)
+		return nil, nil, Invalidf("body is not a PEM CSR")
 	}
 	if block.Type != "CERTIFICATE REQUEST" && block.Type != "NEW CERTIFICATE REQUEST" {
-		return nil, nil, fmt.Errorf("%w: PEM block is %q, want \"CERTIFICATE REQUEST\"", ErrInvalid, block.Type)
+		return nil, nil, Invalidf("PEM block is %q, want \"CERTIFICATE REQUEST\"", block.Type)
 	}
 	csr, err := x509.ParseCertificateRequest(block.Bytes)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: CSR does not parse: %v", ErrInvalid, err)
+		return nil, nil, Invalidf("CSR does not parse: %v", err)
 	}
 	if err := csr.CheckSignature(); err != nil {
-		return nil, nil, fmt.Errorf("%w: CSR signature does not verify: %v", ErrInvalid, err)
+		return nil, nil, Invalidf("CSR signature does not verify: %v", err)
 	}
 	if _, err := KeyTypeOf(csr.PublicKey); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, nil, Invalidf("%v", err)
 	}
 	if len(csr.URIs) > 0 {
-		return nil, nil, fmt.Errorf("%w: URI names are not supported", ErrInvalid)
+		return nil, nil, Invalidf("URI names are not supported")
 	}
 	req := &Request{
 		DNSNames: csr.DNSNames,
@@ -43,14 +42,14 @@ func ParseCSR(data []byte) (*x509.CertificateRequest, *Request, error) {
 	for _, ip := range csr.IPAddresses {
 		a, ok := netip.AddrFromSlice(ip)
 		if !ok {
-			return nil, nil, fmt.Errorf("%w: CSR IP address %v is malformed", ErrInvalid, ip)
+			return nil, nil, Invalidf("CSR IP address %v is malformed", ip)
 		}
 		req.IPs = append(req.IPs, a.Unmap())
 	}
 	cn := csr.Subject.CommonName
 	if len(req.DNSNames)+len(req.IPs)+len(req.Emails) == 0 {
 		if _, err := NormalizeDNSName(cn); err != nil {
-			return nil, nil, fmt.Errorf("%w: CSR has no subject alternative names and its common name %q is not a DNS name", ErrInvalid, cn)
+			return nil, nil, Invalidf("CSR has no subject alternative names and its common name %q is not a DNS name", cn)
 		}
 		req.DNSNames = []string{cn}
 	} else if !commonNameInSANs(cn, req) {

@@ -35,16 +35,16 @@ func issuerURL(base, issuer string) string { return base + "/api/issuer/" + issu
 // plain-HTTP base of the root's CRL and certificate URLs.
 func NewIntermediate(root *Issuer, cfg RootConfig, base string, now time.Time) (*Issuer, error) {
 	if !root.IsRoot() {
-		return nil, fmt.Errorf("%w: %s is not a root", ErrInvalid, root.Fingerprint)
+		return nil, Invalidf("%s is not a root", root.Fingerprint)
 	}
 	if root.SignsLeaves() {
-		return nil, fmt.Errorf("%w: root %s is a one-tier root (pathLenConstraint 0): it cannot sign an intermediate; rotate-root makes a two-tier one", ErrInvalid, root.Fingerprint)
+		return nil, Invalidf("root %s is a one-tier root (pathLenConstraint 0): it cannot sign an intermediate; rotate-root makes a two-tier one", root.Fingerprint)
 	}
 	if root.Signer == nil {
 		return nil, fmt.Errorf("root %s: %w", root.Fingerprint, ErrRootOffline)
 	}
 	if cfg.IntermediateDays <= 0 {
-		return nil, fmt.Errorf("%w: intermediate days must be positive", ErrInvalid)
+		return nil, Invalidf("intermediate days must be positive")
 	}
 	base = strings.TrimRight(base, "/")
 	key, serial, ski, err := newCAKey(cfg.KeyType, "intermediate")

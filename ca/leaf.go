@@ -360,7 +360,7 @@ func addTime(b *cryptobyte.Builder, t time.Time) {
 func isIA5(s string) error {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
-			return fmt.Errorf("%w: %q is not ASCII", ErrInvalid, s)
+			return Invalidf("%q is not ASCII", s)
 		}
 	}
 	return nil

@@ -1,9 +1,9 @@
 package ca
 
 import (
-	"fmt"
 	"net/mail"
 	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -11,59 +11,64 @@ import (
 // its syntax: at most 253 octets, labels of 1 to 63 letters, digits and
 // hyphens that neither start nor end with a hyphen, and optionally "*." as
 // the whole leftmost label. Single-label names such as "nas" are allowed:
-// they are common inside a homelab.
+// they are common inside a homelab. A refusal says why in
+// DNSNameProblem's words.
 func NormalizeDNSName(s string) (string, error) {
+	if p := DNSNameProblem(s); p != "" {
+		return "", Invalidf("domain %.100q %s", s, p)
+	}
+	return strings.ToLower(strings.TrimSuffix(s, ".")), nil
+}
+
+// DNSNameProblem says why s is not a DNS name NormalizeDNSName accepts, in
+// plain words that follow the name ("has an empty part: ..."), or "" when
+// it is one. The one wording of the rule: the API's errors and the
+// dashboard's list of bad names both say it.
+func DNSNameProblem(s string) string {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
 			// Checked before lower-casing: strings.ToLower folds some
 			// non-ASCII letters into ASCII (U+212A KELVIN SIGN becomes "k"),
 			// which would certify a name other than the one asked for.
-			return "", fmt.Errorf("%w: domain %q is not ASCII (use punycode for international names)", ErrInvalid, s)
+			return "has letters outside a–z: write international names in punycode (xn--…)"
 		}
 	}
 	name := strings.ToLower(strings.TrimSuffix(s, "."))
-	if name == "" {
-		return "", fmt.Errorf("%w: domain %q is empty", ErrInvalid, s)
+	switch {
+	case name == "":
+		return "is empty"
+	case len(name) > 253:
+		return "is longer than 253 characters"
 	}
-	if len(name) > 253 {
-		return "", fmt.Errorf("%w: domain %.40q... is longer than 253 characters", ErrInvalid, s)
-	}
-	rest := name
-	if strings.HasPrefix(rest, "*.") {
-		rest = rest[2:]
+	rest := strings.TrimPrefix(name, "*.")
+	for i := 0; i < len(rest); i++ {
+		c := rest[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '.':
+		case c == '*':
+			return "may have * only as its whole first part, as in *.home.lan"
+		default:
+			return "has a character a name cannot hold: " + strconv.QuoteRune(rune(c)) + " (only letters, digits, hyphens and dots)"
+		}
 	}
 	labels := strings.Split(rest, ".")
 	for _, l := range labels {
-		if err := checkLabel(l); err != nil {
-			return "", fmt.Errorf("%w: domain %q: %s", ErrInvalid, s, err)
+		switch {
+		case l == "":
+			return "has an empty part: two dots in a row, or a dot at the start"
+		case len(l) > 63:
+			return "has a part longer than 63 characters between dots"
+		case l[0] == '-' || l[len(l)-1] == '-':
+			return "has a part that starts or ends with a hyphen"
 		}
 	}
 	if _, err := netip.ParseAddr(rest); err == nil {
-		return "", fmt.Errorf("%w: domain %q is an IP address (put it in \"ips\")", ErrInvalid, s)
+		return "is an IP address, not a DNS name"
 	}
 	if isAllDigits(labels[len(labels)-1]) {
-		return "", fmt.Errorf("%w: domain %q has an all-numeric top-level label", ErrInvalid, s)
+		return "ends in a number, so it is neither a DNS name nor an IP address"
 	}
-	return name, nil
-}
-
-func checkLabel(l string) error {
-	if l == "" {
-		return fmt.Errorf("empty label")
-	}
-	if len(l) > 63 {
-		return fmt.Errorf("label longer than 63 characters")
-	}
-	if l[0] == '-' || l[len(l)-1] == '-' {
-		return fmt.Errorf("label %q starts or ends with a hyphen", l)
-	}
-	for i := 0; i < len(l); i++ {
-		c := l[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return fmt.Errorf("character %q not allowed (letters, digits and hyphens; use punycode for international names)", c)
-		}
-	}
-	return nil
+	return ""
 }
 
 func isAllDigits(s string) bool {
@@ -86,17 +91,17 @@ func NormalizeIP(s string) (netip.Addr, error) {
 	if err != nil {
 		return a, err
 	}
-	return a, checkHostIP(a)
+	return a, checkHostIP("ip", a)
 }
 
 // parseIP is NormalizeIP's syntax alone.
 func parseIP(s string) (netip.Addr, error) {
 	a, err := netip.ParseAddr(strings.TrimSpace(s))
 	if err != nil || s == "" {
-		return netip.Addr{}, fmt.Errorf("%w: ip %q is not an IP address", ErrInvalid, s)
+		return netip.Addr{}, Invalidf("ip %q is not an IP address", s)
 	}
 	if a.Zone() != "" {
-		return netip.Addr{}, fmt.Errorf("%w: ip %q has a zone", ErrInvalid, s)
+		return netip.Addr{}, Invalidf("ip %q has a zone", s)
 	}
 	return a.Unmap(), nil
 }
@@ -108,15 +113,16 @@ var broadcast4 = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 // unspecified address (0.0.0.0, ::), the limited broadcast address and
 // multicast groups (224.0.0.0/4, ff00::/8). No server answers TLS as
 // them, so a certificate for one proves nothing and only confuses.
-func checkHostIP(a netip.Addr) error {
+// what names the field in the error ("ip", "subject.common_name").
+func checkHostIP(what string, a netip.Addr) error {
 	a = a.Unmap()
 	switch {
 	case a.IsUnspecified():
-		return fmt.Errorf("%w: ip %s is the unspecified address, which no host holds", ErrInvalid, a)
+		return Invalidf("%s %s is the unspecified address, which no host holds", what, a)
 	case a == broadcast4:
-		return fmt.Errorf("%w: ip %s is the broadcast address, which no host holds", ErrInvalid, a)
+		return Invalidf("%s %s is the broadcast address, which no host holds", what, a)
 	case a.IsMulticast():
-		return fmt.Errorf("%w: ip %s is a multicast group, which no host holds", ErrInvalid, a)
+		return Invalidf("%s %s is a multicast group, which no host holds", what, a)
 	}
 	return nil
 }
@@ -126,18 +132,18 @@ func checkHostIP(a netip.Addr) error {
 func NormalizeEmail(s string) (string, error) {
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Name != "" || a.Address != s {
-		return "", fmt.Errorf("%w: email address %q is not a bare address like name@example.com", ErrInvalid, s)
+		return "", Invalidf("email address %q is not a bare address like name@example.com", s)
 	}
 	at := strings.LastIndexByte(s, '@')
 	local, domain := s[:at], s[at+1:]
 	d, err := NormalizeDNSName(domain)
 	if err != nil || IsWildcard(d) {
-		return "", fmt.Errorf("%w: email address %q has an invalid domain", ErrInvalid, s)
+		return "", Invalidf("email address %q has an invalid domain", s)
 	}
 	for i := 0; i < len(local); i++ {
 		if local[i] >= 0x80 {
 			// rfc822Name SANs are IA5String: ASCII only.
-			return "", fmt.Errorf("%w: email address %q is not ASCII", ErrInvalid, s)
+			return "", Invalidf("email address %q is not ASCII", s)
 		}
 	}
 	return local + "@" + d, nil

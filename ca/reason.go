@@ -35,7 +35,7 @@ func ParseReason(name string) (int, error) {
 	for i, r := range reasons {
 		names[i] = r.name
 	}
-	return 0, fmt.Errorf("%w: revocation reason %.40q (want one of %s)", ErrInvalid, name, strings.Join(names, ", "))
+	return 0, Invalidf("revocation reason %.40q (want one of %s)", name, strings.Join(names, ", "))
 }
 
 // ReasonName is the RFC 5280 name of a reason code.

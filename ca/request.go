@@ -1,21 +1,27 @@
 package ca
 
 import (
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
-	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
-	"crypto/x509/pkix"
-	"encoding/asn1"
+	"certmaker/internal/detailed"
 )
 
 // ErrInvalid marks a request that certmaker refuses for what it asks; the
 // message says which value and why.
 var ErrInvalid = errors.New("invalid request")
+
+// Invalidf is an ErrInvalid whose message says, formatted as fmt.Sprintf,
+// what is wrong: for the callers of ca that refuse requests by its rules.
+func Invalidf(format string, args ...any) error {
+	return detailed.Errorf(ErrInvalid, format, args...)
+}
 
 // ErrUnknownRoot is returned for a root fingerprint certmaker never had.
 var ErrUnknownRoot = errors.New("unknown root")
@@ -76,7 +82,7 @@ func (r *Request) Normalize() error {
 	// Counted before any work: de-duplication and syntax checks are cheap
 	// per name, but a body or CSR may carry thousands.
 	if n := len(r.DNSNames) + len(r.IPs) + len(r.Emails); n > MaxRawNames {
-		return fmt.Errorf("%w: %d names, at most %d per certificate", ErrInvalid, n, MaxNames)
+		return Invalidf("%d names, at most %d per certificate", n, MaxNames)
 	}
 	seen := make(map[string]struct{}, len(r.DNSNames)+len(r.IPs)+len(r.Emails))
 	first := func(key string) bool {
@@ -99,10 +105,10 @@ func (r *Request) Normalize() error {
 	var ips []netip.Addr
 	for _, a := range r.IPs {
 		if !a.IsValid() || a.Zone() != "" {
-			return fmt.Errorf("%w: ip %q is not an IP address", ErrInvalid, a.String())
+			return Invalidf("ip %q is not an IP address", a.String())
 		}
 		a = a.Unmap()
-		if err := checkHostIP(a); err != nil {
+		if err := checkHostIP("ip", a); err != nil {
 			return err
 		}
 		if first("i:" + a.String()) {
@@ -126,8 +132,8 @@ func (r *Request) Normalize() error {
 		// parseIP, not netip.ParseAddr: a zone ("fe80::1%eth0") would
 		// slip past the checks on IPs above.
 		if a, err := parseIP(cn); err == nil {
-			if err := checkHostIP(a); err != nil {
-				return fmt.Errorf("subject.common_name: %w", err)
+			if err := checkHostIP("subject.common_name", a); err != nil {
+				return err
 			}
 			if !slices.Contains(ips, a) {
 				ips = append(ips, a)
@@ -139,14 +145,14 @@ func (r *Request) Normalize() error {
 			}
 			r.Subject.CommonName = n
 		} else {
-			return fmt.Errorf("%w: subject.common_name %q must be a DNS name or IP address (it is added to the names)", ErrInvalid, cn)
+			return Invalidf("subject.common_name %q must be a DNS name or IP address (it is added to the names)", cn)
 		}
 	}
 	if len(dns)+len(ips)+len(emails) == 0 {
-		return fmt.Errorf("%w: at least one domain, IP address or email address is required", ErrInvalid)
+		return Invalidf("at least one domain, IP address or email address is required")
 	}
 	if n := len(dns) + len(ips) + len(emails); n > MaxNames {
-		return fmt.Errorf("%w: %d names, at most %d per certificate", ErrInvalid, n, MaxNames)
+		return Invalidf("%d names, at most %d per certificate", n, MaxNames)
 	}
 	if r.Subject.CommonName == "" {
 		r.Subject.CommonName = defaultCommonName(dns, ips)
@@ -192,27 +198,27 @@ func (s *Subject) check() error {
 	}
 	for _, f := range fields {
 		if !utf8.ValidString(f.value) {
-			return fmt.Errorf("%w: subject.%s is not valid UTF-8", ErrInvalid, f.name)
+			return Invalidf("subject.%s is not valid UTF-8", f.name)
 		}
 		if utf8.RuneCountInString(f.value) > f.max {
-			return fmt.Errorf("%w: subject.%s is longer than %d characters", ErrInvalid, f.name, f.max)
+			return Invalidf("subject.%s is longer than %d characters", f.name, f.max)
 		}
 		if strings.TrimSpace(f.value) != f.value {
-			return fmt.Errorf("%w: subject.%s has leading or trailing white space", ErrInvalid, f.name)
+			return Invalidf("subject.%s has leading or trailing white space", f.name)
 		}
 		for _, c := range f.value {
 			if unicode.IsControl(c) {
-				return fmt.Errorf("%w: subject.%s contains a control character", ErrInvalid, f.name)
+				return Invalidf("subject.%s contains a control character", f.name)
 			}
 			if what := unreadable(c); what != "" {
-				return fmt.Errorf("%w: subject.%s contains %s (%U)", ErrInvalid, f.name, what, c)
+				return Invalidf("subject.%s contains %s (%U)", f.name, what, c)
 			}
 		}
 	}
 	if s.Country != "" {
 		c := strings.ToUpper(s.Country)
 		if len(c) != 2 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' {
-			return fmt.Errorf("%w: subject.country %q must be a two-letter ISO 3166 code such as \"DE\"", ErrInvalid, s.Country)
+			return Invalidf("subject.country %q must be a two-letter ISO 3166 code such as \"DE\"", s.Country)
 		}
 		s.Country = c
 	}

@@ -110,7 +110,7 @@ func Colons(fingerprint string) string {
 // distinguishable by name, which chain builders and people both rely on.
 func NewRoot(cfg RootConfig, now time.Time) (*Issuer, error) {
 	if cfg.Days <= 0 {
-		return nil, fmt.Errorf("%w: root days must be positive", ErrInvalid)
+		return nil, Invalidf("root days must be positive")
 	}
 	key, serial, ski, err := newCAKey(cfg.KeyType, "root")
 	if err != nil {

@@ -69,17 +69,17 @@ func NewLeafSerial(r io.Reader, t time.Time) (*big.Int, error) {
 // serial in decimal, positive, and within RFC 5280's 20 octets.
 func ParseSerial(s string) (*big.Int, error) {
 	if len(s) > 49 {
-		return nil, fmt.Errorf("%w: certificate id %.20q... is too long: ids are decimal serial numbers of at most 49 digits", ErrInvalid, s)
+		return nil, Invalidf("certificate id %.20q... is too long: ids are decimal serial numbers of at most 49 digits", s)
 	}
 	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
 		if n, err := ParseHexSerial(s); err == nil {
-			return nil, fmt.Errorf("%w: certificate id %.60q looks hexadecimal; ids are decimal: %s", ErrInvalid, s, n)
+			return nil, Invalidf("certificate id %.60q looks hexadecimal; ids are decimal: %s", s, n)
 		}
-		return nil, fmt.Errorf("%w: certificate id %.60q is not a decimal serial number", ErrInvalid, s)
+		return nil, Invalidf("certificate id %.60q is not a decimal serial number", s)
 	}
 	n, ok := new(big.Int).SetString(s, 10)
 	if !ok || n.Sign() <= 0 || len(n.Bytes()) > 20 {
-		return nil, fmt.Errorf("%w: certificate id %.60q is not a valid serial number", ErrInvalid, s)
+		return nil, Invalidf("certificate id %.60q is not a valid serial number", s)
 	}
 	return n, nil
 }
@@ -96,11 +96,11 @@ func ParseHexSerial(s string) (*big.Int, error) {
 	h = strings.ReplaceAll(h, ":", "")
 	if h == "" || len(h) > 40 || strings.TrimLeft(h, "0123456789abcdef") != "" ||
 		!prefixed && !colons && strings.TrimLeft(h, "0123456789") == "" {
-		return nil, fmt.Errorf("%w: %.60q is not a hexadecimal serial number", ErrInvalid, s)
+		return nil, Invalidf("%.60q is not a hexadecimal serial number", s)
 	}
 	n, ok := new(big.Int).SetString(h, 16)
 	if !ok || n.Sign() <= 0 {
-		return nil, fmt.Errorf("%w: %.60q is not a valid serial number", ErrInvalid, s)
+		return nil, Invalidf("%.60q is not a valid serial number", s)
 	}
 	return n, nil
 }

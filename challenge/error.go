@@ -12,6 +12,9 @@ import (
 // Error says which identifier failed its check and why.
 type Error struct {
 	Identifier string
+	// Code is what kind of failure it was, for whoever acts on it (a
+	// door's advice, ACME's problem type); Reason says it to a person.
+	Code Code
 	// Reason is one of a small closed set of short sentences for an
 	// operator ("connection refused", "not an HTTP answer", "HTTP 404",
 	// "wrong token", "timed out after 5s", ...). It never carries bytes
@@ -19,6 +22,34 @@ type Error struct {
 	// banners off the hosts it can reach.
 	Reason string
 	Err    error // underlying cause, may be nil; may hold the target's bytes
+}
+
+// Code classifies a failed check. The zero value is CodeOther.
+type Code int
+
+// The codes, from before a connection to after the answer.
+const (
+	CodeOther       Code = iota
+	CodeTarget           // the target cannot be checked: no identifier, path or token, a port not allowed
+	CodeCanceled         // the caller gave up
+	CodeTimeout          // the check ran out of time
+	CodeLookup           // the name has no address: unknown, or the lookup failed
+	CodeAddress          // an address the checker may not connect to
+	CodeRefused          // connection refused
+	CodeUnreachable      // no route to the host or its network
+	CodeConnection       // the connection failed otherwise, or ended before a whole answer
+	CodeNotHTTP          // something answered, not with HTTP
+	CodeRedirect         // an HTTP redirect, which is not followed
+	CodeNotFound         // HTTP 404
+	CodeStatus           // another HTTP status than 200
+	CodeTooLarge         // a body larger than the token could be
+	CodeWrongToken       // a 200 with something else than the token
+)
+
+// reason is a failure's code and its sentence.
+type reason struct {
+	code Code
+	text string
 }
 
 func (e *Error) Error() string { return e.Identifier + ": " + e.Reason }
@@ -35,71 +66,64 @@ func (e *dialError) Unwrap() error { return e.err }
 // caller's cancellation.
 var errTimeout = errors.New("challenge fetch timed out")
 
-// Reasons for a target that answered, but not with HTTP we can judge.
-const (
-	reasonNotHTTP    = "not an HTTP answer"
-	reasonClosed     = "connection closed before a complete answer"
-	reasonLookup     = "name lookup failed"
-	reasonConnection = "connection failed"
-)
-
 // stopped is the reason when ctx, the fetch's context, is done: its cause
-// says more than the error it left behind. "" while ctx is live.
-func (c *Checker) stopped(ctx context.Context) string {
+// says more than the error it left behind. The zero reason while ctx is
+// live.
+func (c *Checker) stopped(ctx context.Context) reason {
 	switch cause := context.Cause(ctx); {
 	case cause == errTimeout:
-		return fmt.Sprintf("timed out after %s", c.timeout)
+		return reason{CodeTimeout, fmt.Sprintf("timed out after %s", c.timeout)}
 	case errors.Is(cause, context.DeadlineExceeded):
-		return "timed out"
+		return reason{CodeTimeout, "timed out"}
 	case cause != nil:
-		return "canceled"
+		return reason{CodeCanceled, "canceled"}
 	}
-	return ""
+	return reason{}
 }
 
 // lookupReason turns a failed name lookup into a fixed reason.
-func (c *Checker) lookupReason(ctx context.Context, err error) string {
-	if r := c.stopped(ctx); r != "" {
+func (c *Checker) lookupReason(ctx context.Context, err error) reason {
+	if r := c.stopped(ctx); r.text != "" {
 		return r
 	}
 	var dnsErr *net.DNSError
 	switch {
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
-		return "no such host"
+		return reason{CodeLookup, "no such host"}
 	case errors.As(err, &dnsErr) && dnsErr.IsTimeout:
-		return "timed out looking up the name"
+		return reason{CodeLookup, "timed out looking up the name"}
 	}
 	// The resolver's text may come from a DNS server; it is not repeated.
-	return reasonLookup
+	return reason{CodeLookup, "name lookup failed"}
 }
 
 // fetchReason turns a failed connect, request or body read into a fixed
 // reason. The error's text is never used: net/http quotes what the target
 // sent ("malformed HTTP status code \"SSH-2.0-...\"").
-func (c *Checker) fetchReason(ctx context.Context, err error) string {
-	if r := c.stopped(ctx); r != "" {
+func (c *Checker) fetchReason(ctx context.Context, err error) reason {
+	if r := c.stopped(ctx); r.text != "" {
 		return r
 	}
 	var netErr net.Error
 	var de *dialError
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
+		return reason{CodeRefused, "connection refused"}
 	case errors.Is(err, syscall.ECONNRESET):
-		return "connection reset"
+		return reason{CodeConnection, "connection reset"}
 	case errors.Is(err, syscall.EHOSTUNREACH):
-		return "host unreachable"
+		return reason{CodeUnreachable, "host unreachable"}
 	case errors.Is(err, syscall.ENETUNREACH):
-		return "network unreachable"
+		return reason{CodeUnreachable, "network unreachable"}
 	case errors.As(err, &netErr) && netErr.Timeout():
-		return "timed out"
+		return reason{CodeTimeout, "timed out"}
 	case errors.As(err, &de):
-		return reasonConnection
+		return reason{CodeConnection, "connection failed"}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return reasonClosed
+		return reason{CodeConnection, "connection closed before a complete answer"}
 	}
 	// Connected, but what came back is not an HTTP/1.x answer we can
 	// read: a banner, a bad status or header line, oversized headers, a
 	// broken chunk.
-	return reasonNotHTTP
+	return reason{CodeNotHTTP, "not an HTTP answer"}
 }

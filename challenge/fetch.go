@@ -32,19 +32,19 @@ func (c *Checker) CheckOne(ctx context.Context, requester string, t Target) erro
 
 func (c *Checker) checkOne(ctx context.Context, requester string, t Target) *Error {
 	id := t.Identifier
-	fail := func(reason string, err error) *Error {
-		return &Error{Identifier: id, Reason: reason, Err: err}
+	fail := func(r reason, err error) *Error {
+		return &Error{Identifier: id, Code: r.code, Reason: r.text, Err: err}
 	}
 	switch err := c.PortAllowed(t.Port); {
 	case err != nil:
-		return fail(err.Error(), err)
+		return fail(reason{CodeTarget, err.Error()}, err)
 	case id == "":
-		return fail("empty identifier", nil)
+		return fail(reason{CodeTarget, "empty identifier"}, nil)
 	case !strings.HasPrefix(t.Path, "/"):
-		return fail(fmt.Sprintf("path %q does not start with /", t.Path), nil)
+		return fail(reason{CodeTarget, fmt.Sprintf("path %q does not start with /", t.Path)}, nil)
 	case t.Want == "":
 		// An empty or blank file must never prove anything.
-		return fail("no expected token", nil)
+		return fail(reason{CodeTarget, "no expected token"}, nil)
 	}
 
 	// A slot first, so that waiting for one does not eat the fetch's own
@@ -73,14 +73,14 @@ func (c *Checker) checkOne(ctx context.Context, requester string, t Target) *Err
 			return fail(c.lookupReason(ctx, err), err)
 		}
 		if len(addrs) == 0 {
-			return fail("no address for name", nil)
+			return fail(reason{CodeLookup, "no address for name"}, nil)
 		}
 	}
 	// Refuse the whole identifier if any address is off limits: which
 	// address answers should not decide whether a check is allowed.
 	for _, a := range addrs {
-		if reason := c.refuse(a); reason != "" {
-			return fail(reason, nil)
+		if why := c.refuse(a); why != "" {
+			return fail(reason{CodeAddress, why}, nil)
 		}
 	}
 
@@ -135,23 +135,25 @@ func hostHeader(host string, port int) string {
 // judge decides on an answer. Only a 200 whose bounded body matches passes.
 func (c *Checker) judge(ctx context.Context, id string, resp *http.Response, want string) *Error {
 	defer resp.Body.Close()
-	fail := func(reason string, err error) *Error {
-		return &Error{Identifier: id, Reason: reason, Err: err}
+	fail := func(r reason, err error) *Error {
+		return &Error{Identifier: id, Code: r.code, Reason: r.text, Err: err}
 	}
 	switch code := resp.StatusCode; {
 	case code >= 300 && code < 400:
-		return fail(fmt.Sprintf("redirects are not followed (HTTP %d)", code), nil)
+		return fail(reason{CodeRedirect, fmt.Sprintf("redirects are not followed (HTTP %d)", code)}, nil)
+	case code == http.StatusNotFound:
+		return fail(reason{CodeNotFound, "HTTP 404"}, nil)
 	case code != http.StatusOK:
-		return fail(fmt.Sprintf("HTTP %d", code), nil)
+		return fail(reason{CodeStatus, fmt.Sprintf("HTTP %d", code)}, nil)
 	}
 	body, err := readBody(resp.Body, c.maxBody)
 	switch {
 	case errors.Is(err, errBodyTooLarge):
-		return fail(fmt.Sprintf("body larger than %d bytes", c.maxBody), nil)
+		return fail(reason{CodeTooLarge, fmt.Sprintf("body larger than %d bytes", c.maxBody)}, nil)
 	case err != nil:
 		return fail(c.fetchReason(ctx, err), err)
 	case !matches(body, want):
-		return fail("wrong token", nil)
+		return fail(reason{CodeWrongToken, "wrong token"}, nil)
 	}
 	return nil
 }

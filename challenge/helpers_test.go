@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 
@@ -126,7 +127,44 @@ func reasonOf(t *testing.T, err error) string {
 	if !errors.As(err, &ce) {
 		t.Fatalf("error %v is a %T, want a *challenge.Error", err, err)
 	}
+	if want, ok := wantCode(ce.Reason); ok && ce.Code != want {
+		t.Errorf("reason %q has code %d, want %d", ce.Reason, ce.Code, want)
+	}
 	return ce.Reason
+}
+
+// wantCode is the code each reason the tests meet must come with: doors
+// act on the code, never on the sentence.
+func wantCode(reason string) (challenge.Code, bool) {
+	exact := map[string]challenge.Code{
+		"wrong token":         challenge.CodeWrongToken,
+		"HTTP 404":            challenge.CodeNotFound,
+		"connection refused":  challenge.CodeRefused,
+		"no such host":        challenge.CodeLookup,
+		"no address for name": challenge.CodeLookup,
+		"not an HTTP answer":  challenge.CodeNotHTTP,
+		"canceled":            challenge.CodeCanceled,
+		"empty identifier":    challenge.CodeTarget,
+		"no expected token":   challenge.CodeTarget,
+		"connection closed before a complete answer": challenge.CodeConnection,
+	}
+	if c, ok := exact[reason]; ok {
+		return c, true
+	}
+	for prefix, c := range map[string]challenge.Code{
+		"timed out":                  challenge.CodeTimeout,
+		"redirects are not followed": challenge.CodeRedirect,
+		"HTTP ":                      challenge.CodeStatus,
+		"body larger than":           challenge.CodeTooLarge,
+		"address ":                   challenge.CodeAddress,
+		"invalid port":               challenge.CodeTarget,
+		"path ":                      challenge.CodeTarget,
+	} {
+		if strings.HasPrefix(reason, prefix) {
+			return c, true
+		}
+	}
+	return 0, false
 }
 
 // mapResolver is a real implementation of challenge.Resolver (the

@@ -3,7 +3,6 @@ package command
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -20,11 +19,9 @@ func statusCommand() *cli.Command {
 }
 
 func cmdStatus(c *cli.Context) error {
-	cfg, err := loadConfig(c)
-	if err != nil {
+	if _, err := loadConfig(c); err != nil {
 		return err
 	}
-	warnDays := cfg.CA.ExpiryWarningDays
 	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
 		s, err := op.Status(ctx)
 		if err != nil {
@@ -35,15 +32,14 @@ func cmdStatus(c *cli.Context) error {
 			return writeJSON(c.App.Writer, s)
 		}
 		w := c.App.Writer
-		now := time.Now()
 		for _, r := range s.Roots {
 			state := "retired"
 			if r.Active {
 				state = "ACTIVE"
 			}
 			warn := ""
-			if r.Active && r.DaysLeft < warnDays {
-				warn = fmt.Sprintf("  (under %d days left: plan a rotate-root)", warnDays)
+			if x, ok := s.Warning(inventory.RootExpires); ok && r.Active && x.Fingerprint == r.Fingerprint {
+				warn = "  (ends soon: plan a rotate-root)"
 			}
 			key := "root key online"
 			switch {
@@ -54,7 +50,7 @@ func cmdStatus(c *cli.Context) error {
 			}
 			fmt.Fprintf(w, "root %s  %-7s %s, expires %s (%d days); %s%s\n", r.Fingerprint[:16], state, r.Subject, r.NotAfter.Local().Format("2006-01-02"), r.DaysLeft, key, warn)
 			if !r.OneTier && r.Active {
-				fmt.Fprintln(w, rootCRLLine(r, now))
+				fmt.Fprintln(w, rootCRLLine(r, s))
 			}
 		}
 		for _, r := range s.Intermediates {
@@ -66,8 +62,8 @@ func cmdStatus(c *cli.Context) error {
 				continue
 			}
 			warn := ""
-			if r.DaysLeft < warnDays {
-				warn = fmt.Sprintf("  (under %d days left: run certmaker intermediate rotate)", warnDays)
+			if x, ok := s.Warning(inventory.IntermediateExpires); ok && x.Fingerprint == r.Fingerprint {
+				warn = "  (ends soon: run certmaker intermediate rotate)"
 			}
 			fmt.Fprintf(w, "intermediate %s  ACTIVE %s, expires %s (%d days)%s\n", r.Fingerprint[:16], r.Subject, r.NotAfter.Local().Format("2006-01-02"), r.DaysLeft, warn)
 		}
@@ -77,27 +73,23 @@ func cmdStatus(c *cli.Context) error {
 	})
 }
 
-// rootCRLWarn is how long before a root's CRL expires status warns: with
-// the key offline, someone must bring it out to sign the next one.
-const rootCRLWarn = 30 * 24 * time.Hour
-
-// rootCRLLine says when the root's CRL expires, and warns when that is
-// near and only the offline key can make the next one.
-func rootCRLLine(r inventory.Root, now time.Time) string {
-	if r.CRLNextUpdate.IsZero() {
-		if r.KeyOnline {
-			return "  root CRL: signed on first request"
-		}
+// rootCRLLine says when the root's CRL expires, with the warning the core
+// gives (inventory.Warnings) when only the offline key can make the next.
+func rootCRLLine(r inventory.Root, s inventory.Summary) string {
+	if _, ok := s.Warning(inventory.RootCRLMissing); ok {
 		return "  root CRL: NONE: sign one with `certmaker root crl --root-key FILE`"
 	}
+	if r.CRLNextUpdate.IsZero() {
+		return "  root CRL: signed on first request"
+	}
 	line := fmt.Sprintf("  root CRL: valid until %s", r.CRLNextUpdate.Local().Format("2006-01-02"))
-	switch left := r.CRLNextUpdate.Sub(now); {
+	switch x, ok := s.Warning(inventory.RootCRLExpires); {
 	case r.KeyOnline:
 		return line + " (re-signed automatically)"
-	case left <= 0:
+	case ok && x.Ended:
 		return line + ": EXPIRED: re-sign it with `certmaker root crl --root-key FILE`"
-	case left < rootCRLWarn:
-		return line + fmt.Sprintf(": expires in %d days: re-sign it with `certmaker root crl --root-key FILE`", int(left.Hours()/24))
+	case ok:
+		return line + fmt.Sprintf(": expires in %d days: re-sign it with `certmaker root crl --root-key FILE`", x.DaysLeft)
 	}
 	return line
 }

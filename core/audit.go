@@ -38,12 +38,6 @@ func (s *Service) audit(ctx context.Context, a Actor, action, target string, err
 	s.auditLog.LogAttrs(ctx, level, "audit", line...)
 }
 
-// Audit records a state change a door makes in state of its own (ACME
-// accounts and authorizations) in the same trail and shape.
-func (s *Service) Audit(ctx context.Context, a Actor, action, target string, err error, attrs ...slog.Attr) {
-	s.audit(ctx, a, action, target, err, attrs...)
-}
-
 func attrBool(k string, v bool) slog.Attr { return slog.Bool(k, v) }
 
 func slogUser(name string) slog.Attr { return slog.String("user", name) }

@@ -123,7 +123,3 @@ func (s *Service) Describe(ctx context.Context, a Actor, serial *big.Int) (inven
 	d, err := inventory.Describe(c, s.ca, s.ca.Now())
 	return d, c, err
 }
-
-// Permits checks a request against the active root's name constraints
-// before anything is proven or signed.
-func (s *Service) Permits(req *ca.Request) error { return s.ca.Permits(req) }

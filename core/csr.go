@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/pem"
-	"fmt"
 
 	"certmaker/ca"
 )
@@ -16,7 +15,7 @@ import (
 // sender thinks.
 func CSRRequest(body []byte, days int) (*x509.CertificateRequest, *ca.Request, error) {
 	if block, rest := pem.Decode(body); block != nil && len(bytes.TrimSpace(rest)) > 0 {
-		return nil, nil, fmt.Errorf("%w: %d bytes after the PEM block; send one CSR and nothing else", ca.ErrInvalid, len(bytes.TrimSpace(rest)))
+		return nil, nil, ca.Invalidf("%d bytes after the PEM block; send one CSR and nothing else", len(bytes.TrimSpace(rest)))
 	}
 	csr, req, err := ca.ParseCSR(body)
 	if err != nil {

@@ -6,10 +6,12 @@
 // admin, the operator), what a request may ask for (challenges, the
 // proven-domain rule for email addresses, name constraints, validity),
 // the limits (RSA key-generation slots, one solve of a challenge at a
-// time), the metrics, and the audit trail: one structured line per state
-// change, saying who, through which door, what, and how it ended.
+// time), ACME's accounts, orders, authorizations and finalize (acme.go),
+// every write (a full disk is Full, logged once per episode), the
+// metrics, and the audit trail: one structured line per state change,
+// saying who, through which door, what, and how it ended.
 //
-// Errors carry a Kind (errors.go); each door maps a kind to its own form
-// with one table. Storage is an interface (storage.Store), signing is ca,
+// Errors carry a Kind (errors.go; Kinds lists them); each door maps every
+// kind to its own form with one table. Storage is an interface (storage.Store), signing is ca,
 // proving names is challenge.
 package core

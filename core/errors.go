@@ -7,6 +7,7 @@ import (
 
 	"certmaker/ca"
 	"certmaker/challenge"
+	"certmaker/internal/detailed"
 	"certmaker/inventory"
 	"certmaker/storage"
 )
@@ -28,19 +29,68 @@ const (
 	Exists          Kind = "exists"          // a name or key already taken
 	Revoked         Kind = "revoked"         // the certificate was revoked already
 	Expired         Kind = "expired"         // a challenge's time has passed
-	ChallengeFailed Kind = "challenge_failed"
-	Full            Kind = "full" // storage is full: try again later
+	Full            Kind = "full"            // storage is full: try again later
 	Canceled        Kind = "canceled"
+	BadReason       Kind = "bad_reason" // a revocation reason certmaker does not revoke for
+
+	// A check of a name failed: it has no address (ChallengeDNS), the CA
+	// could not connect or got no HTTP answer (ChallengeConnection), the
+	// file held something else than the token (ChallengeIncorrect), or
+	// the check failed otherwise (ChallengeFailed: no such file, another
+	// status, a target the checker may not fetch).
+	ChallengeFailed     Kind = "challenge_failed"
+	ChallengeDNS        Kind = "challenge_dns"
+	ChallengeConnection Kind = "challenge_connection"
+	ChallengeIncorrect  Kind = "challenge_incorrect"
+
+	// Outcomes of ACME's protocol state (RFC 8555 6.7 names each); the
+	// other doors meet few of them, but their tables cover them all.
+	BadCSR                Kind = "bad_csr"                // a finalize CSR that does not fit its order
+	NotReady              Kind = "not_ready"              // an order that cannot be finalized (yet)
+	RejectedIdentifier    Kind = "rejected_identifier"    // a name this CA will not certify
+	UnsupportedIdentifier Kind = "unsupported_identifier" // an identifier type other than dns and ip
+	AccountInactive       Kind = "account_inactive"       // a deactivated ACME account
+	NoAccount             Kind = "no_account"             // no ACME account has this key or URL
+	BindingRequired       Kind = "binding_required"       // a new ACME account needs an External Account Binding
+	BadContact            Kind = "bad_contact"            // a contact that is not an email address
+	UnsupportedContact    Kind = "unsupported_contact"    // a contact other than mailto:
 
 	// TooMany: the actor has as many of something as it may (pending
 	// challenges); finish some or wait.
 	TooMany Kind = "too_many"
 )
 
+// Kinds lists every kind: each door's table has an entry for each, which
+// a test per door checks.
+func Kinds() []Kind {
+	return []Kind{
+		Internal, Invalid, Unauthenticated, Disabled, Forbidden, NotFound, Exists, Revoked, Expired,
+		Full, Canceled, BadReason, ChallengeFailed, ChallengeDNS, ChallengeConnection, ChallengeIncorrect,
+		BadCSR, NotReady, RejectedIdentifier, UnsupportedIdentifier, AccountInactive, NoAccount,
+		BindingRequired, BadContact, UnsupportedContact, TooMany,
+	}
+}
+
 // ErrInvalid marks an argument refused for its value (a user name, a
 // reason code); ca, inventory and challenge refuse theirs with their own
 // sentinels, which are of the same kind.
 var ErrInvalid = errors.New("invalid argument")
+
+func invalidf(format string, args ...any) error {
+	return detailed.Errorf(ErrInvalid, format, args...)
+}
+
+// Detail is an error's message for a person: what is wrong, without the
+// words of the sentinel that gives its kind ("invalid request: "), when
+// the error says it apart (internal/detailed: ca.Invalidf, and the core's
+// own); else the whole message.
+func Detail(err error) string {
+	var d interface{ Detail() string }
+	if errors.As(err, &d) {
+		return d.Detail()
+	}
+	return err.Error()
+}
 
 // errExpired is a challenge whose time has passed.
 var errExpired = errors.New("challenge expired")
@@ -78,7 +128,7 @@ var sentinels = []struct {
 	{storage.ErrRevoked, Revoked},
 	{storage.ErrFull, Full},
 	{ErrInvalid, Invalid},
-	{ErrReason, Invalid},
+	{ErrReason, BadReason},
 	{ca.ErrInvalid, Invalid},
 	{ca.ErrKeyType, Invalid},
 	{ca.ErrWeakKey, Invalid},
@@ -102,7 +152,7 @@ func KindOf(err error) Kind {
 	}
 	var chErr *challenge.Error
 	if errors.As(err, &chErr) {
-		return ChallengeFailed
+		return challengeKind(chErr.Code)
 	}
 	for _, s := range sentinels {
 		if errors.Is(err, s.err) {
@@ -118,4 +168,20 @@ func KindOf(err error) Kind {
 func SameKind(err, target error) bool {
 	k := KindOf(err)
 	return k != "" && k != Internal && k == KindOf(target)
+}
+
+// challengeKind sorts the checker's failures by what the one who asked
+// must fix: the name's address, the connection, the file's content, or
+// anything else.
+func challengeKind(c challenge.Code) Kind {
+	switch c {
+	case challenge.CodeLookup:
+		return ChallengeDNS
+	case challenge.CodeAddress, challenge.CodeRefused, challenge.CodeUnreachable, challenge.CodeConnection,
+		challenge.CodeTimeout, challenge.CodeNotHTTP, challenge.CodeCanceled:
+		return ChallengeConnection
+	case challenge.CodeWrongToken:
+		return ChallengeIncorrect
+	}
+	return ChallengeFailed
 }

@@ -64,7 +64,7 @@ func (s *Service) signingRoot(rootKey crypto.Signer) (*ca.Issuer, error) {
 		return nil, errNoActiveRoot
 	}
 	if root.SignsLeaves() {
-		return nil, Errorf(Invalid, "%w: the active root %s is a one-tier root (pathLenConstraint 0): it cannot sign an intermediate; `certmaker rotate-root` makes a two-tier hierarchy", ErrInvalid, root.Fingerprint)
+		return nil, invalidf("the active root %s is a one-tier root (pathLenConstraint 0): it cannot sign an intermediate; `certmaker rotate-root` makes a two-tier hierarchy", root.Fingerprint)
 	}
 	if rootKey != nil {
 		return root.WithKey(rootKey)

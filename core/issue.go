@@ -29,26 +29,26 @@ func (s *Service) IssueCSR(ctx context.Context, a Actor, csr *x509.CertificateRe
 	return c, err
 }
 
-func (s *Service) auditIssue(ctx context.Context, a Actor, action string, c *storage.Certificate, err error) {
+func (s *Service) auditIssue(ctx context.Context, a Actor, action string, c *storage.Certificate, err error, attrs ...slog.Attr) {
 	if c == nil {
-		s.audit(ctx, a, action, "", err)
+		s.audit(ctx, a, action, "", err, attrs...)
 		return
 	}
-	s.audit(ctx, a, action, c.Serial.String(), err, slog.String("owner", c.Owner), slog.String("key_type", c.KeyType))
+	s.audit(ctx, a, action, c.Serial.String(), err, append([]slog.Attr{slog.String("owner", c.Owner), slog.String("key_type", c.KeyType)}, attrs...)...)
 }
 
 // issue signs and durably stores; nothing is answered before the commit.
 // pub is the CSR's key; nil means generate one of type kt.
 func (s *Service) issue(ctx context.Context, a Actor, req *ca.Request, kt ca.KeyType, pub crypto.PublicKey) (*storage.Certificate, error) {
 	// With challenges required, every door's issuance goes through a
-	// proof: OpenChallenge and SolveChallenge, or ACME's orders
-	// (IssueACMEOrder), never here, whoever asks. The CA's own server
+	// proof: OpenChallenge and SolveChallenge, or ACME's orders (their
+	// finalize), never here, whoever asks. The CA's own server
 	// certificate proves nothing: the name is its own.
 	if s.challengeRequired && a.Door != DoorServe {
-		return nil, Errorf(Invalid, "%w: challenges are required: open a challenge and solve it", ErrInvalid)
+		return nil, invalidf("challenges are required: open a challenge and solve it")
 	}
 	if a.User == "" {
-		return nil, Errorf(Invalid, "%w: a certificate needs an owner", ErrInvalid)
+		return nil, invalidf("a certificate needs an owner")
 	}
 	start := time.Now()
 	c, err := s.sign(ctx, a.User, req, kt, pub)
@@ -111,4 +111,47 @@ func (s *Service) newKey(ctx context.Context, kt ca.KeyType) (crypto.Signer, err
 		}
 	}
 	return s.generateKey(kt)
+}
+
+// CertificateRequest is a request for a certificate as a door decoded it:
+// the normalized request, and either the key type of a key the server
+// makes or the client's CSR, whose key is certified.
+type CertificateRequest struct {
+	Request *ca.Request
+	KeyType ca.KeyType
+	CSR     *x509.CertificateRequest
+}
+
+// Requested is what a request came to: a certificate issued now, or a
+// challenge that issues it once the names are proven.
+type Requested struct {
+	Certificate *storage.Certificate
+	Challenge   *storage.Challenge
+}
+
+// Request issues the certificate now or, when challenges are required,
+// opens the challenge that will: the one place that decides which, for
+// every door that takes requests.
+func (s *Service) Request(ctx context.Context, a Actor, r CertificateRequest) (Requested, error) {
+	if s.challengeRequired {
+		var ch storage.Challenge
+		var err error
+		if r.CSR != nil {
+			ch, err = s.OpenChallengeCSR(ctx, a, r.CSR, r.Request)
+		} else {
+			ch, err = s.OpenChallenge(ctx, a, r.Request, r.KeyType)
+		}
+		if err != nil {
+			return Requested{}, err
+		}
+		return Requested{Challenge: &ch}, nil
+	}
+	var c *storage.Certificate
+	var err error
+	if r.CSR != nil {
+		c, err = s.IssueCSR(ctx, a, r.CSR, r.Request)
+	} else {
+		c, err = s.Issue(ctx, a, r.Request, r.KeyType)
+	}
+	return Requested{Certificate: c}, err
 }

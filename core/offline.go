@@ -59,7 +59,7 @@ func (s *Service) takeRootOffline(a Actor, fingerprint string) (time.Time, error
 		return time.Time{}, err
 	}
 	if root.Fingerprint != fingerprint {
-		return time.Time{}, Errorf(Invalid, "%w: the active root is %s, not %.64s (rotated meanwhile?)", ErrInvalid, root.Fingerprint, fingerprint)
+		return time.Time{}, invalidf("the active root is %s, not %.64s (rotated meanwhile?)", root.Fingerprint, fingerprint)
 	}
 	next, err := s.crls.SignRootCRL(root)
 	if err != nil {

@@ -1,8 +1,6 @@
 package core
 
 import (
-	"fmt"
-
 	"certmaker/ca"
 )
 
@@ -39,7 +37,7 @@ func (sr SimpleRequest) Request() (*ca.Request, ca.KeyType, error) {
 		return nil, "", err
 	}
 	if n := len(sr.Domains) + len(sr.IPs) + len(sr.EmailAddresses); n > ca.MaxRawNames {
-		return nil, "", fmt.Errorf("%w: %d names, at most %d per certificate", ca.ErrInvalid, n, ca.MaxNames)
+		return nil, "", ca.Invalidf("%d names, at most %d per certificate", n, ca.MaxNames)
 	}
 	req := &ca.Request{
 		DNSNames: sr.Domains,

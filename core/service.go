@@ -44,6 +44,12 @@ type Config struct {
 	GenerateKey func(ca.KeyType) (crypto.Signer, error)
 	// Registry takes the service's metrics; nil makes one.
 	Registry *prometheus.Registry
+	// ExpiryWarningDays is how long before the active root or
+	// intermediate ends operators are warned (inventory.Warnings); 0 never.
+	ExpiryWarningDays int
+	// ACME is how ACME accounts and orders behave; orders and their
+	// authorizations expire after ChallengeExpiry.
+	ACME ACMEConfig
 }
 
 // Service is the core every door calls.
@@ -58,9 +64,16 @@ type Service struct {
 	challengeRequired bool
 	challengePort     int
 	challengeExpiry   time.Duration
+	warnDays          int
+
+	acme ACMEConfig
 
 	rsaSlots chan struct{}
 	solving  keyedMutex // challenge ids being solved
+	// validating and finalizing are the ACME authorizations and orders
+	// a request of this process works on (acmeclaim.go).
+	validating *claims
+	finalizing *claims
 	// rotating makes a rotation's store write and its switch of the
 	// running authority one step: two rotations at once (socket and
 	// dashboard) must not leave the server issuing from the root the
@@ -109,6 +122,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
+	if err := cfg.ACME.check(); err != nil {
+		return nil, err
+	}
 	s := &Service{
 		store:             cfg.Store,
 		ca:                cfg.Authority,
@@ -120,8 +136,12 @@ func New(cfg Config) (*Service, error) {
 		challengePort:     cfg.ChallengePort,
 		challengeExpiry:   cfg.ChallengeExpiry,
 		maxPending:        cfg.MaxPending,
+		warnDays:          cfg.ExpiryWarningDays,
+		acme:              cfg.ACME,
 		rsaSlots:          make(chan struct{}, cfg.KeyGenLimit),
 		generateKey:       cfg.GenerateKey,
+		validating:        newClaims(),
+		finalizing:        newClaims(),
 	}
 	src := revocationSource{store: cfg.Store, now: cfg.Authority.Now}
 	s.crls = ca.NewCRLs(cfg.Authority, src)

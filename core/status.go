@@ -11,12 +11,30 @@ import (
 	"certmaker/storage"
 )
 
-// Status summarizes roots, users, certificates and the storage.
+// Status summarizes roots, users, certificates and the storage, with what
+// ends soon (Warnings).
 func (s *Service) Status(_ context.Context, a Actor) (inventory.Summary, error) {
 	if err := mayAdminister(a); err != nil {
 		return inventory.Summary{}, err
 	}
-	return inventory.Summarize(s.store, s.ca.Now())
+	now := s.ca.Now()
+	sum, err := inventory.Summarize(s.store, now)
+	if err != nil {
+		return sum, err
+	}
+	sum.Warnings = inventory.Warnings(sum, now, s.warnDays)
+	return sum, nil
+}
+
+// Warnings is what about the CA ends soon (inventory.Warnings), for the
+// server's own log.
+func (s *Service) Warnings() ([]inventory.Warning, error) {
+	now := s.ca.Now()
+	sum, err := inventory.Summarize(s.store, now)
+	if err != nil {
+		return nil, err
+	}
+	return inventory.Warnings(sum, now, s.warnDays), nil
 }
 
 // Backup writes a consistent copy of the whole store to w (one read

@@ -94,18 +94,18 @@ func newSecret(n int) ([]byte, string, error) {
 // letter or digit, so names are safe in tables, URLs and index keys.
 func CheckUserName(name string) error {
 	if name == "" || len(name) > 64 {
-		return fmt.Errorf("%w: user name must be 1 to 64 characters", ErrInvalid)
+		return invalidf("user name must be 1 to 64 characters")
 	}
 	if strings.EqualFold(name, ServerOwner) {
 		// The owner of the CA's own HTTPS certificates: a user by that
 		// name would own them, and their keys.
-		return fmt.Errorf("%w: user name %q is reserved for the CA itself", ErrInvalid, name)
+		return invalidf("user name %q is reserved for the CA itself", name)
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 		if !alnum && (i == 0 || (c != '.' && c != '_' && c != '-' && c != '@')) {
-			return fmt.Errorf("%w: user name %q: use letters, digits and . _ - @, starting with a letter or digit", ErrInvalid, name)
+			return invalidf("user name %q: use letters, digits and . _ - @, starting with a letter or digit", name)
 		}
 	}
 	return nil
@@ -176,6 +176,11 @@ func (s *Service) SetDisabled(ctx context.Context, a Actor, name string, disable
 		action = "user.disable"
 	}
 	err := mayAdminister(a)
+	if err == nil && disabled && !a.operator() && a.User == name {
+		// An admin who disables themself is locked out with no one left
+		// who may undo it, perhaps; the operator on the server always can.
+		err = Errorf(Invalid, "you cannot disable yourself: another admin, or `certmaker user disable` on the server, can")
+	}
 	if err == nil {
 		_, err = s.store.UpdateUser(name, func(u *storage.User) error {
 			u.Disabled = disabled

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // Two small shell-script ACME clients from Debian, uacme (C, libcurl) and
@@ -15,7 +16,8 @@ import (
 // registers with an EAB key, gets, renews and revokes a certificate,
 // answering http-01 through a web root that a file server on the
 // challenge address serves (as the clients' users do with their web
-// server). uacme's libcurl build ignores CA variables, so it is not run
+// server); uacme also rolls its account over to a new key (keyChange),
+// issues with it, and deactivates the account. uacme's libcurl build ignores CA variables, so it is not run
 // over HTTPS (docs/acme.md says how to point it at a private CA).
 
 // serveWebroot serves dir on addr, the challenge address of the server,
@@ -62,15 +64,38 @@ esac
 		t.Errorf("issued certificate listed as %s, %s", owner, status)
 	}
 
-	runClient(t, dir, nil, "uacme", append(common, "-h", hook, "-t", "EC", "-f", "issue", name)...)
+	// uacme keeps the certificate it replaces under a name made of its
+	// time in seconds, and a second order of the name reuses the valid
+	// authorization, so it can come within the same second: one per second.
+	reissue := func() {
+		t.Helper()
+		time.Sleep(1100 * time.Millisecond)
+		runClient(t, dir, nil, "uacme", append(common, "-h", hook, "-t", "EC", "-f", "issue", name)...)
+	}
+	reissue()
 	renewed := leafOf(t, dir, crt, name)
 	if renewed.SerialNumber.Cmp(first.SerialNumber) == 0 {
 		t.Fatal("a forced issue kept the old certificate")
 	}
 
+	// A new account key (keyChange), then the same account issues with it.
+	runClient(t, dir, nil, "uacme", append(common, "newkey")...)
+	reissue()
+	rolled := leafOf(t, dir, crt, name)
+	if rolled.SerialNumber.Cmp(renewed.SerialNumber) == 0 {
+		t.Fatal("no certificate after the key rollover")
+	}
+	if owner, _ := listed(t, dir, rolled); owner != "dave" {
+		t.Errorf("certificate after the rollover owned by %q", owner)
+	}
+
 	runClient(t, dir, nil, "uacme", append(common, "revoke", crt)...)
-	if _, status := listed(t, dir, renewed); status != "revoked" {
+	if _, status := listed(t, dir, rolled); status != "revoked" {
 		t.Errorf("after uacme revoke the certificate is %s", status)
+	}
+	runClient(t, dir, nil, "uacme", append(common, "deactivate")...)
+	if out, err := exec.Command("uacme", append(common, "-n", "-h", hook, "-t", "EC", "-f", "issue", name)...).CombinedOutput(); err == nil {
+		t.Errorf("a deactivated account issued:\n%s", out)
 	}
 }
 

@@ -57,6 +57,18 @@ type Summary struct {
 	Expiring7     int    `json:"expiring_7d"`
 	Expiring30    int    `json:"expiring_30d"`
 	DatabaseBytes int64  `json:"database_bytes"`
+	// Warnings are what ends soon (Warnings), as the core sees it.
+	Warnings []Warning `json:"warnings,omitempty"`
+}
+
+// Warning is the first warning of kind k about the CA, if any.
+func (s Summary) Warning(k WarningKind) (Warning, bool) {
+	for _, w := range s.Warnings {
+		if w.Kind == k {
+			return w, true
+		}
+	}
+	return Warning{}, false
 }
 
 // ActiveRoot is the active root of the summary, if any.

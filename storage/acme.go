@@ -23,10 +23,13 @@ type ACMEIdentifier struct {
 	Value string `json:"value"`
 }
 
-// ACMEProblem is the gist of an RFC 7807 problem document, kept with an
-// order or challenge that failed.
+// ACMEProblem is why an order or challenge failed. Kind is the core's
+// error kind, which the ACME door turns into a problem document; records
+// stored before kinds were kept have Type (the problem type URI) and
+// Status instead.
 type ACMEProblem struct {
-	Type   string `json:"type"`
+	Kind   string `json:"kind,omitempty"`
+	Type   string `json:"type,omitempty"`
 	Detail string `json:"detail"`
 	Status int    `json:"status,omitempty"`
 }

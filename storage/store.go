@@ -132,6 +132,10 @@ type ACME interface {
 	UpdateACMEOrder(id string, fn func(*ACMEOrder) error) (ACMEOrder, error)
 	ACMEOrderBySerial(serial *big.Int) (ACMEOrder, error)
 	ACMEAuthz(id string) (ACMEAuthz, error)
+	// ACMEAuthzFor is the latest authorization CreateACMEOrder stored for
+	// an account and identifier (one it made, not one it reused);
+	// ErrNotFound if none.
+	ACMEAuthzFor(account string, id ACMEIdentifier) (ACMEAuthz, error)
 	// UpdateACMEAuthz changes an authorization and, in the same commit,
 	// its order: order (if not nil) sees the order and all its
 	// authorizations as they stand after fn.

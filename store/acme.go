@@ -19,6 +19,10 @@ import (
 //   - acme_orders:       order id → ACMEOrder
 //   - acme_account_orders: account id + 0 + order id → nothing
 //   - acme_authzs:       authorization id → ACMEAuthz (with its challenges)
+//   - acme_account_authzs: account id + 0 + type + 0 + value → the id of
+//     the latest authorization of that identifier for the account, so that
+//     a new order can reuse a valid one; made by the first order that
+//     needs it, so a file from before it needs no migration
 //   - acme_certs:        serial → order id, for the certificates ACME issued
 //   - acme_nonces:       empty: used nonces were kept here before nonces
 //     became stateless (acme/nonce.go); an older binary still expects it
@@ -30,6 +34,7 @@ var (
 	bucketACMEOrders        = []byte("acme_orders")
 	bucketACMEAccountOrders = []byte("acme_account_orders")
 	bucketACMEAuthzs        = []byte("acme_authzs")
+	bucketACMEAccountAuthzs = []byte("acme_account_authzs")
 	bucketACMECerts         = []byte("acme_certs")
 	bucketACMENonces        = []byte("acme_nonces")
 	bucketACMEEAB           = []byte("acme_eab")
@@ -350,8 +355,15 @@ func (db *DB) CreateACMEOrder(o ACMEOrder, authzs []ACMEAuthz) error {
 				return refuse(fmt.Errorf("ACME authorization %s: %w", az.ID, ErrExists))
 			}
 		}
+		latest, err := tx.CreateBucketIfNotExists(bucketACMEAccountAuthzs)
+		if err != nil {
+			return err
+		}
 		for i, az := range authzs {
 			if err := azs.Put([]byte(az.ID), avs[i]); err != nil {
+				return err
+			}
+			if err := latest.Put(accountAuthzKey(az.Account, az.Identifier), []byte(az.ID)); err != nil {
 				return err
 			}
 		}
@@ -433,6 +445,30 @@ func (db *DB) ACMEAuthz(id string) (ACMEAuthz, error) {
 	var az ACMEAuthz
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		return getRecord(tx, bucketACMEAuthzs, "ACME authorization", id, &az)
+	})
+	return az, err
+}
+
+func accountAuthzKey(account string, id ACMEIdentifier) []byte {
+	k := make([]byte, 0, len(account)+len(id.Type)+len(id.Value)+2)
+	k = append(append(k, account...), 0)
+	k = append(append(k, id.Type...), 0)
+	return append(k, id.Value...)
+}
+
+// ACMEAuthzFor reads the latest authorization CreateACMEOrder stored for
+// an account and identifier.
+func (db *DB) ACMEAuthzFor(account string, id ACMEIdentifier) (ACMEAuthz, error) {
+	var az ACMEAuthz
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		var azID []byte
+		if b := tx.Bucket(bucketACMEAccountAuthzs); b != nil {
+			azID = b.Get(accountAuthzKey(account, id))
+		}
+		if azID == nil {
+			return fmt.Errorf("ACME authorization of %s:%s: %w", id.Type, id.Value, ErrNotFound)
+		}
+		return getRecord(tx, bucketACMEAuthzs, "ACME authorization", string(azID), &az)
 	})
 	return az, err
 }

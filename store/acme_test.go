@@ -3,6 +3,7 @@ package store_test
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/big"
 	"testing"
 	"time"
@@ -128,6 +129,49 @@ func TestACMEOrders(t *testing.T) {
 	}
 	if got, err := db.ACMEAuthz("z1"); err != nil || got.Challenges[0].Token != "t" {
 		t.Errorf("authorization after restart: %+v, %v", got, err)
+	}
+}
+
+// TestACMEAuthzFor: the latest authorization an order made for an account
+// and identifier, kept across a restart; none for another account, another
+// identifier, or a file with no order yet.
+func TestACMEAuthzFor(t *testing.T) {
+	db := mustOpen(t)
+	app := store.ACMEIdentifier{Type: "dns", Value: "app.test"}
+	if _, err := db.ACMEAuthzFor("a1", app); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("before any order: %v", err)
+	}
+	order := func(id, authz string, ids ...store.ACMEIdentifier) {
+		t.Helper()
+		var azs []store.ACMEAuthz
+		o := store.ACMEOrder{ID: id, Account: "a1", Status: "pending", Expires: time.Now().Add(time.Hour)}
+		for i, ident := range ids {
+			az := store.ACMEAuthz{ID: authz + fmt.Sprint(i), Account: "a1", Order: id, Identifier: ident, Status: "pending"}
+			azs = append(azs, az)
+			o.Identifiers, o.Authzs = append(o.Identifiers, ident), append(o.Authzs, az.ID)
+		}
+		if err := db.CreateACMEOrder(o, azs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	order("o1", "z1-", app, store.ACMEIdentifier{Type: "ip", Value: "10.0.0.1"})
+	order("o2", "z2-", app)
+	path := db.Path()
+	closeChecked(t, db)
+	db = mustOpenPath(t, path)
+	if az, err := db.ACMEAuthzFor("a1", app); err != nil || az.ID != "z2-0" {
+		t.Errorf("latest of app.test: %+v, %v", az, err)
+	}
+	if az, err := db.ACMEAuthzFor("a1", store.ACMEIdentifier{Type: "ip", Value: "10.0.0.1"}); err != nil || az.ID != "z1-1" {
+		t.Errorf("latest of 10.0.0.1: %+v, %v", az, err)
+	}
+	for _, tc := range []struct {
+		account string
+		id      store.ACMEIdentifier
+	}{{"a2", app}, {"a", app}, {"a1", store.ACMEIdentifier{Type: "ip", Value: "app.test"}}, {"a1", store.ACMEIdentifier{Type: "dns", Value: "app"}}} {
+		if _, err := db.ACMEAuthzFor(tc.account, tc.id); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s %v: %v", tc.account, tc.id, err)
+		}
 	}
 }
 

@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"certmaker/ca"
 	"certmaker/core"
@@ -20,12 +19,10 @@ type statusData struct {
 	RootCRLWarning string
 }
 
-// rootCRLWarn is how long before an offline root's CRL ends the page warns.
-const rootCRLWarn = 30 * 24 * time.Hour
-
-// rootKeyWords says where the active root's key is, and warns when its CRL
-// ends soon while only the offline key could sign the next one.
-func rootKeyWords(r inventory.Root, now time.Time) (where, warning string) {
+// rootKeyWords says where the active root's key is, and words the core's
+// warning (inventory.Warnings) when its CRL ends soon while only the
+// offline key could sign the next one.
+func rootKeyWords(r inventory.Root, sum inventory.Summary) (where, warning string) {
 	switch {
 	case r.OneTier:
 		return "online: a one-tier root that signs certificates itself (rotate-root makes a two-tier CA whose root can go offline)", ""
@@ -33,13 +30,14 @@ func rootKeyWords(r inventory.Root, now time.Time) (where, warning string) {
 		return "online, in the database (certmaker root offline keeps it in a file instead)", ""
 	}
 	where = "offline, kept in a file (certmaker root offline)"
-	switch left := r.CRLNextUpdate.Sub(now); {
-	case r.CRLNextUpdate.IsZero():
-		warning = "The root has no CRL: sign one with certmaker root crl --root-key FILE."
-	case left <= 0:
-		warning = "The root's CRL expired on " + r.CRLNextUpdate.UTC().Format("2006-01-02") + ": sign a new one with certmaker root crl --root-key FILE."
-	case left < rootCRLWarn:
-		warning = "The root's CRL expires on " + r.CRLNextUpdate.UTC().Format("2006-01-02") + ": sign the next one with certmaker root crl --root-key FILE before then."
+	if _, ok := sum.Warning(inventory.RootCRLMissing); ok {
+		return where, "The root has no CRL: sign one with certmaker root crl --root-key FILE."
+	}
+	switch x, ok := sum.Warning(inventory.RootCRLExpires); {
+	case ok && x.Ended:
+		warning = "The root's CRL expired on " + x.At.UTC().Format("2006-01-02") + ": sign a new one with certmaker root crl --root-key FILE."
+	case ok:
+		warning = "The root's CRL expires on " + x.At.UTC().Format("2006-01-02") + ": sign the next one with certmaker root crl --root-key FILE before then."
 	}
 	return where, warning
 }
@@ -53,7 +51,7 @@ func (d *Dashboard) handleStatus(w http.ResponseWriter, r *http.Request, v *view
 	}
 	data := statusData{Summary: sum}
 	data.Active, _ = sum.ActiveRoot()
-	data.RootKey, data.RootCRLWarning = rootKeyWords(data.Active, d.ca.Now())
+	data.RootKey, data.RootCRLWarning = rootKeyWords(data.Active, sum)
 	if data.Timeline, err = d.timeline(r.Context(), v, "", "*", d.ca.Now()); err != nil {
 		d.fail(w, r, v, err)
 		return
@@ -92,7 +90,7 @@ func (d *Dashboard) handleAddUser(w http.ResponseWriter, r *http.Request, v *vie
 	token, err := d.core.AddUser(r.Context(), v.actor(), name, isAdmin)
 	switch core.KindOf(err) {
 	case core.Invalid:
-		d.renderUsers(w, r, v, http.StatusBadRequest, usersData{NewName: name, NewAdmin: isAdmin, Error: strings.TrimPrefix(err.Error(), "invalid argument: ")})
+		d.renderUsers(w, r, v, http.StatusBadRequest, usersData{NewName: name, NewAdmin: isAdmin, Error: plain(err)})
 		return
 	case core.Exists:
 		d.renderUsers(w, r, v, http.StatusConflict, usersData{NewName: name, NewAdmin: isAdmin, Error: "A user named " + name + " already exists."})
@@ -144,17 +142,18 @@ func (d *Dashboard) handleEnable(w http.ResponseWriter, r *http.Request, v *view
 // every dashboard session they have.
 func (d *Dashboard) setDisabled(w http.ResponseWriter, r *http.Request, v *viewer, disabled bool) {
 	name := r.PathValue("name")
-	if disabled && name == v.user.Name {
-		d.sessions.setFlash(v.sess.id, "You cannot disable yourself here; another admin or `certmaker user disable` can.")
-		http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
-		return
-	}
 	err := d.core.SetDisabled(r.Context(), v.actor(), name, disabled)
-	if core.KindOf(err) == core.NotFound {
+	switch core.KindOf(err) {
+	case "":
+	case core.NotFound:
 		d.renderError(w, r, v, http.StatusNotFound, "There is no user "+clip(name)+".")
 		return
-	}
-	if err != nil {
+	case core.Invalid:
+		// Refused for what it asks (disabling oneself): the core says why.
+		d.sessions.setFlash(v.sess.id, plain(err))
+		http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
+		return
+	default:
 		d.fail(w, r, v, err)
 		return
 	}

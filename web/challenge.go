@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -85,14 +84,19 @@ func (d *Dashboard) handleCheck(w http.ResponseWriter, r *http.Request, v *viewe
 		return
 	}
 	port, err := strconv.Atoi(strings.TrimSpace(r.PostForm.Get("port")))
-	if err != nil || port < 1 || port > 65535 {
-		d.renderChallenge(w, r, v, http.StatusBadRequest, ch, d.core.ChallengePort(), "The port must be a number from 1 to 65535.")
+	if err != nil {
+		d.renderChallenge(w, r, v, http.StatusBadRequest, ch, d.core.ChallengePort(), "The port must be a number.")
+		return
+	}
+	if err := d.core.CheckPort(port); err != nil {
+		// The checker's rule: 1..65535, and the ports it may fetch from.
+		d.renderChallenge(w, r, v, statusOf(err), ch, d.core.ChallengePort(), plain(err))
 		return
 	}
 	solved, results, err := d.core.CheckChallenge(r.Context(), v.actor(), ch.ID, port)
-	var chErr *challenge.Error
 	switch k := core.KindOf(err); {
-	case errors.As(err, &chErr):
+	case results.FailedCount() > 0:
+		// Each name's outcome is the answer; the table says which failed.
 		d.renderChallenge(w, r, v, statusOf(err), ch, port, "", results...)
 		return
 	case k == core.Invalid:
@@ -135,7 +139,7 @@ func (d *Dashboard) renderChallenge(w http.ResponseWriter, r *http.Request, v *v
 		case res.Exempt:
 			nr.State = "exempt"
 		case res.Err != nil:
-			nr.State, nr.Reason, nr.Hint = "failed", res.Err.Reason, reasonHint(res.Err.Reason, port)
+			nr.State, nr.Reason, nr.Hint = "failed", res.Err.Reason, reasonHint(res.Err.Code, port)
 			data.Failed++
 		}
 		data.Results = append(data.Results, nr)
@@ -151,28 +155,25 @@ func (d *Dashboard) renderChallenge(w http.ResponseWriter, r *http.Request, v *v
 	d.render(w, r, status, "challenge", d.view(v, title, "request", data))
 }
 
-// reasonHint says in plain words what a checker's reason usually means
-// and what to try; "" when the reason says it all.
-func reasonHint(reason string, port int) string {
+// reasonHint says in plain words what a failed check usually means and
+// what to try; "" when the checker's reason says it all.
+func reasonHint(code challenge.Code, port int) string {
 	p := strconv.Itoa(port)
-	switch {
-	case reason == "connection refused":
+	switch code {
+	case challenge.CodeRefused:
 		return "Nothing listens on port " + p + " at this address: start the web server, or check the port."
-	case reason == "wrong token":
+	case challenge.CodeWrongToken:
 		return "A web server answered, but not with this token: put exactly the token above in token.txt."
-	case reason == "HTTP 404":
+	case challenge.CodeNotFound:
 		return "A web server answered, but has no such file: serve the directory above .well-known."
-	case strings.HasPrefix(reason, "HTTP "), strings.HasPrefix(reason, "redirects"):
+	case challenge.CodeStatus, challenge.CodeRedirect:
 		return "A web server answered, but not with the file: it must answer 200 with the token, without redirects."
-	case reason == "no such host", reason == "no address for name", reason == "name lookup failed":
+	case challenge.CodeLookup:
 		return "The CA finds no address for this name: add it to your DNS (or to the CA's hosts)."
-	case strings.HasPrefix(reason, "timed out"), reason == "host unreachable", reason == "network unreachable":
+	case challenge.CodeTimeout, challenge.CodeUnreachable:
 		return "The CA gets no answer from this address: is the machine on, and does a firewall let port " + p + " through?"
-	case reason == reasonNotHTTPWords:
+	case challenge.CodeNotHTTP:
 		return "Something on port " + p + " answered, but not a web server: pick the port your web server listens on."
 	}
 	return ""
 }
-
-// reasonNotHTTPWords is the checker's reason for an answer that is not HTTP.
-const reasonNotHTTPWords = "not an HTTP answer"

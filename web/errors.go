@@ -9,20 +9,35 @@ import (
 
 // statuses is the dashboard's one table from the core's error kinds to the
 // status of the page that explains them; a page shows the error's own
-// message. Anything unlisted is a logged 500 that says nothing more.
+// message, except for internal errors, which are logged and say nothing
+// more. Every kind has its entry (kinds_test.go walks them).
 var statuses = map[core.Kind]int{
-	core.Invalid:         http.StatusBadRequest,
-	core.Unauthenticated: http.StatusUnauthorized,
-	core.Disabled:        http.StatusUnauthorized,
-	core.Forbidden:       http.StatusNotFound,
-	core.NotFound:        http.StatusNotFound,
-	core.Exists:          http.StatusConflict,
-	core.Revoked:         http.StatusGone,
-	core.Expired:         http.StatusGone,
-	core.ChallengeFailed: http.StatusUnprocessableEntity,
-	core.Full:            http.StatusServiceUnavailable,
-	core.TooMany:         http.StatusTooManyRequests,
-	core.Canceled:        499,
+	core.Internal:              http.StatusInternalServerError,
+	core.Invalid:               http.StatusBadRequest,
+	core.Unauthenticated:       http.StatusUnauthorized,
+	core.Disabled:              http.StatusUnauthorized,
+	core.Forbidden:             http.StatusNotFound,
+	core.NotFound:              http.StatusNotFound,
+	core.Exists:                http.StatusConflict,
+	core.Revoked:               http.StatusGone,
+	core.Expired:               http.StatusGone,
+	core.Full:                  http.StatusServiceUnavailable,
+	core.Canceled:              499,
+	core.BadReason:             http.StatusBadRequest,
+	core.ChallengeFailed:       http.StatusUnprocessableEntity,
+	core.ChallengeDNS:          http.StatusUnprocessableEntity,
+	core.ChallengeConnection:   http.StatusUnprocessableEntity,
+	core.ChallengeIncorrect:    http.StatusUnprocessableEntity,
+	core.BadCSR:                http.StatusBadRequest,
+	core.NotReady:              http.StatusConflict,
+	core.RejectedIdentifier:    http.StatusBadRequest,
+	core.UnsupportedIdentifier: http.StatusBadRequest,
+	core.AccountInactive:       http.StatusUnauthorized,
+	core.NoAccount:             http.StatusNotFound,
+	core.BindingRequired:       http.StatusBadRequest,
+	core.BadContact:            http.StatusBadRequest,
+	core.UnsupportedContact:    http.StatusBadRequest,
+	core.TooMany:               http.StatusTooManyRequests,
 }
 
 // statusOf is the status of a page for err; 500 for internal errors.

@@ -168,6 +168,15 @@ func TestChallenge_ResultsAndPending(t *testing.T) {
 		t.Fatalf("the list does not offer the pending request again\n%s", list.body)
 	}
 
+	// A port the checker may not fetch from is refused in the checker's
+	// words, before any fetch.
+	for _, p := range []string{"70000", "8081"} {
+		a = b.post(loc+"/check", url.Values{"csrf": {b.csrf}, "port": {p}})
+		if a.status != http.StatusBadRequest || !strings.Contains(a.body, "Invalid port "+p) || strings.Contains(a.body, "<tr class=") {
+			t.Errorf("port %s: %d\n%s", p, a.status, a.body)
+		}
+	}
+
 	// Nothing listens on 127.0.0.3: down.test is refused, up.test answers.
 	a = b.post(loc+"/check", url.Values{"csrf": {b.csrf}, "port": {fmt.Sprint(port)}})
 	rows := regexp.MustCompile(`(?s)<tr class="(ok|failed|exempt)">\s*<td data-label="Name" class="name-cell">([^<]+(?:<wbr>[^<]+)*)</td>`).FindAllStringSubmatch(a.body, -1)
@@ -208,6 +217,16 @@ func TestUsers_DisableConfirmed(t *testing.T) {
 	adm.post("/admin/users/alice/disable", url.Values{"csrf": {adm.csrf}})
 	if u, _ := e.db.User("alice"); !u.Disabled {
 		t.Fatal("alice is not disabled after confirming")
+	}
+	// The core refuses an admin who disables themself (the operator may).
+	if a := adm.post("/admin/users/root/disable", url.Values{"csrf": {adm.csrf}}); a.status != http.StatusSeeOther {
+		t.Errorf("disabling oneself: %d", a.status)
+	}
+	if u, _ := e.db.User("root"); u.Disabled {
+		t.Fatal("an admin disabled themself")
+	}
+	if users := adm.get("/admin/users"); !strings.Contains(users.body, "You cannot disable yourself") {
+		t.Errorf("disabling oneself is not explained\n%s", users.body)
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 	"certmaker/admin"
 	"certmaker/app"
 	"certmaker/config"
-	"certmaker/internal/logbuf"
+	"certmaker/internal/testlog"
 	"certmaker/store"
 )
 
@@ -33,7 +33,7 @@ type env struct {
 	// token ever comes back.
 	seen *strings.Builder
 	// logs is the application's log, JSON lines.
-	logs *logbuf.Buffer
+	logs *testlog.Buffer
 }
 
 func newEnv(t *testing.T) *env {
@@ -58,7 +58,7 @@ func newEnvWith(t *testing.T, set func(*config.Config)) *env {
 	cfg.CA.KeyType, cfg.CA.Days, cfg.CA.CommonName = "ecdsa-p256", 365, "web test root"
 	cfg.ACME.Enabled = false
 	set(&cfg)
-	logs := &logbuf.Buffer{}
+	logs := &testlog.Buffer{}
 	a, err := app.New(cfg, db, app.Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)

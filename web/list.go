@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -202,7 +201,7 @@ func (d *Dashboard) handleList(w http.ResponseWriter, r *http.Request, v *viewer
 	now := d.ca.Now()
 	q, keep := listQuery(q, data.Status, data.Q, from, to, now)
 	certs, next, stopped, err := d.scan(r.Context(), v.actor(), q, keep, now)
-	if errors.Is(err, inventory.ErrInvalid) {
+	if core.KindOf(err) == core.Invalid {
 		d.renderError(w, r, v, http.StatusBadRequest, "This page link is not valid any more; start from the first page.")
 		return
 	}

@@ -71,32 +71,30 @@ func (d *Dashboard) handleRequest(w http.ResponseWriter, r *http.Request, v *vie
 		refuse(rd)
 		return
 	}
-	if d.core.ChallengeRequired() {
-		ch, err := d.core.OpenChallenge(r.Context(), v.actor(), req, keyType)
-		if status, ok := inForm(err); ok {
-			rd.Error, rd.Field = plain(err), "names"
-			d.renderRequest(w, r, v, status, rd)
-			return
-		}
-		if err != nil {
-			d.fail(w, r, v, err)
-			return
-		}
-		http.Redirect(w, r, "/challenges/"+ch.ID, http.StatusSeeOther)
-		return
-	}
-	c, err := d.core.Issue(r.Context(), v.actor(), req, keyType)
-	if isInvalid(err) {
-		rd.Error, rd.Field = plain(err), "names"
-		refuse(rd)
-		return
-	}
-	if err != nil {
+	d.request(w, r, v, core.CertificateRequest{Request: req, KeyType: keyType}, "Certificate issued.", func(status int, msg string) {
+		rd.Error, rd.Field = msg, "names"
+		d.renderRequest(w, r, v, status, rd)
+	})
+}
+
+// request asks the core for the certificate: issued now, the certificate's
+// page says so (flash); waiting for proof, the challenge's page shows how;
+// refused for what it asks (or too many pending), refuse shows the form
+// again with why, answered with status.
+func (d *Dashboard) request(w http.ResponseWriter, r *http.Request, v *viewer, cr core.CertificateRequest, flash string, refuse func(status int, msg string)) {
+	res, err := d.core.Request(r.Context(), v.actor(), cr)
+	status, inform := inForm(err)
+	switch {
+	case inform:
+		refuse(status, plain(err))
+	case err != nil:
 		d.fail(w, r, v, err)
-		return
+	case res.Challenge != nil:
+		http.Redirect(w, r, "/challenges/"+res.Challenge.ID, http.StatusSeeOther)
+	default:
+		d.sessions.setFlash(v.sess.id, flash)
+		http.Redirect(w, r, "/certificates/"+res.Certificate.Serial.String(), http.StatusSeeOther)
 	}
-	d.sessions.setFlash(v.sess.id, "Certificate issued.")
-	http.Redirect(w, r, "/certificates/"+c.Serial.String(), http.StatusSeeOther)
 }
 
 // handleRequestCSR issues exactly as the API's request-with-csr does: the
@@ -142,31 +140,10 @@ func (d *Dashboard) handleRequestCSR(w http.ResponseWriter, r *http.Request, v *
 		d.fail(w, r, v, err)
 		return
 	}
-	if d.core.ChallengeRequired() {
-		ch, err := d.core.OpenChallengeCSR(r.Context(), v.actor(), csr, req)
-		if status, ok := inForm(err); ok {
-			rd.Error, rd.Field = plain(err), "csr"
-			d.renderRequest(w, r, v, status, rd)
-			return
-		}
-		if err != nil {
-			d.fail(w, r, v, err)
-			return
-		}
-		http.Redirect(w, r, "/challenges/"+ch.ID, http.StatusSeeOther)
-		return
-	}
-	c, err := d.core.IssueCSR(r.Context(), v.actor(), csr, req)
-	if isInvalid(err) {
-		refuse("csr", plain(err))
-		return
-	}
-	if err != nil {
-		d.fail(w, r, v, err)
-		return
-	}
-	d.sessions.setFlash(v.sess.id, "Certificate issued for the key in your CSR.")
-	http.Redirect(w, r, "/certificates/"+c.Serial.String(), http.StatusSeeOther)
+	d.request(w, r, v, core.CertificateRequest{Request: req, CSR: csr}, "Certificate issued for the key in your CSR.", func(status int, msg string) {
+		rd.Error, rd.Field = msg, "csr"
+		d.renderRequest(w, r, v, status, rd)
+	})
 }
 
 // csrFile is the uploaded CSR file, or nil when none was chosen. The form
@@ -210,13 +187,11 @@ func inForm(err error) (int, bool) {
 	return 0, false
 }
 
-// plain turns a core or ca error into a sentence for a person: without
-// the API's "invalid request:" prefix, capitalized, ending with a period.
+// plain turns an error of the core's calls into a sentence for a person:
+// what is wrong (core.Detail, without the API's "invalid request:"),
+// capitalized, ending with a period.
 func plain(err error) string {
-	s := err.Error()
-	for _, p := range []string{ca.ErrInvalid.Error() + ": ", core.ErrInvalid.Error() + ": "} {
-		s = strings.TrimPrefix(s, p)
-	}
+	s := core.Detail(err)
 	if s == "" {
 		return s
 	}

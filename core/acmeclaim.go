@@ -1,8 +1,8 @@
-package acme
+package core
 
 import "sync"
 
-// claims are the authorizations being validated and the orders being
+// claims are the ACME authorizations being validated and the orders being
 // finalized by a request of this process. They replace the "processing"
 // states that used to be a commit each: those states answer nothing a
 // client relies on after a crash. A process that dies mid-validation or

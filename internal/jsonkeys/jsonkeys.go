@@ -1,21 +1,34 @@
-package api
+// Package jsonkeys refuses JSON in which an object names a key twice, for
+// every door that decodes JSON with encoding/json (the API's bodies, ACME's
+// payloads): one rule, so both are as strict.
+package jsonkeys
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"unicode"
 )
 
-// checkKeys refuses a JSON body in which an object names a key twice.
-// encoding/json keeps the last of duplicates and matches keys without
-// regard to case, so {"domains":[...],"Domains":[...]} would sign what a
-// proxy or log that reads the first one never saw. Keys are compared as
-// the decoder matches them, and also without underscores, since older
-// clients send Go field names ("StreetAddress" for "street_address").
-func checkKeys(body []byte) error {
+// DuplicateError is a JSON object that names Key twice.
+type DuplicateError struct{ Key string }
+
+func (e *DuplicateError) Error() string {
+	return fmt.Sprintf("key %.40q appears more than once in an object", e.Key)
+}
+
+// Check refuses (*DuplicateError) a JSON value in which an object names a key
+// twice. encoding/json keeps the last of duplicates and matches keys
+// without regard to case, so {"domains":[...],"Domains":[...]} would sign
+// what a proxy or log that reads the first one never saw. Keys are
+// compared as the decoder matches them, and also without underscores,
+// since older clients send Go field names ("StreetAddress" for
+// "street_address"). Malformed JSON passes: the decoder says what is wrong
+// with it, and where.
+func Check(body []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	// One entry per open object or array: the keys seen so far in an
 	// object, nil for an array. expectKey is true where the next string
@@ -41,7 +54,7 @@ func checkKeys(body []byte) error {
 			if k, ok := tok.(string); ok {
 				c := canonicalKey(k)
 				if top.keys[c] {
-					return badRequest("malformed JSON: key %.40q appears more than once in an object", k)
+					return &DuplicateError{Key: k}
 				}
 				top.keys[c] = true
 				top.expectKey = false

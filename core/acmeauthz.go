@@ -1,0 +1,212 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"certmaker/challenge"
+	"certmaker/storage"
+)
+
+// http01 is the one ACME challenge type certmaker offers (RFC 8555 8.3).
+const http01 = "http-01"
+
+// ACMEAuthz reads one of the account's authorizations as a client sees it
+// now (authzView).
+func (s *Service) ACMEAuthz(_ context.Context, a *storage.ACMEAccount, id string) (storage.ACMEAuthz, error) {
+	az, err := s.ownAuthz(a, id)
+	if err != nil {
+		return az, err
+	}
+	return s.authzView(az), nil
+}
+
+// ACMEChallenge reads one challenge of the account's authorization: the
+// authorization as ACMEAuthz gives it and the challenge's index in it.
+func (s *Service) ACMEChallenge(_ context.Context, a *storage.ACMEAccount, authz, id string) (storage.ACMEAuthz, int, error) {
+	az, idx, err := s.ownACMEChallenge(a, authz, id)
+	if err != nil {
+		return az, idx, err
+	}
+	return s.authzView(az), idx, nil
+}
+
+// ownAuthz loads an authorization of the account: NotFound if there is
+// none, Forbidden if it is another account's.
+func (s *Service) ownAuthz(a *storage.ACMEAccount, id string) (storage.ACMEAuthz, error) {
+	az, err := s.store.ACMEAuthz(id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return az, Errorf(NotFound, "no such authorization")
+	}
+	if err != nil {
+		return az, err
+	}
+	if az.Account != a.ID {
+		return az, Errorf(Forbidden, "the authorization belongs to another account")
+	}
+	return az, nil
+}
+
+func (s *Service) ownACMEChallenge(a *storage.ACMEAccount, authz, id string) (storage.ACMEAuthz, int, error) {
+	az, err := s.ownAuthz(a, authz)
+	if err != nil {
+		return az, -1, err
+	}
+	for i, ch := range az.Challenges {
+		if ch.ID == id {
+			return az, i, nil
+		}
+	}
+	return az, -1, Errorf(NotFound, "no such challenge")
+}
+
+// authzView is the authorization as a client sees it now: expired once its
+// time has passed, and a pending challenge processing while a request of
+// this process validates it.
+func (s *Service) authzView(az storage.ACMEAuthz) storage.ACMEAuthz {
+	az.Status = s.authzStatus(&az)
+	claimed := s.validating.holds(az.ID)
+	az.Challenges = append([]storage.ACMEChallenge(nil), az.Challenges...)
+	for i := range az.Challenges {
+		if c := &az.Challenges[i]; c.Status == acmePending && claimed {
+			c.Status = acmeProcessing
+		}
+	}
+	return az
+}
+
+// authzStatus is the stored status, or expired once its time has passed.
+func (s *Service) authzStatus(az *storage.ACMEAuthz) string {
+	switch az.Status {
+	case acmePending, acmeValid:
+		if s.ca.Now().After(az.Expires) {
+			return acmeExpired
+		}
+	}
+	return az.Status
+}
+
+// DeactivateACMEAuthz deactivates one of the account's authorizations
+// (RFC 8555 7.5.2): status must be "deactivated". The authorization and
+// the order it makes invalid are one commit.
+func (s *Service) DeactivateACMEAuthz(ctx context.Context, a *storage.ACMEAccount, id, status string) (storage.ACMEAuthz, error) {
+	az, err := s.ownAuthz(a, id)
+	if err != nil {
+		return az, err
+	}
+	if status != acmeDeactivated {
+		return az, invalidf("an authorization's status can only be set to %q", acmeDeactivated)
+	}
+	az, _, err = s.store.UpdateACMEAuthz(az.ID, func(az *storage.ACMEAuthz) error {
+		if az.Status != acmePending && az.Status != acmeValid {
+			return invalidf("the authorization is %s and cannot be deactivated", az.Status)
+		}
+		az.Status = acmeDeactivated
+		return nil
+	}, s.refreshOrder)
+	if KindOf(err) != Invalid {
+		err = s.noteWrite(ctx, err)
+		s.audit(ctx, ACMEActor(a), "acme.authz.deactivate", id, err)
+	}
+	if err != nil {
+		return az, err
+	}
+	return s.authzView(az), nil
+}
+
+// RespondACMEChallenge has one of the account's challenges validated now
+// (RFC 8555 7.5.1): the checker fetches the key authorization from the
+// identifier, and the outcome, the authorization's and the order it moves
+// on are one commit, so the answer says valid or invalid only once that is
+// durable. A challenge already answered, or being validated by another
+// request, comes back as it stands. Expired for an authorization whose
+// time has passed.
+func (s *Service) RespondACMEChallenge(ctx context.Context, a *storage.ACMEAccount, authz, id string) (storage.ACMEAuthz, int, error) {
+	az, idx, err := s.ownACMEChallenge(a, authz, id)
+	if err != nil {
+		return az, idx, err
+	}
+	if s.authzStatus(&az) == acmeExpired {
+		return az, idx, fmt.Errorf("the authorization: %w", errExpired)
+	}
+	// Claimed in memory, not in the store (acmeclaim.go): a crash during
+	// the fetch leaves the challenge pending, and the client posts again.
+	if az.Status != acmePending || az.Challenges[idx].Status != acmePending || !s.validating.claim(az.ID) {
+		return s.authzView(az), idx, nil
+	}
+	defer s.validating.release(az.ID)
+	// Read again under the claim: a request that held it until just now
+	// may have recorded an outcome since az was read.
+	if az, err = s.store.ACMEAuthz(az.ID); err != nil {
+		return az, idx, err
+	}
+	if az.Status != acmePending || az.Challenges[idx].Status != acmePending {
+		return s.authzView(az), idx, nil
+	}
+	az, err = s.validate(ctx, a, &az, idx)
+	if err != nil {
+		return az, idx, err
+	}
+	return s.authzView(az), idx, nil
+}
+
+// errNotPending stops the commit of an outcome for a challenge that is no
+// longer pending.
+var errNotPending = errors.New("challenge is not pending")
+
+// validate proves the identifier with http-01 and records the outcome.
+// What the proof must show (RFC 8555 8.3): the token's file on the
+// configured port holds the token and the account key's thumbprint. The
+// checker bounds the fetches of the account's user, whichever door they
+// come from.
+func (s *Service) validate(ctx context.Context, a *storage.ACMEAccount, az *storage.ACMEAuthz, idx int) (storage.ACMEAuthz, error) {
+	ch := az.Challenges[idx]
+	port := s.acme.HTTP01Port
+	target := challenge.Target{
+		Identifier: az.Identifier.Value,
+		Port:       port,
+		Path:       "/.well-known/acme-challenge/" + ch.Token,
+		Want:       ch.Token + "." + a.Thumbprint,
+	}
+	checkErr := errors.New("no challenge checker")
+	if s.checker != nil {
+		// A client hanging up must not leave the challenge half-recorded;
+		// the checker bounds the fetch itself.
+		checkErr = s.checker.CheckOne(context.WithoutCancel(ctx), a.Owner, target)
+	}
+	if checkErr != nil {
+		// The checker's reason, not its whole message, which repeats the
+		// identifier; the kind says how it failed (ChallengeDNS...).
+		reason := checkErr.Error()
+		var chErr *challenge.Error
+		if errors.As(checkErr, &chErr) {
+			reason = chErr.Reason
+		}
+		checkErr = Errorf(KindOf(checkErr), "http-01 for %s on port %d: %s", az.Identifier.Value, port, reason)
+	}
+	now := s.ca.Now().UTC()
+	updated, _, err := s.store.UpdateACMEAuthz(az.ID, func(stored *storage.ACMEAuthz) error {
+		c := &stored.Challenges[idx]
+		if stored.Status != acmePending || c.Status != acmePending {
+			// Another server (or a deactivation) got there first.
+			return errNotPending
+		}
+		if checkErr != nil {
+			c.Status, stored.Status = acmeInvalid, acmeInvalid
+			c.Error = problemOf(checkErr)
+			return nil
+		}
+		c.Status, stored.Status, c.Validated = acmeValid, acmeValid, now
+		return nil
+	}, s.refreshOrder)
+	if errors.Is(err, errNotPending) {
+		return s.store.ACMEAuthz(az.ID)
+	}
+	if err := s.noteWrite(ctx, err); err != nil {
+		return updated, err
+	}
+	s.audit(ctx, ACMEActor(a), "acme.challenge.validate", az.ID, checkErr, slog.String("identifier", az.Identifier.Value))
+	return updated, nil
+}
