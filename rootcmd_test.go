@@ -260,10 +260,22 @@ func TestBinary_IntermediateRevoke(t *testing.T) {
 	newFP := strings.TrimSpace(binary.Must(t, dir, "intermediate", "rotate"))
 	_, newInter := trustFiles(t, srv, t.TempDir())
 	_, newLeaf := issueTo(t, srv, alice, dir, "new.home.lan")
+	if got := opensslOCSP(t, srv, root, oldInter, oldLeaf); !strings.Contains(got, ": good") {
+		t.Errorf("OCSP for the retired intermediate's leaf before its revocation:\n%s", got)
+	}
 
 	out := binary.Must(t, dir, "intermediate", "revoke", colons(oldFP[:16]), "--reason", "keyCompromise")
 	if !strings.Contains(out, oldFP) {
 		t.Errorf("intermediate revoke said %q, want the fingerprint revoked", out)
+	}
+	// The responder the revoked intermediate answers for says its leaves
+	// are revoked too (cACompromise, at the intermediate's revocation):
+	// a client that checks only the leaf's OCSP learns it as well.
+	if got := opensslOCSP(t, srv, root, oldInter, oldLeaf); !strings.Contains(got, ": revoked") || !strings.Contains(got, "cACompromise") {
+		t.Errorf("OCSP for the revoked intermediate's leaf:\n%s", got)
+	}
+	if got := opensslOCSP(t, srv, root, newInter, newLeaf); !strings.Contains(got, ": good") {
+		t.Errorf("OCSP for the new intermediate's leaf:\n%s", got)
 	}
 	crls := func(fps ...string) string {
 		t.Helper()
@@ -316,6 +328,13 @@ func TestBinary_IntermediateRevoke(t *testing.T) {
 	}
 	binary.Must(t, dir, "intermediate", "revoke", newFP, "--reason", "superseded", "--root-key", keyFile, "--passphrase-file", pass)
 	srv = binary.Start(t, dir)
+	// Read back from the store at start: both revoked, each with its reason.
+	if got := opensslOCSP(t, srv, root, oldInter, oldLeaf); !strings.Contains(got, ": revoked") || !strings.Contains(got, "cACompromise") {
+		t.Errorf("OCSP for the revoked intermediate's leaf after a restart:\n%s", got)
+	}
+	if got := opensslOCSP(t, srv, root, newInter, newLeaf); !strings.Contains(got, ": revoked") || !strings.Contains(got, "superseded") {
+		t.Errorf("OCSP for the leaf of the intermediate revoked on the file:\n%s", got)
+	}
 	code, _, der := srv.Do(t, "GET", "/api/crl/"+rootFP, "", "")
 	if code != 200 {
 		t.Fatalf("the root's CRL: %d", code)
@@ -335,4 +354,17 @@ func TestBinary_IntermediateRevoke(t *testing.T) {
 	if len(crl.RevokedCertificateEntries) != 2 || reasons[oldFP] != 1 || reasons[newFP] != 4 {
 		t.Errorf("the root's CRL lists %d entries, reasons %v; want both intermediates, keyCompromise and superseded", len(crl.RevokedCertificateEntries), reasons)
 	}
+}
+
+// opensslOCSP asks the server's OCSP responder about the first certificate
+// in leafFile with openssl, which checks the answer's signature against
+// issuerFile and rootFile, and returns what openssl printed.
+func opensslOCSP(t *testing.T, srv *server, rootFile, issuerFile, leafFile string) string {
+	t.Helper()
+	out, err := exec.Command("openssl", "ocsp", "-issuer", issuerFile, "-cert", leafFile, "-url", srv.URL+"/api/ocsp",
+		"-CAfile", rootFile, "-verify_other", issuerFile, "-resp_text").CombinedOutput()
+	if err != nil {
+		t.Fatalf("openssl ocsp: %v\n%s", err, out)
+	}
+	return string(out)
 }

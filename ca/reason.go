@@ -20,6 +20,22 @@ var reasons = []struct {
 	{"privilegeWithdrawn", 9},
 }
 
+// reasonCACompromise is what an answer about a certificate gives when the
+// CA that issued it lost its key (RFC 5280 5.3.1); no one revokes a leaf
+// for it by hand.
+const reasonCACompromise = 2
+
+// IssuerRevokedReason is the reason an OCSP answer gives for a certificate
+// whose issuer was revoked for reason: cACompromise when the issuer's key
+// was compromised, else the issuer's own reason (superseded,
+// cessationOfOperation...).
+func IssuerRevokedReason(reason int) int {
+	if reason == 1 { // keyCompromise
+		return reasonCACompromise
+	}
+	return reason
+}
+
 // ParseReason turns an RFC 5280 reason name into its code; "" is
 // unspecified. Names are matched without regard to case.
 func ParseReason(name string) (int, error) {
@@ -44,6 +60,9 @@ func ReasonName(code int) string {
 		if r.code == code {
 			return r.name
 		}
+	}
+	if code == reasonCACompromise {
+		return "cACompromise"
 	}
 	return fmt.Sprintf("reason(%d)", code)
 }

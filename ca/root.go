@@ -29,7 +29,23 @@ type Issuer struct {
 	// Parent is the root that signed an intermediate; nil for a root.
 	Parent *Issuer
 
-	leaf atomic.Pointer[leafProfile] // built on first use (leaf.go)
+	leaf    atomic.Pointer[leafProfile] // built on first use (leaf.go)
+	revoked atomic.Pointer[Revoked]     // set once its root's CRL lists it
+}
+
+// SetRevoked records that the issuer itself is revoked (its root's CRL
+// lists it): the OCSP answers for its leaves say so from then on. Serial
+// is the issuer's own.
+func (i *Issuer) SetRevoked(at time.Time, reason int) {
+	i.revoked.Store(&Revoked{Serial: i.Cert.SerialNumber, At: at, Reason: reason})
+}
+
+// Revocation is the issuer's own revocation, if it is revoked.
+func (i *Issuer) Revocation() (Revoked, bool) {
+	if r := i.revoked.Load(); r != nil {
+		return *r, true
+	}
+	return Revoked{}, false
 }
 
 // IsRoot reports whether the issuer is a self-signed root.

@@ -129,6 +129,7 @@ func (s *Service) revokeIntermediate(a Actor, fingerprint string, reason int, ro
 	if err := s.noteWrite(context.Background(), err); err != nil {
 		return nil, err
 	}
+	in.SetRevoked(now, reason)
 	if _, err := s.crls.SignRootCRL(root); err != nil {
 		return in, fmt.Errorf("intermediate %s is revoked, but its root's CRL could not be signed (run `certmaker root crl`): %w", in.Fingerprint, err)
 	}

@@ -16,9 +16,16 @@ import (
 type revocationSource struct {
 	store storage.Store
 	now   func() time.Time
+	// issuer finds a CA certificate in memory by fingerprint (nil if
+	// unknown), for its own revocation.
+	issuer func(fingerprint string) *ca.Issuer
 }
 
 // Status reads only what an answer needs: the responder asks per request.
+// A certificate whose issuer is revoked is answered revoked too, from the
+// issuer's revocation (unless it was revoked earlier itself): a relying
+// party that checks only the leaf's OCSP, as browsers do, learns it, and
+// the root's CRL says the same to those that check the whole chain.
 func (src revocationSource) Status(serial *big.Int) (ocsp.Status, error) {
 	st, err := src.store.CertificateStatus(serial)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -27,7 +34,13 @@ func (src revocationSource) Status(serial *big.Int) (ocsp.Status, error) {
 	if err != nil {
 		return ocsp.Status{}, err
 	}
-	return ocsp.Status{Issued: true, IssuerFingerprint: st.Root, Revoked: st.Revoked, RevokedAt: st.RevokedAt, Reason: st.Reason}, nil
+	out := ocsp.Status{Issued: true, IssuerFingerprint: st.Root, Revoked: st.Revoked, RevokedAt: st.RevokedAt, Reason: st.Reason}
+	if iss := src.issuer(st.Root); iss != nil {
+		if r, ok := iss.Revocation(); ok && (!out.Revoked || r.At.Before(out.RevokedAt)) {
+			out.Revoked, out.RevokedAt, out.Reason = true, r.At, ca.IssuerRevokedReason(r.Reason)
+		}
+	}
+	return out, nil
 }
 
 // Revocations are those a CRL made now lists: a certificate that has

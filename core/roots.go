@@ -46,6 +46,9 @@ func (s *Service) LoadRoots() (bool, error) {
 		if err != nil {
 			return false, err
 		}
+		if rec.Revoked {
+			iss.SetRevoked(rec.RevokedAt, rec.Reason)
+		}
 		s.ca.Add(iss, rec.Fingerprint == active)
 	}
 	return active != "" && s.ca.Active() != nil, nil

@@ -143,7 +143,7 @@ func New(cfg Config) (*Service, error) {
 		validating:        newClaims(),
 		finalizing:        newClaims(),
 	}
-	src := revocationSource{store: cfg.Store, now: cfg.Authority.Now}
+	src := revocationSource{store: cfg.Store, now: cfg.Authority.Now, issuer: cfg.Authority.Issuer}
 	s.crls = ca.NewCRLs(cfg.Authority, src)
 	s.metrics = newMetrics(s, cfg.Registry)
 	responder, err := ocsp.New(ocsp.Config{Source: src, Issuers: s.ocspIssuers, Now: s.ca.Now, Logger: cfg.Logger, Observe: s.metrics.observeOCSP})
