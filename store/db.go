@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"certmaker/storage"
+	"certmaker/storage/seal"
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
@@ -32,7 +34,7 @@ var ErrLocked = storage.ErrLocked
 // indexes and the counters, revocations keyed by not-after (index.go);
 // intermediates (with a parent) and roots without their key (kept offline)
 // in the roots bucket, which a schema-4 binary would misread as roots that
-// sign leaves; and every private key and secret sealed (seal.go). Open
+// sign leaves; and every private key and secret sealed (storage/seal). Open
 // rebuilds the indexes and seals an older file's secrets in its migration.
 const schemaVersion = 6
 
@@ -56,8 +58,12 @@ var (
 type DB struct {
 	bolt    *bolt.DB
 	path    string
-	keyPath string  // the key file (keyfile.go)
-	seal    *sealer // seals and opens the file's secrets
+	keyPath string        // the key file (keyfile.go)
+	keys    *seal.Keyring // seals and opens the file's secrets
+	// rekeying is held for reading by every write that seals, from the
+	// seal to its commit, and for writing by a rekey: no value sealed
+	// with the old key can be committed after the rekey's transaction.
+	rekeying sync.RWMutex
 	// rewriteDue: Open sealed an older file's secrets, or a rekey left
 	// values sealed with the old key in freed pages: Open rewrites it.
 	rewriteDue bool
@@ -306,7 +312,7 @@ func (db *DB) init(readOnly bool) error {
 			}
 		}
 		if check == nil {
-			if err := resealAll(tx, db.seal.seal, db.seal.seal, db.seal.open, plain); err != nil {
+			if err := resealAll(tx, seal.Reseal(seal.Plain, db.keys), db.keys); err != nil {
 				return fmt.Errorf("sealing the secrets of %s: %w", db.path, err)
 			}
 			if version > 0 {
@@ -328,25 +334,18 @@ func (db *DB) init(readOnly bool) error {
 func (db *DB) loadKey(check []byte) error {
 	var opens func([]byte) error
 	if check != nil {
-		opens = func(key []byte) error {
-			s, err := newSealer(key)
-			if err != nil {
-				return err
-			}
-			_, err = s.open(sealCheck, "", check)
-			return err
-		}
+		opens = func(key []byte) error { return seal.OpensCheck(key, check) }
 	}
-	key, err := loadSealKey(db.keyPath, check == nil, opens)
+	key, err := seal.LoadKey(db.keyPath, check == nil, opens)
 	switch {
-	case errors.Is(err, ErrKeyFileMissing):
+	case errors.Is(err, seal.ErrKeyFileMissing):
 		return fmt.Errorf("%s holds sealed keys, but %w: %s (restore the key file you keep apart from the backups, or name it in [store] key_file)", db.path, err, db.keyPath)
-	case errors.Is(err, ErrSealKey):
+	case errors.Is(err, seal.ErrWrongKey):
 		return fmt.Errorf("key file %s does not open %s: %w (it belongs to another database, or this one was rekeyed since)", db.keyPath, db.path, err)
 	case err != nil:
 		return err
 	}
-	db.seal, err = newSealer(key)
+	db.keys, err = seal.NewKeyring(key)
 	return err
 }
 
@@ -392,4 +391,16 @@ func (db *DB) Size() (int64, error) {
 	var n int64
 	err := db.bolt.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
 	return n, err
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("syncing %s: %w", dir, err)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"certmaker/storage/codec"
 	"encoding/binary"
 	"fmt"
 	"math/big"
@@ -49,7 +50,7 @@ func (db *DB) Revoke(serial *big.Int, at time.Time, reason int) (Certificate, er
 			return refuse(fmt.Errorf("certificate %s: %w", serial, ErrRevoked))
 		}
 		c.Revoked, c.RevokedAt, c.Reason = true, at.UTC(), reason
-		v, err := encode(c)
+		v, err := codec.Encode(c)
 		if err != nil {
 			return err
 		}
@@ -76,7 +77,7 @@ func (db *DB) Revocations(root string, now time.Time) (uint64, []Revocation, err
 		cur := tx.Bucket(bucketRevoked).Cursor()
 		for k, v := cur.Seek(join(prefix, sortKey(now.Add(time.Nanosecond), new(big.Int)))); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
 			var r Revocation
-			if err := decode(v, &r); err != nil {
+			if err := codec.Decode(v, &r); err != nil {
 				return err
 			}
 			r.Serial = new(big.Int).SetBytes(k[len(prefix)+8:])

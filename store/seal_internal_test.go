@@ -2,6 +2,8 @@ package store
 
 import (
 	"bytes"
+	"certmaker/storage/codec"
+	"certmaker/storage/seal"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -147,7 +149,7 @@ func TestSeal_KeyFile(t *testing.T) {
 	b, _ := os.ReadFile(path)
 	os.WriteFile(copyPath, b, 0o600)
 	_, err = Open(copyPath, Options{Timeout: time.Second})
-	if !errors.Is(err, ErrKeyFileMissing) || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), copyPath+".key") {
+	if !errors.Is(err, seal.ErrKeyFileMissing) || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), copyPath+".key") {
 		t.Errorf("Open without the key file: %v; want one line naming the key file", err)
 	}
 	if _, err := os.Stat(copyPath + ".key"); !errors.Is(err, os.ErrNotExist) {
@@ -161,8 +163,8 @@ func TestSeal_KeyFile(t *testing.T) {
 	}
 	odb.Close()
 	_, err = Open(copyPath, Options{Timeout: time.Second, KeyFile: other + ".key"})
-	if !errors.Is(err, ErrSealKey) || strings.Contains(err.Error(), "\n") {
-		t.Errorf("Open with another database's key file: %v; want ErrSealKey in one line", err)
+	if !errors.Is(err, seal.ErrWrongKey) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("Open with another database's key file: %v; want seal.ErrWrongKey in one line", err)
 	}
 	// Its own key file, named in the options (as [store] key_file does).
 	db, err = Open(copyPath, Options{Timeout: time.Second, KeyFile: path + ".key"})
@@ -196,7 +198,7 @@ func TestSeal_MovedValueDoesNotOpen(t *testing.T) {
 			return err
 		}
 		cb.KeyPKCS8 = ca.KeyPKCS8
-		return tx.Bucket(bucketCerts).Put(serialKey(b.Serial), encodeCertificate(&cb))
+		return tx.Bucket(bucketCerts).Put(serialKey(b.Serial), codec.EncodeCertificate(&cb))
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -226,7 +228,7 @@ func writeSchema5(t *testing.T, path string, s secrets) {
 		if err := tx.Bucket(bucketUsers).Put([]byte("alice"), mustEncode(t, User{Name: "alice", TokenHash: randomSecret(32)})); err != nil {
 			return err
 		}
-		if err := putCertificate(tx, s.cert, encodeCertificate(s.cert)); err != nil {
+		if err := putCertificate(tx, s.cert, codec.EncodeCertificate(s.cert)); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketRoots).Put([]byte(s.root.Fingerprint), mustEncode(t, s.root)); err != nil {
@@ -251,7 +253,7 @@ func writeSchema5(t *testing.T, path string, s secrets) {
 
 func mustEncode[T any](t *testing.T, v T) []byte {
 	t.Helper()
-	b, err := encode(v)
+	b, err := codec.Encode(v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,7 +366,7 @@ func TestSeal_Rekey(t *testing.T) {
 	}
 	assertReadBack(t, db, s)
 	db.Close()
-	if raw, _ := os.ReadFile(path); !bytes.Contains(raw, oldSealed[sealOverhead-16:]) {
+	if raw, _ := os.ReadFile(path); !bytes.Contains(raw, oldSealed[seal.Overhead-16:]) {
 		t.Fatal("the old sealed value is gone before the rewrite: the check below proves nothing")
 	}
 	// The next Open rewrites the file: no value sealed with the old key
@@ -373,7 +375,7 @@ func TestSeal_Rekey(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	if raw, _ := os.ReadFile(path); bytes.Contains(raw, oldSealed[sealOverhead-16:]) {
+	if raw, _ := os.ReadFile(path); bytes.Contains(raw, oldSealed[seal.Overhead-16:]) {
 		t.Error("a key sealed with the replaced key is still in the file")
 	}
 	if db, err = Open(path, Options{Timeout: time.Second}); err != nil {
@@ -387,11 +389,11 @@ func TestSeal_Rekey(t *testing.T) {
 	db.Close()
 
 	os.WriteFile(filepath.Join(dir, "old.key"), oldKey, 0o600)
-	if _, err := Open(path, Options{Timeout: time.Second, KeyFile: filepath.Join(dir, "old.key")}); !errors.Is(err, ErrSealKey) {
-		t.Errorf("the old key file after a rekey: %v, want ErrSealKey", err)
+	if _, err := Open(path, Options{Timeout: time.Second, KeyFile: filepath.Join(dir, "old.key")}); !errors.Is(err, seal.ErrWrongKey) {
+		t.Errorf("the old key file after a rekey: %v, want seal.ErrWrongKey", err)
 	}
 	// Cut off after the commit: the new key still waits beside the old one.
-	os.WriteFile(pendingKeyFile(path+".key"), newKey, 0o600)
+	os.WriteFile(seal.StagedKeyFile(path+".key"), newKey, 0o600)
 	os.WriteFile(path+".key", oldKey, 0o600)
 	db, err = Open(path, Options{Timeout: time.Second})
 	if err != nil {

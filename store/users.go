@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"certmaker/storage/codec"
 	"fmt"
 	"sync"
 
@@ -10,7 +11,7 @@ import (
 
 // CreateUser adds a user and its token hash; ErrExists if the name is taken.
 func (db *DB) CreateUser(u User) error {
-	v, err := encode(u)
+	v, err := codec.Encode(u)
 	if err != nil {
 		return err
 	}
@@ -57,7 +58,7 @@ func getUser(tx *bolt.Tx, name string, u *User) error {
 	if v == nil {
 		return fmt.Errorf("user %q: %w", name, ErrNotFound)
 	}
-	return decode(v, u)
+	return codec.Decode(v, u)
 }
 
 // UserByTokenHash finds the user whose token hashes to h. The lookup is by
@@ -138,7 +139,7 @@ func (db *DB) Users() ([]User, error) {
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketUsers).ForEach(func(_, v []byte) error {
 			var u User
-			if err := decode(v, &u); err != nil {
+			if err := codec.Decode(v, &u); err != nil {
 				return err
 			}
 			out = append(out, u)
@@ -165,7 +166,7 @@ func (db *DB) UpdateUser(name string, fn func(*User) error) (User, error) {
 		if u.Name != name {
 			return fmt.Errorf("renaming users is not supported")
 		}
-		v, err := encode(u)
+		v, err := codec.Encode(u)
 		if err != nil {
 			return err
 		}
