@@ -133,6 +133,9 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	_, statErr := os.Stat(path)
 	created := errors.Is(statErr, os.ErrNotExist) && !opts.ReadOnly
+	if err := checkMeta(path); err != nil {
+		return nil, err
+	}
 	var b *bolt.DB
 	err := Guard(path, func() error {
 		var err error
@@ -383,6 +386,11 @@ func (db *DB) Backup(w io.Writer) (int64, error) {
 // Check runs bbolt's consistency check and returns what it found as a
 // *DamageError, or nil. It reads every page: seconds on a large file.
 func (db *DB) Check() error {
+	// Its meta pages again: bbolt's check reads them in a goroutine of
+	// its own, where a panic on a damaged header ends the process.
+	if err := checkMeta(db.path); err != nil {
+		return err
+	}
 	return db.bolt.View(func(tx *bolt.Tx) error { return check(db.path, tx) })
 }
 
