@@ -121,7 +121,7 @@ func (db *DB) CreateACMEEAB(k ACMEEAB) error {
 // command, over a few accounts per proxy.
 func (db *DB) ACMEEABs(owner string) ([]ACMEEABInfo, error) {
 	var out []ACMEEABInfo
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		if owner != "" && tx.Bucket(bucketUsers).Get([]byte(owner)) == nil {
 			return fmt.Errorf("user %q: %w", owner, ErrNotFound)
 		}
@@ -207,7 +207,7 @@ func (db *DB) RevokeACMEEAB(id string) (int, error) {
 // ACMEEABKey reads an EAB key by its id.
 func (db *DB) ACMEEABKey(id string) (ACMEEAB, error) {
 	var k ACMEEAB
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		return getRecord(tx, bucketACMEEAB, "EAB key", id, &k)
 	})
 	if err == nil {
@@ -266,7 +266,7 @@ func (db *DB) CreateACMEAccount(a ACMEAccount) (ACMEAccount, error) {
 // ACMEAccount reads an account by id.
 func (db *DB) ACMEAccount(id string) (ACMEAccount, error) {
 	var a ACMEAccount
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		return getRecord(tx, bucketACMEAccounts, "ACME account", id, &a)
 	})
 	return a, err
@@ -275,7 +275,7 @@ func (db *DB) ACMEAccount(id string) (ACMEAccount, error) {
 // ACMEAccountByKey finds the account of a key by its JWK thumbprint.
 func (db *DB) ACMEAccountByKey(thumbprint string) (ACMEAccount, error) {
 	var a ACMEAccount
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		id := tx.Bucket(bucketACMEAccountKeys).Get([]byte(thumbprint))
 		if id == nil {
 			return fmt.Errorf("ACME account for key: %w", ErrNotFound)
@@ -367,7 +367,7 @@ func (db *DB) CreateACMEOrder(o ACMEOrder, authzs []ACMEAuthz) error {
 // ACMEOrder reads an order by id.
 func (db *DB) ACMEOrder(id string) (ACMEOrder, error) {
 	var o ACMEOrder
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		return getRecord(tx, bucketACMEOrders, "ACME order", id, &o)
 	})
 	return o, err
@@ -376,7 +376,7 @@ func (db *DB) ACMEOrder(id string) (ACMEOrder, error) {
 // ACMEOrders lists the ids of an account's orders.
 func (db *DB) ACMEOrders(account string) ([]string, error) {
 	var out []string
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		prefix := accountOrderKey(account, "")
 		cur := tx.Bucket(bucketACMEAccountOrders).Cursor()
 		for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
@@ -417,7 +417,7 @@ func (db *DB) UpdateACMEOrder(id string, fn func(*ACMEOrder) error) (ACMEOrder, 
 // ErrNotFound for certificates ACME did not issue.
 func (db *DB) ACMEOrderBySerial(serial *big.Int) (ACMEOrder, error) {
 	var o ACMEOrder
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		if serial == nil || serial.Sign() <= 0 {
 			return fmt.Errorf("ACME certificate %v: %w", serial, ErrNotFound)
 		}
@@ -433,7 +433,7 @@ func (db *DB) ACMEOrderBySerial(serial *big.Int) (ACMEOrder, error) {
 // ACMEAuthz reads an authorization by id.
 func (db *DB) ACMEAuthz(id string) (ACMEAuthz, error) {
 	var az ACMEAuthz
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		return getRecord(tx, bucketACMEAuthzs, "ACME authorization", id, &az)
 	})
 	return az, err

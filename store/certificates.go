@@ -58,7 +58,7 @@ func putCertificate(tx *bolt.Tx, c *Certificate, v []byte) error {
 // Certificate reads one certificate by serial, its key opened.
 func (db *DB) Certificate(serial *big.Int) (Certificate, error) {
 	var c Certificate
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		return getCertificate(tx, serial, &c)
 	})
 	if err == nil {
@@ -100,7 +100,7 @@ func certificateRecord(tx *bolt.Tx, serial *big.Int) ([]byte, error) {
 // A revocation is seen by the first call after Revoke returns.
 func (db *DB) CertificateStatus(serial *big.Int) (CertificateStatus, error) {
 	var st CertificateStatus
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		v, err := certificateRecord(tx, serial)
 		if err != nil {
 			return err

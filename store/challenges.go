@@ -28,7 +28,7 @@ func (db *DB) PutChallenge(ch Challenge) error {
 // Challenge reads one challenge by id.
 func (db *DB) Challenge(id string) (Challenge, error) {
 	var ch Challenge
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		return getChallenge(tx, id, &ch)
 	})
 	return ch, err
@@ -122,7 +122,7 @@ func (db *DB) PendingChallenges(q PendingQuery) ([]Challenge, bool, error) {
 	}
 	var out []Challenge
 	more := false
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketChallenges).Cursor()
 		read := 0
 		for k, v := c.First(); k != nil; k, v = c.Next() {

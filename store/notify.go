@@ -29,7 +29,7 @@ type announcement struct {
 // Announced reports whether key was marked announced.
 func (db *DB) Announced(key []byte) (bool, error) {
 	var found bool
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		if b := tx.Bucket(bucketAnnounced); b != nil {
 			found = b.Get(key) != nil
 		}

@@ -71,7 +71,7 @@ func (db *DB) Revoke(serial *big.Int, at time.Time, reason int) (Certificate, er
 func (db *DB) Revocations(root string, now time.Time) (uint64, []Revocation, error) {
 	var gen uint64
 	var out []Revocation
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		gen = getUint(tx.Bucket(bucketMeta), revGenKey(root))
 		prefix := ownerKey(root, nil)
 		cur := tx.Bucket(bucketRevoked).Cursor()
@@ -92,7 +92,7 @@ func (db *DB) Revocations(root string, now time.Time) (uint64, []Revocation, err
 // changes exactly when the root's CRL must.
 func (db *DB) RevocationGeneration(root string) (uint64, error) {
 	var gen uint64
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		gen = getUint(tx.Bucket(bucketMeta), revGenKey(root))
 		return nil
 	})

@@ -36,7 +36,7 @@ func (db *DB) PutRoot(r Root, active bool) error {
 func (db *DB) Roots() ([]Root, string, error) {
 	var out []Root
 	var active string
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		active = string(tx.Bucket(bucketMeta).Get(keyActiveRoot))
 		return tx.Bucket(bucketRoots).ForEach(func(_, v []byte) error {
 			var r Root

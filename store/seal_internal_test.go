@@ -300,31 +300,57 @@ func TestSeal_MigratesOlderFile(t *testing.T) {
 	}
 }
 
-// TestSeal_MigrationRewriteResumes: when the rewrite after sealing an
-// older file fails (here: its temporary file's name is taken by a
-// directory), the next Open still rewrites, so no clear key stays behind
-// in freed pages, nor in a backup that copies them.
-func TestSeal_MigrationRewriteResumes(t *testing.T) {
+// TestSeal_RewriteMarkerResumes: a file whose rewrite marker is set (a
+// rekey or migration committed, and the erase of the pages it freed did
+// not happen: a crash, a full disk) has its free pages erased by the next
+// Open, so no secret stays behind in them, nor in a backup.
+func TestSeal_RewriteMarkerResumes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ca.db")
-	s := newSecrets()
-	writeSchema5(t, path, s)
-	block := path + ".sealing"
-	if err := os.MkdirAll(filepath.Join(block, "x"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if db, err := Open(path, Options{Timeout: time.Second}); err == nil {
-		db.Close()
-		t.Fatal("Open succeeded though the rewrite could not run")
-	}
-	if err := os.RemoveAll(block); err != nil {
-		t.Fatal(err)
-	}
 	db, err := Open(path, Options{Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
-	assertNotInFile(t, path, s)
+	secret := randomSecret(64)
+	junk := bytes.Repeat(secret, 1024) // overflow pages, freed whole
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(fn func(*bolt.Bucket) error) {
+		t.Helper()
+		if err := b.Update(func(tx *bolt.Tx) error { return fn(tx.Bucket(bucketMeta)) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(func(m *bolt.Bucket) error { return m.Put([]byte("junk"), junk) })
+	put(func(m *bolt.Bucket) error {
+		if err := m.Delete([]byte("junk")); err != nil {
+			return err
+		}
+		return m.Put(keyRewrite, []byte{1})
+	})
+	b.Close()
+	if raw, _ := os.ReadFile(path); !bytes.Contains(raw, secret) {
+		t.Fatal("the freed pages do not hold the secret: the test proves nothing")
+	}
+	db, err = Open(path, Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if raw, _ := os.ReadFile(path); bytes.Contains(raw, secret) {
+		t.Error("Open left a freed page with the secret in the file")
+	}
+	db.view(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMeta).Get(keyRewrite) != nil {
+			t.Error("the rewrite marker stays after the erase")
+		}
+		return nil
+	})
+	if err := db.Check(); err != nil {
+		t.Errorf("the file after the erase: %v", err)
+	}
 }
 
 // TestSeal_Rekey: a new key seals everything, the old key file no longer
@@ -357,6 +383,9 @@ func TestSeal_Rekey(t *testing.T) {
 		oldSealed = c.KeyPKCS8
 		return nil
 	})
+	if raw, _ := os.ReadFile(path); !bytes.Contains(raw, oldSealed[seal.Overhead-16:]) {
+		t.Fatal("the sealed value is not in the file: the check below proves nothing")
+	}
 	if err := db.Rekey(); err != nil {
 		t.Fatal(err)
 	}
@@ -364,20 +393,23 @@ func TestSeal_Rekey(t *testing.T) {
 	if bytes.Equal(oldKey, newKey) {
 		t.Fatal("rekey left the key file as it was")
 	}
-	assertReadBack(t, db, s)
-	db.Close()
-	if raw, _ := os.ReadFile(path); !bytes.Contains(raw, oldSealed[seal.Overhead-16:]) {
-		t.Fatal("the old sealed value is gone before the rewrite: the check below proves nothing")
+	// While the store is open: no value sealed with the old key stays
+	// behind in a freed page, nor goes into a backup.
+	if raw, _ := os.ReadFile(path); bytes.Contains(raw, oldSealed[seal.Overhead-16:]) {
+		t.Error("after Rekey, a key sealed with the replaced key is still in the file")
 	}
-	// The next Open rewrites the file: no value sealed with the old key
-	// stays behind in a freed page.
-	if db, err = Open(path, Options{Timeout: time.Second}); err != nil {
+	var bk bytes.Buffer
+	if _, err := db.Backup(&bk); err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
-	if raw, _ := os.ReadFile(path); bytes.Contains(raw, oldSealed[seal.Overhead-16:]) {
-		t.Error("a key sealed with the replaced key is still in the file")
+	if bytes.Contains(bk.Bytes(), oldSealed[seal.Overhead-16:]) {
+		t.Error("after Rekey, a backup holds a key sealed with the replaced key")
 	}
+	assertReadBack(t, db, s)
+	if err := db.Check(); err != nil {
+		t.Errorf("the file after Rekey: %v", err)
+	}
+	db.Close()
 	if db, err = Open(path, Options{Timeout: time.Second}); err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,9 @@ import (
 var (
 	keySealCheck = []byte("seal_check")
 	// keyRewrite marks a file whose freed pages may still hold secrets
-	// sealed with a replaced key: the next Open rewrites it.
+	// in clear or sealed with a replaced key, committed with the change
+	// that freed them: scrub erases them and removes it, or else the next
+	// Open does.
 	keyRewrite = []byte("rewrite_pending")
 )
 
@@ -162,8 +164,8 @@ func resealAll(tx *bolt.Tx, t seal.Transform, next *seal.Keyring) error {
 // a backup). The new key is written beside the old one first, the file is
 // re-sealed in one transaction, and then the new key takes the old one's
 // place; Open finishes a rekey that a crash interrupted between the two.
-// The pages the old values were in are free but not erased: the next Open
-// rewrites the file without them.
+// Then the pages the old values were in are erased (scrub), while the
+// server runs: nothing in the file opens with the old key any more.
 func (db *DB) Rekey() error {
 	if db.keyPath == "" {
 		return fmt.Errorf("rekey: the database was opened without a key file")
@@ -174,6 +176,12 @@ func (db *DB) Rekey() error {
 	}
 	next, err := seal.NewKeyring(key)
 	if err != nil {
+		seal.DropStagedKey(db.keyPath)
+		return err
+	}
+	// Readers do not wait for the rekey: one that sees the commit before
+	// the new key is in use must open its values already.
+	if err := db.keys.Add(key); err != nil {
 		seal.DropStagedKey(db.keyPath)
 		return err
 	}
@@ -209,6 +217,10 @@ func (db *DB) Rekey() error {
 	}
 	if err := seal.CommitKey(db.keyPath); err != nil {
 		return fmt.Errorf("rekey committed, but replacing %s failed (the next start finishes it from %s): %w", db.keyPath, seal.StagedKeyFile(db.keyPath), err)
+	}
+	// The old values are in freed pages now, which the old key opens.
+	if err := db.scrub(); err != nil {
+		return fmt.Errorf("rekey committed, but %w (the next start erases them)", err)
 	}
 	return nil
 }

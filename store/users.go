@@ -47,7 +47,7 @@ func checkTokenFree(tokens *bolt.Bucket, h []byte, name string) error {
 // User reads one user by name.
 func (db *DB) User(name string) (User, error) {
 	var u User
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		return getUser(tx, name, &u)
 	})
 	return u, err
@@ -70,7 +70,7 @@ func (db *DB) UserByTokenHash(h []byte) (User, error) {
 	}
 	gen := db.tokens.generation()
 	var u User
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		name := tx.Bucket(bucketTokens).Get(h)
 		if name == nil {
 			return fmt.Errorf("token: %w", ErrNotFound)
@@ -136,7 +136,7 @@ func (c *tokenCache) invalidate() {
 // Users lists every user, sorted by name.
 func (db *DB) Users() ([]User, error) {
 	var out []User
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketUsers).ForEach(func(_, v []byte) error {
 			var u User
 			if err := codec.Decode(v, &u); err != nil {
@@ -191,7 +191,7 @@ func (db *DB) UpdateUser(name string, fn func(*User) error) (User, error) {
 // CountUsers is the number of users.
 func (db *DB) CountUsers() (int, error) {
 	var n int
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		n = tx.Bucket(bucketUsers).Stats().KeyN
 		return nil
 	})

@@ -84,13 +84,22 @@ func NewKeyring(key []byte) (*Keyring, error) {
 
 // Use makes key the current one, keeping the others for opening.
 func (k *Keyring) Use(key []byte) error {
+	if err := k.Add(key); err != nil {
+		return err
+	}
+	k.current.Store(keyID(key))
+	return nil
+}
+
+// Add makes the keyring open values sealed under key, without sealing
+// with it: a rekey adds the new key before its commit, so that a reader
+// who sees the resealed values before Use can open them.
+func (k *Keyring) Add(key []byte) error {
 	aead, err := newAEAD(key)
 	if err != nil {
 		return err
 	}
-	id := keyID(key)
-	k.aeads.Store(id, aead)
-	k.current.Store(id)
+	k.aeads.Store(keyID(key), aead)
 	return nil
 }
 

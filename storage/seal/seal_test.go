@@ -65,8 +65,20 @@ func TestKeyring_OtherKey(t *testing.T) {
 	if _, err := b.Open(seal.NonceKey, "", v); !errors.Is(err, seal.ErrWrongKey) {
 		t.Errorf("another key's value: %v, want ErrWrongKey", err)
 	}
-	// After Use, new values are sealed with the new key, old ones still open.
+	// After Add, values of the added key open, but nothing is sealed
+	// with it; after Use, new values are, and old ones still open.
 	keyC, _ := seal.NewKey()
+	c, _ := seal.NewKeyring(keyC)
+	cv, _ := c.Seal(seal.NonceKey, "", []byte("nonce key"))
+	if err := a.Add(keyC); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Open(seal.NonceKey, "", cv); err != nil {
+		t.Errorf("a value of an added key: %v", err)
+	}
+	if v2, _ := a.Seal(seal.NonceKey, "", []byte("x")); func() bool { _, err := c.Open(seal.NonceKey, "", v2); return err == nil }() {
+		t.Error("Add made the added key the current one")
+	}
 	if err := a.Use(keyC); err != nil {
 		t.Fatal(err)
 	}
