@@ -21,7 +21,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
@@ -30,7 +29,7 @@ import (
 	"certmaker/ca"
 	"certmaker/config"
 	"certmaker/core"
-	"certmaker/store"
+	"certmaker/internal/testdb"
 )
 
 // lockedBuffer collects log lines written from the server's goroutines.
@@ -72,7 +71,7 @@ func TestAudit_RevokeThroughEveryDoor(t *testing.T) {
 	ts.Start()
 	t.Cleanup(ts.Close)
 	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "ca.db"), store.Options{Timeout: time.Second})
+	db, err := testdb.Open(filepath.Join(dir, "ca.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
