@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"certmaker/internal/durable"
 	"certmaker/storage"
 	"certmaker/storage/seal"
 
@@ -168,7 +169,7 @@ func Open(path string, opts Options) (*DB, error) {
 		// A new file's name is in its directory only once the directory
 		// is synced: a power cut before that would lose the whole file,
 		// and with it the first root and admin token already printed.
-		if err := syncDir(filepath.Dir(path)); err != nil {
+		if err := durable.SyncDir(filepath.Dir(path)); err != nil {
 			b.Close()
 			return nil, fmt.Errorf("creating %s: %w", path, err)
 		}
@@ -386,16 +387,4 @@ func (db *DB) Size() (int64, error) {
 	var n int64
 	err := db.view(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
 	return n, err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing %s: %w", dir, err)
-	}
-	return nil
 }

@@ -2,6 +2,7 @@ package seal
 
 import (
 	"bytes"
+	"certmaker/internal/durable"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -74,34 +75,7 @@ func NewKey() ([]byte, error) {
 // and syncs it and its directory: a key the storage depends on must never
 // be lost to a crash that keeps the storage.
 func WriteKeyFile(path string, key []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("creating key file: %w", err)
-	}
-	_, err = f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-		return fmt.Errorf("writing key file %s: %w", path, err)
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing %s: %w", dir, err)
-	}
-	return nil
+	return durable.WriteNew(path, []byte(base64.StdEncoding.EncodeToString(key)+"\n"))
 }
 
 // StagedKeyFile is where a rekey writes the new key before the storage is
@@ -163,7 +137,7 @@ func CommitKey(path string) error {
 	if err := os.Rename(StagedKeyFile(path), path); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(path))
+	return durable.SyncDir(filepath.Dir(path))
 }
 
 // DropStagedKey removes a staged key whose rekey did not commit.
