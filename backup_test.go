@@ -257,6 +257,43 @@ func TestBinary_BackupRefusesToOverwrite(t *testing.T) {
 		checkNoTemp(t)
 	})
 
+	// The key file is no backup target either: written over, nothing
+	// sealed opens again, and the success line named what it destroyed.
+	t.Run("KeyFile", func(t *testing.T) {
+		key := db + ".key"
+		before, err := os.ReadFile(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(key, filepath.Join(dir, "key-link")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Link(key, filepath.Join(sub, "key-hardlink")); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"certmaker.db.key", "./certmaker.db.key", key, "sub/../certmaker.db.key", "key-link", "sub/key-hardlink",
+			// The staged key of a rekey, which does not exist between rekeys.
+			"certmaker.db.key.new", "sub/../certmaker.db.key.new"} {
+			refused(t, "the key file", "backup", "--force", name)
+		}
+		// A key file named in the configuration, and the server's view.
+		other := filepath.Join(sub, "ca.key")
+		copyFile(t, key, other)
+		refused(t, "a configured key file", "--key-file", other, "backup", "--force", other)
+		srv := binary.Start(t, dir)
+		refused(t, "the key file while serving", "backup", "--force", "certmaker.db.key")
+		srv.Stop(t)
+		if after, _ := os.ReadFile(key); !bytes.Equal(before, after) {
+			t.Error("a refused backup changed the key file")
+		}
+		for _, name := range []string{"certmaker.db.key.new"} {
+			if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+				t.Errorf("a refused backup left %s", name)
+			}
+		}
+		checkNoTemp(t)
+	})
+
 	t.Run("ExistingFile", func(t *testing.T) {
 		old := filepath.Join(sub, "old.db")
 		if err := os.WriteFile(old, []byte("keep me"), 0o600); err != nil {

@@ -17,7 +17,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -25,7 +24,7 @@ import (
 
 	"certmaker/ca"
 	"certmaker/internal/binarytest"
-	"certmaker/store"
+	"certmaker/internal/testdb"
 )
 
 // binary is the certmaker built once for these tests, run as an operator
@@ -142,7 +141,7 @@ func TestBinary_Operator(t *testing.T) {
 
 func TestBinary_LockedWithoutServer(t *testing.T) {
 	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "certmaker.db"), store.Options{Timeout: time.Second})
+	db, err := testdb.Open(filepath.Join(dir, "certmaker.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

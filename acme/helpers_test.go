@@ -30,6 +30,7 @@ import (
 	"certmaker/ca"
 	"certmaker/config"
 	"certmaker/core"
+	"certmaker/internal/testdb"
 	"certmaker/internal/testlog"
 	"certmaker/store"
 )
@@ -120,7 +121,7 @@ func (e *env) open() {
 		}
 		e.ln = ln
 	}
-	db, err := store.Open(e.dbPath, store.Options{Timeout: time.Second})
+	db, err := testdb.Open(e.dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,12 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"certmaker/admin"
 	"certmaker/app"
 	"certmaker/ca"
 	"certmaker/config"
+	"certmaker/internal/testdb"
 	"certmaker/store"
 )
 
@@ -57,7 +57,7 @@ type fixture struct {
 
 func newOps(t *testing.T) *fixture {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "ca.db"), store.Options{Timeout: time.Second})
+	db, err := testdb.Open(filepath.Join(t.TempDir(), "ca.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

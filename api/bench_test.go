@@ -17,12 +17,12 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/ocsp"
 
 	"certmaker/app"
 	"certmaker/ca"
+	"certmaker/internal/testdb"
 	"certmaker/store"
 )
 
@@ -57,7 +57,7 @@ func newAPI(tb testing.TB, logger *slog.Logger) (*app.App, *store.DB, *ca.Issuer
 // newAPIAt is newAPI with its database at path.
 func newAPIAt(tb testing.TB, path string, logger *slog.Logger) (*app.App, *store.DB, *ca.Issuer, string) {
 	tb.Helper()
-	db, err := store.Open(path, store.Options{Timeout: time.Second})
+	db, err := testdb.Open(path)
 	if err != nil {
 		tb.Fatal(err)
 	}

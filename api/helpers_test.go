@@ -19,6 +19,7 @@ import (
 	"certmaker/ca"
 	"certmaker/config"
 	"certmaker/core"
+	"certmaker/internal/testdb"
 	"certmaker/store"
 )
 
@@ -67,7 +68,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 func (e *env) open(o envOptions) {
 	t := e.t
 	t.Helper()
-	db, err := store.Open(e.dbPath, store.Options{Timeout: time.Second})
+	db, err := testdb.Open(e.dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}

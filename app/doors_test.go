@@ -11,12 +11,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"certmaker/app"
 	"certmaker/ca"
 	"certmaker/config"
 	"certmaker/core"
+	"certmaker/internal/testdb"
 	"certmaker/internal/testlog"
 	"certmaker/inventory"
 	"certmaker/store"
@@ -40,7 +40,7 @@ func startApp(t *testing.T, o app.Options, set func(*config.Config)) *testApp {
 	ts.Start()
 	t.Cleanup(ts.Close)
 	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "ca.db"), store.Options{Timeout: time.Second})
+	db, err := testdb.Open(filepath.Join(dir, "ca.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,13 +54,18 @@ func OpenStore(cfg config.Config, o OpenOptions) (StoreCloser, error) {
 	if o.CheckAll {
 		check = store.CheckAlways
 	}
-	return store.Open(path, store.Options{
+	db, err := store.Open(path, store.Options{
 		Timeout:      o.Wait,
 		ReadOnly:     o.ReadOnly,
 		Check:        check,
 		UnsafeNoSync: o.UnsafeNoSync,
 		KeyFile:      cfg.Store.KeyPath(),
 	})
+	if err != nil {
+		// Not a nil *store.DB inside a non-nil StoreCloser.
+		return nil, err
+	}
+	return db, nil
 }
 
 // Guard runs fn, which reads the store cfg names, and turns a panic that a

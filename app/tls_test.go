@@ -19,6 +19,7 @@ import (
 	"certmaker/ca"
 	"certmaker/config"
 	"certmaker/core"
+	"certmaker/internal/testdb"
 	"certmaker/store"
 )
 
@@ -57,7 +58,7 @@ func startTLS(t *testing.T, path string, ln net.Listener, o app.Options, set fun
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(path, store.Options{Timeout: time.Second})
+	db, err := testdb.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +239,7 @@ func TestTLS_FilesReload(t *testing.T) {
 	path := filepath.Join(dir, "ca.db")
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
 	// The pairs come from a CA of the same file, made first.
-	db, err := store.Open(path, store.Options{Timeout: time.Second})
+	db, err := testdb.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

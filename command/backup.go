@@ -14,6 +14,7 @@ import (
 	"certmaker/app"
 	"certmaker/config"
 	"certmaker/storage"
+	"certmaker/storage/seal"
 )
 
 func backupCommand() *cli.Command {
@@ -42,7 +43,7 @@ func cmdBackup(c *cli.Context) error {
 		return err
 	}
 	dst := c.Args().First()
-	if err := backupTarget(dst, cfg.Store.Path, c.Bool("force")); err != nil {
+	if err := backupTarget(dst, cfg.Store, c.Bool("force")); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
 	// A fresh name, created exclusively and owner-only: no leftover file
@@ -67,7 +68,7 @@ func cmdBackup(c *cli.Context) error {
 	}
 	if err == nil {
 		// The copy took a while; FILE may have appeared meanwhile.
-		err = backupTarget(dst, cfg.Store.Path, c.Bool("force"))
+		err = backupTarget(dst, cfg.Store, c.Bool("force"))
 	}
 	if err == nil {
 		err = os.Rename(tmp, dst)
@@ -81,12 +82,28 @@ func cmdBackup(c *cli.Context) error {
 	return nil
 }
 
-// backupTarget refuses a FILE that is the database itself or its admin
-// socket, however it is spelled (relative, with .., through a symlink or
-// a hard link: os.SameFile compares the files themselves), even with
-// force: renaming a copy over the live file would leave a running server
-// writing to a deleted one. Any other existing FILE needs force.
-func backupTarget(dst, db string, force bool) error {
+// backupTarget refuses a FILE that is the database itself, its admin
+// socket, its key file or the key file a rekey stages beside it, however
+// it is spelled (relative, with .., through a symlink or a hard link:
+// os.SameFile compares the files themselves, and a name that does not
+// exist yet is compared by where it would be), even with force: renaming
+// a copy over the live file would leave a running server writing to a
+// deleted one, and a copy over the key file leaves nothing sealed that
+// opens. Any other existing FILE needs force.
+func backupTarget(dst string, st config.Store, force bool) error {
+	own := []struct{ path, what string }{{st.Path, "database"}, {admin.SocketPath(st.Path), "database's admin socket"}}
+	for i, k := range seal.KeyFiles(st.KeyPath()) {
+		what := "database's key file"
+		if i > 0 {
+			what = "file a rekey writes the database's new key to"
+		}
+		own = append(own, struct{ path, what string }{k, what})
+	}
+	for _, o := range own {
+		if samePlace(dst, o.path) {
+			return fmt.Errorf("%s is the %s itself: write the backup to another file", dst, o.what)
+		}
+	}
 	fi, err := os.Stat(dst) // follows symlinks: a link to the database is the database
 	if errors.Is(err, os.ErrNotExist) {
 		if _, lerr := os.Lstat(dst); lerr == nil && !force {
@@ -97,9 +114,9 @@ func backupTarget(dst, db string, force bool) error {
 	if err != nil {
 		return err
 	}
-	for _, own := range []struct{ path, what string }{{db, "database"}, {admin.SocketPath(db), "database's admin socket"}} {
-		if oi, err := os.Stat(own.path); err == nil && os.SameFile(fi, oi) {
-			return fmt.Errorf("%s is the %s itself: write the backup to another file", dst, own.what)
+	for _, o := range own {
+		if oi, err := os.Stat(o.path); err == nil && os.SameFile(fi, oi) {
+			return fmt.Errorf("%s is the %s itself: write the backup to another file", dst, o.what)
 		}
 	}
 	if !force {
@@ -109,6 +126,25 @@ func backupTarget(dst, db string, force bool) error {
 		return fmt.Errorf("%s is not a regular file", dst)
 	}
 	return nil
+}
+
+// samePlace reports whether two names lead to the same place, whether or
+// not a file is there: each with its directory's symlinks resolved, and a
+// symlink in its last element followed too.
+func samePlace(a, b string) bool {
+	return resolve(a) == resolve(b)
+}
+
+func resolve(name string) string {
+	if p, err := filepath.EvalSymlinks(name); err == nil {
+		name = p
+	} else if dir, err := filepath.EvalSymlinks(filepath.Dir(name)); err == nil {
+		name = filepath.Join(dir, filepath.Base(name))
+	}
+	if abs, err := filepath.Abs(name); err == nil {
+		return abs
+	}
+	return filepath.Clean(name)
 }
 
 // checkBackup opens the copy at path, with the key file of the database

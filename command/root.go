@@ -15,6 +15,7 @@ import (
 
 	"certmaker/admin"
 	"certmaker/ca"
+	"certmaker/internal/durable"
 )
 
 // rootCommand is `certmaker root`: the trust anchor devices install.
@@ -139,7 +140,7 @@ func cmdRootOffline(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := writeNewFile(out, enc); err != nil {
+		if err := durable.WriteNew(out, enc); err != nil {
 			return err
 		}
 		back, err := os.ReadFile(out)
@@ -162,26 +163,6 @@ func cmdRootOffline(c *cli.Context) error {
 			"`certmaker root crl --root-key FILE` before then. Backups from before hold the key (sealed).\n", out, next.Local().Format("2006-01-02"))
 		return nil
 	})
-}
-
-// writeNewFile writes b to a new file at path, mode 0600, synced.
-func writeNewFile(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
 }
 
 func cmdRootCRL(c *cli.Context) error {

@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -20,6 +19,7 @@ import (
 
 	"certmaker/ca"
 	"certmaker/challenge"
+	"certmaker/storage/seal"
 )
 
 // Config is the whole file.
@@ -140,23 +140,9 @@ type Store struct {
 	KeyFile string `toml:"key_file"`
 }
 
-// CredentialName is the systemd credential that holds the store's key
-// (LoadCredential=certmaker.key:/etc/certmaker/certmaker.key).
-const CredentialName = "certmaker.key"
-
-// KeyPath is the key file to open the store with, as KeyFile says.
-func (s Store) KeyPath() string {
-	if s.KeyFile != "" {
-		return s.KeyFile
-	}
-	if dir := os.Getenv("CREDENTIALS_DIRECTORY"); dir != "" {
-		p := filepath.Join(dir, CredentialName)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	return s.Path + ".key"
-}
+// KeyPath is the key file to open the store with, as KeyFile says
+// (seal.KeyPath: the systemd credential, else Path plus ".key").
+func (s Store) KeyPath() string { return seal.KeyPath(s.KeyFile, s.Path+".key") }
 
 // CA is the [ca] table: what new roots and intermediates look like.
 type CA struct {

@@ -10,11 +10,11 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"certmaker/ca"
 	"certmaker/challenge"
 	"certmaker/core"
+	"certmaker/internal/testdb"
 	"certmaker/store"
 )
 
@@ -22,7 +22,7 @@ import (
 // test; set changes its configuration first.
 func openService(t *testing.T, set func(*core.Config)) (*core.Service, *store.DB) {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "ca.db"), store.Options{Timeout: time.Second})
+	db, err := testdb.Open(filepath.Join(t.TempDir(), "ca.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

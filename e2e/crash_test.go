@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"certmaker/store"
+	"certmaker/internal/testdb"
 )
 
 // TestCrash_KillUnderLoad issues certificates from concurrent clients,
@@ -59,7 +59,7 @@ func TestCrash_KillUnderLoad(t *testing.T) {
 	}
 	srv.Stop(t)
 
-	db, err := store.Open(filepath.Join(dir, "certmaker.db"), store.Options{Timeout: time.Second})
+	db, err := testdb.Open(filepath.Join(dir, "certmaker.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"certmaker/ca"
+	"certmaker/internal/testdb"
 	"certmaker/inventory"
 	"certmaker/store"
 )
@@ -19,7 +20,7 @@ import (
 // A search by name goes page by page with the cursors List hands out,
 // which carry the name and so are longer than those of a listing by age.
 func TestList_NamePagesFollowCursors(t *testing.T) {
-	db, err := store.Open(filepath.Join(t.TempDir(), "ca.db"), store.Options{Timeout: time.Second})
+	db, err := testdb.Open(filepath.Join(t.TempDir(), "ca.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

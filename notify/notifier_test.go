@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"certmaker/internal/testdb"
 	"certmaker/notify"
 	"certmaker/store"
 )
@@ -94,7 +95,7 @@ var base = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func openStore(t *testing.T, path string) *store.DB {
 	t.Helper()
-	db, err := store.Open(path, store.Options{Timeout: time.Second})
+	db, err := testdb.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,4 +14,9 @@
 // the functions of a batch when one of them fails. So it must only change
 // the record it is given and decide from it alone: no counters outside,
 // no side effects, no I/O.
+//
+// Beside it: storage/seal (sealing and the key file) and storage/codec
+// (the record encoding), which every backend uses unchanged so that a
+// record means the same in each; and storage/storagetest, the suite every
+// backend must pass.
 package storage

@@ -2,6 +2,8 @@ package store
 
 import (
 	"bytes"
+	"certmaker/storage/codec"
+	"certmaker/storage/seal"
 	"cmp"
 	"crypto/rand"
 	"errors"
@@ -51,8 +53,8 @@ var (
 // the used nonces an older certmaker recorded (up to an hour of traffic,
 // which nothing deletes any more).
 func (db *DB) ACMENonceKey() ([]byte, error) {
-	db.seal.mu.RLock()
-	defer db.seal.mu.RUnlock()
+	db.rekeying.RLock()
+	defer db.rekeying.RUnlock()
 	var key []byte
 	err := db.update(func(tx *bolt.Tx) error {
 		if err := emptyBucket(tx, bucketACMENonces); err != nil {
@@ -60,7 +62,7 @@ func (db *DB) ACMENonceKey() ([]byte, error) {
 		}
 		b := tx.Bucket(bucketACMEMeta)
 		if v := b.Get(keyACMENonceKey); v != nil {
-			k, err := db.seal.open(sealNonce, "", v)
+			k, err := db.keys.Open(seal.NonceKey, "", v)
 			if err != nil {
 				return err
 			}
@@ -73,7 +75,7 @@ func (db *DB) ACMENonceKey() ([]byte, error) {
 		if _, err := rand.Read(key); err != nil {
 			return fmt.Errorf("making nonce key: %w", err)
 		}
-		sealed, err := db.seal.seal(sealNonce, "", key)
+		sealed, err := db.keys.Seal(seal.NonceKey, "", key)
 		if err != nil {
 			return err
 		}
@@ -96,14 +98,14 @@ func emptyBucket(tx *bolt.Tx, name []byte) error {
 
 // CreateACMEEAB stores a new EAB key.
 func (db *DB) CreateACMEEAB(k ACMEEAB) error {
-	db.seal.mu.RLock()
-	defer db.seal.mu.RUnlock()
-	sealed, err := db.seal.seal(sealEAB, k.ID, k.Key)
+	db.rekeying.RLock()
+	defer db.rekeying.RUnlock()
+	sealed, err := db.keys.Seal(seal.EABKey, k.ID, k.Key)
 	if err != nil {
 		return err
 	}
 	k.Key = sealed
-	v, err := encode(k)
+	v, err := codec.Encode(k)
 	if err != nil {
 		return err
 	}
@@ -124,14 +126,14 @@ func (db *DB) CreateACMEEAB(k ACMEEAB) error {
 // command, over a few accounts per proxy.
 func (db *DB) ACMEEABs(owner string) ([]ACMEEABInfo, error) {
 	var out []ACMEEABInfo
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		if owner != "" && tx.Bucket(bucketUsers).Get([]byte(owner)) == nil {
 			return fmt.Errorf("user %q: %w", owner, ErrNotFound)
 		}
 		index := map[string]int{}
 		err := tx.Bucket(bucketACMEEAB).ForEach(func(_, v []byte) error {
 			var k ACMEEAB
-			if err := decode(v, &k); err != nil {
+			if err := codec.Decode(v, &k); err != nil {
 				return err
 			}
 			if owner == "" || k.Owner == owner {
@@ -145,7 +147,7 @@ func (db *DB) ACMEEABs(owner string) ([]ACMEEABInfo, error) {
 		}
 		return tx.Bucket(bucketACMEAccounts).ForEach(func(_, v []byte) error {
 			var a ACMEAccount
-			if err := decode(v, &a); err != nil {
+			if err := codec.Decode(v, &a); err != nil {
 				return err
 			}
 			if i, ok := index[a.EABKeyID]; ok && a.EABKeyID != "" {
@@ -183,7 +185,7 @@ func (db *DB) RevokeACMEEAB(id string) (int, error) {
 		var bound []ACMEAccount
 		err := accounts.ForEach(func(_, v []byte) error {
 			var a ACMEAccount
-			if err := decode(v, &a); err != nil {
+			if err := codec.Decode(v, &a); err != nil {
 				return err
 			}
 			if a.EABKeyID == id && a.Status != acmeDeactivated {
@@ -210,11 +212,11 @@ func (db *DB) RevokeACMEEAB(id string) (int, error) {
 // ACMEEABKey reads an EAB key by its id.
 func (db *DB) ACMEEABKey(id string) (ACMEEAB, error) {
 	var k ACMEEAB
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		return getRecord(tx, bucketACMEEAB, "EAB key", id, &k)
 	})
 	if err == nil {
-		k.Key, err = db.seal.open(sealEAB, k.ID, k.Key)
+		k.Key, err = db.keys.Open(seal.EABKey, k.ID, k.Key)
 	}
 	return k, err
 }
@@ -225,11 +227,11 @@ func getRecord[T any](tx *bolt.Tx, bucket []byte, what, id string, rec *T) error
 	if v == nil {
 		return fmt.Errorf("%s %q: %w", what, id, ErrNotFound)
 	}
-	return decode(v, rec)
+	return codec.Decode(v, rec)
 }
 
 func putRecord[T any](tx *bolt.Tx, bucket []byte, id string, rec T) error {
-	v, err := encode(rec)
+	v, err := codec.Encode(rec)
 	if err != nil {
 		return err
 	}
@@ -269,7 +271,7 @@ func (db *DB) CreateACMEAccount(a ACMEAccount) (ACMEAccount, error) {
 // ACMEAccount reads an account by id.
 func (db *DB) ACMEAccount(id string) (ACMEAccount, error) {
 	var a ACMEAccount
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		return getRecord(tx, bucketACMEAccounts, "ACME account", id, &a)
 	})
 	return a, err
@@ -278,7 +280,7 @@ func (db *DB) ACMEAccount(id string) (ACMEAccount, error) {
 // ACMEAccountByKey finds the account of a key by its JWK thumbprint.
 func (db *DB) ACMEAccountByKey(thumbprint string) (ACMEAccount, error) {
 	var a ACMEAccount
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		id := tx.Bucket(bucketACMEAccountKeys).Get([]byte(thumbprint))
 		if id == nil {
 			return fmt.Errorf("ACME account for key: %w", ErrNotFound)
@@ -333,13 +335,13 @@ func accountOrderKey(account, order string) []byte {
 // shared with concurrent writers (group.go): the answer names the order,
 // so it must be on disk first, but it need not have a commit of its own.
 func (db *DB) CreateACMEOrder(o ACMEOrder, authzs []ACMEAuthz) error {
-	ov, err := encode(o)
+	ov, err := codec.Encode(o)
 	if err != nil {
 		return err
 	}
 	avs := make([][]byte, len(authzs))
 	for i, az := range authzs {
-		if avs[i], err = encode(az); err != nil {
+		if avs[i], err = codec.Encode(az); err != nil {
 			return err
 		}
 	}
@@ -377,7 +379,7 @@ func (db *DB) CreateACMEOrder(o ACMEOrder, authzs []ACMEAuthz) error {
 // ACMEOrder reads an order by id.
 func (db *DB) ACMEOrder(id string) (ACMEOrder, error) {
 	var o ACMEOrder
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		return getRecord(tx, bucketACMEOrders, "ACME order", id, &o)
 	})
 	return o, err
@@ -386,7 +388,7 @@ func (db *DB) ACMEOrder(id string) (ACMEOrder, error) {
 // ACMEOrders lists the ids of an account's orders.
 func (db *DB) ACMEOrders(account string) ([]string, error) {
 	var out []string
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		prefix := accountOrderKey(account, "")
 		cur := tx.Bucket(bucketACMEAccountOrders).Cursor()
 		for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
@@ -427,7 +429,7 @@ func (db *DB) UpdateACMEOrder(id string, fn func(*ACMEOrder) error) (ACMEOrder, 
 // ErrNotFound for certificates ACME did not issue.
 func (db *DB) ACMEOrderBySerial(serial *big.Int) (ACMEOrder, error) {
 	var o ACMEOrder
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		if serial == nil || serial.Sign() <= 0 {
 			return fmt.Errorf("ACME certificate %v: %w", serial, ErrNotFound)
 		}
@@ -443,7 +445,7 @@ func (db *DB) ACMEOrderBySerial(serial *big.Int) (ACMEOrder, error) {
 // ACMEAuthz reads an authorization by id.
 func (db *DB) ACMEAuthz(id string) (ACMEAuthz, error) {
 	var az ACMEAuthz
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		return getRecord(tx, bucketACMEAuthzs, "ACME authorization", id, &az)
 	})
 	return az, err
@@ -493,7 +495,7 @@ func (db *DB) UpdateACMEAuthz(id string, fn func(*ACMEAuthz) error, order func(*
 		if az.ID != id {
 			return refuse(fmt.Errorf("ACME authorization %s: the id cannot change", id))
 		}
-		av, err := encode(az)
+		av, err := codec.Encode(az)
 		if err != nil {
 			return refuse(err)
 		}
@@ -519,7 +521,7 @@ func (db *DB) UpdateACMEAuthz(id string, fn func(*ACMEAuthz) error, order func(*
 			if o.ID != orderID || o.Serial != serial {
 				return refuse(fmt.Errorf("ACME order %s: an authorization may change only its status", orderID))
 			}
-			if ov, err = encode(o); err != nil {
+			if ov, err = codec.Encode(o); err != nil {
 				return refuse(err)
 			}
 		}
@@ -543,13 +545,13 @@ func (db *DB) UpdateACMEAuthz(id string, fn func(*ACMEAuthz) error, order func(*
 func (db *DB) PutACMECertificate(orderID string, c *Certificate, fn func(*ACMEOrder) error) (ACMEOrder, error) {
 	// Sealed like every stored certificate's key (PutCertificate); an
 	// ACME certificate has none today, but the rule is one rule.
-	db.seal.mu.RLock()
-	defer db.seal.mu.RUnlock()
+	db.rekeying.RLock()
+	defer db.rekeying.RUnlock()
 	sc, err := db.sealedCertificate(c)
 	if err != nil {
 		return ACMEOrder{}, err
 	}
-	cv, err := encode(sc)
+	cv, err := codec.Encode(sc)
 	if err != nil {
 		return ACMEOrder{}, err
 	}
@@ -568,7 +570,7 @@ func (db *DB) PutACMECertificate(orderID string, c *Certificate, fn func(*ACMEOr
 		if o.ID != orderID || o.Serial == nil || o.Serial.Cmp(c.Serial) != 0 {
 			return refuse(fmt.Errorf("ACME order %s must name certificate %s", orderID, c.Serial))
 		}
-		ov, err := encode(o)
+		ov, err := codec.Encode(o)
 		if err != nil {
 			return refuse(err)
 		}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"certmaker/storage/codec"
 	"crypto/rand"
 	"math/big"
 	"path/filepath"
@@ -66,7 +67,7 @@ func BenchmarkPutCertificate(b *testing.B) {
 		db := benchOpen(b)
 		for b.Loop() {
 			c := benchCert()
-			v, err := encode(c)
+			v, err := codec.Encode(c)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -105,10 +106,13 @@ func BenchmarkCertificate(b *testing.B) {
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		for range 10000 {
 			c := benchCert()
-			v, err := encode(c)
+			// Its key sealed, as PutCertificate stores it: Certificate
+			// opens it.
+			sc, err := db.sealedCertificate(c)
 			if err != nil {
 				return err
 			}
+			v := codec.EncodeCertificate(sc)
 			if err := putCertificate(tx, c, v); err != nil {
 				return err
 			}

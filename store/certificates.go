@@ -1,6 +1,7 @@
 package store
 
 import (
+	"certmaker/storage/codec"
 	"fmt"
 	"math/big"
 
@@ -23,13 +24,13 @@ func serialKeyIn(buf []byte, s *big.Int) []byte {
 // Concurrent callers share one commit (group.go); each returns only after
 // the commit that holds its certificate is on disk.
 func (db *DB) PutCertificate(c *Certificate) error {
-	db.seal.mu.RLock()
-	defer db.seal.mu.RUnlock()
+	db.rekeying.RLock()
+	defer db.rekeying.RUnlock()
 	sc, err := db.sealedCertificate(c)
 	if err != nil {
 		return err
 	}
-	v, err := encode(sc)
+	v, err := codec.Encode(sc)
 	if err != nil {
 		return err
 	}
@@ -57,7 +58,7 @@ func putCertificate(tx *bolt.Tx, c *Certificate, v []byte) error {
 // Certificate reads one certificate by serial, its key opened.
 func (db *DB) Certificate(serial *big.Int) (Certificate, error) {
 	var c Certificate
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		return getCertificate(tx, serial, &c)
 	})
 	if err == nil {
@@ -72,7 +73,7 @@ func getCertificate(tx *bolt.Tx, serial *big.Int, c *Certificate) error {
 	if err != nil {
 		return err
 	}
-	if err := decode(v, c); err != nil {
+	if err := codec.Decode(v, c); err != nil {
 		return err
 	}
 	c.Serial = new(big.Int).Set(serial)
@@ -99,12 +100,12 @@ func certificateRecord(tx *bolt.Tx, serial *big.Int) ([]byte, error) {
 // A revocation is seen by the first call after Revoke returns.
 func (db *DB) CertificateStatus(serial *big.Int) (CertificateStatus, error) {
 	var st CertificateStatus
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		v, err := certificateRecord(tx, serial)
 		if err != nil {
 			return err
 		}
-		return decodeCertificateStatus(v, &st)
+		return codec.DecodeStatus(v, &st)
 	})
 	return st, err
 }

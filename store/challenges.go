@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"certmaker/storage/codec"
 	"fmt"
 	"slices"
 	"time"
@@ -11,7 +12,7 @@ import (
 
 // PutChallenge durably stores a new pending challenge.
 func (db *DB) PutChallenge(ch Challenge) error {
-	v, err := encode(ch)
+	v, err := codec.Encode(ch)
 	if err != nil {
 		return err
 	}
@@ -27,7 +28,7 @@ func (db *DB) PutChallenge(ch Challenge) error {
 // Challenge reads one challenge by id.
 func (db *DB) Challenge(id string) (Challenge, error) {
 	var ch Challenge
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		return getChallenge(tx, id, &ch)
 	})
 	return ch, err
@@ -38,7 +39,7 @@ func getChallenge(tx *bolt.Tx, id string, ch *Challenge) error {
 	if v == nil {
 		return fmt.Errorf("challenge %q: %w", id, ErrNotFound)
 	}
-	return decode(v, ch)
+	return codec.Decode(v, ch)
 }
 
 // CompleteChallenge stores the certificate a solved challenge produced and
@@ -46,13 +47,13 @@ func getChallenge(tx *bolt.Tx, id string, ch *Challenge) error {
 // there first, nothing is written and the challenge as stored (with its
 // Serial) is returned, so every caller answers with the same certificate.
 func (db *DB) CompleteChallenge(id string, c *Certificate) (Challenge, error) {
-	db.seal.mu.RLock()
-	defer db.seal.mu.RUnlock()
+	db.rekeying.RLock()
+	defer db.rekeying.RUnlock()
 	sc, err := db.sealedCertificate(c)
 	if err != nil {
 		return Challenge{}, err
 	}
-	cv, err := encode(sc)
+	cv, err := codec.Encode(sc)
 	if err != nil {
 		return Challenge{}, err
 	}
@@ -69,7 +70,7 @@ func (db *DB) CompleteChallenge(id string, c *Certificate) (Challenge, error) {
 			return err
 		}
 		ch.Serial = c.Serial
-		v, err := encode(ch)
+		v, err := codec.Encode(ch)
 		if err != nil {
 			return err
 		}
@@ -88,7 +89,7 @@ func (db *DB) DeleteChallengesExpiredBefore(t time.Time) (int, error) {
 		var doomed [][]byte
 		err := b.ForEach(func(k, v []byte) error {
 			var ch Challenge
-			if err := decode(v, &ch); err != nil {
+			if err := codec.Decode(v, &ch); err != nil {
 				return err
 			}
 			if ch.Expires.Before(t) {
@@ -121,7 +122,7 @@ func (db *DB) PendingChallenges(q PendingQuery) ([]Challenge, bool, error) {
 	}
 	var out []Challenge
 	more := false
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketChallenges).Cursor()
 		read := 0
 		for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -131,7 +132,7 @@ func (db *DB) PendingChallenges(q PendingQuery) ([]Challenge, bool, error) {
 			}
 			read++
 			var ch Challenge
-			if err := decode(v, &ch); err != nil {
+			if err := codec.Decode(v, &ch); err != nil {
 				return fmt.Errorf("challenge %q: %w", k, err)
 			}
 			if ch.Owner == q.Owner && ch.Serial == nil && ch.Expires.After(q.Now) {

@@ -25,7 +25,7 @@ func (db *DB) CountAllCertificates() (int, error) {
 
 func (db *DB) count(k []byte) (int, error) {
 	var n int
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		n = getCount(tx.Bucket(bucketCounts), k)
 		return nil
 	})
@@ -39,7 +39,7 @@ func (db *DB) count(k []byte) (int, error) {
 // [from, to).
 func (db *DB) CountExpiring(from, to time.Time) (int, error) {
 	var n int
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		n = countEnding(tx, "", nanos(from), nanos(to))
 		return nil
 	})

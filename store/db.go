@@ -10,10 +10,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
+	"certmaker/internal/durable"
 	"certmaker/storage"
+	"certmaker/storage/seal"
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
@@ -32,7 +35,7 @@ var ErrLocked = storage.ErrLocked
 // indexes and the counters, revocations keyed by not-after (index.go);
 // intermediates (with a parent) and roots without their key (kept offline)
 // in the roots bucket, which a schema-4 binary would misread as roots that
-// sign leaves; and every private key and secret sealed (seal.go). Open
+// sign leaves; and every private key and secret sealed (storage/seal). Open
 // rebuilds the indexes and seals an older file's secrets in its migration.
 const schemaVersion = 6
 
@@ -56,10 +59,18 @@ var (
 type DB struct {
 	bolt    *bolt.DB
 	path    string
-	keyPath string  // the key file (keyfile.go)
-	seal    *sealer // seals and opens the file's secrets
-	// rewriteDue: Open sealed an older file's secrets, or a rekey left
-	// values sealed with the old key in freed pages: Open rewrites it.
+	keyPath string        // the key file (keyfile.go)
+	keys    *seal.Keyring // seals and opens the file's secrets
+	// rekeying is held for reading by every write that seals, from the
+	// seal to its commit, and for writing by a rekey: no value sealed
+	// with the old key can be committed after the rekey's transaction.
+	rekeying sync.RWMutex
+	// exclusive is held for reading by every transaction, and for
+	// writing by scrub, which erases free pages (scrub.go).
+	exclusive sync.RWMutex
+	// rewriteDue: Open sealed an older file's secrets, or a rekey that
+	// left values sealed with the old key in freed pages did not erase
+	// them: Open erases the free pages (scrub.go).
 	rewriteDue bool
 	commits    committer  // group commits of concurrent writes (group.go)
 	tokens     tokenCache // users by token hash (users.go)
@@ -127,6 +138,9 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	_, statErr := os.Stat(path)
 	created := errors.Is(statErr, os.ErrNotExist) && !opts.ReadOnly
+	if err := checkMeta(path); err != nil {
+		return nil, err
+	}
 	var b *bolt.DB
 	err := Guard(path, func() error {
 		var err error
@@ -155,7 +169,7 @@ func Open(path string, opts Options) (*DB, error) {
 		// A new file's name is in its directory only once the directory
 		// is synced: a power cut before that would lose the whole file,
 		// and with it the first root and admin token already printed.
-		if err := syncDir(filepath.Dir(path)); err != nil {
+		if err := durable.SyncDir(filepath.Dir(path)); err != nil {
 			b.Close()
 			return nil, fmt.Errorf("creating %s: %w", path, err)
 		}
@@ -174,50 +188,12 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	if db.rewriteDue && !opts.ReadOnly {
-		if err := db.rewrite(bopts, opts.UnsafeNoSync); err != nil {
+		if err := db.scrub(); err != nil {
 			db.bolt.Close()
 			return nil, err
 		}
 	}
 	return db, nil
-}
-
-// rewrite replaces the file with a compacted copy of itself. Sealing an
-// older file's secrets freed the pages that held them in clear, and bbolt
-// reuses free pages without erasing them: only a copy of what is live
-// leaves no key behind. The sealed file stays in place until the copy is
-// whole, so a crash here loses nothing.
-func (db *DB) rewrite(bopts *bolt.Options, noSync bool) error {
-	tmp := db.path + ".sealing"
-	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("removing %s: %w", tmp, err)
-	}
-	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		return fmt.Errorf("rewriting %s: %w", db.path, err)
-	}
-	err = bolt.Compact(dst, db.bolt, 64<<20)
-	if cerr := dst.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, db.path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("rewriting %s without the secrets' old pages: %w", db.path, err)
-	}
-	if err := syncDir(filepath.Dir(db.path)); err != nil {
-		return err
-	}
-	db.bolt.Close()
-	b, err := bolt.Open(db.path, 0o600, bopts)
-	if err != nil {
-		return openError(db.path, err)
-	}
-	b.NoSync, b.NoGrowSync = noSync, noSync
-	db.bolt = b
-	return db.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Delete(keyRewrite) })
 }
 
 // openError names what went wrong opening path; bbolt's own words for a
@@ -244,7 +220,7 @@ func (db *DB) verify(mode CheckMode) error {
 	if err != nil {
 		return fmt.Errorf("opening %s: %w", db.path, err)
 	}
-	return db.bolt.View(func(tx *bolt.Tx) error {
+	return db.view(func(tx *bolt.Tx) error {
 		if fi.Size() < tx.Size() {
 			e := &DamageError{Path: db.path}
 			e.Add(fmt.Sprintf("the file is %d bytes, but its pages reach to %d: it was cut short", fi.Size(), tx.Size()))
@@ -260,7 +236,7 @@ func (db *DB) verify(mode CheckMode) error {
 func (db *DB) init(readOnly bool) error {
 	var version uint64
 	var check []byte
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		if m := tx.Bucket(bucketMeta); m != nil {
 			if v := m.Get(keySchema); len(v) == 8 {
 				version = binary.BigEndian.Uint64(v)
@@ -306,7 +282,7 @@ func (db *DB) init(readOnly bool) error {
 			}
 		}
 		if check == nil {
-			if err := resealAll(tx, db.seal.seal, db.seal.seal, db.seal.open, plain); err != nil {
+			if err := resealAll(tx, seal.Reseal(seal.Plain, db.keys), db.keys); err != nil {
 				return fmt.Errorf("sealing the secrets of %s: %w", db.path, err)
 			}
 			if version > 0 {
@@ -328,25 +304,18 @@ func (db *DB) init(readOnly bool) error {
 func (db *DB) loadKey(check []byte) error {
 	var opens func([]byte) error
 	if check != nil {
-		opens = func(key []byte) error {
-			s, err := newSealer(key)
-			if err != nil {
-				return err
-			}
-			_, err = s.open(sealCheck, "", check)
-			return err
-		}
+		opens = func(key []byte) error { return seal.OpensCheck(key, check) }
 	}
-	key, err := loadSealKey(db.keyPath, check == nil, opens)
+	key, err := seal.LoadKey(db.keyPath, check == nil, opens)
 	switch {
-	case errors.Is(err, ErrKeyFileMissing):
+	case errors.Is(err, seal.ErrKeyFileMissing):
 		return fmt.Errorf("%s holds sealed keys, but %w: %s (restore the key file you keep apart from the backups, or name it in [store] key_file)", db.path, err, db.keyPath)
-	case errors.Is(err, ErrSealKey):
+	case errors.Is(err, seal.ErrWrongKey):
 		return fmt.Errorf("key file %s does not open %s: %w (it belongs to another database, or this one was rekeyed since)", db.keyPath, db.path, err)
 	case err != nil:
 		return err
 	}
-	db.seal, err = newSealer(key)
+	db.keys, err = seal.NewKeyring(key)
 	return err
 }
 
@@ -358,7 +327,7 @@ func (db *DB) Path() string { return db.path }
 
 // Ping proves the database answers a read transaction.
 func (db *DB) Ping() error {
-	return db.bolt.View(func(tx *bolt.Tx) error {
+	return db.view(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketMeta) == nil {
 			return fmt.Errorf("meta bucket missing")
 		}
@@ -366,15 +335,36 @@ func (db *DB) Ping() error {
 	})
 }
 
-// Backup writes a consistent copy of the whole file to w while the
-// database stays in use, and returns the bytes written.
+// Backup writes a consistent copy of the database to w while it stays in
+// use, and returns the bytes written. The copy is compacted: a new file of
+// the live records only, never the file's free pages, which hold what
+// commits replaced (until scrub, values sealed under a retired key). It is
+// built in a temporary file beside the database that has no name once
+// opened, so nothing of it outlives the call, a crash included.
 func (db *DB) Backup(w io.Writer) (int64, error) {
-	var n int64
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		var err error
-		n, err = tx.WriteTo(w)
-		return err
-	})
+	tmp, err := os.CreateTemp(filepath.Dir(db.path), "."+filepath.Base(db.path)+".backup-*")
+	if err != nil {
+		return 0, fmt.Errorf("writing backup: %w", err)
+	}
+	defer tmp.Close()
+	dst, err := bolt.Open(tmp.Name(), 0o600, &bolt.Options{Timeout: time.Second, NoSync: true})
+	os.Remove(tmp.Name())
+	if err != nil {
+		return 0, fmt.Errorf("writing backup: %w", err)
+	}
+	// One read transaction of the source; 64 MiB per transaction of the
+	// copy bounds the memory it takes.
+	err = db.view(func(tx *bolt.Tx) error { return compact(dst, tx, 64<<20) })
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("writing backup: %w", err)
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return 0, fmt.Errorf("writing backup: %w", err)
+	}
+	n, err := io.Copy(w, tmp)
 	if err != nil {
 		return n, fmt.Errorf("writing backup: %w", err)
 	}
@@ -384,12 +374,17 @@ func (db *DB) Backup(w io.Writer) (int64, error) {
 // Check runs bbolt's consistency check and returns what it found as a
 // *DamageError, or nil. It reads every page: seconds on a large file.
 func (db *DB) Check() error {
-	return db.bolt.View(func(tx *bolt.Tx) error { return check(db.path, tx) })
+	// Its meta pages again: bbolt's check reads them in a goroutine of
+	// its own, where a panic on a damaged header ends the process.
+	if err := checkMeta(db.path); err != nil {
+		return err
+	}
+	return db.view(func(tx *bolt.Tx) error { return check(db.path, tx) })
 }
 
 // Size is the file's size in bytes.
 func (db *DB) Size() (int64, error) {
 	var n int64
-	err := db.bolt.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
+	err := db.view(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
 	return n, err
 }

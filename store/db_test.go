@@ -17,6 +17,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
+	"certmaker/storage/seal"
 	"certmaker/store"
 )
 
@@ -500,8 +501,8 @@ func TestDB_Backup(t *testing.T) {
 			t.Fatal(err)
 		}
 		// A backup alone is sealed: it opens only with the key file.
-		if _, err := store.Open(path, store.Options{Timeout: time.Second}); !errors.Is(err, store.ErrKeyFileMissing) {
-			t.Fatalf("Open(backup without its key file) = %v, want ErrKeyFileMissing", err)
+		if _, err := store.Open(path, store.Options{Timeout: time.Second}); !errors.Is(err, seal.ErrKeyFileMissing) {
+			t.Fatalf("Open(backup without its key file) = %v, want seal.ErrKeyFileMissing", err)
 		}
 		copyKeyFile(t, db.Path(), path)
 		bdb := mustOpenPath(t, path)

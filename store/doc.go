@@ -10,5 +10,8 @@
 // Caveats: bbolt allows one process to open the file; the server owns it
 // while it runs, and admin commands reach the server instead. Values read
 // from bbolt are valid only inside their transaction, so every record is
-// decoded (copied) before the transaction ends.
+// decoded (copied) before the transaction ends. bbolt trusts its meta
+// pages and frees pages without erasing them: Open checks the meta pages
+// first (meta.go), and a rekey erases the free pages at once (scrub.go),
+// which is why every transaction holds db.exclusive for reading.
 package store

@@ -32,7 +32,7 @@ func (db *DB) CountExpiry(q ExpiryQuery) (ExpiryCounts, error) {
 		}
 	}
 	out := ExpiryCounts{Periods: make([]int, len(q.Bounds))}
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		counts := tx.Bucket(bucketCounts)
 		out.Revoked = getCount(counts, countKey('r', q.Owner))
 		unrevoked := getCount(counts, countKey('n', q.Owner)) - out.Revoked
@@ -63,7 +63,7 @@ func (db *DB) ExpiringCertificates(after, before time.Time, limit int) ([]Certif
 		return nil, fmt.Errorf("expiring certificates: limit must be positive")
 	}
 	var out []Certificate
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		cur := tx.Bucket(bucketByExpiry).Cursor()
 		end := sortKey(before, new(big.Int))
 		for k, _ := cur.Seek(sortKey(after.Add(time.Nanosecond), new(big.Int))); k != nil && bytes.Compare(k, end) < 0 && len(out) < limit; k, _ = cur.Next() {

@@ -24,6 +24,8 @@ func (db *DB) WritesFailing() bool { return db.full.failing.Load() }
 // update runs fn in a transaction of its own, as bolt's Update, and notes
 // whether storage was full.
 func (db *DB) update(fn func(*bolt.Tx) error) error {
+	db.exclusive.RLock()
+	defer db.exclusive.RUnlock()
 	return db.noteWrite(db.bolt.Update(fn))
 }
 

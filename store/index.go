@@ -1,6 +1,7 @@
 package store
 
 import (
+	"certmaker/storage/codec"
 	"encoding/binary"
 	"math/big"
 	"slices"
@@ -187,7 +188,7 @@ func indexRevoked(tx *bolt.Tx, c *Certificate, sk []byte) error {
 			return err
 		}
 	}
-	rv, err := encode(Revocation{At: c.RevokedAt, Reason: c.Reason})
+	rv, err := codec.Encode(Revocation{At: c.RevokedAt, Reason: c.Reason})
 	if err != nil {
 		return err
 	}
@@ -220,7 +221,7 @@ func reindex(tx *bolt.Tx) error {
 	}
 	return tx.Bucket(bucketCerts).ForEach(func(k, v []byte) error {
 		var c Certificate
-		if err := decode(v, &c); err != nil {
+		if err := codec.Decode(v, &c); err != nil {
 			return err
 		}
 		c.Serial = new(big.Int).SetBytes(k)

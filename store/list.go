@@ -158,7 +158,7 @@ func (db *DB) ListCertificates(q ListQuery) ([]Certificate, []byte, error) {
 	}
 	var out []Certificate
 	var next []byte
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		cur := tx.Bucket(p.bucket).Cursor()
 		scanned := 0
 		var last []byte

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"certmaker/storage/codec"
 	"fmt"
 	"time"
 
@@ -28,7 +29,7 @@ type announcement struct {
 // Announced reports whether key was marked announced.
 func (db *DB) Announced(key []byte) (bool, error) {
 	var found bool
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		if b := tx.Bucket(bucketAnnounced); b != nil {
 			found = b.Get(key) != nil
 		}
@@ -46,7 +47,7 @@ func (db *DB) MarkAnnounced(key []byte, at, until time.Time) error {
 	if len(key) == 0 {
 		return fmt.Errorf("announcement key is empty")
 	}
-	v, err := encode(announcement{At: at.UTC(), Until: until.UTC()})
+	v, err := codec.Encode(announcement{At: at.UTC(), Until: until.UTC()})
 	if err != nil {
 		return err
 	}
@@ -80,7 +81,7 @@ func (db *DB) ForgetAnnounced(before time.Time, max int) (int, error) {
 				return nil
 			}
 			var a announcement
-			if err := decode(v, &a); err != nil {
+			if err := codec.Decode(v, &a); err != nil {
 				return err
 			}
 			if a.Until.Before(before) {

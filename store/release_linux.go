@@ -17,7 +17,7 @@ import (
 // transaction holds bbolt's mmap lock, so the mapping cannot move while
 // its address is in use.
 func (db *DB) ReleaseMapped() error {
-	return db.bolt.View(func(tx *bolt.Tx) error {
+	return db.view(func(tx *bolt.Tx) error {
 		start, size := db.bolt.Info().Data, uintptr(tx.Size())
 		if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, start, size, syscall.MADV_DONTNEED); errno != 0 {
 			return errno

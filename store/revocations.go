@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"certmaker/storage/codec"
 	"encoding/binary"
 	"fmt"
 	"math/big"
@@ -49,7 +50,7 @@ func (db *DB) Revoke(serial *big.Int, at time.Time, reason int) (Certificate, er
 			return refuse(fmt.Errorf("certificate %s: %w", serial, ErrRevoked))
 		}
 		c.Revoked, c.RevokedAt, c.Reason = true, at.UTC(), reason
-		v, err := encode(c)
+		v, err := codec.Encode(c)
 		if err != nil {
 			return err
 		}
@@ -70,13 +71,13 @@ func (db *DB) Revoke(serial *big.Int, at time.Time, reason int) (Certificate, er
 func (db *DB) Revocations(root string, now time.Time) (uint64, []Revocation, error) {
 	var gen uint64
 	var out []Revocation
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		gen = getUint(tx.Bucket(bucketMeta), revGenKey(root))
 		prefix := ownerKey(root, nil)
 		cur := tx.Bucket(bucketRevoked).Cursor()
 		for k, v := cur.Seek(join(prefix, sortKey(now.Add(time.Nanosecond), new(big.Int)))); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
 			var r Revocation
-			if err := decode(v, &r); err != nil {
+			if err := codec.Decode(v, &r); err != nil {
 				return err
 			}
 			r.Serial = new(big.Int).SetBytes(k[len(prefix)+8:])
@@ -91,7 +92,7 @@ func (db *DB) Revocations(root string, now time.Time) (uint64, []Revocation, err
 // changes exactly when the root's CRL must.
 func (db *DB) RevocationGeneration(root string) (uint64, error) {
 	var gen uint64
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		gen = getUint(tx.Bucket(bucketMeta), revGenKey(root))
 		return nil
 	})

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"certmaker/storage/codec"
+	"certmaker/storage/seal"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -9,12 +11,12 @@ import (
 // PutRoot stores a root or an intermediate; with active it becomes the
 // issuer of new certificates in the same transaction.
 func (db *DB) PutRoot(r Root, active bool) error {
-	db.seal.mu.RLock()
-	defer db.seal.mu.RUnlock()
+	db.rekeying.RLock()
+	defer db.rekeying.RUnlock()
 	if err := db.sealRoot(&r); err != nil {
 		return err
 	}
-	v, err := encode(r)
+	v, err := codec.Encode(r)
 	if err != nil {
 		return err
 	}
@@ -34,11 +36,11 @@ func (db *DB) PutRoot(r Root, active bool) error {
 func (db *DB) Roots() ([]Root, string, error) {
 	var out []Root
 	var active string
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		active = string(tx.Bucket(bucketMeta).Get(keyActiveRoot))
 		return tx.Bucket(bucketRoots).ForEach(func(_, v []byte) error {
 			var r Root
-			if err := decode(v, &r); err != nil {
+			if err := codec.Decode(v, &r); err != nil {
 				return err
 			}
 			if err := db.openRoot(&r); err != nil {
@@ -56,8 +58,8 @@ func (db *DB) Roots() ([]Root, string, error) {
 
 // UpdateRoot changes one stored root or intermediate in one transaction.
 func (db *DB) UpdateRoot(fingerprint string, fn func(*Root) error) (Root, error) {
-	db.seal.mu.RLock()
-	defer db.seal.mu.RUnlock()
+	db.rekeying.RLock()
+	defer db.rekeying.RUnlock()
 	var r Root
 	err := db.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketRoots)
@@ -66,7 +68,7 @@ func (db *DB) UpdateRoot(fingerprint string, fn func(*Root) error) (Root, error)
 			return fmt.Errorf("root %.64q: %w", fingerprint, ErrNotFound)
 		}
 		r = Root{}
-		if err := decode(v, &r); err != nil {
+		if err := codec.Decode(v, &r); err != nil {
 			return err
 		}
 		if err := db.openRoot(&r); err != nil {
@@ -82,7 +84,7 @@ func (db *DB) UpdateRoot(fingerprint string, fn func(*Root) error) (Root, error)
 		if err := db.sealRoot(&sealed); err != nil {
 			return err
 		}
-		nv, err := encode(sealed)
+		nv, err := codec.Encode(sealed)
 		if err != nil {
 			return err
 		}
@@ -91,12 +93,12 @@ func (db *DB) UpdateRoot(fingerprint string, fn func(*Root) error) (Root, error)
 	return r, err
 }
 
-// sealRoot seals a CA record's key in place; db.seal.mu is held.
+// seal.CAKey seals a CA record's key in place; db.seal.mu is held.
 func (db *DB) sealRoot(r *Root) error {
 	if r.KeyPKCS8 == nil {
 		return nil
 	}
-	k, err := db.seal.seal(sealRoot, r.Fingerprint, r.KeyPKCS8)
+	k, err := db.keys.Seal(seal.CAKey, r.Fingerprint, r.KeyPKCS8)
 	r.KeyPKCS8 = k
 	return err
 }
@@ -106,7 +108,7 @@ func (db *DB) openRoot(r *Root) error {
 	if r.KeyPKCS8 == nil {
 		return nil
 	}
-	k, err := db.seal.open(sealRoot, r.Fingerprint, r.KeyPKCS8)
+	k, err := db.keys.Open(seal.CAKey, r.Fingerprint, r.KeyPKCS8)
 	r.KeyPKCS8 = k
 	return err
 }

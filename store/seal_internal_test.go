@@ -2,6 +2,8 @@ package store
 
 import (
 	"bytes"
+	"certmaker/storage/codec"
+	"certmaker/storage/seal"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -147,7 +149,7 @@ func TestSeal_KeyFile(t *testing.T) {
 	b, _ := os.ReadFile(path)
 	os.WriteFile(copyPath, b, 0o600)
 	_, err = Open(copyPath, Options{Timeout: time.Second})
-	if !errors.Is(err, ErrKeyFileMissing) || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), copyPath+".key") {
+	if !errors.Is(err, seal.ErrKeyFileMissing) || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), copyPath+".key") {
 		t.Errorf("Open without the key file: %v; want one line naming the key file", err)
 	}
 	if _, err := os.Stat(copyPath + ".key"); !errors.Is(err, os.ErrNotExist) {
@@ -161,8 +163,8 @@ func TestSeal_KeyFile(t *testing.T) {
 	}
 	odb.Close()
 	_, err = Open(copyPath, Options{Timeout: time.Second, KeyFile: other + ".key"})
-	if !errors.Is(err, ErrSealKey) || strings.Contains(err.Error(), "\n") {
-		t.Errorf("Open with another database's key file: %v; want ErrSealKey in one line", err)
+	if !errors.Is(err, seal.ErrWrongKey) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("Open with another database's key file: %v; want seal.ErrWrongKey in one line", err)
 	}
 	// Its own key file, named in the options (as [store] key_file does).
 	db, err = Open(copyPath, Options{Timeout: time.Second, KeyFile: path + ".key"})
@@ -196,7 +198,7 @@ func TestSeal_MovedValueDoesNotOpen(t *testing.T) {
 			return err
 		}
 		cb.KeyPKCS8 = ca.KeyPKCS8
-		return tx.Bucket(bucketCerts).Put(serialKey(b.Serial), encodeCertificate(&cb))
+		return tx.Bucket(bucketCerts).Put(serialKey(b.Serial), codec.EncodeCertificate(&cb))
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -226,7 +228,7 @@ func writeSchema5(t *testing.T, path string, s secrets) {
 		if err := tx.Bucket(bucketUsers).Put([]byte("alice"), mustEncode(t, User{Name: "alice", TokenHash: randomSecret(32)})); err != nil {
 			return err
 		}
-		if err := putCertificate(tx, s.cert, encodeCertificate(s.cert)); err != nil {
+		if err := putCertificate(tx, s.cert, codec.EncodeCertificate(s.cert)); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketRoots).Put([]byte(s.root.Fingerprint), mustEncode(t, s.root)); err != nil {
@@ -251,7 +253,7 @@ func writeSchema5(t *testing.T, path string, s secrets) {
 
 func mustEncode[T any](t *testing.T, v T) []byte {
 	t.Helper()
-	b, err := encode(v)
+	b, err := codec.Encode(v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,31 +300,57 @@ func TestSeal_MigratesOlderFile(t *testing.T) {
 	}
 }
 
-// TestSeal_MigrationRewriteResumes: when the rewrite after sealing an
-// older file fails (here: its temporary file's name is taken by a
-// directory), the next Open still rewrites, so no clear key stays behind
-// in freed pages, nor in a backup that copies them.
-func TestSeal_MigrationRewriteResumes(t *testing.T) {
+// TestSeal_RewriteMarkerResumes: a file whose rewrite marker is set (a
+// rekey or migration committed, and the erase of the pages it freed did
+// not happen: a crash, a full disk) has its free pages erased by the next
+// Open, so no secret stays behind in them, nor in a backup.
+func TestSeal_RewriteMarkerResumes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ca.db")
-	s := newSecrets()
-	writeSchema5(t, path, s)
-	block := path + ".sealing"
-	if err := os.MkdirAll(filepath.Join(block, "x"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if db, err := Open(path, Options{Timeout: time.Second}); err == nil {
-		db.Close()
-		t.Fatal("Open succeeded though the rewrite could not run")
-	}
-	if err := os.RemoveAll(block); err != nil {
-		t.Fatal(err)
-	}
 	db, err := Open(path, Options{Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
-	assertNotInFile(t, path, s)
+	secret := randomSecret(64)
+	junk := bytes.Repeat(secret, 1024) // overflow pages, freed whole
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(fn func(*bolt.Bucket) error) {
+		t.Helper()
+		if err := b.Update(func(tx *bolt.Tx) error { return fn(tx.Bucket(bucketMeta)) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(func(m *bolt.Bucket) error { return m.Put([]byte("junk"), junk) })
+	put(func(m *bolt.Bucket) error {
+		if err := m.Delete([]byte("junk")); err != nil {
+			return err
+		}
+		return m.Put(keyRewrite, []byte{1})
+	})
+	b.Close()
+	if raw, _ := os.ReadFile(path); !bytes.Contains(raw, secret) {
+		t.Fatal("the freed pages do not hold the secret: the test proves nothing")
+	}
+	db, err = Open(path, Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if raw, _ := os.ReadFile(path); bytes.Contains(raw, secret) {
+		t.Error("Open left a freed page with the secret in the file")
+	}
+	db.view(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMeta).Get(keyRewrite) != nil {
+			t.Error("the rewrite marker stays after the erase")
+		}
+		return nil
+	})
+	if err := db.Check(); err != nil {
+		t.Errorf("the file after the erase: %v", err)
+	}
 }
 
 // TestSeal_Rekey: a new key seals everything, the old key file no longer
@@ -355,6 +383,9 @@ func TestSeal_Rekey(t *testing.T) {
 		oldSealed = c.KeyPKCS8
 		return nil
 	})
+	if raw, _ := os.ReadFile(path); !bytes.Contains(raw, oldSealed[seal.Overhead-16:]) {
+		t.Fatal("the sealed value is not in the file: the check below proves nothing")
+	}
 	if err := db.Rekey(); err != nil {
 		t.Fatal(err)
 	}
@@ -362,20 +393,23 @@ func TestSeal_Rekey(t *testing.T) {
 	if bytes.Equal(oldKey, newKey) {
 		t.Fatal("rekey left the key file as it was")
 	}
-	assertReadBack(t, db, s)
-	db.Close()
-	if raw, _ := os.ReadFile(path); !bytes.Contains(raw, oldSealed[sealOverhead-16:]) {
-		t.Fatal("the old sealed value is gone before the rewrite: the check below proves nothing")
+	// While the store is open: no value sealed with the old key stays
+	// behind in a freed page, nor goes into a backup.
+	if raw, _ := os.ReadFile(path); bytes.Contains(raw, oldSealed[seal.Overhead-16:]) {
+		t.Error("after Rekey, a key sealed with the replaced key is still in the file")
 	}
-	// The next Open rewrites the file: no value sealed with the old key
-	// stays behind in a freed page.
-	if db, err = Open(path, Options{Timeout: time.Second}); err != nil {
+	var bk bytes.Buffer
+	if _, err := db.Backup(&bk); err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
-	if raw, _ := os.ReadFile(path); bytes.Contains(raw, oldSealed[sealOverhead-16:]) {
-		t.Error("a key sealed with the replaced key is still in the file")
+	if bytes.Contains(bk.Bytes(), oldSealed[seal.Overhead-16:]) {
+		t.Error("after Rekey, a backup holds a key sealed with the replaced key")
 	}
+	assertReadBack(t, db, s)
+	if err := db.Check(); err != nil {
+		t.Errorf("the file after Rekey: %v", err)
+	}
+	db.Close()
 	if db, err = Open(path, Options{Timeout: time.Second}); err != nil {
 		t.Fatal(err)
 	}
@@ -387,11 +421,11 @@ func TestSeal_Rekey(t *testing.T) {
 	db.Close()
 
 	os.WriteFile(filepath.Join(dir, "old.key"), oldKey, 0o600)
-	if _, err := Open(path, Options{Timeout: time.Second, KeyFile: filepath.Join(dir, "old.key")}); !errors.Is(err, ErrSealKey) {
-		t.Errorf("the old key file after a rekey: %v, want ErrSealKey", err)
+	if _, err := Open(path, Options{Timeout: time.Second, KeyFile: filepath.Join(dir, "old.key")}); !errors.Is(err, seal.ErrWrongKey) {
+		t.Errorf("the old key file after a rekey: %v, want seal.ErrWrongKey", err)
 	}
 	// Cut off after the commit: the new key still waits beside the old one.
-	os.WriteFile(pendingKeyFile(path+".key"), newKey, 0o600)
+	os.WriteFile(seal.StagedKeyFile(path+".key"), newKey, 0o600)
 	os.WriteFile(path+".key", oldKey, 0o600)
 	db, err = Open(path, Options{Timeout: time.Second})
 	if err != nil {

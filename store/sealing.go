@@ -4,24 +4,27 @@ import (
 	"bytes"
 	"fmt"
 	"math/big"
-	"os"
-	"path/filepath"
 
 	bolt "go.etcd.io/bbolt"
+
+	"certmaker/storage/codec"
+	"certmaker/storage/seal"
 )
+
+// Every private key and secret in the file is sealed (storage/seal): a
+// stolen file or backup reveals no key.
 
 var (
 	keySealCheck = []byte("seal_check")
 	// keyRewrite marks a file whose freed pages may still hold secrets
-	// sealed with a replaced key: the next Open rewrites it.
+	// in clear or sealed with a replaced key, committed with the change
+	// that freed them: scrub erases them and removes it, or else the next
+	// Open does.
 	keyRewrite = []byte("rewrite_pending")
 )
 
-// certIdentity is what a certificate's key is sealed to: its serial.
-func certIdentity(serial *big.Int) string { return serial.Text(16) }
-
 // sealedCertificate is c with its key sealed, for writing; c is left as it
-// was. db.seal.mu is held for reading.
+// was. db.rekeying is held for reading.
 func (db *DB) sealedCertificate(c *Certificate) (*Certificate, error) {
 	if c.KeyPKCS8 == nil {
 		return c, nil
@@ -29,7 +32,7 @@ func (db *DB) sealedCertificate(c *Certificate) (*Certificate, error) {
 	if c.Serial == nil || c.Serial.Sign() <= 0 {
 		return nil, fmt.Errorf("certificate serial must be positive")
 	}
-	k, err := db.seal.seal(sealCert, certIdentity(c.Serial), c.KeyPKCS8)
+	k, err := db.keys.Seal(seal.CertificateKey, seal.CertificateIdentity(c.Serial), c.KeyPKCS8)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +46,7 @@ func (db *DB) openCertificate(c *Certificate) error {
 	if c.KeyPKCS8 == nil {
 		return nil
 	}
-	k, err := db.seal.open(sealCert, certIdentity(c.Serial), c.KeyPKCS8)
+	k, err := db.keys.Open(seal.CertificateKey, seal.CertificateIdentity(c.Serial), c.KeyPKCS8)
 	if err != nil {
 		return err
 	}
@@ -60,34 +63,17 @@ func (db *DB) openCertificates(cs []Certificate) error {
 	return nil
 }
 
-// transform turns one secret into another form: plain to sealed when a
-// file is first sealed, sealed under one key to sealed under another on a
-// rekey.
-type transform func(kind, identity string, v []byte) ([]byte, error)
-
-// resealAll passes every secret in the file through t and writes the check
-// value with seal, all in tx; then it proves that check opens each new
-// value to what t was given, so that a file is never committed with a
-// secret it cannot give back.
-func resealAll(tx *bolt.Tx, t transform, seal func(kind, identity string, plain []byte) ([]byte, error), open transform, before transform) error {
-	check := func(kind, id string, old, sealed []byte) error {
-		want, err := before(kind, id, old)
-		if err != nil {
-			return err
-		}
-		got, err := open(kind, id, sealed)
-		if err != nil || !bytes.Equal(got, want) {
-			return fmt.Errorf("%s %s: the sealed value does not open to the original (%v)", kind, id, err)
-		}
-		return nil
-	}
+// resealAll passes every secret in the file through t (seal.Reseal, which
+// proves each new value opens to the old secret) and writes next's check
+// value, all in tx.
+func resealAll(tx *bolt.Tx, t seal.Transform, next *seal.Keyring) error {
 	// Certificates: the keys first, since a write while iterating would
 	// move the cursor.
 	certs := tx.Bucket(bucketCerts)
 	var keys [][]byte
 	err := certs.ForEach(func(k, v []byte) error {
 		var c Certificate
-		if err := decode(v, &c); err != nil {
+		if err := codec.Decode(v, &c); err != nil {
 			return fmt.Errorf("certificate %x: %w", k, err)
 		}
 		if c.KeyPKCS8 != nil {
@@ -100,18 +86,13 @@ func resealAll(tx *bolt.Tx, t transform, seal func(kind, identity string, plain 
 	}
 	for _, k := range keys {
 		c := Certificate{Serial: new(big.Int).SetBytes(k)}
-		if err := decode(certs.Get(k), &c); err != nil {
+		if err := codec.Decode(certs.Get(k), &c); err != nil {
 			return err
 		}
-		id := certIdentity(c.Serial)
-		old := c.KeyPKCS8
-		if c.KeyPKCS8, err = t(sealCert, id, old); err != nil {
+		if c.KeyPKCS8, err = t(seal.CertificateKey, seal.CertificateIdentity(c.Serial), c.KeyPKCS8); err != nil {
 			return err
 		}
-		if err := check(sealCert, id, old, c.KeyPKCS8); err != nil {
-			return err
-		}
-		if err := certs.Put(k, encodeCertificate(&c)); err != nil {
+		if err := certs.Put(k, codec.EncodeCertificate(&c)); err != nil {
 			return err
 		}
 	}
@@ -120,7 +101,7 @@ func resealAll(tx *bolt.Tx, t transform, seal func(kind, identity string, plain 
 	var rs []Root
 	if err := roots.ForEach(func(_, v []byte) error {
 		var r Root
-		if err := decode(v, &r); err != nil {
+		if err := codec.Decode(v, &r); err != nil {
 			return err
 		}
 		rs = append(rs, r)
@@ -132,11 +113,7 @@ func resealAll(tx *bolt.Tx, t transform, seal func(kind, identity string, plain 
 		if r.KeyPKCS8 == nil {
 			continue // an offline root
 		}
-		old := r.KeyPKCS8
-		if r.KeyPKCS8, err = t(sealRoot, r.Fingerprint, old); err != nil {
-			return err
-		}
-		if err := check(sealRoot, r.Fingerprint, old, r.KeyPKCS8); err != nil {
+		if r.KeyPKCS8, err = t(seal.CAKey, r.Fingerprint, r.KeyPKCS8); err != nil {
 			return err
 		}
 		if err := putRecord(tx, bucketRoots, r.Fingerprint, r); err != nil {
@@ -148,7 +125,7 @@ func resealAll(tx *bolt.Tx, t transform, seal func(kind, identity string, plain 
 	var ks []ACMEEAB
 	if err := eab.ForEach(func(_, v []byte) error {
 		var k ACMEEAB
-		if err := decode(v, &k); err != nil {
+		if err := codec.Decode(v, &k); err != nil {
 			return err
 		}
 		ks = append(ks, k)
@@ -157,11 +134,7 @@ func resealAll(tx *bolt.Tx, t transform, seal func(kind, identity string, plain 
 		return err
 	}
 	for _, k := range ks {
-		old := k.Key
-		if k.Key, err = t(sealEAB, k.ID, old); err != nil {
-			return err
-		}
-		if err := check(sealEAB, k.ID, old, k.Key); err != nil {
+		if k.Key, err = t(seal.EABKey, k.ID, k.Key); err != nil {
 			return err
 		}
 		if err := putRecord(tx, bucketACMEEAB, k.ID, k); err != nil {
@@ -171,67 +144,53 @@ func resealAll(tx *bolt.Tx, t transform, seal func(kind, identity string, plain 
 
 	meta := tx.Bucket(bucketACMEMeta)
 	if v := meta.Get(keyACMENonceKey); v != nil {
-		old := bytes.Clone(v)
-		nv, err := t(sealNonce, "", old)
+		nv, err := t(seal.NonceKey, "", bytes.Clone(v))
 		if err != nil {
-			return err
-		}
-		if err := check(sealNonce, "", old, nv); err != nil {
 			return err
 		}
 		if err := meta.Put(keyACMENonceKey, nv); err != nil {
 			return err
 		}
 	}
-	cv, err := seal(sealCheck, "", sealCheckPlain)
+	cv, err := next.CheckValue()
 	if err != nil {
 		return err
 	}
 	return tx.Bucket(bucketMeta).Put(keySealCheck, cv)
 }
 
-// plain is the transform of a value that is not sealed yet.
-func plain(_, _ string, v []byte) ([]byte, error) { return v, nil }
-
 // Rekey seals every secret in the file under a new key, and replaces the
 // key file with it: for when the key file may have leaked (with or without
 // a backup). The new key is written beside the old one first, the file is
 // re-sealed in one transaction, and then the new key takes the old one's
 // place; Open finishes a rekey that a crash interrupted between the two.
-// The pages the old values were in are free but not erased: the next Open
-// rewrites the file without them.
+// Then the pages the old values were in are erased (scrub), while the
+// server runs: nothing in the file opens with the old key any more.
 func (db *DB) Rekey() error {
 	if db.keyPath == "" {
 		return fmt.Errorf("rekey: the database was opened without a key file")
 	}
-	key, err := newKey()
+	key, err := seal.StageKey(db.keyPath)
 	if err != nil {
 		return err
 	}
-	next, err := newSealer(key)
+	next, err := seal.NewKeyring(key)
 	if err != nil {
+		seal.DropStagedKey(db.keyPath)
 		return err
 	}
-	pending := pendingKeyFile(db.keyPath)
-	if err := os.Remove(pending); err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("removing a stale %s: %w", pending, err)
-	}
-	if err := writeKeyFile(pending, key); err != nil {
+	// Readers do not wait for the rekey: one that sees the commit before
+	// the new key is in use must open its values already.
+	if err := db.keys.Add(key); err != nil {
+		seal.DropStagedKey(db.keyPath)
 		return err
 	}
-	db.seal.mu.Lock()
-	defer db.seal.mu.Unlock()
-	reseal := func(kind, id string, v []byte) ([]byte, error) {
-		p, err := db.seal.open(kind, id, v)
-		if err != nil {
-			return nil, err
-		}
-		return next.seal(kind, id, p)
-	}
+	db.rekeying.Lock()
+	defer db.rekeying.Unlock()
 	resealed := false // the transaction's work is done; only its commit remains
 	err = db.update(func(tx *bolt.Tx) error {
 		resealed = false
-		if err := resealAll(tx, reseal, next.seal, next.open, db.seal.open); err != nil {
+		if err := resealAll(tx, seal.Reseal(db.keys.Open, next), next); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketMeta).Put(keyRewrite, []byte{1}); err != nil {
@@ -244,22 +203,26 @@ func (db *DB) Rekey() error {
 		if resealed {
 			// The commit itself failed: the new state may be on disk, so
 			// the new key must not be thrown away. The next Open keeps
-			// whichever key opens the file (loadSealKey).
-			return fmt.Errorf("rekeying %s: the commit failed, and whether it reached the disk is unknown (the next start settles it from %s): %w", db.path, pending, err)
+			// whichever key opens the file (seal.LoadKey).
+			return fmt.Errorf("rekeying %s: the commit failed, and whether it reached the disk is unknown (the next start settles it from %s): %w", db.path, seal.StagedKeyFile(db.keyPath), err)
 		}
-		os.Remove(pending)
+		seal.DropStagedKey(db.keyPath)
 		return fmt.Errorf("rekeying %s: %w", db.path, err)
 	}
 	// Committed: from now on everything is sealed with the new key,
 	// whatever happens to the key files below. Readers of a snapshot from
 	// before keep opening with the old key.
-	if err := db.seal.use(key); err != nil {
+	if err := db.keys.Use(key); err != nil {
 		return err
 	}
-	if err := os.Rename(pending, db.keyPath); err != nil {
-		return fmt.Errorf("rekey committed, but replacing %s failed (the next start finishes it from %s): %w", db.keyPath, pending, err)
+	if err := seal.CommitKey(db.keyPath); err != nil {
+		return fmt.Errorf("rekey committed, but replacing %s failed (the next start finishes it from %s): %w", db.keyPath, seal.StagedKeyFile(db.keyPath), err)
 	}
-	return syncDir(filepath.Dir(db.keyPath))
+	// The old values are in freed pages now, which the old key opens.
+	if err := db.scrub(); err != nil {
+		return fmt.Errorf("rekey committed, but %w (the next start erases them)", err)
+	}
+	return nil
 }
 
 // KeyFile is the path of the key file that seals the database's secrets.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"certmaker/storage/codec"
 	"fmt"
 	"sync"
 
@@ -10,7 +11,7 @@ import (
 
 // CreateUser adds a user and its token hash; ErrExists if the name is taken.
 func (db *DB) CreateUser(u User) error {
-	v, err := encode(u)
+	v, err := codec.Encode(u)
 	if err != nil {
 		return err
 	}
@@ -46,7 +47,7 @@ func checkTokenFree(tokens *bolt.Bucket, h []byte, name string) error {
 // User reads one user by name.
 func (db *DB) User(name string) (User, error) {
 	var u User
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		return getUser(tx, name, &u)
 	})
 	return u, err
@@ -57,7 +58,7 @@ func getUser(tx *bolt.Tx, name string, u *User) error {
 	if v == nil {
 		return fmt.Errorf("user %q: %w", name, ErrNotFound)
 	}
-	return decode(v, u)
+	return codec.Decode(v, u)
 }
 
 // UserByTokenHash finds the user whose token hashes to h. The lookup is by
@@ -69,7 +70,7 @@ func (db *DB) UserByTokenHash(h []byte) (User, error) {
 	}
 	gen := db.tokens.generation()
 	var u User
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		name := tx.Bucket(bucketTokens).Get(h)
 		if name == nil {
 			return fmt.Errorf("token: %w", ErrNotFound)
@@ -135,10 +136,10 @@ func (c *tokenCache) invalidate() {
 // Users lists every user, sorted by name.
 func (db *DB) Users() ([]User, error) {
 	var out []User
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketUsers).ForEach(func(_, v []byte) error {
 			var u User
-			if err := decode(v, &u); err != nil {
+			if err := codec.Decode(v, &u); err != nil {
 				return err
 			}
 			out = append(out, u)
@@ -165,7 +166,7 @@ func (db *DB) UpdateUser(name string, fn func(*User) error) (User, error) {
 		if u.Name != name {
 			return fmt.Errorf("renaming users is not supported")
 		}
-		v, err := encode(u)
+		v, err := codec.Encode(u)
 		if err != nil {
 			return err
 		}
@@ -190,7 +191,7 @@ func (db *DB) UpdateUser(name string, fn func(*User) error) (User, error) {
 // CountUsers is the number of users.
 func (db *DB) CountUsers() (int, error) {
 	var n int
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		n = tx.Bucket(bucketUsers).Stats().KeyN
 		return nil
 	})

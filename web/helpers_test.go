@@ -12,11 +12,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"certmaker/admin"
 	"certmaker/app"
 	"certmaker/config"
+	"certmaker/internal/testdb"
 	"certmaker/internal/testlog"
 	"certmaker/store"
 )
@@ -44,7 +44,7 @@ func newEnv(t *testing.T) *env {
 // newEnvWith is newEnv with the configuration changed by set.
 func newEnvWith(t *testing.T, set func(*config.Config)) *env {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "ca.db"), store.Options{Timeout: time.Second})
+	db, err := testdb.Open(filepath.Join(t.TempDir(), "ca.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,7 @@ import (
 	"certmaker/app"
 	"certmaker/ca"
 	"certmaker/config"
+	"certmaker/storage"
 	"certmaker/store"
 )
 
@@ -89,14 +90,14 @@ type fill struct {
 func (f fill) run(dbPath, tokenFile string) error {
 	n, poolSize, owners, workers := f.n, f.pool, f.owners, f.workers
 	start := time.Now()
-	db, err := store.Open(dbPath, store.Options{Timeout: time.Second})
+	// The defaults: an ECDSA P-256 "certmaker Root CA", as serve makes.
+	cfg := config.Default()
+	cfg.Store.Path = dbPath
+	db, err := app.OpenStore(cfg, app.OpenOptions{Create: true, Wait: time.Second})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-
-	// The defaults: an ECDSA P-256 "certmaker Root CA", as serve makes.
-	cfg := config.Default()
 	cfg.Server.PublicURL = "http://127.0.0.1:8880"
 	svc, err := app.NewCore(cfg, db, app.Options{})
 	if err != nil {
@@ -228,7 +229,10 @@ func (f fill) run(dbPath, tokenFile string) error {
 	if firstErr != nil {
 		return firstErr
 	}
-	size, _ := db.Size()
+	var size int64
+	if sz, ok := db.(storage.Sizer); ok {
+		size, _ = sz.Size()
+	}
 	fmt.Fprintf(os.Stderr, "prefill: %d certificates (%d revoked) in %s (%.0f/s), file %d MB, token in %s\n",
 		n, min(revokedN.Load(), int64(f.revoked)), time.Since(start).Round(time.Second), float64(n)/time.Since(start).Seconds(), size>>20, tokenFile)
 	return nil

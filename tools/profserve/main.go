@@ -25,7 +25,6 @@ import (
 	"certmaker/app"
 	"certmaker/config"
 	"certmaker/httplog"
-	"certmaker/store"
 )
 
 func main() {
@@ -57,7 +56,8 @@ func run(dbPath, listen, pprofAddr, publicURL, tokenFile string, quiet bool) err
 	if quiet {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	db, err := store.Open(dbPath, store.Options{Timeout: time.Second})
+	cfg.Store.Path = dbPath
+	db, err := app.OpenStore(cfg, app.OpenOptions{Create: true, Wait: time.Second})
 	if err != nil {
 		return err
 	}

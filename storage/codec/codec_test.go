@@ -1,7 +1,9 @@
-package store
+package codec
 
 import (
 	"bytes"
+	"certmaker/storage"
+	"crypto/rand"
 	"encoding/json"
 	"math/big"
 	"reflect"
@@ -15,9 +17,9 @@ import (
 
 // legacyJSON encodes a certificate as every record was before the binary
 // format: the versioned JSON envelope.
-func legacyJSON(tb testing.TB, c *Certificate) []byte {
+func legacyJSON(tb testing.TB, c *storage.Certificate) []byte {
 	tb.Helper()
-	b, err := json.Marshal(envelope[*Certificate]{V: recordVersion, R: c})
+	b, err := json.Marshal(envelope[*storage.Certificate]{V: Version, R: c})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -28,14 +30,14 @@ func legacyJSON(tb testing.TB, c *Certificate) []byte {
 // every issuance and on every read (OCSP status, obtain, listings).
 func BenchmarkRecord(b *testing.B) {
 	c := benchCert()
-	bin, err := encode(c)
+	bin, err := Encode(c)
 	if err != nil {
 		b.Fatal(err)
 	}
 	js := legacyJSON(b, c)
 	b.Run("encode/binary", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := encode(c); err != nil {
+			if _, err := Encode(c); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -50,8 +52,8 @@ func BenchmarkRecord(b *testing.B) {
 	for name, v := range map[string][]byte{"binary": bin, "json": js} {
 		b.Run("decode/"+name, func(b *testing.B) {
 			for b.Loop() {
-				var got Certificate
-				if err := decode(v, &got); err != nil {
+				var got storage.Certificate
+				if err := Decode(v, &got); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -59,7 +61,7 @@ func BenchmarkRecord(b *testing.B) {
 	}
 }
 
-func recordCases() map[string]*Certificate {
+func recordCases() map[string]*storage.Certificate {
 	now := time.Date(2026, 3, 14, 15, 9, 26, 535897932, time.UTC)
 	full := benchCert()
 	full.Names = []string{"app.example.com", "192.168.1.20", "ops@example.com"}
@@ -69,7 +71,7 @@ func recordCases() map[string]*Certificate {
 	csr.KeyPKCS8 = nil
 	zone := benchCert()
 	zone.Created = now.In(time.FixedZone("CET", 3600))
-	return map[string]*Certificate{
+	return map[string]*storage.Certificate{
 		"Full":      full,
 		"Revoked":   revoked,
 		"FromCSR":   csr,
@@ -81,7 +83,7 @@ func recordCases() map[string]*Certificate {
 }
 
 // sameCert compares two records field by field, times by instant.
-func sameCert(t *testing.T, got, want *Certificate) {
+func sameCert(t *testing.T, got, want *storage.Certificate) {
 	t.Helper()
 	g, w := *got, *want
 	if !g.NotAfter.Equal(w.NotAfter) || !g.Created.Equal(w.Created) || !g.RevokedAt.Equal(w.RevokedAt) {
@@ -100,15 +102,15 @@ func sameCert(t *testing.T, got, want *Certificate) {
 func TestCertificateRecord_RoundTrip(t *testing.T) {
 	for name, c := range recordCases() {
 		t.Run(name, func(t *testing.T) {
-			v, err := encode(c)
+			v, err := Encode(c)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if v[0] != certBinaryV2 {
-				t.Fatalf("first byte %#x, want the binary version %d", v[0], certBinaryV2)
+			if v[0] != CertificateV2 {
+				t.Fatalf("first byte %#x, want the binary version %d", v[0], CertificateV2)
 			}
-			got := Certificate{Serial: big.NewInt(7)}
-			if err := decode(v, &got); err != nil {
+			got := storage.Certificate{Serial: big.NewInt(7)}
+			if err := Decode(v, &got); err != nil {
 				t.Fatalf("decode: %v", err)
 			}
 			if got.Serial.Int64() != 7 {
@@ -135,10 +137,10 @@ func TestCertificateRecord_RoundTrip(t *testing.T) {
 	}
 	// The value form (Revoke encodes one) is the same record.
 	c := recordCases()["Revoked"]
-	a, _ := encode(c)
-	b, _ := encode(*c)
+	a, _ := Encode(c)
+	b, _ := Encode(*c)
 	if !bytes.Equal(a, b) {
-		t.Errorf("encode(*c) and encode(c) differ")
+		t.Errorf("Encode(*c) and Encode(c) differ")
 	}
 }
 
@@ -146,12 +148,12 @@ func TestCertificateRecord_RoundTrip(t *testing.T) {
 func TestCertificateRecord_LegacyJSON(t *testing.T) {
 	for name, c := range recordCases() {
 		t.Run(name, func(t *testing.T) {
-			var fromJSON, fromBinary Certificate
-			if err := decode(legacyJSON(t, c), &fromJSON); err != nil {
+			var fromJSON, fromBinary storage.Certificate
+			if err := Decode(legacyJSON(t, c), &fromJSON); err != nil {
 				t.Fatalf("decode JSON: %v", err)
 			}
-			v, _ := encode(c)
-			if err := decode(v, &fromBinary); err != nil {
+			v, _ := Encode(c)
+			if err := Decode(v, &fromBinary); err != nil {
 				t.Fatalf("decode binary: %v", err)
 			}
 			sameCert(t, &fromBinary, &fromJSON)
@@ -159,8 +161,8 @@ func TestCertificateRecord_LegacyJSON(t *testing.T) {
 	}
 	// The exact bytes of a schema 1 record, as certmaker wrote them.
 	old := []byte(`{"v":1,"r":{"der":"AQID","owner":"alice","root":"r00t","key_type":"ecdsa-p256","names":["a.example.com"],"not_after":"2031-01-01T00:00:00Z","created":"2030-01-01T00:00:00Z","revoked":true,"revoked_at":"2030-06-01T00:00:00Z","reason":1}}`)
-	var c Certificate
-	if err := decode(old, &c); err != nil {
+	var c storage.Certificate
+	if err := Decode(old, &c); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(c.DER, []byte{1, 2, 3}) || c.Owner != "alice" || !c.Revoked || c.Reason != 1 || c.KeyPKCS8 != nil ||
@@ -170,48 +172,73 @@ func TestCertificateRecord_LegacyJSON(t *testing.T) {
 }
 
 func TestCertificateRecord_Damaged(t *testing.T) {
-	v, _ := encode(recordCases()["Revoked"])
+	v, _ := Encode(recordCases()["Revoked"])
 	for i := range len(v) {
-		var c Certificate
-		if err := decode(v[:i], &c); err == nil {
+		var c storage.Certificate
+		if err := Decode(v[:i], &c); err == nil {
 			t.Errorf("record cut to %d of %d bytes decoded", i, len(v))
 		}
 	}
-	var c Certificate
-	if err := decode(append(bytes.Clone(v), 0), &c); err == nil {
+	var c storage.Certificate
+	if err := Decode(append(bytes.Clone(v), 0), &c); err == nil {
 		t.Errorf("record with a trailing byte decoded")
 	}
 	newer := bytes.Clone(v)
-	newer[0] = certBinaryV2 + 1
-	if err := decode(newer, &c); err == nil {
+	newer[0] = CertificateV2 + 1
+	if err := Decode(newer, &c); err == nil {
 		t.Errorf("record of a newer binary format decoded")
 	}
 	// Other record types are JSON only.
-	var u User
-	if err := decode(v, &u); err == nil {
+	var u storage.User
+	if err := Decode(v, &u); err == nil {
 		t.Errorf("binary certificate decoded as a user")
 	}
 }
 
 func FuzzDecodeCertificate(f *testing.F) {
 	for _, c := range recordCases() {
-		v, _ := encode(c)
+		v, _ := Encode(c)
 		f.Add(v)
 	}
 	f.Fuzz(func(t *testing.T, v []byte) {
-		var c Certificate
-		if err := decode(v, &c); err != nil || len(v) == 0 || v[0] != certBinaryV2 {
+		var c storage.Certificate
+		if err := Decode(v, &c); err != nil || len(v) == 0 || v[0] != CertificateV2 {
 			return
 		}
 		// Whatever decodes must encode back to the same bytes.
-		if again := encodeCertificate(&c); !bytes.Equal(again, v) {
+		if again := EncodeCertificate(&c); !bytes.Equal(again, v) {
 			// Varints have more than one encoding; only a decoded
 			// record that changes when re-read is a bug.
-			var d Certificate
-			if err := decode(again, &d); err != nil {
+			var d storage.Certificate
+			if err := Decode(again, &d); err != nil {
 				t.Fatalf("re-encoded record does not decode: %v", err)
 			}
 			sameCert(t, &d, &c)
 		}
 	})
+}
+
+// benchCert is a record the size of a real one: an ECDSA P-256 leaf with
+// OCSP and CRL URLs is about 650 bytes of DER, its PKCS#8 key 138.
+func benchCert() *storage.Certificate {
+	now := time.Now().UTC().Truncate(time.Second)
+	serial := new(big.Int).Lsh(big.NewInt(now.Unix()<<20), 108)
+	serial.Or(serial, new(big.Int).SetBytes(benchBytes(13)))
+	return &storage.Certificate{
+		Serial:   serial,
+		DER:      benchBytes(650),
+		Owner:    "alice",
+		Root:     "093346d442ace458b67e0d2b1a6e481017d435daa5799985f6a670c556dcbe7d",
+		KeyPKCS8: benchBytes(138),
+		KeyType:  "ecdsa-p256",
+		Names:    []string{"app.example.com"},
+		NotAfter: now.Add(7 * 24 * time.Hour),
+		Created:  now,
+	}
+}
+
+func benchBytes(n int) []byte {
+	p := make([]byte, n)
+	rand.Read(p)
+	return p
 }

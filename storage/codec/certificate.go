@@ -1,63 +1,16 @@
-package store
+package codec
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"certmaker/storage"
 )
 
-// recordVersion is written into every JSON record so that a later format
-// can be told apart from this one without guessing.
-const recordVersion = 1
-
-type envelope[T any] struct {
-	V int `json:"v"`
-	R T   `json:"r"`
-}
-
-// encode writes a record: certificates in the compact binary format (the
-// bulk of the file, and read on every OCSP answer), everything else as
-// versioned JSON.
-func encode[T any](rec T) ([]byte, error) {
-	switch c := any(rec).(type) {
-	case *Certificate:
-		return encodeCertificate(c), nil
-	case Certificate:
-		return encodeCertificate(&c), nil
-	}
-	b, err := json.Marshal(envelope[T]{V: recordVersion, R: rec})
-	if err != nil {
-		return nil, fmt.Errorf("encoding record: %w", err)
-	}
-	return b, nil
-}
-
-// decode copies a record out of bbolt's memory; the result is safe to use
-// after the transaction ends. A record starting with '{' is JSON (every
-// record before the binary format, and every non-certificate record);
-// anything else starts with its binary format's version byte.
-func decode[T any](b []byte, rec *T) error {
-	if len(b) > 0 && b[0] != '{' {
-		if c, ok := any(rec).(*Certificate); ok {
-			return decodeCertificate(b, c)
-		}
-		return fmt.Errorf("decoding record: binary format %d for a %T", b[0], rec)
-	}
-	var env envelope[*T]
-	env.R = rec
-	if err := json.Unmarshal(b, &env); err != nil {
-		return fmt.Errorf("decoding record: %w", err)
-	}
-	if env.V != recordVersion {
-		return fmt.Errorf("decoding record: version %d, want %d", env.V, recordVersion)
-	}
-	return nil
-}
-
-// certBinaryV2 is the first byte of a binary certificate record. It can
+// CertificateV2 is the first byte of a binary certificate record. It can
 // never be '{', which starts every JSON record, and a later layout takes
 // the next number.
 //
@@ -74,7 +27,7 @@ func decode[T any](b []byte, rec *T) error {
 //	created       varint Unix seconds, uvarint nanoseconds (UTC)
 //	revoked_at    varint Unix seconds, uvarint nanoseconds (only with flag 4)
 //	reason        varint
-const certBinaryV2 = 2
+const CertificateV2 = 2
 
 const (
 	certRevoked byte = 1 << iota
@@ -82,7 +35,7 @@ const (
 	certHasRevokedAt
 )
 
-func encodeCertificate(c *Certificate) []byte {
+func EncodeCertificate(c *storage.Certificate) []byte {
 	n := 1 + 1 + 6*binary.MaxVarintLen64 + len(c.DER) + len(c.Owner) + len(c.Root) + len(c.KeyPKCS8) + len(c.KeyType) +
 		len(c.Names)*binary.MaxVarintLen64 + 6*binary.MaxVarintLen64 + binary.MaxVarintLen64
 	for _, name := range c.Names {
@@ -99,7 +52,7 @@ func encodeCertificate(c *Certificate) []byte {
 	if !c.RevokedAt.IsZero() {
 		flags |= certHasRevokedAt
 	}
-	b = append(b, certBinaryV2, flags)
+	b = append(b, CertificateV2, flags)
 	b = appendBytes(b, c.DER)
 	b = appendString(b, c.Owner)
 	b = appendString(b, c.Root)
@@ -131,8 +84,8 @@ func appendTime(b []byte, t time.Time) []byte {
 	return binary.AppendUvarint(binary.AppendVarint(b, t.Unix()), uint64(t.Nanosecond()))
 }
 
-// errCorrupt reports a binary record that ends early or runs on.
-var errCorrupt = errors.New("decoding record: truncated or corrupt binary certificate")
+// ErrCorrupt reports a binary record that ends early or runs on.
+var ErrCorrupt = errors.New("decoding record: truncated or corrupt binary certificate")
 
 // certReader walks a binary certificate record. Every read is bounds
 // checked: a damaged record is an error, never a panic.
@@ -147,7 +100,7 @@ func (r *certReader) uvarint() uint64 {
 	}
 	v, n := binary.Uvarint(r.b)
 	if n <= 0 {
-		r.err = errCorrupt
+		r.err = ErrCorrupt
 		return 0
 	}
 	r.b = r.b[n:]
@@ -160,21 +113,21 @@ func (r *certReader) varint() int64 {
 	}
 	v, n := binary.Varint(r.b)
 	if n <= 0 {
-		r.err = errCorrupt
+		r.err = ErrCorrupt
 		return 0
 	}
 	r.b = r.b[n:]
 	return v
 }
 
-// next returns the next length-prefixed field, still in bbolt's memory.
+// next returns the next length-prefixed field, still in the caller's memory.
 func (r *certReader) next() []byte {
 	n := r.uvarint()
 	if r.err != nil {
 		return nil
 	}
 	if n > uint64(len(r.b)) {
-		r.err = errCorrupt
+		r.err = ErrCorrupt
 		return nil
 	}
 	p := r.b[:n:n]
@@ -188,30 +141,30 @@ func (r *certReader) time() time.Time {
 		return time.Time{}
 	}
 	if nsec >= uint64(time.Second) {
-		r.err = errCorrupt
+		r.err = ErrCorrupt
 		return time.Time{}
 	}
 	return time.Unix(sec, int64(nsec)).UTC()
 }
 
-// decodeCertificateStatus fills st from a certificate record, binary or
+// DecodeStatus fills st from a certificate record, binary or
 // JSON. Of a binary record it copies only the root fingerprint, but walks
 // every field, so that a record Certificate would refuse as damaged is
 // refused here too, never half read.
-func decodeCertificateStatus(b []byte, st *CertificateStatus) error {
+func DecodeStatus(b []byte, st *storage.CertificateStatus) error {
 	if len(b) == 0 || b[0] == '{' {
-		var c Certificate
-		if err := decode(b, &c); err != nil {
+		var c storage.Certificate
+		if err := Decode(b, &c); err != nil {
 			return err
 		}
-		*st = CertificateStatus{Root: c.Root, Revoked: c.Revoked, RevokedAt: c.RevokedAt, Reason: c.Reason}
+		*st = storage.CertificateStatus{Root: c.Root, Revoked: c.Revoked, RevokedAt: c.RevokedAt, Reason: c.Reason}
 		return nil
 	}
-	if b[0] != certBinaryV2 {
-		return fmt.Errorf("decoding record: binary certificate format %d, this certmaker reads %d: upgrade certmaker", b[0], certBinaryV2)
+	if b[0] != CertificateV2 {
+		return fmt.Errorf("decoding record: binary certificate format %d, this certmaker reads %d: upgrade certmaker", b[0], CertificateV2)
 	}
 	if len(b) < 2 {
-		return errCorrupt
+		return ErrCorrupt
 	}
 	flags := b[1]
 	r := certReader{b: b[2:]}
@@ -224,7 +177,7 @@ func decodeCertificateStatus(b []byte, st *CertificateStatus) error {
 	r.next() // key_type
 	count := r.uvarint()
 	if count > uint64(len(r.b)) {
-		return errCorrupt
+		return ErrCorrupt
 	}
 	for range count {
 		r.next() // a name
@@ -240,9 +193,9 @@ func decodeCertificateStatus(b []byte, st *CertificateStatus) error {
 		return r.err
 	}
 	if len(r.b) != 0 {
-		return errCorrupt
+		return ErrCorrupt
 	}
-	*st = CertificateStatus{
+	*st = storage.CertificateStatus{
 		Root:      string(root),
 		Revoked:   flags&certRevoked != 0,
 		RevokedAt: revokedAt,
@@ -251,14 +204,14 @@ func decodeCertificateStatus(b []byte, st *CertificateStatus) error {
 	return nil
 }
 
-// decodeCertificate fills c from a binary record, copying everything out of
+// DecodeCertificate fills c from a binary record, copying everything out of
 // b. c.Serial is left alone: it is the record's key, not part of the value.
-func decodeCertificate(b []byte, c *Certificate) error {
-	if b[0] != certBinaryV2 {
-		return fmt.Errorf("decoding record: binary certificate format %d, this certmaker reads %d: upgrade certmaker", b[0], certBinaryV2)
+func DecodeCertificate(b []byte, c *storage.Certificate) error {
+	if b[0] != CertificateV2 {
+		return fmt.Errorf("decoding record: binary certificate format %d, this certmaker reads %d: upgrade certmaker", b[0], CertificateV2)
 	}
 	if len(b) < 2 {
-		return errCorrupt
+		return ErrCorrupt
 	}
 	flags := b[1]
 	r := certReader{b: b[2:]}
@@ -272,7 +225,7 @@ func decodeCertificate(b []byte, c *Certificate) error {
 	keyType := r.next()
 	count := r.uvarint()
 	if count > uint64(len(r.b)) { // every name takes at least its length byte
-		return errCorrupt
+		return ErrCorrupt
 	}
 	var nameBuf [8][]byte // most certificates have a few names
 	names := nameBuf[:0]
@@ -292,7 +245,7 @@ func decodeCertificate(b []byte, c *Certificate) error {
 		return r.err
 	}
 	if len(r.b) != 0 {
-		return errCorrupt
+		return ErrCorrupt
 	}
 	// One allocation holds both byte fields; the capacities keep an append
 	// to DER from running into the key. Another holds every string: they
@@ -314,7 +267,7 @@ func decodeCertificate(b []byte, c *Certificate) error {
 		all = all[n:]
 		return s
 	}
-	*c = Certificate{
+	*c = storage.Certificate{
 		Serial:    c.Serial,
 		DER:       buf[:len(der):len(der)],
 		Owner:     cut(len(owner)),

@@ -1,0 +1,231 @@
+package storagetest
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"certmaker/storage"
+)
+
+func newAccount(id, owner string) storage.ACMEAccount {
+	return storage.ACMEAccount{ID: id, Owner: owner, Thumbprint: "tp-" + id, Key: []byte(`{"kty":"EC"}`), Status: "valid", Created: base}
+}
+
+// newOrder is an order of n identifiers with one authorization each.
+func newOrder(id, account string, n int) (storage.ACMEOrder, []storage.ACMEAuthz) {
+	o := storage.ACMEOrder{ID: id, Account: account, Status: "pending", Expires: base.Add(time.Hour), Created: base}
+	var azs []storage.ACMEAuthz
+	for i := range n {
+		ident := storage.ACMEIdentifier{Type: "dns", Value: fmt.Sprintf("%s-%d.example.com", id, i)}
+		az := storage.ACMEAuthz{
+			ID: fmt.Sprintf("%s-az%d", id, i), Account: account, Order: id, Identifier: ident, Status: "pending", Expires: o.Expires,
+			Challenges: []storage.ACMEChallenge{{ID: fmt.Sprintf("%s-ch%d", id, i), Type: "http-01", Token: "t", Status: "pending"}},
+		}
+		o.Identifiers = append(o.Identifiers, ident)
+		o.Authzs = append(o.Authzs, az.ID)
+		azs = append(azs, az)
+	}
+	return o, azs
+}
+
+func testACMEAccounts(t *testing.T, h *harness) {
+	s := h.store(t)
+	key, err := s.ACMENonceKey()
+	if err != nil || len(key) != 32 {
+		t.Fatalf("ACMENonceKey = %d bytes, %v", len(key), err)
+	}
+	if again, _ := s.ACMENonceKey(); string(again) != string(key) {
+		t.Error("ACMENonceKey changed between calls")
+	}
+
+	must(t, "CreateUser", s.CreateUser(newUser("alice")))
+	eab := storage.ACMEEAB{ID: "kid1", Owner: "alice", Key: randomBytes(32), Created: base}
+	must(t, "CreateACMEEAB", s.CreateACMEEAB(eab))
+	wantErr(t, "CreateACMEEAB of a used id", s.CreateACMEEAB(eab), storage.ErrExists)
+	wantErr(t, "CreateACMEEAB for nobody", s.CreateACMEEAB(storage.ACMEEAB{ID: "kid2", Owner: "nobody", Key: randomBytes(32)}), storage.ErrNotFound)
+	if got, err := s.ACMEEABKey("kid1"); err != nil || string(got.Key) != string(eab.Key) || got.Owner != "alice" {
+		t.Errorf("ACMEEABKey = %+v, %v", got, err)
+	}
+	_, err = s.ACMEEABKey("kid9")
+	wantErr(t, "ACMEEABKey(unknown)", err, storage.ErrNotFound)
+
+	a := newAccount("acc1", "alice")
+	a.EABKeyID = "kid1"
+	if _, err := s.CreateACMEAccount(a); err != nil {
+		t.Fatal(err)
+	}
+	// One account per key: the existing one comes back with ErrExists.
+	b := newAccount("acc2", "alice")
+	b.Thumbprint = a.Thumbprint
+	existing, err := s.CreateACMEAccount(b)
+	wantErr(t, "CreateACMEAccount with a used key", err, storage.ErrExists)
+	if existing.ID != "acc1" {
+		t.Errorf("CreateACMEAccount with a used key returned %q, want acc1", existing.ID)
+	}
+	unbound := newAccount("acc3", "alice")
+	unbound.EABKeyID = "kid9"
+	_, err = s.CreateACMEAccount(unbound)
+	wantErr(t, "CreateACMEAccount with an unknown EAB key", err, storage.ErrNotFound)
+	if got, err := s.ACMEAccountByKey(a.Thumbprint); err != nil || got.ID != "acc1" || got.Owner != "alice" {
+		t.Errorf("ACMEAccountByKey = %+v, %v", got, err)
+	}
+	_, err = s.ACMEAccount("acc3")
+	wantErr(t, "ACMEAccount(refused one)", err, storage.ErrNotFound)
+
+	// Key change moves the key index in the same commit.
+	c := newAccount("acc4", "alice")
+	if _, err := s.CreateACMEAccount(c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.UpdateACMEAccount("acc1", func(a *storage.ACMEAccount) error { a.Thumbprint = "tp-new"; return nil })
+	if err != nil || got.Thumbprint != "tp-new" {
+		t.Errorf("UpdateACMEAccount = %+v, %v", got, err)
+	}
+	_, err = s.ACMEAccountByKey("tp-acc1")
+	wantErr(t, "the old key after a key change", err, storage.ErrNotFound)
+	if got, err := s.ACMEAccountByKey("tp-new"); err != nil || got.ID != "acc1" {
+		t.Errorf("the new key: %+v, %v", got, err)
+	}
+	_, err = s.UpdateACMEAccount("acc4", func(a *storage.ACMEAccount) error { a.Thumbprint = "tp-new"; return nil })
+	wantErr(t, "a key change to another account's key", err, storage.ErrExists)
+	if got, _ := s.ACMEAccountByKey("tp-acc4"); got.ID != "acc4" {
+		t.Error("a refused key change moved the index")
+	}
+	_, err = s.UpdateACMEAccount("acc9", func(*storage.ACMEAccount) error { return nil })
+	wantErr(t, "UpdateACMEAccount(unknown)", err, storage.ErrNotFound)
+
+	infos, err := s.ACMEEABs("alice")
+	if err != nil || len(infos) != 1 || infos[0].ID != "kid1" || infos[0].Accounts != 1 {
+		t.Errorf("ACMEEABs(alice) = %+v, %v", infos, err)
+	}
+	_, err = s.ACMEEABs("nobody")
+	wantErr(t, "ACMEEABs(nobody)", err, storage.ErrNotFound)
+	// Revoking the key deactivates what it bound, and no account binds it again.
+	n, err := s.RevokeACMEEAB("kid1")
+	if err != nil || n != 1 {
+		t.Errorf("RevokeACMEEAB = %d, %v; want 1", n, err)
+	}
+	if got, _ := s.ACMEAccount("acc1"); got.Status != "deactivated" {
+		t.Errorf("an account of a revoked EAB key is %q", got.Status)
+	}
+	if got, _ := s.ACMEAccount("acc4"); got.Status != "valid" {
+		t.Errorf("an account of no EAB key is %q after another key's revocation", got.Status)
+	}
+	late := newAccount("acc5", "alice")
+	late.EABKeyID = "kid1"
+	_, err = s.CreateACMEAccount(late)
+	wantErr(t, "CreateACMEAccount with a revoked EAB key", err, storage.ErrNotFound)
+	_, err = s.RevokeACMEEAB("kid1")
+	wantErr(t, "RevokeACMEEAB again", err, storage.ErrNotFound)
+}
+
+func testACMEOrders(t *testing.T, h *harness) {
+	s := h.store(t)
+	o, azs := newOrder("o1", "acc1", 2)
+	must(t, "CreateACMEOrder", s.CreateACMEOrder(o, azs))
+	wantErr(t, "CreateACMEOrder of a used id", s.CreateACMEOrder(o, nil), storage.ErrExists)
+	o2, azs2 := newOrder("o2", "acc1", 1)
+	azs2[0].ID = azs[0].ID
+	wantErr(t, "CreateACMEOrder with a used authorization id", s.CreateACMEOrder(o2, azs2), storage.ErrExists)
+	_, err := s.ACMEOrder("o2")
+	wantErr(t, "a refused order", err, storage.ErrNotFound)
+	o3, azs3 := newOrder("o3", "acc1", 1)
+	must(t, "CreateACMEOrder", s.CreateACMEOrder(o3, azs3))
+	ids, err := s.ACMEOrders("acc1")
+	slices.Sort(ids)
+	if err != nil || !slices.Equal(ids, []string{"o1", "o3"}) {
+		t.Errorf("ACMEOrders = %v, %v", ids, err)
+	}
+	if ids, _ := s.ACMEOrders("acc"); len(ids) != 0 {
+		t.Errorf("ACMEOrders of a prefix of an account = %v", ids)
+	}
+	if got, err := s.ACMEOrder("o1"); err != nil || !slices.Equal(got.Authzs, o.Authzs) || got.Status != "pending" || !got.Expires.Equal(o.Expires) {
+		t.Errorf("ACMEOrder = %+v, %v", got, err)
+	}
+
+	// An authorization and its order change in one commit: the order
+	// callback sees every authorization as it stands after fn.
+	valid := func(az *storage.ACMEAuthz) error { az.Status = "valid"; return nil }
+	ready := func(o *storage.ACMEOrder, all []storage.ACMEAuthz) error {
+		for _, az := range all {
+			if az.Status != "valid" {
+				return nil
+			}
+		}
+		o.Status = "ready"
+		return nil
+	}
+	az, ord, err := s.UpdateACMEAuthz(azs[0].ID, valid, ready)
+	if err != nil || az.Status != "valid" || ord.Status != "pending" {
+		t.Errorf("first authorization valid: %s, order %s, %v; want the order still pending", az.Status, ord.Status, err)
+	}
+	_, ord, err = s.UpdateACMEAuthz(azs[1].ID, valid, ready)
+	if err != nil || ord.Status != "ready" {
+		t.Errorf("both valid: order %s, %v; want ready", ord.Status, err)
+	}
+	if got, _ := s.ACMEOrder("o1"); got.Status != "ready" {
+		t.Errorf("stored order is %s, want ready", got.Status)
+	}
+	_, _, err = s.UpdateACMEAuthz(azs3[0].ID, func(az *storage.ACMEAuthz) error { az.Status = "valid"; return errRefused }, ready)
+	wantErr(t, "UpdateACMEAuthz refused", err, errRefused)
+	if got, _ := s.ACMEAuthz(azs3[0].ID); got.Status != "pending" {
+		t.Errorf("a refused authorization update was stored: %s", got.Status)
+	}
+	_, _, err = s.UpdateACMEAuthz(azs3[0].ID, valid, func(*storage.ACMEOrder, []storage.ACMEAuthz) error { return errRefused })
+	wantErr(t, "UpdateACMEAuthz refused by the order callback", err, errRefused)
+	if got, _ := s.ACMEAuthz(azs3[0].ID); got.Status != "pending" {
+		t.Errorf("the authorization was stored though its order callback refused")
+	}
+	_, _, err = s.UpdateACMEAuthz("nope", valid, nil)
+	wantErr(t, "UpdateACMEAuthz(unknown)", err, storage.ErrNotFound)
+
+	// The certificate and the order that names it, in one commit.
+	c := newCert("alice")
+	c.KeyPKCS8 = nil
+	_, err = s.PutACMECertificate("o3", newCert("alice"), func(*storage.ACMEOrder) error { return errRefused })
+	wantErr(t, "PutACMECertificate refused", err, errRefused)
+	got, err := s.PutACMECertificate("o1", c, func(o *storage.ACMEOrder) error {
+		o.Status, o.Serial = "valid", c.Serial
+		return nil
+	})
+	if err != nil || got.Status != "valid" || got.Serial.Cmp(c.Serial) != 0 {
+		t.Fatalf("PutACMECertificate = %+v, %v", got, err)
+	}
+	if stored, err := s.Certificate(c.Serial); err != nil {
+		t.Errorf("the order's certificate: %v", err)
+	} else {
+		sameCert(t, &stored, c)
+	}
+	if byS, err := s.ACMEOrderBySerial(c.Serial); err != nil || byS.ID != "o1" {
+		t.Errorf("ACMEOrderBySerial = %+v, %v", byS, err)
+	}
+	_, err = s.PutACMECertificate("o1", newCert("alice"), func(o *storage.ACMEOrder) error { return nil })
+	wantErr(t, "PutACMECertificate for an order that has one", err, storage.ErrExists)
+	other := newCert("alice")
+	_, err = s.PutACMECertificate("o3", other, func(o *storage.ACMEOrder) error { o.Status = "valid"; return nil })
+	if err == nil {
+		t.Error("PutACMECertificate stored an order that does not name its certificate")
+	}
+	_, err = s.Certificate(other.Serial)
+	wantErr(t, "a refused PutACMECertificate's certificate", err, storage.ErrNotFound)
+	_, err = s.ACMEOrderBySerial(newSerial())
+	wantErr(t, "ACMEOrderBySerial(not ACME's)", err, storage.ErrNotFound)
+
+	// UpdateACMEOrder: a serial set here is found by serial too.
+	serial := newSerial()
+	if _, err := s.UpdateACMEOrder("o3", func(o *storage.ACMEOrder) error { o.Serial = serial; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if byS, err := s.ACMEOrderBySerial(serial); err != nil || byS.ID != "o3" {
+		t.Errorf("ACMEOrderBySerial after UpdateACMEOrder = %+v, %v", byS, err)
+	}
+	_, err = s.UpdateACMEOrder("o3", func(o *storage.ACMEOrder) error { o.Status = "invalid"; return errRefused })
+	wantErr(t, "UpdateACMEOrder refused", err, errRefused)
+	if got, _ := s.ACMEOrder("o3"); got.Status == "invalid" {
+		t.Error("a refused UpdateACMEOrder was stored")
+	}
+	_, err = s.UpdateACMEOrder("nope", func(*storage.ACMEOrder) error { return nil })
+	wantErr(t, "UpdateACMEOrder(unknown)", err, storage.ErrNotFound)
+}
