@@ -225,6 +225,7 @@ var statuses = map[core.Kind]int{
 	core.BadContact:            http.StatusBadRequest,
 	core.UnsupportedContact:    http.StatusBadRequest,
 	core.TooMany:               http.StatusTooManyRequests,
+	core.PolicyDenied:          http.StatusForbidden,
 }
 
 type errorResponse struct {
