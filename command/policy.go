@@ -31,7 +31,7 @@ func policyFlags() []cli.Flag {
 }
 
 // policyChange reads the policy flags; an empty value of --allow or
-// --deny (--allow ”) empties that list.
+// --deny (an empty --allow value) empties that list.
 func policyChange(c *cli.Context) core.PolicyChange {
 	var pc core.PolicyChange
 	pc.Clear = c.Bool("clear")
