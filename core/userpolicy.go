@@ -66,6 +66,9 @@ type PolicyInfo struct {
 	// MaxDays is the longest validity the user can get: the policy's
 	// maximum, else the CA's.
 	MaxDays int `json:"max_days"`
+	// SkipsRequiredChallenge says the CA requires a proof of every name
+	// and this user's policy waives it: a lower bar for this user.
+	SkipsRequiredChallenge bool `json:"skips_required_challenge,omitempty"`
 }
 
 func (s *Service) policyInfo(u *storage.User) PolicyInfo {
@@ -73,7 +76,28 @@ func (s *Service) policyInfo(u *storage.User) PolicyInfo {
 	if m := u.Policy.MaxDays; m > 0 && m < maxDays {
 		maxDays = m
 	}
-	return PolicyInfo{User: u.Name, Policy: u.Policy, ChallengeRequired: s.mustProve(u), MaxDays: maxDays}
+	return PolicyInfo{
+		User: u.Name, Policy: u.Policy, ChallengeRequired: s.mustProve(u), MaxDays: maxDays,
+		SkipsRequiredChallenge: s.challengeRequired && u.Policy.Challenge == ChallengeOptional,
+	}
+}
+
+// PreviewPolicy is what SetPolicy would make of a user's policy, checked
+// the same way, without changing it: the dashboard's confirmation step.
+func (s *Service) PreviewPolicy(ctx context.Context, a Actor, name string, c PolicyChange) (before, after PolicyInfo, _ error) {
+	if err := mayAdminister(a); err != nil {
+		return before, after, err
+	}
+	before, err := s.UserPolicy(ctx, a, name)
+	if err != nil {
+		return before, after, err
+	}
+	p, err := s.normalizePolicy(c.apply(before.Policy.Clone()))
+	if err != nil {
+		return before, after, err
+	}
+	u := storage.User{Name: name, Policy: p}
+	return before, s.policyInfo(&u), nil
 }
 
 // UserPolicy reads a user's policy: any user for the operator and admins,
@@ -163,7 +187,7 @@ func (s *Service) policyAttrs(before, after storage.Policy) []slog.Attr {
 		}
 		attrs = append(attrs, slog.String("challenge", v))
 	}
-	if after.Challenge == ChallengeOptional && s.challengeRequired {
+	if s.policyInfo(&storage.User{Policy: after}).SkipsRequiredChallenge {
 		// The CA requires a proof of every name; this user need not give
 		// one: a lower bar, said on every change that keeps it.
 		attrs = append(attrs, slog.Bool("skips_required_challenge", true))
