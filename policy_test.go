@@ -58,6 +58,26 @@ func TestBinary_Policy(t *testing.T) {
 		t.Errorf("dev asking inside its policy: %d %q", code, body)
 	}
 
+	// certmaker get, as the bot runs it: refused in words, nothing written.
+	tokenFile := filepath.Join(dir, "nas.token")
+	if err := os.WriteFile(tokenFile, []byte(nas+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	getCrt := filepath.Join(dir, "get.crt")
+	_, errOut, err := binary.Run(t, dir, "get", "--server", srv.URL, "--token-file", tokenFile, "--name", "vault.home.lan",
+		"--cert", getCrt, "--key", filepath.Join(dir, "get.key"))
+	if err == nil || !strings.Contains(errOut, "refuses vault.home.lan") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+		t.Errorf("certmaker get outside the policy: %v, stderr %q", err, errOut)
+	}
+	if _, err := os.Stat(getCrt); !os.IsNotExist(err) {
+		t.Errorf("a refused get wrote the certificate: %v", err)
+	}
+	binary.Must(t, dir, "get", "--server", srv.URL, "--token-file", tokenFile, "--name", "nas.home.lan", "--days", "90",
+		"--cert", getCrt, "--key", filepath.Join(dir, "get.key"))
+	if d := readCert(t, getCrt); d.NotAfter.Sub(d.NotBefore).Hours()/24 != 30 {
+		t.Errorf("get --days 90 under a maximum of 30: %v", d.NotAfter.Sub(d.NotBefore))
+	}
+
 	// A change over the socket: the very next request meets it.
 	out := binary.Must(t, dir, "user", "policy", "nas", "--allow", "backup.home.lan")
 	if !strings.Contains(out, "allow:      backup.home.lan") || !strings.Contains(out, "max days:   30") {
@@ -69,7 +89,7 @@ func TestBinary_Policy(t *testing.T) {
 	if code, _ := request(nas, `{"domains":["backup.home.lan"]}`); code != 200 {
 		t.Errorf("the newly allowed name: %d", code)
 	}
-	_, errOut, err := binary.Run(t, dir, "user", "policy", "nas", "--deny", "10.0.0.0/33")
+	_, errOut, err = binary.Run(t, dir, "user", "policy", "nas", "--deny", "10.0.0.0/33")
 	if err == nil || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "10.0.0.0/33") {
 		t.Errorf("a bad rule: %v, stderr %q; want one line naming it", err, errOut)
 	}
