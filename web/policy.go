@@ -100,7 +100,7 @@ func (d *Dashboard) handlePolicyForm(w http.ResponseWriter, r *http.Request, v *
 	name := r.PathValue("name")
 	info, err := d.core.UserPolicy(r.Context(), v.actor(), name)
 	if core.KindOf(err) == core.NotFound {
-		d.renderError(w, r, v, http.StatusNotFound, "There is no user "+clip(name)+".")
+		d.noUser(w, r, v, name)
 		return
 	}
 	if err != nil {
@@ -150,7 +150,7 @@ func (d *Dashboard) handlePolicy(w http.ResponseWriter, r *http.Request, v *view
 	before, after, err := d.core.PreviewPolicy(r.Context(), v.actor(), name, pc)
 	switch k := core.KindOf(err); {
 	case k == core.NotFound:
-		d.renderError(w, r, v, http.StatusNotFound, "There is no user "+clip(name)+".")
+		d.noUser(w, r, v, name)
 		return
 	case msg == "" && k == core.Invalid:
 		field, msg = invalidField(pc), plain(err)
@@ -177,7 +177,7 @@ func (d *Dashboard) handlePolicy(w http.ResponseWriter, r *http.Request, v *view
 	switch core.KindOf(err) {
 	case "":
 	case core.NotFound:
-		d.renderError(w, r, v, http.StatusNotFound, "There is no user "+clip(name)+".")
+		d.noUser(w, r, v, name)
 		return
 	case core.Invalid:
 		fd.Error, fd.Field = plain(err), invalidField(pc)
