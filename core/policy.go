@@ -396,12 +396,12 @@ func PolicyAllows(p storage.Policy) string {
 	var parts []string
 	switch {
 	case len(p.Allow) > 0:
-		parts = append(parts, "it allows only "+strings.Join(p.Allow, ", "))
+		parts = append(parts, "it allows only "+listed(p.Allow))
 	default:
 		parts = append(parts, "it allows every name the CA does")
 	}
 	if len(p.Deny) > 0 {
-		parts = append(parts, "except "+strings.Join(p.Deny, ", "))
+		parts = append(parts, "except "+listed(p.Deny))
 	}
 	s := strings.Join(parts, " ")
 	if len(p.KeyTypes) > 0 {
@@ -436,6 +436,14 @@ func PolicySummary(p storage.Policy) string {
 		parts = append(parts, "challenge "+p.Challenge)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// listed joins at most maxListed rules, so that a message stays a line.
+func listed(rules []string) string {
+	if len(rules) > maxListed {
+		return strings.Join(rules[:maxListed], ", ") + fmt.Sprintf(" and %d more", len(rules)-maxListed)
+	}
+	return strings.Join(rules, ", ")
 }
 
 func plural(n int, what string) string {
