@@ -60,6 +60,24 @@ func TestAPI_Policy(t *testing.T) {
 			e.do("POST", "/api/certificate/request", "alice", `{"domains":["nas.home.lan"]}`).want(t, http.StatusAccepted)
 			continue
 		}
+		// Wildcards and email addresses: *.home.lan stands for
+		// vault.home.lan too, which is denied; an email address needs an
+		// email rule once there are allow rules.
+		if r := e.do("POST", "/api/certificate/request", "alice", `{"domains":["*.home.lan"]}`); r.status != http.StatusForbidden || !strings.Contains(r.body, "*.home.lan (denied by vault.home.lan)") {
+			t.Errorf("a wildcard covering a denied name: %d %q", r.status, r.body)
+		}
+		e.issue("alice", `{"domains":["*.lab.home.lan"]}`)
+		if r := e.do("POST", "/api/certificate/request", "alice", `{"domains":["nas.home.lan"],"email_addresses":["ops@home.lan"]}`); r.status != http.StatusForbidden || !strings.Contains(r.body, "refuses ops@home.lan") {
+			t.Errorf("an email address without an email rule: %d %q", r.status, r.body)
+		}
+		if _, err := e.ops.SetPolicy(context.Background(), "alice", admin.PolicyChange{Allow: rules(".home.lan", "192.168.1.0/24", "@home.lan")}); err != nil {
+			t.Fatal(err)
+		}
+		e.issue("alice", `{"domains":["nas.home.lan"],"email_addresses":["ops@home.lan"]}`)
+		if r := e.do("POST", "/api/certificate/request", "alice", `{"domains":["nas.home.lan"],"email_addresses":["ops@mail.home.lan"]}`); r.status != http.StatusForbidden {
+			t.Errorf("an email address at another domain: %d %q", r.status, r.body)
+		}
+
 		certPath, _ := e.issue("alice", `{"domains":["nas.home.lan"],"ips":["192.168.1.20"],"days":90}`)
 		leaf := e.cert("alice", certPath)
 		if d := leaf.NotAfter.Sub(leaf.NotBefore).Hours() / 24; d != 30 {
