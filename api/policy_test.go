@@ -90,3 +90,28 @@ func TestAPI_Policy(t *testing.T) {
 		}
 	}
 }
+
+// TestAPI_PolicyChallenge: a user's challenge setting overrides the CA's
+// for that user: required opens a challenge (202) where the CA issues at
+// once, optional issues at once (200) where the CA asks for a proof.
+func TestAPI_PolicyChallenge(t *testing.T) {
+	for _, c := range []struct {
+		caRequired    bool
+		setting       string
+		alice, others int
+	}{
+		{false, "required", http.StatusAccepted, http.StatusOK},
+		{true, "optional", http.StatusOK, http.StatusAccepted},
+	} {
+		e := newEnv(t, envOptions{challenge: c.caRequired})
+		if _, err := e.ops.SetPolicy(context.Background(), "alice", admin.PolicyChange{Challenge: &c.setting}); err != nil {
+			t.Fatal(err)
+		}
+		if r := e.do("POST", "/api/certificate/request", "alice", `{"domains":["app.home.lan"]}`); r.status != c.alice {
+			t.Errorf("CA required %v, alice %s: %d, want %d", c.caRequired, c.setting, r.status, c.alice)
+		}
+		if r := e.do("POST", "/api/certificate/request", "bob", `{"domains":["app.home.lan"]}`); r.status != c.others {
+			t.Errorf("CA required %v, bob by default: %d, want %d", c.caRequired, r.status, c.others)
+		}
+	}
+}
