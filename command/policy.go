@@ -25,7 +25,7 @@ func policyFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "deny", Usage: "refuse names matching `RULE`, whatever is allowed (same syntax; replaces the deny list; '' empties it)"},
 		&cli.IntFlag{Name: "max-days", Usage: "certificates last at most `N` days; longer requests are shortened to it (0: the CA's max_days)"},
 		&cli.StringFlag{Name: "key-types", Usage: "allowed key `TYPES`, comma-separated (ecdsa-p256,ecdsa-p384,rsa-2048,rsa-3072,rsa-4096,ed25519), for server-made keys and CSRs; any: all"},
-		&cli.StringFlag{Name: "challenge", Usage: "`required` (prove every name first), optional (never; even when the CA requires it) or default (the CA's [challenge] required)"},
+		&cli.StringFlag{Name: "challenge", Usage: "`MODE`: required (prove every name first), optional (never, even when the CA requires it: a lower bar) or default (the CA's [challenge] required)"},
 		&cli.BoolFlag{Name: "clear", Usage: "start from no policy (the CA's limits only), then apply the other flags"},
 	}
 }
