@@ -65,7 +65,7 @@ func TestBinary_Operator(t *testing.T) {
 	opensslVerify(t, dir, rootPEM, leafPEM)
 
 	list := binary.Must(t, dir, "user", "list")
-	if !regexp.MustCompile(`(?m)^alice\s+no\s+no\s+.*\s1$`).MatchString(list) || !regexp.MustCompile(`(?m)^admin\s+yes\s+no`).MatchString(list) {
+	if !regexp.MustCompile(`(?m)^alice\s+no\s+no\s+.*\s1\s+CA limits$`).MatchString(list) || !regexp.MustCompile(`(?m)^admin\s+yes\s+no`).MatchString(list) {
 		t.Errorf("user list:\n%s", list)
 	}
 

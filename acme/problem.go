@@ -122,6 +122,7 @@ var problems = map[core.Kind]problemType{
 	core.BadContact:            {probInvalidContact, http.StatusBadRequest},
 	core.UnsupportedContact:    {probUnsupportedContact, http.StatusBadRequest},
 	core.TooMany:               {probRateLimited, http.StatusTooManyRequests},
+	core.PolicyDenied:          {probRejectedIdentifier, http.StatusForbidden},
 }
 
 // statusClientClosed is nginx's "client closed request": the client went

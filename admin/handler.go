@@ -47,6 +47,8 @@ func Handler(op Operator) http.Handler {
 	r.POST("/users/:name/disable", h.setDisabled(true))
 	r.POST("/users/:name/enable", h.setDisabled(false))
 	r.POST("/users/:name/token", h.resetToken)
+	r.GET("/users/:name/policy", h.userPolicy)
+	r.POST("/users/:name/policy", h.setPolicy)
 	r.POST("/users/:name/acme-eab", h.acmeEAB)
 	r.GET("/acme-eab", h.acmeEABs)
 	r.POST("/acme-eab/:kid/revoke", h.revokeACMEEAB)
@@ -56,6 +58,7 @@ func Handler(op Operator) http.Handler {
 	r.POST("/roots/export-key", h.exportRootKey)
 	r.POST("/roots/offline", h.takeRootOffline)
 	r.POST("/roots/crl", h.signRootCRL)
+	r.POST("/certificates", h.issue)
 	r.POST("/certificates/:id/revoke", h.revoke)
 	r.GET("/backup", h.backup)
 	r.POST("/rekey", h.rekey)
@@ -69,8 +72,9 @@ func Handler(op Operator) http.Handler {
 type handler struct{ op Operator }
 
 type addUserRequest struct {
-	Name  string `json:"name"`
-	Admin bool   `json:"admin"`
+	Name   string        `json:"name"`
+	Admin  bool          `json:"admin"`
+	Policy *PolicyChange `json:"policy,omitempty"`
 }
 
 type revokeRequest struct {
@@ -98,11 +102,15 @@ func (h *handler) users(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 
 func (h *handler) addUser(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	var req addUserRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxPolicyBody)).Decode(&req); err != nil {
 		replyError(w, fmt.Errorf("%w: %v", ErrInvalid, err))
 		return
 	}
-	token, err := h.op.AddUser(r.Context(), req.Name, req.Admin)
+	var pc PolicyChange
+	if req.Policy != nil {
+		pc = *req.Policy
+	}
+	token, err := h.op.AddUserWithPolicy(r.Context(), req.Name, req.Admin, pc)
 	reply(w, tokenResponse{token}, err)
 }
 
@@ -225,6 +233,7 @@ var statuses = map[core.Kind]int{
 	core.BadContact:            http.StatusBadRequest,
 	core.UnsupportedContact:    http.StatusBadRequest,
 	core.TooMany:               http.StatusTooManyRequests,
+	core.PolicyDenied:          http.StatusForbidden,
 }
 
 type errorResponse struct {

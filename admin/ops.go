@@ -21,6 +21,16 @@ type UserInfo = core.UserInfo
 // Operator is every admin operation, local or remote.
 type Operator interface {
 	AddUser(ctx context.Context, name string, admin bool) (token string, err error)
+	// AddUserWithPolicy is AddUser with the default policy for new users
+	// changed as pc says, in the same commit.
+	AddUserWithPolicy(ctx context.Context, name string, admin bool, pc PolicyChange) (token string, err error)
+	// UserPolicy reads a user's issuance policy.
+	UserPolicy(ctx context.Context, name string) (PolicyInfo, error)
+	// SetPolicy changes a user's policy and returns it as it is now.
+	SetPolicy(ctx context.Context, name string, pc PolicyChange) (PolicyInfo, error)
+	// IssueCertificate issues a certificate for a user, held to that
+	// user's policy.
+	IssueCertificate(ctx context.Context, r IssueRequest) (Issued, error)
 	Users(ctx context.Context) ([]UserInfo, error)
 	SetDisabled(ctx context.Context, name string, disabled bool) error
 	ResetToken(ctx context.Context, name string) (token string, err error)

@@ -51,6 +51,7 @@ var statuses = map[core.Kind]int{
 	core.BadContact:            http.StatusBadRequest,
 	core.UnsupportedContact:    http.StatusBadRequest,
 	core.TooMany:               http.StatusTooManyRequests,
+	core.PolicyDenied:          http.StatusForbidden,
 }
 
 // retryFull is the Retry-After, in seconds, of an answer refused because

@@ -135,6 +135,7 @@ func NewCore(cfg config.Config, st storage.Store, o Options) (*core.Service, err
 			HTTP01Port:  cfg.ACME.HTTP01Port,
 			Days:        cfg.ACME.Days,
 		},
+		DefaultPolicy: defaultPolicy(cfg.Policy.Default),
 	})
 	if err != nil {
 		return nil, err
@@ -269,6 +270,16 @@ func newChecker(cfg config.Config, o Options) (*challenge.Checker, error) {
 		DialContext:    o.DialContext,
 		Concurrency:    cfg.Challenge.Concurrency,
 	})
+}
+
+// defaultPolicy is [policy.default] as the core stores a policy; the core
+// checks it when it starts.
+func defaultPolicy(p config.UserPolicy) storage.Policy {
+	ch := p.Challenge
+	if ch == "default" {
+		ch = core.ChallengeDefault
+	}
+	return storage.Policy{Allow: p.Allow, Deny: p.Deny, MaxDays: p.MaxDays, KeyTypes: p.KeyTypes, Challenge: ch}
 }
 
 // RootConfig is what new roots look like, from [ca].

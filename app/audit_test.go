@@ -206,6 +206,19 @@ func TestAudit_EveryStateChange(t *testing.T) {
 			token, err = op.ResetToken(ctx, "alice")
 			return "alice", err
 		}},
+		{"user.policy", "admin", func() (string, error) {
+			optional := "optional"
+			_, err := op.SetPolicy(ctx, "alice", admin.PolicyChange{Allow: &[]string{".home.lan"}, Challenge: &optional})
+			return "alice", err
+		}},
+		{"certificate.issue", "admin", func() (string, error) {
+			got, err := op.IssueCertificate(ctx, admin.IssueRequest{User: "alice", Domains: []string{"app.home.lan"}})
+			return got.ID, err
+		}},
+		{"user.policy", "admin", func() (string, error) {
+			_, err := op.SetPolicy(ctx, "alice", admin.PolicyChange{Clear: true})
+			return "alice", err
+		}},
 		{"acme.eab.create", "admin", func() (string, error) {
 			k, err := op.ACMEEAB(ctx, "alice")
 			kid = k.KeyID

@@ -73,10 +73,10 @@ func (r *Renewal) Run(ctx context.Context) (bool, error) {
 	}
 	// The key first: a certificate without its new key is worse than the
 	// old certificate with the old key for a moment.
-	if err := writeAtomic(r.KeyFile, keyPEM, 0o600); err != nil {
+	if err := WriteAtomic(r.KeyFile, keyPEM, 0o600); err != nil {
 		return false, err
 	}
-	if err := writeAtomic(r.CertFile, certPEM, 0o644); err != nil {
+	if err := WriteAtomic(r.CertFile, certPEM, 0o644); err != nil {
 		return false, err
 	}
 	fmt.Fprintf(r.Out, "%s: %s; new certificate %s valid until %s\n", r.CertFile, why, leaf.SerialNumber, leaf.NotAfter.UTC().Format(time.RFC3339))
@@ -351,10 +351,10 @@ func sameNames(leaf *x509.Certificate, req Request) bool {
 		slices.Equal(norm(leaf.EmailAddresses), norm(req.Emails))
 }
 
-// writeAtomic replaces path with data: a temporary file in the same
+// WriteAtomic replaces path with data (mode mode): a temporary file in the same
 // directory, synced, then renamed over it, then the directory synced. A
 // crash leaves the old file or the new one, never half of either.
-func writeAtomic(path string, data []byte, mode os.FileMode) error {
+func WriteAtomic(path string, data []byte, mode os.FileMode) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"certmaker/admin"
+	"certmaker/core"
 )
 
 // userCommands are `certmaker user` and the seed's names for two of its
@@ -24,7 +25,7 @@ func userCommands() []*cli.Command {
 		Aliases:   []string{"create-user"},
 		Usage:     "create a user and print its API token on stdout",
 		ArgsUsage: "NAME",
-		Flags:     []cli.Flag{&cli.BoolFlag{Name: "admin", Usage: "the user may read every user's certificates"}},
+		Flags:     append([]cli.Flag{&cli.BoolFlag{Name: "admin", Usage: "the user may read every user's certificates"}}, policyFlags()...),
 		Action:    func(c *cli.Context) error { return cmdUserAdd(c, userName) },
 	}
 	disableUser := &cli.Command{
@@ -39,7 +40,8 @@ func userCommands() []*cli.Command {
 			Usage: "manage API users",
 			Subcommands: []*cli.Command{
 				addUser,
-				{Name: "list", Usage: "list users", Flags: []cli.Flag{jsonFlag}, Action: cmdUserList},
+				{Name: "list", Usage: "list users, each with its policy in one line (--json: all of it)", Flags: []cli.Flag{jsonFlag}, Action: cmdUserList},
+				policyCommand(),
 				disableUser,
 				{
 					Name: "enable", Usage: "accept the user's requests again", ArgsUsage: "NAME",
@@ -102,7 +104,7 @@ func cmdUserAdd(c *cli.Context, name func(*cli.Context) (string, error)) error {
 		return err
 	}
 	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
-		token, err := op.AddUser(ctx, n, c.Bool("admin"))
+		token, err := op.AddUserWithPolicy(ctx, n, c.Bool("admin"), policyChange(c))
 		if err != nil {
 			return err
 		}
@@ -121,9 +123,9 @@ func cmdUserList(c *cli.Context) error {
 			return writeJSON(c.App.Writer, nonNil(users))
 		}
 		tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tADMIN\tDISABLED\tCREATED\tCERTIFICATES")
+		fmt.Fprintln(tw, "NAME\tADMIN\tDISABLED\tCREATED\tCERTIFICATES\tPOLICY")
 		for _, u := range users {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", u.Name, yesNo(u.Admin), yesNo(u.Disabled), u.Created.Local().Format("2006-01-02 15:04"), u.Certificates)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", u.Name, yesNo(u.Admin), yesNo(u.Disabled), u.Created.Local().Format("2006-01-02 15:04"), u.Certificates, core.PolicySummary(u.Policy))
 		}
 		return tw.Flush()
 	})

@@ -32,6 +32,25 @@ type Config struct {
 	Metrics      Metrics      `toml:"metrics"`
 	ACME         ACME         `toml:"acme"`
 	Notify       Notify       `toml:"notify"`
+	Policy       Policy       `toml:"policy"`
+}
+
+// Policy is the [policy] table: issuance policies (docs/policies.md).
+type Policy struct {
+	// Default is the policy of every user created from now on; users
+	// that exist keep theirs. Checked when the core starts.
+	Default UserPolicy `toml:"default"`
+}
+
+// UserPolicy is a user's issuance policy as the configuration spells it.
+type UserPolicy struct {
+	Allow    []string `toml:"allow"`
+	Deny     []string `toml:"deny"`
+	MaxDays  int      `toml:"max_days"`
+	KeyTypes []string `toml:"key_types"`
+	// Challenge is "required", "optional", or "default" (or "") for
+	// [challenge] required.
+	Challenge string `toml:"challenge"`
 }
 
 // ACME is the [acme] table: the RFC 8555 server under /acme/.
@@ -240,6 +259,7 @@ func Default() Config {
 		},
 		ACME:   ACME{Enabled: true, RequireEAB: true, HTTP01Port: 80, Days: 90},
 		Notify: Notify{URLs: []string{}, Format: "json", Interval: Duration{time.Hour}},
+		Policy: Policy{Default: UserPolicy{Allow: []string{}, Deny: []string{}, KeyTypes: []string{}, Challenge: "default"}},
 	}
 }
 

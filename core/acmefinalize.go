@@ -33,7 +33,7 @@ func (s *Service) FinalizeACMEOrder(ctx context.Context, a *storage.ACMEAccount,
 	if st := s.orderStatus(&o); st != acmeReady {
 		return o, notReady(st)
 	}
-	csr, req, err := s.finalizeRequest(a, &o, der)
+	csr, req, err := s.finalizeRequest(ctx, a, &o, der)
 	if err != nil {
 		return o, err
 	}
@@ -136,11 +136,12 @@ func (s *Service) authorized(o *storage.ACMEOrder) error {
 	return nil
 }
 
-// finalizeRequest checks the finalize CSR against the order and returns
-// it with what to sign: only the order's names (an ACME order proves
-// control of names, nothing of an organization or a place the CSR may
-// claim) and the configured validity.
-func (s *Service) finalizeRequest(a *storage.ACMEAccount, o *storage.ACMEOrder, der []byte) (*x509.CertificateRequest, *ca.Request, error) {
+// finalizeRequest checks the finalize CSR against the order and the
+// policy of the account's user, and returns it with what to sign: only
+// the order's names (an ACME order proves control of names, nothing of an
+// organization or a place the CSR may claim) and the configured validity,
+// at most the policy's.
+func (s *Service) finalizeRequest(ctx context.Context, a *storage.ACMEAccount, o *storage.ACMEOrder, der []byte) (*x509.CertificateRequest, *ca.Request, error) {
 	bad := func(format string, args ...any) (*x509.CertificateRequest, *ca.Request, error) {
 		return nil, nil, Errorf(BadCSR, format, args...)
 	}
@@ -176,6 +177,16 @@ func (s *Service) finalizeRequest(a *storage.ACMEAccount, o *storage.ACMEOrder, 
 	req.Subject.CommonName = parsed.Subject.CommonName
 	req.Days = s.acme.Days
 	if err := req.Normalize(); err != nil {
+		return bad("%w", err)
+	}
+	// The user's policy as it is now, which may have changed since the
+	// order was made; and the CSR's key type. Its maximum validity
+	// shortens [acme] days.
+	u, err := s.ActiveUser(ctx, a.Owner)
+	if err != nil {
+		return nil, nil, Errorf(Forbidden, "%w", err)
+	}
+	if err := s.checkPolicy(&u, req, "", csr.PublicKey); err != nil {
 		return bad("%w", err)
 	}
 	return csr, req, nil

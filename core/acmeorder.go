@@ -25,10 +25,17 @@ type ACMEOrderRequest struct {
 // names certmaker never checks (challenge.Exempt). The order and its new
 // authorizations are one commit. Errors: Invalid, RejectedIdentifier (a
 // name no challenge can prove, a wildcard, or one outside the root's name
-// constraints), UnsupportedIdentifier, Full.
+// constraints), PolicyDenied (one the policy of the account's user
+// refuses), UnsupportedIdentifier, Full.
 func (s *Service) NewACMEOrder(ctx context.Context, a *storage.ACMEAccount, req ACMEOrderRequest) (storage.ACMEOrder, error) {
 	ids, err := s.acmeIdentifiers(req)
 	if err != nil {
+		return storage.ACMEOrder{}, err
+	}
+	// The account acts for its user, under that user's policy, checked
+	// before any authorization is made.
+	if err := s.orderPolicy(ctx, a, ids); err != nil {
+		s.audit(ctx, ACMEActor(a), "acme.order.create", "", err, slog.Int("identifiers", len(ids)))
 		return storage.ACMEOrder{}, err
 	}
 	now := s.ca.Now().UTC()
@@ -101,6 +108,16 @@ func (s *Service) acmeIdentifiers(req ACMEOrderRequest) ([]storage.ACMEIdentifie
 		return nil, Errorf(RejectedIdentifier, "%w", err)
 	}
 	return ids, nil
+}
+
+// orderPolicy holds an order's identifiers to the policy of the user the
+// account acts for.
+func (s *Service) orderPolicy(ctx context.Context, a *storage.ACMEAccount, ids []storage.ACMEIdentifier) error {
+	u, err := s.ActiveUser(ctx, a.Owner)
+	if err != nil {
+		return Errorf(Forbidden, "%w", err)
+	}
+	return s.checkPolicy(&u, identifiersRequest(ids), "", nil)
 }
 
 // acmeIdentifier checks one identifier and returns its canonical form.

@@ -31,6 +31,18 @@ type Actor struct {
 	// Key is the public key a request was signed with when it was not an
 	// account's (ACME revocation by the certificate's own key).
 	Key crypto.PublicKey
+	// For is the user an operator issues a certificate for (`certmaker
+	// cert issue --user`): its owner, held to that user's policy. Only
+	// the operator may act for another user.
+	For string
+}
+
+// owner is the user a certificate the actor asks for belongs to.
+func (a Actor) owner() string {
+	if a.For != "" && a.operator() {
+		return a.For
+	}
+	return a.User
 }
 
 // Operator is the actor of an admin command.

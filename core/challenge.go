@@ -47,6 +47,13 @@ func (s *Service) OpenChallengeCSR(ctx context.Context, a Actor, csr *x509.Certi
 // putChallenge stores a pending request: pub is a CSR's key, nil for a
 // simple request whose key of type kt the server will make.
 func (s *Service) putChallenge(ctx context.Context, a Actor, req *ca.Request, kt ca.KeyType, pub crypto.PublicKey) (storage.Challenge, error) {
+	u, err := s.requester(ctx, a)
+	if err != nil {
+		return storage.Challenge{}, err
+	}
+	if err := s.checkPolicy(u, req, kt, pub); err != nil {
+		return storage.Challenge{}, err
+	}
 	if err := provable(req); err != nil {
 		return storage.Challenge{}, err
 	}
@@ -250,8 +257,16 @@ func (s *Service) solve(ctx context.Context, a Actor, id string, port int, each 
 		return storage.Challenge{}, nil, false, err
 	}
 	// Checked again: a challenge stored by an older version may hold what
-	// is no longer accepted.
+	// is no longer accepted, and the user's policy may have changed since
+	// it was opened (or the user been disabled).
 	if err := provable(req); err != nil {
+		return storage.Challenge{}, nil, false, err
+	}
+	u, err := s.requester(ctx, a)
+	if err != nil {
+		return storage.Challenge{}, nil, false, err
+	}
+	if err := s.checkPolicy(u, req, kt, pub); err != nil {
 		return storage.Challenge{}, nil, false, err
 	}
 	var targets []challenge.Target

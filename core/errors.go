@@ -58,6 +58,11 @@ const (
 	// TooMany: the actor has as many of something as it may (pending
 	// challenges); finish some or wait.
 	TooMany Kind = "too_many"
+
+	// PolicyDenied: the user's issuance policy refuses what the request
+	// asks for (a name, a key type); the message says which and what the
+	// policy allows (*PolicyError).
+	PolicyDenied Kind = "policy_denied"
 )
 
 // Kinds lists every kind: each door's table has an entry for each, which
@@ -67,7 +72,7 @@ func Kinds() []Kind {
 		Internal, Invalid, Unauthenticated, Disabled, Forbidden, NotFound, Exists, Revoked, Expired,
 		Full, Canceled, BadReason, ChallengeFailed, ChallengeDNS, ChallengeConnection, ChallengeIncorrect,
 		BadCSR, NotReady, RejectedIdentifier, UnsupportedIdentifier, AccountInactive, NoAccount,
-		BindingRequired, BadContact, UnsupportedContact, TooMany,
+		BindingRequired, BadContact, UnsupportedContact, TooMany, PolicyDenied,
 	}
 }
 

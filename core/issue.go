@@ -40,18 +40,25 @@ func (s *Service) auditIssue(ctx context.Context, a Actor, action string, c *sto
 // issue signs and durably stores; nothing is answered before the commit.
 // pub is the CSR's key; nil means generate one of type kt.
 func (s *Service) issue(ctx context.Context, a Actor, req *ca.Request, kt ca.KeyType, pub crypto.PublicKey) (*storage.Certificate, error) {
-	// With challenges required, every door's issuance goes through a
-	// proof: OpenChallenge and SolveChallenge, or ACME's orders (their
-	// finalize), never here, whoever asks. The CA's own server
-	// certificate proves nothing: the name is its own.
-	if s.challengeRequired && a.Door != DoorServe {
+	u, err := s.requester(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkPolicy(u, req, kt, pub); err != nil {
+		return nil, err
+	}
+	// When the user must prove the names (the CA requires it, or their
+	// policy does), every door's issuance goes through a proof:
+	// OpenChallenge and SolveChallenge, or ACME's orders (their
+	// finalize), never here, whoever asks, an operator too.
+	if s.mustProve(u) {
+		if a.owner() != a.User {
+			return nil, invalidf("user %s must prove control of its names (challenges are required for it): an operator cannot issue for it here; the user can request it (certmaker get --serve-challenge), or `certmaker user policy %s --challenge optional` lets it skip the proof", u.Name, u.Name)
+		}
 		return nil, invalidf("challenges are required: open a challenge and solve it")
 	}
-	if a.User == "" {
-		return nil, invalidf("a certificate needs an owner")
-	}
 	start := time.Now()
-	c, err := s.sign(ctx, a.User, req, kt, pub)
+	c, err := s.sign(ctx, a.owner(), req, kt, pub)
 	if err != nil {
 		return nil, err
 	}
@@ -129,11 +136,15 @@ type Requested struct {
 	Challenge   *storage.Challenge
 }
 
-// Request issues the certificate now or, when challenges are required,
-// opens the challenge that will: the one place that decides which, for
-// every door that takes requests.
+// Request issues the certificate now or, when the user must prove the
+// names (mustProve), opens the challenge that will: the one place that
+// decides which, for every door that takes requests. The user's policy
+// refuses what it does not allow before either (checkPolicy).
 func (s *Service) Request(ctx context.Context, a Actor, r CertificateRequest) (Requested, error) {
-	if s.challengeRequired {
+	// The user of the request decides: their policy may require a proof
+	// the CA does not, or waive one it does. A user who may not act is
+	// refused (and audited) by Issue.
+	if u, err := s.requester(ctx, a); err == nil && s.mustProve(u) {
 		var ch storage.Challenge
 		var err error
 		if r.CSR != nil {

@@ -3,6 +3,7 @@ package core
 import (
 	"crypto"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -50,6 +51,9 @@ type Config struct {
 	// ACME is how ACME accounts and orders behave; orders and their
 	// authorizations expire after ChallengeExpiry.
 	ACME ACMEConfig
+	// DefaultPolicy is the policy of users created from now on
+	// ([policy.default]); the zero policy leaves them the CA's limits.
+	DefaultPolicy storage.Policy
 }
 
 // Service is the core every door calls.
@@ -66,7 +70,8 @@ type Service struct {
 	challengeExpiry   time.Duration
 	warnDays          int
 
-	acme ACMEConfig
+	acme          ACMEConfig
+	defaultPolicy storage.Policy
 
 	rsaSlots chan struct{}
 	solving  keyedMutex // challenge ids being solved
@@ -151,6 +156,9 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.ocsp = responder
+	if s.defaultPolicy, err = s.normalizePolicy(cfg.DefaultPolicy); err != nil {
+		return nil, fmt.Errorf("policy.default: %w", err)
+	}
 	return s, nil
 }
 

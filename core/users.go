@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -59,6 +60,8 @@ type UserInfo struct {
 	Disabled     bool      `json:"disabled"`
 	Created      time.Time `json:"created"`
 	Certificates int       `json:"certificates"`
+	// Policy is what the user may ask for (core/policy.go).
+	Policy storage.Policy `json:"policy"`
 }
 
 // NewToken returns a fresh API token: 256 bits from the CSPRNG, base64url.
@@ -120,29 +123,41 @@ func mayAdminister(a Actor) error {
 	return Errorf(Forbidden, "only an admin may manage users and roots")
 }
 
-// AddUser creates a user and returns its token, the only time it is shown.
+// AddUser creates a user with the default policy for new users and
+// returns its token, the only time it is shown.
 func (s *Service) AddUser(ctx context.Context, a Actor, name string, admin bool) (string, error) {
-	token, err := s.addUser(ctx, a, name, admin)
-	s.audit(ctx, a, "user.add", name, err, attrBool("admin", admin))
+	return s.AddUserWithPolicy(ctx, a, name, admin, PolicyChange{})
+}
+
+// AddUserWithPolicy creates a user whose policy is the default for new
+// users ([policy.default]) changed as c says, in the same commit, and
+// returns its token.
+func (s *Service) AddUserWithPolicy(ctx context.Context, a Actor, name string, admin bool, c PolicyChange) (string, error) {
+	token, p, err := s.addUser(ctx, a, name, admin, c)
+	s.audit(ctx, a, "user.add", name, err, attrBool("admin", admin), slog.String("policy", PolicySummary(p)))
 	return token, err
 }
 
-func (s *Service) addUser(ctx context.Context, a Actor, name string, admin bool) (string, error) {
+func (s *Service) addUser(ctx context.Context, a Actor, name string, admin bool, c PolicyChange) (string, storage.Policy, error) {
 	if err := mayAdminister(a); err != nil {
-		return "", err
+		return "", storage.Policy{}, err
 	}
 	if err := CheckUserName(name); err != nil {
-		return "", err
+		return "", storage.Policy{}, err
+	}
+	p, err := s.normalizePolicy(c.apply(s.defaultPolicy.Clone()))
+	if err != nil {
+		return "", storage.Policy{}, err
 	}
 	token, err := NewToken()
 	if err != nil {
-		return "", err
+		return "", p, err
 	}
-	u := storage.User{Name: name, Admin: admin, Created: s.ca.Now().UTC(), TokenHash: storage.HashToken(token)}
+	u := storage.User{Name: name, Admin: admin, Created: s.ca.Now().UTC(), TokenHash: storage.HashToken(token), Policy: p}
 	if err := s.noteWrite(ctx, s.store.CreateUser(u)); err != nil {
-		return "", err
+		return "", p, err
 	}
-	return token, nil
+	return token, p, nil
 }
 
 // Users lists users with their certificate counts.
@@ -160,7 +175,7 @@ func (s *Service) Users(_ context.Context, a Actor) ([]UserInfo, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[i] = UserInfo{Name: u.Name, Admin: u.Admin, Disabled: u.Disabled, Created: u.Created, Certificates: n}
+		out[i] = UserInfo{Name: u.Name, Admin: u.Admin, Disabled: u.Disabled, Created: u.Created, Certificates: n, Policy: u.Policy}
 	}
 	return out, nil
 }

@@ -95,6 +95,16 @@ func eabFor(t *testing.T, dir, user string) (kid, hmac string) {
 // (no proxies) plus env, failing the test with its output if it fails.
 func runClient(t *testing.T, dir string, env []string, name string, args ...string) string {
 	t.Helper()
+	out, err := execClient(dir, env, name, args...)
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// execClient runs an ACME client as runClient does and returns what it
+// printed and how it ended.
+func execClient(dir string, env []string, name string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
@@ -102,10 +112,8 @@ func runClient(t *testing.T, dir string, env []string, name string, args ...stri
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "LANG=C.UTF-8"}, env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out.String())
-	}
-	return out.String()
+	err := cmd.Run()
+	return out.String(), err
 }
 
 // leafOf reads a chain as an ACME client saved it (leaf first, then the

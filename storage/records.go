@@ -2,6 +2,7 @@ package storage
 
 import (
 	"math/big"
+	"slices"
 	"time"
 )
 
@@ -12,6 +13,51 @@ type User struct {
 	Disabled  bool      `json:"disabled,omitempty"`
 	Created   time.Time `json:"created"`
 	TokenHash []byte    `json:"token_hash"`
+
+	// Policy is what the user may ask for; the zero policy (every user
+	// stored before policies existed) leaves only the CA's own limits.
+	Policy Policy `json:"policy,omitzero"`
+}
+
+// Clone is a copy of u that shares nothing with it, for a store that hands
+// out what it keeps (a cache): callers own what they get.
+func (u User) Clone() User {
+	u.TokenHash = slices.Clone(u.TokenHash)
+	u.Policy = u.Policy.Clone()
+	return u
+}
+
+// Policy is a user's issuance policy as stored: the rules in their
+// canonical text, as the core parsed and wrote them (core/policy.go says
+// what each means). The store keeps it with the user, so that whatever
+// reads a user (a token, a session, an ACME account's owner) reads the
+// policy of that same moment.
+type Policy struct {
+	// Allow and Deny hold names ("nas.home.lan", ".home.lan",
+	// "*.home.lan"), IP ranges ("192.168.0.0/16", "192.168.1.20") and
+	// email rules ("@home.lan", "@.home.lan", "ops@home.lan").
+	Allow []string `json:"allow,omitempty"`
+	Deny  []string `json:"deny,omitempty"`
+	// MaxDays bounds a certificate's validity; 0 leaves the CA's bound.
+	MaxDays int `json:"max_days,omitempty"`
+	// KeyTypes lists the key types allowed (ca.KeyType names), for keys
+	// the server makes and keys in CSRs alike; empty allows every one.
+	KeyTypes []string `json:"key_types,omitempty"`
+	// Challenge is "required", "optional", or "" for the CA's setting.
+	Challenge string `json:"challenge,omitempty"`
+}
+
+// IsZero reports whether p leaves everything to the CA.
+func (p Policy) IsZero() bool {
+	return len(p.Allow) == 0 && len(p.Deny) == 0 && p.MaxDays == 0 && len(p.KeyTypes) == 0 && p.Challenge == ""
+}
+
+// Clone is a copy of p that shares no slice with it.
+func (p Policy) Clone() Policy {
+	p.Allow = slices.Clone(p.Allow)
+	p.Deny = slices.Clone(p.Deny)
+	p.KeyTypes = slices.Clone(p.KeyTypes)
+	return p
 }
 
 // Root is a CA certificate with its private key (PKCS#8): a root, or an

@@ -103,8 +103,7 @@ func (c *tokenCache) get(h []byte) (User, bool) {
 	c.mu.Lock()
 	u, ok := c.byHash[string(h)]
 	c.mu.Unlock()
-	u.TokenHash = bytes.Clone(u.TokenHash) // callers own what they get
-	return u, ok
+	return u.Clone(), ok // callers own what they get
 }
 
 func (c *tokenCache) generation() uint64 {
@@ -122,8 +121,7 @@ func (c *tokenCache) put(h []byte, u User, gen uint64) {
 	if c.byHash == nil || len(c.byHash) >= maxCachedTokens {
 		c.byHash = make(map[string]User)
 	}
-	u.TokenHash = bytes.Clone(u.TokenHash)
-	c.byHash[string(h)] = u
+	c.byHash[string(h)] = u.Clone()
 }
 
 func (c *tokenCache) invalidate() {

@@ -127,7 +127,7 @@ func (d *Dashboard) handleDisableForm(w http.ResponseWriter, r *http.Request, v 
 		d.render(w, r, http.StatusOK, "disable", d.view(v, "Disable "+name, "admin", disableData{User: u}))
 		return
 	}
-	d.renderError(w, r, v, http.StatusNotFound, "There is no user "+clip(name)+".")
+	d.noUser(w, r, v, name)
 }
 
 func (d *Dashboard) handleDisable(w http.ResponseWriter, r *http.Request, v *viewer) {
@@ -146,7 +146,7 @@ func (d *Dashboard) setDisabled(w http.ResponseWriter, r *http.Request, v *viewe
 	switch core.KindOf(err) {
 	case "":
 	case core.NotFound:
-		d.renderError(w, r, v, http.StatusNotFound, "There is no user "+clip(name)+".")
+		d.noUser(w, r, v, name)
 		return
 	case core.Invalid:
 		// Refused for what it asks (disabling oneself): the core says why.
@@ -188,4 +188,9 @@ func (d *Dashboard) handleRotate(w http.ResponseWriter, r *http.Request, v *view
 	}
 	d.sessions.setFlash(v.sess.id, "A new root is active: "+ca.Colons(root.Fingerprint)+". Distribute it before certificates from it must be trusted.")
 	http.Redirect(w, r, "/admin", http.StatusSeeOther)
+}
+
+// noUser is the page for a user name no user has.
+func (d *Dashboard) noUser(w http.ResponseWriter, r *http.Request, v *viewer, name string) {
+	d.renderError(w, r, v, http.StatusNotFound, "There is no user "+clip(name)+".")
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"certmaker/core"
 	"certmaker/store"
 )
 
@@ -37,6 +38,7 @@ func TestCSRF_EveryPostRoute(t *testing.T) {
 		"/admin/users":                {"name": {"mallory"}, "admin": {"on"}},
 		"/admin/users/{name}/disable": {},
 		"/admin/users/{name}/enable":  {},
+		"/admin/users/{name}/policy":  {"allow": {"forged.home.lan"}, "challenge": {"optional"}, "confirm": {"yes"}},
 		"/admin/rotate-root":          {"confirm": {"on"}},
 	}
 	paths := map[string]string{
@@ -44,6 +46,7 @@ func TestCSRF_EveryPostRoute(t *testing.T) {
 		"/challenges/{id}/check":      "/challenges/0123456789abcdef0123456789abcdef/check",
 		"/admin/users/{name}/disable": "/admin/users/alice/disable",
 		"/admin/users/{name}/enable":  "/admin/users/alice/enable",
+		"/admin/users/{name}/policy":  "/admin/users/alice/policy",
 	}
 	src, err := os.ReadFile("web.go")
 	if err != nil {
@@ -106,7 +109,7 @@ func snapshot(t *testing.T, e *env) string {
 		t.Fatal(err)
 	}
 	for _, u := range users {
-		fmt.Fprintf(&b, "user %s admin=%v disabled=%v token=%x; ", u.Name, u.Admin, u.Disabled, u.TokenHash)
+		fmt.Fprintf(&b, "user %s admin=%v disabled=%v token=%x policy=%q; ", u.Name, u.Admin, u.Disabled, u.TokenHash, core.PolicySummary(u.Policy))
 	}
 	n, err := e.db.CountAllCertificates()
 	if err != nil {

@@ -38,6 +38,7 @@ var statuses = map[core.Kind]int{
 	core.BadContact:            http.StatusBadRequest,
 	core.UnsupportedContact:    http.StatusBadRequest,
 	core.TooMany:               http.StatusTooManyRequests,
+	core.PolicyDenied:          http.StatusForbidden,
 }
 
 // statusOf is the status of a page for err; 500 for internal errors.

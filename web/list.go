@@ -157,11 +157,13 @@ const maxPendingListed = 20
 func (d *Dashboard) handleList(w http.ResponseWriter, r *http.Request, v *viewer) {
 	qv := r.URL.Query()
 	data := listData{
-		Q:         strings.TrimSpace(qv.Get("q")),
-		Status:    qv.Get("status"),
-		Statuses:  statusOptions,
-		Cursor:    qv.Get("cursor"),
-		Challenge: d.core.ChallengeRequired(),
+		Q:        strings.TrimSpace(qv.Get("q")),
+		Status:   qv.Get("status"),
+		Statuses: statusOptions,
+		Cursor:   qv.Get("cursor"),
+	}
+	if info, err := d.core.UserPolicy(r.Context(), v.actor(), v.user.Name); err == nil {
+		data.Challenge = info.ChallengeRequired // the user's own, as their policy says
 	}
 	if !slices.ContainsFunc(statusOptions, func(o option) bool { return o.Value == data.Status }) {
 		data.Status = ""

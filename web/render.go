@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"certmaker/ca"
+	"certmaker/core"
 	"certmaker/inventory"
 	"certmaker/storage"
 )
@@ -52,6 +53,7 @@ var funcs = template.FuncMap{
 	"plural":   plural,
 	"wrap":     breakable,
 	"colons":   ca.Colons,
+	"policy":   core.PolicySummary,
 }
 
 func loadPages(assets string) (*pages, error) {

@@ -3,6 +3,7 @@ package web
 import (
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -19,6 +20,8 @@ type requestData struct {
 	MinDays   int
 	MaxDays   int
 	Default   int
+	// Policy is what the user may ask for (their issuance policy).
+	Policy policyView
 	// Error says what is wrong with the form, Field which field it is
 	// about (it gets the focus): names, days, key_type, csr, csr_days.
 	Error    string
@@ -28,20 +31,37 @@ type requestData struct {
 	CSRDays  string
 }
 
-func (d *Dashboard) requestForm(rd requestData) requestData {
+// requestForm fills in what the form offers the user: their policy, the
+// key types it allows (its first is preselected when the CA's default is
+// not among them), the validity it allows, and whether a proof follows.
+func (d *Dashboard) requestForm(r *http.Request, v *viewer, rd requestData) (requestData, error) {
+	info, err := d.core.UserPolicy(r.Context(), v.actor(), v.user.Name)
+	if err != nil {
+		return rd, err
+	}
+	rd.Policy = newPolicyView(info)
+	rd.KeyTypes = ca.KeyTypes()
+	if kts := info.Policy.KeyTypes; len(kts) > 0 {
+		rd.KeyTypes = rd.KeyTypes[:0]
+		for _, kt := range kts {
+			rd.KeyTypes = append(rd.KeyTypes, ca.KeyType(kt))
+		}
+	}
 	if rd.KeyType == "" {
 		rd.KeyType = string(ca.DefaultKeyType)
+		if !slices.Contains(rd.KeyTypes, ca.DefaultKeyType) {
+			rd.KeyType = string(rd.KeyTypes[0])
+		}
 	}
-	rd.KeyTypes = ca.KeyTypes()
-	rd.Challenge = d.core.ChallengeRequired()
+	rd.Challenge = info.ChallengeRequired
 	rd.MinDays = d.ca.Days(-1 << 31)
-	rd.MaxDays = d.ca.Days(1<<31 - 1)
-	rd.Default = d.ca.Days(0)
-	return rd
+	rd.MaxDays = info.MaxDays
+	rd.Default = min(d.ca.Days(0), info.MaxDays)
+	return rd, nil
 }
 
 func (d *Dashboard) handleRequestForm(w http.ResponseWriter, r *http.Request, v *viewer) {
-	d.render(w, r, http.StatusOK, "request", d.view(v, "Request a certificate", "request", d.requestForm(requestData{})))
+	d.renderRequest(w, r, v, http.StatusOK, requestData{})
 }
 
 // renderRequest shows the form again with what was typed; with an error
@@ -51,7 +71,12 @@ func (d *Dashboard) renderRequest(w http.ResponseWriter, r *http.Request, v *vie
 	if rd.Error != "" {
 		title = "Error: " + title
 	}
-	d.render(w, r, status, "request", d.view(v, title, "request", d.requestForm(rd)))
+	rd, err := d.requestForm(r, v, rd)
+	if err != nil {
+		d.fail(w, r, v, err)
+		return
+	}
+	d.render(w, r, status, "request", d.view(v, title, "request", rd))
 }
 
 // handleRequest issues a certificate with a key the server makes, or from
@@ -71,8 +96,14 @@ func (d *Dashboard) handleRequest(w http.ResponseWriter, r *http.Request, v *vie
 		refuse(rd)
 		return
 	}
-	d.request(w, r, v, core.CertificateRequest{Request: req, KeyType: keyType}, "Certificate issued.", func(status int, msg string) {
-		rd.Error, rd.Field = msg, "names"
+	d.request(w, r, v, core.CertificateRequest{Request: req, KeyType: keyType}, "Certificate issued.", func(status int, err error) {
+		rd.Error, rd.Field = plain(err), "names"
+		if msg, names, ok := policyRefusal(err); ok {
+			rd.Error, rd.BadNames = msg, names
+			if len(names) == 0 {
+				rd.Field = "key_type"
+			}
+		}
 		d.renderRequest(w, r, v, status, rd)
 	})
 }
@@ -81,12 +112,12 @@ func (d *Dashboard) handleRequest(w http.ResponseWriter, r *http.Request, v *vie
 // page says so (flash); waiting for proof, the challenge's page shows how;
 // refused for what it asks (or too many pending), refuse shows the form
 // again with why, answered with status.
-func (d *Dashboard) request(w http.ResponseWriter, r *http.Request, v *viewer, cr core.CertificateRequest, flash string, refuse func(status int, msg string)) {
+func (d *Dashboard) request(w http.ResponseWriter, r *http.Request, v *viewer, cr core.CertificateRequest, flash string, refuse func(status int, err error)) {
 	res, err := d.core.Request(r.Context(), v.actor(), cr)
 	status, inform := inForm(err)
 	switch {
 	case inform:
-		refuse(status, plain(err))
+		refuse(status, err)
 	case err != nil:
 		d.fail(w, r, v, err)
 	case res.Challenge != nil:
@@ -140,8 +171,11 @@ func (d *Dashboard) handleRequestCSR(w http.ResponseWriter, r *http.Request, v *
 		d.fail(w, r, v, err)
 		return
 	}
-	d.request(w, r, v, core.CertificateRequest{Request: req, CSR: csr}, "Certificate issued for the key in your CSR.", func(status int, msg string) {
-		rd.Error, rd.Field = msg, "csr"
+	d.request(w, r, v, core.CertificateRequest{Request: req, CSR: csr}, "Certificate issued for the key in your CSR.", func(status int, err error) {
+		rd.Error, rd.Field = plain(err), "csr"
+		if msg, names, ok := policyRefusal(err); ok {
+			rd.Error, rd.BadNames = msg, names
+		}
 		d.renderRequest(w, r, v, status, rd)
 	})
 }
@@ -177,11 +211,12 @@ func (e errPlain) Error() string { return string(e) }
 func isInvalid(err error) bool { return core.KindOf(err) == core.Invalid }
 
 // inForm reports whether err is for the requester to act on in the form
-// (a value refused, or too many challenges pending), with the status of
+// (a value refused, by the CA or the user's policy, or too many challenges
+// pending), with the status of
 // the page that shows the form again.
 func inForm(err error) (int, bool) {
 	switch k := core.KindOf(err); k {
-	case core.Invalid, core.TooMany:
+	case core.Invalid, core.TooMany, core.PolicyDenied:
 		return statuses[k], true
 	}
 	return 0, false

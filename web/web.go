@@ -170,6 +170,8 @@ func (d *Dashboard) routes() {
 	d.handle("GET /admin/users/{name}/disable", d.authed(d.adminOnly(d.handleDisableForm)))
 	d.handle("POST /admin/users/{name}/disable", d.authedPost(d.adminOnly(d.handleDisable)))
 	d.handle("POST /admin/users/{name}/enable", d.authedPost(d.adminOnly(d.handleEnable)))
+	d.handle("GET /admin/users/{name}/policy", d.authed(d.adminOnly(d.handlePolicyForm)))
+	d.handle("POST /admin/users/{name}/policy", d.authedPost(d.adminOnly(d.handlePolicy)))
 	d.handle("GET /admin/rotate-root", d.authed(d.adminOnly(d.handleRotateForm)))
 	d.handle("POST /admin/rotate-root", d.authedPost(d.adminOnly(d.handleRotate)))
 }

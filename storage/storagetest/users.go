@@ -81,6 +81,8 @@ func testUsers(t *testing.T, h *harness) {
 	if u, err := s.UserByTokenHash(newHash); err != nil || u.Name != "bob" {
 		t.Errorf("bob's token after carol's refused update: %+v, %v", u, err)
 	}
+	testUserPolicy(t, s)
+
 	_, err = s.UpdateUser("nobody", func(*storage.User) error { return nil })
 	wantErr(t, "UpdateUser(nobody)", err, storage.ErrNotFound)
 	if err := s.Ping(); err != nil {
@@ -89,4 +91,63 @@ func testUsers(t *testing.T, h *harness) {
 	if s.WritesFailing() {
 		t.Error("WritesFailing after writes that succeeded")
 	}
+}
+
+// testUserPolicy: a user's policy is part of the user, read by every way
+// of reading a user (a token lookup too, however it is cached), changed by
+// UpdateUser at once, and owned by whoever read it: changing what a read
+// returned changes nothing stored.
+func testUserPolicy(t *testing.T, s storage.Store) {
+	t.Helper()
+	dave := newUser("dave")
+	dave.Policy = storage.Policy{Allow: []string{"nas.home.lan", "192.168.1.20"}, Deny: []string{".secret.home.lan"},
+		MaxDays: 30, KeyTypes: []string{"ecdsa-p256"}, Challenge: "required"}
+	must(t, "CreateUser with a policy", s.CreateUser(dave))
+	want := dave.Policy.Clone()
+	reads := map[string]func() (storage.User, error){
+		"User":            func() (storage.User, error) { return s.User("dave") },
+		"UserByTokenHash": func() (storage.User, error) { return s.UserByTokenHash(dave.TokenHash) },
+		"Users": func() (storage.User, error) {
+			users, err := s.Users()
+			for _, u := range users {
+				if u.Name == "dave" {
+					return u, err
+				}
+			}
+			return storage.User{}, err
+		},
+	}
+	check := func(when string, want storage.Policy) {
+		t.Helper()
+		for _, how := range []string{"User", "UserByTokenHash", "UserByTokenHash", "Users"} {
+			u, err := reads[how]()
+			if err != nil || !samePolicy(u.Policy, want) {
+				t.Errorf("%s: %s(dave).Policy = %+v, %v; want %+v", when, how, u.Policy, err, want)
+				continue
+			}
+			// The reader owns what it got.
+			if len(u.Policy.Allow) > 0 {
+				u.Policy.Allow[0] = "vault.home.lan"
+			}
+			if len(u.Policy.KeyTypes) > 0 {
+				u.Policy.KeyTypes[0] = "rsa-2048"
+			}
+		}
+	}
+	check("after CreateUser", want)
+	want.Allow = []string{".lab.home.lan"}
+	want.MaxDays, want.Challenge = 0, "optional"
+	if _, err := s.UpdateUser("dave", func(u *storage.User) error { u.Policy = want.Clone(); return nil }); err != nil {
+		t.Fatalf("UpdateUser(policy): %v", err)
+	}
+	check("after UpdateUser", want)
+	if _, err := s.UpdateUser("dave", func(u *storage.User) error { u.Policy = storage.Policy{}; return nil }); err != nil {
+		t.Fatalf("UpdateUser(no policy): %v", err)
+	}
+	check("after clearing", storage.Policy{})
+}
+
+func samePolicy(a, b storage.Policy) bool {
+	return slices.Equal(a.Allow, b.Allow) && slices.Equal(a.Deny, b.Deny) && a.MaxDays == b.MaxDays &&
+		slices.Equal(a.KeyTypes, b.KeyTypes) && a.Challenge == b.Challenge
 }
