@@ -75,37 +75,36 @@ func Certificate(t testing.TB, p Proof) tls.Certificate {
 type Server struct {
 	Port int
 
-	mu   sync.Mutex
-	snis []string
-	alpn [][]string
+	t     testing.TB
+	mu    sync.Mutex
+	cfg   *tls.Config // for the proof Set last
+	snis  []string
+	alpn  [][]string
+	names map[string]*tls.Config // per SNI, when set with SetFor
 }
 
 // Serve answers TLS on addr ("127.0.0.2:0") with the certificate p
 // describes until the test ends. A listen error skips the test.
 func Serve(t testing.TB, addr string, p Proof) *Server {
 	t.Helper()
-	cert := Certificate(t, p)
-	protos := p.Protocols
-	if protos == nil {
-		protos = []string{"acme-tls/1"}
-	}
-	s := &Server{}
-	cfg := &tls.Config{
-		NextProtos: protos,
-		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-			s.mu.Lock()
-			s.snis = append(s.snis, hello.ServerName)
-			s.alpn = append(s.alpn, hello.SupportedProtos)
-			s.mu.Unlock()
-			return &cert, nil
-		},
-	}
+	s := &Server{t: t, names: map[string]*tls.Config{}}
+	s.Set(p)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Skipf("cannot listen on %s: %v", addr, err)
 	}
 	t.Cleanup(func() { ln.Close() })
 	s.Port = ln.Addr().(*net.TCPAddr).Port
+	outer := &tls.Config{GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.snis = append(s.snis, hello.ServerName)
+		s.alpn = append(s.alpn, hello.SupportedProtos)
+		if cfg, ok := s.names[hello.ServerName]; ok {
+			return cfg, nil
+		}
+		return s.cfg, nil
+	}}
 	go func() {
 		for {
 			conn, err := ln.Accept()
@@ -113,7 +112,7 @@ func Serve(t testing.TB, addr string, p Proof) *Server {
 				return
 			}
 			go func() {
-				tc := tls.Server(conn, cfg)
+				tc := tls.Server(conn, outer)
 				defer tc.Close()
 				tc.SetDeadline(time.Now().Add(5 * time.Second))
 				tc.Handshake()
@@ -121,6 +120,32 @@ func Serve(t testing.TB, addr string, p Proof) *Server {
 		}
 	}()
 	return s
+}
+
+// Set makes the server show the certificate p describes from now on.
+func (s *Server) Set(p Proof) {
+	cfg := s.config(p)
+	s.mu.Lock()
+	s.cfg = cfg
+	s.mu.Unlock()
+}
+
+// SetFor makes the server show p's certificate to clients that ask for
+// sni, as a server proving several names at once does.
+func (s *Server) SetFor(sni string, p Proof) {
+	cfg := s.config(p)
+	s.mu.Lock()
+	s.names[sni] = cfg
+	s.mu.Unlock()
+}
+
+func (s *Server) config(p Proof) *tls.Config {
+	cert := Certificate(s.t, p)
+	protos := p.Protocols
+	if protos == nil {
+		protos = []string{"acme-tls/1"}
+	}
+	return &tls.Config{NextProtos: protos, Certificates: []tls.Certificate{cert}}
 }
 
 // Hellos are the SNI names and ALPN protocol lists the server was offered.
