@@ -3,8 +3,8 @@ package core_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"encoding/hex"
+	"errors"
 	"math/big"
 	"net/netip"
 	"slices"
