@@ -90,7 +90,7 @@ func DNSRecords(req *ca.Request, token string) []DNSRecord {
 func provable(req *ca.Request, proof Proof) error {
 	for _, d := range req.DNSNames {
 		if ca.IsWildcard(d) && proof == ProofHTTP {
-			return fmt.Errorf("%w: domain %q: a wildcard name can only be proven with a DNS challenge (\"challenge\": \"dns\")", ca.ErrInvalid, d)
+			return fmt.Errorf("%w: domain %q: a wildcard name can only be proven with a DNS challenge", ca.ErrInvalid, d)
 		}
 	}
 	if proof == ProofDNS {

@@ -26,11 +26,30 @@ type requestData struct {
 	BadNames []badName // every name that cannot be used, in the order typed
 	CSR      string    // a pasted CSR, shown again after an error
 	CSRDays  string
+	// Proof is how the names are to be proven: "http" or "dns".
+	Proof string
+}
+
+// proofChoice is one form's choice of proof, for the "proof" template:
+// the radio buttons' id prefix (each form needs its own), the value
+// chosen, and whether the choice was refused.
+type proofChoice struct {
+	ID      string
+	Value   string
+	Invalid bool
+}
+
+// ProofChoice is the form with id's choice of proof.
+func (rd requestData) ProofChoice(id string) proofChoice {
+	return proofChoice{ID: id, Value: rd.Proof, Invalid: rd.Field == "challenge"}
 }
 
 func (d *Dashboard) requestForm(rd requestData) requestData {
 	if rd.KeyType == "" {
 		rd.KeyType = string(ca.DefaultKeyType)
+	}
+	if rd.Proof == "" {
+		rd.Proof = string(core.ProofHTTP)
 	}
 	rd.KeyTypes = ca.KeyTypes()
 	rd.Challenge = d.core.ChallengeRequired()
@@ -63,15 +82,21 @@ func (d *Dashboard) handleRequest(w http.ResponseWriter, r *http.Request, v *vie
 		return
 	}
 	f := r.PostForm
-	rd := requestData{Names: f.Get("names"), Days: strings.TrimSpace(f.Get("days")), KeyType: f.Get("key_type")}
+	rd := requestData{Names: f.Get("names"), Days: strings.TrimSpace(f.Get("days")), KeyType: f.Get("key_type"), Proof: f.Get("challenge")}
 	refuse := func(rd requestData) { d.renderRequest(w, r, v, http.StatusBadRequest, rd) }
+	proof, err := core.ParseProof(rd.Proof)
+	if err != nil {
+		rd.Error, rd.Field, rd.Proof = "Choose how to prove the names: HTTP or DNS.", "challenge", ""
+		refuse(rd)
+		return
+	}
 	req, keyType, fe := parseRequest(rd.Names, rd.Days, rd.KeyType)
 	if fe != nil {
 		rd.Error, rd.Field, rd.BadNames = fe.msg, fe.field, fe.names
 		refuse(rd)
 		return
 	}
-	d.request(w, r, v, core.CertificateRequest{Request: req, KeyType: keyType}, "Certificate issued.", func(status int, msg string) {
+	d.request(w, r, v, core.CertificateRequest{Request: req, KeyType: keyType, Proof: proof}, "Certificate issued.", func(status int, msg string) {
 		rd.Error, rd.Field = msg, "names"
 		d.renderRequest(w, r, v, status, rd)
 	})
@@ -101,10 +126,16 @@ func (d *Dashboard) request(w http.ResponseWriter, r *http.Request, v *viewer, c
 // names and key are the CSR's, the days the form's.
 func (d *Dashboard) handleRequestCSR(w http.ResponseWriter, r *http.Request, v *viewer) {
 	pasted := strings.TrimSpace(r.PostForm.Get("csr"))
-	rd := requestData{CSR: pasted, CSRDays: strings.TrimSpace(r.PostForm.Get("days"))}
+	rd := requestData{CSR: pasted, CSRDays: strings.TrimSpace(r.PostForm.Get("days")), Proof: r.PostForm.Get("challenge")}
 	refuse := func(field, msg string) {
 		rd.Error, rd.Field = msg, field
 		d.renderRequest(w, r, v, http.StatusBadRequest, rd)
+	}
+	proof, err := core.ParseProof(rd.Proof)
+	if err != nil {
+		rd.Proof = ""
+		refuse("csr", "Choose how to prove the names: HTTP or DNS.")
+		return
 	}
 	file, err := csrFile(r)
 	if err != nil {
@@ -140,7 +171,7 @@ func (d *Dashboard) handleRequestCSR(w http.ResponseWriter, r *http.Request, v *
 		d.fail(w, r, v, err)
 		return
 	}
-	d.request(w, r, v, core.CertificateRequest{Request: req, CSR: csr}, "Certificate issued for the key in your CSR.", func(status int, msg string) {
+	d.request(w, r, v, core.CertificateRequest{Request: req, CSR: csr, Proof: proof}, "Certificate issued for the key in your CSR.", func(status int, msg string) {
 		rd.Error, rd.Field = msg, "csr"
 		d.renderRequest(w, r, v, status, rd)
 	})
