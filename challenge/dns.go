@@ -26,9 +26,7 @@ func DNSName(name string) string {
 // aliases) and passes if one of them is exactly Want. Neither the records
 // nor the names an alias led to are ever repeated in a reason.
 func (c *Checker) checkDNS(ctx context.Context, t Target) *Error {
-	fail := func(r reason, err error) *Error {
-		return &Error{Identifier: t.Identifier, Code: r.code, Reason: r.text, Err: err}
-	}
+	fail := failer(t.Identifier)
 	at := DNSName(t.Identifier)
 	rrs, err := c.dns.records(ctx, at, dnsmessage.TypeTXT)
 	if err != nil {

@@ -61,6 +61,13 @@ type reason struct {
 
 func (e *Error) Error() string { return e.Identifier + ": " + e.Reason }
 
+// failer makes the failures of one identifier's check.
+func failer(id string) func(r reason, err error) *Error {
+	return func(r reason, err error) *Error {
+		return &Error{Identifier: id, Code: r.code, Reason: r.text, Err: err}
+	}
+}
+
 func (e *Error) Unwrap() error { return e.Err }
 
 // dialError marks a failure to connect, before any byte was sent.

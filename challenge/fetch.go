@@ -55,9 +55,7 @@ func (c *Checker) CheckOne(ctx context.Context, requester string, t Target) erro
 }
 
 func (c *Checker) checkOne(ctx context.Context, requester string, t Target) *Error {
-	fail := func(r reason, err error) *Error {
-		return &Error{Identifier: t.Identifier, Code: r.code, Reason: r.text, Err: err}
-	}
+	fail := failer(t.Identifier)
 	if r, err := c.unfit(t); r.text != "" {
 		return fail(r, err)
 	}
@@ -144,9 +142,7 @@ func (c *Checker) addresses(ctx context.Context, id string) ([]netip.Addr, strin
 // one answers.
 func (c *Checker) checkHTTP(ctx context.Context, t Target) *Error {
 	id := t.Identifier
-	fail := func(r reason, err error) *Error {
-		return &Error{Identifier: id, Code: r.code, Reason: r.text, Err: err}
-	}
+	fail := failer(id)
 	addrs, host, r, err := c.addresses(ctx, id)
 	if r != nil {
 		return fail(*r, err)
@@ -202,9 +198,7 @@ func hostHeader(host string, port int) string {
 // judge decides on an answer. Only a 200 whose bounded body matches passes.
 func (c *Checker) judge(ctx context.Context, id string, resp *http.Response, want string) *Error {
 	defer resp.Body.Close()
-	fail := func(r reason, err error) *Error {
-		return &Error{Identifier: id, Code: r.code, Reason: r.text, Err: err}
-	}
+	fail := failer(id)
 	switch code := resp.StatusCode; {
 	case code >= 300 && code < 400:
 		return fail(reason{CodeRedirect, fmt.Sprintf("redirects are not followed (HTTP %d)", code)}, nil)

@@ -30,9 +30,7 @@ var OIDACMEIdentifier = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 31}
 // certificate is repeated in a reason.
 func (c *Checker) checkTLSALPN(ctx context.Context, t Target) *Error {
 	id := t.Identifier
-	fail := func(r reason, err error) *Error {
-		return &Error{Identifier: id, Code: r.code, Reason: r.text, Err: err}
-	}
+	fail := failer(id)
 	addrs, host, r, err := c.addresses(ctx, id)
 	if r != nil {
 		return fail(*r, err)
@@ -63,9 +61,7 @@ func (c *Checker) checkTLSALPN(ctx context.Context, t Target) *Error {
 // exactly the identifier (one SAN), with a critical acmeIdentifier that is
 // the SHA-256 of the key authorization (RFC 8737 3).
 func (c *Checker) judgeTLS(ctx context.Context, id string, conn net.Conn, sni, keyAuth string) *Error {
-	fail := func(r reason, err error) *Error {
-		return &Error{Identifier: id, Code: r.code, Reason: r.text, Err: err}
-	}
+	fail := failer(id)
 	tc := tls.Client(conn, &tls.Config{
 		ServerName: sni,
 		NextProtos: []string{ALPNProtocol},

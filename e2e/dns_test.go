@@ -334,33 +334,8 @@ func TestTLSALPN01_Caddy(t *testing.T) {
 	respond "hello"
 }
 `, httpPort, httpsPort, data, name, srv.URL, kid, hmac)
-	if err := os.WriteFile(filepath.Join(dir, "Caddyfile"), []byte(caddyfile), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("caddy", "run", "--config", filepath.Join(dir, "Caddyfile"), "--adapter", "caddyfile")
-	cmd.Dir = dir
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "XDG_DATA_HOME=" + data, "XDG_CONFIG_HOME=" + data}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		found, _ := filepath.Glob(filepath.Join(data, "certificates", "*", name, name+".crt"))
-		if len(found) == 1 {
-			leaf := leafOf(t, dir, found[0], name)
-			if owner, _ := listed(t, dir, leaf); owner != "dave" {
-				t.Errorf("caddy's certificate owned by %q", owner)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("caddy got no certificate\n%s", out.String())
-		}
-		time.Sleep(200 * time.Millisecond)
+	leaf := caddyCertificate(t, dir, caddyfile, name)
+	if owner, _ := listed(t, dir, leaf); owner != "dave" {
+		t.Errorf("caddy's certificate owned by %q", owner)
 	}
 }
