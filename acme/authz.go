@@ -2,6 +2,7 @@ package acme
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -14,6 +15,7 @@ type authorization struct {
 	Status     string          `json:"status"`
 	Expires    string          `json:"expires,omitempty"`
 	Challenges []challengeJSON `json:"challenges"`
+	Wildcard   bool            `json:"wildcard,omitempty"`
 }
 
 // challengeJSON is the JSON form of a challenge (RFC 8555 7.1.5, 8.3).
@@ -31,6 +33,10 @@ func (s *Server) authzJSON(az *storage.ACMEAuthz) authorization {
 		Identifier: identifier(az.Identifier),
 		Status:     az.Status,
 		Expires:    timestamp(az.Expires),
+	}
+	// RFC 8555 7.1.4: a wildcard's authorization names its base name.
+	if base, ok := strings.CutPrefix(az.Identifier.Value, "*."); ok && az.Identifier.Type == "dns" {
+		out.Identifier.Value, out.Wildcard = base, true
 	}
 	for i := range az.Challenges {
 		out.Challenges = append(out.Challenges, s.challengeJSON(az, i))

@@ -23,7 +23,7 @@ func TestDirectory(t *testing.T) {
 	r.json(t, &dir)
 	for key, path := range map[string]string{
 		"newNonce": "/acme/new-nonce", "newAccount": "/acme/new-account", "newOrder": "/acme/new-order",
-		"revokeCert": "/acme/revoke-cert", "keyChange": "/acme/key-change",
+		"revokeCert": "/acme/revoke-cert", "keyChange": "/acme/key-change", "renewalInfo": "/acme/renewal-info",
 	} {
 		if dir[key] != e.url+path {
 			t.Errorf("directory %s = %v, want %s", key, dir[key], e.url+path)
@@ -181,7 +181,7 @@ func TestNewOrder_Rejected(t *testing.T) {
 		payload any
 		typ     string
 	}{
-		{"Wildcard", map[string]any{"identifiers": dns("*.app.test")}, "rejectedIdentifier"},
+		{"DoubleWildcard", map[string]any{"identifiers": dns("*.*.app.test")}, "rejectedIdentifier"},
 		{"BadName", map[string]any{"identifiers": dns("bad_name.test")}, "rejectedIdentifier"},
 		{"BadIP", map[string]any{"identifiers": []identifier{{"ip", "300.1.1.1"}}}, "rejectedIdentifier"},
 		{"Email", map[string]any{"identifiers": []identifier{{"email", "a@b.test"}}}, "unsupportedIdentifier"},

@@ -30,6 +30,8 @@ import (
 	"certmaker/ca"
 	"certmaker/config"
 	"certmaker/core"
+	"certmaker/internal/alpntest"
+	"certmaker/internal/dnstest"
 	"certmaker/internal/testdb"
 	"certmaker/internal/testlog"
 	"certmaker/store"
@@ -57,7 +59,9 @@ type envOptions struct {
 	defaultUser string // for noEAB
 	dir         string // where the database goes; "" is a temp dir
 	log         *testlog.Buffer
-	clock       *clock // nil is the real time
+	clock       *clock           // nil is the real time
+	dns         *dnstest.Server  // the DNS server dns-01 asks; nil: none
+	alpn        *alpntest.Server // where tls-alpn-01 connects; nil: port 443
 }
 
 // clock is the server's time, which a test moves on.
@@ -160,7 +164,14 @@ func (e *env) config() config.Config {
 			cfg.Challenge.Hosts[name] = append(cfg.Challenge.Hosts[name], a.String())
 		}
 	}
-	cfg.ACME = config.ACME{Enabled: true, RequireEAB: !e.opts.noEAB, DefaultUser: e.opts.defaultUser, HTTP01Port: e.solver.port, Days: 30}
+	cfg.ACME = config.ACME{Enabled: true, RequireEAB: !e.opts.noEAB, DefaultUser: e.opts.defaultUser, HTTP01Port: e.solver.port, TLSALPN01Port: 443, Days: 30}
+	if e.opts.dns != nil {
+		cfg.Challenge.DNSResolvers = []string{e.opts.dns.Addr.String()}
+	}
+	if e.opts.alpn != nil {
+		cfg.ACME.TLSALPN01Port = e.opts.alpn.Port
+		cfg.Challenge.AllowedPorts = append(cfg.Challenge.AllowedPorts, e.opts.alpn.Port)
+	}
 	return cfg
 }
 
@@ -334,6 +345,16 @@ func (r response) wantProblem(t testing.TB, status int, typ string) problemDoc {
 // do sends a raw request to a path or absolute URL.
 func (e *env) do(method, url, contentType string, body []byte) response {
 	e.t.Helper()
+	h := http.Header{}
+	if contentType != "" {
+		h.Set("Content-Type", contentType)
+	}
+	return e.doHeader(method, url, h, body)
+}
+
+// doHeader sends a raw request with headers.
+func (e *env) doHeader(method, url string, h http.Header, body []byte) response {
+	e.t.Helper()
 	if strings.HasPrefix(url, "/") {
 		url = e.url + url
 	}
@@ -341,9 +362,7 @@ func (e *env) do(method, url, contentType string, body []byte) response {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
+	req.Header = h
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
@@ -375,6 +394,7 @@ type jwsOptions struct {
 	nonce    string // override the nonce ("-" for none)
 	key      crypto.Signer
 	alg      jose.SignatureAlgorithm
+	accept   string // an Accept header for the request
 }
 
 // sign makes a flattened JWS of payload (nil is POST-as-GET).
@@ -453,7 +473,11 @@ func (c *client) post(url string, payload any, o jwsOptions) response {
 			c.t.Fatal(err)
 		}
 	}
-	r := c.e.do(http.MethodPost, url, "application/jose+json", c.sign(absolute(c.e, url), body, o))
+	h := http.Header{"Content-Type": {"application/jose+json"}}
+	if o.accept != "" {
+		h.Set("Accept", o.accept)
+	}
+	r := c.e.doHeader(http.MethodPost, url, h, c.sign(absolute(c.e, url), body, o))
 	if n := r.header.Get("Replay-Nonce"); n != "" {
 		c.nonce = n
 	}
@@ -527,6 +551,7 @@ type authzDoc struct {
 	Status     string         `json:"status"`
 	Identifier identifier     `json:"identifier"`
 	Challenges []challengeDoc `json:"challenges"`
+	Wildcard   bool           `json:"wildcard"`
 }
 
 type challengeDoc struct {
@@ -600,12 +625,18 @@ func (c *client) answer(o orderDoc) []challengeDoc {
 
 func http01(t testing.TB, az authzDoc) challengeDoc {
 	t.Helper()
+	return challengeOf(t, az, "http-01")
+}
+
+// challengeOf is the authorization's challenge of type typ.
+func challengeOf(t testing.TB, az authzDoc, typ string) challengeDoc {
+	t.Helper()
 	for _, ch := range az.Challenges {
-		if ch.Type == "http-01" {
+		if ch.Type == typ {
 			return ch
 		}
 	}
-	t.Fatalf("no http-01 challenge in %+v", az)
+	t.Fatalf("no %s challenge in %+v", typ, az)
 	return challengeDoc{}
 }
 

@@ -26,6 +26,7 @@ type order struct {
 	Finalize       string       `json:"finalize"`
 	Certificate    string       `json:"certificate,omitempty"`
 	Error          *problem     `json:"error,omitempty"`
+	Replaces       string       `json:"replaces,omitempty"`
 }
 
 func (s *Server) orderJSON(o *storage.ACMEOrder) order {
@@ -34,6 +35,7 @@ func (s *Server) orderJSON(o *storage.ACMEOrder) order {
 		Expires:  timestamp(o.Expires),
 		Finalize: s.orderURL(o.ID) + "/finalize",
 		Error:    problemOf(o.Error),
+		Replaces: o.Replaces,
 	}
 	for _, id := range o.Identifiers {
 		out.Identifiers = append(out.Identifiers, identifier(id))
@@ -51,6 +53,9 @@ type newOrderRequest struct {
 	Identifiers []identifier `json:"identifiers"`
 	NotBefore   string       `json:"notBefore"`
 	NotAfter    string       `json:"notAfter"`
+	// Replaces is the certID (RFC 9773 5) of the certificate the order
+	// renews.
+	Replaces string `json:"replaces"`
 }
 
 // handleNewOrder makes an order and its authorizations (RFC 8555 7.4).
@@ -62,6 +67,13 @@ func (s *Server) handleNewOrder(w http.ResponseWriter, r *http.Request, _ httpro
 	oreq := core.ACMEOrderRequest{NotBefore: req.NotBefore, NotAfter: req.NotAfter}
 	for _, id := range req.Identifiers {
 		oreq.Identifiers = append(oreq.Identifiers, storage.ACMEIdentifier(id))
+	}
+	if req.Replaces != "" {
+		id, err := core.ParseCertID(req.Replaces)
+		if err != nil {
+			return err
+		}
+		oreq.Replaces = &id
 	}
 	o, err := s.core.NewACMEOrder(r.Context(), q.account, oreq)
 	if err != nil {
@@ -108,11 +120,18 @@ func (s *Server) handleFinalize(w http.ResponseWriter, r *http.Request, p httpro
 	return writeJSON(w, http.StatusOK, s.orderJSON(&o))
 }
 
+// pemChain is the certificate's media type (RFC 8555 7.4.2, 9.1).
+const pemChain = "application/pem-certificate-chain"
+
 // handleCertificate serves an order's certificate as a PEM chain (RFC
-// 8555 7.4.2).
+// 8555 7.4.2), the one format certmaker offers: an Accept that excludes
+// it is answered 406.
 func (s *Server) handleCertificate(w http.ResponseWriter, r *http.Request, p httprouter.Params, q *request) error {
 	if !q.postAsGet() {
 		return malformed("a certificate is read with POST-as-GET")
+	}
+	if !accepts(r.Header.Values("Accept"), pemChain) {
+		return newProblem(probMalformed, http.StatusNotAcceptable, "the certificate is served as %s only", pemChain)
 	}
 	serial, err := ca.ParseSerial(p.ByName("serial"))
 	if err != nil {
@@ -122,7 +141,7 @@ func (s *Server) handleCertificate(w http.ResponseWriter, r *http.Request, p htt
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "application/pem-certificate-chain")
+	w.Header().Set("Content-Type", pemChain)
 	w.WriteHeader(http.StatusOK)
 	w.Write(chain)
 	return nil

@@ -62,6 +62,8 @@ const (
 	pathAuthz      = "/acme/authz/"
 	pathChallenge  = "/acme/chall/"
 	pathCert       = "/acme/cert/"
+	// pathRenewalInfo is RFC 9773's renewalInfo: GET it with a certID.
+	pathRenewalInfo = "/acme/renewal-info"
 )
 
 func (s *Server) routes() {
@@ -98,6 +100,7 @@ func (s *Server) routes() {
 	s.handle(http.MethodPost, pathChallenge+":authz/:id", s.post(byKID, s.handleChallenge))
 	s.handle(http.MethodPost, pathCert+":serial", s.post(byKID, s.handleCertificate))
 	s.handle(http.MethodPost, pathRevokeCert, s.post(byEither, s.handleRevokeCert))
+	s.handle(http.MethodGet, pathRenewalInfo+"/:certid", s.handleRenewalInfo)
 }
 
 // ServeHTTP answers every ACME request with a fresh nonce (RFC 8555 6.5)
@@ -156,12 +159,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 }
 
 type directory struct {
-	NewNonce   string        `json:"newNonce"`
-	NewAccount string        `json:"newAccount"`
-	NewOrder   string        `json:"newOrder"`
-	RevokeCert string        `json:"revokeCert"`
-	KeyChange  string        `json:"keyChange"`
-	Meta       directoryMeta `json:"meta"`
+	NewNonce    string        `json:"newNonce"`
+	NewAccount  string        `json:"newAccount"`
+	NewOrder    string        `json:"newOrder"`
+	RevokeCert  string        `json:"revokeCert"`
+	KeyChange   string        `json:"keyChange"`
+	RenewalInfo string        `json:"renewalInfo"`
+	Meta        directoryMeta `json:"meta"`
 }
 
 type directoryMeta struct {
@@ -171,12 +175,13 @@ type directoryMeta struct {
 
 func (s *Server) handleDirectory(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
 	return writeJSON(w, http.StatusOK, directory{
-		NewNonce:   s.url(pathNewNonce),
-		NewAccount: s.url(pathNewAccount),
-		NewOrder:   s.url(pathNewOrder),
-		RevokeCert: s.url(pathRevokeCert),
-		KeyChange:  s.url(pathKeyChange),
-		Meta:       directoryMeta{Website: s.core.PublicURL(), ExternalAccountRequired: s.core.ACMERequiresBinding()},
+		NewNonce:    s.url(pathNewNonce),
+		NewAccount:  s.url(pathNewAccount),
+		NewOrder:    s.url(pathNewOrder),
+		RevokeCert:  s.url(pathRevokeCert),
+		KeyChange:   s.url(pathKeyChange),
+		RenewalInfo: s.url(pathRenewalInfo),
+		Meta:        directoryMeta{Website: s.core.PublicURL(), ExternalAccountRequired: s.core.ACMERequiresBinding()},
 	})
 }
 

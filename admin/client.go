@@ -170,6 +170,13 @@ func (c *Client) RevokeIntermediate(ctx context.Context, fingerprint, reason str
 	return out.Fingerprint, err
 }
 
+// RenewSoon implements Operator.
+func (c *Client) RenewSoon(ctx context.Context, fingerprint string, within time.Duration) (string, RenewalWindow, error) {
+	var out renewSoonResponse
+	err := c.do(ctx, http.MethodPost, "/roots/renew-soon/"+url.PathEscape(fingerprint), renewSoonRequest{Within: within}, &out)
+	return out.Fingerprint, RenewalWindow{Start: out.Start, End: out.End}, err
+}
+
 // Revoke implements Operator.
 func (c *Client) Revoke(ctx context.Context, id, reason string) error {
 	return c.do(ctx, http.MethodPost, "/certificates/"+url.PathEscape(id)+"/revoke", revokeRequest{Reason: reason}, nil)

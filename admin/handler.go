@@ -59,6 +59,7 @@ func Handler(op Operator) http.Handler {
 	r.POST("/roots/offline", h.takeRootOffline)
 	r.POST("/roots/crl", h.signRootCRL)
 	r.POST("/certificates", h.issue)
+	r.POST("/roots/renew-soon/:fp", h.renewSoon)
 	r.POST("/certificates/:id/revoke", h.revoke)
 	r.GET("/backup", h.backup)
 	r.POST("/rekey", h.rekey)
@@ -199,6 +200,26 @@ func (h *handler) revokeIntermediate(w http.ResponseWriter, r *http.Request, p h
 	}
 	fp, err := h.op.RevokeIntermediate(r.Context(), p.ByName("fp"), req.Reason, req.RootKey)
 	reply(w, fingerprintResponse{fp}, err)
+}
+
+type renewSoonRequest struct {
+	Within time.Duration `json:"within"`
+}
+
+type renewSoonResponse struct {
+	Fingerprint string    `json:"fingerprint"`
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end"`
+}
+
+func (h *handler) renewSoon(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
+	var req renewSoonRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
+		replyError(w, fmt.Errorf("%w: %v", ErrInvalid, err))
+		return
+	}
+	fp, win, err := h.op.RenewSoon(r.Context(), p.ByName("fp"), req.Within)
+	reply(w, renewSoonResponse{Fingerprint: fp, Start: win.Start, End: win.End}, err)
 }
 
 // statuses is the admin protocol's one table from the core's error kinds

@@ -76,7 +76,16 @@ type Operator interface {
 	// RevokeACMEEAB deletes an EAB key and deactivates the accounts it
 	// bound; it returns how many.
 	RevokeACMEEAB(ctx context.Context, kid string) (deactivated int, err error)
+	// RenewSoon pulls the ACME renewal window (RFC 9773) of every
+	// certificate a root or intermediate (fingerprint, or a unique prefix
+	// of at least 16 hex digits) and the CAs under it issued until now
+	// forward to the coming within; it returns the CA's fingerprint and
+	// the window.
+	RenewSoon(ctx context.Context, fingerprint string, within time.Duration) (string, RenewalWindow, error)
 }
+
+// RenewalWindow is when ACME clients are told to renew.
+type RenewalWindow = core.RenewalWindow
 
 // Local runs the operations in this process, on the core: inside a
 // running server (behind the socket's Handler), or on the file itself
@@ -193,6 +202,11 @@ func parseRootKey(der []byte) (crypto.Signer, error) {
 		return nil, fmt.Errorf("%w: the root key: %v", ErrInvalid, err)
 	}
 	return k, nil
+}
+
+// RenewSoon pulls the renewal window of a CA's certificates forward.
+func (l *Local) RenewSoon(ctx context.Context, fingerprint string, within time.Duration) (string, RenewalWindow, error) {
+	return l.Core.RenewSoon(ctx, l.actor(ctx), fingerprint, within)
 }
 
 // Revoke revokes any certificate: the operator is not bound by the owner

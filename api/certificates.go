@@ -20,21 +20,41 @@ func (s *Server) handleRequest(w http.ResponseWriter, r *http.Request, _ httprou
 		Error(w, r, err)
 		return
 	}
-	_, req, kt, err := decodeSimple(body)
+	sr, req, kt, err := decodeSimple(body)
 	if err != nil {
 		Error(w, r, err)
 		return
 	}
-	s.answerRequested(w, r, a, core.CertificateRequest{Request: req, KeyType: kt})
+	proof, err := core.ParseProof(sr.Challenge)
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	s.answerRequested(w, r, a, core.CertificateRequest{Request: req, KeyType: kt, Proof: proof})
+}
+
+// dnsChallenge is the 202 answer to a request that asked for a DNS proof:
+// the token and the solve URL, which an HTTP proof's answer gives as its
+// body and X-Challenge-Location header (the header is set here too), and
+// the TXT records to publish.
+type dnsChallenge struct {
+	Token    string           `json:"token"`
+	Location string           `json:"challenge_location"`
+	DNS      []core.DNSRecord `json:"dns"`
 }
 
 // answerRequested asks the core for a certificate: issued now (200 and
-// its serial), or a challenge to solve first (202 and its token).
+// its serial), or a challenge to solve first (202 and its token; for a
+// DNS proof, JSON with the records to publish too).
 func (s *Server) answerRequested(w http.ResponseWriter, r *http.Request, a core.Actor, cr core.CertificateRequest) {
 	res, err := s.core.Request(r.Context(), a, cr)
 	switch {
 	case err != nil:
 		Error(w, r, err)
+	case res.Challenge != nil && cr.Proof == core.ProofDNS:
+		loc := s.core.PublicURL() + prefixOf(r) + "/challenge/" + res.Challenge.ID + "/solve"
+		w.Header().Set("X-Challenge-Location", loc)
+		writeJSONStatus(w, http.StatusAccepted, dnsChallenge{Token: res.Challenge.Token, Location: loc, DNS: append([]core.DNSRecord{}, res.DNS...)})
 	case res.Challenge != nil:
 		w.Header().Set("X-Challenge-Location", s.core.PublicURL()+prefixOf(r)+"/challenge/"+res.Challenge.ID+"/solve")
 		writeText(w, http.StatusAccepted, res.Challenge.Token)
@@ -61,7 +81,12 @@ func (s *Server) handleRequestWithCSR(w http.ResponseWriter, r *http.Request, _ 
 		Error(w, r, err)
 		return
 	}
-	s.answerRequested(w, r, a, core.CertificateRequest{Request: req, CSR: csr})
+	proof, err := core.ParseProof(r.URL.Query().Get("challenge"))
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	s.answerRequested(w, r, a, core.CertificateRequest{Request: req, CSR: csr, Proof: proof})
 }
 
 func daysParam(r *http.Request) (int, error) {

@@ -40,6 +40,7 @@ type env struct {
 type envOptions struct {
 	challenge bool
 	hosts     map[string][]netip.Addr
+	dns       netip.AddrPort // the DNS server DNS proofs ask; zero: the system's
 	clock     func() time.Time
 	// seed writes into the store before the application opens it: a
 	// database as an older certmaker left it.
@@ -82,6 +83,9 @@ func (e *env) open(o envOptions) {
 	cfg.Challenge.Expiry = config.Duration{Duration: time.Hour}
 	cfg.Challenge.DeniedNetworks = nil
 	cfg.Challenge.Hosts = hostsConfig(o.hosts)
+	if o.dns.IsValid() {
+		cfg.Challenge.DNSResolvers = []string{o.dns.String()}
+	}
 	// The API alone, as these tests have always seen it: every path is
 	// the API's (a served certmaker hands other paths to the dashboard).
 	a, err := app.New(cfg, db, app.Options{Now: o.clock, NoDashboard: true})

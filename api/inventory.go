@@ -50,12 +50,16 @@ func (s *Server) handleCertificate(w http.ResponseWriter, r *http.Request, p htt
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
+	writeJSONStatus(w, http.StatusOK, v)
+}
+
+func writeJSONStatus(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		writeText(w, http.StatusInternalServerError, "internal error\n")
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
+	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
 }

@@ -31,6 +31,11 @@ type simpleRequest struct {
 	core.SimpleRequest
 	Subject subjectFields `json:"subject"`
 
+	// Challenge is how the names are proven when challenges are
+	// required: "http" (the default) or "dns" (core.ParseProof). It is
+	// the request's, not the certificate's, so it is not stored in it.
+	Challenge string `json:"challenge,omitempty"`
+
 	// Other clients' spellings, merged into the fields above by merge.
 	Emails           []string `json:"emails,omitempty"`
 	EmailAddressesGo []string `json:"emailaddresses,omitempty"`

@@ -129,11 +129,12 @@ func NewCore(cfg config.Config, st storage.Store, o Options) (*core.Service, err
 		KeyGenLimit:       o.KeyGenLimit,
 		ExpiryWarningDays: cfg.CA.ExpiryWarningDays,
 		ACME: core.ACMEConfig{
-			Enabled:     cfg.ACME.Enabled,
-			RequireEAB:  cfg.ACME.RequireEAB,
-			DefaultUser: cfg.ACME.DefaultUser,
-			HTTP01Port:  cfg.ACME.HTTP01Port,
-			Days:        cfg.ACME.Days,
+			Enabled:       cfg.ACME.Enabled,
+			RequireEAB:    cfg.ACME.RequireEAB,
+			DefaultUser:   cfg.ACME.DefaultUser,
+			HTTP01Port:    cfg.ACME.HTTP01Port,
+			TLSALPN01Port: cfg.ACME.TLSALPN01Port,
+			Days:          cfg.ACME.Days,
 		},
 		DefaultPolicy: defaultPolicy(cfg.Policy.Default),
 	})
@@ -243,6 +244,9 @@ func newACME(cfg config.Config, svc *core.Service, st Store, log *slog.Logger) (
 		// simple API only; every http-01 check will fail and say why.
 		log.Warn("acme.http01_port is not one of challenge.allowed_ports: http-01 challenges will fail", "err", err)
 	}
+	if err := svc.CheckPort(cfg.ACME.TLSALPN01Port); err != nil {
+		log.Warn("acme.tls_alpn01_port is not one of challenge.allowed_ports: tls-alpn-01 challenges will fail", "err", err)
+	}
 	srv, err := acme.New(acme.Config{Core: svc, Logger: log})
 	if err != nil {
 		return nil, err
@@ -261,7 +265,12 @@ func newChecker(cfg config.Config, o Options) (*challenge.Checker, error) {
 	if err != nil {
 		return nil, err
 	}
+	resolvers, err := cfg.DNSResolvers()
+	if err != nil {
+		return nil, err
+	}
 	return challenge.New(challenge.Config{
+		DNSServers:     resolvers,
 		Timeout:        cfg.Challenge.Timeout.Duration,
 		AllowedPorts:   cfg.Challenge.AllowedPorts,
 		DeniedNetworks: denied,

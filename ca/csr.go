@@ -2,6 +2,7 @@ package ca
 
 import (
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/pem"
 	"net/netip"
 	"slices"
@@ -38,6 +39,9 @@ func ParseCSR(data []byte) (*x509.CertificateRequest, *Request, error) {
 	req := &Request{
 		DNSNames: csr.DNSNames,
 		Emails:   csr.EmailAddresses,
+	}
+	if req.MustStaple, err = requestsMustStaple(csr); err != nil {
+		return nil, nil, err
 	}
 	for _, ip := range csr.IPAddresses {
 		a, ok := netip.AddrFromSlice(ip)
@@ -86,4 +90,39 @@ func commonNameInSANs(cn string, req *Request) bool {
 		m, err := NormalizeDNSName(d)
 		return err == nil && m == n
 	})
+}
+
+// OIDTLSFeature is the TLS Feature extension (RFC 7633), through which a
+// CSR asks for must-staple (certbot --must-staple, uacme -m).
+var OIDTLSFeature = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 24}
+
+// tlsFeatureStatusRequest is the one TLS feature certmaker honours:
+// status_request (RFC 6066), a stapled OCSP answer, which its own OCSP
+// responder gives.
+const tlsFeatureStatusRequest = 5
+
+// requestsMustStaple reports whether the CSR asks for the TLS Feature
+// status_request. A feature asked for is never dropped: any other, or a
+// malformed extension, refuses the CSR.
+func requestsMustStaple(csr *x509.CertificateRequest) (bool, error) {
+	found := false
+	for _, e := range csr.Extensions {
+		if !e.Id.Equal(OIDTLSFeature) {
+			continue
+		}
+		if found {
+			return false, Invalidf("the CSR asks for the TLS Feature extension twice")
+		}
+		found = true
+		var features []int
+		if rest, err := asn1.Unmarshal(e.Value, &features); err != nil || len(rest) > 0 || len(features) == 0 {
+			return false, Invalidf("the CSR's TLS Feature extension is malformed")
+		}
+		for _, f := range features {
+			if f != tlsFeatureStatusRequest {
+				return false, Invalidf("the CSR asks for TLS feature %d; only status_request (5, must-staple) is supported", f)
+			}
+		}
+	}
+	return found, nil
 }

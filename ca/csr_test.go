@@ -291,3 +291,43 @@ func FuzzParseCSR(f *testing.F) {
 		}
 	})
 }
+
+// TestParseCSR_MustStaple: a CSR asking for the TLS Feature status_request
+// (certbot --must-staple) gets it, and the leaf carries it; any other
+// feature, or a malformed extension, refuses the CSR rather than drop it.
+func TestParseCSR_MustStaple(t *testing.T) {
+	root := mustIssuer(t, ca.KeyECDSAP256, testNow)
+	a := mustAuthority(t, testNow, root)
+	key := mustKey(t, ca.KeyECDSAP256)
+	feature := func(value []byte) *x509.CertificateRequest {
+		return &x509.CertificateRequest{DNSNames: []string{"app.example.com"},
+			ExtraExtensions: []pkix.Extension{{Id: ca.OIDTLSFeature, Value: value}}}
+	}
+	_, req, err := ca.ParseCSR(csrPEM(t, key, feature([]byte{0x30, 0x03, 0x02, 0x01, 0x05})))
+	if err != nil || !req.MustStaple {
+		t.Fatalf("status_request: must-staple %v, %v", req != nil && req.MustStaple, err)
+	}
+	mustNormalize(t, req)
+	iss, err := a.Sign(req, key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := parsed(t, iss)
+	i := slices.IndexFunc(leaf.Extensions, func(e pkix.Extension) bool { return e.Id.Equal(ca.OIDTLSFeature) })
+	if i < 0 || leaf.Extensions[i].Critical || string(leaf.Extensions[i].Value) != "\x30\x03\x02\x01\x05" {
+		t.Errorf("the leaf's TLS Feature extension: %+v", leaf.Extensions)
+	}
+	if _, req, err := ca.ParseCSR(csrPEM(t, key, &x509.CertificateRequest{DNSNames: []string{"app.example.com"}})); err != nil || req.MustStaple {
+		t.Errorf("without the extension: must-staple %v, %v", req.MustStaple, err)
+	}
+	for name, value := range map[string][]byte{
+		"status_request_v2": {0x30, 0x03, 0x02, 0x01, 0x11},
+		"both":              {0x30, 0x06, 0x02, 0x01, 0x05, 0x02, 0x01, 0x11},
+		"empty":             {0x30, 0x00},
+		"not a sequence":    {0x02, 0x01, 0x05},
+	} {
+		if _, _, err := ca.ParseCSR(csrPEM(t, key, feature(value))); !errors.Is(err, ca.ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		}
+	}
+}

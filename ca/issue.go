@@ -51,6 +51,7 @@ func (a *Authority) Sign(req *Request, pub crypto.PublicKey) (*Issued, error) {
 		usage:           x509.KeyUsageDigitalSignature,
 		emailProtection: len(req.Emails) > 0,
 		domainValidated: len(req.DNSNames)+len(req.IPs) > 0 && req.Subject.isDomainValidated(),
+		mustStaple:      req.MustStaple,
 	}
 	if kt.IsRSA() {
 		// RSA key exchange in TLS 1.2 encrypts to the certificate's key.

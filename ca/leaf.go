@@ -179,6 +179,7 @@ type leaf struct {
 	dnsNames, emails    []string
 	ips                 []netip.Addr
 	domainValidated     bool
+	mustStaple          bool
 }
 
 // tbs encodes the TBSCertificate of l under profile p.
@@ -254,6 +255,14 @@ func (p *leafProfile) tbs(l *leaf) ([]byte, error) {
 		}
 	}
 	exts = append(exts, p.crldp)
+	if l.mustStaple {
+		// Last, where CreateCertificate puts a template's ExtraExtensions.
+		if err := add(OIDTLSFeature, false, func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1Int64(tlsFeatureStatusRequest) })
+		}); err != nil {
+			return nil, err
+		}
+	}
 
 	return encode(func(b *cryptobyte.Builder) {
 		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {

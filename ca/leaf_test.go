@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"net"
 	"net/netip"
 	"strings"
@@ -71,6 +72,9 @@ func referenceLeaf(t *testing.T, root *ca.Issuer, req *ca.Request, pub crypto.Pu
 		dv, _ := x509.OIDFromInts([]uint64{2, 23, 140, 1, 2, 1})
 		tmpl.Policies = []x509.OID{dv}
 	}
+	if req.MustStaple {
+		tmpl.ExtraExtensions = []pkix.Extension{{Id: ca.OIDTLSFeature, Value: []byte{0x30, 0x03, 0x02, 0x01, 0x05}}}
+	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, root.Cert, pub, root.Signer)
 	if err != nil {
 		t.Fatalf("CreateCertificate: %v", err)
@@ -95,6 +99,7 @@ func TestSign_MatchesCreateCertificate(t *testing.T) {
 		"organization": {DNSNames: []string{"app.example.com"}, Subject: ca.Subject{CommonName: "app.example.com", Organization: "Ünïcode & Co", Country: "DE", Locality: "Köln"}},
 		"dv subject":   {DNSNames: []string{"app.example.com"}, Subject: ca.Subject{CommonName: "app.example.com", Country: "DE"}},
 		"long":         {DNSNames: []string{"long.example.com"}, Days: 182},
+		"must-staple":  {DNSNames: []string{"app.example.com", "*.apps.example.com"}, IPs: []netip.Addr{netip.MustParseAddr("10.0.0.1")}, MustStaple: true},
 	}
 	keyTypes := []ca.KeyType{ca.KeyECDSAP256, ca.KeyECDSAP384, ca.KeyRSA2048, ca.KeyEd25519}
 	leafKeys := map[ca.KeyType]crypto.Signer{}

@@ -63,6 +63,9 @@ type Request struct {
 	// Days of validity; 0 means the authority's default, anything else is
 	// clamped to its bounds.
 	Days int
+	// MustStaple asks for the TLS Feature extension with status_request
+	// (RFC 7633): clients then insist on a stapled OCSP answer.
+	MustStaple bool
 }
 
 // Names lists every DNS name and IP address, the identifiers a challenge

@@ -72,6 +72,11 @@ type Config struct {
 	MaxPerRequester int
 	// MaxBody is the largest answer accepted, in bytes. Default 128.
 	MaxBody int64
+	// DNSServers answer the TXT lookups of DNS proofs (the operator's
+	// own DNS server, say); empty is SystemDNSServers. When given, and
+	// Resolver is nil, the addresses of the names HTTP and TLS proofs
+	// connect to are looked up there too, so every proof sees one DNS.
+	DNSServers []netip.AddrPort
 }
 
 // Checker fetches challenge tokens. It keeps nothing between checks but
@@ -85,6 +90,8 @@ type Checker struct {
 	concurrency int
 	maxBody     int64
 	client      *http.Client
+	dial        func(ctx context.Context, network, addr string) (net.Conn, error)
+	dns         *dnsClient
 	inFlight    *slots // shared by every Check
 }
 
@@ -149,12 +156,26 @@ func New(cfg Config) (*Checker, error) {
 		return nil, err
 	}
 	c.hosts = hosts
-	if c.resolver == nil {
-		c.resolver = net.DefaultResolver
-	}
 	dial := cfg.DialContext
 	if dial == nil {
 		dial = (&net.Dialer{}).DialContext
+	}
+	c.dial = dial
+	servers := slices.Clone(cfg.DNSServers)
+	for _, s := range servers {
+		if !s.IsValid() || s.Port() == 0 {
+			return nil, fmt.Errorf("DNS server %q is not an address and port", s)
+		}
+	}
+	if len(servers) > 0 && c.resolver == nil {
+		c.resolver = &dnsClient{servers: servers, dial: dial}
+	}
+	if len(servers) == 0 {
+		servers = SystemDNSServers()
+	}
+	c.dns = &dnsClient{servers: servers, dial: dial}
+	if c.resolver == nil {
+		c.resolver = net.DefaultResolver
 	}
 	c.client = &http.Client{
 		Transport: &http.Transport{

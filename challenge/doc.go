@@ -1,6 +1,11 @@
-// Package challenge owns the HTTP ownership check: before certmaker issues a
-// certificate, it fetches a token over plain HTTP from every DNS name and IP
-// address of the request and compares it with the token it handed out.
+// Package challenge owns the proofs of control of a name: before certmaker
+// issues a certificate, it checks every DNS name and IP address of the
+// request in one of three ways (a Target's Method): it fetches a token over
+// plain HTTP from the name (HTTP: certmaker's own challenge, ACME
+// http-01), looks up a TXT record at _acme-challenge.<name> through the
+// operator's DNS servers (DNS: ACME dns-01, the only proof of a wildcard's
+// base name), or connects with TLS and the ALPN protocol acme-tls/1 and
+// reads the certificate the name presents (TLSALPN: ACME tls-alpn-01).
 //
 // # Basics
 //
@@ -12,6 +17,16 @@
 //
 // The path and the expected body are parameters of each Target, so the same
 // fetch serves certmaker's own challenge (WellKnownPath) and ACME http-01.
+// Every method shares the timeout, the slots in flight and each
+// requester's fair share of them; HTTP and TLSALPN share the resolver,
+// the denied networks and the allowed ports.
+//
+// DNS lookups are made by the checker's own small client (dnsclient.go):
+// it asks Config.DNSServers (or /etc/resolv.conf's) directly over UDP,
+// and TCP for a truncated answer, keeps no cache, checks that an answer
+// is the one to its query (id and question), and follows CNAMEs itself,
+// at most eight, so that an alias out of an authoritative server's zone is
+// followed as well as a recursive resolver's whole chain.
 //
 // # Caveats
 //

@@ -43,7 +43,14 @@ const (
 	CodeNotFound         // HTTP 404
 	CodeStatus           // another HTTP status than 200
 	CodeTooLarge         // a body larger than the token could be
-	CodeWrongToken       // a 200 with something else than the token
+	CodeWrongToken       // a 200 with something else than the token (a TXT record or a TLS certificate for another proof)
+
+	// Added with the DNS and TLS proofs; new codes go last, so that the
+	// numbers above keep their meaning.
+	CodeNoRecord       // DNS: the name has no TXT record, or does not exist
+	CodeDNSServer      // DNS: the resolvers failed, refused, or sent no usable answer
+	CodeTLS            // TLS: no handshake, or not with the acme-tls/1 protocol
+	CodeBadCertificate // TLS: the certificate is not a proof for the name (no or a wrong acmeIdentifier, other names)
 )
 
 // reason is a failure's code and its sentence.
@@ -53,6 +60,13 @@ type reason struct {
 }
 
 func (e *Error) Error() string { return e.Identifier + ": " + e.Reason }
+
+// failer makes the failures of one identifier's check.
+func failer(id string) func(r reason, err error) *Error {
+	return func(r reason, err error) *Error {
+		return &Error{Identifier: id, Code: r.code, Reason: r.text, Err: err}
+	}
+}
 
 func (e *Error) Unwrap() error { return e.Err }
 

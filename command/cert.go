@@ -42,8 +42,35 @@ func certCommand() *cli.Command {
 				Flags:  []cli.Flag{&cli.StringFlag{Name: "reason", Usage: "RFC 5280 `REASON`: keyCompromise, superseded, cessationOfOperation, affiliationChanged, privilegeWithdrawn"}},
 				Action: cmdCertRevoke,
 			},
+			{
+				Name:  "renew-soon",
+				Usage: "tell ACME clients (RFC 9773 renewal info) to renew every certificate of a root or intermediate now, e.g. after a key compromise",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "root", Required: true, Usage: "the root or intermediate `FINGERPRINT` (or its first 16 hex digits, as status prints them); a root's covers its intermediates"},
+					&cli.DurationFlag{Name: "within", Value: time.Hour, Usage: "spread the renewals over `DURATION` from now (1m to 720h)"},
+				},
+				Action: cmdCertRenewSoon,
+			},
 		},
 	}
+}
+
+// cmdCertRenewSoon pulls the renewal window of a CA's certificates
+// forward: ACME clients that ask for renewal information renew within it.
+func cmdCertRenewSoon(c *cli.Context) error {
+	if c.NArg() != 0 {
+		return fmt.Errorf("cert renew-soon takes no arguments: name the CA with --root FINGERPRINT")
+	}
+	return withOperator(c, func(ctx context.Context, op admin.Operator) error {
+		fp, win, err := op.RenewSoon(ctx, c.String("root"), c.Duration("within"))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.Writer, "certificates issued under %s until now: renewal window %s to %s\n",
+			ca.Colons(fp), win.Start.UTC().Format(time.RFC3339), win.End.UTC().Format(time.RFC3339))
+		fmt.Fprintln(c.App.Writer, "ACME clients that ask for renewal information (RFC 9773) renew within it; others renew on their own schedule")
+		return nil
+	})
 }
 
 // cmdCertList prints certificates page by page as they arrive, so that

@@ -64,6 +64,8 @@ type ACME struct {
 	DefaultUser string `toml:"default_user"`
 	// HTTP01Port is where http-01 challenge tokens are fetched.
 	HTTP01Port int `toml:"http01_port"`
+	// TLSALPN01Port is where tls-alpn-01 proofs are asked for.
+	TLSALPN01Port int `toml:"tls_alpn01_port"`
 	// Days is the validity of certificates issued over ACME, clamped to
 	// [certificates] min_days..max_days.
 	Days int `toml:"days"`
@@ -205,6 +207,10 @@ type Challenge struct {
 	Concurrency    int                 `toml:"concurrency"`
 	// MaxPending bounds one user's unsolved, unexpired challenges.
 	MaxPending int `toml:"max_pending"`
+	// DNSResolvers answer the TXT lookups of DNS proofs, "host:port" or
+	// a bare address (port 53); empty is /etc/resolv.conf's. When set,
+	// HTTP and TLS proofs look up addresses there too.
+	DNSResolvers []string `toml:"dns_resolvers"`
 }
 
 // Duration reads "5s" or "24h" from TOML.
@@ -256,8 +262,9 @@ func Default() Config {
 			DeniedNetworks: []string{"169.254.0.0/16", "fe80::/10"},
 			Concurrency:    4,
 			MaxPending:     100,
+			DNSResolvers:   []string{},
 		},
-		ACME:   ACME{Enabled: true, RequireEAB: true, HTTP01Port: 80, Days: 90},
+		ACME:   ACME{Enabled: true, RequireEAB: true, HTTP01Port: 80, TLSALPN01Port: 443, Days: 90},
 		Notify: Notify{URLs: []string{}, Format: "json", Interval: Duration{time.Hour}},
 		Policy: Policy{Default: UserPolicy{Allow: []string{}, Deny: []string{}, KeyTypes: []string{}, Challenge: "default"}},
 	}
@@ -411,6 +418,9 @@ func (c *Config) Validate() error {
 	if _, err := c.Hosts(); err != nil {
 		return err
 	}
+	if _, err := c.DNSResolvers(); err != nil {
+		return err
+	}
 	if err := c.validateNotify(); err != nil {
 		return err
 	}
@@ -451,6 +461,9 @@ func (c *Config) validateACME() error {
 	if a.HTTP01Port < 1 || a.HTTP01Port > 65535 {
 		return fmt.Errorf("acme.http01_port %d: want 1 to 65535", a.HTTP01Port)
 	}
+	if a.TLSALPN01Port < 1 || a.TLSALPN01Port > 65535 {
+		return fmt.Errorf("acme.tls_alpn01_port %d: want 1 to 65535", a.TLSALPN01Port)
+	}
 	if a.Days < 0 || a.Days > 3650 {
 		return fmt.Errorf("acme.days %d: want 0 (certificates.default_days) to 3650", a.Days)
 	}
@@ -469,6 +482,24 @@ func (c *Config) DeniedNetworks() ([]netip.Prefix, error) {
 			return nil, fmt.Errorf("challenge.denied_networks: %q is not a network such as \"10.0.0.0/8\"", s)
 		}
 		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// DNSResolvers parses challenge.dns_resolvers: "192.168.1.1:53",
+// "[fd00::53]:53", or a bare address for port 53.
+func (c *Config) DNSResolvers() ([]netip.AddrPort, error) {
+	var out []netip.AddrPort
+	for _, s := range c.Challenge.DNSResolvers {
+		if a, err := netip.ParseAddr(s); err == nil {
+			out = append(out, netip.AddrPortFrom(a, 53))
+			continue
+		}
+		ap, err := netip.ParseAddrPort(s)
+		if err != nil || ap.Port() == 0 {
+			return nil, fmt.Errorf("challenge.dns_resolvers: %q is not an address such as \"192.168.1.1:53\" or \"192.168.1.1\"", s)
+		}
+		out = append(out, ap)
 	}
 	return out, nil
 }

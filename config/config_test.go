@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -86,6 +87,9 @@ allowed_ports = [80, 8080]
 		{"NotifyFormat", "[notify]\nformat = \"slack\"\n", "notify.format"},
 		{"NotifyWarnDays", "[notify]\nwarn_days = -1\n", "notify.warn_days"},
 		{"NotifyInterval", "[notify]\ninterval = \"10ms\"\n", "notify.interval"},
+		{"DNSResolver", "[challenge]\ndns_resolvers = [\"dns.home.lan:53\"]\n", "challenge.dns_resolvers"},
+		{"DNSResolverPort", "[challenge]\ndns_resolvers = [\"192.168.1.1:0\"]\n", "challenge.dns_resolvers"},
+		{"TLSALPNPort", "[acme]\ntls_alpn01_port = 0\n", "acme.tls_alpn01_port"},
 		{"Syntax", "[server\n", "toml"},
 	}
 	for _, c := range bad {
@@ -100,6 +104,16 @@ allowed_ports = [80, 8080]
 		_, err := load(t, "[notify]\nurls = [\"https://ntfy.sh/ok\", \"ftp://x/s3cret\"]\n")
 		if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "entry 2") {
 			t.Errorf("bad webhook URL: %v", err)
+		}
+	})
+	t.Run("DNSResolvers", func(t *testing.T) {
+		cfg, err := load(t, "[challenge]\ndns_resolvers = [\"192.168.1.1\", \"127.0.0.53:5353\", \"[fd00::53]:53\"]\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := cfg.DNSResolvers()
+		if err != nil || fmt.Sprint(got) != "[192.168.1.1:53 127.0.0.53:5353 [fd00::53]:53]" {
+			t.Errorf("dns_resolvers read as %v, %v", got, err)
 		}
 	})
 	t.Run("UnprivilegedPortAllowed", func(t *testing.T) {

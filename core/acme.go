@@ -13,9 +13,10 @@ import (
 // Boulder's registration authority holds them for its front end: accounts
 // and the External Account Binding that decides which user one acts for
 // (acmeaccount.go, acmeeab.go), orders and the names they may ask for
-// (acmeorder.go), authorizations and what an http-01 proof must show
-// (acmeauthz.go), finalize (acmefinalize.go), and which of them a request
-// of this process is working on (acmeclaim.go). The acme package verifies
+// (acmeorder.go), authorizations and what an http-01, dns-01 or
+// tls-alpn-01 proof must show (acmeauthz.go), finalize (acmefinalize.go),
+// renewal information (acmeari.go), and which of them a request of this
+// process is working on (acmeclaim.go). The acme package verifies
 // JWS and nonces, decodes, calls these and encodes; it keeps nothing.
 //
 // Every call takes the account of a request whose signature the door has
@@ -33,6 +34,9 @@ type ACMEConfig struct {
 	DefaultUser string
 	// HTTP01Port is where http-01 tokens are fetched; default 80.
 	HTTP01Port int
+	// TLSALPN01Port is where tls-alpn-01 proofs are asked for; default
+	// 443 (RFC 8737 3).
+	TLSALPN01Port int
 	// Days is the validity asked for ACME certificates; the authority
 	// clamps it. 0 is the authority's default.
 	Days int
@@ -42,12 +46,17 @@ func (c *ACMEConfig) check() error {
 	if c.HTTP01Port == 0 {
 		c.HTTP01Port = 80
 	}
+	if c.TLSALPN01Port == 0 {
+		c.TLSALPN01Port = 443
+	}
 	switch {
 	case !c.Enabled:
 	case !c.RequireEAB && c.DefaultUser == "":
 		return errors.New("acme: without require_eab, a default user is needed for accounts without a binding")
 	case c.HTTP01Port < 1 || c.HTTP01Port > 65535:
 		return errors.New("acme: http-01 port outside 1..65535")
+	case c.TLSALPN01Port < 1 || c.TLSALPN01Port > 65535:
+		return errors.New("acme: tls-alpn-01 port outside 1..65535")
 	}
 	return nil
 }

@@ -2,16 +2,60 @@ package core
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 
+	"certmaker/ca"
 	"certmaker/challenge"
 	"certmaker/storage"
 )
 
-// http01 is the one ACME challenge type certmaker offers (RFC 8555 8.3).
-const http01 = "http-01"
+// The ACME challenge types certmaker offers.
+const (
+	http01    = "http-01"     // RFC 8555 8.3
+	dns01     = "dns-01"      // RFC 8555 8.4
+	tlsALPN01 = "tls-alpn-01" // RFC 8737
+)
+
+// challengeTypes are the types that can prove id: a wildcard only dns-01
+// (its base name's TXT record, RFC 8555 7.1.3), an IP address not dns-01
+// (RFC 8738 7), a DNS name any of the three.
+func challengeTypes(id storage.ACMEIdentifier) []string {
+	switch {
+	case id.Type == "ip":
+		return []string{http01, tlsALPN01}
+	case ca.IsWildcard(id.Value):
+		return []string{dns01}
+	}
+	return []string{http01, dns01, tlsALPN01}
+}
+
+// acmeTarget is what the checker must see to accept challenge ch of az
+// for the account, and how an outcome names the check: the key
+// authorization (token "." thumbprint) served over HTTP, its SHA-256 in
+// base64url as the TXT record at _acme-challenge.<name> (a wildcard's base
+// name), or its SHA-256 in the acmeIdentifier of the certificate a TLS
+// server shows for acme-tls/1.
+func (s *Service) acmeTarget(a *storage.ACMEAccount, az *storage.ACMEAuthz, ch storage.ACMEChallenge) (challenge.Target, string) {
+	keyAuth := ch.Token + "." + a.Thumbprint
+	id := az.Identifier.Value
+	switch ch.Type {
+	case dns01:
+		sum := sha256.Sum256([]byte(keyAuth))
+		return challenge.Target{Method: challenge.DNS, Identifier: id, Want: base64.RawURLEncoding.EncodeToString(sum[:])},
+			"dns-01 for " + id
+	case tlsALPN01:
+		port := s.acme.TLSALPN01Port
+		return challenge.Target{Method: challenge.TLSALPN, Identifier: id, Port: port, Want: keyAuth},
+			fmt.Sprintf("tls-alpn-01 for %s on port %d", id, port)
+	}
+	port := s.acme.HTTP01Port
+	return challenge.Target{Identifier: id, Port: port, Path: "/.well-known/acme-challenge/" + ch.Token, Want: keyAuth},
+		fmt.Sprintf("http-01 for %s on port %d", id, port)
+}
 
 // ACMEAuthz reads one of the account's authorizations as a client sees it
 // now (authzView).
@@ -156,20 +200,11 @@ func (s *Service) RespondACMEChallenge(ctx context.Context, a *storage.ACMEAccou
 // longer pending.
 var errNotPending = errors.New("challenge is not pending")
 
-// validate proves the identifier with http-01 and records the outcome.
-// What the proof must show (RFC 8555 8.3): the token's file on the
-// configured port holds the token and the account key's thumbprint. The
-// checker bounds the fetches of the account's user, whichever door they
-// come from.
+// validate proves the identifier with the challenge's type (acmeTarget
+// says what the proof must show) and records the outcome. The checker
+// bounds the checks of the account's user, whichever door they come from.
 func (s *Service) validate(ctx context.Context, a *storage.ACMEAccount, az *storage.ACMEAuthz, idx int) (storage.ACMEAuthz, error) {
-	ch := az.Challenges[idx]
-	port := s.acme.HTTP01Port
-	target := challenge.Target{
-		Identifier: az.Identifier.Value,
-		Port:       port,
-		Path:       "/.well-known/acme-challenge/" + ch.Token,
-		Want:       ch.Token + "." + a.Thumbprint,
-	}
+	target, what := s.acmeTarget(a, az, az.Challenges[idx])
 	checkErr := errors.New("no challenge checker")
 	if s.checker != nil {
 		// A client hanging up must not leave the challenge half-recorded;
@@ -184,7 +219,7 @@ func (s *Service) validate(ctx context.Context, a *storage.ACMEAccount, az *stor
 		if errors.As(checkErr, &chErr) {
 			reason = chErr.Reason
 		}
-		checkErr = Errorf(KindOf(checkErr), "http-01 for %s on port %d: %s", az.Identifier.Value, port, reason)
+		checkErr = Errorf(KindOf(checkErr), "%s: %s", what, reason)
 	}
 	now := s.ca.Now().UTC()
 	updated, _, err := s.store.UpdateACMEAuthz(az.ID, func(stored *storage.ACMEAuthz) error {
@@ -207,6 +242,7 @@ func (s *Service) validate(ctx context.Context, a *storage.ACMEAccount, az *stor
 	if err := s.noteWrite(ctx, err); err != nil {
 		return updated, err
 	}
-	s.audit(ctx, ACMEActor(a), "acme.challenge.validate", az.ID, checkErr, slog.String("identifier", az.Identifier.Value))
+	s.audit(ctx, ACMEActor(a), "acme.challenge.validate", az.ID, checkErr,
+		slog.String("identifier", az.Identifier.Value), slog.String("type", az.Challenges[idx].Type))
 	return updated, nil
 }

@@ -139,8 +139,8 @@ func (s *Service) authorized(o *storage.ACMEOrder) error {
 // finalizeRequest checks the finalize CSR against the order and the
 // policy of the account's user, and returns it with what to sign: only
 // the order's names (an ACME order proves control of names, nothing of an
-// organization or a place the CSR may claim) and the configured validity,
-// at most the policy's.
+// organization or a place the CSR may claim), must-staple if the CSR asks
+// for it, and the configured validity, at most the policy's.
 func (s *Service) finalizeRequest(ctx context.Context, a *storage.ACMEAccount, o *storage.ACMEOrder, der []byte) (*x509.CertificateRequest, *ca.Request, error) {
 	bad := func(format string, args ...any) (*x509.CertificateRequest, *ca.Request, error) {
 		return nil, nil, Errorf(BadCSR, format, args...)
@@ -176,6 +176,9 @@ func (s *Service) finalizeRequest(ctx context.Context, a *storage.ACMEAccount, o
 	req := identifiersRequest(o.Identifiers)
 	req.Subject.CommonName = parsed.Subject.CommonName
 	req.Days = s.acme.Days
+	// Asked for in the CSR (certbot --must-staple): honoured, since
+	// certmaker answers OCSP; ca.ParseCSR refused any other feature.
+	req.MustStaple = parsed.MustStaple
 	if err := req.Normalize(); err != nil {
 		return bad("%w", err)
 	}

@@ -17,14 +17,19 @@ type ACMEOrderRequest struct {
 	Identifiers []storage.ACMEIdentifier
 	// NotBefore and NotAfter are refused: certmaker sets the validity.
 	NotBefore, NotAfter string
+	// Replaces is the certificate the order renews (RFC 9773 5), as
+	// ParseCertID reads it; nil if none.
+	Replaces *CertID
 }
 
 // NewACMEOrder makes an order for the identifiers, with an authorization
-// for each: one of the account's that is valid for a while yet (reused),
-// else a new one with an http-01 challenge, valid from the start for the
-// names certmaker never checks (challenge.Exempt). The order and its new
-// authorizations are one commit. Errors: Invalid, RejectedIdentifier (a
-// name no challenge can prove, a wildcard, or one outside the root's name
+// for each: one of the account's that is valid for a while yet (reused;
+// a wildcard's is its own, never its base name's), else a new one with
+// the challenges that can prove it (challengeTypes), valid from the start
+// for the names certmaker never checks (challenge.Exempt). The order and
+// its new authorizations are one commit. Errors: Invalid (also a
+// "replaces" that names no certificate of the account), RejectedIdentifier
+// (a name no challenge can prove, or one outside the root's name
 // constraints), PolicyDenied (one the policy of the account's user
 // refuses), UnsupportedIdentifier, Full.
 func (s *Service) NewACMEOrder(ctx context.Context, a *storage.ACMEAccount, req ACMEOrderRequest) (storage.ACMEOrder, error) {
@@ -44,6 +49,12 @@ func (s *Service) NewACMEOrder(ctx context.Context, a *storage.ACMEAccount, req 
 		return storage.ACMEOrder{}, err
 	}
 	o := storage.ACMEOrder{ID: orderID, Account: a.ID, Status: acmePending, Expires: now.Add(s.challengeExpiry), Created: now}
+	if req.Replaces != nil {
+		if err := s.replaceable(a, *req.Replaces); err != nil {
+			return storage.ACMEOrder{}, err
+		}
+		o.Replaces = req.Replaces.String()
+	}
 	var created []storage.ACMEAuthz
 	ready := true
 	for _, id := range ids {
@@ -101,7 +112,7 @@ func (s *Service) acmeIdentifiers(req ACMEOrderRequest) ([]storage.ACMEIdentifie
 	if err := creq.Normalize(); err != nil {
 		return nil, Errorf(RejectedIdentifier, "%w", err)
 	}
-	if err := provable(creq); err != nil {
+	if err := provable(creq, proofAny); err != nil {
 		return nil, Errorf(RejectedIdentifier, "%w", err)
 	}
 	if err := s.ca.Permits(creq); err != nil {
@@ -165,15 +176,12 @@ func (s *Service) reusableAuthz(a *storage.ACMEAccount, id storage.ACMEIdentifie
 	return az, az.Expires.After(now.Add(s.challengeExpiry / 2))
 }
 
-// newAuthz makes a pending authorization with an http-01 challenge. The
+// newAuthz makes a pending authorization with a challenge of each type
+// that can prove its identifier (challengeTypes), all with one token. The
 // names certmaker never validates (localhost, 127.0.0.1 and ::1; see
 // challenge.Exempt) are valid from the start, as for the other doors.
 func (s *Service) newAuthz(a *storage.ACMEAccount, orderID string, id storage.ACMEIdentifier, expires time.Time) (storage.ACMEAuthz, error) {
 	azID, err := newID()
-	if err != nil {
-		return storage.ACMEAuthz{}, err
-	}
-	chID, err := newID()
 	if err != nil {
 		return storage.ACMEAuthz{}, err
 	}
@@ -184,12 +192,23 @@ func (s *Service) newAuthz(a *storage.ACMEAccount, orderID string, id storage.AC
 	az := storage.ACMEAuthz{
 		ID: azID, Account: a.ID, Order: orderID, Identifier: id,
 		Status: acmePending, Expires: expires,
-		Challenges: []storage.ACMEChallenge{{ID: chID, Type: http01, Token: token, Status: acmePending}},
 	}
 	if challenge.Exempt(id.Value) {
+		// Nothing is checked: one challenge, valid already.
+		chID, err := newID()
+		if err != nil {
+			return storage.ACMEAuthz{}, err
+		}
 		az.Status = acmeValid
-		az.Challenges[0].Status = acmeValid
-		az.Challenges[0].Validated = s.ca.Now().UTC()
+		az.Challenges = []storage.ACMEChallenge{{ID: chID, Type: http01, Token: token, Status: acmeValid, Validated: s.ca.Now().UTC()}}
+		return az, nil
+	}
+	for _, typ := range challengeTypes(id) {
+		chID, err := newID()
+		if err != nil {
+			return storage.ACMEAuthz{}, err
+		}
+		az.Challenges = append(az.Challenges, storage.ACMEChallenge{ID: chID, Type: typ, Token: token, Status: acmePending})
 	}
 	return az, nil
 }
@@ -267,8 +286,11 @@ func (s *Service) refreshOrder(o *storage.ACMEOrder, authzs []storage.ACMEAuthz)
 		default:
 			status = acmeInvalid
 			prob = problemOf(Errorf(Forbidden, "authorization for %s is %s", az.Identifier.Value, st))
-			if c := az.Challenges; len(c) > 0 && c[0].Error != nil {
-				prob = c[0].Error
+			for _, c := range az.Challenges {
+				if c.Error != nil {
+					prob = c.Error // the failed challenge's reason
+					break
+				}
 			}
 		}
 		if status == acmeInvalid {

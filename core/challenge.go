@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,32 +19,40 @@ import (
 	"certmaker/storage"
 )
 
-// Pending is a challenge as its owner sees it: the stored record and the
-// names its request must prove.
+// Pending is a challenge as its owner sees it: the stored record, the
+// names its request must prove and, for a DNS proof, the TXT records to
+// publish.
 type Pending struct {
 	storage.Challenge
 	Names []string
+	DNS   []DNSRecord
 }
 
 // OpenChallenge stores a pending simple request (validated, normalized)
-// that SolveChallenge will issue once its names are proven.
-func (s *Service) OpenChallenge(ctx context.Context, a Actor, req *ca.Request, kt ca.KeyType) (storage.Challenge, error) {
-	ch, err := s.putChallenge(ctx, a, req, kt, nil)
-	s.audit(ctx, a, "challenge.open", ch.ID, err)
+// that SolveChallenge will issue once its names are proven with proof.
+func (s *Service) OpenChallenge(ctx context.Context, a Actor, req *ca.Request, kt ca.KeyType, proof Proof) (storage.Challenge, error) {
+	ch, err := s.putChallenge(ctx, a, req, kt, nil, proof)
+	s.audit(ctx, a, "challenge.open", ch.ID, err, slog.String("proof", string(proof)))
 	return ch, err
 }
 
 // OpenChallengeCSR stores a pending CSR request (ca.ParseCSR'd,
 // normalized): the request made of it and its public key, not the CSR.
-func (s *Service) OpenChallengeCSR(ctx context.Context, a Actor, csr *x509.CertificateRequest, req *ca.Request) (storage.Challenge, error) {
-	ch, err := s.putChallenge(ctx, a, req, "", csr.PublicKey)
-	s.audit(ctx, a, "challenge.open", ch.ID, err)
+func (s *Service) OpenChallengeCSR(ctx context.Context, a Actor, csr *x509.CertificateRequest, req *ca.Request, proof Proof) (storage.Challenge, error) {
+	ch, err := s.putChallenge(ctx, a, req, "", csr.PublicKey, proof)
+	s.audit(ctx, a, "challenge.open", ch.ID, err, slog.String("proof", string(proof)))
 	return ch, err
 }
 
 // putChallenge stores a pending request: pub is a CSR's key, nil for a
 // simple request whose key of type kt the server will make.
-func (s *Service) putChallenge(ctx context.Context, a Actor, req *ca.Request, kt ca.KeyType, pub crypto.PublicKey) (storage.Challenge, error) {
+func (s *Service) putChallenge(ctx context.Context, a Actor, req *ca.Request, kt ca.KeyType, pub crypto.PublicKey, proof Proof) (storage.Challenge, error) {
+	if err := proof.check(); err != nil {
+		return storage.Challenge{}, err
+	}
+	if proof == "" {
+		proof = ProofHTTP
+	}
 	u, err := s.requester(ctx, a)
 	if err != nil {
 		return storage.Challenge{}, err
@@ -54,7 +60,7 @@ func (s *Service) putChallenge(ctx context.Context, a Actor, req *ca.Request, kt
 	if err := s.checkPolicy(u, req, kt, pub); err != nil {
 		return storage.Challenge{}, err
 	}
-	if err := provable(req); err != nil {
+	if err := provable(req, proof); err != nil {
 		return storage.Challenge{}, err
 	}
 	// Refuse now what could never be issued, not after the proof.
@@ -98,6 +104,10 @@ func (s *Service) putChallenge(ctx context.Context, a Actor, req *ca.Request, kt
 		Created:   now,
 		Expires:   now.Add(s.challengeExpiry),
 	}
+	if proof == ProofDNS {
+		// HTTP stays "", so its record is what it always was.
+		ch.Proof = string(ProofDNS)
+	}
 	if err := s.noteWrite(ctx, s.store.PutChallenge(ch)); err != nil {
 		return storage.Challenge{}, err
 	}
@@ -122,34 +132,6 @@ func (s *Service) underPendingCap(a Actor) error {
 	return nil
 }
 
-// provable refuses a request whose names a challenge cannot prove: a
-// wildcard, or an email address whose domain is not one of the request's
-// own DNS names proven in the same challenge (an exempt name such as
-// localhost is never fetched, so it proves no address under it; a
-// parent of a proven name is not proven by it).
-// A check with nothing to check must never pass, so a request made only
-// of email addresses is refused too.
-func provable(req *ca.Request) error {
-	for _, d := range req.DNSNames {
-		if ca.IsWildcard(d) {
-			return fmt.Errorf("%w: domain %q: a wildcard name cannot be proven with an HTTP challenge", ca.ErrInvalid, d)
-		}
-	}
-	for _, e := range req.Emails {
-		domain := e[strings.LastIndexByte(e, '@')+1:]
-		if challenge.Exempt(domain) {
-			return fmt.Errorf("%w: email address %q: with challenges required, an email address is granted only with its domain proven, and %q is never checked", ca.ErrInvalid, e, domain)
-		}
-		if !slices.Contains(req.DNSNames, domain) {
-			return fmt.Errorf("%w: email address %q: with challenges required, an email address is granted only with its domain %q among the request's domains, proven in the same challenge", ca.ErrInvalid, e, domain)
-		}
-	}
-	if len(req.DNSNames)+len(req.IPs) == 0 {
-		return fmt.Errorf("%w: with challenges required, a request needs at least one domain or IP address to prove", ca.ErrInvalid)
-	}
-	return nil
-}
-
 // Challenge reads one of the actor's challenges: someone else's is as
 // invisible as a missing one (NotFound). A solved one comes back with its
 // Serial; an unsolved one whose time has passed is Expired.
@@ -163,11 +145,20 @@ func (s *Service) Challenge(_ context.Context, a Actor, id string) (Pending, err
 			return Pending{Challenge: ch}, err
 		}
 	}
+	return pendingOf(ch)
+}
+
+// pendingOf is a stored challenge as its owner sees it.
+func pendingOf(ch storage.Challenge) (Pending, error) {
 	req, _, _, err := decodePending(ch)
 	if err != nil {
 		return Pending{}, err
 	}
-	return Pending{Challenge: ch, Names: req.Names()}, nil
+	p := Pending{Challenge: ch, Names: req.Names()}
+	if proofOf(ch) == ProofDNS {
+		p.DNS = DNSRecords(req, ch.Token)
+	}
+	return p, nil
 }
 
 func (s *Service) ownChallenge(a Actor, id string) (storage.Challenge, error) {
@@ -259,7 +250,8 @@ func (s *Service) solve(ctx context.Context, a Actor, id string, port int, each 
 	// Checked again: a challenge stored by an older version may hold what
 	// is no longer accepted, and the user's policy may have changed since
 	// it was opened (or the user been disabled).
-	if err := provable(req); err != nil {
+	proof := proofOf(ch)
+	if err := provable(req, proof); err != nil {
 		return storage.Challenge{}, nil, false, err
 	}
 	u, err := s.requester(ctx, a)
@@ -271,7 +263,12 @@ func (s *Service) solve(ctx context.Context, a Actor, id string, port int, each 
 	}
 	var targets []challenge.Target
 	for _, name := range req.Names() {
-		targets = append(targets, challenge.Target{Identifier: name, Port: port, Path: challenge.WellKnownPath, Want: ch.Token})
+		t := challenge.Target{Identifier: name, Port: port, Path: challenge.WellKnownPath, Want: ch.Token}
+		if proof == ProofDNS {
+			// The token is the TXT value (DNSRecords); the port is HTTP's.
+			t = challenge.Target{Method: challenge.DNS, Identifier: name, Want: ch.Token}
+		}
+		targets = append(targets, t)
 	}
 	var results challenge.Results
 	if each {
@@ -384,11 +381,11 @@ func (s *Service) PendingChallenges(_ context.Context, a Actor, limit int) ([]Pe
 	}
 	out := make([]Pending, 0, len(chs))
 	for _, ch := range chs {
-		req, _, _, err := decodePending(ch)
+		p, err := pendingOf(ch)
 		if err != nil {
 			return nil, false, err
 		}
-		out = append(out, Pending{Challenge: ch, Names: req.Names()})
+		out = append(out, p)
 	}
 	return out, more, nil
 }

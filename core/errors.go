@@ -33,11 +33,12 @@ const (
 	Canceled        Kind = "canceled"
 	BadReason       Kind = "bad_reason" // a revocation reason certmaker does not revoke for
 
-	// A check of a name failed: it has no address (ChallengeDNS), the CA
-	// could not connect or got no HTTP answer (ChallengeConnection), the
-	// file held something else than the token (ChallengeIncorrect), or
-	// the check failed otherwise (ChallengeFailed: no such file, another
-	// status, a target the checker may not fetch).
+	// A check of a name failed: it has no address or DNS failed
+	// (ChallengeDNS), the CA could not connect or got no HTTP or TLS
+	// answer (ChallengeConnection), the file, TXT record or certificate
+	// held something else than the proof (ChallengeIncorrect), or the
+	// check failed otherwise (ChallengeFailed: no such file or TXT
+	// record, another status, a target the checker may not fetch).
 	ChallengeFailed     Kind = "challenge_failed"
 	ChallengeDNS        Kind = "challenge_dns"
 	ChallengeConnection Kind = "challenge_connection"
@@ -180,12 +181,12 @@ func SameKind(err, target error) bool {
 // anything else.
 func challengeKind(c challenge.Code) Kind {
 	switch c {
-	case challenge.CodeLookup:
+	case challenge.CodeLookup, challenge.CodeDNSServer:
 		return ChallengeDNS
 	case challenge.CodeAddress, challenge.CodeRefused, challenge.CodeUnreachable, challenge.CodeConnection,
-		challenge.CodeTimeout, challenge.CodeNotHTTP, challenge.CodeCanceled:
+		challenge.CodeTimeout, challenge.CodeNotHTTP, challenge.CodeCanceled, challenge.CodeTLS:
 		return ChallengeConnection
-	case challenge.CodeWrongToken:
+	case challenge.CodeWrongToken, challenge.CodeBadCertificate:
 		return ChallengeIncorrect
 	}
 	return ChallengeFailed

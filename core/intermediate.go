@@ -137,11 +137,24 @@ func (s *Service) revokeIntermediate(a Actor, fingerprint string, reason int, ro
 }
 
 // intermediate finds an intermediate by its fingerprint or a unique prefix
-// of at least 16 hex digits, in either spelling (3fa1... or 3F:A1:...);
-// NotFound otherwise, Invalid for a root.
+// of at least 16 hex digits (findIssuer); NotFound otherwise, Invalid for a
+// root.
 func (s *Service) intermediate(fingerprint string) (*ca.Issuer, error) {
+	found, err := s.findIssuer(fingerprint, "intermediate")
+	if err != nil {
+		return nil, err
+	}
+	if found.IsRoot() {
+		return nil, Errorf(Invalid, "%w: %s is a root, not an intermediate: a root is replaced with rotate-root", ErrInvalid, found.Fingerprint)
+	}
+	return found, nil
+}
+
+// findIssuer finds a root or intermediate by its fingerprint or a unique
+// prefix of at least 16 hex digits, in either spelling (3fa1... or
+// 3F:A1:...); NotFound (naming what was looked for) otherwise.
+func (s *Service) findIssuer(fingerprint, what string) (*ca.Issuer, error) {
 	fp := strings.ToLower(strings.ReplaceAll(fingerprint, ":", ""))
-	notFound := Errorf(NotFound, "%w: no intermediate with fingerprint %.64q", storage.ErrNotFound, fingerprint)
 	if len(fp) < 16 {
 		return nil, Errorf(Invalid, "%w: fingerprint %.64q: give at least 16 hex digits (status prints them)", ErrInvalid, fingerprint)
 	}
@@ -154,11 +167,8 @@ func (s *Service) intermediate(fingerprint string) (*ca.Issuer, error) {
 			found = iss
 		}
 	}
-	switch {
-	case found == nil:
-		return nil, notFound
-	case found.IsRoot():
-		return nil, Errorf(Invalid, "%w: %s is a root, not an intermediate: a root is replaced with rotate-root", ErrInvalid, found.Fingerprint)
+	if found == nil {
+		return nil, Errorf(NotFound, "%w: no %s with fingerprint %.64q", storage.ErrNotFound, what, fingerprint)
 	}
 	return found, nil
 }

@@ -122,24 +122,30 @@ func (s *Service) newKey(ctx context.Context, kt ca.KeyType) (crypto.Signer, err
 
 // CertificateRequest is a request for a certificate as a door decoded it:
 // the normalized request, and either the key type of a key the server
-// makes or the client's CSR, whose key is certified.
+// makes or the client's CSR, whose key is certified; Proof is how its
+// names are proven when challenges are required ("" is HTTP).
 type CertificateRequest struct {
 	Request *ca.Request
 	KeyType ca.KeyType
 	CSR     *x509.CertificateRequest
+	Proof   Proof
 }
 
 // Requested is what a request came to: a certificate issued now, or a
-// challenge that issues it once the names are proven.
+// challenge that issues it once the names are proven (with, for a DNS
+// proof, the TXT records to publish).
 type Requested struct {
 	Certificate *storage.Certificate
 	Challenge   *storage.Challenge
+	DNS         []DNSRecord
 }
 
 // Request issues the certificate now or, when the user must prove the
 // names (mustProve), opens the challenge that will: the one place that
 // decides which, for every door that takes requests. The user's policy
-// refuses what it does not allow before either (checkPolicy).
+// refuses what it does not allow before either (checkPolicy). When the
+// user need not prove names, the proof asked for is not needed and the
+// certificate is issued at once.
 func (s *Service) Request(ctx context.Context, a Actor, r CertificateRequest) (Requested, error) {
 	// The user of the request decides: their policy may require a proof
 	// the CA does not, or waive one it does. A user who may not act is
@@ -148,14 +154,18 @@ func (s *Service) Request(ctx context.Context, a Actor, r CertificateRequest) (R
 		var ch storage.Challenge
 		var err error
 		if r.CSR != nil {
-			ch, err = s.OpenChallengeCSR(ctx, a, r.CSR, r.Request)
+			ch, err = s.OpenChallengeCSR(ctx, a, r.CSR, r.Request, r.Proof)
 		} else {
-			ch, err = s.OpenChallenge(ctx, a, r.Request, r.KeyType)
+			ch, err = s.OpenChallenge(ctx, a, r.Request, r.KeyType, r.Proof)
 		}
 		if err != nil {
 			return Requested{}, err
 		}
-		return Requested{Challenge: &ch}, nil
+		res := Requested{Challenge: &ch}
+		if proofOf(ch) == ProofDNS {
+			res.DNS = DNSRecords(r.Request, ch.Token)
+		}
+		return res, nil
 	}
 	var c *storage.Certificate
 	var err error

@@ -226,7 +226,7 @@ func TestPolicy_NextRequest(t *testing.T) {
 	svc, _ := openService(t, func(c *core.Config) { c.ChallengeRequired = true })
 	ctx := context.Background()
 	alice := core.Actor{Door: core.DoorAPI, User: "alice"}
-	ch, err := svc.OpenChallenge(ctx, alice, request(t, "localhost"), ca.KeyECDSAP256)
+	ch, err := svc.OpenChallenge(ctx, alice, request(t, "localhost"), ca.KeyECDSAP256, core.ProofHTTP)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestPolicy_NextRequest(t *testing.T) {
 	if _, err := svc.SolveChallenge(ctx, alice, ch.ID, 80); core.KindOf(err) != core.PolicyDenied {
 		t.Errorf("solving a challenge for a name the policy now refuses: %v, want PolicyDenied", err)
 	}
-	if _, err := svc.OpenChallenge(ctx, alice, request(t, "localhost"), ca.KeyECDSAP256); core.KindOf(err) != core.PolicyDenied {
+	if _, err := svc.OpenChallenge(ctx, alice, request(t, "localhost"), ca.KeyECDSAP256, core.ProofHTTP); core.KindOf(err) != core.PolicyDenied {
 		t.Errorf("the next request after the change: %v, want PolicyDenied", err)
 	}
 	setPolicy(t, svc, "alice", core.PolicyChange{Clear: true})

@@ -16,6 +16,9 @@ type SimpleRequest struct {
 	Subject        SimpleSubject `json:"subject"`
 	Days           int           `json:"days"`
 	KeyType        string        `json:"key_type"`
+	// MustStaple asks for the TLS Feature status_request (RFC 7633); a
+	// CSR asks for it with the extension itself.
+	MustStaple bool `json:"must_staple,omitempty"`
 }
 
 // SimpleSubject is the subject of a SimpleRequest.
@@ -40,10 +43,11 @@ func (sr SimpleRequest) Request() (*ca.Request, ca.KeyType, error) {
 		return nil, "", ca.Invalidf("%d names, at most %d per certificate", n, ca.MaxNames)
 	}
 	req := &ca.Request{
-		DNSNames: sr.Domains,
-		Emails:   sr.EmailAddresses,
-		Days:     sr.Days,
-		Subject:  ca.Subject(sr.Subject),
+		DNSNames:   sr.Domains,
+		Emails:     sr.EmailAddresses,
+		Days:       sr.Days,
+		Subject:    ca.Subject(sr.Subject),
+		MustStaple: sr.MustStaple,
 	}
 	for _, s := range sr.IPs {
 		a, err := ca.NormalizeIP(s)
@@ -66,6 +70,7 @@ func SimpleFrom(req *ca.Request, kt ca.KeyType) SimpleRequest {
 		Days:           req.Days,
 		KeyType:        string(kt),
 		Subject:        SimpleSubject(req.Subject),
+		MustStaple:     req.MustStaple,
 	}
 	for _, ip := range req.IPs {
 		sr.IPs = append(sr.IPs, ip.String())

@@ -308,6 +308,17 @@ func TestACME_Caddy(t *testing.T) {
 	respond "hello"
 }
 `, srv.URL, kid, hmac, port, httpsPort, data, name)
+	leaf := caddyCertificate(t, dir, caddyfile, name)
+	if owner, status := listed(t, dir, leaf); owner != "carol" || status != "valid" {
+		t.Errorf("caddy's certificate listed as %s, %s", owner, status)
+	}
+}
+
+// caddyCertificate runs caddy with caddyfile (its storage in dir/caddy)
+// until it has a certificate for name, and returns it, checked by leafOf.
+func caddyCertificate(t *testing.T, dir, caddyfile, name string) *x509.Certificate {
+	t.Helper()
+	data := filepath.Join(dir, "caddy")
 	if err := os.WriteFile(filepath.Join(dir, "Caddyfile"), []byte(caddyfile), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -324,11 +335,7 @@ func TestACME_Caddy(t *testing.T) {
 	for {
 		found, _ := filepath.Glob(filepath.Join(data, "certificates", "*", name, name+".crt"))
 		if len(found) == 1 {
-			leaf := leafOf(t, dir, found[0], name)
-			if owner, status := listed(t, dir, leaf); owner != "carol" || status != "valid" {
-				t.Errorf("caddy's certificate listed as %s, %s", owner, status)
-			}
-			return
+			return leafOf(t, dir, found[0], name)
 		}
 		if time.Now().After(deadline) {
 			cmd.Process.Kill()

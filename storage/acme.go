@@ -45,10 +45,17 @@ type ACMEOrder struct {
 	Created     time.Time        `json:"created"`
 	Error       *ACMEProblem     `json:"error,omitempty"`
 	Serial      *big.Int         `json:"serial,omitempty"`
+	// Replaces names the account's certificate this order renews, as the
+	// newOrder's "replaces" did: RFC 9773's certID, its authority key
+	// identifier and serial in base64url; "" if none.
+	Replaces string `json:"replaces,omitempty"`
 }
 
 // ACMEAuthz is an authorization of one identifier for one order, with its
-// challenges.
+// challenges. A wildcard's authorization keeps the identifier as the
+// order names it, "*.lab.home.lan", so that ACMEAuthzFor never hands a
+// wildcard's proof to its base name or the other way round; the ACME door
+// shows it as RFC 8555 7.1.4 says, the base name with "wildcard": true.
 type ACMEAuthz struct {
 	ID         string          `json:"id"`
 	Account    string          `json:"account"`
@@ -59,7 +66,8 @@ type ACMEAuthz struct {
 	Challenges []ACMEChallenge `json:"challenges"`
 }
 
-// ACMEChallenge is one way to prove an authorization.
+// ACMEChallenge is one way to prove an authorization: Type is
+// "http-01", "dns-01" or "tls-alpn-01".
 type ACMEChallenge struct {
 	ID        string       `json:"id"`
 	Type      string       `json:"type"`

@@ -80,6 +80,13 @@ type Root struct {
 	Revoked   bool      `json:"revoked,omitempty"`
 	RevokedAt time.Time `json:"revoked_at,omitzero"`
 	Reason    int       `json:"reason,omitempty"`
+
+	// RenewStart and RenewEnd, when set, are the renewal window (RFC 9773)
+	// an operator gave every certificate this CA, or a CA under it,
+	// issued before RenewStart (`certmaker cert renew-soon`): after a key
+	// compromise, say, ACME clients that ask renew within it.
+	RenewStart time.Time `json:"renew_start,omitzero"`
+	RenewEnd   time.Time `json:"renew_end,omitzero"`
 }
 
 // Certificate is an issued leaf.
@@ -128,6 +135,11 @@ type Challenge struct {
 
 	// PublicKey is a CSR's key, PKIX (SubjectPublicKeyInfo) DER.
 	PublicKey []byte `json:"public_key,omitempty"`
+
+	// Proof is how the names must be proven: "" (stored before there was
+	// a choice) or "http", the token served over HTTP; "dns", the token
+	// as the TXT record at _acme-challenge.<name> of each DNS name.
+	Proof string `json:"proof,omitempty"`
 }
 
 // Revocation is one entry of a root's revocation index, what a CRL lists.

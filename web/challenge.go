@@ -25,6 +25,10 @@ type challengeData struct {
 	// empty before the first check.
 	Results []nameResult
 	Failed  int // how many of Results failed
+	// DNSProof is a challenge proven with DNS: DNS are the TXT records to
+	// publish, instead of the token to serve.
+	DNSProof bool
+	DNS      []core.DNSRecord
 }
 
 // nameResult is one name's line in the table after a check.
@@ -83,6 +87,11 @@ func (d *Dashboard) handleCheck(w http.ResponseWriter, r *http.Request, v *viewe
 	if !ok {
 		return
 	}
+	if ch.Proof == string(core.ProofDNS) {
+		// A DNS proof has no port; the form has none.
+		d.check(w, r, v, ch, d.core.ChallengePort())
+		return
+	}
 	port, err := strconv.Atoi(strings.TrimSpace(r.PostForm.Get("port")))
 	if err != nil {
 		d.renderChallenge(w, r, v, http.StatusBadRequest, ch, d.core.ChallengePort(), "The port must be a number.")
@@ -93,6 +102,11 @@ func (d *Dashboard) handleCheck(w http.ResponseWriter, r *http.Request, v *viewe
 		d.renderChallenge(w, r, v, statusOf(err), ch, d.core.ChallengePort(), plain(err))
 		return
 	}
+	d.check(w, r, v, ch, port)
+}
+
+// check runs the check of every name and shows the outcome.
+func (d *Dashboard) check(w http.ResponseWriter, r *http.Request, v *viewer, ch core.Pending, port int) {
 	solved, results, err := d.core.CheckChallenge(r.Context(), v.actor(), ch.ID, port)
 	switch k := core.KindOf(err); {
 	case results.FailedCount() > 0:
@@ -106,7 +120,11 @@ func (d *Dashboard) handleCheck(w http.ResponseWriter, r *http.Request, v *viewe
 		d.fail(w, r, v, err)
 		return
 	}
-	d.sessions.setFlash(v.sess.id, "Every name answered with the token; the certificate is issued.")
+	flash := "Every name answered with the token; the certificate is issued."
+	if ch.Proof == string(core.ProofDNS) {
+		flash = "Every name has its TXT record; the certificate is issued."
+	}
+	d.sessions.setFlash(v.sess.id, flash)
 	http.Redirect(w, r, "/certificates/"+solved.Serial.String(), http.StatusSeeOther)
 }
 
@@ -118,7 +136,10 @@ func (d *Dashboard) renderChallenge(w http.ResponseWriter, r *http.Request, v *v
 		ID: ch.ID, Token: ch.Token, Port: port, Expires: ch.Expires, Error: msg,
 		Path: challenge.WellKnownPath,
 		Dir:  strings.TrimPrefix(strings.TrimSuffix(challenge.WellKnownPath, "/token.txt"), "/"),
+		DNS:  ch.DNS,
 	}
+	dnsProof := ch.Proof == string(core.ProofDNS)
+	data.DNSProof = dnsProof
 	for _, n := range names {
 		if challenge.Exempt(n) {
 			data.Exempt = append(data.Exempt, n)
@@ -139,7 +160,7 @@ func (d *Dashboard) renderChallenge(w http.ResponseWriter, r *http.Request, v *v
 		case res.Exempt:
 			nr.State = "exempt"
 		case res.Err != nil:
-			nr.State, nr.Reason, nr.Hint = "failed", res.Err.Reason, reasonHint(res.Err.Code, port)
+			nr.State, nr.Reason, nr.Hint = "failed", res.Err.Reason, reasonHint(res.Err.Code, port, dnsProof)
 			data.Failed++
 		}
 		data.Results = append(data.Results, nr)
@@ -157,7 +178,18 @@ func (d *Dashboard) renderChallenge(w http.ResponseWriter, r *http.Request, v *v
 
 // reasonHint says in plain words what a failed check usually means and
 // what to try; "" when the checker's reason says it all.
-func reasonHint(code challenge.Code, port int) string {
+func reasonHint(code challenge.Code, port int, dnsProof bool) string {
+	if dnsProof {
+		switch code {
+		case challenge.CodeWrongToken:
+			return "A TXT record is there, but not with this value: publish exactly the value above (other TXT records may stay)."
+		case challenge.CodeNoRecord:
+			return "Publish the TXT record above. A change may take a while to reach the CA's DNS server (its TTL, or a secondary's refresh)."
+		case challenge.CodeDNSServer, challenge.CodeTimeout:
+			return "The CA's DNS server did not give a usable answer: try again, or ask the CA's operator about [challenge] dns_resolvers."
+		}
+		return ""
+	}
 	p := strconv.Itoa(port)
 	switch code {
 	case challenge.CodeRefused:

@@ -29,6 +29,22 @@ type requestData struct {
 	BadNames []badName // every name that cannot be used, in the order typed
 	CSR      string    // a pasted CSR, shown again after an error
 	CSRDays  string
+	// Proof is how the names are to be proven: "http" or "dns".
+	Proof string
+}
+
+// proofChoice is one form's choice of proof, for the "proof" template:
+// the radio buttons' id prefix (each form needs its own), the value
+// chosen, and whether the choice was refused.
+type proofChoice struct {
+	ID      string
+	Value   string
+	Invalid bool
+}
+
+// ProofChoice is the form with id's choice of proof.
+func (rd requestData) ProofChoice(id string) proofChoice {
+	return proofChoice{ID: id, Value: rd.Proof, Invalid: rd.Field == "challenge"}
 }
 
 // requestForm fills in what the form offers the user: their policy, the
@@ -52,6 +68,9 @@ func (d *Dashboard) requestForm(r *http.Request, v *viewer, rd requestData) (req
 		if !slices.Contains(rd.KeyTypes, ca.DefaultKeyType) {
 			rd.KeyType = string(rd.KeyTypes[0])
 		}
+	}
+	if rd.Proof == "" {
+		rd.Proof = string(core.ProofHTTP)
 	}
 	rd.Challenge = info.ChallengeRequired
 	rd.MinDays = d.ca.Days(-1 << 31)
@@ -88,15 +107,21 @@ func (d *Dashboard) handleRequest(w http.ResponseWriter, r *http.Request, v *vie
 		return
 	}
 	f := r.PostForm
-	rd := requestData{Names: f.Get("names"), Days: strings.TrimSpace(f.Get("days")), KeyType: f.Get("key_type")}
+	rd := requestData{Names: f.Get("names"), Days: strings.TrimSpace(f.Get("days")), KeyType: f.Get("key_type"), Proof: f.Get("challenge")}
 	refuse := func(rd requestData) { d.renderRequest(w, r, v, http.StatusBadRequest, rd) }
+	proof, err := core.ParseProof(rd.Proof)
+	if err != nil {
+		rd.Error, rd.Field, rd.Proof = "Choose how to prove the names: HTTP or DNS.", "challenge", ""
+		refuse(rd)
+		return
+	}
 	req, keyType, fe := parseRequest(rd.Names, rd.Days, rd.KeyType)
 	if fe != nil {
 		rd.Error, rd.Field, rd.BadNames = fe.msg, fe.field, fe.names
 		refuse(rd)
 		return
 	}
-	d.request(w, r, v, core.CertificateRequest{Request: req, KeyType: keyType}, "Certificate issued.", func(status int, err error) {
+	d.request(w, r, v, core.CertificateRequest{Request: req, KeyType: keyType, Proof: proof}, "Certificate issued.", func(status int, err error) {
 		rd.Error, rd.Field = plain(err), "names"
 		if msg, names, ok := policyRefusal(err); ok {
 			rd.Error, rd.BadNames = msg, names
@@ -132,10 +157,16 @@ func (d *Dashboard) request(w http.ResponseWriter, r *http.Request, v *viewer, c
 // names and key are the CSR's, the days the form's.
 func (d *Dashboard) handleRequestCSR(w http.ResponseWriter, r *http.Request, v *viewer) {
 	pasted := strings.TrimSpace(r.PostForm.Get("csr"))
-	rd := requestData{CSR: pasted, CSRDays: strings.TrimSpace(r.PostForm.Get("days"))}
+	rd := requestData{CSR: pasted, CSRDays: strings.TrimSpace(r.PostForm.Get("days")), Proof: r.PostForm.Get("challenge")}
 	refuse := func(field, msg string) {
 		rd.Error, rd.Field = msg, field
 		d.renderRequest(w, r, v, http.StatusBadRequest, rd)
+	}
+	proof, err := core.ParseProof(rd.Proof)
+	if err != nil {
+		rd.Proof = ""
+		refuse("csr", "Choose how to prove the names: HTTP or DNS.")
+		return
 	}
 	file, err := csrFile(r)
 	if err != nil {
@@ -171,7 +202,7 @@ func (d *Dashboard) handleRequestCSR(w http.ResponseWriter, r *http.Request, v *
 		d.fail(w, r, v, err)
 		return
 	}
-	d.request(w, r, v, core.CertificateRequest{Request: req, CSR: csr}, "Certificate issued for the key in your CSR.", func(status int, err error) {
+	d.request(w, r, v, core.CertificateRequest{Request: req, CSR: csr, Proof: proof}, "Certificate issued for the key in your CSR.", func(status int, err error) {
 		rd.Error, rd.Field = plain(err), "csr"
 		if msg, names, ok := policyRefusal(err); ok {
 			rd.Error, rd.BadNames = msg, names

@@ -68,6 +68,7 @@ func Run(t *testing.T, b Backend) {
 		{"Revocations", testRevocations},
 		{"ACMEAccounts", testACMEAccounts},
 		{"ACMEOrders", testACMEOrders},
+		{"Proofs", testProofs},
 		{"Indexes", testIndexes},
 		{"Reopen", testReopen},
 		{"Sealing", testSealing},
