@@ -2,8 +2,6 @@ package store
 
 import (
 	"bytes"
-	"certmaker/storage/codec"
-	"certmaker/storage/seal"
 	"cmp"
 	"crypto/rand"
 	"errors"
@@ -13,6 +11,9 @@ import (
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
+
+	"certmaker/storage/codec"
+	"certmaker/storage/seal"
 )
 
 // The ACME server's state (RFC 8555), in the same file as everything else:
@@ -462,7 +463,7 @@ func accountAuthzKey(account string, id ACMEIdentifier) []byte {
 // an account and identifier.
 func (db *DB) ACMEAuthzFor(account string, id ACMEIdentifier) (ACMEAuthz, error) {
 	var az ACMEAuthz
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		var azID []byte
 		if b := tx.Bucket(bucketACMEAccountAuthzs); b != nil {
 			azID = b.Get(accountAuthzKey(account, id))

@@ -1,11 +1,12 @@
 package store
 
 import (
-	"certmaker/storage/codec"
-	"certmaker/storage/seal"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
+
+	"certmaker/storage/codec"
+	"certmaker/storage/seal"
 )
 
 // PutRoot stores a root or an intermediate; with active it becomes the

@@ -2,7 +2,6 @@ package seal
 
 import (
 	"bytes"
-	"certmaker/internal/durable"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -10,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"certmaker/internal/durable"
 )
 
 // The key file holds the key that seals a storage's secrets: KeySize
