@@ -62,7 +62,7 @@ func cmdServe(c *cli.Context) error {
 	}
 	// Bind before the first start makes a root and prints a token: a busy
 	// port must fail with nothing created, not even the database file.
-	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	ln, err := listenTCP(cfg.Server.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Server.Listen, err)
 	}
@@ -73,7 +73,7 @@ func cmdServe(c *cli.Context) error {
 	}
 	var plainLn net.Listener
 	if cfg.Server.HTTPListen != "" {
-		if plainLn, err = net.Listen("tcp", cfg.Server.HTTPListen); err != nil {
+		if plainLn, err = listenTCP(cfg.Server.HTTPListen); err != nil {
 			return fmt.Errorf("listening on %s (http_listen): %w", cfg.Server.HTTPListen, err)
 		}
 		defer plainLn.Close()
@@ -114,7 +114,7 @@ func cmdServe(c *cli.Context) error {
 	var metricsSrv *http.Server
 	var metricsLn net.Listener
 	if cfg.Metrics.Listen != "" {
-		if metricsLn, err = net.Listen("tcp", cfg.Metrics.Listen); err != nil {
+		if metricsLn, err = listenTCP(cfg.Metrics.Listen); err != nil {
 			adminLn.Close()
 			return fmt.Errorf("metrics listener: %w", err)
 		}
