@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"certmaker/core"
 	"certmaker/inventory"
 )
 
@@ -13,6 +14,7 @@ import (
 // the webhook expiry warnings of [notify].
 func (a *App) Start(ctx context.Context) {
 	a.warnRootExpiry()
+	a.warnACMEDefaultUser(ctx)
 	go a.every(ctx, time.Hour, true, a.sweepChallenges)
 	go a.every(ctx, time.Second, false, a.releaseMapped)
 	go a.every(ctx, 24*time.Hour, false, a.warnRootExpiry)
@@ -26,6 +28,20 @@ func (a *App) Start(ctx context.Context) {
 	if a.notifier.Enabled() {
 		a.log.Info("expiry warnings by webhook", "webhooks", a.notifier.Webhooks(), "format", a.cfg.Notify.Format)
 		go a.notifier.Run(ctx)
+	}
+}
+
+// warnACMEDefaultUser warns when accounts without a binding would act for
+// a user who does not exist. Only once serving: the first start makes the
+// admin user just before, and "admin" is a fine default_user.
+func (a *App) warnACMEDefaultUser(ctx context.Context) {
+	c := a.cfg.ACME
+	if !c.Enabled || c.RequireEAB {
+		return
+	}
+	if _, err := a.Core.ActiveUser(ctx, c.DefaultUser); core.KindOf(err) == core.NotFound {
+		a.log.Warn("acme.default_user does not exist yet: ACME accounts without a binding are refused until it does",
+			"user", c.DefaultUser)
 	}
 }
 
