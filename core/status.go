@@ -75,6 +75,15 @@ func (s *Service) rekey(a Actor) (string, error) {
 	return r.KeyFile(), s.noteWrite(context.Background(), r.Rekey())
 }
 
+// KeyFile is the key file the store's secrets are sealed with, "" for a
+// backend without one: what a backup must never be written over.
+func (s *Service) KeyFile() string {
+	if r, ok := s.store.(storage.Rekeyer); ok {
+		return r.KeyFile()
+	}
+	return ""
+}
+
 // SweepChallenges deletes challenges that expired before the retention,
 // so requests that were never solved do not pile up.
 func (s *Service) SweepChallenges(ctx context.Context) (int, error) {
