@@ -73,9 +73,10 @@ const (
 )
 
 // ACMEActor is an ACME account as the audit trail and the owner rule know
-// it: it acts for its user, and may revoke what it ordered.
+// it: it acts for its user, and may revoke what it ordered; one without a
+// binding only what it ordered (Actor.Unbound).
 func ACMEActor(a *storage.ACMEAccount) Actor {
-	return Actor{Door: DoorACME, User: a.Owner, Account: a.ID}
+	return Actor{Door: DoorACME, User: a.Owner, Account: a.ID, Unbound: a.EABKeyID == ""}
 }
 
 // newID is 128 random bits, base64url: unguessable resource ids.
