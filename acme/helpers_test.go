@@ -58,6 +58,7 @@ type envOptions struct {
 	dir         string // where the database goes; "" is a temp dir
 	log         *testlog.Buffer
 	clock       *clock // nil is the real time
+	configure   func(*config.Config)
 }
 
 // clock is the server's time, which a test moves on.
@@ -160,7 +161,11 @@ func (e *env) config() config.Config {
 			cfg.Challenge.Hosts[name] = append(cfg.Challenge.Hosts[name], a.String())
 		}
 	}
-	cfg.ACME = config.ACME{Enabled: true, RequireEAB: !e.opts.noEAB, DefaultUser: e.opts.defaultUser, HTTP01Port: e.solver.port, Days: 30}
+	cfg.ACME = config.ACME{Enabled: true, RequireEAB: !e.opts.noEAB, DefaultUser: e.opts.defaultUser, HTTP01Port: e.solver.port, Days: 30,
+		MaxAccountIdentifiers: 300, MaxUnboundAccounts: 100}
+	if e.opts.configure != nil {
+		e.opts.configure(&cfg)
+	}
 	return cfg
 }
 

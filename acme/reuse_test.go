@@ -76,4 +76,7 @@ func TestOrder_ReusedAuthzExpires(t *testing.T) {
 	}
 	der, _ := csr(t, "", []string{"app.test", "localhost"}, nil)
 	c.finalize(reused, der).wantProblem(t, http.StatusForbidden, "orderNotReady")
+	// An expired authorization is final: it is not deactivated (nor
+	// written again: the sweep deletes it and its order).
+	c.post(reused.Authorizations[0], map[string]string{"status": "deactivated"}, jwsOptions{}).wantProblem(t, http.StatusBadRequest, "malformed")
 }

@@ -133,6 +133,9 @@ func NewCore(cfg config.Config, st storage.Store, o Options) (*core.Service, err
 			DefaultUser: cfg.ACME.DefaultUser,
 			HTTP01Port:  cfg.ACME.HTTP01Port,
 			Days:        cfg.ACME.Days,
+
+			MaxAccountIdentifiers: cfg.ACME.MaxAccountIdentifiers,
+			MaxUnboundAccounts:    cfg.ACME.MaxUnboundAccounts,
 		},
 		DefaultPolicy: defaultPolicy(cfg.Policy.Default),
 	})

@@ -36,11 +36,23 @@ type ACMEConfig struct {
 	// Days is the validity asked for ACME certificates; the authority
 	// clamps it. 0 is the authority's default.
 	Days int
+	// MaxAccountIdentifiers bounds the identifiers one account's orders
+	// that have not expired name together; default 300 (acmelimit.go).
+	MaxAccountIdentifiers int
+	// MaxUnboundAccounts bounds the accounts without a binding; default
+	// 100.
+	MaxUnboundAccounts int
 }
 
 func (c *ACMEConfig) check() error {
 	if c.HTTP01Port == 0 {
 		c.HTTP01Port = 80
+	}
+	if c.MaxAccountIdentifiers <= 0 {
+		c.MaxAccountIdentifiers = 300
+	}
+	if c.MaxUnboundAccounts <= 0 {
+		c.MaxUnboundAccounts = 100
 	}
 	switch {
 	case !c.Enabled:

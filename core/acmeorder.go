@@ -44,6 +44,13 @@ func (s *Service) NewACMEOrder(ctx context.Context, a *storage.ACMEAccount, req 
 		return storage.ACMEOrder{}, err
 	}
 	o := storage.ACMEOrder{ID: orderID, Account: a.ID, Status: acmePending, Expires: now.Add(s.challengeExpiry), Created: now}
+	// Counted and stored as one step per account (acmelimit.go).
+	unlock := s.limits.ordering.lock(a.ID)
+	defer unlock()
+	if err := s.underOrderCap(a, len(ids), now); err != nil {
+		s.audit(ctx, ACMEActor(a), "acme.order.create", "", err, slog.Int("identifiers", len(ids)))
+		return storage.ACMEOrder{}, err
+	}
 	var created []storage.ACMEAuthz
 	ready := true
 	for _, id := range ids {

@@ -91,6 +91,30 @@ func (s *Service) SweepChallenges(ctx context.Context) (int, error) {
 	return n, s.noteWrite(ctx, err)
 }
 
+// acmeSweepBatch bounds the records one transaction of the ACME sweep
+// reads, so that other writers wait for none long.
+const acmeSweepBatch = 500
+
+// SweepACME deletes the ACME orders (but valid ones) and authorizations
+// that expired before the retention, in batches: what clients began and
+// never finished does not pile up. A valid order stays with its
+// certificate.
+func (s *Service) SweepACME(ctx context.Context) (int, error) {
+	q := storage.ACMESweep{Before: s.ca.Now().Add(-ChallengeRetention), Max: acmeSweepBatch}
+	total := 0
+	for {
+		n, next, err := s.store.DeleteExpiredACME(q)
+		if err := s.noteWrite(ctx, err); err != nil {
+			return total, err
+		}
+		total += n
+		if next == "" || ctx.Err() != nil {
+			return total, ctx.Err()
+		}
+		q.After = next
+	}
+}
+
 // ReleaseMapped returns the store's memory-mapped pages to the kernel, if
 // it maps any (storage.MappedReleaser).
 func (s *Service) ReleaseMapped() error {

@@ -68,6 +68,7 @@ func Run(t *testing.T, b Backend) {
 		{"Revocations", testRevocations},
 		{"ACMEAccounts", testACMEAccounts},
 		{"ACMEOrders", testACMEOrders},
+		{"ACMESweep", testACMESweep},
 		{"Indexes", testIndexes},
 		{"Reopen", testReopen},
 		{"Sealing", testSealing},
