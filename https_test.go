@@ -26,6 +26,14 @@ func TestBinary_HTTPS(t *testing.T) {
 	if !strings.Contains(srv.Stderr.String(), "fingerprint: "+fp) {
 		t.Fatalf("serve did not print the root's fingerprint:\n%s", srv.Stderr)
 	}
+	// HSTS covers every port of the CA's host: a browser that has been
+	// to the HTTPS dashboard asks for https on the plain port too, so the
+	// startup lines give browsers the HTTPS downloads, and the plain one
+	// for the first download, before the root is trusted.
+	if log := srv.Stderr.String(); !strings.Contains(log, "Download: "+srv.URL+"/roots.pem") ||
+		!strings.Contains(log, srv.PlainURL+"/roots.pem") || !strings.Contains(log, srv.URL+"/trust") {
+		t.Errorf("startup lines do not name the HTTPS downloads, the trust page and the plain-HTTP root:\n%s", log)
+	}
 	// Bootstrap: the root over plain HTTP, checked by its fingerprint.
 	resp, err := http.Get(srv.PlainURL + "/roots.pem")
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"certmaker/storage/seal"
 	"crypto/ecdsa"
 	"crypto/x509"
 	"encoding/base64"
@@ -14,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"certmaker/storage/seal"
 )
 
 // TestBinary_SecretsSealedAtRest: no private key, token or EAB key is in

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/netip"
+	"net/url"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/julienschmidt/httprouter"
@@ -50,6 +52,9 @@ func (s *Server) handleNewAccount(w http.ResponseWriter, r *http.Request, _ http
 		return internal(err)
 	}
 	nreq := core.NewACMEAccount{Key: keyJSON, Thumbprint: tp, Contact: req.Contact, OnlyExisting: req.OnlyReturnExisting}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		nreq.Client = ap.Addr()
+	}
 	if len(req.ExternalAccountBinding) > 0 && string(req.ExternalAccountBinding) != "null" {
 		if nreq.Binding, err = s.binding(req.ExternalAccountBinding); err != nil {
 			return err
@@ -138,7 +143,8 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request, p httprou
 	return writeJSON(w, http.StatusOK, s.accountJSON(&a))
 }
 
-// handleAccountOrders lists the account's orders (RFC 8555 7.1.2.1).
+// handleAccountOrders lists the account's orders (RFC 8555 7.1.2.1), a
+// page at a time.
 func (s *Server) handleAccountOrders(w http.ResponseWriter, r *http.Request, p httprouter.Params, q *request) error {
 	if p.ByName("id") != q.account.ID {
 		return unauthorized("the request is signed by another account")
@@ -146,13 +152,18 @@ func (s *Server) handleAccountOrders(w http.ResponseWriter, r *http.Request, p h
 	if !q.postAsGet() {
 		return malformed("the orders list takes POST-as-GET")
 	}
-	ids, err := s.core.ACMEOrders(r.Context(), q.account)
+	ids, next, err := s.core.ACMEOrders(r.Context(), q.account, p.ByName("cursor"))
 	if err != nil {
 		return err
 	}
 	urls := make([]string, len(ids))
 	for i, id := range ids {
 		urls[i] = s.orderURL(id)
+	}
+	if next != "" {
+		// The next page (RFC 8555 7.1.2.1), its cursor in the path: the
+		// JWS url names a resource without a query.
+		w.Header().Add("Link", link(s.accountURL(q.account.ID)+"/orders/"+url.PathEscape(next), "next"))
 	}
 	return writeJSON(w, http.StatusOK, struct {
 		Orders []string `json:"orders"`

@@ -62,6 +62,7 @@ type envOptions struct {
 	clock       *clock           // nil is the real time
 	dns         *dnstest.Server  // the DNS server dns-01 asks; nil: none
 	alpn        *alpntest.Server // where tls-alpn-01 connects; nil: port 443
+	configure   func(*config.Config)
 }
 
 // clock is the server's time, which a test moves on.
@@ -164,13 +165,17 @@ func (e *env) config() config.Config {
 			cfg.Challenge.Hosts[name] = append(cfg.Challenge.Hosts[name], a.String())
 		}
 	}
-	cfg.ACME = config.ACME{Enabled: true, RequireEAB: !e.opts.noEAB, DefaultUser: e.opts.defaultUser, HTTP01Port: e.solver.port, TLSALPN01Port: 443, Days: 30}
+	cfg.ACME = config.ACME{Enabled: true, RequireEAB: !e.opts.noEAB, DefaultUser: e.opts.defaultUser, HTTP01Port: e.solver.port, TLSALPN01Port: 443, Days: 30,
+		MaxAccountIdentifiers: 300, MaxUnboundAccounts: 100}
 	if e.opts.dns != nil {
 		cfg.Challenge.DNSResolvers = []string{e.opts.dns.Addr.String()}
 	}
 	if e.opts.alpn != nil {
 		cfg.ACME.TLSALPN01Port = e.opts.alpn.Port
 		cfg.Challenge.AllowedPorts = append(cfg.Challenge.AllowedPorts, e.opts.alpn.Port)
+	}
+	if e.opts.configure != nil {
+		e.opts.configure(&cfg)
 	}
 	return cfg
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
 	"certmaker/core"
 	"certmaker/storage"
@@ -152,7 +154,11 @@ func asProblem(err error) *problem {
 		return &problem{Type: m.uri(), Title: http.StatusText(m.status), Status: m.status,
 			Detail: storage.ErrFull.Error() + "; try again later", retryAfter: retryFull}
 	}
-	return &problem{Type: m.uri(), Status: m.status, Detail: err.Error(), cause: err}
+	p = &problem{Type: m.uri(), Status: m.status, Detail: err.Error(), cause: err}
+	if d, ok := core.RetryAfter(err); ok {
+		p.retryAfter = strconv.Itoa(max(int(d.Round(time.Second)/time.Second), 1))
+	}
+	return p
 }
 
 // problemOf turns what an order or challenge keeps of its failure back

@@ -92,6 +92,7 @@ func (s *Server) routes() {
 	s.handle(http.MethodPost, pathNewAccount, s.post(byJWK, s.handleNewAccount))
 	s.handle(http.MethodPost, pathAccount+":id", s.post(byKID, s.handleAccount))
 	s.handle(http.MethodPost, pathAccount+":id/orders", s.post(byKID, s.handleAccountOrders))
+	s.handle(http.MethodPost, pathAccount+":id/orders/:cursor", s.post(byKID, s.handleAccountOrders))
 	s.handle(http.MethodPost, pathKeyChange, s.post(byKID, s.handleKeyChange))
 	s.handle(http.MethodPost, pathNewOrder, s.post(byKID, s.handleNewOrder))
 	s.handle(http.MethodPost, pathOrder+":id", s.post(byKID, s.handleOrder))

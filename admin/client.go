@@ -210,6 +210,32 @@ func (c *Client) Rekey(ctx context.Context) (string, error) {
 	return out.KeyFile, err
 }
 
+// KeyFile implements Operator. A server from before it was asked answers
+// 404: "", so that a backup still refuses the key file it knows of.
+func (c *Client) KeyFile(ctx context.Context) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://admin/key-file", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("asking the server: %w", err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotFound:
+		return "", nil
+	default:
+		return "", fmt.Errorf("asking the server for its key file: %s", resp.Status)
+	}
+	var out keyFileResponse
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&out); err != nil {
+		return "", fmt.Errorf("asking the server for its key file: %w", err)
+	}
+	return out.KeyFile, nil
+}
+
 // Backup implements Operator: the server streams the copy over the socket.
 func (c *Client) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://admin/backup", nil)

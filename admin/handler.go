@@ -62,6 +62,7 @@ func Handler(op Operator) http.Handler {
 	r.POST("/roots/renew-soon/:fp", h.renewSoon)
 	r.POST("/certificates/:id/revoke", h.revoke)
 	r.GET("/backup", h.backup)
+	r.GET("/key-file", h.keyFile)
 	r.POST("/rekey", h.rekey)
 	r.GET("/certificates", h.certificates)
 	r.GET("/certificates/:id", h.certificate)
@@ -168,6 +169,11 @@ func (h *handler) signRootCRL(w http.ResponseWriter, r *http.Request, _ httprout
 
 type keyFileResponse struct {
 	KeyFile string `json:"key_file"`
+}
+
+func (h *handler) keyFile(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	path, err := h.op.KeyFile(r.Context())
+	reply(w, keyFileResponse{path}, err)
 }
 
 func (h *handler) rekey(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {

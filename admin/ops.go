@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
 	"certmaker/ca"
@@ -61,6 +62,11 @@ type Operator interface {
 	Rekey(ctx context.Context) (keyFile string, err error)
 	// Backup writes a consistent copy of the whole database to w.
 	Backup(ctx context.Context, w io.Writer) (int64, error)
+	// KeyFile is the key file the database's secrets are sealed with, as
+	// the server uses it (its [store] key_file, a systemd credential or
+	// the default); "" if it has none or, over the socket, if the server
+	// is too old to say.
+	KeyFile(ctx context.Context) (string, error)
 	// Certificates lists certificates, newest first.
 	Certificates(ctx context.Context, q inventory.Query) (inventory.Page, error)
 	// Certificate describes one certificate and returns its PEM.
@@ -227,6 +233,16 @@ func (l *Local) Revoke(ctx context.Context, id, reason string) error {
 // Rekey replaces the key that seals the database's secrets.
 func (l *Local) Rekey(ctx context.Context) (string, error) {
 	return l.Core.Rekey(ctx, l.actor(ctx))
+}
+
+// KeyFile implements Operator: absolute, since the server's working
+// directory need not be the command's.
+func (l *Local) KeyFile(context.Context) (string, error) {
+	path := l.Core.KeyFile()
+	if path == "" {
+		return "", nil
+	}
+	return filepath.Abs(path)
 }
 
 // Backup copies the database in one read transaction.

@@ -10,7 +10,6 @@ package app
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -135,6 +134,9 @@ func NewCore(cfg config.Config, st storage.Store, o Options) (*core.Service, err
 			HTTP01Port:    cfg.ACME.HTTP01Port,
 			TLSALPN01Port: cfg.ACME.TLSALPN01Port,
 			Days:          cfg.ACME.Days,
+
+			MaxAccountIdentifiers: cfg.ACME.MaxAccountIdentifiers,
+			MaxUnboundAccounts:    cfg.ACME.MaxUnboundAccounts,
 		},
 		DefaultPolicy: defaultPolicy(cfg.Policy.Default),
 	})
@@ -168,7 +170,7 @@ func New(cfg config.Config, st Store, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	acmeDoor, err := newACME(cfg, svc, st, o.Logger)
+	acmeDoor, err := newACME(cfg, svc, o.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -229,15 +231,9 @@ func mux(apiDoor, acmeDoor, dashboard http.Handler) http.Handler {
 }
 
 // newACME builds the ACME door, or returns nil when [acme] is disabled.
-func newACME(cfg config.Config, svc *core.Service, st Store, log *slog.Logger) (http.Handler, error) {
+func newACME(cfg config.Config, svc *core.Service, log *slog.Logger) (http.Handler, error) {
 	if !cfg.ACME.Enabled {
 		return nil, nil
-	}
-	if !cfg.ACME.RequireEAB {
-		if _, err := st.User(cfg.ACME.DefaultUser); errors.Is(err, storage.ErrNotFound) {
-			log.Warn("acme.default_user does not exist yet: ACME accounts without a binding are refused until it does",
-				"user", cfg.ACME.DefaultUser)
-		}
 	}
 	if err := svc.CheckPort(cfg.ACME.HTTP01Port); err != nil {
 		// Not fatal: a config from before ACME may restrict ports for the

@@ -4,16 +4,19 @@ import (
 	"context"
 	"time"
 
+	"certmaker/core"
 	"certmaker/inventory"
 )
 
 // Start warns once if the active root ends soon, then runs the
-// application's chores until ctx ends: sweeping expired challenges,
+// application's chores until ctx ends: sweeping expired challenges and
+// ACME orders,
 // releasing the store's mapped pages, warning daily about the root, and
 // the webhook expiry warnings of [notify].
 func (a *App) Start(ctx context.Context) {
 	a.warnRootExpiry()
-	go a.every(ctx, time.Hour, true, a.sweepChallenges)
+	a.warnACMEDefaultUser(ctx)
+	go a.every(ctx, time.Hour, true, a.sweep)
 	go a.every(ctx, time.Second, false, a.releaseMapped)
 	go a.every(ctx, 24*time.Hour, false, a.warnRootExpiry)
 	if a.self != nil {
@@ -26,6 +29,20 @@ func (a *App) Start(ctx context.Context) {
 	if a.notifier.Enabled() {
 		a.log.Info("expiry warnings by webhook", "webhooks", a.notifier.Webhooks(), "format", a.cfg.Notify.Format)
 		go a.notifier.Run(ctx)
+	}
+}
+
+// warnACMEDefaultUser warns when accounts without a binding would act for
+// a user who does not exist. Only once serving: the first start makes the
+// admin user just before, and "admin" is a fine default_user.
+func (a *App) warnACMEDefaultUser(ctx context.Context) {
+	c := a.cfg.ACME
+	if !c.Enabled || c.RequireEAB {
+		return
+	}
+	if _, err := a.Core.ActiveUser(ctx, c.DefaultUser); core.KindOf(err) == core.NotFound {
+		a.log.Warn("acme.default_user does not exist yet: ACME accounts without a binding are refused until it does",
+			"user", c.DefaultUser)
 	}
 }
 
@@ -62,13 +79,19 @@ func (a *App) RenewTLS(ctx context.Context) error {
 	return a.self.renew(ctx)
 }
 
-// sweepChallenges deletes long-expired challenges, so requests that were
-// never solved do not pile up in the store.
-func (a *App) sweepChallenges() {
+// sweep deletes long-expired challenges and ACME orders and
+// authorizations, so requests that were never finished do not pile up in
+// the store.
+func (a *App) sweep() {
 	if n, err := a.Core.SweepChallenges(context.Background()); err != nil {
 		a.log.Error("sweeping expired challenges", "err", err)
 	} else if n > 0 {
 		a.log.Info("swept expired challenges", "count", n)
+	}
+	if n, err := a.Core.SweepACME(context.Background()); err != nil {
+		a.log.Error("sweeping expired ACME orders and authorizations", "err", err)
+	} else if n > 0 {
+		a.log.Info("swept expired ACME orders and authorizations", "count", n)
 	}
 }
 

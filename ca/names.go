@@ -106,25 +106,54 @@ func parseIP(s string) (netip.Addr, error) {
 	return a.Unmap(), nil
 }
 
-// broadcast4 is the limited broadcast address.
-var broadcast4 = netip.AddrFrom4([4]byte{255, 255, 255, 255})
+// Blocks of addresses no host holds as its own: "this network" (RFC 1122
+// 3.2.1.3: a source address only, 0.0.0.0 among them), the reserved
+// 240.0.0.0/4 (RFC 1112 4, the limited broadcast address at its end), and
+// the well-known NAT64 prefix (RFC 6052 2.1), whose addresses stand for
+// the IPv4 address in their last 32 bits.
+var (
+	thisNetwork4 = netip.MustParsePrefix("0.0.0.0/8")
+	reserved4    = netip.MustParsePrefix("240.0.0.0/4")
+	broadcast4   = netip.AddrFrom4([4]byte{255, 255, 255, 255})
+	nat64        = netip.MustParsePrefix("64:ff9b::/96")
+)
 
 // checkHostIP refuses an address that no host can hold as its own: the
-// unspecified address (0.0.0.0, ::), the limited broadcast address and
-// multicast groups (224.0.0.0/4, ff00::/8). No server answers TLS as
-// them, so a certificate for one proves nothing and only confuses.
-// what names the field in the error ("ip", "subject.common_name").
+// unspecified address (::) and the rest of "this network" (0.0.0.0/8),
+// the reserved 240.0.0.0/4 with the limited broadcast address, multicast
+// groups (224.0.0.0/4, ff00::/8), and a NAT64 address of any of them. No
+// server answers TLS as them, so a certificate for one proves nothing and
+// only confuses. what names the field in the error ("ip",
+// "subject.common_name").
 func checkHostIP(what string, a netip.Addr) error {
 	a = a.Unmap()
-	switch {
-	case a.IsUnspecified():
-		return Invalidf("%s %s is the unspecified address, which no host holds", what, a)
-	case a == broadcast4:
-		return Invalidf("%s %s is the broadcast address, which no host holds", what, a)
-	case a.IsMulticast():
-		return Invalidf("%s %s is a multicast group, which no host holds", what, a)
+	if nat64.Contains(a) {
+		b := a.As16()
+		if v4 := netip.AddrFrom4([4]byte(b[12:])); noHost(v4) != "" {
+			return Invalidf("%s %s is the NAT64 address (RFC 6052) of %s, %s", what, a, v4, noHost(v4))
+		}
+	}
+	if why := noHost(a); why != "" {
+		return Invalidf("%s %s is %s", what, a, why)
 	}
 	return nil
+}
+
+// noHost says why no host holds a, or "" if one may.
+func noHost(a netip.Addr) string {
+	switch {
+	case a == broadcast4:
+		return "the broadcast address, which no host holds"
+	case a.IsUnspecified():
+		return "the unspecified address, which no host holds"
+	case thisNetwork4.Contains(a):
+		return `in 0.0.0.0/8, "this network" (RFC 1122), which no host holds`
+	case reserved4.Contains(a):
+		return "in the reserved 240.0.0.0/4, which no host holds"
+	case a.IsMulticast():
+		return "a multicast group, which no host holds"
+	}
+	return ""
 }
 
 // NormalizeEmail checks a bare address (no display name) whose domain is a

@@ -206,10 +206,23 @@ func TestRequestNormalize(t *testing.T) {
 		{name: "MulticastIPv6", in: ca.Request{IPs: []netip.Addr{ip("ff02::1")}}, wantErr: true},
 		{name: "CommonNameUnspecified", in: ca.Request{Subject: ca.Subject{CommonName: "0.0.0.0"}}, wantErr: true},
 		{name: "CommonNameMulticast", in: ca.Request{DNSNames: []string{"a.example.com"}, Subject: ca.Subject{CommonName: "ff05::2"}}, wantErr: true},
+		// "This network" (RFC 1122 3.2.1.3) and the reserved 240.0.0.0/4
+		// (RFC 1112 4), whole; NAT64 addresses (RFC 6052) of any refused
+		// IPv4 address.
+		{name: "ThisNetwork", in: ca.Request{IPs: []netip.Addr{ip("0.0.0.1")}}, wantErr: true},
+		{name: "ThisNetworkLast", in: ca.Request{IPs: []netip.Addr{ip("0.255.255.255")}}, wantErr: true},
+		{name: "Reserved", in: ca.Request{IPs: []netip.Addr{ip("240.0.0.1")}}, wantErr: true},
+		{name: "ReservedLast", in: ca.Request{IPs: []netip.Addr{ip("255.255.255.254")}}, wantErr: true},
+		{name: "MappedReserved", in: ca.Request{IPs: []netip.Addr{ip("::ffff:250.1.2.3")}}, wantErr: true},
+		{name: "NAT64Multicast", in: ca.Request{IPs: []netip.Addr{ip("64:ff9b::e000:1")}}, wantErr: true},
+		{name: "NAT64Unspecified", in: ca.Request{IPs: []netip.Addr{ip("64:ff9b::")}}, wantErr: true},
+		{name: "NAT64Broadcast", in: ca.Request{IPs: []netip.Addr{ip("64:ff9b::ffff:ffff")}}, wantErr: true},
+		{name: "NAT64ThisNetwork", in: ca.Request{IPs: []netip.Addr{ip("64:ff9b::1")}}, wantErr: true},
+		{name: "CommonNameReserved", in: ca.Request{Subject: ca.Subject{CommonName: "240.0.0.1"}}, wantErr: true},
 		{
 			name: "HostAddressesNextToThem",
-			in:   ca.Request{IPs: []netip.Addr{ip("0.0.0.1"), ip("223.255.255.255"), ip("240.0.0.1"), ip("255.255.255.254"), ip("::1"), ip("fe80::1")}},
-			want: ca.Request{IPs: []netip.Addr{ip("0.0.0.1"), ip("223.255.255.255"), ip("240.0.0.1"), ip("255.255.255.254"), ip("::1"), ip("fe80::1")}, Subject: ca.Subject{CommonName: "0.0.0.1"}},
+			in:   ca.Request{IPs: []netip.Addr{ip("1.0.0.0"), ip("223.255.255.255"), ip("64:ff9b::a00:1"), ip("64:ff9b::1:e000:1"), ip("::1"), ip("fe80::1")}},
+			want: ca.Request{IPs: []netip.Addr{ip("1.0.0.0"), ip("223.255.255.255"), ip("64:ff9b::a00:1"), ip("64:ff9b::1:e000:1"), ip("::1"), ip("fe80::1")}, Subject: ca.Subject{CommonName: "1.0.0.0"}},
 		},
 		{name: "NoNames", in: ca.Request{}, wantErr: true},
 		{name: "NoNamesOnlySubject", in: ca.Request{Subject: ca.Subject{Organization: "Home"}}, wantErr: true},

@@ -80,8 +80,11 @@ func withAdvice(err error) string {
 }
 
 // jsonFlag asks a command for JSON instead of its table or text; lists are
-// [] when empty, never null.
-var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print JSON instead of text"}
+// [] when empty, never null. A new one for each command: urfave/cli keeps
+// a flag's parsed state in the flag itself.
+func jsonFlag() *cli.BoolFlag {
+	return &cli.BoolFlag{Name: "json", Usage: "print JSON instead of text"}
+}
 
 // oneLineUsageErrors makes a bad flag of any subcommand one line on
 // stderr, like every other error, instead of a page of help.

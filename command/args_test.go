@@ -100,3 +100,27 @@ func TestHelpForms(t *testing.T) {
 		t.Errorf("user add help: %q", got)
 	}
 }
+
+// TestFlagsNotShared: no flag value is shared by two commands. urfave/cli
+// keeps a flag's parsed state in the flag itself, so a package-level flag
+// handed to several commands is mutable state they share.
+func TestFlagsNotShared(t *testing.T) {
+	seen := map[cli.Flag]string{}
+	var walk func(prefix string, cmds []*cli.Command)
+	walk = func(prefix string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			name := strings.TrimSpace(prefix + " " + c.Name)
+			for _, f := range c.Flags {
+				if other, ok := seen[f]; ok {
+					t.Errorf("flag --%s of %q is the same value as %q's", f.Names()[0], name, other)
+				}
+				seen[f] = name
+			}
+			walk(name, c.Subcommands)
+		}
+	}
+	walk("", All())
+	if len(seen) < 20 {
+		t.Fatalf("walked only %d flags", len(seen))
+	}
+}

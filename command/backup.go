@@ -13,6 +13,7 @@ import (
 	"certmaker/admin"
 	"certmaker/app"
 	"certmaker/config"
+	"certmaker/internal/durable"
 	"certmaker/storage"
 	"certmaker/storage/seal"
 )
@@ -20,7 +21,10 @@ import (
 func backupCommand() *cli.Command {
 	return &cli.Command{
 		Name: "backup", Usage: "write a consistent copy of the database to FILE, also while serving", ArgsUsage: "FILE",
-		Flags:  []cli.Flag{&cli.BoolFlag{Name: "force", Usage: "replace FILE if it exists (never the database or its socket)"}},
+		Description: "The copy is written to a new .FILE.tmp-* beside FILE, checked, synced and renamed into place,\n" +
+			"so FILE is always what it was or a whole new backup. A backup killed midway leaves its\n" +
+			".FILE.tmp-* behind: remove it (never while another backup to FILE runs).",
+		Flags:  []cli.Flag{&cli.BoolFlag{Name: "force", Usage: "replace FILE if it exists (never the database, its socket or its key file)"}},
 		Action: cmdBackup,
 	}
 }
@@ -30,9 +34,10 @@ func checkCommand() *cli.Command {
 }
 
 // cmdBackup writes the copy to a new temporary file beside FILE, checks
-// that it opens and passes bbolt's consistency check, fsyncs it and only
-// then renames it into place, so FILE is always either what it was or a
-// complete new backup. FILE is checked before the copy and again before
+// that it opens (with the key file the server uses) and passes bbolt's
+// consistency check, fsyncs it and only then renames it into place and
+// syncs the directory, so FILE is always either what it was or a complete
+// new backup, durably. FILE is checked before the copy and again before
 // the rename (backupTarget).
 func cmdBackup(c *cli.Context) error {
 	if c.NArg() != 1 {
@@ -42,62 +47,90 @@ func cmdBackup(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	dst := c.Args().First()
-	if err := backupTarget(dst, cfg.Store, c.Bool("force")); err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	// A fresh name, created exclusively and owner-only: no leftover file
-	// (or planted symlink) lends the copy its mode or its target, and no
-	// existing file is removed to make room.
-	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	tmp := f.Name()
+	dst, force := c.Args().First(), c.Bool("force")
+	keyFile := cfg.Store.KeyPath()
 	err = withOperator(c, func(ctx context.Context, op admin.Operator) error {
-		if _, err := op.Backup(ctx, f); err != nil {
+		// The server's key file may be named where this command does not
+		// look (its own [store] key_file, a systemd credential).
+		serverKey, err := op.KeyFile(ctx)
+		if err != nil {
 			return err
 		}
-		return f.Sync()
+		if serverKey != "" {
+			keyFile = serverKey
+		}
+		t := backupTarget{store: cfg.Store, serverKey: serverKey}
+		if err := t.check(dst, force); err != nil {
+			return err
+		}
+		// A fresh name, created exclusively and owner-only: no leftover
+		// file (or planted symlink) lends the copy its mode or its
+		// target, and no existing file is removed to make room.
+		f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
+		if err != nil {
+			return err
+		}
+		tmp := f.Name()
+		_, err = op.Backup(ctx, f)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = checkBackup(cfg, keyFile, tmp)
+		}
+		if err == nil {
+			// The copy took a while; FILE may have appeared meanwhile.
+			err = t.check(dst, force)
+		}
+		if err == nil {
+			err = os.Rename(tmp, dst)
+		}
+		if err != nil {
+			os.Remove(tmp)
+			return err
+		}
+		return durable.SyncDir(filepath.Dir(dst))
 	})
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = checkBackup(cfg, tmp)
-	}
-	if err == nil {
-		// The copy took a while; FILE may have appeared meanwhile.
-		err = backupTarget(dst, cfg.Store, c.Bool("force"))
-	}
-	if err == nil {
-		err = os.Rename(tmp, dst)
-	}
 	if err != nil {
-		os.Remove(tmp)
 		return fmt.Errorf("backup: %w", err)
 	}
 	fmt.Fprintln(c.App.ErrWriter, "backup written to", dst)
-	fmt.Fprintln(c.App.ErrWriter, "its keys are sealed: it opens only with the key file", cfg.Store.KeyPath(), "(keep a copy of that apart from the backups)")
+	fmt.Fprintln(c.App.ErrWriter, "its keys are sealed: it opens only with the key file", keyFile, "(keep a copy of that apart from the backups)")
 	return nil
 }
 
-// backupTarget refuses a FILE that is the database itself, its admin
-// socket, its key file or the key file a rekey stages beside it, however
-// it is spelled (relative, with .., through a symlink or a hard link:
-// os.SameFile compares the files themselves, and a name that does not
-// exist yet is compared by where it would be), even with force: renaming
-// a copy over the live file would leave a running server writing to a
-// deleted one, and a copy over the key file leaves nothing sealed that
-// opens. Any other existing FILE needs force.
-func backupTarget(dst string, st config.Store, force bool) error {
-	own := []struct{ path, what string }{{st.Path, "database"}, {admin.SocketPath(st.Path), "database's admin socket"}}
-	for i, k := range seal.KeyFiles(st.KeyPath()) {
-		what := "database's key file"
-		if i > 0 {
-			what = "file a rekey writes the database's new key to"
+// backupTarget is what a backup must never be written over: the
+// database itself, its admin socket, its key file or the key file a rekey
+// stages beside it, as this command's configuration names them and, for
+// the key file, as the server uses it (serverKey, "" if unknown).
+type backupTarget struct {
+	store     config.Store
+	serverKey string
+}
+
+// check refuses a FILE that is one of t's, however it is spelled
+// (relative, with .., through a symlink or a hard link: os.SameFile
+// compares the files themselves, and a name that does not exist yet is
+// compared by where it would be), even with force: renaming a copy over
+// the live file would leave a running server writing to a deleted one,
+// and a copy over the key file leaves nothing sealed that opens. Any
+// other existing FILE needs force.
+func (t backupTarget) check(dst string, force bool) error {
+	own := []struct{ path, what string }{{t.store.Path, "database"}, {admin.SocketPath(t.store.Path), "database's admin socket"}}
+	for _, key := range []string{t.store.KeyPath(), t.serverKey} {
+		if key == "" {
+			continue
 		}
-		own = append(own, struct{ path, what string }{k, what})
+		for i, k := range seal.KeyFiles(key) {
+			what := "database's key file"
+			if i > 0 {
+				what = "file a rekey writes the database's new key to"
+			}
+			own = append(own, struct{ path, what string }{k, what})
+		}
 	}
 	for _, o := range own {
 		if samePlace(dst, o.path) {
@@ -147,10 +180,10 @@ func resolve(name string) string {
 	return filepath.Clean(name)
 }
 
-// checkBackup opens the copy at path, with the key file of the database
-// it copies, and checks it whole.
-func checkBackup(cfg config.Config, path string) error {
-	cfg.Store.KeyFile = cfg.Store.KeyPath() // the database's, not one beside the copy
+// checkBackup opens the copy at path, read-only with keyFile (the
+// database's, not one beside the copy), and checks it whole.
+func checkBackup(cfg config.Config, keyFile, path string) error {
+	cfg.Store.KeyFile = keyFile
 	cfg.Store.Path = path
 	db, err := app.OpenStore(cfg, app.OpenOptions{ReadOnly: true, Wait: time.Second})
 	if err == nil {

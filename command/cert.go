@@ -35,7 +35,7 @@ func certCommand() *cli.Command {
 				},
 				Action: cmdCertList,
 			},
-			{Name: "show", Usage: "show one certificate: decoded, status, owner, PEM", ArgsUsage: "ID", Flags: []cli.Flag{jsonFlag}, Action: cmdCertShow},
+			{Name: "show", Usage: "show one certificate: decoded, status, owner, PEM", ArgsUsage: "ID", Flags: []cli.Flag{jsonFlag()}, Action: cmdCertShow},
 			certIssueCommand(),
 			{
 				Name: "revoke", Usage: "revoke a certificate (OCSP and CRL answer revoked at once)", ArgsUsage: "ID",

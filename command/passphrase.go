@@ -118,8 +118,10 @@ func rootKeyFromFlags(c *cli.Context) ([]byte, error) {
 func rootKeyFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "root-key", Usage: "the offline root's key `FILE` (from certmaker root offline); asks for its passphrase"},
-		passphraseFileFlag,
+		passphraseFileFlag(),
 	}
 }
 
-var passphraseFileFlag = &cli.StringFlag{Name: "passphrase-file", Usage: "read the key file's passphrase from the first line of `FILE` (for scripts) instead of the terminal"}
+func passphraseFileFlag() *cli.StringFlag {
+	return &cli.StringFlag{Name: "passphrase-file", Usage: "read the key file's passphrase from the first line of `FILE` (for scripts) instead of the terminal"}
+}

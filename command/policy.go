@@ -80,7 +80,7 @@ Without flags it shows the policy. Each flag given replaces that part; --clear
 starts from none (the CA's limits only). A denied name beats every allowed one;
 with any allow rule, only what the rules allow (of every kind of name) is.
 docs/policies.md has the rules and examples.`,
-		Flags:  append(policyFlags(), jsonFlag),
+		Flags:  append(policyFlags(), jsonFlag()),
 		Action: cmdUserPolicy,
 	}
 }

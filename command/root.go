@@ -42,7 +42,7 @@ func rootCommand() *cli.Command {
 					"from the database; keep FILE and the passphrase off the server",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "out", Usage: "the key `FILE` to write (must not exist)"},
-					passphraseFileFlag,
+					passphraseFileFlag(),
 				},
 				Action: cmdRootOffline,
 			},

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"certmaker/admin"
 	"certmaker/app"
 	"certmaker/ca"
+	"certmaker/config"
 	"certmaker/core"
 	"certmaker/httplog"
 	"certmaker/storage"
@@ -62,7 +64,7 @@ func cmdServe(c *cli.Context) error {
 	}
 	// Bind before the first start makes a root and prints a token: a busy
 	// port must fail with nothing created, not even the database file.
-	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	ln, err := listenTCP(cfg.Server.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Server.Listen, err)
 	}
@@ -73,7 +75,7 @@ func cmdServe(c *cli.Context) error {
 	}
 	var plainLn net.Listener
 	if cfg.Server.HTTPListen != "" {
-		if plainLn, err = net.Listen("tcp", cfg.Server.HTTPListen); err != nil {
+		if plainLn, err = listenTCP(cfg.Server.HTTPListen); err != nil {
 			return fmt.Errorf("listening on %s (http_listen): %w", cfg.Server.HTTPListen, err)
 		}
 		defer plainLn.Close()
@@ -114,7 +116,7 @@ func cmdServe(c *cli.Context) error {
 	var metricsSrv *http.Server
 	var metricsLn net.Listener
 	if cfg.Metrics.Listen != "" {
-		if metricsLn, err = net.Listen("tcp", cfg.Metrics.Listen); err != nil {
+		if metricsLn, err = listenTCP(cfg.Metrics.Listen); err != nil {
 			adminLn.Close()
 			return fmt.Errorf("metrics listener: %w", err)
 		}
@@ -150,7 +152,7 @@ func cmdServe(c *cli.Context) error {
 	// The fingerprint is what a client checks a downloaded root against
 	// before trusting it (docs/trust-chain.md), in the form openssl and
 	// phones show.
-	fmt.Fprintf(os.Stderr, "\nRoot CA SHA-256 fingerprint: %s\nDownload: %s/roots.pem (check it: certmaker root fingerprint)\n\n", ca.Colons(root.Fingerprint), cfg.CertURL())
+	fmt.Fprintf(os.Stderr, "\nRoot CA SHA-256 fingerprint: %s\n%s\n", ca.Colons(root.Fingerprint), downloadLines(cfg, a.TLS != nil))
 	log.Info("serving", "addr", ln.Addr().String(), "public_url", cfg.Server.PublicURL, "tls", cfg.Server.TLS,
 		"db", cfg.Store.Path, "root", root.Fingerprint, "root_key_online", root.Online(), "challenge_required", cfg.Challenge.Required)
 
@@ -250,6 +252,20 @@ func firstAdmin(ctx context.Context, svc *core.Service) error {
 	}
 	fmt.Fprintf(os.Stderr, "\nCreated the admin user. Its API token is shown only this once:\n\n    %s\n\n", token)
 	return nil
+}
+
+// downloadLines say where to get the root. With HTTPS on, browsers get
+// the HTTPS URLs: HSTS covers every port of the CA's host (RFC 6797 8.3),
+// so a browser that has been to the dashboard asks for https on the
+// plain-HTTP port too, which fails; the plain URL is for the first
+// download, before anything trusts the root, and for curl.
+func downloadLines(cfg config.Config, tls bool) string {
+	if !tls {
+		return fmt.Sprintf("Download: %s/roots.pem (check it: certmaker root fingerprint)\n", cfg.CertURL())
+	}
+	public := strings.TrimRight(cfg.Server.PublicURL, "/")
+	return fmt.Sprintf("Download: %s/roots.pem, or the trust page %s/trust\nBefore the root is trusted: %s/roots.pem over plain HTTP (check it: certmaker root fingerprint)\n",
+		public, public, cfg.CertURL())
 }
 
 // listenAdmin opens the admin socket, readable by the owner only. We hold

@@ -13,7 +13,7 @@ import (
 func statusCommand() *cli.Command {
 	return &cli.Command{
 		Name: "status", Usage: "print a short health summary",
-		Flags:  []cli.Flag{jsonFlag},
+		Flags:  []cli.Flag{jsonFlag()},
 		Action: cmdStatus,
 	}
 }

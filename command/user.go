@@ -25,7 +25,7 @@ func userCommands() []*cli.Command {
 		Aliases:   []string{"create-user"},
 		Usage:     "create a user and print its API token on stdout",
 		ArgsUsage: "NAME",
-		Flags:     append([]cli.Flag{&cli.BoolFlag{Name: "admin", Usage: "the user may read every user's certificates"}}, policyFlags()...),
+		Flags:     userAddFlags(),
 		Action:    func(c *cli.Context) error { return cmdUserAdd(c, userName) },
 	}
 	disableUser := &cli.Command{
@@ -40,7 +40,7 @@ func userCommands() []*cli.Command {
 			Usage: "manage API users",
 			Subcommands: []*cli.Command{
 				addUser,
-				{Name: "list", Usage: "list users, each with its policy in one line (--json: all of it)", Flags: []cli.Flag{jsonFlag}, Action: cmdUserList},
+				{Name: "list", Usage: "list users, each with its policy in one line (--json: all of it)", Flags: []cli.Flag{jsonFlag()}, Action: cmdUserList},
 				policyCommand(),
 				disableUser,
 				{
@@ -62,7 +62,7 @@ func userCommands() []*cli.Command {
 				},
 			},
 		},
-		{Name: "create-user", Usage: "alias of user add", ArgsUsage: "NAME", Flags: addUser.Flags, Action: addUser.Action},
+		{Name: "create-user", Usage: "alias of user add", ArgsUsage: "NAME", Flags: userAddFlags(), Action: addUser.Action},
 		{Name: "disable-user", Usage: "alias of user disable", ArgsUsage: "NAME", Action: disableUser.Action},
 	}
 }
@@ -96,6 +96,12 @@ func cmdUserACMEEAB(c *cli.Context) error {
 		fmt.Fprintf(c.App.Writer, "EAB_KID=%s\nEAB_HMAC_KEY=%s\n", k.KeyID, k.HMACKey)
 		return nil
 	})
+}
+
+// userAddFlags are the flags of user add and its alias create-user, a set
+// for each (TestFlagsNotShared).
+func userAddFlags() []cli.Flag {
+	return append([]cli.Flag{&cli.BoolFlag{Name: "admin", Usage: "the user may read every user's certificates"}}, policyFlags()...)
 }
 
 func cmdUserAdd(c *cli.Context, name func(*cli.Context) (string, error)) error {

@@ -69,6 +69,11 @@ type ACME struct {
 	// Days is the validity of certificates issued over ACME, clamped to
 	// [certificates] min_days..max_days.
 	Days int `toml:"days"`
+	// MaxAccountIdentifiers bounds the identifiers one account's orders
+	// name together until they expire (challenge.expiry).
+	MaxAccountIdentifiers int `toml:"max_account_identifiers"`
+	// MaxUnboundAccounts bounds the accounts without a binding.
+	MaxUnboundAccounts int `toml:"max_unbound_accounts"`
 }
 
 // Metrics is the [metrics] table.
@@ -264,7 +269,7 @@ func Default() Config {
 			MaxPending:     100,
 			DNSResolvers:   []string{},
 		},
-		ACME:   ACME{Enabled: true, RequireEAB: true, HTTP01Port: 80, TLSALPN01Port: 443, Days: 90},
+		ACME:   ACME{Enabled: true, RequireEAB: true, HTTP01Port: 80, TLSALPN01Port: 443, Days: 90, MaxAccountIdentifiers: 300, MaxUnboundAccounts: 100},
 		Notify: Notify{URLs: []string{}, Format: "json", Interval: Duration{time.Hour}},
 		Policy: Policy{Default: UserPolicy{Allow: []string{}, Deny: []string{}, KeyTypes: []string{}, Challenge: "default"}},
 	}
@@ -466,6 +471,12 @@ func (c *Config) validateACME() error {
 	}
 	if a.Days < 0 || a.Days > 3650 {
 		return fmt.Errorf("acme.days %d: want 0 (certificates.default_days) to 3650", a.Days)
+	}
+	if a.MaxAccountIdentifiers < 1 || a.MaxAccountIdentifiers > 1000000 {
+		return fmt.Errorf("acme.max_account_identifiers %d: want 1 to 1000000", a.MaxAccountIdentifiers)
+	}
+	if a.MaxUnboundAccounts < 1 || a.MaxUnboundAccounts > 1000000 {
+		return fmt.Errorf("acme.max_unbound_accounts %d: want 1 to 1000000", a.MaxUnboundAccounts)
 	}
 	if a.Enabled && !a.RequireEAB && a.DefaultUser == "" {
 		return fmt.Errorf("acme.default_user is empty: with require_eab = false, name the user that accounts without a binding act for")

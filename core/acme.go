@@ -40,6 +40,12 @@ type ACMEConfig struct {
 	// Days is the validity asked for ACME certificates; the authority
 	// clamps it. 0 is the authority's default.
 	Days int
+	// MaxAccountIdentifiers bounds the identifiers one account's orders
+	// that have not expired name together; default 300 (acmelimit.go).
+	MaxAccountIdentifiers int
+	// MaxUnboundAccounts bounds the accounts without a binding; default
+	// 100.
+	MaxUnboundAccounts int
 }
 
 func (c *ACMEConfig) check() error {
@@ -48,6 +54,12 @@ func (c *ACMEConfig) check() error {
 	}
 	if c.TLSALPN01Port == 0 {
 		c.TLSALPN01Port = 443
+	}
+	if c.MaxAccountIdentifiers <= 0 {
+		c.MaxAccountIdentifiers = 300
+	}
+	if c.MaxUnboundAccounts <= 0 {
+		c.MaxUnboundAccounts = 100
 	}
 	switch {
 	case !c.Enabled:
@@ -82,9 +94,10 @@ const (
 )
 
 // ACMEActor is an ACME account as the audit trail and the owner rule know
-// it: it acts for its user, and may revoke what it ordered.
+// it: it acts for its user, and may revoke what it ordered; one without a
+// binding only what it ordered (Actor.Unbound).
 func ACMEActor(a *storage.ACMEAccount) Actor {
-	return Actor{Door: DoorACME, User: a.Owner, Account: a.ID}
+	return Actor{Door: DoorACME, User: a.Owner, Account: a.ID, Unbound: a.EABKeyID == ""}
 }
 
 // newID is 128 random bits, base64url: unguessable resource ids.

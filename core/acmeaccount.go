@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -21,6 +22,9 @@ type NewACMEAccount struct {
 	Contact    []string
 	// OnlyExisting finds the key's account and never makes one.
 	OnlyExisting bool
+	// Client is the address the request came from, as the connection
+	// says: accounts without a binding are counted per client.
+	Client netip.Addr
 	// Binding is the External Account Binding sent, nil for none.
 	Binding *ACMEBinding
 }
@@ -60,6 +64,16 @@ func (s *Service) ACMEAccountFor(ctx context.Context, req NewACMEAccount) (_ sto
 	}
 	if _, err := s.ActiveUser(ctx, owner); err != nil {
 		return storage.ACMEAccount{}, false, Errorf(Forbidden, "%w", err)
+	}
+	if eab == "" {
+		// Counted and stored as one step (acmelimit.go).
+		s.limits.creating.Lock()
+		defer s.limits.creating.Unlock()
+		// Not audited when refused: strangers' refusals would grow the
+		// log as fast as they are sent.
+		if err := s.admitUnbound(ctx, req.Client); err != nil {
+			return storage.ACMEAccount{}, false, err
+		}
 	}
 	id, err := newID()
 	if err != nil {
@@ -198,9 +212,14 @@ func (s *Service) ChangeACMEKey(ctx context.Context, a *storage.ACMEAccount, kc 
 	return got, err
 }
 
-// ACMEOrders lists the ids of the account's orders (RFC 8555 7.1.2.1).
-func (s *Service) ACMEOrders(_ context.Context, a *storage.ACMEAccount) ([]string, error) {
-	return s.store.ACMEOrders(a.ID)
+// acmeOrdersPage is how many orders one page of an account's list holds.
+const acmeOrdersPage = 100
+
+// ACMEOrders lists a page of the ids of the account's orders (RFC 8555
+// 7.1.2.1): from the start for after "", else after the id an earlier
+// page gave as next; next is "" on the last page.
+func (s *Service) ACMEOrders(_ context.Context, a *storage.ACMEAccount, after string) (ids []string, next string, err error) {
+	return s.store.ACMEOrders(a.ID, after, acmeOrdersPage)
 }
 
 // acmeContacts accepts mailto: addresses only (RFC 8555 7.3), normalized.

@@ -144,8 +144,8 @@ func (s *Service) DeactivateACMEAuthz(ctx context.Context, a *storage.ACMEAccoun
 		return az, invalidf("an authorization's status can only be set to %q", acmeDeactivated)
 	}
 	az, _, err = s.store.UpdateACMEAuthz(az.ID, func(az *storage.ACMEAuthz) error {
-		if az.Status != acmePending && az.Status != acmeValid {
-			return invalidf("the authorization is %s and cannot be deactivated", az.Status)
+		if st := s.authzStatus(az); st != acmePending && st != acmeValid {
+			return invalidf("the authorization is %s and cannot be deactivated", st)
 		}
 		az.Status = acmeDeactivated
 		return nil

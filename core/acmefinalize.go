@@ -50,7 +50,7 @@ func (s *Service) FinalizeACMEOrder(ctx context.Context, a *storage.ACMEAccount,
 	if st := s.orderStatus(&o); st != acmeReady {
 		return o, notReady(st)
 	}
-	if err := s.authorized(&o); err != nil {
+	if err := s.authorized(ctx, &o); err != nil {
 		return o, err
 	}
 	// The request has its answer's deadline; the commit must not be cut
@@ -69,7 +69,7 @@ func (s *Service) FinalizeACMEOrder(ctx context.Context, a *storage.ACMEAccount,
 		// hold) is the CSR's fault.
 		err = Errorf(BadCSR, "%w", err)
 	}
-	s.invalidate(ctx, &o, err)
+	s.invalidate(ctx, &o, problemOf(err))
 	return o, err
 }
 
@@ -108,10 +108,10 @@ func (s *Service) issueOrder(ctx context.Context, a *storage.ACMEAccount, o *sto
 
 // invalidate records why an order could not be finalized; only a ready
 // order turns invalid.
-func (s *Service) invalidate(ctx context.Context, o *storage.ACMEOrder, cause error) {
+func (s *Service) invalidate(ctx context.Context, o *storage.ACMEOrder, prob *storage.ACMEProblem) {
 	_, err := s.store.UpdateACMEOrder(o.ID, func(o *storage.ACMEOrder) error {
 		if o.Status == acmeReady {
-			o.Status, o.Error = acmeInvalid, problemOf(cause)
+			o.Status, o.Error = acmeInvalid, prob
 		}
 		return nil
 	})
@@ -121,19 +121,25 @@ func (s *Service) invalidate(ctx context.Context, o *storage.ACMEOrder, cause er
 }
 
 // authorized checks again that every authorization of a ready order is
-// valid: one reused from an earlier order may have been deactivated since
-// this order became ready, which only its own order hears of.
-func (s *Service) authorized(o *storage.ACMEOrder) error {
-	for _, id := range o.Authzs {
-		az, err := s.store.ACMEAuthz(id)
-		if err != nil {
-			return err
-		}
-		if st := s.authzStatus(&az); st != acmeValid {
-			return notReady(fmt.Sprintf("for an authorization that is %s: make a new order", st))
-		}
+// valid: one reused from an earlier order may have been deactivated or
+// have expired since this order became ready, which only its own order
+// hears of. Then the order is invalid (RFC 8555 7.1.6), stored so, and
+// finalize is NotReady.
+func (s *Service) authorized(ctx context.Context, o *storage.ACMEOrder) error {
+	azs, err := s.orderAuthzs(o)
+	if err != nil {
+		return err
 	}
-	return nil
+	now := *o
+	s.refreshOrder(&now, azs)
+	switch {
+	case now.Status == acmeReady:
+		return nil
+	case now.Error == nil:
+		return notReady(now.Status)
+	}
+	s.invalidate(ctx, o, now.Error)
+	return Errorf(NotReady, "the order is invalid: %s; make a new order", now.Error.Detail)
 }
 
 // finalizeRequest checks the finalize CSR against the order and the

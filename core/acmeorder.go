@@ -55,6 +55,13 @@ func (s *Service) NewACMEOrder(ctx context.Context, a *storage.ACMEAccount, req 
 		}
 		o.Replaces = req.Replaces.String()
 	}
+	// Counted and stored as one step per account (acmelimit.go).
+	unlock := s.limits.ordering.lock(a.ID)
+	defer unlock()
+	if err := s.underOrderCap(a, len(ids), now); err != nil {
+		s.audit(ctx, ACMEActor(a), "acme.order.create", "", err, slog.Int("identifiers", len(ids)))
+		return storage.ACMEOrder{}, err
+	}
 	var created []storage.ACMEAuthz
 	ready := true
 	for _, id := range ids {
@@ -245,10 +252,19 @@ func (s *Service) ownOrder(a *storage.ACMEAccount, id string) (storage.ACMEOrder
 	return o, nil
 }
 
-// orderView is the order as a client sees it now: orderStatus, and
-// processing while a request of this process finalizes it.
+// orderView is the order as a client sees it now: orderStatus, then what
+// its authorizations say as they stand (an authorization reused from
+// another order that was deactivated or expired since makes it invalid,
+// RFC 8555 7.1.6, which only the authorization's own order is told of
+// when it happens), and processing while a request of this process
+// finalizes it.
 func (s *Service) orderView(o storage.ACMEOrder) storage.ACMEOrder {
 	o.Status = s.orderStatus(&o)
+	if o.Status == acmePending || o.Status == acmeReady {
+		if azs, err := s.orderAuthzs(&o); err == nil {
+			s.refreshOrder(&o, azs)
+		}
+	}
 	if o.Status == acmeReady && s.finalizing.holds(o.ID) {
 		o.Status = acmeProcessing // acmeclaim.go
 	}
@@ -265,6 +281,19 @@ func (s *Service) orderStatus(o *storage.ACMEOrder) string {
 		}
 	}
 	return o.Status
+}
+
+// orderAuthzs reads the order's authorizations as they stand.
+func (s *Service) orderAuthzs(o *storage.ACMEOrder) ([]storage.ACMEAuthz, error) {
+	azs := make([]storage.ACMEAuthz, len(o.Authzs))
+	for i, id := range o.Authzs {
+		az, err := s.store.ACMEAuthz(id)
+		if err != nil {
+			return nil, err
+		}
+		azs[i] = az
+	}
+	return azs, nil
 }
 
 // refreshOrder moves a pending order to ready once every authorization

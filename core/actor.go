@@ -28,6 +28,10 @@ type Actor struct {
 	// Account is the ACME account acting, if any: it may revoke what it
 	// ordered.
 	Account string
+	// Unbound is an ACME account without an External Account Binding: it
+	// acts for the default user, as does anyone who makes one, so it acts
+	// on no certificate of that user but those it ordered itself.
+	Unbound bool
 	// Key is the public key a request was signed with when it was not an
 	// account's (ACME revocation by the certificate's own key).
 	Key crypto.PublicKey

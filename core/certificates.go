@@ -15,13 +15,14 @@ import (
 )
 
 // owns is the owner rule: a certificate is its owner's; the operator and
-// admin users may act on any; an ACME account on those it ordered; a
+// admin users may act on any; an ACME account on those it ordered (one
+// without a binding, which any stranger may make, on those alone); a
 // request signed by the certificate's own key on that certificate.
 func (s *Service) owns(a Actor, c *storage.Certificate, admins bool) bool {
 	switch {
 	case a.operator(), admins && a.Admin:
 		return true
-	case a.User != "" && c.Owner == a.User:
+	case a.User != "" && c.Owner == a.User && !a.Unbound:
 		return true
 	case a.Key != nil:
 		return sameKey(a.Key, c.DER)

@@ -39,9 +39,11 @@ func (s *Service) exportRootKey(a Actor) (string, []byte, error) {
 // TakeRootOffline drops the active root's key, which must be the one with
 // that fingerprint, from the store and from memory, after signing the
 // root's CRL for a year (it cannot be signed without the key). Then the
-// store is rekeyed, so that the page that held the sealed key, freed but
-// not erased, opens with no key file that still exists. It returns when
-// the root's CRL expires.
+// store is rekeyed and its freed pages erased, so that the page that held
+// the sealed key opens with no key file that still exists; the commit that
+// drops the key marks the file for that erasing too, so a crash before the
+// rekey leaves it to the next start. It returns when the root's CRL
+// expires.
 func (s *Service) TakeRootOffline(ctx context.Context, a Actor, fingerprint string) (time.Time, error) {
 	next, err := s.takeRootOffline(a, fingerprint)
 	s.audit(ctx, a, "root.offline", fingerprint, err, slog.Time("crl_next_update", next))

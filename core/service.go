@@ -79,6 +79,8 @@ type Service struct {
 	// a request of this process works on (acmeclaim.go).
 	validating *claims
 	finalizing *claims
+	// limits bound what ACME clients make (acmelimit.go).
+	limits *acmeLimits
 	// rotating makes a rotation's store write and its switch of the
 	// running authority one step: two rotations at once (socket and
 	// dashboard) must not leave the server issuing from the root the
@@ -147,6 +149,7 @@ func New(cfg Config) (*Service, error) {
 		generateKey:       cfg.GenerateKey,
 		validating:        newClaims(),
 		finalizing:        newClaims(),
+		limits:            &acmeLimits{},
 	}
 	src := revocationSource{store: cfg.Store, now: cfg.Authority.Now, issuer: cfg.Authority.Issuer}
 	s.crls = ca.NewCRLs(cfg.Authority, src)

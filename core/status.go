@@ -75,11 +75,44 @@ func (s *Service) rekey(a Actor) (string, error) {
 	return r.KeyFile(), s.noteWrite(context.Background(), r.Rekey())
 }
 
+// KeyFile is the key file the store's secrets are sealed with, "" for a
+// backend without one: what a backup must never be written over.
+func (s *Service) KeyFile() string {
+	if r, ok := s.store.(storage.Rekeyer); ok {
+		return r.KeyFile()
+	}
+	return ""
+}
+
 // SweepChallenges deletes challenges that expired before the retention,
 // so requests that were never solved do not pile up.
 func (s *Service) SweepChallenges(ctx context.Context) (int, error) {
 	n, err := s.store.DeleteChallengesExpiredBefore(s.ca.Now().Add(-ChallengeRetention))
 	return n, s.noteWrite(ctx, err)
+}
+
+// acmeSweepBatch bounds the records one transaction of the ACME sweep
+// reads, so that other writers wait for none long.
+const acmeSweepBatch = 500
+
+// SweepACME deletes the ACME orders (but valid ones) and authorizations
+// that expired before the retention, in batches: what clients began and
+// never finished does not pile up. A valid order stays with its
+// certificate.
+func (s *Service) SweepACME(ctx context.Context) (int, error) {
+	q := storage.ACMESweep{Before: s.ca.Now().Add(-ChallengeRetention), Max: acmeSweepBatch}
+	total := 0
+	for {
+		n, next, err := s.store.DeleteExpiredACME(q)
+		if err := s.noteWrite(ctx, err); err != nil {
+			return total, err
+		}
+		total += n
+		if next == "" || ctx.Err() != nil {
+			return total, ctx.Err()
+		}
+		q.After = next
+	}
 }
 
 // ReleaseMapped returns the store's memory-mapped pages to the kernel, if

@@ -123,12 +123,21 @@ type ACME interface {
 	RevokeACMEEAB(id string) (int, error)
 	ACMEEABKey(id string) (ACMEEAB, error)
 	CreateACMEAccount(a ACMEAccount) (ACMEAccount, error)
+	// CountUnboundACMEAccounts counts the accounts made without an
+	// External Account Binding (EABKeyID ""), in any status.
+	CountUnboundACMEAccounts() (int, error)
 	ACMEAccount(id string) (ACMEAccount, error)
 	ACMEAccountByKey(thumbprint string) (ACMEAccount, error)
 	UpdateACMEAccount(id string, fn func(*ACMEAccount) error) (ACMEAccount, error)
 	CreateACMEOrder(o ACMEOrder, authzs []ACMEAuthz) error
 	ACMEOrder(id string) (ACMEOrder, error)
-	ACMEOrders(account string) ([]string, error)
+	// ACMEOrders lists the ids of an account's orders in a stable order,
+	// at most limit (1 or more) from the one after the id after ("" from
+	// the start); next is where the next page starts, "" at the end.
+	ACMEOrders(account, after string, limit int) (ids []string, next string, err error)
+	// CountACMEIdentifiers adds up the identifiers of the account's
+	// orders, in any status, that expire after t.
+	CountACMEIdentifiers(account string, t time.Time) (int, error)
 	UpdateACMEOrder(id string, fn func(*ACMEOrder) error) (ACMEOrder, error)
 	ACMEOrderBySerial(serial *big.Int) (ACMEOrder, error)
 	ACMEAuthz(id string) (ACMEAuthz, error)
@@ -143,6 +152,26 @@ type ACME interface {
 	// PutACMECertificate stores an order's certificate and the order as fn
 	// leaves it (valid, naming c) in one commit, or nothing if fn refuses.
 	PutACMECertificate(orderID string, c *Certificate, fn func(*ACMEOrder) error) (ACMEOrder, error)
+	// DeleteExpiredACME deletes, in one transaction, what ACMESweep
+	// selects among at most q.Max records from q.After on, with the
+	// indexes that name them; it returns how many it deleted and where
+	// the next batch starts ("" once the sweep has read everything).
+	DeleteExpiredACME(q ACMESweep) (deleted int, next string, err error)
+}
+
+// ACMESweep is one batch of the sweep of expired ACME state: the orders
+// that are not valid and the authorizations whose expiry lies before
+// Before. An order goes with its own authorizations (those it made), and
+// only once they are all due, so that an authorization never outlives
+// the order it was made for; a valid order stays for good, as its
+// certificate does (download, revocation by its account).
+type ACMESweep struct {
+	Before time.Time
+	// After is the Next of the batch before, "" to start; its form is
+	// the backend's.
+	After string
+	// Max bounds the records one batch reads.
+	Max int
 }
 
 // Maintenance a backend may offer; the core asks for each with a type

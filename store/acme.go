@@ -2,17 +2,20 @@ package store
 
 import (
 	"bytes"
-	"certmaker/storage/codec"
-	"certmaker/storage/seal"
 	"cmp"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/big"
 	"slices"
 	"strings"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"certmaker/storage/codec"
+	"certmaker/storage/seal"
 )
 
 // The ACME server's state (RFC 8555), in the same file as everything else:
@@ -25,6 +28,11 @@ import (
 //     the latest authorization of that identifier for the account, so that
 //     a new order can reuse a valid one; made by the first order that
 //     needs it, so a file from before it needs no migration
+//   - acme_account_expiry: account id + 0 + the order's expiry (Unix
+//     nanoseconds, big-endian) + order id → its identifier count, so that
+//     an account's live orders are counted without reading the old ones;
+//     made lazily as acme_account_authzs is (orders from before it expire
+//     uncounted within a day)
 //   - acme_certs:        serial → order id, for the certificates ACME issued
 //   - acme_nonces:       empty: used nonces were kept here before nonces
 //     became stateless (acme/nonce.go); an older binary still expects it
@@ -37,6 +45,7 @@ var (
 	bucketACMEAccountOrders = []byte("acme_account_orders")
 	bucketACMEAuthzs        = []byte("acme_authzs")
 	bucketACMEAccountAuthzs = []byte("acme_account_authzs")
+	bucketACMEAccountExpiry = []byte("acme_account_expiry")
 	bucketACMECerts         = []byte("acme_certs")
 	bucketACMENonces        = []byte("acme_nonces")
 	bucketACMEEAB           = []byte("acme_eab")
@@ -162,8 +171,13 @@ func (db *DB) ACMEEABs(owner string) ([]ACMEEABInfo, error) {
 	return out, err
 }
 
-// acmeDeactivated is the account status RFC 8555 7.3.6 makes final.
-const acmeDeactivated = "deactivated"
+// Statuses the store itself looks at: acmeDeactivated is the account
+// status RFC 8555 7.3.6 makes final, and a valid order is one the sweep
+// keeps (its certificate's).
+const (
+	acmeDeactivated = "deactivated"
+	acmeValid       = "valid"
+)
 
 // RevokeACMEEAB deletes an EAB key and deactivates the accounts it bound,
 // in one commit, and returns how many it deactivated: a key handed out by
@@ -268,6 +282,27 @@ func (db *DB) CreateACMEAccount(a ACMEAccount) (ACMEAccount, error) {
 	return a, err
 }
 
+// CountUnboundACMEAccounts counts the accounts without a binding; it reads
+// every account (a few per client, and those without a binding are
+// capped by the core).
+func (db *DB) CountUnboundACMEAccounts() (int, error) {
+	n := 0
+	err := db.view(func(tx *bolt.Tx) error {
+		n = 0
+		return tx.Bucket(bucketACMEAccounts).ForEach(func(k, v []byte) error {
+			var a ACMEAccount
+			if err := codec.Decode(v, &a); err != nil {
+				return fmt.Errorf("ACME account %q: %w", k, err)
+			}
+			if a.EABKeyID == "" {
+				n++
+			}
+			return nil
+		})
+	})
+	return n, err
+}
+
 // ACMEAccount reads an account by id.
 func (db *DB) ACMEAccount(id string) (ACMEAccount, error) {
 	var a ACMEAccount
@@ -361,6 +396,13 @@ func (db *DB) CreateACMEOrder(o ACMEOrder, authzs []ACMEAuthz) error {
 		if err != nil {
 			return err
 		}
+		expiry, err := tx.CreateBucketIfNotExists(bucketACMEAccountExpiry)
+		if err != nil {
+			return err
+		}
+		if err := expiry.Put(accountExpiryKey(&o), binary.BigEndian.AppendUint32(nil, uint32(len(o.Identifiers)))); err != nil {
+			return err
+		}
 		for i, az := range authzs {
 			if err := azs.Put([]byte(az.ID), avs[i]); err != nil {
 				return err
@@ -385,18 +427,66 @@ func (db *DB) ACMEOrder(id string) (ACMEOrder, error) {
 	return o, err
 }
 
-// ACMEOrders lists the ids of an account's orders.
-func (db *DB) ACMEOrders(account string) ([]string, error) {
+// ACMEOrders lists a page of the ids of an account's orders, in the order
+// of the index (by id).
+func (db *DB) ACMEOrders(account, after string, limit int) ([]string, string, error) {
 	var out []string
+	next := ""
 	err := db.view(func(tx *bolt.Tx) error {
+		out, next = nil, ""
 		prefix := accountOrderKey(account, "")
 		cur := tx.Bucket(bucketACMEAccountOrders).Cursor()
-		for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
+		k, _ := cur.Seek(accountOrderKey(account, after))
+		if after != "" && k != nil && string(k[len(prefix):]) == after {
+			k, _ = cur.Next()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
+			if len(out) == limit {
+				next = out[len(out)-1]
+				break
+			}
 			out = append(out, string(k[len(prefix):]))
 		}
 		return nil
 	})
-	return out, err
+	return out, next, err
+}
+
+// accountExpiryKey is o's entry in acme_account_expiry.
+func accountExpiryKey(o *ACMEOrder) []byte {
+	k := accountExpiryPrefix(o.Account, o.Expires)
+	return append(k, o.ID...)
+}
+
+// accountExpiryPrefix is where the account's orders that expire at t
+// begin in acme_account_expiry.
+func accountExpiryPrefix(account string, t time.Time) []byte {
+	k := make([]byte, 0, len(account)+1+8+24)
+	k = append(append(k, account...), 0)
+	return binary.BigEndian.AppendUint64(k, uint64(max(t.UnixNano(), 0)))
+}
+
+// CountACMEIdentifiers adds up the identifiers of the account's orders
+// that expire after t, from the expiry index: it reads only those.
+func (db *DB) CountACMEIdentifiers(account string, t time.Time) (int, error) {
+	n := 0
+	err := db.view(func(tx *bolt.Tx) error {
+		n = 0
+		b := tx.Bucket(bucketACMEAccountExpiry)
+		if b == nil {
+			return nil
+		}
+		prefix := accountOrderKey(account, "")
+		cur := b.Cursor()
+		for k, v := cur.Seek(accountExpiryPrefix(account, t.Add(time.Nanosecond))); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+			if len(v) != 4 {
+				return fmt.Errorf("ACME order expiry entry %q: %d bytes, want 4", k, len(v))
+			}
+			n += int(binary.BigEndian.Uint32(v))
+		}
+		return nil
+	})
+	return n, err
 }
 
 // UpdateACMEOrder changes an order in one transaction. Setting Serial
@@ -462,7 +552,7 @@ func accountAuthzKey(account string, id ACMEIdentifier) []byte {
 // an account and identifier.
 func (db *DB) ACMEAuthzFor(account string, id ACMEIdentifier) (ACMEAuthz, error) {
 	var az ACMEAuthz
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		var azID []byte
 		if b := tx.Bucket(bucketACMEAccountAuthzs); b != nil {
 			azID = b.Get(accountAuthzKey(account, id))

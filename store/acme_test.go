@@ -121,10 +121,10 @@ func TestACMEOrders(t *testing.T) {
 	if err != nil || got.ID != "o1" || got.Status != "valid" || got.Serial.Cmp(serial) != 0 {
 		t.Errorf("order by serial after restart: %+v, %v", got, err)
 	}
-	if ids, err := db.ACMEOrders("a1"); err != nil || len(ids) != 1 || ids[0] != "o1" {
+	if ids, _, err := db.ACMEOrders("a1", "", 10); err != nil || len(ids) != 1 || ids[0] != "o1" {
 		t.Errorf("orders of a1: %v, %v", ids, err)
 	}
-	if ids, _ := db.ACMEOrders("a"); len(ids) != 0 {
+	if ids, _, _ := db.ACMEOrders("a", "", 10); len(ids) != 0 {
 		t.Errorf("orders of a prefix of a1's id: %v", ids)
 	}
 	if got, err := db.ACMEAuthz("z1"); err != nil || got.Challenges[0].Token != "t" {

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"certmaker/storage/codec"
 	"crypto/rand"
 	"math/big"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"certmaker/storage/codec"
 )
 
 // benchConns is the concurrency of the parallel benchmarks, the 32

@@ -1,11 +1,12 @@
 package store
 
 import (
-	"certmaker/storage/codec"
 	"fmt"
 	"math/big"
 
 	bolt "go.etcd.io/bbolt"
+
+	"certmaker/storage/codec"
 )
 
 // serialKey is the big-endian serial; positive serials never collide this way.

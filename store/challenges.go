@@ -2,12 +2,13 @@ package store
 
 import (
 	"bytes"
-	"certmaker/storage/codec"
 	"fmt"
 	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"certmaker/storage/codec"
 )
 
 // PutChallenge durably stores a new pending challenge.

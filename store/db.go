@@ -260,7 +260,7 @@ func (db *DB) init(readOnly bool) error {
 	if version == schemaVersion && check == nil {
 		return fmt.Errorf("%s: its sealed-secrets check value is missing: the file is damaged", db.path)
 	}
-	if err := db.loadKey(check); err != nil {
+	if err := db.loadKey(check, readOnly); err != nil {
 		return err
 	}
 	if version == schemaVersion {
@@ -300,13 +300,18 @@ func (db *DB) init(readOnly bool) error {
 }
 
 // loadKey reads (or, for a file not sealed yet, makes) the key file and
-// checks that it opens the file's check value.
-func (db *DB) loadKey(check []byte) error {
+// checks that it opens the file's check value; a read-only open writes
+// and renames nothing (seal.LoadKeyReadOnly).
+func (db *DB) loadKey(check []byte, readOnly bool) error {
 	var opens func([]byte) error
 	if check != nil {
 		opens = func(key []byte) error { return seal.OpensCheck(key, check) }
 	}
-	key, err := seal.LoadKey(db.keyPath, check == nil, opens)
+	load := func() ([]byte, error) { return seal.LoadKey(db.keyPath, check == nil, opens) }
+	if readOnly {
+		load = func() ([]byte, error) { return seal.LoadKeyReadOnly(db.keyPath, opens) }
+	}
+	key, err := load()
 	switch {
 	case errors.Is(err, seal.ErrKeyFileMissing):
 		return fmt.Errorf("%s holds sealed keys, but %w: %s (restore the key file you keep apart from the backups, or name it in [store] key_file)", db.path, err, db.keyPath)

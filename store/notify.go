@@ -2,11 +2,12 @@ package store
 
 import (
 	"bytes"
-	"certmaker/storage/codec"
 	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"certmaker/storage/codec"
 )
 
 // bucketAnnounced remembers which expiry warnings were delivered where

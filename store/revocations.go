@@ -2,13 +2,14 @@ package store
 
 import (
 	"bytes"
-	"certmaker/storage/codec"
 	"encoding/binary"
 	"fmt"
 	"math/big"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"certmaker/storage/codec"
 )
 
 // The revoked bucket is keyed root fingerprint + 0 + not-after + serial,

@@ -1,11 +1,12 @@
 package store
 
 import (
-	"certmaker/storage/codec"
-	"certmaker/storage/seal"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
+
+	"certmaker/storage/codec"
+	"certmaker/storage/seal"
 )
 
 // PutRoot stores a root or an intermediate; with active it becomes the
@@ -56,7 +57,8 @@ func (db *DB) Roots() ([]Root, string, error) {
 	return out, active, nil
 }
 
-// UpdateRoot changes one stored root or intermediate in one transaction.
+// UpdateRoot changes one stored root or intermediate in one transaction;
+// one that drops a key marks the file for erasing its free pages.
 func (db *DB) UpdateRoot(fingerprint string, fn func(*Root) error) (Root, error) {
 	db.rekeying.RLock()
 	defer db.rekeying.RUnlock()
@@ -74,11 +76,21 @@ func (db *DB) UpdateRoot(fingerprint string, fn func(*Root) error) (Root, error)
 		if err := db.openRoot(&r); err != nil {
 			return err
 		}
+		hadKey := r.KeyPKCS8 != nil
 		if err := fn(&r); err != nil {
 			return err
 		}
 		if r.Fingerprint != fingerprint {
 			return fmt.Errorf("root %s: a fingerprint cannot change", fingerprint)
+		}
+		if hadKey && r.KeyPKCS8 == nil {
+			// The sealed key is in a freed page now, which the current
+			// key file opens: marked in this commit, so that a crash
+			// before the rekey `root offline` runs next still leaves it
+			// to the next Open to erase (scrub.go).
+			if err := tx.Bucket(bucketMeta).Put(keyRewrite, []byte{1}); err != nil {
+				return err
+			}
 		}
 		sealed := r
 		if err := db.sealRoot(&sealed); err != nil {

@@ -9,11 +9,12 @@ import (
 )
 
 // bbolt frees a page a commit no longer needs but does not erase it, and
-// a backup of the file copied free pages as they were. After a rekey (and
-// `root offline`, which drops a key and rekeys) the freed pages hold every
-// secret sealed under the retired key, which the key file from before
-// opens; after the migration that first seals an older file they hold
-// its secrets in clear. scrub overwrites every free page with zeros while
+// a backup of the file copied free pages as they were. After a rekey the
+// freed pages hold every secret sealed under the retired key, which the
+// key file from before opens; after `root offline` drops a root's key
+// (and before the rekey that follows) they hold that key sealed under the
+// current one; after the migration that first seals an older file they
+// hold its secrets in clear. Each of those commits sets the rewrite marker. scrub overwrites every free page with zeros while
 // the server runs, as soon as the change that freed them has committed.
 //
 // A free page may still be read by a transaction that began before it was

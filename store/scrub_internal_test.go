@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/base64"
 	"io"
 	"os"
 	"path/filepath"
@@ -118,4 +119,57 @@ func TestDB_BackupLiveRecordsOnly(t *testing.T) {
 		t.Fatalf("the backup does not open: %v", err)
 	}
 	b.Close()
+}
+
+// TestScrub_DroppedRootKey: the commit that drops a root's key (`root
+// offline`) marks the file for erasing, so a crash before the rekey that
+// follows leaves the sealed key in no page once the file is opened again:
+// without the marker, the key the file still opens with would open it.
+func TestScrub_DroppedRootKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ca.db")
+	db, err := Open(path, Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Root{Fingerprint: "ab12", CertDER: randomSecret(400), KeyPKCS8: randomSecret(138), Created: time.Now()}
+	if err := db.PutRoot(r, true); err != nil {
+		t.Fatal(err)
+	}
+	var sealed []byte // as the record holds it: JSON's base64
+	db.view(func(tx *bolt.Tx) error {
+		var stored Root
+		err := getRecord(tx, bucketRoots, "root", r.Fingerprint, &stored)
+		sealed = []byte(base64.StdEncoding.EncodeToString(stored.KeyPKCS8))
+		return err
+	})
+	if len(sealed) == 0 {
+		t.Fatal("no sealed key stored")
+	}
+	if _, err := db.UpdateRoot(r.Fingerprint, func(r *Root) error { r.KeyPKCS8 = nil; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	marked := func(db *DB) bool {
+		var m bool
+		db.view(func(tx *bolt.Tx) error { m = tx.Bucket(bucketMeta).Get(keyRewrite) != nil; return nil })
+		return m
+	}
+	if !marked(db) {
+		t.Error("the commit that dropped the root key left no rewrite marker")
+	}
+	if raw, _ := os.ReadFile(path); !bytes.Contains(raw, sealed) {
+		t.Fatal("the freed pages do not hold the sealed key: the test proves nothing")
+	}
+	// A crash now, before the rekey: the next open erases.
+	db.Close()
+	db, err = Open(path, Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if marked(db) {
+		t.Error("the marker stays after the open that should have erased")
+	}
+	if raw, _ := os.ReadFile(path); bytes.Contains(raw, sealed) {
+		t.Error("the sealed root key is still in the file after the next open")
+	}
 }

@@ -2,8 +2,6 @@ package store
 
 import (
 	"bytes"
-	"certmaker/storage/codec"
-	"certmaker/storage/seal"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -15,6 +13,9 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"certmaker/storage/codec"
+	"certmaker/storage/seal"
 )
 
 // secrets is one of each secret the file keeps, by what it is.

@@ -2,8 +2,6 @@ package store
 
 import (
 	"bytes"
-	"certmaker/storage/codec"
-	"certmaker/storage/seal"
 	"encoding/json"
 	"errors"
 	"math/big"
@@ -12,6 +10,9 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"certmaker/storage/codec"
+	"certmaker/storage/seal"
 )
 
 // openInternal opens a real database file in t.TempDir() for the tests that

@@ -22,6 +22,7 @@ type (
 	ACMEChallenge     = storage.ACMEChallenge
 	ACMEEAB           = storage.ACMEEAB
 	ACMEEABInfo       = storage.ACMEEABInfo
+	ACMESweep         = storage.ACMESweep
 )
 
 // Sentinel errors; check them with errors.Is.

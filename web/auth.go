@@ -258,19 +258,15 @@ func (d *Dashboard) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		d.renderError(w, r, nil, http.StatusForbidden, forgedMessage)
 		return
 	}
-	client := clientKey(r)
-	if wait := d.signins.wait(client); wait > 0 {
-		secs := max(int(wait.Round(time.Second)/time.Second), 1)
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		d.renderSignIn(w, r, http.StatusTooManyRequests, signinData{
-			Error: fmt.Sprintf("Too many failed sign-ins from your address: try again in %d seconds.", secs)})
-		return
-	}
 	token := strings.TrimSpace(r.PostForm.Get("token"))
 	if token == "" {
 		d.renderSignIn(w, r, http.StatusUnauthorized, signinData{Error: "Enter your API token."})
 		return
 	}
+	// The token is always looked at: a right one signs in whatever its
+	// address did before (behind a proxy or NAT, one address is many
+	// people); only failures wait (failedSignIn).
+	client := clientKey(r)
 	u, err := d.core.Authenticate(r.Context(), token)
 	if u.Name != "" {
 		httplog.SetUser(r, u.Name)
@@ -279,12 +275,16 @@ func (d *Dashboard) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	case "":
 		d.signins.succeed(client)
 	case core.NotFound:
-		d.failedSignIn(r, client, "", "no user has that token")
-		d.renderSignIn(w, r, http.StatusUnauthorized, signinData{Error: "That token is not valid."})
+		if !d.refuseWaiting(w, r, client) {
+			d.failedSignIn(r, client, "", "no user has that token")
+			d.renderSignIn(w, r, http.StatusUnauthorized, signinData{Error: "That token is not valid."})
+		}
 		return
 	case core.Disabled:
-		d.failedSignIn(r, client, u.Name, "the user is disabled")
-		d.renderSignIn(w, r, http.StatusUnauthorized, signinData{Error: "This user is disabled."})
+		if !d.refuseWaiting(w, r, client) {
+			d.failedSignIn(r, client, u.Name, "the user is disabled")
+			d.renderSignIn(w, r, http.StatusUnauthorized, signinData{Error: "This user is disabled."})
+		}
 		return
 	default:
 		d.renderError(w, r, nil, http.StatusInternalServerError, "")
@@ -299,6 +299,22 @@ func (d *Dashboard) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	d.setSessionCookie(w, sess)
 	http.SetCookie(w, d.signinFormCookie("", -1))
 	http.Redirect(w, r, "/certificates", http.StatusSeeOther)
+}
+
+// refuseWaiting answers a failed sign-in 429 while its client must wait
+// after its earlier failures, and reports whether it did; such a failure
+// is neither counted nor logged again, so a client that keeps trying
+// while refused writes no log line per attempt.
+func (d *Dashboard) refuseWaiting(w http.ResponseWriter, r *http.Request, client string) bool {
+	wait := d.signins.wait(client)
+	if wait <= 0 {
+		return false
+	}
+	secs := max(int(wait.Round(time.Second)/time.Second), 1)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	d.renderSignIn(w, r, http.StatusTooManyRequests, signinData{
+		Error: fmt.Sprintf("Too many failed sign-ins from your address: try again in %d seconds.", secs)})
+	return true
 }
 
 // failedSignIn counts and logs a refused token: the client's address and

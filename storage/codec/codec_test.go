@@ -2,13 +2,14 @@ package codec
 
 import (
 	"bytes"
-	"certmaker/storage"
 	"crypto/rand"
 	"encoding/json"
 	"math/big"
 	"reflect"
 	"testing"
 	"time"
+
+	"certmaker/storage"
 )
 
 // The certificate record format: benchmarks of both encodings, and the

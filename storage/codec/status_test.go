@@ -2,8 +2,9 @@ package codec
 
 import (
 	"bytes"
-	"certmaker/storage"
 	"testing"
+
+	"certmaker/storage"
 )
 
 // DecodeStatus must refuse exactly what Decode refuses, and

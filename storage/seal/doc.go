@@ -6,7 +6,8 @@
 // value moved to another record does not open there.
 //
 // Basics: a backend loads the key (LoadKey, which makes the key file on
-// the first start and finishes a rekey a crash interrupted), keeps a
+// the first start and finishes a rekey a crash interrupted; a read-only
+// open uses LoadKeyReadOnly, which touches no file), keeps a
 // Keyring, seals each secret with Seal before it writes the record and
 // opens it with Open after it reads it, and stores CheckValue beside the
 // secrets so that a wrong key file is refused at open (OpensCheck), not at

@@ -2,7 +2,6 @@ package seal
 
 import (
 	"bytes"
-	"certmaker/internal/durable"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -10,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"certmaker/internal/durable"
 )
 
 // The key file holds the key that seals a storage's secrets: KeySize
@@ -92,9 +93,24 @@ func KeyFiles(path string) []string { return []string{path, StagedKeyFile(path)}
 // which then replaces it. opens says whether a key opens the storage
 // (OpensCheck on its check value; nil: any key does).
 func LoadKey(path string, create bool, opens func(key []byte) error) ([]byte, error) {
+	return loadKey(path, create, false, opens)
+}
+
+// LoadKeyReadOnly is LoadKey for a storage opened read-only: it makes no
+// key file and renames nothing. After a rekey's commit the staged key
+// opens the storage while the key file does not yet; it is used as it
+// stands, and the process that rekeyed (or the next writable open)
+// replaces the key file with it: a backup's check that did so itself
+// would make the rekey's own replacing fail, and its erasing of the old
+// key's pages never run.
+func LoadKeyReadOnly(path string, opens func(key []byte) error) ([]byte, error) {
+	return loadKey(path, false, true, opens)
+}
+
+func loadKey(path string, create, readOnly bool, opens func(key []byte) error) ([]byte, error) {
 	key, err := ReadKeyFile(path)
 	switch {
-	case errors.Is(err, fs.ErrNotExist) && create:
+	case errors.Is(err, fs.ErrNotExist) && create && !readOnly:
 		if key, err = NewKey(); err != nil {
 			return nil, err
 		}
@@ -110,6 +126,9 @@ func LoadKey(path string, create bool, opens func(key []byte) error) ([]byte, er
 	staged, serr := ReadKeyFile(StagedKeyFile(path))
 	if serr != nil || opens(staged) != nil {
 		return nil, ErrWrongKey
+	}
+	if readOnly {
+		return staged, nil
 	}
 	// The rekey committed: finish it.
 	if err := CommitKey(path); err != nil {

@@ -218,3 +218,47 @@ func TestKeyPath(t *testing.T) {
 		t.Errorf("KeyFiles = %v", files)
 	}
 }
+
+// A read-only open (a backup's check, with the live key file) between a
+// rekey's commit and its replacing of the key file uses the staged key
+// and leaves both files as they are: the rekey is the writer's to finish.
+func TestLoadKeyReadOnly_StagedRekey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ca.db.key")
+	oldKey, err := seal.LoadKey(path, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newKey, err := seal.StageKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := seal.NewKeyring(newKey)
+	check, _ := k.CheckValue()
+	opens := func(key []byte) error { return seal.OpensCheck(key, check) }
+	got, err := seal.LoadKeyReadOnly(path, opens)
+	if err != nil || !bytes.Equal(got, newKey) {
+		t.Fatalf("LoadKeyReadOnly after a rekey's commit: %v", err)
+	}
+	if onDisk, _ := seal.ReadKeyFile(path); !bytes.Equal(onDisk, oldKey) {
+		t.Error("a read-only load replaced the key file")
+	}
+	if staged, err := seal.ReadKeyFile(seal.StagedKeyFile(path)); err != nil || !bytes.Equal(staged, newKey) {
+		t.Errorf("a read-only load moved the staged key: %v", err)
+	}
+	// The writer finishes it as before.
+	if err := seal.CommitKey(path); err != nil {
+		t.Fatalf("the rekey's own CommitKey after the read-only load: %v", err)
+	}
+	// The current key opens as usual; a missing key file is no key, and a
+	// read-only load makes none.
+	if got, err := seal.LoadKeyReadOnly(path, opens); err != nil || !bytes.Equal(got, newKey) {
+		t.Errorf("LoadKeyReadOnly with the current key: %v", err)
+	}
+	missing := filepath.Join(t.TempDir(), "none.key")
+	if _, err := seal.LoadKeyReadOnly(missing, opens); !errors.Is(err, seal.ErrKeyFileMissing) {
+		t.Errorf("no key file: %v, want ErrKeyFileMissing", err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a read-only load made a key file: %v", err)
+	}
+}

@@ -73,6 +73,9 @@ func testACMEAccounts(t *testing.T, h *harness) {
 	}
 	_, err = s.ACMEAccount("acc3")
 	wantErr(t, "ACMEAccount(refused one)", err, storage.ErrNotFound)
+	if n, err := s.CountUnboundACMEAccounts(); err != nil || n != 0 {
+		t.Errorf("CountUnboundACMEAccounts = %d, %v; want 0 (one bound account)", n, err)
+	}
 
 	// Key change moves the key index in the same commit.
 	c := newAccount("acc4", "alice")
@@ -113,6 +116,12 @@ func testACMEAccounts(t *testing.T, h *harness) {
 	if got, _ := s.ACMEAccount("acc4"); got.Status != "valid" {
 		t.Errorf("an account of no EAB key is %q after another key's revocation", got.Status)
 	}
+	if _, err := s.UpdateACMEAccount("acc4", func(a *storage.ACMEAccount) error { a.Status = "deactivated"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.CountUnboundACMEAccounts(); err != nil || n != 1 {
+		t.Errorf("CountUnboundACMEAccounts = %d, %v; want 1 (acc4, deactivated or not)", n, err)
+	}
 	late := newAccount("acc5", "alice")
 	late.EABKeyID = "kid1"
 	_, err = s.CreateACMEAccount(late)
@@ -133,13 +142,49 @@ func testACMEOrders(t *testing.T, h *harness) {
 	wantErr(t, "a refused order", err, storage.ErrNotFound)
 	o3, azs3 := newOrder("o3", "acc1", 1)
 	must(t, "CreateACMEOrder", s.CreateACMEOrder(o3, azs3))
-	ids, err := s.ACMEOrders("acc1")
+	ids, next, err := s.ACMEOrders("acc1", "", 10)
 	slices.Sort(ids)
-	if err != nil || !slices.Equal(ids, []string{"o1", "o3"}) {
-		t.Errorf("ACMEOrders = %v, %v", ids, err)
+	if err != nil || !slices.Equal(ids, []string{"o1", "o3"}) || next != "" {
+		t.Errorf("ACMEOrders = %v, %q, %v", ids, next, err)
 	}
-	if ids, _ := s.ACMEOrders("acc"); len(ids) != 0 {
+	if ids, _, _ := s.ACMEOrders("acc", "", 10); len(ids) != 0 {
 		t.Errorf("ACMEOrders of a prefix of an account = %v", ids)
+	}
+	if n, err := s.CountACMEIdentifiers("acc1", base); err != nil || n != 3 {
+		t.Errorf("CountACMEIdentifiers = %d, %v; want 3 (o1's 2 and o3's 1)", n, err)
+	}
+	if n, err := s.CountACMEIdentifiers("acc1", o.Expires); err != nil || n != 0 {
+		t.Errorf("CountACMEIdentifiers at their expiry = %d, %v; want 0", n, err)
+	}
+	if n, err := s.CountACMEIdentifiers("acc", base); err != nil || n != 0 {
+		t.Errorf("CountACMEIdentifiers of a prefix of an account = %d, %v", n, err)
+	}
+	// Pages: each id once, in pages of at most the limit.
+	var all []string
+	for i := range 5 {
+		po, pazs := newOrder(fmt.Sprintf("p%d", i), "pager", 1)
+		must(t, "CreateACMEOrder", s.CreateACMEOrder(po, pazs))
+		all = append(all, po.ID)
+	}
+	var paged []string
+	after := ""
+	for pages := 1; ; pages++ {
+		ids, next, err := s.ACMEOrders("pager", after, 2)
+		if err != nil || len(ids) > 2 || len(ids) == 0 {
+			t.Fatalf("ACMEOrders page %d = %v, %q, %v", pages, ids, next, err)
+		}
+		paged = append(paged, ids...)
+		if next == "" {
+			break
+		}
+		if pages > 5 {
+			t.Fatalf("ACMEOrders pages without end: %v", paged)
+		}
+		after = next
+	}
+	slices.Sort(paged)
+	if !slices.Equal(paged, all) {
+		t.Errorf("ACMEOrders in pages of 2 = %v, want %v", paged, all)
 	}
 	if got, err := s.ACMEOrder("o1"); err != nil || !slices.Equal(got.Authzs, o.Authzs) || got.Status != "pending" || !got.Expires.Equal(o.Expires) {
 		t.Errorf("ACMEOrder = %+v, %v", got, err)
@@ -228,4 +273,111 @@ func testACMEOrders(t *testing.T, h *harness) {
 	}
 	_, err = s.UpdateACMEOrder("nope", func(*storage.ACMEOrder) error { return nil })
 	wantErr(t, "UpdateACMEOrder(unknown)", err, storage.ErrNotFound)
+}
+
+// testACMESweep: DeleteExpiredACME, in batches as small as one record,
+// deletes the orders that are not valid and the authorizations that
+// expired before its time, with the indexes that name them; an order goes
+// only with its own authorizations, once they are due too; a valid order
+// stays, and so does everything not due.
+func testACMESweep(t *testing.T, h *harness) {
+	s := h.store(t)
+	before := base.Add(2 * time.Hour)
+	soon, later := base.Add(time.Hour), base.Add(3*time.Hour)
+	order := func(id string, n int, expires, azExpires time.Time) (storage.ACMEOrder, []storage.ACMEAuthz) {
+		o, azs := newOrder(id, "acc1", n)
+		o.Expires = expires
+		for i := range azs {
+			azs[i].Expires = azExpires
+		}
+		return o, azs
+	}
+	old, oldAzs := order("old", 2, soon, soon)
+	must(t, "CreateACMEOrder", s.CreateACMEOrder(old, oldAzs))
+	fresh, freshAzs := order("fresh", 1, later, later)
+	must(t, "CreateACMEOrder", s.CreateACMEOrder(fresh, freshAzs))
+	// An expired order that reused fresh's authorization: it goes, the
+	// authorization stays with fresh.
+	reuser, _ := order("reuser", 0, soon, soon)
+	reuser.Identifiers, reuser.Authzs = fresh.Identifiers, fresh.Authzs
+	must(t, "CreateACMEOrder", s.CreateACMEOrder(reuser, nil))
+	// An expired order whose own authorization is not due yet stays.
+	lateOwn, lateOwnAzs := order("late-own", 1, soon, later)
+	must(t, "CreateACMEOrder", s.CreateACMEOrder(lateOwn, lateOwnAzs))
+	// A valid order stays for good; its authorization goes when due.
+	valid, validAzs := order("valid", 1, soon, soon)
+	must(t, "CreateACMEOrder", s.CreateACMEOrder(valid, validAzs))
+	c := newCert("alice")
+	c.KeyPKCS8 = nil
+	if _, err := s.PutACMECertificate("valid", c, func(o *storage.ACMEOrder) error {
+		o.Status, o.Serial = "valid", c.Serial
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	sweep := func(max int) int {
+		t.Helper()
+		total, after := 0, ""
+		for batches := 1; ; batches++ {
+			n, next, err := s.DeleteExpiredACME(storage.ACMESweep{Before: before, After: after, Max: max})
+			if err != nil {
+				t.Fatalf("DeleteExpiredACME batch %d: %v", batches, err)
+			}
+			total += n
+			if next == "" {
+				return total
+			}
+			if batches > 100 {
+				t.Fatal("DeleteExpiredACME never ends")
+			}
+			after = next
+		}
+	}
+	// old, its 2 authorizations, reuser, valid's authorization.
+	if n := sweep(1); n != 5 {
+		t.Errorf("DeleteExpiredACME deleted %d, want 5", n)
+	}
+	for _, id := range []string{"old", "reuser"} {
+		_, err := s.ACMEOrder(id)
+		wantErr(t, "ACMEOrder("+id+") after the sweep", err, storage.ErrNotFound)
+	}
+	for _, az := range append(oldAzs, validAzs...) {
+		_, err := s.ACMEAuthz(az.ID)
+		wantErr(t, "ACMEAuthz("+az.ID+") after the sweep", err, storage.ErrNotFound)
+		_, err = s.ACMEAuthzFor("acc1", az.Identifier)
+		wantErr(t, "ACMEAuthzFor of a swept authorization", err, storage.ErrNotFound)
+	}
+	for _, id := range []string{"fresh", "late-own", "valid"} {
+		if _, err := s.ACMEOrder(id); err != nil {
+			t.Errorf("ACMEOrder(%s) after the sweep: %v", id, err)
+		}
+	}
+	for _, az := range append(freshAzs, lateOwnAzs...) {
+		if _, err := s.ACMEAuthz(az.ID); err != nil {
+			t.Errorf("ACMEAuthz(%s) after the sweep: %v", az.ID, err)
+		}
+	}
+	if got, err := s.ACMEAuthzFor("acc1", freshAzs[0].Identifier); err != nil || got.ID != freshAzs[0].ID {
+		t.Errorf("ACMEAuthzFor of a kept authorization = %+v, %v", got, err)
+	}
+	if byS, err := s.ACMEOrderBySerial(c.Serial); err != nil || byS.ID != "valid" {
+		t.Errorf("ACMEOrderBySerial of the valid order after the sweep = %+v, %v", byS, err)
+	}
+	ids, _, err := s.ACMEOrders("acc1", "", 10)
+	slices.Sort(ids)
+	if err != nil || !slices.Equal(ids, []string{"fresh", "late-own", "valid"}) {
+		t.Errorf("ACMEOrders after the sweep = %v, %v", ids, err)
+	}
+	if n := sweep(1000); n != 0 {
+		t.Errorf("a second sweep deleted %d", n)
+	}
+	// Later, late-own goes with its authorization, fresh too.
+	before = later.Add(time.Minute)
+	if n := sweep(2); n != 4 {
+		t.Errorf("the sweep after everything expired deleted %d, want 4", n)
+	}
+	if ids, _, _ := s.ACMEOrders("acc1", "", 10); !slices.Equal(ids, []string{"valid"}) {
+		t.Errorf("ACMEOrders at the end = %v, want only the valid order", ids)
+	}
 }

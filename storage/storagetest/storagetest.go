@@ -69,6 +69,7 @@ func Run(t *testing.T, b Backend) {
 		{"ACMEAccounts", testACMEAccounts},
 		{"ACMEOrders", testACMEOrders},
 		{"Proofs", testProofs},
+		{"ACMESweep", testACMESweep},
 		{"Indexes", testIndexes},
 		{"Reopen", testReopen},
 		{"Sealing", testSealing},

@@ -1,0 +1,171 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"certmaker/storage"
+)
+
+// Nothing ACME stores may grow without bound for who holds no credential.
+// With require_eab = false an account costs a key pair, so:
+//   - a client address (an IPv6 client by its /64, which one host usually
+//     has all of) makes at most signupsPerClient accounts without a
+//     binding per signupWindow, counted in a table of at most
+//     maxSignupClients addresses (the table itself is kept for strangers);
+//   - accounts without a binding are at most MaxUnboundAccounts in all:
+//     accounts are never deleted (a client keeps its account for years),
+//     so a rate alone would still fill the disk, slowly;
+//   - one account's orders that have not expired name at most
+//     MaxAccountIdentifiers identifiers together, in any status: pending
+//     and ready orders and their authorizations until the sweep takes
+//     them, valid ones as certificates, which stay.
+//
+// Bound accounts need a key from the operator and keep only the last
+// limit, which the operator sets.
+const (
+	signupsPerClient = 10
+	signupWindow     = time.Hour
+	maxSignupClients = 10000
+)
+
+// acmeLimits holds the state of those limits in this process.
+type acmeLimits struct {
+	signups signups
+	// creating holds a count of unbound accounts and the write of a new
+	// one together, ordering an account's count and new order.
+	creating sync.Mutex
+	ordering keyedMutex
+	// capWarned: the unbound account cap was logged as reached.
+	capWarned atomic.Bool
+}
+
+// signups counts the accounts without a binding each client made in its
+// current window.
+type signups struct {
+	mu sync.Mutex
+	m  map[netip.Prefix]*signupCount
+}
+
+type signupCount struct {
+	start time.Time
+	n     int
+}
+
+// clientPrefix is who an address stands for: itself, or its /64.
+func clientPrefix(a netip.Addr) netip.Prefix {
+	a = a.Unmap()
+	bits := a.BitLen()
+	if a.Is6() {
+		bits = 64
+	}
+	p, _ := a.Prefix(bits)
+	return p
+}
+
+// take counts one new account of client at now, or says how long until it
+// may make one.
+func (s *signups) take(client netip.Addr, now time.Time) (wait time.Duration, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[netip.Prefix]*signupCount{}
+	}
+	key := clientPrefix(client)
+	c := s.m[key]
+	switch {
+	case c == nil:
+		if len(s.m) >= maxSignupClients {
+			s.prune(now)
+		}
+		c = &signupCount{start: now}
+		s.m[key] = c
+	case now.Sub(c.start) >= signupWindow:
+		c.start, c.n = now, 0
+	case c.n >= signupsPerClient:
+		return c.start.Add(signupWindow).Sub(now), false
+	}
+	c.n++
+	return 0, true
+}
+
+// prune drops the clients whose window has passed and, if the table is
+// still full, the tenth whose windows began first. Called with mu held.
+func (s *signups) prune(now time.Time) {
+	for k, c := range s.m {
+		if now.Sub(c.start) >= signupWindow {
+			delete(s.m, k)
+		}
+	}
+	if len(s.m) < maxSignupClients {
+		return
+	}
+	keys := make([]netip.Prefix, 0, len(s.m))
+	for k := range s.m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b netip.Prefix) int { return s.m[a].start.Compare(s.m[b].start) })
+	for _, k := range keys[:len(keys)/10] {
+		delete(s.m, k)
+	}
+}
+
+// admitUnbound decides whether client may make one more account without a
+// binding; the caller holds l.creating until the account is stored.
+func (s *Service) admitUnbound(ctx context.Context, client netip.Addr) error {
+	n, err := s.store.CountUnboundACMEAccounts()
+	if err != nil {
+		return err
+	}
+	if max := s.acme.MaxUnboundAccounts; n >= max {
+		if !s.limits.capWarned.Swap(true) {
+			s.log.WarnContext(ctx, "ACME accounts without a binding reached [acme] max_unbound_accounts: new ones are refused (raise it, or hand out EAB keys with `certmaker user acme-eab`)",
+				"accounts", n, "max_unbound_accounts", max)
+		}
+		return Errorf(TooMany, "this CA takes no more accounts without an External Account Binding (%d, [acme] max_unbound_accounts): ask its operator for a key", max)
+	}
+	if wait, ok := s.limits.signups.take(client, s.ca.Now()); !ok {
+		return retryAfter(wait, Errorf(TooMany, "%d new accounts without a binding from this address in the last hour, as many as one may make: try again later", signupsPerClient))
+	}
+	return nil
+}
+
+// underOrderCap refuses an order that would make the account's live
+// orders name more than MaxAccountIdentifiers identifiers; the caller
+// holds the account's ordering lock until the order is stored.
+func (s *Service) underOrderCap(a *storage.ACMEAccount, adding int, now time.Time) error {
+	n, err := s.store.CountACMEIdentifiers(a.ID, now)
+	if err != nil {
+		return err
+	}
+	if max := s.acme.MaxAccountIdentifiers; n+adding > max {
+		return Errorf(TooMany, "the account's orders of the last %s name %d identifiers; %d more would pass [acme] max_account_identifiers (%d): wait until some expire",
+			s.challengeExpiry, n, adding, max)
+	}
+	return nil
+}
+
+// retried is an error that says when to try again.
+type retried struct {
+	error
+	after time.Duration
+}
+
+func (r *retried) Unwrap() error { return r.error }
+
+func retryAfter(d time.Duration, err error) error { return &retried{err, d} }
+
+// RetryAfter is how long the refusal err asks the client to wait, if it
+// says.
+func RetryAfter(err error) (time.Duration, bool) {
+	var r *retried
+	if errors.As(err, &r) {
+		return r.after, true
+	}
+	return 0, false
+}
