@@ -16,4 +16,10 @@ var (
 	// ErrLocked means another process holds the store exclusively (a
 	// bbolt file that a server has open).
 	ErrLocked = errors.New("database is locked by another process")
+	// ErrUnavailable is matched by a read or write that failed because a
+	// storage over the network cannot answer now (an etcd cluster without
+	// quorum, a timeout). A write that failed so may or may not have
+	// committed, but it was not acknowledged; callers answer "try again
+	// later" (503), as for ErrFull.
+	ErrUnavailable = errors.New("the CA's storage is unavailable")
 )

@@ -1,0 +1,241 @@
+package etcdstore
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"certmaker/storage"
+)
+
+// ErrNoStore is a prefix with no certmaker store under it, opened without
+// Options.Create.
+var ErrNoStore = errors.New("no certmaker store")
+
+// Options say which cluster to reach and how.
+type Options struct {
+	Endpoints []string
+	// Prefix is where certmaker's keys live; "" is DefaultPrefix. Several
+	// CAs can share a cluster under different prefixes.
+	Prefix string
+	// TLS is the client's TLS configuration (the cluster's CA, a client
+	// certificate); nil speaks plain gRPC.
+	TLS                *tls.Config
+	Username, Password string
+	// DialTimeout bounds reaching the cluster at Open; RequestTimeout each
+	// request after it. 0 is 5 seconds each.
+	DialTimeout, RequestTimeout time.Duration
+	// KeyFile holds the key that seals private keys and secrets. Every
+	// node has the same one: a key file that does not open the store's
+	// check value is refused.
+	KeyFile string
+	// Create makes the store if the prefix holds none (and the key file,
+	// if there is none yet).
+	Create bool
+	// ReadOnly skips what Open writes (finishing interrupted jobs).
+	ReadOnly bool
+	// Logger hears, once per episode, that the cluster stopped or started
+	// answering; nil discards it.
+	Logger *slog.Logger
+}
+
+// DefaultPrefix is where a store lives unless Options.Prefix says.
+const DefaultPrefix = "/certmaker/"
+
+// DB is a certmaker store in an etcd cluster.
+type DB struct {
+	cli     *clientv3.Client
+	prefix  string // Options.Prefix + "v1/"
+	where   string // endpoints and prefix, for messages
+	timeout time.Duration
+	keyPath string
+	seal    *sealer
+	log     *slog.Logger
+
+	full atomic.Bool // the last write failed with ErrFull
+	down atomic.Bool // the cluster does not answer (an episode is under way)
+}
+
+// Open connects to the cluster, checks that the prefix holds a store of
+// this layout sealed with the key file (or makes one, with Create), and
+// finishes what a crashed node left half done.
+func Open(o Options) (*DB, error) {
+	if len(o.Endpoints) == 0 {
+		return nil, errors.New("etcd: no endpoints")
+	}
+	prefix := o.Prefix
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	if !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	dial, req := o.DialTimeout, o.RequestTimeout
+	if dial <= 0 {
+		dial = 5 * time.Second
+	}
+	if req <= 0 {
+		req = 5 * time.Second
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:   o.Endpoints,
+		DialTimeout: dial,
+		TLS:         o.TLS,
+		Username:    o.Username,
+		Password:    o.Password,
+		Logger:      zap.NewNop(),
+		// Keep a connection to a member that went away from hanging a
+		// request for the whole TCP timeout.
+		DialKeepAliveTime:    10 * time.Second,
+		DialKeepAliveTimeout: dial,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("etcd at %s: %w", strings.Join(o.Endpoints, ","), err)
+	}
+	db := &DB{
+		cli:     cli,
+		prefix:  prefix + "v" + strconv.Itoa(schemaVersion) + "/",
+		where:   fmt.Sprintf("etcd %s prefix %s", strings.Join(o.Endpoints, ","), prefix),
+		timeout: req,
+		keyPath: o.KeyFile,
+		log:     log,
+	}
+	if err := db.init(o); err != nil {
+		cli.Close()
+		return nil, err
+	}
+	if !o.ReadOnly {
+		if err := db.resume(); err != nil {
+			cli.Close()
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+// init reads the schema and the check value, or writes them into an
+// empty prefix; two nodes creating at once agree on the first.
+func (db *DB) init(o Options) error {
+	if db.keyPath == "" {
+		return fmt.Errorf("%s: no key file given", db.where)
+	}
+	schemaK, checkK := db.key(tMeta, kSchema), db.key(tMeta, kSealCheck)
+	var schema, check []byte
+	err := db.do(func(ctx context.Context) error {
+		resp, err := db.cli.Txn(ctx).Then(clientv3.OpGet(schemaK), clientv3.OpGet(checkK)).Commit()
+		if err != nil {
+			return err
+		}
+		schema, check = first(resp.Responses[0]), first(resp.Responses[1])
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reaching %s: %w", db.where, err)
+	}
+	if schema == nil {
+		if !o.Create {
+			return fmt.Errorf("%w at %s (certmaker serve or certmaker init makes one)", ErrNoStore, db.where)
+		}
+		return db.create(schemaK, checkK)
+	}
+	if v, err := strconv.Atoi(string(schema)); err != nil || v > schemaVersion {
+		return fmt.Errorf("%s has schema %q, newer than this certmaker understands (%d): upgrade certmaker", db.where, schema, schemaVersion)
+	}
+	return db.loadKey(check, false)
+}
+
+// create writes a new store's schema and check value, unless another node
+// got there first: then the key file must open that node's.
+func (db *DB) create(schemaK, checkK string) error {
+	if err := db.loadKey(nil, true); err != nil {
+		return err
+	}
+	cv, err := db.seal.seal(sealCheck, "", sealCheckPlain)
+	if err != nil {
+		return err
+	}
+	var theirs []byte
+	err = db.do(func(ctx context.Context) error {
+		resp, err := db.cli.Txn(ctx).
+			If(clientv3.Compare(clientv3.CreateRevision(schemaK), "=", 0)).
+			Then(clientv3.OpPut(schemaK, strconv.Itoa(schemaVersion)), clientv3.OpPut(checkK, string(cv))).
+			Else(clientv3.OpGet(checkK)).Commit()
+		if err != nil {
+			return err
+		}
+		if !resp.Succeeded {
+			theirs = first(resp.Responses[0])
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("creating the store at %s: %w", db.where, err)
+	}
+	if theirs != nil {
+		return db.loadKey(theirs, false)
+	}
+	return nil
+}
+
+// loadKey reads the key file and proves that it opens check.
+func (db *DB) loadKey(check []byte, create bool) error {
+	key, err := loadKey(db.keyPath, create)
+	if err != nil {
+		return fmt.Errorf("%s holds sealed keys, and its key file %s: %w", db.where, db.keyPath, err)
+	}
+	if db.seal, err = newSealer(key); err != nil {
+		return err
+	}
+	if check == nil {
+		return nil
+	}
+	if _, err := db.seal.open(sealCheck, "", check); err != nil {
+		return fmt.Errorf("key file %s does not open %s: every node needs the same key file (copy it from the first node): %w", db.keyPath, db.where, errSealKey)
+	}
+	return nil
+}
+
+func first(r *etcdserverpb.ResponseOp) []byte {
+	if rr := r.GetResponseRange(); rr != nil && len(rr.Kvs) > 0 {
+		return rr.Kvs[0].Value
+	}
+	return nil
+}
+
+// key is a table's key for id.
+func (db *DB) key(table, id string) string { return db.prefix + table + id }
+
+// Close releases the connections.
+func (db *DB) Close() error { return db.cli.Close() }
+
+// Where names the cluster and prefix, for messages.
+func (db *DB) Where() string { return db.where }
+
+// Ping proves that the cluster answers a linearizable read, which needs a
+// quorum.
+func (db *DB) Ping() error {
+	return db.do(func(ctx context.Context) error {
+		_, err := db.cli.Get(ctx, db.key(tMeta, kSchema))
+		return err
+	})
+}
+
+// WritesFailing reports whether the last write failed because etcd is
+// over its space quota; the next write that succeeds clears it.
+func (db *DB) WritesFailing() bool { return db.full.Load() }
+
+var _ storage.Store = (*DB)(nil)
