@@ -43,7 +43,8 @@ func (db *DB) newTx() *tx {
 	return &tx{db: db, reads: map[string]int64{}, at: map[string]int{}}
 }
 
-// get reads one key at the transaction's revision; nil if absent.
+// get reads one key at the transaction's revision; nil if absent, not
+// nil if present (an index entry is present and empty).
 func (t *tx) get(key string) ([]byte, error) {
 	vs, err := t.getAll([]string{key})
 	if err != nil {
@@ -82,7 +83,11 @@ func (t *tx) getAll(keys []string) ([][]byte, error) {
 				continue
 			}
 			t.reads[keys[i]] = kvs[0].ModRevision
-			out = append(out, kvs[0].Value)
+			v := kvs[0].Value
+			if v == nil {
+				v = []byte{} // present, and empty (an index entry)
+			}
+			out = append(out, v)
 		}
 		keys = keys[n:]
 	}
