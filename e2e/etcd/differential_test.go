@@ -153,4 +153,3 @@ func listAll(t *testing.T, st storage.Store, q storage.ListQuery) []string {
 	t.Fatalf("%+v: no end after 10000 pages", q)
 	return nil
 }
-
