@@ -260,7 +260,8 @@ func (db *DB) importItem(t *tx, it storage.Item, later *[]func() error) error {
 		}
 		names := w.names
 		if len(names) > maxOps/2 {
-			*later = append(*later, func() error { return db.finishNames(c, names[maxOps/2:]) })
+			rest := names[maxOps/2:]
+			*later = append(*later, func() error { return db.finishNames(c, rest) })
 			names = names[:maxOps/2]
 		}
 		for _, k := range names {
