@@ -152,6 +152,7 @@ func resolve(name string) string {
 func checkBackup(cfg config.Config, path string) error {
 	cfg.Store.KeyFile = cfg.Store.KeyPath() // the database's, not one beside the copy
 	cfg.Store.Path = path
+	cfg.Store.Backend = "bbolt" // an etcd store's backup is a bbolt file too
 	db, err := app.OpenStore(cfg, app.OpenOptions{ReadOnly: true, Wait: time.Second})
 	if err == nil {
 		defer db.Close()

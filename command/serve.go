@@ -79,7 +79,7 @@ func cmdServe(c *cli.Context) error {
 		defer plainLn.Close()
 	}
 
-	db, err := app.OpenStore(cfg, app.OpenOptions{Create: true, Wait: time.Second, UnsafeNoSync: noSync})
+	db, err := app.OpenStore(cfg, app.OpenOptions{Create: true, Wait: time.Second, UnsafeNoSync: noSync, Logger: log})
 	if errors.Is(err, storage.ErrLocked) {
 		return fmt.Errorf("%s is in use: is another certmaker serving it?", cfg.Store.Path)
 	}
