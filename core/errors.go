@@ -127,6 +127,7 @@ var sentinels = []struct {
 	{storage.ErrExists, Exists},
 	{storage.ErrRevoked, Revoked},
 	{storage.ErrFull, Full},
+	{storage.ErrUnavailable, Full}, // interim: 503 + Retry-After until an Unavailable kind has its own words at each door
 	{ErrInvalid, Invalid},
 	{ErrReason, BadReason},
 	{ca.ErrInvalid, Invalid},

@@ -112,7 +112,8 @@ func Open(o Options) (*DB, error) {
 		where:   fmt.Sprintf("etcd %s prefix %s", strings.Join(o.Endpoints, ","), prefix),
 		timeout: req,
 		keyPath: o.KeyFile,
-		log:     log,
+		// Open's own failure is its error, not an episode to log.
+		log: slog.New(slog.DiscardHandler),
 	}
 	if err := db.init(o); err != nil {
 		cli.Close()
@@ -124,6 +125,7 @@ func Open(o Options) (*DB, error) {
 			return nil, err
 		}
 	}
+	db.log = log
 	return db, nil
 }
 
@@ -144,7 +146,7 @@ func (db *DB) init(o Options) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("reaching %s: %w", db.where, err)
+		return fmt.Errorf("opening the store: %w", err)
 	}
 	if schema == nil {
 		if !o.Create {

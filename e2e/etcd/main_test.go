@@ -15,7 +15,12 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
+
+	"certmaker/internal/binarytest"
 )
+
+// binary is the certmaker built once for these tests.
+var binary binarytest.Binary
 
 // embedded is the one etcd every store test of this package shares, each
 // under a prefix of its own.
@@ -37,7 +42,16 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	embedded.endpoint = e.Clients[0].Addr().String()
+	path, cleanup, err := binarytest.Build("../..")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		e.Close()
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	binary = binarytest.Binary(path)
 	code := m.Run()
+	cleanup()
 	e.Close()
 	os.RemoveAll(dir)
 	os.Exit(code)
