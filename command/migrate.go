@@ -118,4 +118,3 @@ func copyStore(c *cli.Context, dst, src app.Store) error {
 	fmt.Fprintf(c.App.Writer, "copied and checked: %s\n", counts)
 	return nil
 }
-
