@@ -49,7 +49,7 @@ func Issue(hc *http.Client, base, token, name string, withCSR bool) (Acked, erro
 		return a, err
 	}
 	if resp.StatusCode != 200 {
-		return a, fmt.Errorf("%s: %s %q", name, resp.Status, b)
+		return a, &StatusError{Name: name, Code: resp.StatusCode, Body: string(b)}
 	}
 	a.ID = strings.TrimSpace(string(b))
 	if _, ok := new(big.Int).SetString(a.ID, 10); !ok {
@@ -83,4 +83,15 @@ func VerifyAcked(t *testing.T, base, token string, all []Acked) int {
 	close(work)
 	wg.Wait()
 	return int(lost.Load())
+}
+
+// StatusError is an answer other than 200 to Issue.
+type StatusError struct {
+	Name string
+	Code int
+	Body string
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s: %d %s %q", e.Name, e.Code, http.StatusText(e.Code), e.Body)
 }
