@@ -236,7 +236,7 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 func Default() Config {
 	return Config{
 		Server: Server{Listen: ":8880", PublicURL: "http://localhost:8880", derivedURL: "http://localhost:8880", LogFormat: "text", LogLevel: "info", TLS: TLSOff},
-		Store: Store{Backend: "bbolt", Path: "certmaker.db", Etcd: Etcd{
+		Store: Store{Backend: "bbolt", Path: "certmaker.db", Etcd: Etcd{Endpoints: []string{},
 			DialTimeout: Duration{5 * time.Second}, RequestTimeout: Duration{5 * time.Second},
 		}},
 		CA: CA{
