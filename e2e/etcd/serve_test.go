@@ -85,3 +85,57 @@ func TestServe_RefusesBadSettings(t *testing.T) {
 		t.Errorf("no endpoints: err %v, stderr %q", err, stderr)
 	}
 }
+
+// certmaker migrate --to etcd copies a node of one's file into etcd, where
+// a node serves what it held; --to bbolt copies it back into a new file.
+func TestMigrate_CLI(t *testing.T) {
+	key, prefix := sharedKey(t), newPrefix()
+	dir, port := nodeDir(t, key, prefix, []string{embedded.endpoint})
+	// First a node of one, on the file beside the same configuration.
+	conf := filepath.Join(dir, "certmaker.toml")
+	b, _ := os.ReadFile(conf)
+	os.WriteFile(conf, []byte(strings.Replace(string(b), `backend = "etcd"`, `backend = "bbolt"`, 1)), 0o600)
+	solo := startNode(t, dir, port)
+	token := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
+	var ids []string
+	for _, name := range []string{"a.home.lan", "b.home.lan", "c.home.lan"} {
+		code, _, body := solo.Do(t, "POST", "/api/certificate/request", token, `{"domains":["`+name+`"]}`)
+		if code != 200 {
+			t.Fatalf("issue: %d %s", code, body)
+		}
+		ids = append(ids, strings.TrimSpace(body))
+	}
+	if code, _, body := solo.Do(t, "POST", "/api/certificate/"+ids[1]+"/revoke", token, `{"reason":"keyCompromise"}`); code != 200 {
+		t.Fatalf("revoke: %d %s", code, body)
+	}
+	if _, stderr, err := binary.Run(t, dir, "migrate", "--to", "etcd"); err == nil || !strings.Contains(stderr, "stop the server") {
+		t.Fatalf("migrate while serving: %v %s", err, stderr)
+	}
+	solo.Stop(t)
+
+	out := binary.Must(t, dir, "migrate", "--to", "etcd")
+	if !strings.Contains(out, "certificates 3") || !strings.Contains(out, "users 2") {
+		t.Fatalf("migrate said %q", out)
+	}
+	if _, stderr, err := binary.Run(t, dir, "migrate", "--to", "etcd"); err == nil || !strings.Contains(stderr, "not empty") {
+		t.Fatalf("migrating twice: %v %s", err, stderr)
+	}
+	os.WriteFile(conf, b, 0o600) // backend = "etcd"
+	node := startNode(t, dir, port)
+	for _, id := range ids {
+		if code, _, body := node.Do(t, "GET", "/api/certificate/"+id+"/obtain", token, ""); code != 200 {
+			t.Fatalf("certificate %s on etcd: %d %s", id, code, body)
+		}
+	}
+	if code, _, body := node.Do(t, "GET", "/api/certificates?revoked=true", token, ""); code != 200 || !strings.Contains(body, ids[1]) || strings.Contains(body, ids[0]) {
+		t.Fatalf("revoked listing on etcd: %d %s", code, body)
+	}
+	node.Stop(t)
+
+	back := filepath.Join(t.TempDir(), "back.db")
+	out = binary.Must(t, dir, "migrate", "--to", "bbolt", back)
+	if !strings.Contains(out, "certificates 3") {
+		t.Fatalf("migrate back said %q", out)
+	}
+	binary.Must(t, dir, "check", "--db", back)
+}
