@@ -11,6 +11,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 
 	"certmaker/internal/binarytest"
 )
@@ -34,7 +35,7 @@ type member struct {
 }
 
 // startCluster starts n members and waits until they have a leader.
-func startCluster(t *testing.T, n int) *cluster {
+func startCluster(t testing.TB, n int) *cluster {
 	t.Helper()
 	if _, err := exec.LookPath("etcd"); err != nil {
 		t.Fatalf("the cluster test needs Debian's etcd (apt-get install etcd-server; make deps installs it): %v", err)
@@ -70,7 +71,7 @@ func startCluster(t *testing.T, n int) *cluster {
 
 // start runs a member's process (again, after a kill: its data directory
 // says which cluster it is in).
-func (c *cluster) start(t *testing.T, m *member) {
+func (c *cluster) start(t testing.TB, m *member) {
 	t.Helper()
 	m.cmd = exec.Command("etcd",
 		"--name", m.name, "--data-dir", filepath.Join(m.dir, "data"),
@@ -88,7 +89,7 @@ func (c *cluster) start(t *testing.T, m *member) {
 }
 
 // kill SIGKILLs a member and waits until it is gone.
-func (c *cluster) kill(t *testing.T, m *member) {
+func (c *cluster) kill(t testing.TB, m *member) {
 	t.Helper()
 	if err := m.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -107,7 +108,7 @@ func (c *cluster) endpoints() []string {
 
 // waitLeader polls the running members (other than not) until they all
 // name the same leader, and returns it.
-func (c *cluster) waitLeader(t *testing.T, not *member) *member {
+func (c *cluster) waitLeader(t testing.TB, not *member) *member {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -156,7 +157,7 @@ func (c *cluster) leader(not *member) *member {
 
 // status asks one member whom it follows and who it is.
 func status(endpoint string) (leader, id uint64, err error) {
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: time.Second})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		return 0, 0, err
 	}

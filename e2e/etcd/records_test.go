@@ -18,7 +18,7 @@ var t0 = time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // newCert makes a certificate record: random bytes stand for the DER and
 // the key, which the store keeps without parsing.
-func newCert(t *testing.T, owner string, created time.Time, days int, names ...string) *storage.Certificate {
+func newCert(t testing.TB, owner string, created time.Time, days int, names ...string) *storage.Certificate {
 	t.Helper()
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 136))
 	if err != nil {
