@@ -139,3 +139,14 @@ func TestMigrate_CLI(t *testing.T) {
 	}
 	binary.Must(t, dir, "check", "--db", back)
 }
+
+// certmaker init makes a new store under a prefix, and only a new one.
+func TestInit_OnEtcd(t *testing.T) {
+	dir, _ := nodeDir(t, sharedKey(t), newPrefix(), []string{embedded.endpoint})
+	if out := binary.Must(t, dir, "init"); !strings.Contains(out, "root") {
+		t.Fatalf("init said %q", out)
+	}
+	if _, stderr, err := binary.Run(t, dir, "init"); err == nil || !strings.Contains(stderr, "exists already") {
+		t.Fatalf("second init: %v %s", err, stderr)
+	}
+}
