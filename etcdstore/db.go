@@ -241,3 +241,7 @@ func (db *DB) Ping() error {
 func (db *DB) WritesFailing() bool { return db.full.Load() }
 
 var _ storage.Store = (*DB)(nil)
+
+// Prefix is where the store's keys live: Options.Prefix and the layout's
+// version.
+func (db *DB) Prefix() string { return db.prefix }

@@ -163,18 +163,7 @@ func TestRepair_FinishesAnInterruptedWrite(t *testing.T) {
 // through both are all stored and counted, with no conflict between them
 // (no counter is shared).
 func TestConcurrentIssuance(t *testing.T) {
-	o := storeOptions(t)
-	a, err := etcdstore.Open(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	o.Create = false
-	b, err := etcdstore.Open(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := twoNodes(t)
 	const workers, each = 8, 25
 	var wg sync.WaitGroup
 	errs := make(chan error, workers*each)
@@ -214,18 +203,7 @@ func TestConcurrentIssuance(t *testing.T) {
 // A challenge solved at once through two nodes stores one certificate,
 // and every solver answers with it.
 func TestCompleteChallenge_OnceAcrossNodes(t *testing.T) {
-	o := storeOptions(t)
-	a, err := etcdstore.Open(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	o.Create = false
-	b, err := etcdstore.Open(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := twoNodes(t)
 	ch := storage.Challenge{ID: "ch1", Owner: "alice", Token: "tok", Request: []byte("{}"), Created: t0, Expires: t0.Add(time.Hour)}
 	if err := a.PutChallenge(ch); err != nil {
 		t.Fatal(err)
@@ -321,18 +299,7 @@ func TestRevokeACMEEAB_ManyAccounts(t *testing.T) {
 // CRL numbers and revocation generations come from etcd's revisions: they
 // grow strictly, whichever node asks.
 func TestCRLNumbersGrow(t *testing.T) {
-	o := storeOptions(t)
-	a, err := etcdstore.Open(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	o.Create = false
-	b, err := etcdstore.Open(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := twoNodes(t)
 	var last uint64
 	for i := range 10 {
 		n, err := []*etcdstore.DB{a, b}[i%2].NextCRLNumber("root-a")
@@ -403,4 +370,20 @@ func rawClient(t *testing.T) *clientv3.Client {
 	}
 	t.Cleanup(func() { cli.Close() })
 	return cli
+}
+
+// twoNodes opens one new store twice, as two nodes do.
+func twoNodes(t *testing.T) (a, b *etcdstore.DB) {
+	t.Helper()
+	a = openStore(t)
+	o := storeOptions(t)
+	o.Prefix = strings.TrimSuffix(a.Prefix(), "v1/")
+	o.KeyFile = a.KeyFile()
+	o.Create = false
+	b, err := etcdstore.Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return a, b
 }
