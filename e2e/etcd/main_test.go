@@ -58,8 +58,8 @@ func TestMain(m *testing.M) {
 }
 
 // startEmbedded starts a one-member etcd in dir on loopback ports the
-// kernel picks.
-func startEmbedded(dir string) (*embed.Etcd, error) {
+// kernel picks; tune, if not nil, changes its configuration first.
+func startEmbedded(dir string, tune ...func(*embed.Config)) (*embed.Etcd, error) {
 	cfg := embed.NewConfig()
 	cfg.Dir = dir
 	cfg.Logger = "zap"
@@ -73,6 +73,9 @@ func startEmbedded(dir string) (*embed.Etcd, error) {
 	// The store's tests prove what the store does, not etcd's fsync; the
 	// cluster test runs real members that sync.
 	cfg.UnsafeNoFsync = true
+	for _, f := range tune {
+		f(cfg)
+	}
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 
 	"certmaker/etcdstore"
@@ -386,4 +387,39 @@ func twoNodes(t *testing.T) (a, b *etcdstore.DB) {
 	}
 	t.Cleanup(func() { b.Close() })
 	return a, b
+}
+
+// etcd over its space quota (the NOSPACE alarm) is ErrFull, as a full
+// disk is: writes fail and say so, reads go on.
+func TestFull(t *testing.T) {
+	dir := t.TempDir()
+	e, err := startEmbedded(dir, func(c *embed.Config) { c.QuotaBackendBytes = 1 << 20 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	o := storeOptions(t)
+	o.Endpoints = []string{e.Clients[0].Addr().String()}
+	db, err := etcdstore.Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var first *storage.Certificate
+	for i := range 5000 {
+		c := newCert(t, "alice", t0, 30, fmt.Sprintf("h%d.lan", i))
+		err = db.PutCertificate(c)
+		if err != nil {
+			break
+		}
+		if first == nil {
+			first = c
+		}
+	}
+	if !errors.Is(err, storage.ErrFull) || !db.WritesFailing() {
+		t.Fatalf("after filling the quota: %v (writes failing: %v), want ErrFull", err, db.WritesFailing())
+	}
+	if _, err := db.Certificate(first.Serial); err != nil {
+		t.Fatalf("a read when full: %v", err)
+	}
 }
