@@ -1,8 +1,9 @@
 // Package etcd tests the etcd backend (certmaker/etcdstore) against a real
 // etcd: embedded in the test process for the store's own tests, and
 // Debian's etcd binary, three members killed with SIGKILL, for the cluster
-// test. It lives in the e2e module so that etcd's server stays out of the
-// product's go.mod.
+// test. It is a module of its own so that etcd's server (and the newer
+// bbolt it needs) stays out of the product's go.mod and out of the other
+// end-to-end tests' builds.
 package etcd
 
 import (
