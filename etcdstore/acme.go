@@ -14,6 +14,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"certmaker/storage"
+	"certmaker/storage/codec"
+	"certmaker/storage/seal"
 )
 
 // ACMENonceKey returns the key that authenticates ACME nonces, made by
@@ -23,7 +25,7 @@ func (db *DB) ACMENonceKey() ([]byte, error) {
 	if _, err := rand.Read(fresh); err != nil {
 		return nil, fmt.Errorf("making nonce key: %w", err)
 	}
-	sealed, err := db.seal.seal(sealNonce, "", fresh)
+	sealed, err := db.keys.Seal(seal.NonceKey, "", fresh)
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +37,7 @@ func (db *DB) ACMENonceKey() ([]byte, error) {
 			return err
 		}
 		if v != nil {
-			key, err = db.seal.open(sealNonce, "", v)
+			key, err = db.keys.Open(seal.NonceKey, "", v)
 			if err != nil || len(key) == 32 {
 				return err
 			}
@@ -58,11 +60,11 @@ func getRecord[T any](t *tx, table, what, id string, rec *T) error {
 	}
 	var zero T
 	*rec = zero
-	return decode(v, rec)
+	return codec.Decode(v, rec)
 }
 
 func putRecord[T any](t *tx, table, id string, rec T) error {
-	v, err := encode(rec)
+	v, err := codec.Encode(rec)
 	if err != nil {
 		return err
 	}
@@ -84,7 +86,7 @@ func (t *tx) absent(key string, what string) error {
 
 // CreateACMEEAB stores a new EAB key of an existing user.
 func (db *DB) CreateACMEEAB(k storage.ACMEEAB) error {
-	sealed, err := db.seal.seal(sealEAB, k.ID, k.Key)
+	sealed, err := db.keys.Seal(seal.EABKey, k.ID, k.Key)
 	if err != nil {
 		return err
 	}
@@ -116,7 +118,7 @@ func (db *DB) ACMEEABs(owner string) ([]storage.ACMEEABInfo, error) {
 		p := db.key(tEAB, "")
 		err := t.each(p, prefixEnd(p), func(_ string, v []byte) error {
 			var k storage.ACMEEAB
-			if err := decode(v, &k); err != nil {
+			if err := codec.Decode(v, &k); err != nil {
 				return err
 			}
 			if owner == "" || k.Owner == owner {
@@ -212,7 +214,7 @@ func (db *DB) ACMEEABKey(id string) (storage.ACMEEAB, error) {
 	var k storage.ACMEEAB
 	err := db.view(func(t *tx) error { return getRecord(t, tEAB, "EAB key", id, &k) })
 	if err == nil {
-		k.Key, err = db.seal.open(sealEAB, k.ID, k.Key)
+		k.Key, err = db.keys.Open(seal.EABKey, k.ID, k.Key)
 	}
 	return k, err
 }
@@ -540,7 +542,7 @@ func (db *DB) UpdateACMEAuthz(id string, fn func(*storage.ACMEAuthz) error, orde
 				if vals[j] == nil {
 					return fmt.Errorf("ACME authorization %q: %w", other, storage.ErrNotFound)
 				}
-				if err := decode(vals[j], &all[i]); err != nil {
+				if err := codec.Decode(vals[j], &all[i]); err != nil {
 					return err
 				}
 				j++

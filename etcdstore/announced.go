@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"certmaker/storage"
+	"certmaker/storage/codec"
 )
 
 // Expiry warnings delivered (notify.Store), shared by every node so that
@@ -34,7 +35,7 @@ func (db *DB) MarkAnnounced(key []byte, at, until time.Time) error {
 	if len(key) == 0 {
 		return fmt.Errorf("announcement key is empty")
 	}
-	v, err := encode(announcement{At: at.UTC(), Until: until.UTC()})
+	v, err := codec.Encode(announcement{At: at.UTC(), Until: until.UTC()})
 	if err != nil {
 		return err
 	}
@@ -68,7 +69,7 @@ func (db *DB) ForgetAnnounced(before time.Time, max int) (int, error) {
 					return nil
 				}
 				var a announcement
-				if err := decode(kv.Value, &a); err != nil {
+				if err := codec.Decode(kv.Value, &a); err != nil {
 					return err
 				}
 				if a.Until.Before(before) {

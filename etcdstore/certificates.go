@@ -6,6 +6,8 @@ import (
 	"math/big"
 
 	"certmaker/storage"
+	"certmaker/storage/codec"
+	"certmaker/storage/seal"
 )
 
 // certWrite is a certificate ready to be written: its record sealed and
@@ -26,13 +28,13 @@ func (db *DB) newCertWrite(c *storage.Certificate) (*certWrite, error) {
 	}
 	sc := *c
 	if c.KeyPKCS8 != nil {
-		k, err := db.seal.seal(sealCert, c.Serial.Text(16), c.KeyPKCS8)
+		k, err := db.keys.Seal(seal.CertificateKey, seal.CertificateIdentity(c.Serial), c.KeyPKCS8)
 		if err != nil {
 			return nil, err
 		}
 		sc.KeyPKCS8 = k
 	}
-	v, err := encode(&sc)
+	v, err := codec.Encode(&sc)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +142,7 @@ func indexRevoked(t *tx, c *storage.Certificate) error {
 	nk := newestKey(c.Created, c.Serial)
 	t.put(db.key(tByRevoked, scoped("", nk)), nil)
 	t.put(db.key(tByRevoked, scoped(c.Owner, nk)), nil)
-	rv, err := encode(storage.Revocation{At: c.RevokedAt, Reason: c.Reason})
+	rv, err := codec.Encode(storage.Revocation{At: c.RevokedAt, Reason: c.Reason})
 	if err != nil {
 		return err
 	}
@@ -200,7 +202,7 @@ func getCertificate(t *tx, serial *big.Int, c *storage.Certificate) error {
 
 func decodeCertificate(v []byte, serial *big.Int, c *storage.Certificate) error {
 	*c = storage.Certificate{}
-	if err := decode(v, c); err != nil {
+	if err := codec.Decode(v, c); err != nil {
 		return fmt.Errorf("certificate %s: %w", serial, err)
 	}
 	c.Serial = new(big.Int).Set(serial)
@@ -211,7 +213,7 @@ func (db *DB) openCertificate(c *storage.Certificate) error {
 	if c.KeyPKCS8 == nil {
 		return nil
 	}
-	k, err := db.seal.open(sealCert, c.Serial.Text(16), c.KeyPKCS8)
+	k, err := db.keys.Open(seal.CertificateKey, seal.CertificateIdentity(c.Serial), c.KeyPKCS8)
 	c.KeyPKCS8 = k
 	return err
 }

@@ -6,11 +6,12 @@ import (
 	"time"
 
 	"certmaker/storage"
+	"certmaker/storage/codec"
 )
 
 // PutChallenge stores a new pending challenge.
 func (db *DB) PutChallenge(ch storage.Challenge) error {
-	v, err := encode(ch)
+	v, err := codec.Encode(ch)
 	if err != nil {
 		return err
 	}
@@ -45,7 +46,7 @@ func (t *tx) challenge(id string, ch *storage.Challenge) error {
 		return fmt.Errorf("challenge %q: %w", id, storage.ErrNotFound)
 	}
 	*ch = storage.Challenge{}
-	return decode(v, ch)
+	return codec.Decode(v, ch)
 }
 
 // CompleteChallenge stores c and marks the challenge solved in one
@@ -70,7 +71,7 @@ func (db *DB) CompleteChallenge(id string, c *storage.Certificate) (storage.Chal
 			return nil
 		}
 		ch.Serial = c.Serial
-		v, err := encode(ch)
+		v, err := codec.Encode(ch)
 		if err != nil {
 			return err
 		}
@@ -106,7 +107,7 @@ func (db *DB) DeleteChallengesExpiredBefore(before time.Time) (int, error) {
 			}
 			for _, kv := range kvs {
 				var ch storage.Challenge
-				if err := decode(kv.Value, &ch); err != nil {
+				if err := codec.Decode(kv.Value, &ch); err != nil {
 					return fmt.Errorf("challenge %q: %w", kv.Key, err)
 				}
 				if ch.Expires.Before(before) {
@@ -155,7 +156,7 @@ func (db *DB) PendingChallenges(q storage.PendingQuery) ([]storage.Challenge, bo
 				}
 				read++
 				var ch storage.Challenge
-				if err := decode(kv.Value, &ch); err != nil {
+				if err := codec.Decode(kv.Value, &ch); err != nil {
 					return fmt.Errorf("challenge %q: %w", kv.Key, err)
 				}
 				if ch.Owner == q.Owner && ch.Serial == nil && ch.Expires.After(q.Now) {

@@ -7,6 +7,8 @@ import (
 	"slices"
 
 	"certmaker/storage"
+	"certmaker/storage/codec"
+	"certmaker/storage/seal"
 )
 
 // Export calls fn on every record, all read at one revision (so the copy
@@ -29,7 +31,7 @@ func (db *DB) export(t *tx, fn func(storage.Item) error) error {
 	}
 	if err := table(tUsers, func(_ string, v []byte) error {
 		var u storage.User
-		if err := decode(v, &u); err != nil {
+		if err := codec.Decode(v, &u); err != nil {
 			return err
 		}
 		return fn(storage.Item{User: &u})
@@ -42,7 +44,7 @@ func (db *DB) export(t *tx, fn func(storage.Item) error) error {
 	}
 	if err := table(tRoots, func(_ string, v []byte) error {
 		var r storage.Root
-		if err := decode(v, &r); err != nil {
+		if err := codec.Decode(v, &r); err != nil {
 			return err
 		}
 		if err := db.openRoot(&r); err != nil {
@@ -66,7 +68,7 @@ func (db *DB) export(t *tx, fn func(storage.Item) error) error {
 	}
 	if err := table(tChallenges, func(_ string, v []byte) error {
 		var ch storage.Challenge
-		if err := decode(v, &ch); err != nil {
+		if err := codec.Decode(v, &ch); err != nil {
 			return err
 		}
 		return fn(storage.Item{Challenge: &ch})
@@ -75,7 +77,7 @@ func (db *DB) export(t *tx, fn func(storage.Item) error) error {
 	}
 	if err := table(tAccounts, func(_ string, v []byte) error {
 		var a storage.ACMEAccount
-		if err := decode(v, &a); err != nil {
+		if err := codec.Decode(v, &a); err != nil {
 			return err
 		}
 		return fn(storage.Item{ACMEAccount: &a})
@@ -84,7 +86,7 @@ func (db *DB) export(t *tx, fn func(storage.Item) error) error {
 	}
 	if err := table(tOrders, func(_ string, v []byte) error {
 		var o storage.ACMEOrder
-		if err := decode(v, &o); err != nil {
+		if err := codec.Decode(v, &o); err != nil {
 			return err
 		}
 		keys := make([]string, len(o.Authzs))
@@ -101,7 +103,7 @@ func (db *DB) export(t *tx, fn func(storage.Item) error) error {
 				continue
 			}
 			var az storage.ACMEAuthz
-			if err := decode(av, &az); err != nil {
+			if err := codec.Decode(av, &az); err != nil {
 				return err
 			}
 			azs = append(azs, az)
@@ -112,11 +114,11 @@ func (db *DB) export(t *tx, fn func(storage.Item) error) error {
 	}
 	if err := table(tEAB, func(_ string, v []byte) error {
 		var k storage.ACMEEAB
-		if err := decode(v, &k); err != nil {
+		if err := codec.Decode(v, &k); err != nil {
 			return err
 		}
 		var err error
-		if k.Key, err = db.seal.open(sealEAB, k.ID, k.Key); err != nil {
+		if k.Key, err = db.keys.Open(seal.EABKey, k.ID, k.Key); err != nil {
 			return err
 		}
 		return fn(storage.Item{ACMEEAB: &k})
@@ -128,7 +130,7 @@ func (db *DB) export(t *tx, fn func(storage.Item) error) error {
 		return err
 	}
 	if nk != nil {
-		key, err := db.seal.open(sealNonce, "", nk)
+		key, err := db.keys.Open(seal.NonceKey, "", nk)
 		if err != nil {
 			return err
 		}
@@ -138,7 +140,7 @@ func (db *DB) export(t *tx, fn func(storage.Item) error) error {
 	}
 	if err := table(tAnnounced, func(id string, v []byte) error {
 		var a announcement
-		if err := decode(v, &a); err != nil {
+		if err := codec.Decode(v, &a); err != nil {
 			return err
 		}
 		return fn(storage.Item{Announcement: &storage.Announcement{Key: []byte(id), At: a.At, Until: a.Until}})
@@ -299,21 +301,21 @@ func (db *DB) importItem(t *tx, it storage.Item, later *[]func() error) error {
 		return putRecord(t, tOrders, o.ID, *o)
 	case it.ACMEEAB != nil:
 		k := *it.ACMEEAB
-		sealed, err := db.seal.seal(sealEAB, k.ID, k.Key)
+		sealed, err := db.keys.Seal(seal.EABKey, k.ID, k.Key)
 		if err != nil {
 			return err
 		}
 		k.Key = sealed
 		return putRecord(t, tEAB, k.ID, k)
 	case it.ACMENonceKey != nil:
-		sealed, err := db.seal.seal(sealNonce, "", it.ACMENonceKey)
+		sealed, err := db.keys.Seal(seal.NonceKey, "", it.ACMENonceKey)
 		if err != nil {
 			return err
 		}
 		t.put(db.key(tMeta, kNonceKey), sealed)
 	case it.Announcement != nil:
 		a := it.Announcement
-		v, err := encode(announcement{At: a.At, Until: a.Until})
+		v, err := codec.Encode(announcement{At: a.At, Until: a.Until})
 		if err != nil {
 			return err
 		}

@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -16,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"certmaker/storage"
+	"certmaker/storage/seal"
 )
 
 // ErrNoStore is a prefix with no certmaker store under it, opened without
@@ -59,7 +62,7 @@ type DB struct {
 	where   string // endpoints and prefix, for messages
 	timeout time.Duration
 	keyPath string
-	seal    *sealer
+	keys    *seal.Keyring
 	log     *slog.Logger
 
 	full atomic.Bool // the last write failed with ErrFull
@@ -161,12 +164,15 @@ func (db *DB) init(o Options) error {
 }
 
 // create writes a new store's schema and check value, unless another node
-// got there first: then the key file must open that node's.
+// got there first: then the key file must open that node's, and a key
+// file this call made for the store it lost is removed.
 func (db *DB) create(schemaK, checkK string) error {
+	_, err := seal.ReadKeyFile(db.keyPath)
+	made := errors.Is(err, fs.ErrNotExist)
 	if err := db.loadKey(nil, true); err != nil {
 		return err
 	}
-	cv, err := db.seal.seal(sealCheck, "", sealCheckPlain)
+	cv, err := db.keys.CheckValue()
 	if err != nil {
 		return err
 	}
@@ -187,28 +193,38 @@ func (db *DB) create(schemaK, checkK string) error {
 	if err != nil {
 		return fmt.Errorf("creating the store at %s: %w", db.where, err)
 	}
-	if theirs != nil {
-		return db.loadKey(theirs, false)
-	}
-	return nil
-}
-
-// loadKey reads the key file and proves that it opens check.
-func (db *DB) loadKey(check []byte, create bool) error {
-	key, err := loadKey(db.keyPath, create)
-	if err != nil {
-		return fmt.Errorf("%s holds sealed keys, and its key file %s: %w", db.where, db.keyPath, err)
-	}
-	if db.seal, err = newSealer(key); err != nil {
-		return err
-	}
-	if check == nil {
+	if theirs == nil {
 		return nil
 	}
-	if _, err := db.seal.open(sealCheck, "", check); err != nil {
-		return fmt.Errorf("key file %s does not open %s: every node needs the same key file (copy it from the first node): %w", db.keyPath, db.where, errSealKey)
+	if err := seal.OpensCheck(db.readKey(), theirs); err != nil && made {
+		os.Remove(db.keyPath)
 	}
-	return nil
+	return db.loadKey(theirs, false)
+}
+
+// readKey is the key file's key, nil if it cannot be read.
+func (db *DB) readKey() []byte {
+	key, _ := seal.ReadKeyFile(db.keyPath)
+	return key
+}
+
+// loadKey reads the key file (makes it, with create, when there is none)
+// and proves that it opens check, the store's check value (nil: a new
+// store's).
+func (db *DB) loadKey(check []byte, create bool) error {
+	var opens func([]byte) error
+	if check != nil {
+		opens = func(key []byte) error { return seal.OpensCheck(key, check) }
+	}
+	key, err := seal.LoadKey(db.keyPath, create, opens)
+	switch {
+	case errors.Is(err, seal.ErrWrongKey):
+		return fmt.Errorf("key file %s does not open %s: every node needs the same key file (copy it from the first node): %w", db.keyPath, db.where, err)
+	case err != nil:
+		return fmt.Errorf("%s holds sealed keys, and its key file %s: %w", db.where, db.keyPath, err)
+	}
+	db.keys, err = seal.NewKeyring(key)
+	return err
 }
 
 func first(r *etcdserverpb.ResponseOp) []byte {

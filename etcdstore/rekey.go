@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"math/big"
-	"os"
 
 	"certmaker/storage"
+	"certmaker/storage/codec"
+	"certmaker/storage/seal"
 )
 
 // A rekey seals every secret under a new key, a page at a time, and then
@@ -18,15 +19,9 @@ import (
 // on where a crash stopped it. Every node needs the new key file
 // afterwards (docs/cluster.md).
 
-func pendingKeyFile(path string) string { return path + ".new" }
-
 // Rekey seals every secret under a new key and replaces the key file.
 func (db *DB) Rekey() error {
-	pending := pendingKeyFile(db.keyPath)
-	if err := os.Remove(pending); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("removing a stale %s: %w", pending, err)
-	}
-	key, err := loadKey(pending, true)
+	key, err := seal.StageKey(db.keyPath)
 	if err != nil {
 		return err
 	}
@@ -54,7 +49,7 @@ func (db *DB) resumeRekey() error {
 	if marked == nil {
 		return nil
 	}
-	key, err := readKeyFile(pendingKeyFile(db.keyPath))
+	key, err := seal.ReadKeyFile(seal.StagedKeyFile(db.keyPath))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // another node's rekey: it finishes it
 	}
@@ -65,16 +60,15 @@ func (db *DB) resumeRekey() error {
 }
 
 func (db *DB) rekeyWith(key []byte) error {
-	if err := db.seal.use(key); err != nil {
+	if err := db.keys.Use(key); err != nil {
 		return err
 	}
-	cur := keyID(key)
 	for _, table := range []string{tCerts, tRoots, tEAB} {
-		if err := db.resealTable(table, cur); err != nil {
+		if err := db.resealTable(table); err != nil {
 			return fmt.Errorf("rekey: %w", err)
 		}
 	}
-	cv, err := db.seal.seal(sealCheck, "", sealCheckPlain)
+	cv, err := db.keys.CheckValue()
 	if err != nil {
 		return err
 	}
@@ -84,12 +78,8 @@ func (db *DB) rekeyWith(key []byte) error {
 		if err != nil {
 			return err
 		}
-		if v != nil && sealedWith(v) != cur {
-			plain, err := db.seal.open(sealNonce, "", v)
-			if err != nil {
-				return err
-			}
-			nv, err := db.seal.seal(sealNonce, "", plain)
+		if v != nil && !db.keys.IsCurrent(v) {
+			nv, err := db.again(seal.NonceKey, "", v)
 			if err != nil {
 				return err
 			}
@@ -102,15 +92,15 @@ func (db *DB) rekeyWith(key []byte) error {
 	if err != nil {
 		return fmt.Errorf("rekey: sealing the check value: %w", err)
 	}
-	if err := os.Rename(pendingKeyFile(db.keyPath), db.keyPath); err != nil {
-		return fmt.Errorf("rekey committed, but replacing %s failed (move %s there by hand): %w", db.keyPath, pendingKeyFile(db.keyPath), err)
+	if err := seal.CommitKey(db.keyPath); err != nil {
+		return fmt.Errorf("rekey committed, but replacing %s failed (the next start finishes it from %s): %w", db.keyPath, seal.StagedKeyFile(db.keyPath), err)
 	}
 	return nil
 }
 
 // resealTable seals anew, a page per transaction, every secret of a table
-// not sealed with the key cur.
-func (db *DB) resealTable(table string, cur [4]byte) error {
+// not sealed with the current key.
+func (db *DB) resealTable(table string) error {
 	p := db.key(table, "")
 	from, end := p, prefixEnd(p)
 	for {
@@ -123,7 +113,7 @@ func (db *DB) resealTable(table string, cur [4]byte) error {
 			}
 			for _, kv := range kvs {
 				k := string(kv.Key)
-				nv, err := db.reseal(table, k[len(p):], kv.Value, cur)
+				nv, err := db.reseal(table, k[len(p):], kv.Value)
 				if err != nil {
 					return err
 				}
@@ -144,60 +134,60 @@ func (db *DB) resealTable(table string, cur [4]byte) error {
 	}
 }
 
+// again seals a secret anew under the current key, proving that it opens
+// to the same secret.
+func (db *DB) again(kind, identity string, v []byte) ([]byte, error) {
+	return seal.Reseal(db.keys.Open, db.keys)(kind, identity, v)
+}
+
 // reseal is a record with its secret sealed under the current key, or nil
 // if it already is (or has none).
-func (db *DB) reseal(table, id string, v []byte, cur [4]byte) ([]byte, error) {
-	again := func(kind, ident string, secret []byte) ([]byte, error) {
-		plain, err := db.seal.open(kind, ident, secret)
-		if err != nil {
-			return nil, err
-		}
-		return db.seal.seal(kind, ident, plain)
-	}
+func (db *DB) reseal(table, id string, v []byte) ([]byte, error) {
+	again := db.again
 	switch table {
 	case tCerts:
 		var c storage.Certificate
-		if err := decode(v, &c); err != nil {
+		if err := codec.Decode(v, &c); err != nil {
 			return nil, err
 		}
-		if c.KeyPKCS8 == nil || sealedWith(c.KeyPKCS8) == cur {
+		if c.KeyPKCS8 == nil || db.keys.IsCurrent(c.KeyPKCS8) {
 			return nil, nil
 		}
-		ident := new(big.Int).SetBytes([]byte(id)).Text(16)
-		k, err := again(sealCert, ident, c.KeyPKCS8)
+		ident := seal.CertificateIdentity(new(big.Int).SetBytes([]byte(id)))
+		k, err := again(seal.CertificateKey, ident, c.KeyPKCS8)
 		if err != nil {
 			return nil, err
 		}
 		c.KeyPKCS8 = k
-		return encode(&c)
+		return codec.Encode(&c)
 	case tRoots:
 		var r storage.Root
-		if err := decode(v, &r); err != nil {
+		if err := codec.Decode(v, &r); err != nil {
 			return nil, err
 		}
-		if r.KeyPKCS8 == nil || sealedWith(r.KeyPKCS8) == cur {
+		if r.KeyPKCS8 == nil || db.keys.IsCurrent(r.KeyPKCS8) {
 			return nil, nil
 		}
-		k, err := again(sealRoot, r.Fingerprint, r.KeyPKCS8)
+		k, err := again(seal.CAKey, r.Fingerprint, r.KeyPKCS8)
 		if err != nil {
 			return nil, err
 		}
 		r.KeyPKCS8 = k
-		return encode(r)
+		return codec.Encode(r)
 	case tEAB:
 		var e storage.ACMEEAB
-		if err := decode(v, &e); err != nil {
+		if err := codec.Decode(v, &e); err != nil {
 			return nil, err
 		}
-		if len(e.Key) == 0 || sealedWith(e.Key) == cur {
+		if len(e.Key) == 0 || db.keys.IsCurrent(e.Key) {
 			return nil, nil
 		}
-		k, err := again(sealEAB, e.ID, e.Key)
+		k, err := again(seal.EABKey, e.ID, e.Key)
 		if err != nil {
 			return nil, err
 		}
 		e.Key = k
-		return encode(e)
+		return codec.Encode(e)
 	}
 	return nil, fmt.Errorf("table %s holds no secrets", table)
 }

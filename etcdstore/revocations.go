@@ -10,6 +10,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"certmaker/storage"
+	"certmaker/storage/codec"
 )
 
 // Revoke marks a certificate revoked and moves it from the expiry indexes
@@ -25,7 +26,7 @@ func (db *DB) Revoke(serial *big.Int, at time.Time, reason int) (storage.Certifi
 			return fmt.Errorf("certificate %s: %w", serial, storage.ErrRevoked)
 		}
 		c.Revoked, c.RevokedAt, c.Reason = true, at.UTC(), reason
-		v, err := encode(&c)
+		v, err := codec.Encode(&c)
 		if err != nil {
 			return err
 		}
@@ -52,7 +53,7 @@ func (db *DB) Revocations(root string, now time.Time) (uint64, []storage.Revocat
 		prefix := db.key(tCRL, scoped(root, ""))
 		return t.each(prefix+ascKey(now.Add(time.Nanosecond), new(big.Int)), prefixEnd(prefix), func(k string, v []byte) error {
 			r := storage.Revocation{Serial: new(big.Int).SetBytes([]byte(k[len(prefix)+8:]))}
-			if err := decode(v, &r); err != nil {
+			if err := codec.Decode(v, &r); err != nil {
 				return err
 			}
 			out = append(out, r)

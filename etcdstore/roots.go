@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"certmaker/storage"
+	"certmaker/storage/codec"
+	"certmaker/storage/seal"
 )
 
 // PutRoot stores a root or an intermediate; with active it becomes the
@@ -12,7 +14,7 @@ func (db *DB) PutRoot(r storage.Root, active bool) error {
 	if err := db.sealRoot(&r); err != nil {
 		return err
 	}
-	v, err := encode(r)
+	v, err := codec.Encode(r)
 	if err != nil {
 		return err
 	}
@@ -40,7 +42,7 @@ func (db *DB) Roots() ([]storage.Root, string, error) {
 		p := db.key(tRoots, "")
 		return t.each(p, prefixEnd(p), func(_ string, v []byte) error {
 			var r storage.Root
-			if err := decode(v, &r); err != nil {
+			if err := codec.Decode(v, &r); err != nil {
 				return err
 			}
 			if err := db.openRoot(&r); err != nil {
@@ -69,7 +71,7 @@ func (db *DB) UpdateRoot(fingerprint string, fn func(*storage.Root) error) (stor
 			return fmt.Errorf("root %.64q: %w", fingerprint, storage.ErrNotFound)
 		}
 		r = storage.Root{}
-		if err := decode(v, &r); err != nil {
+		if err := codec.Decode(v, &r); err != nil {
 			return err
 		}
 		if err := db.openRoot(&r); err != nil {
@@ -85,7 +87,7 @@ func (db *DB) UpdateRoot(fingerprint string, fn func(*storage.Root) error) (stor
 		if err := db.sealRoot(&sealed); err != nil {
 			return err
 		}
-		nv, err := encode(sealed)
+		nv, err := codec.Encode(sealed)
 		if err != nil {
 			return err
 		}
@@ -99,7 +101,7 @@ func (db *DB) sealRoot(r *storage.Root) error {
 	if r.KeyPKCS8 == nil {
 		return nil
 	}
-	k, err := db.seal.seal(sealRoot, r.Fingerprint, r.KeyPKCS8)
+	k, err := db.keys.Seal(seal.CAKey, r.Fingerprint, r.KeyPKCS8)
 	r.KeyPKCS8 = k
 	return err
 }
@@ -108,7 +110,7 @@ func (db *DB) openRoot(r *storage.Root) error {
 	if r.KeyPKCS8 == nil {
 		return nil
 	}
-	k, err := db.seal.open(sealRoot, r.Fingerprint, r.KeyPKCS8)
+	k, err := db.keys.Open(seal.CAKey, r.Fingerprint, r.KeyPKCS8)
 	r.KeyPKCS8 = k
 	return err
 }

@@ -5,12 +5,13 @@ import (
 	"fmt"
 
 	"certmaker/storage"
+	"certmaker/storage/codec"
 )
 
 // CreateUser stores a new user and its token hash; ErrExists if either is
 // taken.
 func (db *DB) CreateUser(u storage.User) error {
-	v, err := encode(u)
+	v, err := codec.Encode(u)
 	if err != nil {
 		return err
 	}
@@ -63,7 +64,7 @@ func (t *tx) user(name string, u *storage.User) error {
 	if v == nil {
 		return fmt.Errorf("user %q: %w", name, storage.ErrNotFound)
 	}
-	return decode(v, u)
+	return codec.Decode(v, u)
 }
 
 // UserByTokenHash finds the user whose token hashes to h: two reads at
@@ -91,7 +92,7 @@ func (db *DB) Users() ([]storage.User, error) {
 		p := db.key(tUsers, "")
 		return t.each(p, prefixEnd(p), func(_ string, v []byte) error {
 			var u storage.User
-			if err := decode(v, &u); err != nil {
+			if err := codec.Decode(v, &u); err != nil {
 				return err
 			}
 			out = append(out, u)
@@ -117,7 +118,7 @@ func (db *DB) UpdateUser(name string, fn func(*storage.User) error) (storage.Use
 		if u.Name != name {
 			return fmt.Errorf("renaming users is not supported")
 		}
-		v, err := encode(u)
+		v, err := codec.Encode(u)
 		if err != nil {
 			return err
 		}
