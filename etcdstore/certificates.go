@@ -134,9 +134,7 @@ func indexUnrevoked(t *tx, c *storage.Certificate, add bool) {
 }
 
 // indexRevoked adds a revoked certificate to the revoked indexes and its
-// root's CRL entries, and moves the root's generation key, whose
-// ModRevision is the revocation generation. It is written without being
-// read: no two revocations conflict over it.
+// root's CRL entries, which the revocation generation counts.
 func indexRevoked(t *tx, c *storage.Certificate) error {
 	db := t.db
 	nk := newestKey(c.Created, c.Serial)
@@ -147,7 +145,6 @@ func indexRevoked(t *tx, c *storage.Certificate) error {
 		return err
 	}
 	t.put(db.key(tCRL, scoped(c.Root, ascKey(c.NotAfter, c.Serial))), rv)
-	t.put(db.key(tRevGen, c.Root), nil)
 	return nil
 }
 

@@ -18,7 +18,6 @@ const (
 	tRoots      = "roots/"      // fingerprint → Root
 	tCRLNumber  = "crlnum/"     // root → "": its ModRevision is the root's last CRL number
 	tCRLBase    = "crlbase/"    // root → 8 bytes added to that (a migrated store's last number)
-	tRevGen     = "revgen/"     // root → "": its ModRevision moves with every revocation
 	tCerts      = "certs/"      // serial → Certificate
 	tPending    = "pending/"    // serial → "": a certificate whose name entries are being written
 	tChallenges = "challenges/" // id → Challenge

@@ -66,17 +66,17 @@ func (db *DB) Revocations(root string, now time.Time) (uint64, []storage.Revocat
 	return gen, out, nil
 }
 
-// generation is the ModRevision of the root's generation key: it moves
-// with every revocation under the root, and only then.
+// generation counts the root's CRL entries, which are never removed: the
+// revocations ever made under it. etcd counts them in its index (about
+// 0.2 µs a key), and no revocation writes a key that another fights over.
 func (t *tx) generation(root string) (uint64, error) {
-	k := t.db.key(tRevGen, root)
-	if _, err := t.get(k); err != nil {
-		return 0, err
-	}
-	return uint64(t.reads[k]), nil
+	p := t.db.key(tCRL, scoped(root, ""))
+	n, err := t.count(p, prefixEnd(p))
+	return uint64(n), err
 }
 
-// RevocationGeneration changes exactly when the root's CRL must.
+// RevocationGeneration counts the revocations ever made under a root; it
+// changes exactly when the root's CRL must.
 func (db *DB) RevocationGeneration(root string) (uint64, error) {
 	var gen uint64
 	err := db.view(func(t *tx) error {
