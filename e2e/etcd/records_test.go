@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"certmaker/app"
+	"certmaker/config"
 	"certmaker/storage"
 	"certmaker/store"
 )
@@ -47,10 +49,12 @@ func manyNames(n int, domain string) []string {
 // openBolt opens a bbolt store in t.TempDir() sealed with keyFile.
 func openBolt(t *testing.T, keyFile string) *store.DB {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "ca.db"), store.Options{KeyFile: keyFile})
+	cfg := config.Default()
+	cfg.Store.Path, cfg.Store.KeyFile = filepath.Join(t.TempDir(), "ca.db"), keyFile
+	s, err := app.OpenStore(cfg, app.OpenOptions{Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	t.Cleanup(func() { s.Close() })
+	return s.(*store.DB)
 }
