@@ -28,8 +28,8 @@ type OpenOptions struct {
 	// UnsafeNoSync commits without fsync: the power-cut tests' negative
 	// control, never an operator's choice.
 	UnsafeNoSync bool
-	// Logger hears about a store over the network that stops and starts
-	// answering (etcd); nil discards it.
+	// Logger hears what a store shared by several nodes notices on its
+	// own (etcd: another node's rekey); nil discards it.
 	Logger *slog.Logger
 }
 

@@ -23,8 +23,9 @@ import (
 // and the client finalizes again. One claim (acmeclaim.go) keeps two
 // requests of this process from both signing; the commit takes the
 // certificate only for an order still ready, which holds across processes
-// too. Errors: NotReady, BadCSR, Full (the order stays ready), and any
-// other failure to sign leaves the order invalid with its reason.
+// too. Errors: NotReady, BadCSR, Full and Unavailable (the order stays
+// ready), and any other failure to sign leaves the order invalid with its
+// reason.
 func (s *Service) FinalizeACMEOrder(ctx context.Context, a *storage.ACMEAccount, id string, der []byte) (storage.ACMEOrder, error) {
 	o, err := s.ownOrder(a, id)
 	if err != nil {
@@ -61,8 +62,10 @@ func (s *Service) FinalizeACMEOrder(ctx context.Context, a *storage.ACMEAccount,
 	switch k := KindOf(err); {
 	case err == nil:
 		return s.orderView(done), nil
-	case k == Full, k == NotReady:
-		// Nothing stored, as after a crash: the order stays as it was.
+	case k == Full, k == Unavailable, k == NotReady:
+		// Nothing stored (or, when the storage cluster stopped answering
+		// mid-commit, nothing acknowledged), as after a crash: the order
+		// stays as it was.
 		return o, err
 	case k == Invalid:
 		// A CSR the authority refuses (a weak key, a subject it cannot

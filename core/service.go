@@ -91,6 +91,7 @@ type Service struct {
 	metrics *metrics
 
 	storageFull atomic.Bool // an episode of full storage has been logged
+	storageDown atomic.Bool // an episode of an unreachable storage cluster has been logged
 }
 
 // New checks cfg and builds the service.

@@ -47,8 +47,8 @@ type Options struct {
 	Create bool
 	// ReadOnly skips what Open writes (finishing interrupted jobs).
 	ReadOnly bool
-	// Logger hears, once per episode, that the cluster stopped or started
-	// answering; nil discards it.
+	// Logger hears what the store notices on its own, outside any call
+	// (another node's rekey, a watch that fell behind); nil discards it.
 	Logger *slog.Logger
 }
 
@@ -66,7 +66,6 @@ type DB struct {
 	log     *slog.Logger
 
 	full atomic.Bool // the last write failed with ErrFull
-	down atomic.Bool // the cluster does not answer (an episode is under way)
 }
 
 // Open connects to the cluster, checks that the prefix holds a store of

@@ -210,24 +210,17 @@ func (db *DB) view(fn func(*tx) error) error {
 
 // do runs one request with the request timeout and turns etcd's errors
 // into storage's: a cluster that does not answer is ErrUnavailable, and a
-// full one ErrFull. The first failure of an episode and the first success
-// after it are logged, once each.
+// full one ErrFull. (The core logs an episode of either once.)
 func (db *DB) do(fn func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), db.timeout)
 	defer cancel()
 	err := fn(ctx)
 	switch {
 	case err == nil:
-		if db.down.CompareAndSwap(true, false) {
-			db.log.Info("etcd answers again", "where", db.where)
-		}
 		return nil
 	case errors.Is(err, rpctypes.ErrNoSpace):
 		return fmt.Errorf("%w: %s is over its space quota (etcd alarm NOSPACE: compact, defragment, raise --quota-backend-bytes, then disarm the alarm): %w", storage.ErrFull, db.where, err)
 	case unavailable(err):
-		if db.down.CompareAndSwap(false, true) {
-			db.log.Error("etcd does not answer: writes fail (503) until it does", "where", db.where, "err", err)
-		}
 		return fmt.Errorf("%w: %s: %w", storage.ErrUnavailable, db.where, err)
 	}
 	return fmt.Errorf("%s: %w", db.where, err)

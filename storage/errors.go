@@ -21,5 +21,5 @@ var (
 	// quorum, a timeout). A write that failed so may or may not have
 	// committed, but it was not acknowledged; callers answer "try again
 	// later" (503), as for ErrFull.
-	ErrUnavailable = errors.New("the CA's storage is unavailable")
+	ErrUnavailable = errors.New("the CA's storage cluster does not answer")
 )
