@@ -45,8 +45,13 @@ type Options struct {
 	// Create makes the store if the prefix holds none (and the key file,
 	// if there is none yet).
 	Create bool
-	// ReadOnly skips what Open writes (finishing interrupted jobs).
+	// ReadOnly skips what Open writes (finishing interrupted jobs) and
+	// the token cache's watch.
 	ReadOnly bool
+	// UnsafeStaleTokens makes the token cache ignore what its watch says:
+	// a user disabled or given a new token on another node is still let
+	// in here. The cluster test's negative control, never an operator's.
+	UnsafeStaleTokens bool
 	// Logger hears what the store notices on its own, outside any call
 	// (another node's rekey, a watch that fell behind); nil discards it.
 	Logger *slog.Logger
@@ -55,8 +60,16 @@ type Options struct {
 // DefaultPrefix is where a store lives unless Options.Prefix says.
 const DefaultPrefix = "/certmaker/"
 
-// DB is a certmaker store in an etcd cluster.
+// DB is a certmaker store in an etcd cluster. A claim's Fenced store is
+// a DB too, on the same connection, whose every commit also checks that
+// the claim is still held.
 type DB struct {
+	*conn
+	fence *fence
+}
+
+// conn is the connection to the cluster and what this node keeps of it.
+type conn struct {
 	cli     *clientv3.Client
 	prefix  string // Options.Prefix + "v1/"
 	where   string // endpoints and prefix, for messages
@@ -66,6 +79,13 @@ type DB struct {
 	log     *slog.Logger
 
 	full atomic.Bool // the last write failed with ErrFull
+
+	// life ends with Close: the watches, the claims' lease.
+	life context.Context
+	end  context.CancelFunc
+
+	lease  leases     // the claims', and the used nonces' (coordination.go)
+	tokens tokenCache // users by token hash, kept right by a watch (tokencache.go)
 }
 
 // Open connects to the cluster, checks that the prefix holds a store of
@@ -108,26 +128,29 @@ func Open(o Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("etcd at %s: %w", strings.Join(o.Endpoints, ","), err)
 	}
-	db := &DB{
+	life, end := context.WithCancel(context.Background())
+	db := &DB{conn: &conn{
 		cli:     cli,
 		prefix:  prefix + "v" + strconv.Itoa(schemaVersion) + "/",
 		where:   fmt.Sprintf("etcd %s prefix %s", strings.Join(o.Endpoints, ","), prefix),
 		timeout: req,
 		keyPath: o.KeyFile,
-		// Open's own failure is its error, not an episode to log.
-		log: slog.New(slog.DiscardHandler),
-	}
+		log:     log,
+		life:    life,
+		end:     end,
+	}}
 	if err := db.init(o); err != nil {
-		cli.Close()
+		db.Close()
 		return nil, err
 	}
 	if !o.ReadOnly {
 		if err := db.resume(); err != nil {
-			cli.Close()
+			db.Close()
 			return nil, err
 		}
+		db.tokens.ignoreWatch = o.UnsafeStaleTokens
+		go db.followUsers()
 	}
-	db.log = log
 	return db, nil
 }
 
@@ -236,8 +259,13 @@ func first(r *etcdserverpb.ResponseOp) []byte {
 // key is a table's key for id.
 func (db *DB) key(table, id string) string { return db.prefix + table + id }
 
-// Close releases the connections.
-func (db *DB) Close() error { return db.cli.Close() }
+// Close ends the watches and releases the connections; the claims this
+// node holds end with its lease.
+func (db *DB) Close() error {
+	db.end()
+	db.lease.revoke(db)
+	return db.cli.Close()
+}
 
 // Where names the cluster and prefix, for messages.
 func (db *DB) Where() string { return db.where }

@@ -48,6 +48,12 @@ const (
 
 	// Jobs that span transactions and resume after a crash.
 	tJobs = "jobs/"
+
+	// What the nodes agree on besides records, each key under a lease
+	// (coordination.go).
+	tClaims   = "claims/"   // name → "": held by the node whose lease it has
+	tNonces   = "nonces/"   // nonce → "": a used ACME nonce
+	tSessions = "sessions/" // SHA-256 of the session id → Session
 )
 
 // Keys in tMeta.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -153,23 +154,40 @@ func (t *tx) write(key string, op clientv3.Op) {
 }
 
 // commit writes the buffered ops if no key read has changed; ok is false
-// when one has (the transaction lost a race and must run again).
+// when one has (the transaction lost a race and must run again). On a
+// claim's Fenced store it also checks the claim: storage.ErrClaimLost if
+// it ended.
 func (t *tx) commit() (rev int64, ok bool, err error) {
-	if len(t.reads) > maxOps || len(t.ops) > maxOps {
-		return 0, false, fmt.Errorf("etcd transaction of %d reads and %d writes is over etcd's %d", len(t.reads), len(t.ops), maxOps)
+	f := t.db.fence
+	n := len(t.reads)
+	if f != nil {
+		n++
 	}
-	cmps := make([]clientv3.Cmp, 0, len(t.reads))
+	if n > maxOps || len(t.ops) > maxOps {
+		return 0, false, fmt.Errorf("etcd transaction of %d reads and %d writes is over etcd's %d", n, len(t.ops), maxOps)
+	}
+	cmps := make([]clientv3.Cmp, 0, n)
 	for k, mod := range t.reads {
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(k), "=", mod))
+	}
+	var orElse []clientv3.Op
+	if f != nil {
+		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(f.key), "=", f.rev))
+		orElse = append(orElse, clientv3.OpGet(f.key))
 	}
 	var resp *clientv3.TxnResponse
 	err = t.db.do(func(ctx context.Context) error {
 		var err error
-		resp, err = t.db.cli.Txn(ctx).If(cmps...).Then(t.ops...).Commit()
+		resp, err = t.db.cli.Txn(ctx).If(cmps...).Then(t.ops...).Else(orElse...).Commit()
 		return err
 	})
 	if err != nil {
 		return 0, false, err
+	}
+	if !resp.Succeeded && f != nil {
+		if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) == 0 || kvs[0].CreateRevision != f.rev {
+			return 0, false, fmt.Errorf("%s: %w", strings.TrimPrefix(f.key, t.db.key(tClaims, "")), storage.ErrClaimLost)
+		}
 	}
 	return resp.Header.Revision, resp.Succeeded, nil
 }

@@ -70,7 +70,7 @@ func TestServe_RefusesBadSettings(t *testing.T) {
 		name, dir, want string
 	}{
 		{"another key file", other, "every node needs the same key file"},
-		{"unreachable", unreachable, "unavailable"},
+		{"unreachable", unreachable, "does not answer"},
 	} {
 		_, stderr, err := binary.Run(t, c.dir, "serve")
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")

@@ -4,7 +4,8 @@
 // indexes and counters against a brute-force scan, the CRL list skipping
 // expired certificates), update functions run more than once, concurrent
 // writers, secrets sealed and refused under a wrong key, and data that
-// survives a close and reopen.
+// survives a close and reopen, and what the processes of a store agree on
+// (claims, sessions, used nonces).
 //
 // What only one backend has (bbolt's group commit, damaged pages,
 // releasing mapped memory, a full disk) is tested in that backend's
@@ -73,6 +74,7 @@ func Run(t *testing.T, b Backend) {
 		{"Sealing", testSealing},
 		{"Concurrent", testConcurrent},
 		{"Reruns", testReruns},
+		{"Coordination", testCoordination},
 	} {
 		t.Run(part.name, func(t *testing.T) { part.run(t, &harness{b: b}) })
 	}
