@@ -8,10 +8,12 @@ import (
 )
 
 // Start warns once if the active root ends soon, then runs the
-// application's chores until ctx ends: sweeping expired challenges,
+// application's chores until ctx ends: following the roots other nodes of
+// a shared store change, sweeping expired challenges,
 // releasing the store's mapped pages, warning daily about the root, and
 // the webhook expiry warnings of [notify].
 func (a *App) Start(ctx context.Context) {
+	a.Core.FollowRoots(ctx)
 	a.warnRootExpiry()
 	go a.every(ctx, time.Hour, true, a.sweepChallenges)
 	go a.every(ctx, time.Second, false, a.releaseMapped)

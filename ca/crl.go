@@ -112,6 +112,15 @@ func (c *CRLs) CRL(fingerprint string) (der []byte, thisUpdate, nextUpdate time.
 	return e.der, e.thisUpdate, e.nextUpdate, nil
 }
 
+// Forget drops every CRL kept in memory: another process of the store
+// changed the roots, and may have signed a root's CRL anew. Each is read
+// or built again on its next request.
+func (c *CRLs) Forget() {
+	c.mu.Lock()
+	clear(c.cache)
+	c.mu.Unlock()
+}
+
 // SignRootCRL signs a new CRL for root now, with the key root carries
 // (which may be an offline root's, given for this call), and keeps it.
 // It returns when the new CRL expires.

@@ -239,17 +239,20 @@ func newLogger(format string, level slog.Level) *slog.Logger {
 
 // firstAdmin gives a new CA its first admin, whose token is printed once,
 // on stderr, and stored only as a hash.
+// Of the nodes of a cluster started at one moment, one makes it.
 func firstAdmin(ctx context.Context, svc *core.Service) error {
-	n, err := svc.CountUsers()
-	if err != nil || n > 0 {
-		return err
-	}
-	token, err := svc.AddUser(ctx, app.Bootstrap, "admin", true)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "\nCreated the admin user. Its API token is shown only this once:\n\n    %s\n\n", token)
-	return nil
+	return svc.Once(ctx, "admin", func() error {
+		n, err := svc.CountUsers()
+		if err != nil || n > 0 {
+			return err
+		}
+		token, err := svc.AddUser(ctx, app.Bootstrap, "admin", true)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "\nCreated the admin user. Its API token is shown only this once:\n\n    %s\n\n", token)
+		return nil
+	})
 }
 
 // listenAdmin opens the admin socket, readable by the owner only. We hold

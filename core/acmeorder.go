@@ -213,7 +213,7 @@ func (s *Service) ownOrder(a *storage.ACMEAccount, id string) (storage.ACMEOrder
 // processing while a request of this process finalizes it.
 func (s *Service) orderView(o storage.ACMEOrder) storage.ACMEOrder {
 	o.Status = s.orderStatus(&o)
-	if o.Status == acmeReady && s.finalizing.holds(o.ID) {
+	if o.Status == acmeReady && s.claimed(claimOrder+o.ID) {
 		o.Status = acmeProcessing // acmeclaim.go
 	}
 	return o

@@ -69,21 +69,15 @@ type Service struct {
 	acme ACMEConfig
 
 	rsaSlots chan struct{}
-	solving  keyedMutex // challenge ids being solved
-	// validating and finalizing are the ACME authorizations and orders
-	// a request of this process works on (acmeclaim.go).
-	validating *claims
-	finalizing *claims
 	// rotating makes a rotation's store write and its switch of the
 	// running authority one step: two rotations at once (socket and
 	// dashboard) must not leave the server issuing from the root the
 	// store does not call active.
 	rotating sync.Mutex
 
-	// maxPending bounds one user's pending challenges; opening holds
-	// each user's count and write of a new one together.
+	// maxPending bounds one user's pending challenges; a claim holds
+	// each user's count and write of a new one together (acmeclaim.go).
 	maxPending  int
-	opening     keyedMutex
 	generateKey func(ca.KeyType) (crypto.Signer, error)
 
 	crls    *ca.CRLs
@@ -141,8 +135,6 @@ func New(cfg Config) (*Service, error) {
 		acme:              cfg.ACME,
 		rsaSlots:          make(chan struct{}, cfg.KeyGenLimit),
 		generateKey:       cfg.GenerateKey,
-		validating:        newClaims(),
-		finalizing:        newClaims(),
 	}
 	src := revocationSource{store: cfg.Store, now: cfg.Authority.Now, issuer: cfg.Authority.Issuer}
 	s.crls = ca.NewCRLs(cfg.Authority, src)
