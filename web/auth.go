@@ -295,7 +295,11 @@ func (d *Dashboard) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	if old, err := r.Cookie(d.cookie); err == nil {
 		d.sessions.delete(old.Value)
 	}
-	sess := d.sessions.create(u.Name, u.TokenHash)
+	sess, err := d.sessions.create(r.Context(), u.Name, u.TokenHash)
+	if err != nil {
+		d.fail(w, r, nil, err)
+		return
+	}
 	d.setSessionCookie(w, sess)
 	http.SetCookie(w, d.signinFormCookie("", -1))
 	http.Redirect(w, r, "/certificates", http.StatusSeeOther)

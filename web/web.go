@@ -98,7 +98,7 @@ func New(cfg Config) (*Dashboard, error) {
 		version:  cfg.Version,
 		secure:   pub.Scheme == "https",
 		origin:   pub.Scheme + "://" + strings.ToLower(pub.Host),
-		sessions: newSessions(cfg.SessionTTL, cfg.Core.Now),
+		sessions: newSessions(cfg.SessionTTL, cfg.Core.Now, cfg.Core),
 		signins:  newSigninThrottle(cfg.Core.Now),
 		formKey:  make([]byte, 32),
 		trust:    tr,
