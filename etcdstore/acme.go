@@ -25,22 +25,25 @@ func (db *DB) ACMENonceKey() ([]byte, error) {
 	if _, err := rand.Read(fresh); err != nil {
 		return nil, fmt.Errorf("making nonce key: %w", err)
 	}
-	sealed, err := db.keys.Seal(seal.NonceKey, "", fresh)
-	if err != nil {
-		return nil, err
-	}
 	var key []byte
-	_, err = db.update(func(t *tx) error {
+	_, err := db.update(func(t *tx) error {
 		k := db.key(tMeta, kNonceKey)
 		v, err := t.get(k)
 		if err != nil {
 			return err
 		}
 		if v != nil {
-			key, err = db.keys.Open(seal.NonceKey, "", v)
+			key, err = db.open(seal.NonceKey, "", v)
 			if err != nil || len(key) == 32 {
 				return err
 			}
+		}
+		if err := t.sealedNow(); err != nil {
+			return err
+		}
+		sealed, err := db.keys.Seal(seal.NonceKey, "", fresh)
+		if err != nil {
+			return err
 		}
 		key = fresh
 		t.put(k, sealed)
@@ -86,12 +89,16 @@ func (t *tx) absent(key string, what string) error {
 
 // CreateACMEEAB stores a new EAB key of an existing user.
 func (db *DB) CreateACMEEAB(k storage.ACMEEAB) error {
-	sealed, err := db.keys.Seal(seal.EABKey, k.ID, k.Key)
-	if err != nil {
-		return err
-	}
-	k.Key = sealed
-	_, err = db.update(func(t *tx) error {
+	plain := k.Key
+	_, err := db.update(func(t *tx) error {
+		if err := t.sealedNow(); err != nil {
+			return err
+		}
+		sealed, err := db.keys.Seal(seal.EABKey, k.ID, plain)
+		if err != nil {
+			return err
+		}
+		k.Key = sealed
 		var u storage.User
 		if err := t.user(k.Owner, &u); err != nil {
 			return err
@@ -214,7 +221,7 @@ func (db *DB) ACMEEABKey(id string) (storage.ACMEEAB, error) {
 	var k storage.ACMEEAB
 	err := db.view(func(t *tx) error { return getRecord(t, tEAB, "EAB key", id, &k) })
 	if err == nil {
-		k.Key, err = db.keys.Open(seal.EABKey, k.ID, k.Key)
+		k.Key, err = db.open(seal.EABKey, k.ID, k.Key)
 	}
 	return k, err
 }

@@ -14,10 +14,11 @@ import (
 // encoded once (so that every run of a transaction writes the same bytes)
 // and its name index keys.
 type certWrite struct {
-	c     *storage.Certificate
-	key   string
-	value []byte
-	names []string
+	c      *storage.Certificate
+	key    string
+	value  []byte
+	sealed []byte // the sealed key in value, nil for none
+	names  []string
 	// written is how many names the first transaction took.
 	written int
 }
@@ -26,19 +27,23 @@ func (db *DB) newCertWrite(c *storage.Certificate) (*certWrite, error) {
 	if c.Serial == nil || c.Serial.Sign() <= 0 {
 		return nil, fmt.Errorf("certificate serial must be positive")
 	}
-	sc := *c
-	if c.KeyPKCS8 != nil {
-		k, err := db.keys.Seal(seal.CertificateKey, seal.CertificateIdentity(c.Serial), c.KeyPKCS8)
+	w := &certWrite{c: c, key: db.key(tCerts, serialKey(c.Serial)), names: db.nameKeys(c)}
+	return w, w.seal(db)
+}
+
+// seal seals and encodes the record under the node's current key.
+func (w *certWrite) seal(db *DB) error {
+	sc := *w.c
+	if w.c.KeyPKCS8 != nil {
+		k, err := db.keys.Seal(seal.CertificateKey, seal.CertificateIdentity(w.c.Serial), w.c.KeyPKCS8)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		sc.KeyPKCS8 = k
+		sc.KeyPKCS8, w.sealed = k, k
 	}
 	v, err := codec.Encode(&sc)
-	if err != nil {
-		return nil, err
-	}
-	return &certWrite{c: c, key: db.key(tCerts, serialKey(c.Serial)), value: v, names: db.nameKeys(c)}, nil
+	w.value = v
+	return err
 }
 
 // nameKeys are a certificate's name index keys, everyone's and its owner's.
@@ -60,6 +65,18 @@ func (db *DB) nameKeys(c *storage.Certificate) []string {
 // the rest are written. done says the record is already stored with these
 // very bytes: a commit whose answer was lost, run again.
 func (w *certWrite) write(t *tx) (done bool, err error) {
+	if w.sealed != nil {
+		// Sealed under the key of the store's check value (rekeyed.go),
+		// sealed anew if this node has taken a new key since.
+		if err := t.sealedNow(); err != nil {
+			return false, err
+		}
+		if !t.db.keys.IsCurrent(w.sealed) {
+			if err := w.seal(t.db); err != nil {
+				return false, err
+			}
+		}
+	}
 	old, err := t.get(w.key)
 	if err != nil {
 		return false, err
@@ -210,7 +227,7 @@ func (db *DB) openCertificate(c *storage.Certificate) error {
 	if c.KeyPKCS8 == nil {
 		return nil
 	}
-	k, err := db.keys.Open(seal.CertificateKey, seal.CertificateIdentity(c.Serial), c.KeyPKCS8)
+	k, err := db.open(seal.CertificateKey, seal.CertificateIdentity(c.Serial), c.KeyPKCS8)
 	c.KeyPKCS8 = k
 	return err
 }

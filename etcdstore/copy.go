@@ -118,7 +118,7 @@ func (db *DB) export(t *tx, fn func(storage.Item) error) error {
 			return err
 		}
 		var err error
-		if k.Key, err = db.keys.Open(seal.EABKey, k.ID, k.Key); err != nil {
+		if k.Key, err = db.open(seal.EABKey, k.ID, k.Key); err != nil {
 			return err
 		}
 		return fn(storage.Item{ACMEEAB: &k})
@@ -130,7 +130,7 @@ func (db *DB) export(t *tx, fn func(storage.Item) error) error {
 		return err
 	}
 	if nk != nil {
-		key, err := db.keys.Open(seal.NonceKey, "", nk)
+		key, err := db.open(seal.NonceKey, "", nk)
 		if err != nil {
 			return err
 		}

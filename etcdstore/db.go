@@ -84,8 +84,9 @@ type conn struct {
 	life context.Context
 	end  context.CancelFunc
 
-	lease  leases     // the claims', and the used nonces' (coordination.go)
-	tokens tokenCache // users by token hash, kept right by a watch (tokencache.go)
+	lease    leases     // the claims', and the used nonces' (coordination.go)
+	keyState keyState   // this node's key against the store's check value (rekeyed.go)
+	tokens   tokenCache // users by token hash, kept right by a watch (tokencache.go)
 }
 
 // Open connects to the cluster, checks that the prefix holds a store of
@@ -161,13 +162,13 @@ func (db *DB) init(o Options) error {
 		return fmt.Errorf("%s: no key file given", db.where)
 	}
 	schemaK, checkK := db.key(tMeta, kSchema), db.key(tMeta, kSealCheck)
-	var schema, check []byte
+	var schema, check, rekey []byte
 	err := db.do(func(ctx context.Context) error {
-		resp, err := db.cli.Txn(ctx).Then(clientv3.OpGet(schemaK), clientv3.OpGet(checkK)).Commit()
+		resp, err := db.cli.Txn(ctx).Then(clientv3.OpGet(schemaK), clientv3.OpGet(checkK), clientv3.OpGet(db.key(tMeta, kRekey))).Commit()
 		if err != nil {
 			return err
 		}
-		schema, check = first(resp.Responses[0]), first(resp.Responses[1])
+		schema, check, rekey = first(resp.Responses[0]), first(resp.Responses[1]), first(resp.Responses[2])
 		return nil
 	})
 	if err != nil {
@@ -182,7 +183,40 @@ func (db *DB) init(o Options) error {
 	if v, err := strconv.Atoi(string(schema)); err != nil || v > schemaVersion {
 		return fmt.Errorf("%s has schema %q, newer than this certmaker understands (%d): upgrade certmaker", db.where, schema, schemaVersion)
 	}
+	if rekey != nil {
+		if ok, err := db.loadRekeying(check); ok || err != nil {
+			return err
+		}
+	}
 	return db.loadKey(check, false)
+}
+
+// loadRekeying opens a store this node was rekeying when it stopped, with
+// both its key file and the staged one (resumeRekey finishes the job,
+// which needs the old key too); false if it holds no staged key file.
+func (db *DB) loadRekeying(check []byte) (bool, error) {
+	staged, err := seal.ReadKeyFile(seal.StagedKeyFile(db.keyPath))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	old, err := seal.ReadKeyFile(db.keyPath)
+	if err != nil {
+		return false, fmt.Errorf("%s is being rekeyed, and its key file %s: %w", db.where, db.keyPath, err)
+	}
+	current := old
+	if seal.OpensCheck(old, check) != nil {
+		current = staged // the new check value was committed
+		if seal.OpensCheck(staged, check) != nil {
+			return false, fmt.Errorf("neither key file %s nor %s opens %s: %w", db.keyPath, seal.StagedKeyFile(db.keyPath), db.where, seal.ErrWrongKey)
+		}
+	}
+	if db.keys, err = seal.NewKeyring(current); err != nil {
+		return false, err
+	}
+	return true, errors.Join(db.keys.Add(old), db.keys.Add(staged))
 }
 
 // create writes a new store's schema and check value, unless another node

@@ -11,13 +11,16 @@ import (
 	"certmaker/storage/seal"
 )
 
-// A rekey seals every secret under a new key, a page at a time, and then
-// the check value, which is what says which key file opens the store. The
-// new key is written beside the key file first (KeyFile + ".new") and
-// replaces it once the check value is sealed with it; meta/rekey marks a
-// rekey under way, so that a node restarting with the pending file goes
-// on where a crash stopped it. Every node needs the new key file
-// afterwards (docs/cluster.md).
+// A rekey seals every secret under a new key, a page at a time, then the
+// check value, which says which key file opens the store, then every
+// secret again that another node sealed under the old key before it saw
+// the new check value (from then on none can: rekeyed.go). The new key is
+// written beside the key file first (seal.StagedKeyFile) and replaces it
+// at the end; meta/rekey marks a rekey under way, so that the node
+// holding the staged key file goes on where a crash stopped it, with both
+// keys. Every other node needs the new key file afterwards: until an
+// operator copies it there, it refuses to write or read secrets and says
+// so once in its log (docs/cluster.md).
 
 // Rekey seals every secret under a new key and replaces the key file.
 func (db *DB) Rekey() error {
@@ -30,24 +33,28 @@ func (db *DB) Rekey() error {
 		return nil
 	})
 	if err != nil {
+		seal.DropStagedKey(db.keyPath)
 		return fmt.Errorf("rekey: %w", err)
 	}
 	return db.rekeyWith(key)
 }
 
-// resumeRekey finishes a rekey that meta/rekey says is under way, when
-// this node holds its pending key file.
-func (db *DB) resumeRekey() error {
+// rekeyMarked reads whether meta/rekey says a rekey is under way.
+func (db *DB) rekeyMarked() (bool, error) {
 	var marked []byte
-	if err := db.view(func(t *tx) error {
+	err := db.view(func(t *tx) error {
 		var err error
 		marked, err = t.get(db.key(tMeta, kRekey))
 		return err
-	}); err != nil {
+	})
+	return marked != nil, err
+}
+
+// resumeRekey finishes a rekey that meta/rekey says is under way, when
+// this node holds its staged key file.
+func (db *DB) resumeRekey() error {
+	if marked, err := db.rekeyMarked(); err != nil || !marked {
 		return err
-	}
-	if marked == nil {
-		return nil
 	}
 	key, err := seal.ReadKeyFile(seal.StagedKeyFile(db.keyPath))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -60,15 +67,19 @@ func (db *DB) resumeRekey() error {
 }
 
 func (db *DB) rekeyWith(key []byte) error {
-	if err := db.keys.Use(key); err != nil {
+	next, err := seal.NewKeyring(key)
+	if err != nil {
 		return err
 	}
-	for _, table := range []string{tCerts, tRoots, tEAB} {
-		if err := db.resealTable(table); err != nil {
-			return fmt.Errorf("rekey: %w", err)
-		}
+	// Both keys open from now on; this node seals with the old one until
+	// the new check value is committed, as every other node does.
+	if err := db.keys.Add(key); err != nil {
+		return err
 	}
-	cv, err := db.keys.CheckValue()
+	if err := db.resealAll(next); err != nil {
+		return fmt.Errorf("rekey: %w", err)
+	}
+	cv, err := next.CheckValue()
 	if err != nil {
 		return err
 	}
@@ -78,19 +89,31 @@ func (db *DB) rekeyWith(key []byte) error {
 		if err != nil {
 			return err
 		}
-		if v != nil && !db.keys.IsCurrent(v) {
-			nv, err := db.again(seal.NonceKey, "", v)
+		if v != nil && !next.IsCurrent(v) {
+			nv, err := seal.Reseal(db.keys.Open, next)(seal.NonceKey, "", v)
 			if err != nil {
 				return err
 			}
 			t.put(k, nv)
 		}
 		t.put(db.key(tMeta, kSealCheck), cv)
-		t.del(db.key(tMeta, kRekey))
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("rekey: sealing the check value: %w", err)
+	}
+	if err := db.keys.Use(key); err != nil {
+		return err
+	}
+	// What the other nodes sealed under the old key until they saw it.
+	if err := db.resealAll(next); err != nil {
+		return fmt.Errorf("rekey: %w", err)
+	}
+	if _, err := db.update(func(t *tx) error {
+		t.del(db.key(tMeta, kRekey))
+		return nil
+	}); err != nil {
+		return fmt.Errorf("rekey: %w", err)
 	}
 	if err := seal.CommitKey(db.keyPath); err != nil {
 		return fmt.Errorf("rekey committed, but replacing %s failed (the next start finishes it from %s): %w", db.keyPath, seal.StagedKeyFile(db.keyPath), err)
@@ -98,22 +121,32 @@ func (db *DB) rekeyWith(key []byte) error {
 	return nil
 }
 
+// resealAll seals every secret of the store not sealed under next anew.
+func (db *DB) resealAll(next *seal.Keyring) error {
+	for _, table := range []string{tCerts, tRoots, tEAB} {
+		if err := db.resealTable(table, next); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // resealTable seals anew, a page per transaction, every secret of a table
-// not sealed with the current key.
-func (db *DB) resealTable(table string) error {
+// not sealed under next.
+func (db *DB) resealTable(table string, next *seal.Keyring) error {
 	p := db.key(table, "")
 	from, end := p, prefixEnd(p)
 	for {
-		var next string
+		var after string
 		_, err := db.update(func(t *tx) error {
-			next = ""
+			after = ""
 			kvs, more, err := t.scan(from, end, maxOps)
 			if err != nil {
 				return err
 			}
 			for _, kv := range kvs {
 				k := string(kv.Key)
-				nv, err := db.reseal(table, k[len(p):], kv.Value)
+				nv, err := db.reseal(table, k[len(p):], kv.Value, next)
 				if err != nil {
 					return err
 				}
@@ -123,34 +156,28 @@ func (db *DB) resealTable(table string) error {
 				}
 			}
 			if more && len(kvs) > 0 {
-				next = string(kvs[len(kvs)-1].Key) + "\x00"
+				after = string(kvs[len(kvs)-1].Key) + "\x00"
 			}
 			return nil
 		})
-		if err != nil || next == "" {
+		if err != nil || after == "" {
 			return err
 		}
-		from = next
+		from = after
 	}
 }
 
-// again seals a secret anew under the current key, proving that it opens
-// to the same secret.
-func (db *DB) again(kind, identity string, v []byte) ([]byte, error) {
-	return seal.Reseal(db.keys.Open, db.keys)(kind, identity, v)
-}
-
-// reseal is a record with its secret sealed under the current key, or nil
-// if it already is (or has none).
-func (db *DB) reseal(table, id string, v []byte) ([]byte, error) {
-	again := db.again
+// reseal is a record with its secret sealed under next, or nil if it
+// already is (or has none).
+func (db *DB) reseal(table, id string, v []byte, next *seal.Keyring) ([]byte, error) {
+	again := seal.Reseal(db.keys.Open, next)
 	switch table {
 	case tCerts:
 		var c storage.Certificate
 		if err := codec.Decode(v, &c); err != nil {
 			return nil, err
 		}
-		if c.KeyPKCS8 == nil || db.keys.IsCurrent(c.KeyPKCS8) {
+		if c.KeyPKCS8 == nil || next.IsCurrent(c.KeyPKCS8) {
 			return nil, nil
 		}
 		ident := seal.CertificateIdentity(new(big.Int).SetBytes([]byte(id)))
@@ -165,7 +192,7 @@ func (db *DB) reseal(table, id string, v []byte) ([]byte, error) {
 		if err := codec.Decode(v, &r); err != nil {
 			return nil, err
 		}
-		if r.KeyPKCS8 == nil || db.keys.IsCurrent(r.KeyPKCS8) {
+		if r.KeyPKCS8 == nil || next.IsCurrent(r.KeyPKCS8) {
 			return nil, nil
 		}
 		k, err := again(seal.CAKey, r.Fingerprint, r.KeyPKCS8)
@@ -179,7 +206,7 @@ func (db *DB) reseal(table, id string, v []byte) ([]byte, error) {
 		if err := codec.Decode(v, &e); err != nil {
 			return nil, err
 		}
-		if len(e.Key) == 0 || db.keys.IsCurrent(e.Key) {
+		if len(e.Key) == 0 || next.IsCurrent(e.Key) {
 			return nil, nil
 		}
 		k, err := again(seal.EABKey, e.ID, e.Key)

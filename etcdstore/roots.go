@@ -11,14 +11,15 @@ import (
 // PutRoot stores a root or an intermediate; with active it becomes the
 // issuer of new certificates in the same commit.
 func (db *DB) PutRoot(r storage.Root, active bool) error {
-	if err := db.sealRoot(&r); err != nil {
-		return err
-	}
-	v, err := codec.Encode(r)
-	if err != nil {
-		return err
-	}
-	_, err = db.update(func(t *tx) error {
+	_, err := db.update(func(t *tx) error {
+		sealed := r
+		if err := t.sealRoot(&sealed); err != nil {
+			return err
+		}
+		v, err := codec.Encode(sealed)
+		if err != nil {
+			return err
+		}
 		t.put(db.key(tRoots, r.Fingerprint), v)
 		if active {
 			t.put(db.key(tMeta, kActiveRoot), []byte(r.Fingerprint))
@@ -84,7 +85,7 @@ func (db *DB) UpdateRoot(fingerprint string, fn func(*storage.Root) error) (stor
 			return fmt.Errorf("root %s: a fingerprint cannot change", fingerprint)
 		}
 		sealed := r
-		if err := db.sealRoot(&sealed); err != nil {
+		if err := t.sealRoot(&sealed); err != nil {
 			return err
 		}
 		nv, err := codec.Encode(sealed)
@@ -95,6 +96,18 @@ func (db *DB) UpdateRoot(fingerprint string, fn func(*storage.Root) error) (stor
 		return nil
 	})
 	return r, err
+}
+
+// sealRoot seals a root's key in a transaction that writes it, under the
+// key of the store's check value (rekeyed.go).
+func (t *tx) sealRoot(r *storage.Root) error {
+	if r.KeyPKCS8 == nil {
+		return nil
+	}
+	if err := t.sealedNow(); err != nil {
+		return err
+	}
+	return t.db.sealRoot(r)
 }
 
 func (db *DB) sealRoot(r *storage.Root) error {
@@ -110,7 +123,7 @@ func (db *DB) openRoot(r *storage.Root) error {
 	if r.KeyPKCS8 == nil {
 		return nil
 	}
-	k, err := db.keys.Open(seal.CAKey, r.Fingerprint, r.KeyPKCS8)
+	k, err := db.open(seal.CAKey, r.Fingerprint, r.KeyPKCS8)
 	r.KeyPKCS8 = k
 	return err
 }

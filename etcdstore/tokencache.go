@@ -97,9 +97,22 @@ func (c *tokenCache) proven(sent time.Time) {
 	c.mu.Unlock()
 }
 
-// followUsers keeps the token cache right until the store closes.
+// followUsers keeps the token cache right until the store closes, and
+// hears of another node's rekey (its new check value) at once, so that a
+// node without the new key says so before a write finds it out.
 func (db *DB) followUsers() {
-	db.follow(db.life, []watched{db.table(tUsers)}, db.tokens.saw,
+	check := db.key(tMeta, kSealCheck)
+	db.follow(db.life, []watched{db.table(tUsers), db.one(tMeta, kSealCheck)},
+		func(r clientv3.WatchResponse) {
+			for _, ev := range r.Events {
+				if string(ev.Kv.Key) == check {
+					db.catchUp(ev.Kv.Value)
+					continue
+				}
+				db.tokens.saw(r)
+				return
+			}
+		},
 		func() { db.tokens.drop(true) }, db.tokens.proven)
 }
 
