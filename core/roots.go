@@ -181,14 +181,14 @@ func (s *Service) IssuerDER(fingerprint string) ([]byte, error) {
 // RootsPEM reads roots from the store: the active one, or every one
 // (oldest first) for trust stores that should keep accepting certificates
 // of rotated-out roots.
-func (s *Service) RootsPEM(_ context.Context, all bool) ([]byte, error) {
+func (s *Service) RootsPEM(ctx context.Context, all bool) ([]byte, error) {
 	recs, _, err := s.store.Roots()
 	if err != nil {
-		return nil, err
+		return s.rootsPEMHeld(ctx, all, err)
 	}
 	roots, err := inventory.Roots(s.store, s.ca.Now())
 	if err != nil {
-		return nil, err
+		return s.rootsPEMHeld(ctx, all, err)
 	}
 	byFP := make(map[string][]byte, len(recs))
 	for _, r := range recs {
@@ -206,6 +206,26 @@ func (s *Service) RootsPEM(_ context.Context, all bool) ([]byte, error) {
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("root: %w (start the server once to create one)", storage.ErrNotFound)
+	}
+	return out, nil
+}
+
+// rootsPEMHeld is RootsPEM from the roots the authority holds, for when
+// the store does not answer (a storage cluster without quorum): they are
+// the store's as of the last load, which FollowRoots keeps current.
+func (s *Service) rootsPEMHeld(ctx context.Context, all bool, cause error) ([]byte, error) {
+	if !errors.Is(s.noteReach(ctx, cause), storage.ErrUnavailable) {
+		return nil, cause
+	}
+	var out []byte
+	anchor := s.ca.ActiveRoot()
+	for _, r := range s.ca.Roots() {
+		if all || anchor != nil && r.Fingerprint == anchor.Fingerprint {
+			out = append(out, ca.CertPEM(r.Cert.Raw)...)
+		}
+	}
+	if len(out) == 0 {
+		return nil, cause
 	}
 	return out, nil
 }
