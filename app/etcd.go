@@ -19,16 +19,17 @@ import (
 func openEtcd(cfg config.Config, o OpenOptions) (StoreCloser, error) {
 	e := cfg.Store.Etcd
 	opts := etcdstore.Options{
-		Endpoints:      e.Endpoints,
-		Prefix:         e.Prefix,
-		Username:       e.Username,
-		Password:       e.Password,
-		DialTimeout:    e.DialTimeout.Duration,
-		RequestTimeout: e.RequestTimeout.Duration,
-		KeyFile:        cfg.Store.KeyPath(),
-		Create:         o.Create,
-		ReadOnly:       o.ReadOnly,
-		Logger:         o.Logger,
+		Endpoints:         e.Endpoints,
+		Prefix:            e.Prefix,
+		Username:          e.Username,
+		Password:          e.Password,
+		DialTimeout:       e.DialTimeout.Duration,
+		RequestTimeout:    e.RequestTimeout.Duration,
+		KeyFile:           cfg.Store.KeyPath(),
+		Create:            o.Create,
+		ReadOnly:          o.ReadOnly,
+		UnsafeStaleTokens: o.UnsafeStaleTokens,
+		Logger:            o.Logger,
 	}
 	if e.TLS() {
 		t, err := etcdTLS(e)

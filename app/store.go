@@ -28,6 +28,9 @@ type OpenOptions struct {
 	// UnsafeNoSync commits without fsync: the power-cut tests' negative
 	// control, never an operator's choice.
 	UnsafeNoSync bool
+	// UnsafeStaleTokens makes an etcd node's token cache ignore its
+	// watch: the cluster test's negative control, never an operator's.
+	UnsafeStaleTokens bool
 	// Logger hears what a store shared by several nodes notices on its
 	// own (etcd: another node's rekey); nil discards it.
 	Logger *slog.Logger

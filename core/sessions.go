@@ -2,6 +2,8 @@ package core
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 
 	"certmaker/storage"
 )
@@ -20,6 +22,21 @@ func (s *Service) PutSession(ctx context.Context, id string, sess storage.Sessio
 func (s *Service) Session(ctx context.Context, id string) (storage.Session, error) {
 	sess, err := s.store.Session([]byte(id))
 	return sess, s.noteReach(ctx, err)
+}
+
+// DashboardKey is what the dashboard signs its sign-in form tokens with,
+// the same on every node of the store (a form a node served is posted to
+// whichever node the balancer picks): derived from the store's sealed
+// ACME nonce key under a label of its own, so that one secret serves
+// both, apart.
+func (s *Service) DashboardKey() ([]byte, error) {
+	k, err := s.store.ACMENonceKey()
+	if err != nil {
+		return nil, err
+	}
+	m := hmac.New(sha256.New, k)
+	m.Write([]byte("certmaker dashboard form key"))
+	return m.Sum(nil), nil
 }
 
 // EndSession ends a session on every node.

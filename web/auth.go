@@ -226,8 +226,8 @@ func (d *Dashboard) formMAC(b []byte) []byte {
 	return m.Sum(nil)[:formMACSize]
 }
 
-// ownFormToken reports whether tok is a form token this server made (since
-// it started: the key lives in memory).
+// ownFormToken reports whether tok is a form token this CA made (any node
+// of its store: the key is derived from the store's).
 func (d *Dashboard) ownFormToken(tok string) bool {
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil || len(b) != 32+formMACSize {
