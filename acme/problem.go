@@ -155,6 +155,9 @@ func asProblem(err error) *problem {
 		// client to come back (RFC 8555 6.6). The disk's path stays out.
 		return &problem{Type: m.uri(), Title: http.StatusText(m.status), Status: m.status,
 			Detail: storage.ErrFull.Error() + "; try again later", retryAfter: retryFull}
+	case errors.Is(err, storage.ErrKeyBehind):
+		return &problem{Type: m.uri(), Title: http.StatusText(m.status), Status: m.status,
+			Detail: storage.ErrKeyBehind.Error() + "; try again later", retryAfter: retryUnavailable}
 	case k == core.Unavailable:
 		// The same for a storage cluster without quorum: which members
 		// did not answer stays in the log.

@@ -96,6 +96,10 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 		// The file's path and the system call stay in the core's log, once.
 		msg = storage.ErrFull.Error() + "; try again later"
 		w.Header().Set("Retry-After", retryFull)
+	case errors.Is(err, storage.ErrKeyBehind):
+		// The store logged which key file, once.
+		msg = storage.ErrKeyBehind.Error() + "; try again later"
+		w.Header().Set("Retry-After", retryUnavailable)
 	case core.KindOf(err) == core.Unavailable:
 		// Which members did not answer stays in the core's log, once.
 		msg = storage.ErrUnavailable.Error() + "; try again shortly"

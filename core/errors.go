@@ -129,6 +129,7 @@ var sentinels = []struct {
 	{storage.ErrRevoked, Revoked},
 	{storage.ErrFull, Full},
 	{storage.ErrUnavailable, Unavailable},
+	{storage.ErrKeyBehind, Unavailable},
 	{storage.ErrClaimLost, Unavailable}, // the node stalled: the client retries
 	{ErrInvalid, Invalid},
 	{ErrReason, BadReason},

@@ -18,7 +18,7 @@ import (
 // key file again (at most once a second, so that an operator's copy of
 // the new key file is picked up without a restart), and until that opens
 // the check value it refuses those writes, and the reads of secrets
-// sealed anew, with ErrKeyBehind, logging it once. The rekeying node
+// sealed anew, with storage.ErrKeyBehind, logging it once. The rekeying node
 // reseals what such nodes wrote before they noticed (rekey.go).
 
 // keyState is what the node knows of its key against the store's.
@@ -30,7 +30,7 @@ type keyState struct {
 
 // errKeyBehind is a node without the key of the store's check value.
 func (db *DB) errKeyBehind() error {
-	return fmt.Errorf("%w: %s was rekeyed on another node, and this node's key file %s does not open it: copy that node's key file here (it is read again within a second)", storage.ErrUnavailable, db.where, db.keyPath)
+	return fmt.Errorf("%w: %s was rekeyed on another node, and this node's key file %s does not open it: copy that node's key file here (it is read again within a second)", storage.ErrKeyBehind, db.where, db.keyPath)
 }
 
 // sealedNow makes a transaction that writes sealed values commit only

@@ -253,7 +253,9 @@ func unavailable(err error) bool {
 	var ee rpctypes.EtcdError
 	if errors.As(err, &ee) {
 		switch ee.Code() {
-		case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted:
+		case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted, codes.Canceled:
+			// Canceled from the server: a proposal dropped as its member
+			// lost the leader (etcdserver: request cancelled).
 			return true
 		case codes.ResourceExhausted:
 			return !errors.Is(err, rpctypes.ErrNoSpace) // too many requests

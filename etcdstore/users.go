@@ -118,9 +118,11 @@ func (db *DB) Users() ([]storage.User, error) {
 }
 
 // UpdateUser changes a user in one transaction; a new token hash replaces
-// the old one's entry in the same commit.
+// the old one's entry in the same commit. This node's token cache forgets
+// every user before it returns; the others' hear of it by their watch.
 func (db *DB) UpdateUser(name string, fn func(*storage.User) error) (storage.User, error) {
 	var u storage.User
+	defer db.tokens.drop(false)
 	_, err := db.update(func(t *tx) error {
 		u = storage.User{}
 		if err := t.user(name, &u); err != nil {

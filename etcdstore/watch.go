@@ -29,6 +29,7 @@ func (db *DB) one(t, id string) watched {
 func (db *DB) follow(ctx context.Context, spans []watched, fn func(clientv3.WatchResponse), reset func(), proven func(sent time.Time)) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
+		asOf := time.Now()
 		rev, err := db.revision()
 		if err != nil {
 			select {
@@ -40,12 +41,15 @@ func (db *DB) follow(ctx context.Context, spans []watched, fn func(clientv3.Watc
 		}
 		backoff = 100 * time.Millisecond
 		reset()
-		db.watchFrom(ctx, rev, spans, fn, proven)
+		db.watchFrom(ctx, rev, asOf, spans, fn, proven)
 	}
 }
 
-// watchFrom watches spans from rev+1 until a watch ends or ctx does.
-func (db *DB) watchFrom(ctx context.Context, rev int64, spans []watched, fn func(clientv3.WatchResponse), proven func(time.Time)) {
+// watchFrom watches spans from rev+1, the cluster's revision at asOf,
+// until a watch ends or ctx does. Once every watch is in place, what was
+// committed before asOf needs no delivery (a read now sees it): proven
+// hears asOf.
+func (db *DB) watchFrom(ctx context.Context, rev int64, asOf time.Time, spans []watched, fn func(clientv3.WatchResponse), proven func(time.Time)) {
 	// Without a leader a member cannot say what is committed: the watch
 	// ends, rather than going quiet. Its own stream (the client shares
 	// one per metadata) keeps its progress requests from waiting on
@@ -97,7 +101,9 @@ func (db *DB) watchFrom(ctx context.Context, rev int64, spans []watched, fn func
 			case r.Err() != nil || r.Canceled:
 				return
 			case r.Created:
-				created++
+				if created++; created == len(spans) && proven != nil {
+					proven(asOf)
+				}
 			case r.IsProgressNotify():
 				if !sent.IsZero() && proven != nil {
 					proven(sent)
