@@ -69,7 +69,7 @@ func newFleet(t *testing.T, c *cluster, prefix string, n int, challengeKeys stri
 	for _, name := range acmeNames {
 		fmt.Fprintf(&hosts, "%q = [%q]\n", name, f.solver.ip)
 	}
-	for i := range n {
+	for range n {
 		nd := &fnode{dir: t.TempDir(), port: binarytest.FreePort(t)}
 		nd.url = fmt.Sprintf("http://127.0.0.1:%d", nd.port)
 		if err := os.WriteFile(filepath.Join(nd.dir, "seal.key"), key, 0o600); err != nil {

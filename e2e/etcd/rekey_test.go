@@ -76,11 +76,11 @@ func TestRekey_AcrossNodes(t *testing.T) {
 	}
 	<-done
 	err, _ = refused.Load().(error)
-	if !errors.Is(err, storage.ErrUnavailable) || !strings.Contains(err.Error(), keyB) {
-		t.Fatalf("b writing a secret after a's rekey: %v, want ErrUnavailable naming its key file", err)
+	if !errors.Is(err, storage.ErrKeyBehind) || !strings.Contains(err.Error(), keyB) {
+		t.Fatalf("b writing a secret after a's rekey: %v, want ErrKeyBehind naming its key file", err)
 	}
-	if _, err := b.Certificate(certs[0].Serial); !errors.Is(err, storage.ErrUnavailable) {
-		t.Fatalf("b reading a secret sealed anew: %v, want ErrUnavailable", err)
+	if _, err := b.Certificate(certs[0].Serial); !errors.Is(err, storage.ErrKeyBehind) {
+		t.Fatalf("b reading a secret sealed anew: %v, want ErrKeyBehind", err)
 	}
 	if n := countLines(t, logB, "ERROR", "rekeyed on another node"); n != 1 {
 		t.Errorf("b logged the rekey %d times, want once:\n%s", n, logB)
@@ -135,7 +135,7 @@ func TestRekey_AcrossNodes(t *testing.T) {
 			}
 			break
 		}
-		if !errors.Is(err, storage.ErrUnavailable) || time.Now().After(deadline) {
+		if !errors.Is(err, storage.ErrKeyBehind) || time.Now().After(deadline) {
 			t.Fatalf("b with the new key file: %v", err)
 		}
 	}
