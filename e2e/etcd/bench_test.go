@@ -21,7 +21,7 @@ import (
 // one writer and with 64, and the bytes a certificate takes in etcd once
 // compacted and defragmented. Not part of make test:
 //
-//	cd e2e && go test -run '^$' -bench Cluster -benchtime 2000x ./etcd/
+//	cd e2e/etcd && go test -run '^$' -bench Cluster -benchtime 2000x .
 func BenchmarkCluster(b *testing.B) {
 	for _, bc := range []struct {
 		name    string
