@@ -9,6 +9,16 @@
 // 0 for a key that must not exist); otherwise it runs again on fresh
 // reads. Nothing is acknowledged before etcd has committed it on a quorum.
 //
+// What one process of a file keeps to itself is shared here
+// (storage.Coordination, coordination.go): claims are keys created only if
+// absent under the node's lease, and a claim's fenced store compares its
+// key in every commit; sessions and used ACME nonces are keys with a
+// lease; the roots are watched. The node keeps users by token hash, kept
+// right by a watch that must have proven itself within a second
+// (tokencache.go). Every write of a secret checks that the node's key
+// sealed the store's check value, so that a rekey on one node reaches the
+// others (rekeyed.go, rekey.go).
+//
 // Caveats: etcd refuses a transaction of more than 128 writes or 1.5 MiB.
 // A certificate with many names is written in several transactions: the
 // record and the indexes every listing needs first, with a pending marker,

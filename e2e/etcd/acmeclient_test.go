@@ -2,8 +2,6 @@ package etcd
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -11,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/acme"
+
+	"certmaker/internal/binarytest"
 )
 
 // eabKey is an External Account Binding key made by `user acme-eab`.
@@ -59,49 +59,12 @@ func (f *fleet) acmeClient(ctx context.Context, k eabKey) (*acme.Client, error) 
 
 // readyOrder orders name and proves it with http-01: the order is ready.
 func (f *fleet) readyOrder(ctx context.Context, cl *acme.Client, name string) (*acme.Order, error) {
-	o, err := cl.AuthorizeOrder(ctx, acme.DomainIDs(name))
-	if err != nil {
-		return nil, err
-	}
-	for _, u := range o.AuthzURLs {
-		z, err := cl.GetAuthorization(ctx, u)
-		if err != nil {
-			return nil, err
-		}
-		if z.Status == acme.StatusValid {
-			continue
-		}
-		var chal *acme.Challenge
-		for _, c := range z.Challenges {
-			if c.Type == "http-01" {
-				chal = c
-			}
-		}
-		if chal == nil {
-			return nil, fmt.Errorf("authorization %s offers no http-01 challenge", u)
-		}
-		keyAuth, err := cl.HTTP01ChallengeResponse(chal.Token)
-		if err != nil {
-			return nil, err
-		}
-		f.solver.put("/.well-known/acme-challenge/"+chal.Token, keyAuth)
-		if _, err := cl.Accept(ctx, chal); err != nil {
-			return nil, err
-		}
-		if _, err := cl.WaitAuthorization(ctx, z.URI); err != nil {
-			return nil, err
-		}
-	}
-	return cl.WaitOrder(ctx, o.URI)
+	return binarytest.ReadyOrder(ctx, cl, f.solver, name)
 }
 
 // finalize sends the order's CSR and returns the certificate's DER.
 func finalize(ctx context.Context, cl *acme.Client, o *acme.Order, name string) ([]byte, error) {
-	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{name}}, newECKey())
-	if err != nil {
-		return nil, err
-	}
-	chain, _, err := cl.CreateOrderCert(ctx, o.FinalizeURL, csr, false)
+	chain, _, err := binarytest.Finalize(ctx, cl, o, name)
 	if err != nil {
 		return nil, err
 	}

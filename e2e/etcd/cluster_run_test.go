@@ -483,14 +483,14 @@ func testChallenges(t *testing.T, c *cluster) {
 		p := strings.Fields(opened[0])
 		return p[0], p[1], p[2]
 	}()
-	f.solver.put(challenge.WellKnownPath, token)
+	f.solver.Put(challenge.WellKnownPath, token)
 	path := loc[len(f.lb.URL):]
 	serials := make(chan string, 6)
 	for i := range 6 {
 		wg.Go(func() {
 			req, _ := http.NewRequest("POST", f.nodes[i%2].url+path, nil)
 			req.Header.Set("X-Auth-Token", alice)
-			req.Header.Set("X-Challenge-Port", fmt.Sprint(f.solver.port))
+			req.Header.Set("X-Challenge-Port", fmt.Sprint(f.solver.Port))
 			resp, err := noRedirects.Do(req)
 			if err != nil {
 				t.Error(err)

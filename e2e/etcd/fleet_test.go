@@ -8,7 +8,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -34,7 +33,7 @@ type fleet struct {
 	prefix string
 	lb     *httptest.Server
 	nodes  []*fnode
-	solver *solver
+	solver *binarytest.Solver
 	next   atomic.Uint64
 }
 
@@ -61,47 +60,17 @@ var acmeNames = func() []string {
 // with extra configuration appended (more tables, or keys of [challenge]).
 func newFleet(t *testing.T, c *cluster, prefix string, n int, challengeKeys string) *fleet {
 	t.Helper()
-	f := &fleet{t: t, c: c, prefix: prefix, solver: newSolver(t)}
+	f := &fleet{t: t, c: c, prefix: prefix, solver: binarytest.NewSolver(t)}
 	f.lb = httptest.NewServer(http.HandlerFunc(f.balance))
 	t.Cleanup(f.lb.Close)
 	key := sharedKey(t)
-	var hosts strings.Builder
-	for _, name := range acmeNames {
-		fmt.Fprintf(&hosts, "%q = [%q]\n", name, f.solver.ip)
-	}
 	for range n {
 		nd := &fnode{dir: t.TempDir(), port: binarytest.FreePort(t)}
 		nd.url = fmt.Sprintf("http://127.0.0.1:%d", nd.port)
 		if err := os.WriteFile(filepath.Join(nd.dir, "seal.key"), key, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		eps := make([]string, len(c.endpoints()))
-		for j, ep := range c.endpoints() {
-			eps[j] = fmt.Sprintf("%q", ep)
-		}
-		conf := fmt.Sprintf(`[server]
-listen = "127.0.0.1:%d"
-public_url = %q
-
-[store]
-backend = "etcd"
-key_file = "seal.key"
-
-[store.etcd]
-endpoints = [%s]
-prefix = %q
-request_timeout = "3s"
-dial_timeout = "3s"
-
-[acme]
-http01_port = %d
-
-[challenge]
-allowed_ports = [80, %d]
-%s
-
-[challenge.hosts]
-%s`, nd.port, f.lb.URL, strings.Join(eps, ", "), prefix, f.solver.port, f.solver.port, challengeKeys, hosts.String())
+		conf := nodeTOML(nd.port, f.lb.URL, c.endpoints(), prefix, f.solver.HostsTOML(acmeNames, challengeKeys))
 		if err := os.WriteFile(filepath.Join(nd.dir, "certmaker.toml"), []byte(conf), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -251,43 +220,4 @@ func parsePEM(t *testing.T, b []byte) []*x509.Certificate {
 		}
 		out = append(out, c)
 	}
-}
-
-// solver answers challenges (http-01's and certmaker's own) on
-// 127.0.0.2, with what the test puts in.
-type solver struct {
-	ip   string
-	port int
-	mu   sync.Mutex
-	keys map[string]string // path -> body
-}
-
-func newSolver(t *testing.T) *solver {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.2:0")
-	if err != nil {
-		t.Fatalf("the challenge responder: %v", err)
-	}
-	s := &solver{ip: "127.0.0.2", port: ln.Addr().(*net.TCPAddr).Port, keys: map[string]string{}}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return s
-}
-
-func (s *solver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	body, ok := s.keys[r.URL.Path]
-	s.mu.Unlock()
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	io.WriteString(w, body)
-}
-
-func (s *solver) put(path, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.keys[path] = body
 }

@@ -31,24 +31,7 @@ func nodeDir(t *testing.T, key []byte, prefix string, endpoints []string) (dir s
 		t.Fatal(err)
 	}
 	port = binarytest.FreePort(t)
-	eps := make([]string, len(endpoints))
-	for i, ep := range endpoints {
-		eps[i] = fmt.Sprintf("%q", ep)
-	}
-	conf := fmt.Sprintf(`[server]
-listen = "127.0.0.1:%d"
-public_url = "http://127.0.0.1:%d"
-
-[store]
-backend = "etcd"
-key_file = "seal.key"
-
-[store.etcd]
-endpoints = [%s]
-prefix = %q
-request_timeout = "3s"
-dial_timeout = "3s"
-`, port, port, strings.Join(eps, ", "), prefix)
+	conf := nodeTOML(port, fmt.Sprintf("http://127.0.0.1:%d", port), endpoints, prefix, "")
 	if err := os.WriteFile(filepath.Join(dir, "certmaker.toml"), []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -65,3 +48,28 @@ func startNode(t *testing.T, dir string, port int) *binarytest.Server {
 
 // newPrefix is a key prefix no other test uses.
 func newPrefix() string { return fmt.Sprintf("/node-test-%d/", embedded.n.Add(1)) }
+
+// nodeTOML is a node's certmaker.toml: serving on a loopback port under
+// publicURL, its store under prefix on the etcd of endpoints, its key file
+// beside it, then extra (more tables).
+func nodeTOML(port int, publicURL string, endpoints []string, prefix, extra string) string {
+	eps := make([]string, len(endpoints))
+	for i, ep := range endpoints {
+		eps[i] = fmt.Sprintf("%q", ep)
+	}
+	return fmt.Sprintf(`[server]
+listen = "127.0.0.1:%d"
+public_url = %q
+
+[store]
+backend = "etcd"
+key_file = "seal.key"
+
+[store.etcd]
+endpoints = [%s]
+prefix = %q
+request_timeout = "3s"
+dial_timeout = "3s"
+
+%s`, port, publicURL, strings.Join(eps, ", "), prefix, extra)
+}

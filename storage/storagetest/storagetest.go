@@ -17,7 +17,10 @@ import (
 	"errors"
 	"io"
 	"math/big"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -200,4 +203,37 @@ func sealKeyIn(t *testing.T) string {
 	must(t, "making a key", err)
 	must(t, "writing a key file", seal.WriteKeyFile(path, key))
 	return path
+}
+
+// MustCatch runs the suite against b, a backend broken on purpose, in a
+// child process of the test binary (its failures must not fail t), and
+// requires that the suite catches the slip where it looks (every part of
+// failing fails) and nowhere else (every part of passing passes). The test
+// calling it must be a top-level test of its own.
+func MustCatch(t *testing.T, b Backend, failing, passing []string) {
+	t.Helper()
+	const env = "CERTMAKER_BROKEN_STORE"
+	if os.Getenv(env) == "1" {
+		Run(t, b)
+		return
+	}
+	if testing.Short() {
+		t.Skip("runs the whole suite again")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), env+"=1")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the suite passed a backend broken on purpose:\n%s", out)
+	}
+	for _, part := range failing {
+		if !strings.Contains(string(out), "--- FAIL: "+t.Name()+"/"+part) {
+			t.Errorf("the suite's %s part did not fail on the broken backend:\n%s", part, out)
+		}
+	}
+	for _, part := range passing {
+		if !strings.Contains(string(out), "--- PASS: "+t.Name()+"/"+part) {
+			t.Errorf("the suite's %s part, which the slip does not touch, did not pass:\n%s", part, out)
+		}
+	}
 }
