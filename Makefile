@@ -39,13 +39,16 @@ axe:
 
 # The unit and binary tests, then the end-to-end tests (ACME clients, a
 # browser, zlint, a light crash test: e2e/ is a module of its own, which
-# `go test ./...` here does not reach), then every fuzz target briefly on
+# `go test ./...` here does not reach), the etcd backend's tests and its
+# cluster kill test (e2e/etcd, a module of its own so that etcd's server
+# and the bbolt it needs stay out of the others' builds), then every fuzz target briefly on
 # top of its seeds: a count of inputs, not a duration, since a time limit
 # can end a run mid-input and go test then reports "context deadline
 # exceeded" as a failure.
 test: deps lint
 	$(GO) test -race -count=1 ./...
 	cd e2e && $(GO) test -race -count=1 ./...
+	cd e2e/etcd && $(GO) test -race -count=1 ./...
 	@./scripts/fuzz.sh 2000x
 
 # Short runs of every fuzz target on top of the checked-in seeds;
@@ -95,6 +98,7 @@ lint:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd e2e && $(GO) vet ./...
+	cd e2e/etcd && $(GO) vet ./...
 
 clean:
 	rm -rf bin

@@ -6,8 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"net/http"
 	"sync"
+	"time"
+
+	"certmaker/storage"
 )
 
 // Nonces (RFC 8555 6.5) without a write per request.
@@ -40,8 +44,17 @@ import (
 // (binding, onlyReturnExisting) no longer decides what unauthenticated
 // traffic costs: a request refused for a missing binding writes nothing.
 //
-// Several servers on one store (etcd) would route a nonce back to the
-// instance that issued it by its clear prefix, as Boulder does.
+// Several nodes on one store (etcd): a client's next request may reach
+// another node than the one that handed out its nonce, so every node must
+// take every node's nonces, and each only once. There the nonce is random
+// (8 bytes) + when it was handed out (8 bytes, Unix nanoseconds) + the
+// same MAC under the store's nonce key, which every node has; a node takes
+// one that is at most sharedNonceTTL old and records its use in the store
+// (core.SpendACMENonce: a key created only if absent, under a lease that
+// outlives the nonce's age limit), so a nonce is accepted once across the
+// cluster. That costs a write per signed request; an unsigned one is
+// refused before (verify checks the signature first), and the records go
+// with their lease.
 
 // nonceWindow is how many of the latest nonces stay usable: a client
 // would have to hold a nonce while a million others were handed out to see
@@ -53,10 +66,20 @@ const (
 	nonceMACLen = 16
 )
 
+// sharedNonceTTL is how long a nonce of a shared store stays usable, and
+// nonceSkew how far the nodes' clocks may be apart.
+const (
+	sharedNonceTTL = 10 * time.Minute
+	nonceSkew      = time.Minute
+)
+
 // nonces hands out and checks nonces; see the comment above.
 type nonces struct {
 	key      []byte
 	instance [8]byte
+	// spend records a nonce's use in a shared store; nil keeps it here.
+	spend func(nonce []byte, until time.Time) error
+	now   func() time.Time
 
 	mu     sync.Mutex
 	issued uint64   // nonces handed out: the counter of the next one
@@ -70,6 +93,12 @@ func newNonces(key []byte, window uint64) *nonces {
 	return n
 }
 
+// newSharedNonces are the nonces of a store several nodes serve: spend
+// records a use in the store, now is the clock.
+func newSharedNonces(key []byte, spend func([]byte, time.Time) error, now func() time.Time) *nonces {
+	return &nonces{key: key, spend: spend, now: now}
+}
+
 func (n *nonces) mac(id []byte) []byte {
 	m := hmac.New(sha256.New, n.key)
 	m.Write(id)
@@ -78,6 +107,12 @@ func (n *nonces) mac(id []byte) []byte {
 
 // next returns a fresh nonce.
 func (n *nonces) next() string {
+	if n.spend != nil {
+		b := make([]byte, nonceIDLen, nonceIDLen+nonceMACLen)
+		rand.Read(b[:8])
+		binary.BigEndian.PutUint64(b[8:], uint64(n.now().UnixNano()))
+		return base64.RawURLEncoding.EncodeToString(append(b, n.mac(b)...))
+	}
 	n.mu.Lock()
 	c := n.issued
 	n.issued++
@@ -100,6 +135,9 @@ func (n *nonces) use(s string) error {
 	if err != nil || len(b) != nonceIDLen+nonceMACLen || !hmac.Equal(b[nonceIDLen:], n.mac(b[:nonceIDLen])) {
 		return newProblem(probBadNonce, http.StatusBadRequest, "nonce %.60q was not issued by this server", s)
 	}
+	if n.spend != nil {
+		return n.useShared(b[:nonceIDLen])
+	}
 	if [8]byte(b[:8]) != n.instance {
 		return newProblem(probBadNonce, http.StatusBadRequest, "nonce was issued before the server restarted; use the one in this response")
 	}
@@ -120,4 +158,22 @@ func (n *nonces) use(s string) error {
 	}
 	*word |= bit
 	return nil
+}
+
+// useShared takes a nonce of a shared store (its MAC checked): young
+// enough, and used nowhere before.
+func (n *nonces) useShared(id []byte) error {
+	issued := time.Unix(0, int64(binary.BigEndian.Uint64(id[8:])))
+	age := n.now().Sub(issued)
+	switch {
+	case age < -nonceSkew:
+		return newProblem(probBadNonce, http.StatusBadRequest, "nonce was not issued by this server")
+	case age > sharedNonceTTL:
+		return newProblem(probBadNonce, http.StatusBadRequest, "nonce has expired; use the one in this response")
+	}
+	err := n.spend(id, issued.Add(sharedNonceTTL+nonceSkew))
+	if errors.Is(err, storage.ErrExists) {
+		return newProblem(probBadNonce, http.StatusBadRequest, "nonce has been used before; use the one in this response")
+	}
+	return err
 }

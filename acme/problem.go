@@ -108,6 +108,7 @@ var problems = map[core.Kind]problemType{
 	core.Revoked:               {probAlreadyRevoked, http.StatusBadRequest},
 	core.Expired:               {probMalformed, http.StatusBadRequest},
 	core.Full:                  {probAboutBlank, http.StatusServiceUnavailable},
+	core.Unavailable:           {probAboutBlank, http.StatusServiceUnavailable},
 	core.Canceled:              {probServerInternal, statusClientClosed},
 	core.BadReason:             {probBadRevocationReason, http.StatusBadRequest},
 	core.ChallengeFailed:       {probUnauthorized, http.StatusForbidden},
@@ -135,6 +136,10 @@ const statusClientClosed = 499
 // the CA's storage is full, as the API's.
 const retryFull = "60"
 
+// retryUnavailable is the Retry-After, in seconds, of an answer refused
+// because the storage cluster does not answer, as the API's.
+const retryUnavailable = "5"
+
 // asProblem turns any handler error into a problem: the door's own, or by
 // the core's kind. An internal error's message stays in the log.
 func asProblem(err error) *problem {
@@ -153,6 +158,14 @@ func asProblem(err error) *problem {
 		// client to come back (RFC 8555 6.6). The disk's path stays out.
 		return &problem{Type: m.uri(), Title: http.StatusText(m.status), Status: m.status,
 			Detail: storage.ErrFull.Error() + "; try again later", retryAfter: retryFull}
+	case errors.Is(err, storage.ErrKeyBehind):
+		return &problem{Type: m.uri(), Title: http.StatusText(m.status), Status: m.status,
+			Detail: storage.ErrKeyBehind.Error() + "; try again later", retryAfter: retryUnavailable}
+	case k == core.Unavailable:
+		// The same for a storage cluster without quorum: which members
+		// did not answer stays in the log.
+		return &problem{Type: m.uri(), Title: http.StatusText(m.status), Status: m.status,
+			Detail: storage.ErrUnavailable.Error() + "; try again shortly", retryAfter: retryUnavailable}
 	}
 	p = &problem{Type: m.uri(), Status: m.status, Detail: err.Error(), cause: err}
 	if d, ok := core.RetryAfter(err); ok {

@@ -29,4 +29,8 @@ func TestProblems_EveryKind(t *testing.T) {
 	if p := asProblem(core.Errorf(core.Full, "disk /var/x: no space")); p.Status != http.StatusServiceUnavailable || p.retryAfter == "" || strings.Contains(p.Detail, "/var") {
 		t.Errorf("full: %+v", p)
 	}
+	if p := asProblem(core.Errorf(core.Unavailable, "etcd 10.0.0.5:2379: no leader")); p.Status != http.StatusServiceUnavailable || p.retryAfter == "" ||
+		p.Type != "about:blank" || p.Detail != "the CA's storage cluster does not answer; try again shortly" {
+		t.Errorf("unavailable: %+v", p)
+	}
 }

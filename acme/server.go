@@ -24,7 +24,7 @@ type Config struct {
 }
 
 // Server is the ACME server, an http.Handler for /acme/. It keeps nothing
-// but its nonces.
+// but its nonces (and those in the store, when several nodes serve it).
 type Server struct {
 	core   *core.Service
 	log    *slog.Logger
@@ -45,6 +45,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{core: cfg.Core, log: cfg.Logger, nonces: newNonces(key, nonceWindow)}
+	if cfg.Core.SharedACMENonces() {
+		s.nonces = newSharedNonces(key, cfg.Core.SpendACMENonce, cfg.Core.Now)
+	}
 	s.routes()
 	return s, nil
 }

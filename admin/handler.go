@@ -244,6 +244,7 @@ var statuses = map[core.Kind]int{
 	core.Revoked:               http.StatusGone,
 	core.Expired:               http.StatusGone,
 	core.Full:                  http.StatusServiceUnavailable,
+	core.Unavailable:           http.StatusServiceUnavailable,
 	core.Canceled:              499,
 	core.BadReason:             http.StatusBadRequest,
 	core.ChallengeFailed:       http.StatusExpectationFailed,

@@ -35,6 +35,7 @@ var statuses = map[core.Kind]int{
 	core.Revoked:               http.StatusGone,
 	core.Expired:               http.StatusGone,
 	core.Full:                  http.StatusServiceUnavailable,
+	core.Unavailable:           http.StatusServiceUnavailable,
 	core.Canceled:              statusClientClosed,
 	core.BadReason:             http.StatusBadRequest,
 	core.ChallengeFailed:       http.StatusExpectationFailed,
@@ -58,6 +59,11 @@ var statuses = map[core.Kind]int{
 // the CA's storage is full: long enough for an operator to free space,
 // short enough that a script's retry soon succeeds.
 const retryFull = "60"
+
+// retryUnavailable is the Retry-After, in seconds, of an answer refused
+// because the storage cluster does not answer: an etcd election takes a
+// few seconds, a member's restart a few more.
+const retryUnavailable = "5"
 
 // statusClientClosed is nginx's "client closed request": the client went
 // away (say, during an RSA-4096 key generation) and will read no answer.
@@ -91,6 +97,14 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 		// The file's path and the system call stay in the core's log, once.
 		msg = storage.ErrFull.Error() + "; try again later"
 		w.Header().Set("Retry-After", retryFull)
+	case errors.Is(err, storage.ErrKeyBehind):
+		// The store logged which key file, once.
+		msg = storage.ErrKeyBehind.Error() + "; try again later"
+		w.Header().Set("Retry-After", retryUnavailable)
+	case core.KindOf(err) == core.Unavailable:
+		// Which members did not answer stays in the core's log, once.
+		msg = storage.ErrUnavailable.Error() + "; try again shortly"
+		w.Header().Set("Retry-After", retryUnavailable)
 	}
 	writeText(w, status, oneLine(msg)+"\n")
 }

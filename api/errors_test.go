@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"certmaker/ca"
 	"certmaker/challenge"
+	"certmaker/storage"
 	"certmaker/store"
 )
 
@@ -50,5 +52,19 @@ func TestOneLine(t *testing.T) {
 	got := oneLine(strings.Repeat("ü", maxMessage))
 	if !utf8.ValidString(got) || len(got) > maxMessage+3 {
 		t.Errorf("oneLine of long UTF-8: %d bytes, valid %v", len(got), utf8.ValidString(got))
+	}
+}
+
+// An unreachable storage cluster is not a full disk: 503 with Retry-After
+// and words that say which, without the endpoints (they stay in the log).
+func TestError_Unavailable(t *testing.T) {
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("POST", "/api/certificate/request", nil)
+	Error(w, r, fmt.Errorf("storing: %w: etcd 10.0.0.5:2379: context deadline exceeded", storage.ErrUnavailable))
+	if w.Code != 503 || w.Header().Get("Retry-After") == "" {
+		t.Errorf("status %d, Retry-After %q", w.Code, w.Header().Get("Retry-After"))
+	}
+	if got := w.Body.String(); got != "the CA's storage cluster does not answer; try again shortly\n" {
+		t.Errorf("body %q", got)
 	}
 }

@@ -197,17 +197,24 @@ func New(cfg config.Config, st Store, o Options) (*App, error) {
 // Bootstrap is the actor of what a new CA makes for itself.
 var Bootstrap = core.Actor{Door: core.DoorServe, User: "certmaker"}
 
-// EnsureRoot gives a store without an active root its first one.
+// EnsureRoot gives a store without an active root its first one; of the
+// nodes of a cluster started at one moment, one makes it and the others
+// load it.
 func EnsureRoot(ctx context.Context, svc *core.Service, log *slog.Logger) error {
 	if svc.Authority().Active() != nil {
 		return nil
 	}
-	r, err := svc.RotateRoot(ctx, Bootstrap)
-	if err != nil {
-		return err
-	}
-	log.Info("created root CA", "fingerprint", r.Fingerprint, "subject", r.Cert.Subject.String())
-	return nil
+	return svc.Once(ctx, "root", func() error {
+		if active, err := svc.LoadRoots(); err != nil || active {
+			return err // another node made it while this one waited
+		}
+		r, err := svc.RotateRoot(ctx, Bootstrap)
+		if err != nil {
+			return err
+		}
+		log.Info("created root CA", "fingerprint", r.Fingerprint, "subject", r.Cert.Subject.String())
+		return nil
+	})
 }
 
 // mux sends every path to its door: /acme/ to ACME, /api, /api/,

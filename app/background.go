@@ -9,11 +9,12 @@ import (
 )
 
 // Start warns once if the active root ends soon, then runs the
-// application's chores until ctx ends: sweeping expired challenges and
-// ACME orders,
+// application's chores until ctx ends: following the roots other nodes of
+// a shared store change, sweeping expired challenges and ACME orders,
 // releasing the store's mapped pages, warning daily about the root, and
 // the webhook expiry warnings of [notify].
 func (a *App) Start(ctx context.Context) {
+	a.Core.FollowRoots(ctx)
 	a.warnRootExpiry()
 	a.warnACMEDefaultUser(ctx)
 	go a.every(ctx, time.Hour, true, a.sweep)

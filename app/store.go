@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"time"
 
@@ -27,6 +28,12 @@ type OpenOptions struct {
 	// UnsafeNoSync commits without fsync: the power-cut tests' negative
 	// control, never an operator's choice.
 	UnsafeNoSync bool
+	// UnsafeStaleTokens makes an etcd node's token cache ignore its
+	// watch: the cluster test's negative control, never an operator's.
+	UnsafeStaleTokens bool
+	// Logger hears what a store shared by several nodes notices on its
+	// own (etcd: another node's rekey); nil discards it.
+	Logger *slog.Logger
 }
 
 // StoreCloser is a Store that holds a resource until closed.
@@ -44,6 +51,9 @@ var ErrNoStore = errors.New("no database")
 // A store held by another process is storage.ErrLocked; a damaged one a
 // *storage.DamageError.
 func OpenStore(cfg config.Config, o OpenOptions) (StoreCloser, error) {
+	if cfg.Store.Backend == "etcd" {
+		return openEtcd(cfg, o)
+	}
 	path := cfg.Store.Path
 	if !o.Create {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
@@ -71,5 +81,8 @@ func OpenStore(cfg config.Config, o OpenOptions) (StoreCloser, error) {
 // Guard runs fn, which reads the store cfg names, and turns a panic that a
 // damaged store raises while it is read into a *storage.DamageError.
 func Guard(cfg config.Config, fn func() error) error {
+	if cfg.Store.Backend == "etcd" {
+		return fn() // etcd checks its own pages
+	}
 	return store.Guard(cfg.Store.Path, fn)
 }

@@ -92,11 +92,20 @@ func (c *CRLs) CRL(fingerprint string) (der []byte, thisUpdate, nextUpdate time.
 		}
 		return e.der, e.thisUpdate, e.nextUpdate, nil
 	}
+	now := c.authority.Now()
 	gen, err := c.source.RevocationGeneration(fingerprint)
 	if err != nil {
+		// The revocations cannot be read now (a storage cluster without
+		// quorum): the CRL built last is still a valid CRL until its
+		// nextUpdate.
+		c.mu.Lock()
+		e := c.cache[fingerprint]
+		c.mu.Unlock()
+		if e != nil && now.Before(e.nextUpdate) {
+			return e.der, e.thisUpdate, e.nextUpdate, nil
+		}
 		return nil, time.Time{}, time.Time{}, err
 	}
-	now := c.authority.Now()
 	// One builder at a time: CRLs change rarely, and a burst of fetches
 	// right after a revocation should sign once, not once per fetch.
 	c.mu.Lock()
@@ -110,6 +119,15 @@ func (c *CRLs) CRL(fingerprint string) (der []byte, thisUpdate, nextUpdate time.
 	}
 	c.cache[fingerprint] = e
 	return e.der, e.thisUpdate, e.nextUpdate, nil
+}
+
+// Forget drops every CRL kept in memory: another process of the store
+// changed the roots, and may have signed a root's CRL anew. Each is read
+// or built again on its next request.
+func (c *CRLs) Forget() {
+	c.mu.Lock()
+	clear(c.cache)
+	c.mu.Unlock()
 }
 
 // SignRootCRL signs a new CRL for root now, with the key root carries

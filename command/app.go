@@ -39,6 +39,7 @@ func All() []*cli.Command {
 		checkCommand(),
 		notifyCommand(),
 		backupCommand(),
+		migrateCommand(),
 		rotateRootCommand(),
 		versionCommand(),
 		completionCommand(),

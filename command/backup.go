@@ -185,6 +185,7 @@ func resolve(name string) string {
 func checkBackup(cfg config.Config, keyFile, path string) error {
 	cfg.Store.KeyFile = keyFile
 	cfg.Store.Path = path
+	cfg.Store.Backend = "bbolt" // an etcd store's backup is a bbolt file too
 	db, err := app.OpenStore(cfg, app.OpenOptions{ReadOnly: true, Wait: time.Second})
 	if err == nil {
 		defer db.Close()

@@ -29,7 +29,12 @@ func cmdInit(c *cli.Context) error {
 		return err
 	}
 	path := cfg.Store.Path
-	if _, err := os.Stat(path); err == nil {
+	if cfg.Store.Backend == "etcd" {
+		if db, err := app.OpenStore(cfg, app.OpenOptions{ReadOnly: true}); err == nil {
+			db.Close()
+			return fmt.Errorf("a store exists already under [store.etcd] prefix; init makes a new one only")
+		}
+	} else if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("%s already exists; init makes a new database only", path)
 	}
 	db, err := app.OpenStore(cfg, app.OpenOptions{Create: true, Wait: 500 * time.Millisecond})

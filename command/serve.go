@@ -58,7 +58,11 @@ func cmdServe(c *cli.Context) error {
 	log := newLogger(cfg.Server.LogFormat, level)
 	tuneGC()
 
-	noSync, err := unsafeNoSync(log)
+	noSync, err := unsafeEnv(log, unsafeNoSyncEnv, "the store is opened WITHOUT fsync: a power cut loses acknowledged certificates (test only)", "it loses acknowledged certificates on power loss")
+	if err != nil {
+		return err
+	}
+	staleTokens, err := unsafeEnv(log, unsafeStaleTokensEnv, "the token cache ignores other nodes' changes: a user disabled or re-tokened elsewhere is let in here (test only)", "it lets disabled users in")
 	if err != nil {
 		return err
 	}
@@ -81,7 +85,7 @@ func cmdServe(c *cli.Context) error {
 		defer plainLn.Close()
 	}
 
-	db, err := app.OpenStore(cfg, app.OpenOptions{Create: true, Wait: time.Second, UnsafeNoSync: noSync})
+	db, err := app.OpenStore(cfg, app.OpenOptions{Create: true, Wait: time.Second, UnsafeNoSync: noSync, UnsafeStaleTokens: staleTokens, Logger: log})
 	if errors.Is(err, storage.ErrLocked) {
 		return fmt.Errorf("%s is in use: is another certmaker serving it?", cfg.Store.Path)
 	}
@@ -198,15 +202,22 @@ func cmdServe(c *cli.Context) error {
 // loss. Any other value stops the start, lest a typo run a CA this way.
 const unsafeNoSyncEnv = "CERTMAKER_TEST_UNSAFE_NOSYNC"
 
-func unsafeNoSync(log *slog.Logger) (bool, error) {
-	switch v := os.Getenv(unsafeNoSyncEnv); v {
+// unsafeStaleTokensEnv set to exactly "1" makes an etcd node's token cache
+// ignore what its watch says: the cluster test's negative control, which
+// must then see a user disabled on another node still let in here.
+const unsafeStaleTokensEnv = "CERTMAKER_TEST_UNSAFE_STALE_TOKENS"
+
+// unsafeEnv reads a test-only switch: unset is off, "1" is on (and warned
+// about), anything else stops the start, lest a typo run a CA this way.
+func unsafeEnv(log *slog.Logger, name, warning, harm string) (bool, error) {
+	switch v := os.Getenv(name); v {
 	case "":
 		return false, nil
 	case "1":
-		log.Warn("the store is opened WITHOUT fsync: a power cut loses acknowledged certificates (test only)", "env", unsafeNoSyncEnv)
+		log.Warn(warning, "env", name)
 		return true, nil
 	default:
-		return false, fmt.Errorf("%s=%q: only 1 is accepted, and only by tests (it loses acknowledged certificates on power loss); unset it", unsafeNoSyncEnv, v)
+		return false, fmt.Errorf("%s=%q: only 1 is accepted, and only by tests (%s); unset it", name, v, harm)
 	}
 }
 
@@ -241,17 +252,20 @@ func newLogger(format string, level slog.Level) *slog.Logger {
 
 // firstAdmin gives a new CA its first admin, whose token is printed once,
 // on stderr, and stored only as a hash.
+// Of the nodes of a cluster started at one moment, one makes it.
 func firstAdmin(ctx context.Context, svc *core.Service) error {
-	n, err := svc.CountUsers()
-	if err != nil || n > 0 {
-		return err
-	}
-	token, err := svc.AddUser(ctx, app.Bootstrap, "admin", true)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "\nCreated the admin user. Its API token is shown only this once:\n\n    %s\n\n", token)
-	return nil
+	return svc.Once(ctx, "admin", func() error {
+		n, err := svc.CountUsers()
+		if err != nil || n > 0 {
+			return err
+		}
+		token, err := svc.AddUser(ctx, app.Bootstrap, "admin", true)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "\nCreated the admin user. Its API token is shown only this once:\n\n    %s\n\n", token)
+		return nil
+	})
 }
 
 // downloadLines say where to get the root. With HTTPS on, browsers get

@@ -159,11 +159,39 @@ func (s Server) Level() (slog.Level, error) {
 
 // Store is the [store] table.
 type Store struct {
+	// Backend is "bbolt" (one file, the default) or "etcd" (a cluster
+	// that several certmaker nodes share; [store.etcd] says where).
+	Backend string `toml:"backend"`
+	// Path is the bbolt file; with etcd, where this node keeps its admin
+	// socket (Path + ".sock") and, by default, its key file.
 	Path string `toml:"path"`
 	// KeyFile holds the key that seals the database's private keys and
 	// secrets; "" is the systemd credential certmaker.key when one is
 	// given ($CREDENTIALS_DIRECTORY), else Path plus ".key".
 	KeyFile string `toml:"key_file"`
+	Etcd    Etcd   `toml:"etcd"`
+}
+
+// Etcd is the [store.etcd] table: the cluster a node of several keeps
+// its state in.
+type Etcd struct {
+	// Endpoints are the members' client URLs (https://host:2379) or
+	// host:port.
+	Endpoints []string `toml:"endpoints"`
+	// Prefix is where certmaker's keys live ("/certmaker/" when empty).
+	Prefix string `toml:"prefix"`
+	// CAFile verifies the members' certificates; CertFile and KeyFile
+	// are this node's client certificate (not [store] key_file, which
+	// seals the CA's secrets).
+	CAFile   string `toml:"ca_file"`
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
+	Username string `toml:"username"`
+	Password string `toml:"password"`
+	// DialTimeout bounds reaching the cluster at start; RequestTimeout
+	// each request, after which it answers 503.
+	DialTimeout    Duration `toml:"dial_timeout"`
+	RequestTimeout Duration `toml:"request_timeout"`
 }
 
 // KeyPath is the key file to open the store with, as KeyFile says
@@ -238,7 +266,9 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 func Default() Config {
 	return Config{
 		Server: Server{Listen: ":8880", PublicURL: "http://localhost:8880", derivedURL: "http://localhost:8880", LogFormat: "text", LogLevel: "info", TLS: TLSOff},
-		Store:  Store{Path: "certmaker.db"},
+		Store: Store{Backend: "bbolt", Path: "certmaker.db", Etcd: Etcd{Endpoints: []string{},
+			DialTimeout: Duration{5 * time.Second}, RequestTimeout: Duration{5 * time.Second},
+		}},
 		CA: CA{
 			KeyType:      "ecdsa-p256",
 			Days:         3650,
@@ -350,6 +380,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Store.Path == "" {
 		return fmt.Errorf("store.path is empty")
+	}
+	if err := c.Store.validateBackend(); err != nil {
+		return err
 	}
 	switch c.CA.KeyType {
 	case "ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096", "ed25519":

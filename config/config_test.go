@@ -62,9 +62,39 @@ allowed_ports = [80, 8080]
 			t.Error("defaults not kept for keys not given")
 		}
 	})
+	t.Run("Etcd", func(t *testing.T) {
+		cfg, err := load(t, `
+[store]
+backend = "etcd"
+key_file = "/etc/certmaker/seal.key"
+[store.etcd]
+endpoints = ["https://etcd1.home.lan:2379", "etcd2.home.lan:2379", "[fd00::3]:2379"]
+prefix = "/ca/"
+ca_file = "/etc/certmaker/etcd-ca.pem"
+cert_file = "/etc/certmaker/etcd-client.pem"
+key_file = "/etc/certmaker/etcd-client-key.pem"
+request_timeout = "2s"
+`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := cfg.Store.Etcd
+		if cfg.Store.Backend != "etcd" || len(e.Endpoints) != 3 || e.KeyFile != "/etc/certmaker/etcd-client-key.pem" ||
+			cfg.Store.KeyPath() != "/etc/certmaker/seal.key" || !e.TLS() || e.RequestTimeout.Duration != 2*time.Second || e.DialTimeout.Duration != 5*time.Second {
+			t.Errorf("got %+v", cfg.Store)
+		}
+	})
 	bad := []struct{ name, body, mention string }{
 		{"UnknownTable", "[nope]\nx = 1\n", "nope"},
 		{"UnknownKey", "[store]\npth = \"x\"\n", "store.pth"},
+		{"Backend", "[store]\nbackend = \"sql\"\n", "store.backend"},
+		{"EtcdNoEndpoints", "[store]\nbackend = \"etcd\"\n", "store.etcd.endpoints"},
+		{"EtcdEndpoint", "[store]\nbackend = \"etcd\"\n[store.etcd]\nendpoints = [\"etcd1\"]\n", "store.etcd.endpoints"},
+		{"EtcdEndpointPath", "[store]\nbackend = \"etcd\"\n[store.etcd]\nendpoints = [\"https://etcd1:2379/v3\"]\n", "store.etcd.endpoints"},
+		{"EtcdPrefix", "[store]\nbackend = \"etcd\"\n[store.etcd]\nendpoints = [\"etcd1:2379\"]\nprefix = \"ca\"\n", "store.etcd.prefix"},
+		{"EtcdCertWithoutKey", "[store]\nbackend = \"etcd\"\n[store.etcd]\nendpoints = [\"etcd1:2379\"]\ncert_file = \"c.pem\"\n", "store.etcd.cert_file"},
+		{"EtcdUserWithoutPassword", "[store]\nbackend = \"etcd\"\n[store.etcd]\nendpoints = [\"etcd1:2379\"]\nusername = \"ca\"\n", "store.etcd.username"},
+		{"EtcdTimeout", "[store]\nbackend = \"etcd\"\n[store.etcd]\nendpoints = [\"etcd1:2379\"]\nrequest_timeout = \"-1s\"\n", "request_timeout"},
 		{"WrongType", "[certificates]\nmax_days = \"many\"\n", "max_days"},
 		{"Listen", "[server]\nlisten = \"8880\"\n", "server.listen"},
 		{"LogFormat", "[server]\nlog_format = \"xml\"\n", "server.log_format"},

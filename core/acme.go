@@ -1,10 +1,12 @@
 package core
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"time"
 
 	"certmaker/storage"
 )
@@ -80,6 +82,17 @@ func (s *Service) ACMERequiresBinding() bool { return s.acme.RequireEAB }
 // ACMENonceKey is the key that authenticates ACME nonces, made on first
 // use; the ACME door asks for it once.
 func (s *Service) ACMENonceKey() ([]byte, error) { return s.store.ACMENonceKey() }
+
+// SharedACMENonces reports whether several nodes serve the store, so that
+// a nonce one handed out may come back to another, and its use must be
+// recorded in the store (SpendACMENonce) rather than in the door's memory.
+func (s *Service) SharedACMENonces() bool { return s.store.Shared() }
+
+// SpendACMENonce records that a nonce was used, once among every node:
+// Exists if it was before. The record may go after until.
+func (s *Service) SpendACMENonce(nonce []byte, until time.Time) error {
+	return s.noteWrite(context.Background(), s.store.SpendNonce(nonce, until))
+}
 
 // Statuses of ACME accounts, orders, authorizations and challenges (RFC
 // 8555 7.1.6).

@@ -111,7 +111,7 @@ func (s *Service) ownACMEChallenge(a *storage.ACMEAccount, authz, id string) (st
 // this process validates it.
 func (s *Service) authzView(az storage.ACMEAuthz) storage.ACMEAuthz {
 	az.Status = s.authzStatus(&az)
-	claimed := s.validating.holds(az.ID)
+	claimed := s.claimed(claimAuthz + az.ID)
 	az.Challenges = append([]storage.ACMEChallenge(nil), az.Challenges...)
 	for i := range az.Challenges {
 		if c := &az.Challenges[i]; c.Status == acmePending && claimed {
@@ -175,12 +175,19 @@ func (s *Service) RespondACMEChallenge(ctx context.Context, a *storage.ACMEAccou
 	if s.authzStatus(&az) == acmeExpired {
 		return az, idx, fmt.Errorf("the authorization: %w", errExpired)
 	}
-	// Claimed in memory, not in the store (acmeclaim.go): a crash during
-	// the fetch leaves the challenge pending, and the client posts again.
-	if az.Status != acmePending || az.Challenges[idx].Status != acmePending || !s.validating.claim(az.ID) {
+	// A claim, not a stored state (acmeclaim.go): a crash during the
+	// fetch leaves the challenge pending, and the client posts again.
+	if az.Status != acmePending || az.Challenges[idx].Status != acmePending {
 		return s.authzView(az), idx, nil
 	}
-	defer s.validating.release(az.ID)
+	c, ok, err := s.claim(ctx, claimAuthz+az.ID, false)
+	if err != nil {
+		return az, idx, err
+	}
+	if !ok {
+		return s.authzView(az), idx, nil
+	}
+	defer c.Release()
 	// Read again under the claim: a request that held it until just now
 	// may have recorded an outcome since az was read.
 	if az, err = s.store.ACMEAuthz(az.ID); err != nil {

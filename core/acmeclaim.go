@@ -1,49 +1,62 @@
 package core
 
-import "sync"
+import (
+	"context"
 
-// claims are the ACME authorizations being validated and the orders being
-// finalized by a request of this process. They replace the "processing"
+	"certmaker/storage"
+)
+
+// Claims (storage.Coordination) keep two requests from doing one piece of
+// work at once, whichever node of the store they reach: validating an
+// ACME authorization, finalizing an order, solving a challenge, opening a
+// user's next challenge under the cap. They replace the "processing"
 // states that used to be a commit each: those states answer nothing a
-// client relies on after a crash. A process that dies mid-validation or
-// mid-finalize leaves the object as last stored (pending, ready), and the
-// client, which got no answer, sends its request again, as RFC 8555 7.5.1
-// and 7.4 let it. While a claim is held, a second request for the same
-// object is told it is processing instead of doing the work twice.
+// client relies on after a crash. A node that dies mid-validation or
+// mid-finalize leaves the object as last stored (pending, ready), its
+// claim ends with its lease (bbolt: with the process), and the client,
+// which got no answer, sends its request again, as RFC 8555 7.5.1 and 7.4
+// let it. While a claim is held, a second request for the same object is
+// told it is processing instead of doing the work twice.
 //
-// A claim lives as long as the request that holds it, so the map never
-// holds more than the requests in flight. With several servers on one store
-// (etcd) two of them could validate the same challenge at once; the commit
-// that records the outcome only accepts a challenge still pending, so the
-// second outcome is dropped and its request answers with the first.
-type claims struct {
-	mu   sync.Mutex
-	held map[string]struct{}
+// A claim on a cluster can be lost by a node that stalls past its lease.
+// Where the work signs a certificate (a solve, a finalize) its final write
+// goes through the claim's Fenced store, which then writes nothing; the
+// commit of a validation's outcome only accepts a challenge still pending,
+// which fences it by itself.
+
+// Claim names, one prefix per kind of work.
+const (
+	claimAuthz     = "authz/"
+	claimOrder     = "order/"
+	claimChallenge = "challenge/"
+	claimPending   = "pending/"   // a user's next challenge, under the cap
+	claimBootstrap = "bootstrap/" // what a new CA makes once
+)
+
+// claim takes name (see storage.Coordination.Claim).
+func (s *Service) claim(ctx context.Context, name string, wait bool) (storage.Claim, bool, error) {
+	c, ok, err := s.store.Claim(ctx, name, wait)
+	return c, ok, s.noteReach(ctx, err)
 }
 
-func newClaims() *claims { return &claims{held: map[string]struct{}{}} }
+// claimed reports whether a request of any node works on name; a store
+// that cannot say counts as no one, since it only changes what a status
+// reads (processing).
+func (s *Service) claimed(name string) bool {
+	held, err := s.store.Claimed(name)
+	return err == nil && held
+}
 
-// claim takes id unless another request holds it.
-func (c *claims) claim(id string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.held[id]; ok {
-		return false
+// Once runs fn, the making of what a new CA needs once (its first root,
+// its first admin), while no other node of the store runs the same: nodes
+// started at the same moment make one of each. fn must check again
+// whether it is still needed: another node may have made it while this
+// one waited.
+func (s *Service) Once(ctx context.Context, what string, fn func() error) error {
+	c, _, err := s.claim(ctx, claimBootstrap+what, true)
+	if err != nil {
+		return err
 	}
-	c.held[id] = struct{}{}
-	return true
-}
-
-func (c *claims) release(id string) {
-	c.mu.Lock()
-	delete(c.held, id)
-	c.mu.Unlock()
-}
-
-// holds reports whether a request is working on id.
-func (c *claims) holds(id string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, ok := c.held[id]
-	return ok
+	defer c.Release()
+	return fn()
 }

@@ -21,10 +21,11 @@ import (
 // certificate and the order's valid status are durable, in one commit: a
 // process that dies before it leaves the order ready and no certificate,
 // and the client finalizes again. One claim (acmeclaim.go) keeps two
-// requests of this process from both signing; the commit takes the
-// certificate only for an order still ready, which holds across processes
-// too. Errors: NotReady, BadCSR, Full (the order stays ready), and any
-// other failure to sign leaves the order invalid with its reason.
+// requests, of any node, from both signing; the commit takes the
+// certificate only for an order still ready, and only while the claim is
+// held. Errors: NotReady, BadCSR, Full and Unavailable (the order stays
+// ready), and any other failure to sign leaves the order invalid with its
+// reason.
 func (s *Service) FinalizeACMEOrder(ctx context.Context, a *storage.ACMEAccount, id string, der []byte) (storage.ACMEOrder, error) {
 	o, err := s.ownOrder(a, id)
 	if err != nil {
@@ -37,10 +38,14 @@ func (s *Service) FinalizeACMEOrder(ctx context.Context, a *storage.ACMEAccount,
 	if err != nil {
 		return o, err
 	}
-	if !s.finalizing.claim(o.ID) {
+	c, ok, err := s.claim(ctx, claimOrder+o.ID, false)
+	if err != nil {
+		return o, err
+	}
+	if !ok {
 		return o, notReady(acmeProcessing)
 	}
-	defer s.finalizing.release(o.ID)
+	defer c.Release()
 	// Read again under the claim: a request that held it until just now
 	// may have finalized the order since o was read, and must be the only
 	// one that signed.
@@ -56,13 +61,15 @@ func (s *Service) FinalizeACMEOrder(ctx context.Context, a *storage.ACMEAccount,
 	// The request has its answer's deadline; the commit must not be cut
 	// off halfway by a client that hangs up.
 	ctx = context.WithoutCancel(ctx)
-	c, done, err := s.issueOrder(ctx, a, &o, csr, req)
-	s.auditIssue(ctx, ACMEActor(a), "certificate.issue", c, err, slog.String("order", o.ID))
+	cert, done, err := s.issueOrder(ctx, c.Fenced(), a, &o, csr, req)
+	s.auditIssue(ctx, ACMEActor(a), "certificate.issue", cert, err, slog.String("order", o.ID))
 	switch k := KindOf(err); {
 	case err == nil:
 		return s.orderView(done), nil
-	case k == Full, k == NotReady:
-		// Nothing stored, as after a crash: the order stays as it was.
+	case k == Full, k == Unavailable, k == NotReady:
+		// Nothing stored (or, when the storage cluster stopped answering
+		// mid-commit, nothing acknowledged), as after a crash: the order
+		// stays as it was.
 		return o, err
 	case k == Invalid:
 		// A CSR the authority refuses (a weak key, a subject it cannot
@@ -78,14 +85,15 @@ func notReady(status string) error {
 }
 
 // issueOrder signs and stores the certificate with the order made valid,
-// in one commit that refuses an order no longer ready.
-func (s *Service) issueOrder(ctx context.Context, a *storage.ACMEAccount, o *storage.ACMEOrder, csr *x509.CertificateRequest, req *ca.Request) (*storage.Certificate, storage.ACMEOrder, error) {
+// in one commit through st (the finalize claim's Fenced store) that
+// refuses an order no longer ready.
+func (s *Service) issueOrder(ctx context.Context, st storage.Store, a *storage.ACMEAccount, o *storage.ACMEOrder, csr *x509.CertificateRequest, req *ca.Request) (*storage.Certificate, storage.ACMEOrder, error) {
 	start := time.Now()
 	c, err := s.sign(ctx, a.Owner, req, "", csr.PublicKey)
 	if err != nil {
 		return nil, *o, err
 	}
-	done, err := s.store.PutACMECertificate(o.ID, c, func(stored *storage.ACMEOrder) error {
+	done, err := st.PutACMECertificate(o.ID, c, func(stored *storage.ACMEOrder) error {
 		if st := s.orderStatus(stored); st != acmeReady {
 			return notReady(st)
 		}

@@ -265,7 +265,7 @@ func (s *Service) orderView(o storage.ACMEOrder) storage.ACMEOrder {
 			s.refreshOrder(&o, azs)
 		}
 	}
-	if o.Status == acmeReady && s.finalizing.holds(o.ID) {
+	if o.Status == acmeReady && s.claimed(claimOrder+o.ID) {
 		o.Status = acmeProcessing // acmeclaim.go
 	}
 	return o

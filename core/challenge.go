@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"sync"
 	"time"
 
 	"certmaker/ca"
@@ -77,10 +76,14 @@ func (s *Service) putChallenge(ctx context.Context, a Actor, req *ca.Request, kt
 			return storage.Challenge{}, err
 		}
 	}
-	// One count and write per user at a time, so that concurrent
-	// requests cannot pass the cap together.
-	unlock := s.opening.lock(a.User)
-	defer unlock()
+	// One count and write per user at a time, on every node, so that
+	// concurrent requests cannot pass the cap together; the write checks
+	// that the claim still holds.
+	held, _, err := s.claim(ctx, claimPending+a.User, true)
+	if err != nil {
+		return storage.Challenge{}, err
+	}
+	defer held.Release()
 	if err := s.underPendingCap(a); err != nil {
 		return storage.Challenge{}, err
 	}
@@ -108,7 +111,7 @@ func (s *Service) putChallenge(ctx context.Context, a Actor, req *ca.Request, kt
 		// HTTP stays "", so its record is what it always was.
 		ch.Proof = string(ProofDNS)
 	}
-	if err := s.noteWrite(ctx, s.store.PutChallenge(ch)); err != nil {
+	if err := s.noteWrite(ctx, held.Fenced().PutChallenge(ch)); err != nil {
 		return storage.Challenge{}, err
 	}
 	return ch, nil
@@ -232,11 +235,15 @@ func (s *Service) solve(ctx context.Context, a Actor, id string, port int, each 
 	if err != nil || ch.Serial != nil {
 		return ch, nil, false, err
 	}
-	// One solve of a challenge at a time: a second, concurrent one waits
-	// and then finds it solved, instead of signing a certificate that
-	// CompleteChallenge would throw away.
-	unlock := s.solving.lock(id)
-	defer unlock()
+	// One solve of a challenge at a time, on every node: a second,
+	// concurrent one waits and then finds it solved, instead of signing a
+	// certificate that CompleteChallenge would throw away. The commit
+	// checks that the claim still holds.
+	held, _, err := s.claim(ctx, claimChallenge+id, true)
+	if err != nil {
+		return storage.Challenge{}, nil, false, err
+	}
+	defer held.Release()
 	if ch, err = s.store.Challenge(id); err != nil || ch.Serial != nil {
 		return ch, nil, false, err
 	}
@@ -289,7 +296,7 @@ func (s *Service) solve(ctx context.Context, a Actor, id string, port int, each 
 	if err != nil {
 		return storage.Challenge{}, nil, false, err
 	}
-	ch, err = s.store.CompleteChallenge(ch.ID, c)
+	ch, err = held.Fenced().CompleteChallenge(ch.ID, c)
 	if err := s.noteWrite(ctx, err); err != nil {
 		return storage.Challenge{}, nil, false, fmt.Errorf("storing certificate: %w", err)
 	}
@@ -334,41 +341,6 @@ func decodeSimple(ch storage.Challenge) (*ca.Request, ca.KeyType, error) {
 		return nil, "", fmt.Errorf("stored request of challenge %s: %w", ch.ID, err)
 	}
 	return sr.Request()
-}
-
-// keyedMutex serializes work per key (a challenge id) without one lock for
-// all keys; entries go away when nobody holds or waits for them.
-type keyedMutex struct {
-	mu    sync.Mutex
-	locks map[string]*keyedEntry
-}
-
-type keyedEntry struct {
-	mu   sync.Mutex
-	refs int
-}
-
-func (k *keyedMutex) lock(key string) (unlock func()) {
-	k.mu.Lock()
-	if k.locks == nil {
-		k.locks = make(map[string]*keyedEntry)
-	}
-	e := k.locks[key]
-	if e == nil {
-		e = &keyedEntry{}
-		k.locks[key] = e
-	}
-	e.refs++
-	k.mu.Unlock()
-	e.mu.Lock()
-	return func() {
-		e.mu.Unlock()
-		k.mu.Lock()
-		if e.refs--; e.refs == 0 {
-			delete(k.locks, key)
-		}
-		k.mu.Unlock()
-	}
 }
 
 // PendingChallenges lists the actor's unsolved, unexpired challenges,

@@ -7,7 +7,8 @@
 // proven-domain rule for email addresses, name constraints, validity),
 // the limits (RSA key-generation slots, one solve of a challenge at a
 // time), ACME's accounts, orders, authorizations and finalize (acme.go),
-// every write (a full disk is Full, logged once per episode), the
+// every write (a full disk is Full, a storage cluster that does not answer
+// Unavailable, each logged once per episode), the
 // metrics, and the audit trail: one structured line per state change,
 // saying who, through which door, what, and how it ended.
 //

@@ -30,6 +30,7 @@ const (
 	Revoked         Kind = "revoked"         // the certificate was revoked already
 	Expired         Kind = "expired"         // a challenge's time has passed
 	Full            Kind = "full"            // storage is full: try again later
+	Unavailable     Kind = "unavailable"     // the storage cluster does not answer: try again shortly
 	Canceled        Kind = "canceled"
 	BadReason       Kind = "bad_reason" // a revocation reason certmaker does not revoke for
 
@@ -71,7 +72,7 @@ const (
 func Kinds() []Kind {
 	return []Kind{
 		Internal, Invalid, Unauthenticated, Disabled, Forbidden, NotFound, Exists, Revoked, Expired,
-		Full, Canceled, BadReason, ChallengeFailed, ChallengeDNS, ChallengeConnection, ChallengeIncorrect,
+		Full, Unavailable, Canceled, BadReason, ChallengeFailed, ChallengeDNS, ChallengeConnection, ChallengeIncorrect,
 		BadCSR, NotReady, RejectedIdentifier, UnsupportedIdentifier, AccountInactive, NoAccount,
 		BindingRequired, BadContact, UnsupportedContact, TooMany, PolicyDenied,
 	}
@@ -133,6 +134,9 @@ var sentinels = []struct {
 	{storage.ErrExists, Exists},
 	{storage.ErrRevoked, Revoked},
 	{storage.ErrFull, Full},
+	{storage.ErrUnavailable, Unavailable},
+	{storage.ErrKeyBehind, Unavailable},
+	{storage.ErrClaimLost, Unavailable}, // the node stalled: the client retries
 	{ErrInvalid, Invalid},
 	{ErrReason, BadReason},
 	{ca.ErrInvalid, Invalid},

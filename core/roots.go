@@ -54,6 +54,24 @@ func (s *Service) LoadRoots() (bool, error) {
 	return active != "" && s.ca.Active() != nil, nil
 }
 
+// FollowRoots keeps the roots and the active issuer as the store has them,
+// until ctx ends: a root rotated, an intermediate rotated or revoked, or a
+// root key put offline through another node of the store is used here
+// within a second (storage.Coordination.WatchRoots; a file's one process
+// needs none of it). The CRLs kept are dropped too: a root's CRL that
+// another node signed anew is read again.
+func (s *Service) FollowRoots(ctx context.Context) {
+	s.store.WatchRoots(ctx, func() {
+		s.rotating.Lock()
+		defer s.rotating.Unlock()
+		if _, err := s.LoadRoots(); err != nil {
+			s.log.ErrorContext(ctx, "reloading the roots another node changed", "err", s.noteReach(ctx, err))
+			return
+		}
+		s.crls.Forget()
+	})
+}
+
 // RotateRoot makes a new root, as configured, and an intermediate under
 // it the active issuer. Old roots and intermediates stay in the store and
 // in the authority: what they issued still verifies and gets OCSP answers.
@@ -163,14 +181,14 @@ func (s *Service) IssuerDER(fingerprint string) ([]byte, error) {
 // RootsPEM reads roots from the store: the active one, or every one
 // (oldest first) for trust stores that should keep accepting certificates
 // of rotated-out roots.
-func (s *Service) RootsPEM(_ context.Context, all bool) ([]byte, error) {
+func (s *Service) RootsPEM(ctx context.Context, all bool) ([]byte, error) {
 	recs, _, err := s.store.Roots()
 	if err != nil {
-		return nil, err
+		return s.rootsPEMHeld(ctx, all, err)
 	}
 	roots, err := inventory.Roots(s.store, s.ca.Now())
 	if err != nil {
-		return nil, err
+		return s.rootsPEMHeld(ctx, all, err)
 	}
 	byFP := make(map[string][]byte, len(recs))
 	for _, r := range recs {
@@ -188,6 +206,26 @@ func (s *Service) RootsPEM(_ context.Context, all bool) ([]byte, error) {
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("root: %w (start the server once to create one)", storage.ErrNotFound)
+	}
+	return out, nil
+}
+
+// rootsPEMHeld is RootsPEM from the roots the authority holds, for when
+// the store does not answer (a storage cluster without quorum): they are
+// the store's as of the last load, which FollowRoots keeps current.
+func (s *Service) rootsPEMHeld(ctx context.Context, all bool, cause error) ([]byte, error) {
+	if !errors.Is(s.noteReach(ctx, cause), storage.ErrUnavailable) {
+		return nil, cause
+	}
+	var out []byte
+	anchor := s.ca.ActiveRoot()
+	for _, r := range s.ca.Roots() {
+		if all || anchor != nil && r.Fingerprint == anchor.Fingerprint {
+			out = append(out, ca.CertPEM(r.Cert.Raw)...)
+		}
+	}
+	if len(out) == 0 {
+		return nil, cause
 	}
 	return out, nil
 }

@@ -74,11 +74,6 @@ type Service struct {
 	defaultPolicy storage.Policy
 
 	rsaSlots chan struct{}
-	solving  keyedMutex // challenge ids being solved
-	// validating and finalizing are the ACME authorizations and orders
-	// a request of this process works on (acmeclaim.go).
-	validating *claims
-	finalizing *claims
 	// limits bound what ACME clients make (acmelimit.go).
 	limits *acmeLimits
 	// rotating makes a rotation's store write and its switch of the
@@ -87,10 +82,9 @@ type Service struct {
 	// store does not call active.
 	rotating sync.Mutex
 
-	// maxPending bounds one user's pending challenges; opening holds
-	// each user's count and write of a new one together.
+	// maxPending bounds one user's pending challenges; a claim holds
+	// each user's count and write of a new one together (acmeclaim.go).
 	maxPending  int
-	opening     keyedMutex
 	generateKey func(ca.KeyType) (crypto.Signer, error)
 
 	crls    *ca.CRLs
@@ -98,6 +92,7 @@ type Service struct {
 	metrics *metrics
 
 	storageFull atomic.Bool // an episode of full storage has been logged
+	storageDown atomic.Bool // an episode of an unreachable storage cluster has been logged
 }
 
 // New checks cfg and builds the service.
@@ -147,8 +142,6 @@ func New(cfg Config) (*Service, error) {
 		acme:              cfg.ACME,
 		rsaSlots:          make(chan struct{}, cfg.KeyGenLimit),
 		generateKey:       cfg.GenerateKey,
-		validating:        newClaims(),
-		finalizing:        newClaims(),
 		limits:            &acmeLimits{},
 	}
 	src := revocationSource{store: cfg.Store, now: cfg.Authority.Now, issuer: cfg.Authority.Issuer}

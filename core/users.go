@@ -17,11 +17,12 @@ import (
 // token no user has, Disabled for a disabled user (with the user, so the
 // door can name them in its log). The user is read per call, so `user
 // disable` takes effect on the next request. The token is only hashed.
-func (s *Service) Authenticate(_ context.Context, token string) (storage.User, error) {
+func (s *Service) Authenticate(ctx context.Context, token string) (storage.User, error) {
 	if token == "" {
 		return storage.User{}, Errorf(Unauthenticated, "missing token")
 	}
 	u, err := s.store.UserByTokenHash(storage.HashToken(token))
+	s.noteReach(ctx, err)
 	if errors.Is(err, storage.ErrNotFound) {
 		return u, Errorf(NotFound, "no user has this token")
 	}
@@ -34,8 +35,9 @@ func (s *Service) Authenticate(_ context.Context, token string) (storage.User, e
 // ActiveUser is the user name as one that may act now: NotFound if there
 // is none, Disabled if it is disabled. Doors that know a user by other
 // means than a token (a session, an ACME account) ask this per request.
-func (s *Service) ActiveUser(_ context.Context, name string) (storage.User, error) {
+func (s *Service) ActiveUser(ctx context.Context, name string) (storage.User, error) {
 	u, err := s.store.User(name)
+	s.noteReach(ctx, err)
 	if errors.Is(err, storage.ErrNotFound) {
 		return u, Errorf(NotFound, "certmaker user %q does not exist", name)
 	}

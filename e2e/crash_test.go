@@ -1,14 +1,7 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
-	"io"
-	"math/big"
 	mrand "math/rand/v2"
 	"net/http"
 	"os"
@@ -20,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"certmaker/internal/binarytest"
 	"certmaker/internal/testdb"
 )
 
@@ -46,7 +40,7 @@ func TestCrash_KillUnderLoad(t *testing.T) {
 		all = append(all, got...)
 
 		srv = binary.Start(t, dir)
-		lost := verifyAcked(t, srv, token, all)
+		lost := binarytest.VerifyAcked(t, srv.URL, token, all)
 		t.Logf("round %d: killed after %s with %d clients: %d acknowledged this round (%d in all), %d requests cut off unanswered, %d lost",
 			round+1, killAfter.Round(time.Millisecond), clients, len(got), len(all), unanswered, lost)
 		if lost > 0 {
@@ -100,7 +94,7 @@ func issueUntilKilled(t *testing.T, srv *server, token string, clients, round in
 		wg.Go(func() {
 			for i := 0; !killed.Load(); i++ {
 				name := fmt.Sprintf("r%d-c%d-%d.crash.lan", round, c, i)
-				a, err := issueOne(hc, srv.URL, token, name, i%3 == 2)
+				a, err := binarytest.Issue(hc, srv.URL, token, name, i%3 == 2)
 				if err != nil {
 					if killed.Load() {
 						unanswered.Add(1) // cut off by the kill: fate unknown, never promised
@@ -129,74 +123,6 @@ func issueUntilKilled(t *testing.T, srv *server, token string, clients, round in
 	mu.Lock()
 	defer mu.Unlock()
 	return got, unanswered.Load()
-}
-
-// issueOne asks for one certificate. Only a complete 200 answer with a
-// certificate id counts as acknowledged.
-func issueOne(hc *http.Client, base, token, name string, withCSR bool) (acked, error) {
-	a := acked{Name: name}
-	path, body := "/api/certificate/request", `{"domains":["`+name+`"]}`
-	if withCSR {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return a, err
-		}
-		der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{name}}, key)
-		if err != nil {
-			return a, err
-		}
-		a.Key = key
-		path, body = "/api/certificate/request-with-csr", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
-	}
-	req, err := http.NewRequest("POST", base+path, strings.NewReader(body))
-	if err != nil {
-		return a, err
-	}
-	req.Header.Set("X-Auth-Token", token)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return a, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return a, err
-	}
-	if resp.StatusCode != 200 {
-		return a, fmt.Errorf("%s: %s %q", name, resp.Status, b)
-	}
-	a.ID = strings.TrimSpace(string(b))
-	if _, ok := new(big.Int).SetString(a.ID, 10); !ok {
-		return a, fmt.Errorf("%s: 200 with body %q, not an id", name, b)
-	}
-	return a, nil
-}
-
-// verifyAcked fetches every acknowledged certificate (and the key the
-// server made) and checks that they belong together; it returns how many
-// are missing or wrong, reporting the first few.
-func verifyAcked(t *testing.T, srv *server, token string, all []acked) int {
-	t.Helper()
-	var lost atomic.Int64
-	work := make(chan acked)
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for a := range work {
-				if err := checkAcked(srv.URL, token, a); err != nil {
-					if lost.Add(1) <= 10 {
-						t.Errorf("acknowledged certificate %s (%s): %v", a.ID, a.Name, err)
-					}
-				}
-			}
-		})
-	}
-	for _, a := range all {
-		work <- a
-	}
-	close(work)
-	wg.Wait()
-	return int(lost.Load())
 }
 
 func envInt(t *testing.T, name string, def int) int {

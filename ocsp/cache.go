@@ -153,6 +153,19 @@ func (c *cache) put(key cacheKey, e *entry) {
 	c.bytes += cost
 }
 
+// last returns the response cached under key while it is valid (between
+// its thisUpdate and nextUpdate), whatever it says: what a responder that
+// cannot read the status now may still answer.
+func (c *cache) last(key cacheKey, now time.Time) *entry {
+	c.mu.RLock()
+	e := c.entries[key]
+	c.mu.RUnlock()
+	if e == nil || now.Before(e.thisUpdate) || !now.Before(e.nextUpdate) {
+		return nil
+	}
+	return e
+}
+
 // len is the number of cached responses.
 func (c *cache) len() int {
 	c.mu.RLock()

@@ -192,6 +192,17 @@ func (r *Responder) answer(der []byte) (result, error) {
 	}
 	st, err := r.source.Status(req.serial)
 	if err != nil {
+		// The status cannot be read now (a storage cluster without
+		// quorum): the last answer signed for the certificate stays true
+		// to what was known until its nextUpdate, as it does in every
+		// client's and HTTP cache that holds it.
+		if now := r.now(); req.nonce == nil {
+			if e := r.cache.last(newCacheKey(k, req), now); e != nil {
+				res := e.result(now)
+				res.kind, res.cached = e.answer.kind(), true
+				return res, nil
+			}
+		}
 		return errorResult(xocsp.InternalErrorErrorResponse, "internal"), fmt.Errorf("reading status of serial %x: %w", req.serial, err)
 	}
 	if st.Issued && !strings.EqualFold(st.IssuerFingerprint, k.fingerprint) {

@@ -535,3 +535,35 @@ func TestNew(t *testing.T) {
 		})
 	}
 }
+
+// While the status cannot be read (a storage cluster without quorum), a
+// certificate asked about before gets the answer last signed for it, until
+// that answer's nextUpdate; one never asked about gets internalError.
+func TestResponder_StatusUnreadable(t *testing.T) {
+	f := newFixture(t, Config{})
+	good := f.good(t, f.a, randomSerial(t))
+	other := f.good(t, f.a, randomSerial(t))
+	before, _, err := f.r.Respond(requestFor(t, good, f.a.cert, crypto.SHA1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.source.mu.Lock()
+	f.source.err = errors.New("the CA's storage cluster does not answer")
+	f.source.mu.Unlock()
+
+	during, _, err := f.r.Respond(requestFor(t, good, f.a.cert, crypto.SHA1))
+	if err != nil || !bytes.Equal(during, before) {
+		t.Fatalf("a certificate asked about before: %v, same answer %v", err, bytes.Equal(during, before))
+	}
+	resp, err := xocsp.ParseResponseForCert(during, good, f.a.cert)
+	if err != nil || resp.Status != xocsp.Good {
+		t.Fatalf("the answer: %+v, %v", resp, err)
+	}
+	if der, _, err := f.r.Respond(requestFor(t, other, f.a.cert, crypto.SHA1)); err == nil || !bytes.Equal(der, xocsp.InternalErrorErrorResponse) {
+		t.Errorf("a certificate never asked about: %v, %x", err, der)
+	}
+	f.clock.Add(testValidity + time.Second)
+	if der, _, err := f.r.Respond(requestFor(t, good, f.a.cert, crypto.SHA1)); err == nil || !bytes.Equal(der, xocsp.InternalErrorErrorResponse) {
+		t.Errorf("past the last answer's nextUpdate: %v, %x", err, der)
+	}
+}

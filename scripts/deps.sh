@@ -18,6 +18,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium) # the dashboard's browse
 command -v strace >/dev/null 2>&1 || need+=(strace)     # counts the server's fsyncs per commit
 command -v zbarimg >/dev/null 2>&1 || need+=(zbar-tools) # decodes the trust page's QR code in its browser test
 command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools) # puts the root into Chromium's NSS store for the HTTPS browser test
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server) # the cluster test's three etcd members (e2e/etcd)
 
 [ ${#need[@]} -eq 0 ] && exit 0
 

@@ -16,4 +16,16 @@ var (
 	// ErrLocked means another process holds the store exclusively (a
 	// bbolt file that a server has open).
 	ErrLocked = errors.New("database is locked by another process")
+	// ErrUnavailable is matched by a read or write that failed because a
+	// storage over the network cannot answer now (an etcd cluster without
+	// quorum, a timeout). A write that failed so may or may not have
+	// committed, but it was not acknowledged; callers answer "try again
+	// later" (503), as for ErrFull.
+	ErrUnavailable = errors.New("the CA's storage cluster does not answer")
+	// ErrKeyBehind is matched by a write or read of a secret on a node of
+	// a shared store whose key file no longer opens it, since a rekey on
+	// another node: it writes and reads no secret until an operator
+	// copies the new key file to it (the store logs that once). Callers
+	// answer "try again later" (503), as for ErrUnavailable.
+	ErrKeyBehind = errors.New("this node of the CA does not have the storage's new key file yet")
 )

@@ -57,3 +57,26 @@ const MaxScan = 10000
 // MaxCursor is the longest cursor a listing hands out: a name index key
 // (a user name, a name of up to 253 bytes, a sort key) with room to spare.
 const MaxCursor = 1024
+
+// Keeps applies the conditions of q that the index answering it does not.
+// rev is the reversed name (ReverseName) of the name index entry the
+// certificate was found by, when q has a Name.
+func (q ListQuery) Keeps(c *Certificate, rev string) bool {
+	if q.RevokedOnly && !c.Revoked {
+		return false
+	}
+	if q.Expiring() && (c.Revoked || c.NotAfter.Before(q.ExpiringAfter) || !q.ExpiringBefore.IsZero() && !c.NotAfter.Before(q.ExpiringBefore)) {
+		return false
+	}
+	if q.Name != "" && q.NameSuffix {
+		// A certificate with several matching names is listed once, at
+		// the first of them a walk by name meets: its greatest.
+		want := ReverseName(q.Name)
+		for _, n := range c.Names {
+			if r := ReverseName(n); r > rev && (r == want || len(r) > len(want) && r[:len(want)] == want && r[len(want)] == '.') {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -15,6 +15,7 @@ type Store interface {
 	Challenges
 	Revocations
 	ACME
+	Coordination
 
 	// Ping checks that the storage answers.
 	Ping() error

@@ -75,6 +75,8 @@ type DB struct {
 	commits    committer  // group commits of concurrent writes (group.go)
 	tokens     tokenCache // users by token hash (users.go)
 	full       fullState  // whether writes fail for lack of space (full.go)
+	claims     claims     // names claimed in this process (coordination.go)
+	sessions   sessions   // the dashboard's sessions (coordination.go)
 }
 
 // Options tune Open.

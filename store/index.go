@@ -4,11 +4,11 @@ import (
 	"certmaker/storage/codec"
 	"encoding/binary"
 	"math/big"
-	"slices"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"certmaker/storage"
 )
 
 // Certificates are indexed so that every listing is a cursor walk over one
@@ -84,18 +84,8 @@ func ownerKey(owner string, rest []byte) []byte {
 // scopes are the two a certificate is counted and indexed in.
 func scopes(owner string) [2]string { return [2]string{"", owner} }
 
-// reverseName writes a name's labels in reverse ("a.home.lan" is
-// "lan.home.a"), so that everything under a name shares a key prefix;
-// "" for a name that cannot be a key.
-func reverseName(name string) string {
-	name = strings.TrimSuffix(strings.ToLower(name), ".")
-	if name == "" || strings.IndexByte(name, 0) >= 0 {
-		return ""
-	}
-	labels := strings.Split(name, ".")
-	slices.Reverse(labels)
-	return strings.Join(labels, ".")
-}
+// reverseName is storage.ReverseName: a name as the name index keys it.
+func reverseName(name string) string { return storage.ReverseName(name) }
 
 func nameKey(scope, rev string, sk []byte) []byte {
 	return ownerKey(scope, append(append([]byte(rev), 0), sk...))

@@ -76,24 +76,11 @@ func planList(q ListQuery) listPlan {
 
 // keeps applies the conditions of q the plan's index did not.
 func keeps(q ListQuery, c *Certificate, rest []byte) bool {
-	if q.RevokedOnly && !c.Revoked {
-		return false
+	rev := ""
+	if q.Name != "" {
+		rev = string(rest[:bytes.IndexByte(rest, 0)])
 	}
-	if q.Expiring() && (c.Revoked || c.NotAfter.Before(q.ExpiringAfter) || !q.ExpiringBefore.IsZero() && !c.NotAfter.Before(q.ExpiringBefore)) {
-		return false
-	}
-	if q.Name != "" && q.NameSuffix {
-		// A certificate with several matching names is listed once, at
-		// the first of them the downward walk meets: its greatest.
-		rev := string(rest[:bytes.IndexByte(rest, 0)])
-		want := reverseName(q.Name)
-		for _, n := range c.Names {
-			if r := reverseName(n); r > rev && (r == want || len(r) > len(want) && r[:len(want)] == want && r[len(want)] == '.') {
-				return false
-			}
-		}
-	}
-	return true
+	return q.Keeps(c, rev)
 }
 
 // walkSpan calls fn on each key of s, upward or downward, starting after

@@ -226,8 +226,8 @@ func (d *Dashboard) formMAC(b []byte) []byte {
 	return m.Sum(nil)[:formMACSize]
 }
 
-// ownFormToken reports whether tok is a form token this server made (since
-// it started: the key lives in memory).
+// ownFormToken reports whether tok is a form token this CA made (any node
+// of its store: the key is derived from the store's).
 func (d *Dashboard) ownFormToken(tok string) bool {
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil || len(b) != 32+formMACSize {
@@ -295,7 +295,11 @@ func (d *Dashboard) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	if old, err := r.Cookie(d.cookie); err == nil {
 		d.sessions.delete(old.Value)
 	}
-	sess := d.sessions.create(u.Name, u.TokenHash)
+	sess, err := d.sessions.create(r.Context(), u.Name, u.TokenHash)
+	if err != nil {
+		d.fail(w, r, nil, err)
+		return
+	}
 	d.setSessionCookie(w, sess)
 	http.SetCookie(w, d.signinFormCookie("", -1))
 	http.Redirect(w, r, "/certificates", http.StatusSeeOther)

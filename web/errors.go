@@ -22,6 +22,7 @@ var statuses = map[core.Kind]int{
 	core.Revoked:               http.StatusGone,
 	core.Expired:               http.StatusGone,
 	core.Full:                  http.StatusServiceUnavailable,
+	core.Unavailable:           http.StatusServiceUnavailable,
 	core.Canceled:              499,
 	core.BadReason:             http.StatusBadRequest,
 	core.ChallengeFailed:       http.StatusUnprocessableEntity,
@@ -54,6 +55,16 @@ func statusOf(err error) int {
 func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, v *viewer, err error) {
 	if status := statusOf(err); status < http.StatusInternalServerError {
 		d.renderError(w, r, v, status, err.Error())
+		return
+	}
+	// The core logs a full or unreachable storage once per episode; the
+	// page says which, without its paths or endpoints.
+	switch core.KindOf(err) {
+	case core.Full:
+		d.renderError(w, r, v, http.StatusServiceUnavailable, "The CA's storage is full: nothing can be saved until an operator frees space. Try again later.")
+		return
+	case core.Unavailable:
+		d.renderError(w, r, v, http.StatusServiceUnavailable, "The CA's storage cluster does not answer. Try again in a few seconds.")
 		return
 	}
 	// The pattern, not the path: paths hold ids.

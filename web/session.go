@@ -1,10 +1,12 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"sync"
 	"time"
+
+	"certmaker/storage"
 )
 
 // session is one signed-in browser. It holds no token: only the user's
@@ -19,21 +21,25 @@ type session struct {
 	flash     string // shown once, on the next page
 }
 
-// maxSessions bounds memory; only people holding a valid token can make
-// sessions, so reaching it means many sign-ins, and the oldest go first.
-const maxSessions = 10000
-
-// sessions is the in-memory session table. A restart signs everyone out.
-type sessions struct {
-	ttl time.Duration
-	now func() time.Time
-
-	mu sync.Mutex
-	m  map[string]*session
+// sessionKeeper keeps sessions for every node of the store: the core,
+// which hands them to storage.Coordination (in memory for a file, with a
+// lease in etcd, under the hash of the id either way).
+type sessionKeeper interface {
+	PutSession(ctx context.Context, id string, s storage.Session) error
+	Session(ctx context.Context, id string) (storage.Session, error)
+	EndSession(ctx context.Context, id string) error
 }
 
-func newSessions(ttl time.Duration, now func() time.Time) *sessions {
-	return &sessions{ttl: ttl, now: now, m: make(map[string]*session)}
+// sessions makes, finds and ends sessions. A store that keeps them in
+// memory signs everyone out when it restarts.
+type sessions struct {
+	ttl  time.Duration
+	now  func() time.Time
+	keep sessionKeeper
+}
+
+func newSessions(ttl time.Duration, now func() time.Time, keep sessionKeeper) *sessions {
+	return &sessions{ttl: ttl, now: now, keep: keep}
 }
 
 // randomID is 256 bits from the CSPRNG, base64url: session ids, CSRF
@@ -46,81 +52,53 @@ func randomID() string {
 
 // create starts a session for user; always a new id, so an id planted
 // before signing in is worth nothing after.
-func (s *sessions) create(user string, tokenHash []byte) session {
-	now := s.now()
-	sess := &session{
+func (s *sessions) create(ctx context.Context, user string, tokenHash []byte) (session, error) {
+	sess := session{
 		id:        randomID(),
 		user:      user,
 		tokenHash: tokenHash,
 		csrf:      randomID(),
-		expires:   now.Add(s.ttl),
+		expires:   s.now().Add(s.ttl),
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.m) >= maxSessions {
-		s.prune(now)
-	}
-	s.m[sess.id] = sess
-	return *sess
+	return sess, s.put(ctx, sess)
 }
 
-// prune drops expired sessions and, if still full, the one closest to
-// its end. Called with mu held.
-func (s *sessions) prune(now time.Time) {
-	var oldest *session
-	for id, sess := range s.m {
-		if !now.Before(sess.expires) {
-			delete(s.m, id)
-			continue
-		}
-		if oldest == nil || sess.expires.Before(oldest.expires) {
-			oldest = sess
-		}
-	}
-	if len(s.m) >= maxSessions && oldest != nil {
-		delete(s.m, oldest.id)
-	}
+func (s *sessions) put(ctx context.Context, sess session) error {
+	return s.keep.PutSession(ctx, sess.id, storage.Session{
+		User: sess.user, TokenHash: sess.tokenHash, CSRF: sess.csrf, Flash: sess.flash, Expires: sess.expires,
+	})
 }
 
-// get returns a copy of a live session.
+// get returns a live session; false for one that ended or that the store
+// cannot read now.
 func (s *sessions) get(id string) (session, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess, ok := s.m[id]
-	if !ok {
+	st, err := s.keep.Session(context.Background(), id)
+	if err != nil || !s.now().Before(st.Expires) {
 		return session{}, false
 	}
-	if !s.now().Before(sess.expires) {
-		delete(s.m, id)
-		return session{}, false
-	}
-	return *sess, true
+	return session{id: id, user: st.User, tokenHash: st.TokenHash, csrf: st.CSRF, expires: st.Expires, flash: st.Flash}, true
 }
 
 func (s *sessions) delete(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, id)
+	s.keep.EndSession(context.Background(), id)
 }
 
 // setFlash leaves a message for the session's next page.
 func (s *sessions) setFlash(id, msg string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if sess, ok := s.m[id]; ok {
+	if sess, ok := s.get(id); ok {
 		sess.flash = msg
+		s.put(context.Background(), sess)
 	}
 }
 
 // takeFlash returns the waiting message and forgets it.
 func (s *sessions) takeFlash(id string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess, ok := s.m[id]
-	if !ok {
+	sess, ok := s.get(id)
+	if !ok || sess.flash == "" {
 		return ""
 	}
 	msg := sess.flash
 	sess.flash = ""
+	s.put(context.Background(), sess)
 	return msg
 }

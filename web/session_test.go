@@ -1,47 +1,39 @@
-package web
+package web_test
 
 import (
+	"net/url"
+	"strings"
 	"testing"
-	"time"
 )
 
+// Every sign-in makes a new session with fresh 256-bit ids, kept by the
+// store; a message left for the next page is shown on it once.
 func TestSessions(t *testing.T) {
-	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	s := newSessions(time.Hour, func() time.Time { return now })
-	a := s.create("alice", []byte("h"))
-	b := s.create("alice", []byte("h"))
-	if a.id == b.id || a.csrf == b.csrf || len(a.id) != 43 || a.id == a.csrf {
-		t.Fatalf("ids are not fresh 256-bit values: %q %q", a.id, b.id)
+	e := newEnv(t)
+	var ids []string
+	for range 2 {
+		b := e.browser()
+		b.signIn("alice")
+		c := b.client.Jar.Cookies(mustURL(e.srv.URL))
+		if len(c) != 1 || len(c[0].Value) != 43 {
+			t.Fatalf("session cookie %v", c)
+		}
+		ids = append(ids, c[0].Value, b.csrf)
 	}
-	if _, ok := s.get(a.id); !ok {
-		t.Fatal("a new session is missing")
+	if ids[0] == ids[2] || ids[1] == ids[3] || ids[0] == ids[1] {
+		t.Fatalf("ids are not fresh: %q", ids)
 	}
-	s.setFlash(a.id, "hello")
-	if s.takeFlash(a.id) != "hello" || s.takeFlash(a.id) != "" {
-		t.Error("a flash is not shown exactly once")
-	}
-	now = now.Add(time.Hour)
-	if _, ok := s.get(a.id); ok {
-		t.Error("an expired session is still there")
-	}
-	s.delete(b.id)
-	if _, ok := s.get(b.id); ok {
-		t.Error("a deleted session is still there")
-	}
-}
 
-func TestSessions_Bounded(t *testing.T) {
-	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	s := newSessions(time.Hour, func() time.Time { return now })
-	first := s.create("alice", nil)
-	for range maxSessions {
-		now = now.Add(time.Millisecond)
-		s.create("alice", nil)
+	b := e.browser()
+	b.signIn("root")
+	a := b.post("/admin/users/alice/disable", url.Values{"csrf": {b.csrf}})
+	if a.status != 303 {
+		t.Fatalf("disabling a user: %d %s", a.status, a.body)
 	}
-	if len(s.m) > maxSessions {
-		t.Fatalf("%d sessions kept, at most %d", len(s.m), maxSessions)
+	if page := b.get(a.header.Get("Location")); !strings.Contains(page.body, `class="flash" role="status">User alice disabled.`) {
+		t.Fatalf("the next page has no message: %s", page.body)
 	}
-	if _, ok := s.get(first.id); ok {
-		t.Error("the oldest session survived a full table")
+	if page := b.get(a.header.Get("Location")); strings.Contains(page.body, `class="flash`) {
+		t.Error("the message is shown twice")
 	}
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"crypto/rand"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -55,7 +54,8 @@ type Dashboard struct {
 	sessions *sessions
 	signins  *signinThrottle
 	// formKey signs the sign-in form's tokens, so that a form cookie
-	// this server set can be told from one planted by someone else.
+	// this CA set (any of its nodes) can be told from one planted by
+	// someone else.
 	formKey []byte
 	trust   *trust
 	pages   *pages
@@ -98,15 +98,16 @@ func New(cfg Config) (*Dashboard, error) {
 		version:  cfg.Version,
 		secure:   pub.Scheme == "https",
 		origin:   pub.Scheme + "://" + strings.ToLower(pub.Host),
-		sessions: newSessions(cfg.SessionTTL, cfg.Core.Now),
+		sessions: newSessions(cfg.SessionTTL, cfg.Core.Now, cfg.Core),
 		signins:  newSigninThrottle(cfg.Core.Now),
-		formKey:  make([]byte, 32),
 		trust:    tr,
 		pages:    pg,
 		static:   static,
 		cross:    http.NewCrossOriginProtection(),
 	}
-	rand.Read(d.formKey) // never fails since Go 1.24
+	if d.formKey, err = cfg.Core.DashboardKey(); err != nil {
+		return nil, err
+	}
 	d.cookie = "certmaker_session"
 	if d.secure {
 		// __Host-: only ever set by this host over https, for path /.

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/acme"
+
+	"certmaker/internal/binarytest"
 )
 
 // kind is a kind of write a client can have acknowledged.
@@ -312,51 +314,11 @@ func (w *worker) acmeLoop(ctx context.Context, stopped *atomic.Bool, name string
 
 // acmeOrder runs one order through http-01 to its certificate.
 func (w *worker) acmeOrder(ctx context.Context, cl *acme.Client, name string) (order, error) {
-	o, err := cl.AuthorizeOrder(ctx, acme.DomainIDs(name))
+	o, err := binarytest.ReadyOrder(ctx, cl, w.r.solver, name)
 	if err != nil {
 		return order{}, err
 	}
-	for _, u := range o.AuthzURLs {
-		z, err := cl.GetAuthorization(ctx, u)
-		if err != nil {
-			return order{}, err
-		}
-		if z.Status == acme.StatusValid {
-			continue
-		}
-		var chal *acme.Challenge
-		for _, c := range z.Challenges {
-			if c.Type == "http-01" {
-				chal = c
-			}
-		}
-		if chal == nil {
-			return order{}, fmt.Errorf("authorization %s offers no http-01 challenge", u)
-		}
-		keyAuth, err := cl.HTTP01ChallengeResponse(chal.Token)
-		if err != nil {
-			return order{}, err
-		}
-		w.r.solver.put(chal.Token, keyAuth)
-		if _, err := cl.Accept(ctx, chal); err != nil {
-			return order{}, err
-		}
-		if _, err := cl.WaitAuthorization(ctx, z.URI); err != nil {
-			return order{}, err
-		}
-	}
-	if o, err = cl.WaitOrder(ctx, o.URI); err != nil {
-		return order{}, err
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return order{}, err
-	}
-	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{name}}, key)
-	if err != nil {
-		return order{}, err
-	}
-	chain, certURL, err := cl.CreateOrderCert(ctx, o.FinalizeURL, csr, false)
+	chain, certURL, err := binarytest.Finalize(ctx, cl, o, name)
 	if err != nil {
 		return order{}, err
 	}

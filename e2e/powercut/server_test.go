@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -63,7 +61,7 @@ type rig struct {
 	eabKID          string
 	eabKey          []byte
 	acmeNames       []string // one per ACME client, resolving to the responder
-	solver          *solver
+	solver          *binarytest.Solver
 	// hc asks the restarted server. Its idle connections are closed
 	// before a stop: http.Server.Shutdown waits 5 s for a connection that
 	// never sent a request, which Go's transport leaves behind when it
@@ -87,16 +85,13 @@ func newRig(t *testing.T, acmeClients int) *rig {
 			t.Fatal(err)
 		}
 	}
-	r.solver = newSolver(t)
-	var conf strings.Builder
-	// The solver listens above 1023, which challenges refuse unless listed.
-	fmt.Fprintf(&conf, "[acme]\nhttp01_port = %d\n\n[challenge]\nallowed_ports = [80, %d]\n\n[challenge.hosts]\n", r.solver.port, r.solver.port)
+	r.solver = binarytest.NewSolver(t)
 	for i := range max(acmeClients, 1) {
-		name := fmt.Sprintf("acme%d.powercut.test", i)
-		r.acmeNames = append(r.acmeNames, name)
-		fmt.Fprintf(&conf, "%q = [%q]\n", name, r.solver.ip)
+		r.acmeNames = append(r.acmeNames, fmt.Sprintf("acme%d.powercut.test", i))
 	}
-	if err := os.WriteFile(filepath.Join(r.work, "certmaker.toml"), []byte(conf.String()), 0o600); err != nil {
+	// The solver listens above 1023, which challenges refuse unless listed.
+	conf := r.solver.HostsTOML(r.acmeNames, "")
+	if err := os.WriteFile(filepath.Join(r.work, "certmaker.toml"), []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	r.addr = freeAddr(t)
@@ -194,46 +189,6 @@ func (r *rig) stop(t *testing.T, s *server) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop on SIGTERM")
 	}
-}
-
-// solver is the http-01 responder of the ACME clients: one listener on
-// 127.0.0.2, answering the key authorizations the clients put in.
-type solver struct {
-	ip   string
-	port int
-	mu   sync.Mutex
-	keys map[string]string // token -> key authorization
-}
-
-func newSolver(t *testing.T) *solver {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.2:0")
-	if err != nil {
-		t.Fatalf("http-01 responder: %v", err)
-	}
-	s := &solver{ip: "127.0.0.2", port: ln.Addr().(*net.TCPAddr).Port, keys: map[string]string{}}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return s
-}
-
-func (s *solver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	token, ok := strings.CutPrefix(r.URL.Path, "/.well-known/acme-challenge/")
-	s.mu.Lock()
-	body, found := s.keys[token]
-	s.mu.Unlock()
-	if !ok || !found {
-		http.NotFound(w, r)
-		return
-	}
-	io.WriteString(w, body)
-}
-
-func (s *solver) put(token, keyAuth string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.keys[token] = keyAuth
 }
 
 func envInt(t *testing.T, name string, def int) int {

@@ -128,7 +128,7 @@ type Server struct {
 }
 
 // FreePort is a loopback port nothing listens on now.
-func FreePort(t *testing.T) int {
+func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

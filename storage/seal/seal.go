@@ -103,6 +103,13 @@ func (k *Keyring) Add(key []byte) error {
 	return nil
 }
 
+// IsCurrent says, without opening it, whether sealed was sealed under the
+// current key: a rekey done a page at a time (or resumed) skips the
+// values it already sealed anew.
+func (k *Keyring) IsCurrent(sealed []byte) bool {
+	return len(sealed) >= Overhead && sealed[0] == v1 && binary.BigEndian.Uint32(sealed[1:]) == k.current.Load()
+}
+
 // ad is the associated data of a record's secret.
 func ad(kind, identity string) []byte {
 	return []byte("certmaker/sealed/" + kind + "\x00" + identity)

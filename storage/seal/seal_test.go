@@ -99,6 +99,35 @@ func TestKeyring_OtherKey(t *testing.T) {
 	}
 }
 
+func TestKeyring_IsCurrent(t *testing.T) {
+	a, _ := mustKeyring(t)
+	v, err := a.Seal(seal.EABKey, "kid", []byte("hmac key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.IsCurrent(v) {
+		t.Error("a value just sealed is not under the current key")
+	}
+	next, _ := seal.NewKey()
+	if err := a.Add(next); err != nil {
+		t.Fatal(err)
+	}
+	if !a.IsCurrent(v) {
+		t.Error("Add changed the current key")
+	}
+	if err := a.Use(next); err != nil {
+		t.Fatal(err)
+	}
+	if a.IsCurrent(v) {
+		t.Error("a value of the previous key is under the current one")
+	}
+	for _, bad := range [][]byte{nil, []byte("short"), make([]byte, seal.Overhead)} {
+		if a.IsCurrent(bad) {
+			t.Errorf("IsCurrent(%x) = true for a value never sealed", bad)
+		}
+	}
+}
+
 func TestReseal(t *testing.T) {
 	a, _ := mustKeyring(t)
 	b, keyB := mustKeyring(t)

@@ -4,7 +4,8 @@
 // indexes and counters against a brute-force scan, the CRL list skipping
 // expired certificates), update functions run more than once, concurrent
 // writers, secrets sealed and refused under a wrong key, and data that
-// survives a close and reopen.
+// survives a close and reopen, and what the processes of a store agree on
+// (claims, sessions, used nonces).
 //
 // What only one backend has (bbolt's group commit, damaged pages,
 // releasing mapped memory, a full disk) is tested in that backend's
@@ -16,7 +17,10 @@ import (
 	"errors"
 	"io"
 	"math/big"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,6 +79,7 @@ func Run(t *testing.T, b Backend) {
 		{"Sealing", testSealing},
 		{"Concurrent", testConcurrent},
 		{"Reruns", testReruns},
+		{"Coordination", testCoordination},
 	} {
 		t.Run(part.name, func(t *testing.T) { part.run(t, &harness{b: b}) })
 	}
@@ -200,4 +205,37 @@ func sealKeyIn(t *testing.T) string {
 	must(t, "making a key", err)
 	must(t, "writing a key file", seal.WriteKeyFile(path, key))
 	return path
+}
+
+// MustCatch runs the suite against b, a backend broken on purpose, in a
+// child process of the test binary (its failures must not fail t), and
+// requires that the suite catches the slip where it looks (every part of
+// failing fails) and nowhere else (every part of passing passes). The test
+// calling it must be a top-level test of its own.
+func MustCatch(t *testing.T, b Backend, failing, passing []string) {
+	t.Helper()
+	const env = "CERTMAKER_BROKEN_STORE"
+	if os.Getenv(env) == "1" {
+		Run(t, b)
+		return
+	}
+	if testing.Short() {
+		t.Skip("runs the whole suite again")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), env+"=1")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the suite passed a backend broken on purpose:\n%s", out)
+	}
+	for _, part := range failing {
+		if !strings.Contains(string(out), "--- FAIL: "+t.Name()+"/"+part) {
+			t.Errorf("the suite's %s part did not fail on the broken backend:\n%s", part, out)
+		}
+	}
+	for _, part := range passing {
+		if !strings.Contains(string(out), "--- PASS: "+t.Name()+"/"+part) {
+			t.Errorf("the suite's %s part, which the slip does not touch, did not pass:\n%s", part, out)
+		}
+	}
 }

@@ -101,7 +101,8 @@ func signMain(args []string) error {
 	var l loadFlags
 	l.register(fs)
 	target := fs.String("target", "", "certmaker, cfssl or stepca")
-	url := fs.String("url", "", "the signing URL (certmaker .../api/certificate/request-with-csr, cfssl .../api/v1/cfssl/sign, step-ca https://.../1.0/sign)")
+	url := fs.String("url", "", "the signing URL (certmaker .../api/certificate/request-with-csr, cfssl .../api/v1/cfssl/sign, step-ca https://.../1.0/sign); "+
+		"several, comma-separated, spread the workers over them (the nodes of a cluster)")
 	pool := fs.String("csrs", "", "CSR pool from acmeload csrs")
 	name := fs.String("name", "app.example.com", "the CSRs' name (step-ca's token subject)")
 	stepDir := fs.String("stepca-dir", "", "stepca-init's directory (its jwk.json signs the one-time tokens)")
@@ -119,7 +120,8 @@ func signMain(args []string) error {
 		pems[i] = pem.EncodeToMemory(c)
 	}
 
-	var req func(i int) (*http.Request, error)
+	urls := strings.Split(*url, ",")
+	var req func(w, i int) (*http.Request, error)
 	want := http.StatusOK
 	switch *target {
 	case "certmaker":
@@ -136,8 +138,8 @@ func signMain(args []string) error {
 		if token == "" {
 			return fmt.Errorf("give -token-file or set CERTMAKER_TOKEN")
 		}
-		req = func(i int) (*http.Request, error) {
-			r, err := http.NewRequest(http.MethodPost, *url, bytes.NewReader(pems[i]))
+		req = func(w, i int) (*http.Request, error) {
+			r, err := http.NewRequest(http.MethodPost, urls[w%len(urls)], bytes.NewReader(pems[i]))
 			if err != nil {
 				return nil, err
 			}
@@ -146,9 +148,9 @@ func signMain(args []string) error {
 			return r, nil
 		}
 	case "cfssl":
-		req = func(i int) (*http.Request, error) {
+		req = func(w, i int) (*http.Request, error) {
 			body, _ := json.Marshal(map[string]string{"certificate_request": string(pems[i])})
-			r, err := http.NewRequest(http.MethodPost, *url, bytes.NewReader(body))
+			r, err := http.NewRequest(http.MethodPost, urls[w%len(urls)], bytes.NewReader(body))
 			if err != nil {
 				return nil, err
 			}
@@ -161,13 +163,13 @@ func signMain(args []string) error {
 			return err
 		}
 		want = http.StatusCreated
-		req = func(i int) (*http.Request, error) {
+		req = func(w, i int) (*http.Request, error) {
 			tok, err := ott()
 			if err != nil {
 				return nil, err
 			}
 			body, _ := json.Marshal(map[string]string{"csr": string(pems[i]), "ott": tok})
-			r, err := http.NewRequest(http.MethodPost, *url, bytes.NewReader(body))
+			r, err := http.NewRequest(http.MethodPost, urls[w%len(urls)], bytes.NewReader(body))
 			if err != nil {
 				return nil, err
 			}
@@ -189,7 +191,7 @@ func signMain(args []string) error {
 		// Each worker starts at its own place in the pool.
 		i := (w*7 + next[w]) % len(pems)
 		next[w]++
-		r, err := req(i)
+		r, err := req(w, i)
 		if err != nil {
 			return err
 		}

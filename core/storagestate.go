@@ -13,6 +13,7 @@ import (
 // could not be written anyway). err is the write's own outcome; it is
 // returned unchanged.
 func (s *Service) noteWrite(ctx context.Context, err error) error {
+	s.noteReach(ctx, err)
 	switch {
 	case errors.Is(err, storage.ErrFull):
 		if s.storageFull.CompareAndSwap(false, true) {
@@ -21,6 +22,25 @@ func (s *Service) noteWrite(ctx context.Context, err error) error {
 	case s.storageFull.Load() && !s.store.WritesFailing():
 		if s.storageFull.CompareAndSwap(true, false) {
 			s.log.InfoContext(ctx, "the CA's storage accepts writes again")
+		}
+	}
+	return err
+}
+
+// noteReach is noteWrite's sibling for a storage cluster that stops
+// answering (etcd without quorum, or out of reach): one line at Error
+// when the first call fails, one at Info when a call gets an answer
+// again, whatever the answer. err is a store call's outcome, returned
+// unchanged.
+func (s *Service) noteReach(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(err, storage.ErrUnavailable):
+		if s.storageDown.CompareAndSwap(false, true) {
+			s.log.ErrorContext(ctx, "the CA's storage cluster does not answer: requests that need it get 503 until it does; OCSP, CRLs and CA certificates are served from memory meanwhile", "err", err)
+		}
+	case s.storageDown.Load():
+		if s.storageDown.CompareAndSwap(true, false) {
+			s.log.InfoContext(ctx, "the CA's storage cluster answers again")
 		}
 	}
 	return err

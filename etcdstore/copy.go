@@ -1,0 +1,366 @@
+package etcdstore
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/big"
+	"slices"
+
+	"certmaker/storage"
+	"certmaker/storage/codec"
+	"certmaker/storage/seal"
+)
+
+// Export calls fn on every record, all read at one revision (so the copy
+// is the store at one moment while nodes go on writing), secrets opened.
+// A cluster that compacts that revision away before the export ends fails
+// it with etcd's "required revision has been compacted": run it again.
+func (db *DB) Export(fn func(storage.Item) error) error {
+	return db.view(func(t *tx) error {
+		if _, err := t.get(db.key(tMeta, kSchema)); err != nil { // fixes the revision
+			return err
+		}
+		return db.export(t, fn)
+	})
+}
+
+func (db *DB) export(t *tx, fn func(storage.Item) error) error {
+	table := func(name string, each func(id string, v []byte) error) error {
+		p := db.key(name, "")
+		return t.each(p, prefixEnd(p), func(k string, v []byte) error { return each(k[len(p):], v) })
+	}
+	if err := table(tUsers, func(_ string, v []byte) error {
+		var u storage.User
+		if err := codec.Decode(v, &u); err != nil {
+			return err
+		}
+		return fn(storage.Item{User: &u})
+	}); err != nil {
+		return err
+	}
+	active, err := t.get(db.key(tMeta, kActiveRoot))
+	if err != nil {
+		return err
+	}
+	if err := table(tRoots, func(_ string, v []byte) error {
+		var r storage.Root
+		if err := codec.Decode(v, &r); err != nil {
+			return err
+		}
+		if err := db.openRoot(&r); err != nil {
+			return err
+		}
+		return fn(storage.Item{Root: &r, Active: r.Fingerprint == string(active)})
+	}); err != nil {
+		return err
+	}
+	if err := table(tCerts, func(id string, v []byte) error {
+		var c storage.Certificate
+		if err := decodeCertificate(v, new(big.Int).SetBytes([]byte(id)), &c); err != nil {
+			return err
+		}
+		if err := db.openCertificate(&c); err != nil {
+			return err
+		}
+		return fn(storage.Item{Certificate: &c})
+	}); err != nil {
+		return err
+	}
+	if err := table(tChallenges, func(_ string, v []byte) error {
+		var ch storage.Challenge
+		if err := codec.Decode(v, &ch); err != nil {
+			return err
+		}
+		return fn(storage.Item{Challenge: &ch})
+	}); err != nil {
+		return err
+	}
+	if err := table(tAccounts, func(_ string, v []byte) error {
+		var a storage.ACMEAccount
+		if err := codec.Decode(v, &a); err != nil {
+			return err
+		}
+		return fn(storage.Item{ACMEAccount: &a})
+	}); err != nil {
+		return err
+	}
+	if err := table(tOrders, func(_ string, v []byte) error {
+		var o storage.ACMEOrder
+		if err := codec.Decode(v, &o); err != nil {
+			return err
+		}
+		keys := make([]string, len(o.Authzs))
+		for i, id := range o.Authzs {
+			keys[i] = db.key(tAuthzs, id)
+		}
+		vals, err := t.getAll(keys)
+		if err != nil {
+			return err
+		}
+		azs := make([]storage.ACMEAuthz, 0, len(vals))
+		for _, av := range vals {
+			if av == nil {
+				continue
+			}
+			var az storage.ACMEAuthz
+			if err := codec.Decode(av, &az); err != nil {
+				return err
+			}
+			azs = append(azs, az)
+		}
+		return fn(storage.Item{ACMEOrder: &o, ACMEAuthzs: azs})
+	}); err != nil {
+		return err
+	}
+	if err := table(tEAB, func(_ string, v []byte) error {
+		var k storage.ACMEEAB
+		if err := codec.Decode(v, &k); err != nil {
+			return err
+		}
+		var err error
+		if k.Key, err = db.open(seal.EABKey, k.ID, k.Key); err != nil {
+			return err
+		}
+		return fn(storage.Item{ACMEEAB: &k})
+	}); err != nil {
+		return err
+	}
+	nk, err := t.get(db.key(tMeta, kNonceKey))
+	if err != nil {
+		return err
+	}
+	if nk != nil {
+		key, err := db.open(seal.NonceKey, "", nk)
+		if err != nil {
+			return err
+		}
+		if err := fn(storage.Item{ACMENonceKey: key}); err != nil {
+			return err
+		}
+	}
+	if err := table(tAnnounced, func(id string, v []byte) error {
+		var a announcement
+		if err := codec.Decode(v, &a); err != nil {
+			return err
+		}
+		return fn(storage.Item{Announcement: &storage.Announcement{Key: []byte(id), At: a.At, Until: a.Until}})
+	}); err != nil {
+		return err
+	}
+	numbers := map[string]uint64{}
+	if err := table(tCRLBase, func(root string, v []byte) error {
+		numbers[root] += baseOf(v)
+		return nil
+	}); err != nil {
+		return err
+	}
+	p := db.key(tCRLNumber, "")
+	kvs, _, err := t.scan(p, prefixEnd(p), 1<<20)
+	if err != nil {
+		return err
+	}
+	for _, kv := range kvs {
+		numbers[string(kv.Key[len(p):])] += uint64(kv.ModRevision)
+	}
+	roots := make([]string, 0, len(numbers))
+	for r := range numbers {
+		roots = append(roots, r)
+	}
+	slices.Sort(roots)
+	for _, r := range roots {
+		if err := fn(storage.Item{CRLNumber: &storage.CRLNumber{Root: r, Number: numbers[r]}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Import stores records into a new store, as many per transaction as fit,
+// with the indexes they imply; storing one again stores the same.
+func (db *DB) Import(items []storage.Item) error {
+	t := db.newTx()
+	var later []func() error // name entries past a transaction's room
+	flush := func() error {
+		if len(t.ops) == 0 {
+			return nil
+		}
+		_, ok, err := t.commit()
+		if err == nil && !ok {
+			err = fmt.Errorf("import: a write conflicted: is another process writing this store?")
+		}
+		t = db.newTx()
+		return db.noteWrite(err)
+	}
+	for _, it := range items {
+		ops := len(t.ops)
+		err := db.importItem(t, it, &later)
+		if err != nil {
+			return err
+		}
+		if len(t.ops) > maxOps {
+			// Undo this item's writes, commit the rest, and start the
+			// item again in a transaction of its own.
+			for _, op := range t.ops[ops:] {
+				delete(t.at, string(op.KeyBytes()))
+			}
+			t.ops = t.ops[:ops]
+			if err := flush(); err != nil {
+				return err
+			}
+			if err := db.importItem(t, it, &later); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	for _, fn := range later {
+		if err := fn(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// importItem buffers one record's writes in t. A certificate's name
+// entries beyond what its transaction can take are left to later.
+func (db *DB) importItem(t *tx, it storage.Item, later *[]func() error) error {
+	switch {
+	case it.User != nil:
+		if err := putRecord(t, tUsers, it.User.Name, *it.User); err != nil {
+			return err
+		}
+		t.put(db.key(tTokens, string(it.User.TokenHash)), []byte(it.User.Name))
+	case it.Root != nil:
+		r := *it.Root
+		if err := db.sealRoot(&r); err != nil {
+			return err
+		}
+		if err := putRecord(t, tRoots, r.Fingerprint, r); err != nil {
+			return err
+		}
+		if it.Active {
+			t.put(db.key(tMeta, kActiveRoot), []byte(r.Fingerprint))
+		}
+	case it.Certificate != nil:
+		w, err := db.newCertWrite(it.Certificate)
+		if err != nil {
+			return err
+		}
+		c := it.Certificate
+		t.put(w.key, w.value)
+		nk := newestKey(c.Created, c.Serial)
+		t.put(db.key(tOwnerCerts, scoped(c.Owner, nk)), nil)
+		t.put(db.key(tByCreated, nk), nil)
+		if c.Revoked {
+			if err := indexRevoked(t, c); err != nil {
+				return err
+			}
+		} else {
+			indexUnrevoked(t, c, true)
+		}
+		names := w.names
+		if len(names) > maxOps/2 {
+			rest := names[maxOps/2:]
+			*later = append(*later, func() error { return db.finishNames(c, rest) })
+			names = names[:maxOps/2]
+		}
+		for _, k := range names {
+			t.put(k, nil)
+		}
+	case it.Challenge != nil:
+		return putRecord(t, tChallenges, it.Challenge.ID, *it.Challenge)
+	case it.ACMEAccount != nil:
+		a := it.ACMEAccount
+		t.put(db.key(tAccountKeys, a.Thumbprint), []byte(a.ID))
+		if a.EABKeyID != "" && a.Status != acmeDeactivated {
+			t.put(db.key(tAccountEAB, scoped(a.EABKeyID, a.ID)), nil)
+		}
+		return putRecord(t, tAccounts, a.ID, *a)
+	case it.ACMEOrder != nil:
+		o := it.ACMEOrder
+		for _, az := range it.ACMEAuthzs {
+			if err := putRecord(t, tAuthzs, az.ID, az); err != nil {
+				return err
+			}
+		}
+		t.put(db.key(tAccountOrders, scoped(o.Account, o.ID)), nil)
+		if o.Serial != nil {
+			t.put(db.key(tACMECerts, serialKey(o.Serial)), []byte(o.ID))
+		}
+		var made []storage.ACMEAuthz // not those it reused
+		for _, az := range it.ACMEAuthzs {
+			if az.Order == o.ID {
+				made = append(made, az)
+			}
+		}
+		if len(made) > 0 {
+			*later = append(*later, func() error { return db.importLatestAuthzs(*o, made) })
+		}
+		return putRecord(t, tOrders, o.ID, *o)
+	case it.ACMEEAB != nil:
+		k := *it.ACMEEAB
+		sealed, err := db.keys.Seal(seal.EABKey, k.ID, k.Key)
+		if err != nil {
+			return err
+		}
+		k.Key = sealed
+		return putRecord(t, tEAB, k.ID, k)
+	case it.ACMENonceKey != nil:
+		sealed, err := db.keys.Seal(seal.NonceKey, "", it.ACMENonceKey)
+		if err != nil {
+			return err
+		}
+		t.put(db.key(tMeta, kNonceKey), sealed)
+	case it.Announcement != nil:
+		a := it.Announcement
+		v, err := codec.Encode(announcement{At: a.At, Until: a.Until})
+		if err != nil {
+			return err
+		}
+		t.put(db.key(tAnnounced, string(a.Key)), v)
+	case it.CRLNumber != nil:
+		// The numbers this store hands out add its revision to this.
+		t.put(db.key(tCRLBase, it.CRLNumber.Root), binary.BigEndian.AppendUint64(nil, it.CRLNumber.Number))
+		t.del(db.key(tCRLNumber, it.CRLNumber.Root))
+	default:
+		return fmt.Errorf("import: an empty item")
+	}
+	return nil
+}
+
+// importLatestAuthzs points the latest-authorization entries at the
+// authorizations o made, where o is newer than the order of the entry's
+// authorization: orders come in any order.
+func (db *DB) importLatestAuthzs(o storage.ACMEOrder, azs []storage.ACMEAuthz) error {
+	for len(azs) > 0 {
+		chunk := azs[:min(len(azs), maxOps)]
+		azs = azs[len(chunk):]
+		_, err := db.update(func(t *tx) error {
+			keys := make([]string, len(chunk))
+			for i, az := range chunk {
+				keys[i] = db.latestAuthzKey(az.Account, az.Identifier)
+			}
+			vals, err := t.getAll(keys)
+			if err != nil {
+				return err
+			}
+			for i, az := range chunk {
+				if newerAuthz(vals[i], o, az) {
+					t.put(keys[i], latestAuthz(o, az))
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("import: ACME order %s: %w", o.ID, err)
+		}
+	}
+	return nil
+}
+
+var (
+	_ storage.Exporter = (*DB)(nil)
+	_ storage.Importer = (*DB)(nil)
+)

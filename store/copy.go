@@ -1,0 +1,276 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/big"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+
+	"certmaker/storage"
+	"certmaker/storage/codec"
+	"certmaker/storage/seal"
+)
+
+// Export calls fn on every record of the file, from one read transaction,
+// secrets opened: what `certmaker migrate` copies into another backend.
+func (db *DB) Export(fn func(storage.Item) error) error {
+	return db.view(func(tx *bolt.Tx) error {
+		each := func(bucket []byte, f func(k, v []byte) error) error {
+			b := tx.Bucket(bucket)
+			if b == nil {
+				return nil
+			}
+			return b.ForEach(f)
+		}
+		if err := each(bucketUsers, func(_, v []byte) error {
+			var u User
+			if err := codec.Decode(v, &u); err != nil {
+				return err
+			}
+			return fn(storage.Item{User: &u})
+		}); err != nil {
+			return err
+		}
+		active := string(tx.Bucket(bucketMeta).Get(keyActiveRoot))
+		if err := each(bucketRoots, func(_, v []byte) error {
+			var r Root
+			if err := codec.Decode(v, &r); err != nil {
+				return err
+			}
+			if err := db.openRoot(&r); err != nil {
+				return err
+			}
+			return fn(storage.Item{Root: &r, Active: r.Fingerprint == active})
+		}); err != nil {
+			return err
+		}
+		if err := each(bucketCerts, func(k, v []byte) error {
+			c := Certificate{}
+			if err := codec.Decode(v, &c); err != nil {
+				return err
+			}
+			c.Serial = new(big.Int).SetBytes(k)
+			if err := db.openCertificate(&c); err != nil {
+				return err
+			}
+			return fn(storage.Item{Certificate: &c})
+		}); err != nil {
+			return err
+		}
+		if err := each(bucketChallenges, func(_, v []byte) error {
+			var ch Challenge
+			if err := codec.Decode(v, &ch); err != nil {
+				return err
+			}
+			return fn(storage.Item{Challenge: &ch})
+		}); err != nil {
+			return err
+		}
+		if err := each(bucketACMEAccounts, func(_, v []byte) error {
+			var a ACMEAccount
+			if err := codec.Decode(v, &a); err != nil {
+				return err
+			}
+			return fn(storage.Item{ACMEAccount: &a})
+		}); err != nil {
+			return err
+		}
+		if err := each(bucketACMEOrders, func(_, v []byte) error {
+			var o ACMEOrder
+			if err := codec.Decode(v, &o); err != nil {
+				return err
+			}
+			var azs []ACMEAuthz
+			for _, id := range o.Authzs {
+				var az ACMEAuthz
+				if err := getRecord(tx, bucketACMEAuthzs, "ACME authorization", id, &az); err == nil {
+					azs = append(azs, az)
+				}
+			}
+			return fn(storage.Item{ACMEOrder: &o, ACMEAuthzs: azs})
+		}); err != nil {
+			return err
+		}
+		if err := each(bucketACMEEAB, func(_, v []byte) error {
+			var k ACMEEAB
+			if err := codec.Decode(v, &k); err != nil {
+				return err
+			}
+			var err error
+			if k.Key, err = db.keys.Open(seal.EABKey, k.ID, k.Key); err != nil {
+				return err
+			}
+			return fn(storage.Item{ACMEEAB: &k})
+		}); err != nil {
+			return err
+		}
+		if v := tx.Bucket(bucketACMEMeta).Get(keyACMENonceKey); v != nil {
+			key, err := db.keys.Open(seal.NonceKey, "", v)
+			if err != nil {
+				return err
+			}
+			if err := fn(storage.Item{ACMENonceKey: key}); err != nil {
+				return err
+			}
+		}
+		if err := each(bucketAnnounced, func(k, v []byte) error {
+			var a announcement
+			if err := codec.Decode(v, &a); err != nil {
+				return err
+			}
+			return fn(storage.Item{Announcement: &storage.Announcement{Key: append([]byte(nil), k...), At: a.At, Until: a.Until}})
+		}); err != nil {
+			return err
+		}
+		return each(bucketMeta, func(k, v []byte) error {
+			root, ok := strings.CutPrefix(string(k), string(crlNumberKey("")))
+			if !ok || len(v) != 8 {
+				return nil
+			}
+			return fn(storage.Item{CRLNumber: &storage.CRLNumber{Root: root, Number: binary.BigEndian.Uint64(v)}})
+		})
+	})
+}
+
+// Import stores records into the file, all in one transaction, with every
+// index and counter they imply; a record already there is left as it is.
+func (db *DB) Import(items []storage.Item) error {
+	db.rekeying.RLock()
+	defer db.rekeying.RUnlock()
+	return db.update(func(tx *bolt.Tx) error {
+		for _, it := range items {
+			if err := db.importItem(tx, it); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (db *DB) importItem(tx *bolt.Tx, it storage.Item) error {
+	switch {
+	case it.User != nil:
+		if tx.Bucket(bucketUsers).Get([]byte(it.User.Name)) != nil {
+			return nil
+		}
+		if err := putRecord(tx, bucketUsers, it.User.Name, *it.User); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketTokens).Put(it.User.TokenHash, []byte(it.User.Name))
+	case it.Root != nil:
+		r := *it.Root
+		if err := db.sealRoot(&r); err != nil {
+			return err
+		}
+		if err := putRecord(tx, bucketRoots, r.Fingerprint, r); err != nil {
+			return err
+		}
+		if it.Active {
+			return tx.Bucket(bucketMeta).Put(keyActiveRoot, []byte(r.Fingerprint))
+		}
+	case it.Certificate != nil:
+		c := it.Certificate
+		if tx.Bucket(bucketCerts).Get(serialKey(c.Serial)) != nil {
+			return nil
+		}
+		sc, err := db.sealedCertificate(c)
+		if err != nil {
+			return err
+		}
+		return putCertificate(tx, c, codec.EncodeCertificate(sc))
+	case it.Challenge != nil:
+		return putRecord(tx, bucketChallenges, it.Challenge.ID, *it.Challenge)
+	case it.ACMEAccount != nil:
+		a := it.ACMEAccount
+		if err := tx.Bucket(bucketACMEAccountKeys).Put([]byte(a.Thumbprint), []byte(a.ID)); err != nil {
+			return err
+		}
+		return putRecord(tx, bucketACMEAccounts, a.ID, *a)
+	case it.ACMEOrder != nil:
+		o := it.ACMEOrder
+		for _, az := range it.ACMEAuthzs {
+			if err := putRecord(tx, bucketACMEAuthzs, az.ID, az); err != nil {
+				return err
+			}
+		}
+		if err := tx.Bucket(bucketACMEAccountOrders).Put(accountOrderKey(o.Account, o.ID), nil); err != nil {
+			return err
+		}
+		if o.Serial != nil {
+			if err := tx.Bucket(bucketACMECerts).Put(serialKey(o.Serial), []byte(o.ID)); err != nil {
+				return err
+			}
+		}
+		if err := importLatestAuthzs(tx, o, it.ACMEAuthzs); err != nil {
+			return err
+		}
+		return putRecord(tx, bucketACMEOrders, o.ID, *o)
+	case it.ACMEEAB != nil:
+		k := *it.ACMEEAB
+		sealed, err := db.keys.Seal(seal.EABKey, k.ID, k.Key)
+		if err != nil {
+			return err
+		}
+		k.Key = sealed
+		return putRecord(tx, bucketACMEEAB, k.ID, k)
+	case it.ACMENonceKey != nil:
+		sealed, err := db.keys.Seal(seal.NonceKey, "", it.ACMENonceKey)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketACMEMeta).Put(keyACMENonceKey, sealed)
+	case it.Announcement != nil:
+		a := it.Announcement
+		v, err := codec.Encode(announcement{At: a.At, Until: a.Until})
+		if err != nil {
+			return err
+		}
+		b, err := tx.CreateBucketIfNotExists(bucketAnnounced)
+		if err != nil {
+			return err
+		}
+		return b.Put(a.Key, v)
+	case it.CRLNumber != nil:
+		return tx.Bucket(bucketMeta).Put(crlNumberKey(it.CRLNumber.Root), binary.BigEndian.AppendUint64(nil, it.CRLNumber.Number))
+	default:
+		return fmt.Errorf("import: an empty item")
+	}
+	return nil
+}
+
+// importLatestAuthzs points the latest-authorization entries at the
+// authorizations o made (not those it reused) where o is newer than the
+// order of the entry's authorization: a migration brings orders in any
+// order, and the latest is the one of the order created last.
+func importLatestAuthzs(tx *bolt.Tx, o *ACMEOrder, azs []ACMEAuthz) error {
+	latest, err := tx.CreateBucketIfNotExists(bucketACMEAccountAuthzs)
+	if err != nil {
+		return err
+	}
+	for _, az := range azs {
+		if az.Order != o.ID {
+			continue
+		}
+		k := accountAuthzKey(az.Account, az.Identifier)
+		if id := latest.Get(k); id != nil {
+			var had ACMEAuthz
+			var ho ACMEOrder
+			if getRecord(tx, bucketACMEAuthzs, "ACME authorization", string(id), &had) == nil &&
+				getRecord(tx, bucketACMEOrders, "ACME order", had.Order, &ho) == nil &&
+				(ho.Created.After(o.Created) || ho.Created.Equal(o.Created) && had.ID > az.ID) {
+				continue
+			}
+		}
+		if err := latest.Put(k, []byte(az.ID)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var (
+	_ storage.Exporter = (*DB)(nil)
+	_ storage.Importer = (*DB)(nil)
+)
