@@ -139,7 +139,7 @@ func (s *Service) admitUnbound(ctx context.Context, client netip.Addr) error {
 // orders name more than MaxAccountIdentifiers identifiers; the caller
 // holds the account's ordering lock until the order is stored.
 func (s *Service) underOrderCap(a *storage.ACMEAccount, adding int, now time.Time) error {
-	n, err := s.store.CountACMEIdentifiers(a.ID, now)
+	n, _, err := s.store.CountACMEIdentifiers(a.ID, now)
 	if err != nil {
 		return err
 	}
