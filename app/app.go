@@ -135,8 +135,9 @@ func NewCore(cfg config.Config, st storage.Store, o Options) (*core.Service, err
 			TLSALPN01Port: cfg.ACME.TLSALPN01Port,
 			Days:          cfg.ACME.Days,
 
-			MaxAccountIdentifiers: cfg.ACME.MaxAccountIdentifiers,
-			MaxUnboundAccounts:    cfg.ACME.MaxUnboundAccounts,
+			MaxAccountIdentifiers:  cfg.ACME.MaxAccountIdentifiers,
+			MaxUnboundAccounts:     cfg.ACME.MaxUnboundAccounts,
+			MaxUnboundCertificates: cfg.ACME.MaxUnboundCertificates,
 		},
 		DefaultPolicy: defaultPolicy(cfg.Policy.Default),
 	})

@@ -43,6 +43,11 @@ func (s *Service) NewACMEOrder(ctx context.Context, a *storage.ACMEAccount, req 
 		s.audit(ctx, ACMEActor(a), "acme.order.create", "", err, slog.Int("identifiers", len(ids)))
 		return storage.ACMEOrder{}, err
 	}
+	// Not audited when refused: strangers' refusals would grow the log as
+	// fast as they are sent; the cap's warning says it once.
+	if _, err := s.underCertificateCap(ctx, a, false); err != nil {
+		return storage.ACMEOrder{}, err
+	}
 	now := s.ca.Now().UTC()
 	orderID, err := newID()
 	if err != nil {
@@ -129,13 +134,31 @@ func (s *Service) acmeIdentifiers(req ACMEOrderRequest) ([]storage.ACMEIdentifie
 }
 
 // orderPolicy holds an order's identifiers to the policy of the user the
-// account acts for.
+// account acts for; and an account without a binding (which anyone may
+// make when require_eab is off) orders none of the names certmaker
+// never validates (challenge.Exempt) unless that policy allows it by an
+// allow rule: it would get certificates for nothing, and as many as it
+// likes.
 func (s *Service) orderPolicy(ctx context.Context, a *storage.ACMEAccount, ids []storage.ACMEIdentifier) error {
-	u, err := s.ActiveUser(ctx, a.Owner)
+	u, err := s.accountUser(ctx, a)
 	if err != nil {
-		return Errorf(Forbidden, "%w", err)
+		return err
 	}
-	return s.checkPolicy(&u, identifiersRequest(ids), "", nil)
+	if err := s.checkPolicy(&u, identifiersRequest(ids), "", nil); err != nil {
+		return forAccount(a, err)
+	}
+	if a.EABKeyID != "" {
+		return nil
+	}
+	for _, id := range ids {
+		if !challenge.Exempt(id.Value) {
+			continue
+		}
+		if ok, err := policyAllowsByRule(&u, id); err != nil || !ok {
+			return Errorf(RejectedIdentifier, "%s needs no proof here, so an account without an External Account Binding may not order it", id.Value)
+		}
+	}
+	return nil
 }
 
 // acmeIdentifier checks one identifier and returns its canonical form.

@@ -358,6 +358,10 @@ type PolicyError struct {
 	// Other says what else the policy refuses, in words.
 	Other  string
 	Policy storage.Policy
+	// Hidden: the refusal goes to someone who may not learn whose policy
+	// it is or what it allows (an ACME account without a binding, which
+	// anyone may make): its message names only what is refused.
+	Hidden bool
 }
 
 // ErrorKind implements kinded.
@@ -365,14 +369,18 @@ func (e *PolicyError) ErrorKind() Kind { return PolicyDenied }
 
 func (e *PolicyError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "the policy of user %s refuses ", e.User)
+	if e.Hidden {
+		b.WriteString("this CA's policy refuses ")
+	} else {
+		fmt.Fprintf(&b, "the policy of user %s refuses ", e.User)
+	}
 	var parts []string
 	for i, n := range e.Refused {
 		if i == maxListed {
 			parts = append(parts, fmt.Sprintf("and %d more", len(e.Refused)-i))
 			break
 		}
-		if e.Denied[i] != "" {
+		if e.Denied[i] != "" && !e.Hidden {
 			parts = append(parts, n+" (denied by "+e.Denied[i]+")")
 		} else {
 			parts = append(parts, n)
@@ -381,12 +389,17 @@ func (e *PolicyError) Error() string {
 	if e.KeyType != "" {
 		parts = append(parts, "key type "+e.KeyType)
 	}
-	if e.Other != "" {
+	switch {
+	case e.Other != "" && e.Hidden:
+		parts = append(parts, "any validity")
+	case e.Other != "":
 		parts = append(parts, e.Other)
 	}
 	b.WriteString(strings.Join(parts, ", "))
-	b.WriteString(": ")
-	b.WriteString(PolicyAllows(e.Policy))
+	if !e.Hidden {
+		b.WriteString(": ")
+		b.WriteString(PolicyAllows(e.Policy))
+	}
 	return b.String()
 }
 
