@@ -25,6 +25,7 @@ import (
 	"certmaker/ca"
 	"certmaker/config"
 	"certmaker/core"
+	"certmaker/store"
 )
 
 // TestAudit_RevokeThroughEveryDoor revokes one certificate through each
@@ -223,6 +224,14 @@ func TestAudit_EveryStateChange(t *testing.T) {
 			k, err := op.ACMEEAB(ctx, "alice")
 			kid = k.KeyID
 			return kid, err
+		}},
+		{"acme.account.deactivate", "admin", func() (string, error) {
+			acct := store.ACMEAccount{ID: "acct1", Owner: "alice", Thumbprint: "tp1", Key: []byte(`{}`), Status: "valid", EABKeyID: kid}
+			if _, err := a.db.CreateACMEAccount(acct); err != nil {
+				return "", err
+			}
+			_, err := op.DeactivateACMEAccount(ctx, acct.ID)
+			return acct.ID, err
 		}},
 		{"acme.eab.revoke", "admin", func() (string, error) {
 			_, err := op.RevokeACMEEAB(ctx, kid)
