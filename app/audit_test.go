@@ -311,3 +311,47 @@ func TestAudit_EveryStateChange(t *testing.T) {
 		t.Error("a token reached the log")
 	}
 }
+
+// TestAudit_SkippedProof: a user whose policy waives the proof the CA
+// requires ([challenge] required, the user's challenge optional) gets
+// certificates on a token alone, a lower bar: the audit trail says so
+// when the user is made with it, and on every certificate issued so;
+// nowhere else.
+func TestAudit_SkippedProof(t *testing.T) {
+	for _, required := range []bool{true, false} {
+		t.Run(fmt.Sprintf("required=%v", required), func(t *testing.T) {
+			a := startApp(t, app.Options{}, func(c *config.Config) { c.Challenge.Required = required })
+			ctx := context.Background()
+			optional := "optional"
+			erin, err := a.Operator.AddUserWithPolicy(ctx, "erin", false, admin.PolicyChange{Challenge: &optional})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.Operator.AddUser(ctx, "frank", false); err != nil {
+				t.Fatal(err)
+			}
+			if st, body := a.apiDo(t, "POST", "/api/certificate/request", erin, `{"domains":["app.home.lan"]}`); st != http.StatusOK {
+				t.Fatalf("erin's request: %d %s", st, body)
+			}
+			if _, err := a.Operator.IssueCertificate(ctx, admin.IssueRequest{User: "erin", Domains: []string{"op.home.lan"}}); err != nil {
+				t.Fatal(err)
+			}
+			if !required {
+				if _, err := a.Operator.IssueCertificate(ctx, admin.IssueRequest{User: "frank", Domains: []string{"f.home.lan"}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, action := range []string{"user.add", "certificate.issue"} {
+				for _, l := range a.logs.Audit(t, action) {
+					erins := l["target"] == "erin" || l["owner"] == "erin"
+					if got := l["skips_required_challenge"] == true; got != (required && erins) {
+						t.Errorf("%s line %v: skips_required_challenge %v, want %v", action, l, got, required && erins)
+					}
+				}
+			}
+			if n := len(a.logs.Audit(t, "certificate.issue")); n < 2 {
+				t.Errorf("%d certificate.issue lines", n)
+			}
+		})
+	}
+}
