@@ -130,6 +130,12 @@ func (s *Service) acmeIdentifiers(req ACMEOrderRequest) ([]storage.ACMEIdentifie
 	if err := s.ca.Permits(creq); err != nil {
 		return nil, Errorf(RejectedIdentifier, "%w", err)
 	}
+	for _, id := range ids {
+		if !challenge.Exempt(id.Value) && len(s.challengeTypes(id)) == 0 {
+			return nil, Errorf(RejectedIdentifier, "no challenge this CA can carry out proves %s: neither [acme] http01_port (%d) nor tls_alpn01_port (%d) is one of challenge.allowed_ports",
+				id.Value, s.acme.HTTP01Port, s.acme.TLSALPN01Port)
+		}
+	}
 	return ids, nil
 }
 
@@ -233,7 +239,7 @@ func (s *Service) newAuthz(a *storage.ACMEAccount, orderID string, id storage.AC
 		az.Challenges = []storage.ACMEChallenge{{ID: chID, Type: http01, Token: token, Status: acmeValid, Validated: s.ca.Now().UTC()}}
 		return az, nil
 	}
-	for _, typ := range challengeTypes(id) {
+	for _, typ := range s.challengeTypes(id) {
 		chID, err := newID()
 		if err != nil {
 			return storage.ACMEAuthz{}, err
