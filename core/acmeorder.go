@@ -54,8 +54,9 @@ func (s *Service) NewACMEOrder(ctx context.Context, a *storage.ACMEAccount, req 
 		return storage.ACMEOrder{}, err
 	}
 	o := storage.ACMEOrder{ID: orderID, Account: a.ID, Status: acmePending, Expires: now.Add(s.challengeExpiry), Created: now}
+	var replaced storage.ACMEOrder
 	if req.Replaces != nil {
-		if err := s.replaceable(a, *req.Replaces); err != nil {
+		if replaced, err = s.replaceable(a, *req.Replaces, ids); err != nil {
 			return storage.ACMEOrder{}, err
 		}
 		o.Replaces = req.Replaces.String()
@@ -85,6 +86,11 @@ func (s *Service) NewACMEOrder(ctx context.Context, a *storage.ACMEAccount, req 
 	}
 	if ready {
 		o.Status = acmeReady
+	}
+	if o.Replaces != "" {
+		if err := s.markReplaced(ctx, &replaced, o.ID); err != nil {
+			return storage.ACMEOrder{}, err
+		}
 	}
 	err = s.noteWrite(ctx, s.store.CreateACMEOrder(o, created))
 	s.audit(ctx, ACMEActor(a), "acme.order.create", o.ID, err,
