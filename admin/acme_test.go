@@ -22,11 +22,7 @@ func TestOperator_ACMEEAB(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			op, ops := mk(t)
-			for _, u := range []string{"alice", "bob"} {
-				if _, err := op.AddUser(ctx, u, false); err != nil {
-					t.Fatal(err)
-				}
-			}
+			addUsers(t, op, "alice", "bob")
 			used, err := op.ACMEEAB(ctx, "alice")
 			if err != nil {
 				t.Fatal(err)
@@ -129,11 +125,7 @@ func TestOperator_ACMEAccounts(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			op, ops := mk(t)
-			for _, u := range []string{"alice", "bob"} {
-				if _, err := op.AddUser(ctx, u, false); err != nil {
-					t.Fatal(err)
-				}
-			}
+			addUsers(t, op, "alice", "bob")
 			k, err := op.ACMEEAB(ctx, "alice")
 			if err != nil {
 				t.Fatal(err)
@@ -195,5 +187,15 @@ func TestOperator_ACMEAccounts(t *testing.T) {
 				t.Errorf("deactivating an unknown account: %v, want ErrNotFound", err)
 			}
 		})
+	}
+}
+
+// addUsers adds users, neither of them an admin, through op.
+func addUsers(t *testing.T, op admin.Operator, names ...string) {
+	t.Helper()
+	for _, u := range names {
+		if _, err := op.AddUser(context.Background(), u, false); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

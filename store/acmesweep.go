@@ -128,21 +128,17 @@ func sweepDue(tx *bolt.Tx, q ACMESweep, kind byte, after []byte) (int, []byte, e
 // account's count; another goes with its own authorizations if they are
 // all due, else its entry moves to when the last of them is.
 func sweepOrder(tx *bolt.Tx, q ACMESweep, id string) (int, error) {
-	var o ACMEOrder
-	v := tx.Bucket(bucketACMEOrders).Get([]byte(id))
-	if v == nil {
-		return 0, nil
+	o, err := dueOrderRecord(tx, id)
+	if o == nil || err != nil {
+		return 0, err
 	}
-	if err := codec.Decode(v, &o); err != nil {
-		return 0, fmt.Errorf("ACME order %q: %w", id, err)
-	}
-	if err := deleteAccountExpiry(tx, &o); err != nil {
+	if err := deleteAccountExpiry(tx, o); err != nil {
 		return 0, err
 	}
 	if o.Status == acmeValid {
 		return 0, nil
 	}
-	own, latest, err := ownAuthzs(tx, &o)
+	own, latest, err := ownAuthzs(tx, o)
 	if err != nil {
 		return 0, err
 	}
@@ -151,33 +147,43 @@ func sweepOrder(tx *bolt.Tx, q ACMESweep, id string) (int, error) {
 		// outlives the order it was made for.
 		return 0, tx.Bucket(bucketACMEExpiry).Put(dueKey(dueOrder, latest, o.ID), nil)
 	}
-	return deleteOrder(tx, &o, own)
+	return deleteOrder(tx, o, own)
+}
+
+// dueOrderRecord reads the order an entry of acme_expiry names; nil if it
+// is gone already.
+func dueOrderRecord(tx *bolt.Tx, id string) (*ACMEOrder, error) {
+	v := tx.Bucket(bucketACMEOrders).Get([]byte(id))
+	if v == nil {
+		return nil, nil
+	}
+	var o ACMEOrder
+	if err := codec.Decode(v, &o); err != nil {
+		return nil, fmt.Errorf("ACME order %q: %w", id, err)
+	}
+	return &o, nil
 }
 
 // sweepCertificateOrder deletes a valid order of an account without a
 // binding whose certificate has expired; the certificate stays.
 func sweepCertificateOrder(tx *bolt.Tx, id string) (int, error) {
-	var o ACMEOrder
-	v := tx.Bucket(bucketACMEOrders).Get([]byte(id))
-	if v == nil {
-		return 0, nil
-	}
-	if err := codec.Decode(v, &o); err != nil {
-		return 0, fmt.Errorf("ACME order %q: %w", id, err)
+	o, err := dueOrderRecord(tx, id)
+	if o == nil || err != nil {
+		return 0, err
 	}
 	if o.Serial != nil {
 		if err := tx.Bucket(bucketACMECerts).Delete(serialKey(o.Serial)); err != nil {
 			return 0, err
 		}
 	}
-	if err := deleteAccountExpiry(tx, &o); err != nil {
+	if err := deleteAccountExpiry(tx, o); err != nil {
 		return 0, err
 	}
-	own, _, err := ownAuthzs(tx, &o)
+	own, _, err := ownAuthzs(tx, o)
 	if err != nil {
 		return 0, err
 	}
-	return deleteOrder(tx, &o, own)
+	return deleteOrder(tx, o, own)
 }
 
 // ownAuthzs reads the authorizations an order made (not those it reused)

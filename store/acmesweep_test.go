@@ -12,13 +12,12 @@ import (
 	"certmaker/store"
 )
 
-// sweepBatches runs a whole ACME sweep in batches of max records and
-// returns how many it deleted and how many batches it took.
-func sweepBatches(t *testing.T, db *store.DB, before time.Time, max int) (deleted, batches int) {
+// sweepBatches runs a whole ACME sweep q in batches and returns how many
+// records it deleted and how many batches it took.
+func sweepBatches(t *testing.T, db *store.DB, q store.ACMESweep) (deleted, batches int) {
 	t.Helper()
-	after := ""
 	for {
-		n, next, err := db.DeleteExpiredACME(store.ACMESweep{Before: before, After: after, Max: max})
+		n, next, err := db.DeleteExpiredACME(q)
 		if err != nil {
 			t.Fatalf("DeleteExpiredACME batch %d: %v", batches+1, err)
 		}
@@ -30,7 +29,7 @@ func sweepBatches(t *testing.T, db *store.DB, before time.Time, max int) (delete
 		if batches > 10000 {
 			t.Fatal("DeleteExpiredACME never ends")
 		}
-		after = next
+		q.After = next
 	}
 }
 
@@ -59,11 +58,12 @@ func TestDeleteExpiredACME_Cost(t *testing.T) {
 		}
 	}
 	// The first sweep deletes the kept orders' authorizations.
-	if n, _ := sweepBatches(t, db, now.Add(-24*time.Hour), 10); n != 2000 {
+	q := store.ACMESweep{Before: now.Add(-24 * time.Hour), Max: 10}
+	if n, _ := sweepBatches(t, db, q); n != 2000 {
 		t.Fatalf("the first sweep deleted %d, want the 2000 authorizations", n)
 	}
 	order("abandoned", now.Add(-48*time.Hour))
-	n, batches := sweepBatches(t, db, now.Add(-24*time.Hour), 10)
+	n, batches := sweepBatches(t, db, q)
 	if n != 2 {
 		t.Errorf("the sweep deleted %d, want the abandoned order and its authorization", n)
 	}
@@ -111,11 +111,7 @@ func TestOpen_MigratesSchema6IndexingACME(t *testing.T) {
 	path := db.Path()
 	closeChecked(t, db)
 
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = b.Update(func(tx *bolt.Tx) error {
+	rawUpdate(t, path, func(tx *bolt.Tx) error {
 		for _, name := range []string{"acme_expiry", "acme_unbound_accounts"} {
 			if err := tx.DeleteBucket([]byte(name)); err != nil {
 				return fmt.Errorf("deleting %s: %w", name, err)
@@ -126,12 +122,6 @@ func TestOpen_MigratesSchema6IndexingACME(t *testing.T) {
 		}
 		return tx.Bucket([]byte("meta")).Put([]byte("schema"), binary.BigEndian.AppendUint64(nil, 6))
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
 
 	db = mustOpenPath(t, path)
 	if n, err := db.CountUnboundACMEAccounts(); err != nil || n != 2 {
@@ -140,17 +130,7 @@ func TestOpen_MigratesSchema6IndexingACME(t *testing.T) {
 	if n, err := db.CountUnboundACMECertificates(); err != nil || n != 1 {
 		t.Errorf("CountUnboundACMECertificates after the migration = %d, %v; want 1", n, err)
 	}
-	after, n := "", 0
-	for {
-		d, next, err := db.DeleteExpiredACME(store.ACMESweep{Before: now.Add(-24 * time.Hour), Idle: now.Add(-7 * 24 * time.Hour), After: after})
-		if err != nil {
-			t.Fatal(err)
-		}
-		n += d
-		if after = next; after == "" {
-			break
-		}
-	}
+	n, _ := sweepBatches(t, db, store.ACMESweep{Before: now.Add(-24 * time.Hour), Idle: now.Add(-7 * 24 * time.Hour)})
 	// Both orders, both authorizations, both accounts.
 	if n != 6 {
 		t.Errorf("the sweep after the migration deleted %d, want 6", n)

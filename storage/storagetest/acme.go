@@ -358,21 +358,7 @@ func testACMESweep(t *testing.T, h *harness) {
 
 	sweep := func(max int) int {
 		t.Helper()
-		total, after := 0, ""
-		for batches := 1; ; batches++ {
-			n, next, err := s.DeleteExpiredACME(storage.ACMESweep{Before: before, After: after, Max: max})
-			if err != nil {
-				t.Fatalf("DeleteExpiredACME batch %d: %v", batches, err)
-			}
-			total += n
-			if next == "" {
-				return total
-			}
-			if batches > 100 {
-				t.Fatal("DeleteExpiredACME never ends")
-			}
-			after = next
-		}
+		return sweepAll(t, s, storage.ACMESweep{Before: before, Max: max})
 	}
 	// old, its 2 authorizations, reuser, valid's authorization.
 	if n := sweep(1); n != 5 {
@@ -464,21 +450,7 @@ func testACMEUnbound(t *testing.T, h *harness) {
 	}
 	sweep := func(before, idle time.Time) int {
 		t.Helper()
-		total, after := 0, ""
-		for batches := 1; ; batches++ {
-			n, next, err := s.DeleteExpiredACME(storage.ACMESweep{Before: before, Idle: idle, After: after, Max: 1})
-			if err != nil {
-				t.Fatalf("DeleteExpiredACME batch %d: %v", batches, err)
-			}
-			total += n
-			if next == "" {
-				return total
-			}
-			if batches > 100 {
-				t.Fatal("DeleteExpiredACME never ends")
-			}
-			after = next
-		}
+		return sweepAll(t, s, storage.ACMESweep{Before: before, Idle: idle, Max: 1})
 	}
 	gone := func(id string) {
 		t.Helper()
@@ -543,5 +515,26 @@ func testACMEUnbound(t *testing.T, h *harness) {
 	}
 	if n, err := s.CountUnboundACMECertificates(); err != nil || n != 1 {
 		t.Errorf("CountUnboundACMECertificates after the sweep = %d, %v; want 1 still", n, err)
+	}
+}
+
+// sweepAll runs the sweep q in batches until it says it is done and
+// returns how many records it deleted.
+func sweepAll(t *testing.T, s storage.Store, q storage.ACMESweep) int {
+	t.Helper()
+	total := 0
+	for batches := 1; ; batches++ {
+		n, next, err := s.DeleteExpiredACME(q)
+		if err != nil {
+			t.Fatalf("DeleteExpiredACME batch %d: %v", batches, err)
+		}
+		total += n
+		if next == "" {
+			return total
+		}
+		if batches > 100 {
+			t.Fatal("DeleteExpiredACME never ends")
+		}
+		q.After = next
 	}
 }
