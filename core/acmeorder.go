@@ -28,10 +28,13 @@ type ACMEOrderRequest struct {
 // the challenges that can prove it (challengeTypes), valid from the start
 // for the names certmaker never checks (challenge.Exempt). The order and
 // its new authorizations are one commit. Errors: Invalid (also a
-// "replaces" that names no certificate of the account), RejectedIdentifier
-// (a name no challenge can prove, or one outside the root's name
-// constraints), PolicyDenied (one the policy of the account's user
-// refuses), UnsupportedIdentifier, Full.
+// "replaces" that names no certificate of the account, or none of its
+// identifiers), RejectedIdentifier (a name no challenge offered can prove,
+// one outside the root's name constraints, or for an account without a
+// binding one that needs no proof), PolicyDenied (one the policy of the
+// account's user refuses), UnsupportedIdentifier, TooMany (the account's
+// live orders, or the certificates of accounts without a binding, at
+// their cap), AlreadyReplaced, Full.
 func (s *Service) NewACMEOrder(ctx context.Context, a *storage.ACMEAccount, req ACMEOrderRequest) (storage.ACMEOrder, error) {
 	ids, err := s.acmeIdentifiers(req)
 	if err != nil {
