@@ -70,6 +70,7 @@ func Run(t *testing.T, b Backend) {
 		{"ACMEOrders", testACMEOrders},
 		{"Proofs", testProofs},
 		{"ACMESweep", testACMESweep},
+		{"ACMEUnbound", testACMEUnbound},
 		{"Indexes", testIndexes},
 		{"Reopen", testReopen},
 		{"Sealing", testSealing},
