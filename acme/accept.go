@@ -8,11 +8,13 @@ import (
 
 // accepts reports whether Accept header values allow media type want
 // (RFC 9110 12.5.1): no header (or none that parses) accepts anything;
-// otherwise want itself, its type's "type/*" or "*/*" must be listed
-// without q=0.
+// otherwise the most specific range that matches want decides (want
+// itself, then its "type/*", then "*/*"), and it must not have q=0. Of
+// equally specific ranges the highest q counts.
 func accepts(values []string, want string) bool {
 	major, _, _ := strings.Cut(want, "/")
 	parsed := false
+	best, bestQ := 0, 0.0 // specificity of the best match, and its q
 	for _, v := range values {
 		for _, item := range strings.Split(v, ",") {
 			mt, params, err := mime.ParseMediaType(strings.TrimSpace(item))
@@ -20,15 +22,30 @@ func accepts(values []string, want string) bool {
 				continue
 			}
 			parsed = true
-			if q, ok := params["q"]; ok {
-				if f, err := strconv.ParseFloat(q, 64); err != nil || f <= 0 {
-					continue
+			spec := 0
+			switch mt {
+			case want:
+				spec = 3
+			case major + "/*":
+				spec = 2
+			case "*/*":
+				spec = 1
+			default:
+				continue
+			}
+			q := 1.0
+			if s, ok := params["q"]; ok {
+				if q, err = strconv.ParseFloat(s, 64); err != nil {
+					q = 0 // a weight that does not parse allows nothing
 				}
 			}
-			if mt == want || mt == "*/*" || mt == major+"/*" {
-				return true
+			if spec > best || spec == best && q > bestQ {
+				best, bestQ = spec, q
 			}
 		}
 	}
-	return !parsed
+	if !parsed {
+		return true
+	}
+	return best > 0 && bestQ > 0
 }

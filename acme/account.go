@@ -21,12 +21,17 @@ type account struct {
 	Status  string   `json:"status"`
 	Contact []string `json:"contact,omitempty"`
 	Orders  string   `json:"orders"`
-	// Not part of RFC 8555: which certmaker user the account acts for.
+	// Not part of RFC 8555: which certmaker user the account acts for;
+	// not said to an account without a binding (anyone may make one).
 	User string `json:"certmakerUser,omitempty"`
 }
 
 func (s *Server) accountJSON(a *storage.ACMEAccount) account {
-	return account{Status: a.Status, Contact: a.Contact, Orders: s.accountURL(a.ID) + "/orders", User: a.Owner}
+	acct := account{Status: a.Status, Contact: a.Contact, Orders: s.accountURL(a.ID) + "/orders"}
+	if !core.ACMEActor(a).Unbound {
+		acct.User = a.Owner
+	}
+	return acct
 }
 
 type newAccountRequest struct {

@@ -166,7 +166,7 @@ func (e *env) config() config.Config {
 		}
 	}
 	cfg.ACME = config.ACME{Enabled: true, RequireEAB: !e.opts.noEAB, DefaultUser: e.opts.defaultUser, HTTP01Port: e.solver.port, TLSALPN01Port: 443, Days: 30,
-		MaxAccountIdentifiers: 300, MaxUnboundAccounts: 100}
+		MaxAccountIdentifiers: 300, MaxUnboundAccounts: 100, MaxUnboundCertificates: 10000}
 	if e.opts.dns != nil {
 		cfg.Challenge.DNSResolvers = []string{e.opts.dns.Addr.String()}
 	}

@@ -16,6 +16,7 @@ import (
 const (
 	probAboutBlank              = "about:blank" // RFC 7807 4.2: no type beyond the status; no prefix
 	probAccountDoesNotExist     = "accountDoesNotExist"
+	probAlreadyReplaced         = "alreadyReplaced" // RFC 9773 7.4
 	probAlreadyRevoked          = "alreadyRevoked"
 	probBadCSR                  = "badCSR"
 	probBadNonce                = "badNonce"
@@ -125,6 +126,7 @@ var problems = map[core.Kind]problemType{
 	core.BadContact:            {probInvalidContact, http.StatusBadRequest},
 	core.UnsupportedContact:    {probUnsupportedContact, http.StatusBadRequest},
 	core.TooMany:               {probRateLimited, http.StatusTooManyRequests},
+	core.AlreadyReplaced:       {probAlreadyReplaced, http.StatusConflict},
 	core.PolicyDenied:          {probRejectedIdentifier, http.StatusForbidden},
 }
 

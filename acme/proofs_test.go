@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"certmaker/config"
 	"certmaker/internal/alpntest"
 	"certmaker/internal/dnstest"
 )
@@ -58,7 +59,8 @@ func TestDNS01_Wildcard(t *testing.T) {
 				t.Errorf("wildcard authorization %+v offers %v, want wild.test with dns-01 alone", az.Identifier, types)
 			}
 		default:
-			if az.Identifier != (identifier{"dns", "wild.test"}) || !slices.Equal(types, []string{"http-01", "dns-01", "tls-alpn-01"}) {
+			// tls-alpn-01 is not offered: its port, 443, is not allowed here.
+			if az.Identifier != (identifier{"dns", "wild.test"}) || !slices.Equal(types, []string{"http-01", "dns-01"}) {
 				t.Errorf("authorization %+v offers %v", az.Identifier, types)
 			}
 		}
@@ -182,4 +184,59 @@ func TestTLSALPN01(t *testing.T) {
 	if got.Status != "invalid" || got.Error == nil || got.Error.Type != "urn:ietf:params:acme:error:incorrectResponse" {
 		t.Errorf("a wrong digest: %+v %+v", got, got.Error)
 	}
+}
+
+// TestNewOrder_OffersAllowedPorts: an authorization offers only the
+// challenges the checker may carry out: http-01 when [acme] http01_port
+// is one of challenge.allowed_ports, tls-alpn-01 when tls_alpn01_port is.
+// A client that picks one the checker refuses (Caddy tries tls-alpn-01
+// on its own) would fail the whole authorization. A name no offered
+// challenge can prove is refused at newOrder.
+func TestNewOrder_OffersAllowedPorts(t *testing.T) {
+	offered := func(c *client, ids []identifier) map[string][]string {
+		c.t.Helper()
+		out := map[string][]string{}
+		for _, u := range c.newOrder(ids).Authorizations {
+			az := c.authz(u)
+			for _, ch := range az.Challenges {
+				out[az.Identifier.Value] = append(out[az.Identifier.Value], ch.Type)
+			}
+		}
+		return out
+	}
+	t.Run("HTTPOnly", func(t *testing.T) {
+		e := newEnv(t, envOptions{}) // tls_alpn01_port 443 is not allowed
+		c := e.newClient(newECKey(t), jose.ES256)
+		c.register("alice")
+		got := offered(c, []identifier{{"dns", "app.test"}, {"ip", "127.0.0.2"}})
+		if !slices.Equal(got["app.test"], []string{"http-01", "dns-01"}) || !slices.Equal(got["127.0.0.2"], []string{"http-01"}) {
+			t.Errorf("offered %v", got)
+		}
+	})
+	t.Run("TLSOnly", func(t *testing.T) {
+		srv := alpntest.Serve(t, "127.0.0.2:0", alpntest.Proof{Name: "nothing.test", KeyAuth: "x"})
+		e := newEnv(t, envOptions{alpn: srv, configure: func(c *config.Config) { c.Challenge.AllowedPorts, c.Challenge.DefaultPort = []int{srv.Port}, srv.Port }})
+		c := e.newClient(newECKey(t), jose.ES256)
+		c.register("alice")
+		got := offered(c, []identifier{{"dns", "app.test"}, {"ip", "127.0.0.2"}})
+		if !slices.Equal(got["app.test"], []string{"dns-01", "tls-alpn-01"}) || !slices.Equal(got["127.0.0.2"], []string{"tls-alpn-01"}) {
+			t.Errorf("offered %v", got)
+		}
+	})
+	t.Run("None", func(t *testing.T) {
+		e := newEnv(t, envOptions{configure: func(c *config.Config) {
+			c.Challenge.AllowedPorts, c.Challenge.DefaultPort, c.ACME.HTTP01Port = []int{8}, 8, 9
+		}})
+		c := e.newClient(newECKey(t), jose.ES256)
+		c.register("alice")
+		p := c.post("/acme/new-order", map[string]any{"identifiers": []identifier{{"dns", "app.test"}, {"ip", "127.0.0.2"}}}, jwsOptions{}).
+			wantProblem(t, http.StatusBadRequest, "rejectedIdentifier")
+		if !strings.Contains(p.Detail, "127.0.0.2") || !strings.Contains(p.Detail, "allowed_ports") {
+			t.Errorf("detail %q", p.Detail)
+		}
+		// A DNS name is still proven in DNS.
+		if got := offered(c, dns("app.test")); !slices.Equal(got["app.test"], []string{"dns-01"}) {
+			t.Errorf("offered %v", got)
+		}
+	})
 }

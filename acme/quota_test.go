@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,8 @@ import (
 
 // TestNewOrder_AccountCap: one account's live orders name at most 300
 // identifiers together ([acme] max_account_identifiers): beyond that a
-// newOrder is rateLimited (429), whoever the account is, and nothing is
+// newOrder is rateLimited (429) with Retry-After saying when the first of
+// them expires (RFC 8555 6.6), whoever the account is, and nothing is
 // stored for it; another account orders as before.
 func TestNewOrder_AccountCap(t *testing.T) {
 	e := newEnv(t, envOptions{})
@@ -33,6 +35,11 @@ func TestNewOrder_AccountCap(t *testing.T) {
 	p := r.wantProblem(t, http.StatusTooManyRequests, "rateLimited")
 	if !strings.Contains(p.Detail, "max_account_identifiers") {
 		t.Errorf("detail %q does not name the setting", p.Detail)
+	}
+	// The orders expire in a day (challenge.expiry), the first of them
+	// in a little less.
+	if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 23*3600 || s > 24*3600 {
+		t.Errorf("Retry-After %q, want the time until the first order expires", r.header.Get("Retry-After"))
 	}
 	other := e.newClient(newECKey(t), jose.ES256)
 	other.register("alice")
@@ -158,10 +165,10 @@ func TestAccountOrders_Pages(t *testing.T) {
 }
 
 // TestNewAccount_UnboundCap: accounts without a binding are at most
-// [acme] max_unbound_accounts in all, deactivated ones too (accounts are
-// never deleted, so a rate alone would still fill the disk); past it a
-// new one is rateLimited, one warning says so in the log however many
-// are refused, and accounts with a binding are still made.
+// [acme] max_unbound_accounts at a time, deactivated ones too (the sweep
+// deletes them once idle, TestSweep_Unbound); past it a new one is
+// rateLimited with Retry-After, one warning says so in the log however
+// many are refused, and accounts with a binding are still made.
 func TestNewAccount_UnboundCap(t *testing.T) {
 	logs := &testlog.Buffer{}
 	e := newEnv(t, envOptions{noEAB: true, defaultUser: "bob", log: logs,
@@ -176,10 +183,13 @@ func TestNewAccount_UnboundCap(t *testing.T) {
 	}
 	for i := range 3 {
 		c := e.newClient(newECKey(t), jose.ES256)
-		p := c.postFrom(fmt.Sprintf("127.0.0.%d", i+4), "/acme/new-account", map[string]any{"termsOfServiceAgreed": true}, jwsOptions{embedJWK: true}).
-			wantProblem(t, http.StatusTooManyRequests, "rateLimited")
+		r := c.postFrom(fmt.Sprintf("127.0.0.%d", i+4), "/acme/new-account", map[string]any{"termsOfServiceAgreed": true}, jwsOptions{embedJWK: true})
+		p := r.wantProblem(t, http.StatusTooManyRequests, "rateLimited")
 		if !strings.Contains(p.Detail, "max_unbound_accounts") {
 			t.Errorf("detail %q does not name the setting", p.Detail)
+		}
+		if r.header.Get("Retry-After") == "" {
+			t.Error("no Retry-After at the cap")
 		}
 	}
 	if n := len(logs.Messages(t, "ACME accounts without a binding reached [acme] max_unbound_accounts: new ones are refused (raise it, or hand out EAB keys with `certmaker user acme-eab`)")); n != 1 {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,13 +113,26 @@ func TestRenewalInfo(t *testing.T) {
 }
 
 // TestNewOrder_Replaces: an order may name the certificate it renews
-// (RFC 9773 5) if the account ordered it.
+// (RFC 9773 5) if the account ordered it and the two share an
+// identifier; while another order that replaces it is not invalid, it is
+// alreadyReplaced (409).
 func TestNewOrder_Replaces(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	c := e.newClient(newECKey(t), jose.ES256)
 	c.register("alice")
-	_, chain, _ := c.obtain(dns("app.test"))
+	_, chain, _ := c.obtain(dns("app.test", "www.app.test"))
 	id := certID(chain[0])
+	c.post("/acme/new-order", map[string]any{"identifiers": dns("other.test"), "replaces": id}, jwsOptions{}).wantProblem(t, http.StatusBadRequest, "malformed")
+	first := c.post("/acme/new-order", map[string]any{"identifiers": dns("www.app.test"), "replaces": id}, jwsOptions{}).want(t, http.StatusCreated)
+	var replacing orderDoc
+	first.json(t, &replacing)
+	p := c.post("/acme/new-order", map[string]any{"identifiers": dns("app.test"), "replaces": id}, jwsOptions{}).wantProblem(t, http.StatusConflict, "alreadyReplaced")
+	loc := first.header.Get("Location")
+	if !strings.Contains(p.Detail, loc[strings.LastIndexByte(loc, '/')+1:]) {
+		t.Errorf("detail %q does not name the order that replaces it", p.Detail)
+	}
+	// Once that order is invalid, another may replace the certificate.
+	c.post(replacing.Authorizations[0], map[string]string{"status": "deactivated"}, jwsOptions{}).want(t, http.StatusOK)
 	r := c.post("/acme/new-order", map[string]any{"identifiers": dns("app.test"), "replaces": id}, jwsOptions{}).want(t, http.StatusCreated)
 	var o struct {
 		Replaces string `json:"replaces"`

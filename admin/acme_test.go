@@ -5,8 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"certmaker/admin"
 	"certmaker/store"
@@ -20,11 +22,7 @@ func TestOperator_ACMEEAB(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			op, ops := mk(t)
-			for _, u := range []string{"alice", "bob"} {
-				if _, err := op.AddUser(ctx, u, false); err != nil {
-					t.Fatal(err)
-				}
-			}
+			addUsers(t, op, "alice", "bob")
 			used, err := op.ACMEEAB(ctx, "alice")
 			if err != nil {
 				t.Fatal(err)
@@ -116,5 +114,88 @@ func TestOperator_ACMEEAB(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOperator_ACMEAccounts: the operator lists ACME accounts (all, a
+// user's, those without a binding) and deactivates one, over the socket
+// and on the file alike; the account's status changes, nothing else.
+func TestOperator_ACMEAccounts(t *testing.T) {
+	for name, mk := range operators(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			op, ops := mk(t)
+			addUsers(t, op, "alice", "bob")
+			k, err := op.ACMEEAB(ctx, "alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range []store.ACMEAccount{
+				{ID: "a-bound", Owner: "alice", Thumbprint: "tp1", Status: "valid", EABKeyID: k.KeyID, Contact: []string{"mailto:ops@home.lan"}},
+				{ID: "b-stranger", Owner: "bob", Thumbprint: "tp2", Status: "valid"},
+				{ID: "c-stranger", Owner: "bob", Thumbprint: "tp3", Status: "valid"},
+			} {
+				a.Key, a.Created = []byte(`{}`), time.Now().UTC()
+				if _, err := ops.DB.CreateACMEAccount(a); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ids := func(q admin.ACMEAccountQuery) []string {
+				t.Helper()
+				list, err := op.ACMEAccounts(ctx, q)
+				if err != nil {
+					t.Fatalf("ACMEAccounts(%+v): %v", q, err)
+				}
+				var out []string
+				for _, a := range list {
+					out = append(out, a.ID)
+				}
+				return out
+			}
+			for _, tc := range []struct {
+				q    admin.ACMEAccountQuery
+				want []string
+			}{
+				{admin.ACMEAccountQuery{}, []string{"a-bound", "b-stranger", "c-stranger"}},
+				{admin.ACMEAccountQuery{User: "alice"}, []string{"a-bound"}},
+				{admin.ACMEAccountQuery{Unbound: true}, []string{"b-stranger", "c-stranger"}},
+				{admin.ACMEAccountQuery{User: "alice", Unbound: true}, nil},
+			} {
+				if got := ids(tc.q); !slices.Equal(got, tc.want) {
+					t.Errorf("ACMEAccounts(%+v) = %v, want %v", tc.q, got, tc.want)
+				}
+			}
+			if _, err := op.ACMEAccounts(ctx, admin.ACMEAccountQuery{User: "nobody"}); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("accounts of an unknown user: %v, want ErrNotFound", err)
+			}
+			list, _ := op.ACMEAccounts(ctx, admin.ACMEAccountQuery{User: "alice"})
+			if len(list) != 1 || list[0].EABKeyID != k.KeyID || list[0].User != "alice" || list[0].Status != "valid" || len(list[0].Contact) != 1 || list[0].Created.IsZero() {
+				t.Errorf("alice's account listed as %+v", list)
+			}
+
+			got, err := op.DeactivateACMEAccount(ctx, "b-stranger")
+			if err != nil || got.Status != "deactivated" || got.User != "bob" {
+				t.Errorf("DeactivateACMEAccount = %+v, %v", got, err)
+			}
+			if a, _ := ops.DB.ACMEAccount("b-stranger"); a.Status != "deactivated" {
+				t.Errorf("stored account is %s", a.Status)
+			}
+			if a, _ := ops.DB.ACMEAccount("c-stranger"); a.Status != "valid" {
+				t.Errorf("another account is %s", a.Status)
+			}
+			if _, err := op.DeactivateACMEAccount(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("deactivating an unknown account: %v, want ErrNotFound", err)
+			}
+		})
+	}
+}
+
+// addUsers adds users, neither of them an admin, through op.
+func addUsers(t *testing.T, op admin.Operator, names ...string) {
+	t.Helper()
+	for _, u := range names {
+		if _, err := op.AddUser(context.Background(), u, false); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -52,6 +52,8 @@ func Handler(op Operator) http.Handler {
 	r.POST("/users/:name/acme-eab", h.acmeEAB)
 	r.GET("/acme-eab", h.acmeEABs)
 	r.POST("/acme-eab/:kid/revoke", h.revokeACMEEAB)
+	r.GET("/acme-accounts", h.acmeAccounts)
+	r.POST("/acme-accounts/:id/deactivate", h.deactivateACMEAccount)
 	r.POST("/roots/rotate", h.rotateRoot)
 	r.POST("/intermediates/rotate", h.rotateIntermediate)
 	r.POST("/intermediates/revoke/:fp", h.revokeIntermediate)
@@ -261,6 +263,7 @@ var statuses = map[core.Kind]int{
 	core.BadContact:            http.StatusBadRequest,
 	core.UnsupportedContact:    http.StatusBadRequest,
 	core.TooMany:               http.StatusTooManyRequests,
+	core.AlreadyReplaced:       http.StatusConflict,
 	core.PolicyDenied:          http.StatusForbidden,
 }
 

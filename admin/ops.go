@@ -82,6 +82,11 @@ type Operator interface {
 	// RevokeACMEEAB deletes an EAB key and deactivates the accounts it
 	// bound; it returns how many.
 	RevokeACMEEAB(ctx context.Context, kid string) (deactivated int, err error)
+	// ACMEAccounts lists ACME accounts: a user's or all, perhaps only
+	// those without a binding.
+	ACMEAccounts(ctx context.Context, q ACMEAccountQuery) ([]ACMEAccountInfo, error)
+	// DeactivateACMEAccount deactivates an ACME account for good.
+	DeactivateACMEAccount(ctx context.Context, id string) (ACMEAccountInfo, error)
 	// RenewSoon pulls the ACME renewal window (RFC 9773) of every
 	// certificate a root or intermediate (fingerprint, or a unique prefix
 	// of at least 16 hex digits) and the CAs under it issued until now
@@ -291,4 +296,14 @@ func (l *Local) ACMEEABs(ctx context.Context, user string) ([]EABInfo, error) {
 // RevokeACMEEAB deletes an EAB key and deactivates the accounts it bound.
 func (l *Local) RevokeACMEEAB(ctx context.Context, kid string) (int, error) {
 	return l.Core.RevokeACMEEAB(ctx, l.actor(ctx), kid)
+}
+
+// ACMEAccounts lists ACME accounts.
+func (l *Local) ACMEAccounts(ctx context.Context, q ACMEAccountQuery) ([]ACMEAccountInfo, error) {
+	return l.Core.ACMEAccounts(ctx, l.actor(ctx), q)
+}
+
+// DeactivateACMEAccount deactivates an ACME account for good.
+func (l *Local) DeactivateACMEAccount(ctx context.Context, id string) (ACMEAccountInfo, error) {
+	return l.Core.DeactivateACMEAccount(ctx, l.actor(ctx), id)
 }

@@ -52,6 +52,7 @@ var statuses = map[core.Kind]int{
 	core.BadContact:            http.StatusBadRequest,
 	core.UnsupportedContact:    http.StatusBadRequest,
 	core.TooMany:               http.StatusTooManyRequests,
+	core.AlreadyReplaced:       http.StatusConflict,
 	core.PolicyDenied:          http.StatusForbidden,
 }
 

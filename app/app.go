@@ -135,8 +135,9 @@ func NewCore(cfg config.Config, st storage.Store, o Options) (*core.Service, err
 			TLSALPN01Port: cfg.ACME.TLSALPN01Port,
 			Days:          cfg.ACME.Days,
 
-			MaxAccountIdentifiers: cfg.ACME.MaxAccountIdentifiers,
-			MaxUnboundAccounts:    cfg.ACME.MaxUnboundAccounts,
+			MaxAccountIdentifiers:  cfg.ACME.MaxAccountIdentifiers,
+			MaxUnboundAccounts:     cfg.ACME.MaxUnboundAccounts,
+			MaxUnboundCertificates: cfg.ACME.MaxUnboundCertificates,
 		},
 		DefaultPolicy: defaultPolicy(cfg.Policy.Default),
 	})
@@ -244,11 +245,11 @@ func newACME(cfg config.Config, svc *core.Service, log *slog.Logger) (http.Handl
 	}
 	if err := svc.CheckPort(cfg.ACME.HTTP01Port); err != nil {
 		// Not fatal: a config from before ACME may restrict ports for the
-		// simple API only; every http-01 check will fail and say why.
-		log.Warn("acme.http01_port is not one of challenge.allowed_ports: http-01 challenges will fail", "err", err)
+		// simple API only; authorizations offer the other challenges.
+		log.Warn("acme.http01_port is not one of challenge.allowed_ports: http-01 is not offered", "err", err)
 	}
 	if err := svc.CheckPort(cfg.ACME.TLSALPN01Port); err != nil {
-		log.Warn("acme.tls_alpn01_port is not one of challenge.allowed_ports: tls-alpn-01 challenges will fail", "err", err)
+		log.Warn("acme.tls_alpn01_port is not one of challenge.allowed_ports: tls-alpn-01 is not offered", "err", err)
 	}
 	srv, err := acme.New(acme.Config{Core: svc, Logger: log})
 	if err != nil {

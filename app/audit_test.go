@@ -25,6 +25,7 @@ import (
 	"certmaker/ca"
 	"certmaker/config"
 	"certmaker/core"
+	"certmaker/store"
 )
 
 // TestAudit_RevokeThroughEveryDoor revokes one certificate through each
@@ -224,6 +225,14 @@ func TestAudit_EveryStateChange(t *testing.T) {
 			kid = k.KeyID
 			return kid, err
 		}},
+		{"acme.account.deactivate", "admin", func() (string, error) {
+			acct := store.ACMEAccount{ID: "acct1", Owner: "alice", Thumbprint: "tp1", Key: []byte(`{}`), Status: "valid", EABKeyID: kid}
+			if _, err := a.db.CreateACMEAccount(acct); err != nil {
+				return "", err
+			}
+			_, err := op.DeactivateACMEAccount(ctx, acct.ID)
+			return acct.ID, err
+		}},
 		{"acme.eab.revoke", "admin", func() (string, error) {
 			_, err := op.RevokeACMEEAB(ctx, kid)
 			return kid, err
@@ -300,5 +309,49 @@ func TestAudit_EveryStateChange(t *testing.T) {
 	}
 	if strings.Contains(a.logs.String(), token) {
 		t.Error("a token reached the log")
+	}
+}
+
+// TestAudit_SkippedProof: a user whose policy waives the proof the CA
+// requires ([challenge] required, the user's challenge optional) gets
+// certificates on a token alone, a lower bar: the audit trail says so
+// when the user is made with it, and on every certificate issued so;
+// nowhere else.
+func TestAudit_SkippedProof(t *testing.T) {
+	for _, required := range []bool{true, false} {
+		t.Run(fmt.Sprintf("required=%v", required), func(t *testing.T) {
+			a := startApp(t, app.Options{}, func(c *config.Config) { c.Challenge.Required = required })
+			ctx := context.Background()
+			optional := "optional"
+			erin, err := a.Operator.AddUserWithPolicy(ctx, "erin", false, admin.PolicyChange{Challenge: &optional})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.Operator.AddUser(ctx, "frank", false); err != nil {
+				t.Fatal(err)
+			}
+			if st, body := a.apiDo(t, "POST", "/api/certificate/request", erin, `{"domains":["app.home.lan"]}`); st != http.StatusOK {
+				t.Fatalf("erin's request: %d %s", st, body)
+			}
+			if _, err := a.Operator.IssueCertificate(ctx, admin.IssueRequest{User: "erin", Domains: []string{"op.home.lan"}}); err != nil {
+				t.Fatal(err)
+			}
+			if !required {
+				if _, err := a.Operator.IssueCertificate(ctx, admin.IssueRequest{User: "frank", Domains: []string{"f.home.lan"}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, action := range []string{"user.add", "certificate.issue"} {
+				for _, l := range a.logs.Audit(t, action) {
+					erins := l["target"] == "erin" || l["owner"] == "erin"
+					if got := l["skips_required_challenge"] == true; got != (required && erins) {
+						t.Errorf("%s line %v: skips_required_challenge %v, want %v", action, l, got, required && erins)
+					}
+				}
+			}
+			if n := len(a.logs.Audit(t, "certificate.issue")); n < 2 {
+				t.Errorf("%d certificate.issue lines", n)
+			}
+		})
 	}
 }

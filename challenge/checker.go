@@ -73,7 +73,8 @@ type Config struct {
 	// MaxBody is the largest answer accepted, in bytes. Default 128.
 	MaxBody int64
 	// DNSServers answer the TXT lookups of DNS proofs (the operator's
-	// own DNS server, say); empty is SystemDNSServers. When given, and
+	// own DNS server, say); empty is the system's, /etc/resolv.conf's
+	// name servers, read again when it changes. When given, and
 	// Resolver is nil, the addresses of the names HTTP and TLS proofs
 	// connect to are looked up there too, so every proof sees one DNS.
 	DNSServers []netip.AddrPort
@@ -170,10 +171,10 @@ func New(cfg Config) (*Checker, error) {
 	if len(servers) > 0 && c.resolver == nil {
 		c.resolver = &dnsClient{servers: servers, dial: dial}
 	}
-	if len(servers) == 0 {
-		servers = SystemDNSServers()
-	}
 	c.dns = &dnsClient{servers: servers, dial: dial}
+	if len(servers) == 0 {
+		c.dns.system = newResolvConf(systemResolvConf)
+	}
 	if c.resolver == nil {
 		c.resolver = net.DefaultResolver
 	}

@@ -172,6 +172,23 @@ func TestChecker_DNS_Transport(t *testing.T) {
 	}
 }
 
+// TestChecker_DNS_Oversized: a server that ignores EDNS's size sends a
+// UDP answer larger than the buffer the client reads into; the client
+// asks again over TCP instead of waiting, until its timeout, for an
+// answer that parses.
+func TestChecker_DNS_Oversized(t *testing.T) {
+	srv := dnstest.Serve(t, "127.0.0.2")
+	values := []string{"good"}
+	for i := range 24 {
+		values = append(values, fmt.Sprintf("%03d%s", i, strings.Repeat("x", 250)))
+	}
+	srv.TXT("_acme-challenge.big.test", values...)
+	c := newChecker(t, challenge.Config{Timeout: 3 * time.Second, DNSServers: []netip.AddrPort{srv.Addr}})
+	if err := c.CheckOne(t.Context(), requester, dnsTarget("big.test", "good")); err != nil {
+		t.Errorf("a 6 KB answer: %v", err)
+	}
+}
+
 // TestChecker_DNS_Timeout: a resolver that never answers costs the
 // check's timeout and no more, and says so.
 func TestChecker_DNS_Timeout(t *testing.T) {

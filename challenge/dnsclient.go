@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
@@ -67,7 +68,18 @@ func rcodeName(c dnsmessage.RCode) string {
 // a client first looked before publishing.
 type dnsClient struct {
 	servers []netip.AddrPort
-	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
+	// system, if set, gives the servers instead: the system's, from
+	// resolv.conf as it is now.
+	system *resolvConf
+	dial   func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// nameServers are the servers to ask now.
+func (d *dnsClient) nameServers() []netip.AddrPort {
+	if d.system != nil {
+		return d.system.current()
+	}
+	return d.servers
 }
 
 // records follows name's aliases to its records of type qt, asking again
@@ -134,8 +146,9 @@ func aliasOf(answers []dnsmessage.Resource, name dnsmessage.Name) (dnsmessage.Na
 func (d *dnsClient) exchange(ctx context.Context, name dnsmessage.Name, qt dnsmessage.Type) (*dnsmessage.Message, error) {
 	q := dnsmessage.Question{Name: name, Type: qt, Class: dnsmessage.ClassINET}
 	var last error
-	for i, srv := range d.servers {
-		m, err := d.askShare(ctx, srv, q, len(d.servers)-i)
+	servers := d.nameServers()
+	for i, srv := range servers {
+		m, err := d.askShare(ctx, srv, q, len(servers)-i)
 		if err == nil {
 			if m.RCode == dnsmessage.RCodeSuccess || m.RCode == dnsmessage.RCodeNameError {
 				return m, nil
@@ -255,7 +268,9 @@ func exchangeOn(ctx context.Context, conn net.Conn, network string, id uint16, q
 	if _, err := conn.Write(query[2:]); err != nil {
 		return nil, err
 	}
-	buf := make([]byte, 4096)
+	// One byte more than the largest answer taken over UDP: a datagram
+	// that fills it was cut by the read.
+	buf := make([]byte, maxUDPAnswer+1)
 	for {
 		n, err := conn.Read(buf)
 		if err != nil {
@@ -264,7 +279,26 @@ func exchangeOn(ctx context.Context, conn net.Conn, network string, id uint16, q
 		if m, ok := answerTo(buf[:n], id, q); ok {
 			return m, nil
 		}
+		if cutShort(buf[:n], id, n > maxUDPAnswer) {
+			// The answer, but not all of it: a server that ignores
+			// EDNS's size sent more than a datagram is read into, or
+			// truncated it within a record. TCP carries it whole.
+			return &dnsmessage.Message{Header: dnsmessage.Header{ID: id, Response: true, Truncated: true}}, nil
+		}
 	}
+}
+
+// maxUDPAnswer is the largest UDP answer read; anything larger is asked
+// again over TCP.
+const maxUDPAnswer = 4096
+
+// cutShort reports whether b, which does not parse, begins an answer to
+// the query id that is cut short: it filled the read (oversized) or says
+// it is truncated.
+func cutShort(b []byte, id uint16, oversized bool) bool {
+	var p dnsmessage.Parser
+	h, err := p.Start(b)
+	return err == nil && h.Response && h.ID == id && (oversized || h.Truncated)
 }
 
 // answerTo parses b if it is the answer to the query id for q.
@@ -328,11 +362,54 @@ func fqdn(name string) string {
 // nameKey compares names as DNS does, without regard to ASCII case.
 func nameKey(n dnsmessage.Name) string { return strings.ToLower(n.String()) }
 
-// SystemDNSServers are the name servers of /etc/resolv.conf, port 53; if
-// it names none (or cannot be read), the local host's, as the C library
-// and Go's resolver assume.
-func SystemDNSServers() []netip.AddrPort {
-	servers := readResolvConf("/etc/resolv.conf")
+// resolvConf is the name servers of a resolv.conf, read again when the
+// file changes (its time or size, looked at every few seconds as Go's
+// own resolver does), so that a DHCP lease that moves the DNS server does
+// not break DNS proofs until a restart.
+type resolvConf struct {
+	path  string
+	every time.Duration
+
+	mu      sync.Mutex
+	checked time.Time
+	mod     time.Time
+	size    int64
+	read    bool
+	servers []netip.AddrPort
+}
+
+func newResolvConf(path string) *resolvConf {
+	return &resolvConf{path: path, every: 5 * time.Second}
+}
+
+// current returns the servers, read again if the file changed.
+func (r *resolvConf) current() []netip.AddrPort {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now()
+	if r.read && now.Sub(r.checked) < r.every {
+		return r.servers
+	}
+	r.checked = now
+	var mod time.Time
+	size := int64(-1)
+	if fi, err := os.Stat(r.path); err == nil {
+		mod, size = fi.ModTime(), fi.Size()
+	}
+	if !r.read || !mod.Equal(r.mod) || size != r.size {
+		r.servers, r.mod, r.size, r.read = systemServers(r.path), mod, size, true
+	}
+	return r.servers
+}
+
+// systemResolvConf is where the system's name servers are.
+const systemResolvConf = "/etc/resolv.conf"
+
+// systemServers are the name servers of a resolv.conf, port 53; if it
+// names none (or cannot be read), the local host's, as the C library and
+// Go's resolver assume.
+func systemServers(path string) []netip.AddrPort {
+	servers := readResolvConf(path)
 	if len(servers) == 0 {
 		servers = []netip.AddrPort{
 			netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), 53),

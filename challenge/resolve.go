@@ -33,7 +33,7 @@ func (c *Checker) refuse(a netip.Addr) string {
 	// Prefix.Contains never matches a zoned address; the zone must not
 	// let an address slip past a denied network.
 	check := []netip.Addr{a.WithZone("")}
-	if v4, ok := nat64IPv4(a); ok {
+	if v4, ok := NAT64IPv4(a); ok {
 		// A NAT64 gateway carries the connection on to v4, so v4 must
 		// meet the IPv4 denied networks too.
 		check = append(check, v4)
@@ -58,8 +58,9 @@ func (c *Checker) refuse(a netip.Addr) string {
 // IPv4 address in its last 32 bits.
 var nat64Prefix = netip.MustParsePrefix("64:ff9b::/96")
 
-// nat64IPv4 returns the IPv4 address a NAT64 address stands for.
-func nat64IPv4(a netip.Addr) (netip.Addr, bool) {
+// NAT64IPv4 returns the IPv4 address a NAT64 address (64:ff9b::/96)
+// stands for: where a NAT64 gateway carries a connection to it.
+func NAT64IPv4(a netip.Addr) (netip.Addr, bool) {
 	if !a.Is6() || !nat64Prefix.Contains(a.WithZone("")) {
 		return netip.Addr{}, false
 	}

@@ -30,6 +30,7 @@ func All() []*cli.Command {
 	cmds = append(cmds, userCommands()...)
 	return append(cmds,
 		certCommand(),
+		acmeCommand(),
 		rootCommand(),
 		intermediateCommand(),
 		rekeyCommand(),

@@ -74,6 +74,9 @@ type ACME struct {
 	MaxAccountIdentifiers int `toml:"max_account_identifiers"`
 	// MaxUnboundAccounts bounds the accounts without a binding.
 	MaxUnboundAccounts int `toml:"max_unbound_accounts"`
+	// MaxUnboundCertificates bounds the certificates accounts without a
+	// binding get, in all, for good.
+	MaxUnboundCertificates int `toml:"max_unbound_certificates"`
 }
 
 // Metrics is the [metrics] table.
@@ -299,7 +302,7 @@ func Default() Config {
 			MaxPending:     100,
 			DNSResolvers:   []string{},
 		},
-		ACME:   ACME{Enabled: true, RequireEAB: true, HTTP01Port: 80, TLSALPN01Port: 443, Days: 90, MaxAccountIdentifiers: 300, MaxUnboundAccounts: 100},
+		ACME:   ACME{Enabled: true, RequireEAB: true, HTTP01Port: 80, TLSALPN01Port: 443, Days: 90, MaxAccountIdentifiers: 300, MaxUnboundAccounts: 100, MaxUnboundCertificates: 10000},
 		Notify: Notify{URLs: []string{}, Format: "json", Interval: Duration{time.Hour}},
 		Policy: Policy{Default: UserPolicy{Allow: []string{}, Deny: []string{}, KeyTypes: []string{}, Challenge: "default"}},
 	}
@@ -510,6 +513,9 @@ func (c *Config) validateACME() error {
 	}
 	if a.MaxUnboundAccounts < 1 || a.MaxUnboundAccounts > 1000000 {
 		return fmt.Errorf("acme.max_unbound_accounts %d: want 1 to 1000000", a.MaxUnboundAccounts)
+	}
+	if a.MaxUnboundCertificates < 1 || a.MaxUnboundCertificates > 100000000 {
+		return fmt.Errorf("acme.max_unbound_certificates %d: want 1 to 100000000", a.MaxUnboundCertificates)
 	}
 	if a.Enabled && !a.RequireEAB && a.DefaultUser == "" {
 		return fmt.Errorf("acme.default_user is empty: with require_eab = false, name the user that accounts without a binding act for")

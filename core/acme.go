@@ -48,6 +48,9 @@ type ACMEConfig struct {
 	// MaxUnboundAccounts bounds the accounts without a binding; default
 	// 100.
 	MaxUnboundAccounts int
+	// MaxUnboundCertificates bounds the certificates accounts without a
+	// binding get, in all and for good; default 10,000.
+	MaxUnboundCertificates int
 }
 
 func (c *ACMEConfig) check() error {
@@ -62,6 +65,9 @@ func (c *ACMEConfig) check() error {
 	}
 	if c.MaxUnboundAccounts <= 0 {
 		c.MaxUnboundAccounts = 100
+	}
+	if c.MaxUnboundCertificates <= 0 {
+		c.MaxUnboundCertificates = 10000
 	}
 	switch {
 	case !c.Enabled:

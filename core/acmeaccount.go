@@ -62,8 +62,8 @@ func (s *Service) ACMEAccountFor(ctx context.Context, req NewACMEAccount) (_ sto
 		return storage.ACMEAccount{}, false, Errorf(BindingRequired,
 			"this server needs an External Account Binding: ask the CA operator for a key (certmaker user acme-eab NAME)")
 	}
-	if _, err := s.ActiveUser(ctx, owner); err != nil {
-		return storage.ACMEAccount{}, false, Errorf(Forbidden, "%w", err)
+	if _, err := s.actingUser(ctx, owner, eab == ""); err != nil {
+		return storage.ACMEAccount{}, false, err
 	}
 	if eab == "" {
 		// Counted and stored as one step (acmelimit.go).
@@ -116,10 +116,30 @@ func (s *Service) ACMEAccountActs(ctx context.Context, a *storage.ACMEAccount) e
 	if err := accountActs(a); err != nil {
 		return err
 	}
-	if _, err := s.ActiveUser(ctx, a.Owner); err != nil {
-		return Errorf(Forbidden, "%w", err)
+	_, err := s.accountUser(ctx, a)
+	return err
+}
+
+// accountUser is the user an account acts for, read now: Forbidden while
+// it does not exist or is disabled.
+func (s *Service) accountUser(ctx context.Context, a *storage.ACMEAccount) (storage.User, error) {
+	return s.actingUser(ctx, a.Owner, a.EABKeyID == "")
+}
+
+// actingUser reads the user an account acts for. An account without a
+// binding is told nothing of that user, the default user (its name, its
+// state): anyone can make one.
+func (s *Service) actingUser(ctx context.Context, name string, unbound bool) (storage.User, error) {
+	u, err := s.ActiveUser(ctx, name)
+	switch k := KindOf(err); {
+	case err == nil:
+		return u, nil
+	case unbound && (k == NotFound || k == Disabled):
+		return u, Errorf(Forbidden, "accounts without an External Account Binding may not act now: ask the CA's operator")
+	case k == NotFound || k == Disabled:
+		return u, Errorf(Forbidden, "%w", err)
 	}
-	return nil
+	return u, err
 }
 
 // accountActs is the account's own status rule.

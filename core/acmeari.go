@@ -50,6 +50,12 @@ func ParseCertID(s string) (CertID, error) {
 		return bad("the serial is longer than 20 octets")
 	case b[0]&0x80 != 0:
 		return bad("the serial is negative")
+	case len(b) > 1 && b[0] == 0 && b[1]&0x80 == 0:
+		// DER writes an INTEGER in its fewest octets: this certID names
+		// no certificate's serial as its AKI names it.
+		return bad("the serial has a leading zero byte DER does not write")
+	case len(b) == 1 && b[0] == 0:
+		return bad("the serial is zero")
 	}
 	return CertID{AKI: a, Serial: new(big.Int).SetBytes(b)}, nil
 }
@@ -183,26 +189,67 @@ func (s *Service) renewSoon(a Actor, fingerprint string, within time.Duration) (
 	return iss, w, nil
 }
 
-// replaceable checks a newOrder's "replaces" (RFC 9773 5): it must name a
-// certificate this account ordered.
-func (s *Service) replaceable(a *storage.ACMEAccount, id CertID) error {
+// replaceable checks a newOrder's "replaces" (RFC 9773 5) and returns
+// the order that got the certificate: it must name a certificate this
+// account ordered, for at least one of the new order's identifiers, that
+// no other order renews unless that one is invalid (AlreadyReplaced).
+func (s *Service) replaceable(a *storage.ACMEAccount, id CertID, ids []storage.ACMEIdentifier) (storage.ACMEOrder, error) {
 	o, err := s.store.ACMEOrderBySerial(id.Serial)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && o.Account != a.ID) {
-		return invalidf("replaces %s: this account ordered no such certificate", id)
+		return o, invalidf("replaces %s: this account ordered no such certificate", id)
 	}
 	if err != nil {
-		return err
+		return o, err
 	}
 	c, err := s.store.Certificate(id.Serial)
 	if err != nil {
-		return err
+		return o, err
 	}
 	cert, err := x509.ParseCertificate(c.DER)
 	if err != nil {
-		return fmt.Errorf("stored certificate %s: %w", c.Serial, err)
+		return o, fmt.Errorf("stored certificate %s: %w", c.Serial, err)
 	}
 	if !bytes.Equal(cert.AuthorityKeyId, id.AKI) {
-		return invalidf("replaces %s: this account ordered no such certificate", id)
+		return o, invalidf("replaces %s: this account ordered no such certificate", id)
 	}
-	return nil
+	if !slices.ContainsFunc(ids, func(n storage.ACMEIdentifier) bool { return slices.Contains(o.Identifiers, n) }) {
+		return o, invalidf("replaces %s: the order names none of that certificate's identifiers", id)
+	}
+	return o, s.notReplaced(id.String(), o.ReplacedBy)
+}
+
+// notReplaced is AlreadyReplaced while the order by, which renews the
+// certificate named cert, is not invalid (nor gone).
+func (s *Service) notReplaced(cert, by string) error {
+	if by == "" {
+		return nil
+	}
+	other, err := s.store.ACMEOrder(by)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case s.orderView(other).Status == acmeInvalid:
+		return nil
+	}
+	return Errorf(AlreadyReplaced, "replaces %s: order %s renews it already", cert, by)
+}
+
+// markReplaced records on the order that got the replaced certificate
+// that order by renews it, in one transaction with the check that no
+// other order has since (the one read by replaceable stays the only one
+// that passed it).
+func (s *Service) markReplaced(ctx context.Context, replaced *storage.ACMEOrder, by string) error {
+	_, err := s.store.UpdateACMEOrder(replaced.ID, func(o *storage.ACMEOrder) error {
+		if o.ReplacedBy != replaced.ReplacedBy {
+			return Errorf(AlreadyReplaced, "order %s renews the certificate of order %s already", o.ReplacedBy, o.ID)
+		}
+		o.ReplacedBy = by
+		return nil
+	})
+	if KindOf(err) == AlreadyReplaced {
+		return err
+	}
+	return s.noteWrite(ctx, err)
 }

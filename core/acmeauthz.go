@@ -20,17 +20,33 @@ const (
 	tlsALPN01 = "tls-alpn-01" // RFC 8737
 )
 
-// challengeTypes are the types that can prove id: a wildcard only dns-01
-// (its base name's TXT record, RFC 8555 7.1.3), an IP address not dns-01
-// (RFC 8738 7), a DNS name any of the three.
-func challengeTypes(id storage.ACMEIdentifier) []string {
+// challengeTypes are the types offered to prove id: a wildcard only
+// dns-01 (its base name's TXT record, RFC 8555 7.1.3), an IP address not
+// dns-01 (RFC 8738 7), a DNS name any of the three; and http-01 and
+// tls-alpn-01 only while the checker may connect to their port
+// (challenge.allowed_ports), for a client that picks one the checker
+// refuses fails the whole authorization (Caddy tries tls-alpn-01 by
+// itself).
+func (s *Service) challengeTypes(id storage.ACMEIdentifier) []string {
+	var all []string
 	switch {
 	case id.Type == "ip":
-		return []string{http01, tlsALPN01}
+		all = []string{http01, tlsALPN01}
 	case ca.IsWildcard(id.Value):
-		return []string{dns01}
+		all = []string{dns01}
+	default:
+		all = []string{http01, dns01, tlsALPN01}
 	}
-	return []string{http01, dns01, tlsALPN01}
+	var out []string
+	for _, typ := range all {
+		switch {
+		case typ == http01 && s.CheckPort(s.acme.HTTP01Port) != nil:
+		case typ == tlsALPN01 && s.CheckPort(s.acme.TLSALPN01Port) != nil:
+		default:
+			out = append(out, typ)
+		}
+	}
+	return out
 }
 
 // acmeTarget is what the checker must see to accept challenge ch of az

@@ -58,6 +58,13 @@ func (s *Service) FinalizeACMEOrder(ctx context.Context, a *storage.ACMEAccount,
 	if err := s.authorized(ctx, &o); err != nil {
 		return o, err
 	}
+	// Checked again here, with a place held while signing: orders made
+	// before the cap was reached must not pass it. The order stays ready.
+	release, err := s.underCertificateCap(ctx, a, true)
+	if err != nil {
+		return o, err
+	}
+	defer release()
 	// The request has its answer's deadline; the commit must not be cut
 	// off halfway by a client that hangs up.
 	ctx = context.WithoutCancel(ctx)
@@ -199,12 +206,12 @@ func (s *Service) finalizeRequest(ctx context.Context, a *storage.ACMEAccount, o
 	// The user's policy as it is now, which may have changed since the
 	// order was made; and the CSR's key type. Its maximum validity
 	// shortens [acme] days.
-	u, err := s.ActiveUser(ctx, a.Owner)
+	u, err := s.accountUser(ctx, a)
 	if err != nil {
-		return nil, nil, Errorf(Forbidden, "%w", err)
+		return nil, nil, err
 	}
 	if err := s.checkPolicy(&u, req, "", csr.PublicKey); err != nil {
-		return bad("%w", err)
+		return bad("%w", forAccount(a, err))
 	}
 	return csr, req, nil
 }

@@ -18,20 +18,35 @@ import (
 //     has all of) makes at most signupsPerClient accounts without a
 //     binding per signupWindow, counted in a table of at most
 //     maxSignupClients addresses (the table itself is kept for strangers);
-//   - accounts without a binding are at most MaxUnboundAccounts in all:
-//     accounts are never deleted (a client keeps its account for years),
-//     so a rate alone would still fill the disk, slowly;
+//   - accounts without a binding are at most MaxUnboundAccounts at a
+//     time: the sweep deletes one once nothing of it has lasted for
+//     unboundIdle (SweepACME), so strangers cannot hold the cap for good;
 //   - one account's orders that have not expired name at most
 //     MaxAccountIdentifiers identifiers together, in any status: pending
 //     and ready orders and their authorizations until the sweep takes
-//     them, valid ones as certificates, which stay.
+//     them, valid ones as certificates;
+//   - accounts without a binding get at most MaxUnboundCertificates
+//     certificates in all, for good: a certificate is the CA's record and
+//     stays, so a rate alone would still fill the disk. Past it they are
+//     refused until the operator raises it; strangers can use up this
+//     path, never the disk. Their orders go once their certificates have
+//     expired.
 //
-// Bound accounts need a key from the operator and keep only the last
-// limit, which the operator sets.
+// Bound accounts need a key from the operator and keep only the
+// per-account limit, which the operator sets.
 const (
 	signupsPerClient = 10
 	signupWindow     = time.Hour
 	maxSignupClients = 10000
+	// unboundIdle is how long an account without a binding is kept once
+	// nothing of it (its creation, an order, a certificate) lasts.
+	unboundIdle = 7 * 24 * time.Hour
+	// accountCapRetry is the Retry-After at max_unbound_accounts: the
+	// sweep, hourly, may free a place.
+	accountCapRetry = time.Hour
+	// certificateCapRetry is the Retry-After at max_unbound_certificates:
+	// only the operator frees it.
+	certificateCapRetry = 24 * time.Hour
 )
 
 // acmeLimits holds the state of those limits in this process.
@@ -41,8 +56,13 @@ type acmeLimits struct {
 	// one together, ordering an account's count and new order.
 	creating sync.Mutex
 	ordering keyedMutex
-	// capWarned: the unbound account cap was logged as reached.
-	capWarned atomic.Bool
+	// capWarned, certCapWarned: the unbound account cap, the unbound
+	// certificate cap was logged as reached since it was last not.
+	capWarned, certCapWarned atomic.Bool
+	// signing counts the certificates of accounts without a binding
+	// being signed now, so that finalizes at once stay within the cap.
+	signingMu sync.Mutex
+	signing   int
 }
 
 // signups counts the accounts without a binding each client made in its
@@ -127,8 +147,9 @@ func (s *Service) admitUnbound(ctx context.Context, client netip.Addr) error {
 			s.log.WarnContext(ctx, "ACME accounts without a binding reached [acme] max_unbound_accounts: new ones are refused (raise it, or hand out EAB keys with `certmaker user acme-eab`)",
 				"accounts", n, "max_unbound_accounts", max)
 		}
-		return Errorf(TooMany, "this CA takes no more accounts without an External Account Binding (%d, [acme] max_unbound_accounts): ask its operator for a key", max)
+		return retryAfter(accountCapRetry, Errorf(TooMany, "this CA takes no more accounts without an External Account Binding (%d, [acme] max_unbound_accounts): ask its operator for a key, or try again later", max))
 	}
+	s.limits.capWarned.Store(false)
 	if wait, ok := s.limits.signups.take(client, s.ca.Now()); !ok {
 		return retryAfter(wait, Errorf(TooMany, "%d new accounts without a binding from this address in the last hour, as many as one may make: try again later", signupsPerClient))
 	}
@@ -136,18 +157,57 @@ func (s *Service) admitUnbound(ctx context.Context, client netip.Addr) error {
 }
 
 // underOrderCap refuses an order that would make the account's live
-// orders name more than MaxAccountIdentifiers identifiers; the caller
+// orders name more than MaxAccountIdentifiers identifiers, saying when
+// the first of them expires (RFC 8555 6.6: Retry-After); the caller
 // holds the account's ordering lock until the order is stored.
 func (s *Service) underOrderCap(a *storage.ACMEAccount, adding int, now time.Time) error {
-	n, err := s.store.CountACMEIdentifiers(a.ID, now)
+	n, first, err := s.store.CountACMEIdentifiers(a.ID, now)
 	if err != nil {
 		return err
 	}
-	if max := s.acme.MaxAccountIdentifiers; n+adding > max {
-		return Errorf(TooMany, "the account's orders of the last %s name %d identifiers; %d more would pass [acme] max_account_identifiers (%d): wait until some expire",
-			s.challengeExpiry, n, adding, max)
+	if limit := s.acme.MaxAccountIdentifiers; n+adding > limit {
+		err := Errorf(TooMany, "the account's orders of the last %s name %d identifiers; %d more would pass [acme] max_account_identifiers (%d): wait until some expire",
+			s.challengeExpiry, n, adding, limit)
+		return retryAfter(max(first.Sub(now), time.Second), err)
 	}
 	return nil
+}
+
+// underCertificateCap refuses accounts without a binding any further
+// certificate once they have MaxUnboundCertificates, counting those being
+// signed now; with reserve, it holds a place until release is called.
+// Warned once in the log each time the cap is reached.
+func (s *Service) underCertificateCap(ctx context.Context, a *storage.ACMEAccount, reserve bool) (release func(), err error) {
+	if a.EABKeyID != "" {
+		return func() {}, nil
+	}
+	n, err := s.store.CountUnboundACMECertificates()
+	if err != nil {
+		return nil, err
+	}
+	l := s.limits
+	l.signingMu.Lock()
+	defer l.signingMu.Unlock()
+	if max := s.acme.MaxUnboundCertificates; n+l.signing >= max {
+		if !l.certCapWarned.Swap(true) {
+			s.log.WarnContext(ctx, "ACME certificates of accounts without a binding reached [acme] max_unbound_certificates: their orders are refused (raise it, or hand out EAB keys with `certmaker user acme-eab`)",
+				"certificates", n, "max_unbound_certificates", max)
+		}
+		return nil, retryAfter(certificateCapRetry, Errorf(TooMany, "accounts without an External Account Binding have had all the certificates this CA gives them ([acme] max_unbound_certificates): ask its operator for a key"))
+	}
+	l.certCapWarned.Store(false)
+	if !reserve {
+		return func() {}, nil
+	}
+	l.signing++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			l.signingMu.Lock()
+			l.signing--
+			l.signingMu.Unlock()
+		})
+	}, nil
 }
 
 // retried is an error that says when to try again.

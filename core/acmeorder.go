@@ -28,10 +28,13 @@ type ACMEOrderRequest struct {
 // the challenges that can prove it (challengeTypes), valid from the start
 // for the names certmaker never checks (challenge.Exempt). The order and
 // its new authorizations are one commit. Errors: Invalid (also a
-// "replaces" that names no certificate of the account), RejectedIdentifier
-// (a name no challenge can prove, or one outside the root's name
-// constraints), PolicyDenied (one the policy of the account's user
-// refuses), UnsupportedIdentifier, Full.
+// "replaces" that names no certificate of the account, or none of its
+// identifiers), RejectedIdentifier (a name no challenge offered can prove,
+// one outside the root's name constraints, or for an account without a
+// binding one that needs no proof), PolicyDenied (one the policy of the
+// account's user refuses), UnsupportedIdentifier, TooMany (the account's
+// live orders, or the certificates of accounts without a binding, at
+// their cap), AlreadyReplaced, Full.
 func (s *Service) NewACMEOrder(ctx context.Context, a *storage.ACMEAccount, req ACMEOrderRequest) (storage.ACMEOrder, error) {
 	ids, err := s.acmeIdentifiers(req)
 	if err != nil {
@@ -43,14 +46,20 @@ func (s *Service) NewACMEOrder(ctx context.Context, a *storage.ACMEAccount, req 
 		s.audit(ctx, ACMEActor(a), "acme.order.create", "", err, slog.Int("identifiers", len(ids)))
 		return storage.ACMEOrder{}, err
 	}
+	// Not audited when refused: strangers' refusals would grow the log as
+	// fast as they are sent; the cap's warning says it once.
+	if _, err := s.underCertificateCap(ctx, a, false); err != nil {
+		return storage.ACMEOrder{}, err
+	}
 	now := s.ca.Now().UTC()
 	orderID, err := newID()
 	if err != nil {
 		return storage.ACMEOrder{}, err
 	}
 	o := storage.ACMEOrder{ID: orderID, Account: a.ID, Status: acmePending, Expires: now.Add(s.challengeExpiry), Created: now}
+	var replaced storage.ACMEOrder
 	if req.Replaces != nil {
-		if err := s.replaceable(a, *req.Replaces); err != nil {
+		if replaced, err = s.replaceable(a, *req.Replaces, ids); err != nil {
 			return storage.ACMEOrder{}, err
 		}
 		o.Replaces = req.Replaces.String()
@@ -80,6 +89,11 @@ func (s *Service) NewACMEOrder(ctx context.Context, a *storage.ACMEAccount, req 
 	}
 	if ready {
 		o.Status = acmeReady
+	}
+	if o.Replaces != "" {
+		if err := s.markReplaced(ctx, &replaced, o.ID); err != nil {
+			return storage.ACMEOrder{}, err
+		}
 	}
 	err = s.noteWrite(ctx, s.store.CreateACMEOrder(o, created))
 	s.audit(ctx, ACMEActor(a), "acme.order.create", o.ID, err,
@@ -125,17 +139,41 @@ func (s *Service) acmeIdentifiers(req ACMEOrderRequest) ([]storage.ACMEIdentifie
 	if err := s.ca.Permits(creq); err != nil {
 		return nil, Errorf(RejectedIdentifier, "%w", err)
 	}
+	for _, id := range ids {
+		if !challenge.Exempt(id.Value) && len(s.challengeTypes(id)) == 0 {
+			return nil, Errorf(RejectedIdentifier, "no challenge this CA can carry out proves %s: neither [acme] http01_port (%d) nor tls_alpn01_port (%d) is one of challenge.allowed_ports",
+				id.Value, s.acme.HTTP01Port, s.acme.TLSALPN01Port)
+		}
+	}
 	return ids, nil
 }
 
 // orderPolicy holds an order's identifiers to the policy of the user the
-// account acts for.
+// account acts for; and an account without a binding (which anyone may
+// make when require_eab is off) orders none of the names certmaker
+// never validates (challenge.Exempt) unless that policy allows it by an
+// allow rule: it would get certificates for nothing, and as many as it
+// likes.
 func (s *Service) orderPolicy(ctx context.Context, a *storage.ACMEAccount, ids []storage.ACMEIdentifier) error {
-	u, err := s.ActiveUser(ctx, a.Owner)
+	u, err := s.accountUser(ctx, a)
 	if err != nil {
-		return Errorf(Forbidden, "%w", err)
+		return err
 	}
-	return s.checkPolicy(&u, identifiersRequest(ids), "", nil)
+	if err := s.checkPolicy(&u, identifiersRequest(ids), "", nil); err != nil {
+		return forAccount(a, err)
+	}
+	if a.EABKeyID != "" {
+		return nil
+	}
+	for _, id := range ids {
+		if !challenge.Exempt(id.Value) {
+			continue
+		}
+		if ok, err := policyAllowsByRule(&u, id); err != nil || !ok {
+			return Errorf(RejectedIdentifier, "%s needs no proof here, so an account without an External Account Binding may not order it", id.Value)
+		}
+	}
+	return nil
 }
 
 // acmeIdentifier checks one identifier and returns its canonical form.
@@ -210,7 +248,7 @@ func (s *Service) newAuthz(a *storage.ACMEAccount, orderID string, id storage.AC
 		az.Challenges = []storage.ACMEChallenge{{ID: chID, Type: http01, Token: token, Status: acmeValid, Validated: s.ca.Now().UTC()}}
 		return az, nil
 	}
-	for _, typ := range challengeTypes(id) {
+	for _, typ := range s.challengeTypes(id) {
 		chID, err := newID()
 		if err != nil {
 			return storage.ACMEAuthz{}, err

@@ -31,7 +31,11 @@ func TestParseCertID_RFC9773(t *testing.T) {
 	if got := id.String(); got != example {
 		t.Errorf("written back as %q", got)
 	}
-	for _, bad := range []string{"", "nodot", ".AIdlQyE", "aYhba4dGQEHhs3uEe6CuLN4ByNQ.", "aYhba4dGQEHhs3uEe6CuLN4ByNQ.gA", "a+b.AQ"} {
+	// Besides the malformed: a serial as DER never writes it, with a
+	// zero byte more than its sign needs (AACHZUMh is the example's
+	// serial so, AAEC is 0x0102 so), and zero, no certificate's serial.
+	for _, bad := range []string{"", "nodot", ".AIdlQyE", "aYhba4dGQEHhs3uEe6CuLN4ByNQ.", "aYhba4dGQEHhs3uEe6CuLN4ByNQ.gA", "a+b.AQ",
+		"aYhba4dGQEHhs3uEe6CuLN4ByNQ.AACHZUMh", "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AAEC", "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AA"} {
 		if _, err := core.ParseCertID(bad); core.KindOf(err) != core.Invalid {
 			t.Errorf("%q: %v, want Invalid", bad, err)
 		}

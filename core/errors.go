@@ -65,6 +65,10 @@ const (
 	// asks for (a name, a key type); the message says which and what the
 	// policy allows (*PolicyError).
 	PolicyDenied Kind = "policy_denied"
+
+	// AlreadyReplaced: an ACME order names as the certificate it renews
+	// one that another live order renews already (RFC 9773 5).
+	AlreadyReplaced Kind = "already_replaced"
 )
 
 // Kinds lists every kind: each door's table has an entry for each, which
@@ -74,7 +78,7 @@ func Kinds() []Kind {
 		Internal, Invalid, Unauthenticated, Disabled, Forbidden, NotFound, Exists, Revoked, Expired,
 		Full, Unavailable, Canceled, BadReason, ChallengeFailed, ChallengeDNS, ChallengeConnection, ChallengeIncorrect,
 		BadCSR, NotReady, RejectedIdentifier, UnsupportedIdentifier, AccountInactive, NoAccount,
-		BindingRequired, BadContact, UnsupportedContact, TooMany, PolicyDenied,
+		BindingRequired, BadContact, UnsupportedContact, TooMany, PolicyDenied, AlreadyReplaced,
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"certmaker/ca"
+	"certmaker/challenge"
 	"certmaker/storage"
 )
 
@@ -25,8 +26,10 @@ import (
 //	192.168.0.0/16   every address in the range; 192.168.1.20 is one
 //	@home.lan        every email address at home.lan
 //	@.home.lan       every email address at a domain below home.lan
-//	ops@home.lan     that address alone
+//	ops@home.lan     that address alone, its local part in any case
 //
+// A NAT64 address (64:ff9b::10.0.0.5) is denied by the rules that deny
+// the IPv4 address it reaches, and allowed only by a rule for itself.
 // A wildcard request (*.lab.home.lan) stands for every name one label
 // below lab.home.lan: it is allowed by a rule that allows all of them
 // (*.lab.home.lan, .lab.home.lan, .home.lan; not *.home.lan, which allows
@@ -202,11 +205,15 @@ func (r rule) matchesName(n string) bool {
 	return false
 }
 
+// matchesEmail is an email rule applied to a normalized address (its
+// domain in lower case). A local part is compared in any case: mail
+// servers deliver Ops@ and ops@ to one mailbox, so a deny of one must
+// refuse the other.
 func (r rule) matchesEmail(addr string) bool {
 	domain := addr[strings.LastIndexByte(addr, '@')+1:]
 	switch r.kind {
 	case ruleEmail:
-		return addr == r.name
+		return strings.EqualFold(addr, r.name)
 	case ruleEmailDomain:
 		return domain == r.name
 	case ruleEmailBelow:
@@ -307,13 +314,23 @@ type refusal struct {
 }
 
 // refuses lists every name of req that p refuses, in the request's order.
+// A NAT64 address (64:ff9b::/96) also meets the deny rules as the IPv4
+// address it reaches (challenge.NAT64IPv4), as the challenge checker
+// judges where it may connect; only a rule for the IPv6 address itself,
+// the certificate's, allows it.
 func (p *policy) refuses(req *ca.Request) []refusal {
 	var out []refusal
 	check := func(id identifier) {
+		denied := []identifier{id}
+		if v4, ok := challenge.NAT64IPv4(id.ip); ok {
+			denied = append(denied, identifier{text: v4.String(), ip: v4})
+		}
 		for _, r := range p.deny {
-			if r.touches(id) {
-				out = append(out, refusal{name: id.text, denyBy: r.text})
-				return
+			for _, d := range denied {
+				if r.touches(d) {
+					out = append(out, refusal{name: id.text, denyBy: r.text})
+					return
+				}
 			}
 		}
 		if len(p.allow) == 0 {
@@ -358,6 +375,10 @@ type PolicyError struct {
 	// Other says what else the policy refuses, in words.
 	Other  string
 	Policy storage.Policy
+	// Hidden: the refusal goes to someone who may not learn whose policy
+	// it is or what it allows (an ACME account without a binding, which
+	// anyone may make): its message names only what is refused.
+	Hidden bool
 }
 
 // ErrorKind implements kinded.
@@ -365,14 +386,18 @@ func (e *PolicyError) ErrorKind() Kind { return PolicyDenied }
 
 func (e *PolicyError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "the policy of user %s refuses ", e.User)
+	if e.Hidden {
+		b.WriteString("this CA's policy refuses ")
+	} else {
+		fmt.Fprintf(&b, "the policy of user %s refuses ", e.User)
+	}
 	var parts []string
 	for i, n := range e.Refused {
 		if i == maxListed {
 			parts = append(parts, fmt.Sprintf("and %d more", len(e.Refused)-i))
 			break
 		}
-		if e.Denied[i] != "" {
+		if e.Denied[i] != "" && !e.Hidden {
 			parts = append(parts, n+" (denied by "+e.Denied[i]+")")
 		} else {
 			parts = append(parts, n)
@@ -381,12 +406,17 @@ func (e *PolicyError) Error() string {
 	if e.KeyType != "" {
 		parts = append(parts, "key type "+e.KeyType)
 	}
-	if e.Other != "" {
+	switch {
+	case e.Other != "" && e.Hidden:
+		parts = append(parts, "any validity")
+	case e.Other != "":
 		parts = append(parts, e.Other)
 	}
 	b.WriteString(strings.Join(parts, ", "))
-	b.WriteString(": ")
-	b.WriteString(PolicyAllows(e.Policy))
+	if !e.Hidden {
+		b.WriteString(": ")
+		b.WriteString(PolicyAllows(e.Policy))
+	}
 	return b.String()
 }
 

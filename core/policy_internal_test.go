@@ -78,6 +78,33 @@ func TestPolicy_Rules(t *testing.T) {
 			ok:      []string{"ops@home.lan", "a@x.corp.lan", "boss@other.lan"},
 			refused: []string{"ops@x.home.lan", "a@corp.lan", "clerk@other.lan", "home.lan"},
 		},
+		{
+			// A mailbox's local part is matched in any case: mail servers
+			// deliver Ops@ and ops@ to one mailbox.
+			name:    "an address in any case",
+			allow:   []string{"@home.lan", "Boss@other.lan"},
+			deny:    []string{"ops@home.lan"},
+			ok:      []string{"dev@home.lan", "boss@other.lan", "BOSS@Other.Lan"},
+			refused: []string{"ops@home.lan", "Ops@home.lan", "OPS@HOME.LAN", "clerk@other.lan"},
+		},
+		{
+			// A NAT64 address (64:ff9b::/96) reaches the IPv4 address in
+			// its last 32 bits: a deny of that refuses it, as the
+			// challenge checker refuses to connect to it.
+			name:    "NAT64 addresses meet the IPv4 deny rules",
+			deny:    []string{"10.0.0.0/8", "192.168.1.7"},
+			ok:      []string{"64:ff9b::192.168.1.1", "2001:db8::10.0.0.5", "192.168.1.8"},
+			refused: []string{"64:ff9b::10.0.0.5", "64:ff9b::a00:5", "64:ff9b::192.168.1.7", "10.1.1.1"},
+		},
+		{
+			// The certificate names the IPv6 address: only a rule for it
+			// allows it, never a rule for the IPv4 address inside.
+			name:    "NAT64 addresses are allowed as IPv6 addresses",
+			allow:   []string{"10.0.0.0/8", "64:ff9b::c0a8:0/112"},
+			deny:    []string{"192.168.0.66"},
+			ok:      []string{"10.0.0.5", "64:ff9b::192.168.0.1"},
+			refused: []string{"64:ff9b::10.0.0.5", "64:ff9b::192.168.0.66", "64:ff9b::172.16.0.1"},
+		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := compilePolicy(storage.Policy{Allow: c.allow, Deny: c.deny})

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"crypto"
+	"errors"
 	"fmt"
 	"math"
 
@@ -91,4 +92,29 @@ func (s *Service) checkPolicy(u *storage.User, req *ca.Request, kt ca.KeyType, p
 		req.Days = max
 	}
 	return nil
+}
+
+// forAccount is a policy refusal as an ACME account may read it: an
+// account without a binding acts for the default user, and anyone may
+// make one, so it learns what is refused, never whose policy refuses it
+// or what that policy allows.
+func forAccount(a *storage.ACMEAccount, err error) error {
+	var pe *PolicyError
+	if a.EABKeyID != "" || !errors.As(err, &pe) {
+		return err
+	}
+	hidden := *pe
+	hidden.Hidden = true
+	return &hidden
+}
+
+// policyAllowsByRule reports whether u's policy allows the identifier id
+// by one of its allow rules, and no deny rule refuses it: a policy
+// without allow rules allows it only as everything the CA allows.
+func policyAllowsByRule(u *storage.User, id storage.ACMEIdentifier) (bool, error) {
+	p, err := compilePolicy(u.Policy)
+	if err != nil || len(p.allow) == 0 {
+		return false, err
+	}
+	return len(p.refuses(identifiersRequest([]storage.ACMEIdentifier{id}))) == 0, nil
 }

@@ -98,9 +98,13 @@ const acmeSweepBatch = 500
 // SweepACME deletes the ACME orders (but valid ones) and authorizations
 // that expired before the retention, in batches: what clients began and
 // never finished does not pile up. A valid order stays with its
-// certificate.
+// certificate, for good if its account has a binding; an account without
+// one leaves only its certificates behind: its valid orders go once their
+// certificates have expired, and the account once nothing of it has
+// lasted for unboundIdle (acmelimit.go).
 func (s *Service) SweepACME(ctx context.Context) (int, error) {
-	q := storage.ACMESweep{Before: s.ca.Now().Add(-ChallengeRetention), Max: acmeSweepBatch}
+	now := s.ca.Now()
+	q := storage.ACMESweep{Before: now.Add(-ChallengeRetention), Idle: now.Add(-unboundIdle), Max: acmeSweepBatch}
 	total := 0
 	for {
 		n, next, err := s.store.DeleteExpiredACME(q)

@@ -136,7 +136,12 @@ func (s *Service) AddUser(ctx context.Context, a Actor, name string, admin bool)
 // returns its token.
 func (s *Service) AddUserWithPolicy(ctx context.Context, a Actor, name string, admin bool, c PolicyChange) (string, error) {
 	token, p, err := s.addUser(ctx, a, name, admin, c)
-	s.audit(ctx, a, "user.add", name, err, attrBool("admin", admin), slog.String("policy", PolicySummary(p)))
+	attrs := []slog.Attr{attrBool("admin", admin), slog.String("policy", PolicySummary(p))}
+	if s.policyInfo(&storage.User{Policy: p}).SkipsRequiredChallenge {
+		// A lower bar from the start, said as a policy change says it.
+		attrs = append(attrs, slog.Bool("skips_required_challenge", true))
+	}
+	s.audit(ctx, a, "user.add", name, err, attrs...)
 	return token, err
 }
 

@@ -49,6 +49,10 @@ type ACMEOrder struct {
 	// newOrder's "replaces" did: RFC 9773's certID, its authority key
 	// identifier and serial in base64url; "" if none.
 	Replaces string `json:"replaces,omitempty"`
+	// ReplacedBy is, on the order that got a certificate, the latest
+	// order made to renew it ("replaces"); it may have failed or gone
+	// since. "" if none.
+	ReplacedBy string `json:"replaced_by,omitempty"`
 }
 
 // ACMEAuthz is an authorization of one identifier for one order, with its

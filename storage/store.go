@@ -125,8 +125,17 @@ type ACME interface {
 	ACMEEABKey(id string) (ACMEEAB, error)
 	CreateACMEAccount(a ACMEAccount) (ACMEAccount, error)
 	// CountUnboundACMEAccounts counts the accounts made without an
-	// External Account Binding (EABKeyID ""), in any status.
+	// External Account Binding (EABKeyID ""), in any status, that the
+	// sweep has not deleted (ACMESweep.Idle).
 	CountUnboundACMEAccounts() (int, error)
+	// CountUnboundACMECertificates counts the certificates
+	// PutACMECertificate stored for orders of accounts without a binding
+	// (or of no account), ever: neither the sweep nor deleting an account
+	// lowers it.
+	CountUnboundACMECertificates() (int, error)
+	// ACMEAccounts lists the accounts that act for owner, or every
+	// account for "", by id.
+	ACMEAccounts(owner string) ([]ACMEAccount, error)
 	ACMEAccount(id string) (ACMEAccount, error)
 	ACMEAccountByKey(thumbprint string) (ACMEAccount, error)
 	UpdateACMEAccount(id string, fn func(*ACMEAccount) error) (ACMEAccount, error)
@@ -137,8 +146,9 @@ type ACME interface {
 	// the start); next is where the next page starts, "" at the end.
 	ACMEOrders(account, after string, limit int) (ids []string, next string, err error)
 	// CountACMEIdentifiers adds up the identifiers of the account's
-	// orders, in any status, that expire after t.
-	CountACMEIdentifiers(account string, t time.Time) (int, error)
+	// orders, in any status, that expire after t; first is when the
+	// earliest of those orders expires (zero if there is none).
+	CountACMEIdentifiers(account string, t time.Time) (n int, first time.Time, err error)
 	UpdateACMEOrder(id string, fn func(*ACMEOrder) error) (ACMEOrder, error)
 	ACMEOrderBySerial(serial *big.Int) (ACMEOrder, error)
 	ACMEAuthz(id string) (ACMEAuthz, error)
@@ -151,7 +161,11 @@ type ACME interface {
 	// authorizations as they stand after fn.
 	UpdateACMEAuthz(id string, fn func(*ACMEAuthz) error, order func(*ACMEOrder, []ACMEAuthz) error) (ACMEAuthz, ACMEOrder, error)
 	// PutACMECertificate stores an order's certificate and the order as fn
-	// leaves it (valid, naming c) in one commit, or nothing if fn refuses.
+	// leaves it (valid, naming c) in one commit, or nothing if fn refuses;
+	// it is how an order comes to its certificate. For an order of an
+	// account without a binding it counts the certificate
+	// (CountUnboundACMECertificates), and the sweep takes the order once
+	// c.NotAfter has passed.
 	PutACMECertificate(orderID string, c *Certificate, fn func(*ACMEOrder) error) (ACMEOrder, error)
 	// DeleteExpiredACME deletes, in one transaction, what ACMESweep
 	// selects among at most q.Max records from q.After on, with the
@@ -160,14 +174,29 @@ type ACME interface {
 	DeleteExpiredACME(q ACMESweep) (deleted int, next string, err error)
 }
 
-// ACMESweep is one batch of the sweep of expired ACME state: the orders
-// that are not valid and the authorizations whose expiry lies before
-// Before. An order goes with its own authorizations (those it made), and
-// only once they are all due, so that an authorization never outlives
-// the order it was made for; a valid order stays for good, as its
-// certificate does (download, revocation by its account).
+// ACMESweep is one batch of the sweep of expired ACME state:
+//   - the orders that are not valid and the authorizations whose expiry
+//     lies before Before. An order goes with its own authorizations
+//     (those it made), and only once they are all due, so that an
+//     authorization never outlives the order it was made for;
+//   - a valid order of an account with a binding stays for good, as its
+//     certificate does (download, revocation by its account); a valid
+//     order of an account without one goes once its certificate's
+//     NotAfter lies before Before, with what ACMEOrderBySerial reads for
+//     it; the certificate stays, the CA's record;
+//   - with Idle set, an account without a binding goes (with what
+//     ACMEAccountByKey reads for its key) once it has no order left and
+//     its creation, every order's expiry and every certificate's NotAfter
+//     lie before Idle: strangers' accounts do not fill
+//     max_unbound_accounts for good.
+//
+// The work of a sweep is what it deletes, not what is kept: a backend
+// finds what is due by an index of expiry, never by reading every order.
 type ACMESweep struct {
 	Before time.Time
+	// Idle: the accounts without a binding that nothing has kept since
+	// go; zero keeps every account.
+	Idle time.Time
 	// After is the Next of the batch before, "" to start; its form is
 	// the backend's.
 	After string

@@ -34,10 +34,20 @@ import (
 //     made lazily as acme_account_authzs is (orders from before it expire
 //     uncounted within a day)
 //   - acme_certs:        serial → order id, for the certificates ACME issued
+//   - acme_expiry:       what the sweep deletes, by when it is due (kind +
+//     Unix nanoseconds, big-endian + id → nothing): 'o' every order by
+//     its expiry, 'a' every authorization by its expiry, 'c' a valid order
+//     of an account without a binding by its certificate's not-after
+//     (acmesweep.go)
+//   - acme_unbound_accounts: account id → Unix nanoseconds: the accounts
+//     without a binding, each with the latest of its creation, its
+//     orders' expiry and its certificates' not-after, which the sweep
+//     deletes once that is long past
 //   - acme_nonces:       empty: used nonces were kept here before nonces
 //     became stateless (acme/nonce.go); an older binary still expects it
 //   - acme_eab:          EAB key id → ACMEEAB (per-user HMAC keys)
-//   - acme_meta:         the nonce MAC key
+//   - acme_meta:         the nonce MAC key; how many certificates orders of
+//     accounts without a binding got
 var (
 	bucketACMEAccounts      = []byte("acme_accounts")
 	bucketACMEAccountKeys   = []byte("acme_account_keys")
@@ -50,11 +60,14 @@ var (
 	bucketACMENonces        = []byte("acme_nonces")
 	bucketACMEEAB           = []byte("acme_eab")
 	bucketACMEMeta          = []byte("acme_meta")
+	bucketACMEExpiry        = []byte("acme_expiry")
+	bucketACMEUnbound       = []byte("acme_unbound_accounts")
 
 	acmeBuckets = [][]byte{bucketACMEAccounts, bucketACMEAccountKeys, bucketACMEOrders, bucketACMEAccountOrders,
-		bucketACMEAuthzs, bucketACMECerts, bucketACMENonces, bucketACMEEAB, bucketACMEMeta}
+		bucketACMEAuthzs, bucketACMECerts, bucketACMENonces, bucketACMEEAB, bucketACMEMeta, bucketACMEExpiry, bucketACMEUnbound}
 
-	keyACMENonceKey = []byte("nonce_key")
+	keyACMENonceKey    = []byte("nonce_key")
+	keyUnboundACMECert = []byte("unbound_certificates")
 )
 
 // ACMENonceKey returns the key that authenticates ACME nonces, made on
@@ -274,6 +287,11 @@ func (db *DB) CreateACMEAccount(a ACMEAccount) (ACMEAccount, error) {
 		if err := keys.Put([]byte(a.Thumbprint), []byte(a.ID)); err != nil {
 			return err
 		}
+		if a.EABKeyID == "" {
+			if err := tx.Bucket(bucketACMEUnbound).Put([]byte(a.ID), nanosBytes(a.Created)); err != nil {
+				return err
+			}
+		}
 		return putRecord(tx, bucketACMEAccounts, a.ID, a)
 	})
 	if errors.Is(err, ErrExists) && existing.ID != "" {
@@ -282,26 +300,71 @@ func (db *DB) CreateACMEAccount(a ACMEAccount) (ACMEAccount, error) {
 	return a, err
 }
 
-// CountUnboundACMEAccounts counts the accounts without a binding; it reads
-// every account (a few per client, and those without a binding are
-// capped by the core).
+// CountUnboundACMEAccounts counts the accounts without a binding from
+// their index: it reads those alone (capped by the core).
 func (db *DB) CountUnboundACMEAccounts() (int, error) {
 	n := 0
 	err := db.view(func(tx *bolt.Tx) error {
 		n = 0
+		c := tx.Bucket(bucketACMEUnbound).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// CountUnboundACMECertificates reads the counter PutACMECertificate keeps.
+func (db *DB) CountUnboundACMECertificates() (int, error) {
+	n := 0
+	err := db.view(func(tx *bolt.Tx) error {
+		n = int(getUint(tx.Bucket(bucketACMEMeta), keyUnboundACMECert))
+		return nil
+	})
+	return n, err
+}
+
+// ACMEAccounts lists the accounts of owner, or all for "", by id. It
+// reads every account: an operator's command.
+func (db *DB) ACMEAccounts(owner string) ([]ACMEAccount, error) {
+	var out []ACMEAccount
+	err := db.view(func(tx *bolt.Tx) error {
+		out = nil
 		return tx.Bucket(bucketACMEAccounts).ForEach(func(k, v []byte) error {
 			var a ACMEAccount
 			if err := codec.Decode(v, &a); err != nil {
 				return fmt.Errorf("ACME account %q: %w", k, err)
 			}
-			if a.EABKeyID == "" {
-				n++
+			if owner == "" || a.Owner == owner {
+				out = append(out, a)
 			}
 			return nil
 		})
 	})
-	return n, err
+	return out, err
 }
+
+// unboundAccount reports whether account holds no binding: it is one of
+// the accounts without a binding, or no account (deleted by the sweep
+// while a request of it was under way), which binds nothing either.
+func unboundAccount(tx *bolt.Tx, account string) bool {
+	return tx.Bucket(bucketACMEUnbound).Get([]byte(account)) != nil || tx.Bucket(bucketACMEAccounts).Get([]byte(account)) == nil
+}
+
+// keepUnbound moves the time an account without a binding is kept from
+// on to t if that is later; nothing for any other account.
+func keepUnbound(tx *bolt.Tx, account string, t time.Time) error {
+	b := tx.Bucket(bucketACMEUnbound)
+	v := b.Get([]byte(account))
+	if len(v) != 8 || binary.BigEndian.Uint64(v) >= nanos(t) {
+		return nil
+	}
+	return b.Put([]byte(account), nanosBytes(t))
+}
+
+// nanosBytes is t in Unix nanoseconds, big-endian.
+func nanosBytes(t time.Time) []byte { return binary.BigEndian.AppendUint64(nil, nanos(t)) }
 
 // ACMEAccount reads an account by id.
 func (db *DB) ACMEAccount(id string) (ACMEAccount, error) {
@@ -403,11 +466,21 @@ func (db *DB) CreateACMEOrder(o ACMEOrder, authzs []ACMEAuthz) error {
 		if err := expiry.Put(accountExpiryKey(&o), binary.BigEndian.AppendUint32(nil, uint32(len(o.Identifiers)))); err != nil {
 			return err
 		}
+		due := tx.Bucket(bucketACMEExpiry)
+		if err := due.Put(dueKey(dueOrder, o.Expires, o.ID), nil); err != nil {
+			return err
+		}
+		if err := keepUnbound(tx, o.Account, o.Expires); err != nil {
+			return err
+		}
 		for i, az := range authzs {
 			if err := azs.Put([]byte(az.ID), avs[i]); err != nil {
 				return err
 			}
 			if err := latest.Put(accountAuthzKey(az.Account, az.Identifier), []byte(az.ID)); err != nil {
+				return err
+			}
+			if err := due.Put(dueKey(dueAuthz, az.Expires, az.ID), nil); err != nil {
 				return err
 			}
 		}
@@ -467,11 +540,12 @@ func accountExpiryPrefix(account string, t time.Time) []byte {
 }
 
 // CountACMEIdentifiers adds up the identifiers of the account's orders
-// that expire after t, from the expiry index: it reads only those.
-func (db *DB) CountACMEIdentifiers(account string, t time.Time) (int, error) {
-	n := 0
+// that expire after t, from the expiry index: it reads only those, the
+// first of them the one that expires first.
+func (db *DB) CountACMEIdentifiers(account string, t time.Time) (int, time.Time, error) {
+	n, first := 0, time.Time{}
 	err := db.view(func(tx *bolt.Tx) error {
-		n = 0
+		n, first = 0, time.Time{}
 		b := tx.Bucket(bucketACMEAccountExpiry)
 		if b == nil {
 			return nil
@@ -479,18 +553,22 @@ func (db *DB) CountACMEIdentifiers(account string, t time.Time) (int, error) {
 		prefix := accountOrderKey(account, "")
 		cur := b.Cursor()
 		for k, v := cur.Seek(accountExpiryPrefix(account, t.Add(time.Nanosecond))); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
-			if len(v) != 4 {
+			if len(v) != 4 || len(k) < len(prefix)+8 {
 				return fmt.Errorf("ACME order expiry entry %q: %d bytes, want 4", k, len(v))
+			}
+			if n == 0 {
+				first = time.Unix(0, int64(binary.BigEndian.Uint64(k[len(prefix):]))).UTC()
 			}
 			n += int(binary.BigEndian.Uint32(v))
 		}
 		return nil
 	})
-	return n, err
+	return n, first, err
 }
 
 // UpdateACMEOrder changes an order in one transaction. Setting Serial
-// also records which order a certificate came from, in the same commit.
+// also records which order a certificate came from, in the same commit; a
+// changed expiry moves its index entries.
 func (db *DB) UpdateACMEOrder(id string, fn func(*ACMEOrder) error) (ACMEOrder, error) {
 	var o ACMEOrder
 	err := db.update(func(tx *bolt.Tx) error {
@@ -498,12 +576,17 @@ func (db *DB) UpdateACMEOrder(id string, fn func(*ACMEOrder) error) (ACMEOrder, 
 		if err := getRecord(tx, bucketACMEOrders, "ACME order", id, &o); err != nil {
 			return err
 		}
-		had := o.Serial != nil
+		had, before := o.Serial != nil, o
 		if err := fn(&o); err != nil {
 			return err
 		}
-		if o.ID != id {
-			return fmt.Errorf("ACME order %s: the id cannot change", id)
+		if o.ID != id || o.Account != before.Account {
+			return fmt.Errorf("ACME order %s: the id and the account cannot change", id)
+		}
+		if !o.Expires.Equal(before.Expires) {
+			if err := moveOrderExpiry(tx, &before, &o); err != nil {
+				return err
+			}
 		}
 		if !had && o.Serial != nil {
 			if err := tx.Bucket(bucketACMECerts).Put(serialKey(o.Serial), []byte(id)); err != nil {
@@ -670,7 +753,53 @@ func (db *DB) PutACMECertificate(orderID string, c *Certificate, fn func(*ACMEOr
 		if err := tx.Bucket(bucketACMECerts).Put(serialKey(c.Serial), []byte(orderID)); err != nil {
 			return err
 		}
+		if unboundAccount(tx, o.Account) {
+			if err := keepUnboundCertificate(tx, &o, c.NotAfter); err != nil {
+				return err
+			}
+		}
 		return tx.Bucket(bucketACMEOrders).Put([]byte(orderID), ov)
 	})
 	return o, err
+}
+
+// keepUnboundCertificate counts a certificate of an order o of an account
+// without a binding, and keeps the order until notAfter, when the sweep
+// takes it, and the account at least as long.
+func keepUnboundCertificate(tx *bolt.Tx, o *ACMEOrder, notAfter time.Time) error {
+	if _, err := bumpUint(tx.Bucket(bucketACMEMeta), keyUnboundACMECert); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketACMEExpiry).Put(dueKey(dueCertificate, notAfter, o.ID), nil); err != nil {
+		return err
+	}
+	return keepUnbound(tx, o.Account, notAfter)
+}
+
+// moveOrderExpiry moves an order's index entries from its old expiry to
+// its new one.
+func moveOrderExpiry(tx *bolt.Tx, old, o *ACMEOrder) error {
+	due := tx.Bucket(bucketACMEExpiry)
+	if err := due.Delete(dueKey(dueOrder, old.Expires, old.ID)); err != nil {
+		return err
+	}
+	if err := due.Put(dueKey(dueOrder, o.Expires, o.ID), nil); err != nil {
+		return err
+	}
+	if err := keepUnbound(tx, o.Account, o.Expires); err != nil {
+		return err
+	}
+	b := tx.Bucket(bucketACMEAccountExpiry)
+	if b == nil {
+		return nil
+	}
+	v := b.Get(accountExpiryKey(old))
+	if v == nil {
+		return nil
+	}
+	v = bytes.Clone(v)
+	if err := b.Delete(accountExpiryKey(old)); err != nil {
+		return err
+	}
+	return b.Put(accountExpiryKey(o), v)
 }

@@ -25,11 +25,7 @@ func TestACMENonceKey(t *testing.T) {
 	closeChecked(t, db)
 
 	// What an older certmaker left: issue time + random, per used nonce.
-	raw, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = raw.Update(func(tx *bolt.Tx) error {
+	rawUpdate(t, path, func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte("acme_nonces"))
 		for i := range 1000 {
 			id := binary.BigEndian.AppendUint64(nil, uint64(time.Now().Unix()))
@@ -39,17 +35,13 @@ func TestACMENonceKey(t *testing.T) {
 		}
 		return nil
 	})
-	raw.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	db = mustOpenPath(t, path)
 	if again, err := db.ACMENonceKey(); err != nil || string(again) != string(key) {
 		t.Errorf("nonce key changed across a restart")
 	}
 	closeChecked(t, db)
-	raw, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: true})
+	raw, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

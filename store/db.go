@@ -37,7 +37,10 @@ var ErrLocked = storage.ErrLocked
 // in the roots bucket, which a schema-4 binary would misread as roots that
 // sign leaves; and every private key and secret sealed (storage/seal). Open
 // rebuilds the indexes and seals an older file's secrets in its migration.
-const schemaVersion = 6
+// 7 added what the ACME sweep reads (acme_expiry, acme_unbound_accounts,
+// store/acme.go), which a schema-6 binary would not keep: its orders
+// would never be swept.
+const schemaVersion = 7
 
 var (
 	bucketMeta       = []byte("meta")
@@ -280,6 +283,9 @@ func (db *DB) init(readOnly bool) error {
 			// Every older layout lacks some index; rebuilding them all from
 			// the records is simple and right for each.
 			if err := reindex(tx); err != nil {
+				return fmt.Errorf("migrating %s from schema %d: %w", db.path, version, err)
+			}
+			if err := reindexACME(tx); err != nil {
 				return fmt.Errorf("migrating %s from schema %d: %w", db.path, version, err)
 			}
 		}

@@ -93,6 +93,23 @@ func fileMode(t *testing.T, path string) os.FileMode {
 	return fi.Mode().Perm()
 }
 
+// rawUpdate changes the closed file at path with bbolt itself, as an
+// older certmaker or damage would have left it.
+func rawUpdate(t *testing.T, path string, fn func(*bolt.Tx) error) {
+	t.Helper()
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.Update(fn)
+	if cerr := b.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // boltSchema reads meta/schema straight from the file with bbolt.
 func boltSchema(t *testing.T, path string) (uint64, bool) {
 	t.Helper()
@@ -260,25 +277,15 @@ func TestOpen_Schema(t *testing.T) {
 		path := db.Path()
 		closeChecked(t, db)
 
-		b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = b.Update(func(tx *bolt.Tx) error {
+		rawUpdate(t, path, func(tx *bolt.Tx) error {
 			m, err := tx.CreateBucketIfNotExists([]byte("meta"))
 			if err != nil {
 				return err
 			}
 			return m.Put([]byte("schema"), binary.BigEndian.AppendUint64(nil, store.SchemaVersion+1))
 		})
-		if cerr := b.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
 
-		db, err = openNoPanic(t, path, store.Options{Timeout: time.Second})
+		db, err := openNoPanic(t, path, store.Options{Timeout: time.Second})
 		if err == nil {
 			db.Close()
 			t.Fatal("Open of a newer schema succeeded")

@@ -24,11 +24,7 @@ func TestOpen_MigratesSchema4RebuildingIndexes(t *testing.T) {
 	path := db.Path()
 	closeChecked(t, db)
 
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = b.Update(func(tx *bolt.Tx) error {
+	rawUpdate(t, path, func(tx *bolt.Tx) error {
 		for _, name := range []string{"by_name", "by_revoked", "owner_expiry", "counts"} {
 			if err := tx.DeleteBucket([]byte(name)); err != nil {
 				return fmt.Errorf("deleting %s: %w", name, err)
@@ -52,12 +48,6 @@ func TestOpen_MigratesSchema4RebuildingIndexes(t *testing.T) {
 		}
 		return tx.Bucket([]byte("meta")).Put([]byte("schema"), binary.BigEndian.AppendUint64(nil, 4))
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
 
 	db = mustOpenPath(t, path)
 	closeChecked(t, db)

@@ -99,6 +99,35 @@ func testACMEAccounts(t *testing.T, h *harness) {
 	_, err = s.UpdateACMEAccount("acc9", func(*storage.ACMEAccount) error { return nil })
 	wantErr(t, "UpdateACMEAccount(unknown)", err, storage.ErrNotFound)
 
+	// The listing, by owner or of everyone, in the order of their ids.
+	bobs := newAccount("acc0", "bob")
+	if _, err := s.CreateACMEAccount(bobs); err != nil {
+		t.Fatal(err)
+	}
+	listed := func(owner string) []string {
+		t.Helper()
+		accounts, err := s.ACMEAccounts(owner)
+		if err != nil {
+			t.Fatalf("ACMEAccounts(%q): %v", owner, err)
+		}
+		var ids []string
+		for _, a := range accounts {
+			ids = append(ids, a.ID)
+			if a.Owner == "" || a.Thumbprint == "" || a.Created.IsZero() {
+				t.Errorf("ACMEAccounts(%q) lists %+v", owner, a)
+			}
+		}
+		return ids
+	}
+	for owner, want := range map[string][]string{"alice": {"acc1", "acc4"}, "": {"acc0", "acc1", "acc4"}, "bob": {"acc0"}, "nobody": nil} {
+		if got := listed(owner); !slices.Equal(got, want) {
+			t.Errorf("ACMEAccounts(%q) = %v, want %v", owner, got, want)
+		}
+	}
+	if n, err := s.CountUnboundACMEAccounts(); err != nil || n != 2 {
+		t.Errorf("CountUnboundACMEAccounts = %d, %v; want 2 (acc4, acc0)", n, err)
+	}
+
 	infos, err := s.ACMEEABs("alice")
 	if err != nil || len(infos) != 1 || infos[0].ID != "kid1" || infos[0].Accounts != 1 {
 		t.Errorf("ACMEEABs(alice) = %+v, %v", infos, err)
@@ -119,8 +148,8 @@ func testACMEAccounts(t *testing.T, h *harness) {
 	if _, err := s.UpdateACMEAccount("acc4", func(a *storage.ACMEAccount) error { a.Status = "deactivated"; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.CountUnboundACMEAccounts(); err != nil || n != 1 {
-		t.Errorf("CountUnboundACMEAccounts = %d, %v; want 1 (acc4, deactivated or not)", n, err)
+	if n, err := s.CountUnboundACMEAccounts(); err != nil || n != 2 {
+		t.Errorf("CountUnboundACMEAccounts = %d, %v; want 2 (acc0, and acc4 deactivated or not)", n, err)
 	}
 	late := newAccount("acc5", "alice")
 	late.EABKeyID = "kid1"
@@ -150,14 +179,25 @@ func testACMEOrders(t *testing.T, h *harness) {
 	if ids, _, _ := s.ACMEOrders("acc", "", 10); len(ids) != 0 {
 		t.Errorf("ACMEOrders of a prefix of an account = %v", ids)
 	}
-	if n, err := s.CountACMEIdentifiers("acc1", base); err != nil || n != 3 {
-		t.Errorf("CountACMEIdentifiers = %d, %v; want 3 (o1's 2 and o3's 1)", n, err)
+	if n, first, err := s.CountACMEIdentifiers("acc1", base); err != nil || n != 3 || !first.Equal(o.Expires) {
+		t.Errorf("CountACMEIdentifiers = %d, %v, %v; want 3 (o1's 2 and o3's 1), the first expiring at %v", n, first, err, o.Expires)
 	}
-	if n, err := s.CountACMEIdentifiers("acc1", o.Expires); err != nil || n != 0 {
-		t.Errorf("CountACMEIdentifiers at their expiry = %d, %v; want 0", n, err)
+	if n, first, err := s.CountACMEIdentifiers("acc1", o.Expires); err != nil || n != 0 || !first.IsZero() {
+		t.Errorf("CountACMEIdentifiers at their expiry = %d, %v, %v; want 0 and no time", n, first, err)
 	}
-	if n, err := s.CountACMEIdentifiers("acc", base); err != nil || n != 0 {
+	if n, _, err := s.CountACMEIdentifiers("acc", base); err != nil || n != 0 {
 		t.Errorf("CountACMEIdentifiers of a prefix of an account = %d, %v", n, err)
+	}
+	// The first to expire of several, whatever the order they were made.
+	early, earlyAzs := newOrder("early", "acc1", 1)
+	early.Expires = base.Add(30 * time.Minute)
+	earlyAzs[0].Expires = early.Expires
+	must(t, "CreateACMEOrder", s.CreateACMEOrder(early, earlyAzs))
+	if n, first, err := s.CountACMEIdentifiers("acc1", base); err != nil || n != 4 || !first.Equal(early.Expires) {
+		t.Errorf("CountACMEIdentifiers = %d, %v, %v; want 4, the first expiring at %v", n, first, err, early.Expires)
+	}
+	if ids, _, _ := s.ACMEOrders("acc1", "", 10); len(ids) != 3 {
+		t.Errorf("ACMEOrders = %v, want 3", ids)
 	}
 	// Pages: each id once, in pages of at most the limit.
 	var all []string
@@ -318,21 +358,7 @@ func testACMESweep(t *testing.T, h *harness) {
 
 	sweep := func(max int) int {
 		t.Helper()
-		total, after := 0, ""
-		for batches := 1; ; batches++ {
-			n, next, err := s.DeleteExpiredACME(storage.ACMESweep{Before: before, After: after, Max: max})
-			if err != nil {
-				t.Fatalf("DeleteExpiredACME batch %d: %v", batches, err)
-			}
-			total += n
-			if next == "" {
-				return total
-			}
-			if batches > 100 {
-				t.Fatal("DeleteExpiredACME never ends")
-			}
-			after = next
-		}
+		return sweepAll(t, s, storage.ACMESweep{Before: before, Max: max})
 	}
 	// old, its 2 authorizations, reuser, valid's authorization.
 	if n := sweep(1); n != 5 {
@@ -379,5 +405,136 @@ func testACMESweep(t *testing.T, h *harness) {
 	}
 	if ids, _, _ := s.ACMEOrders("acc1", "", 10); !slices.Equal(ids, []string{"valid"}) {
 		t.Errorf("ACMEOrders at the end = %v, want only the valid order", ids)
+	}
+}
+
+// testACMEUnbound: what accounts without a binding leave behind is
+// bounded. Their certificates are counted for good; a valid order of
+// theirs goes once its certificate has expired (the certificate stays);
+// the account itself goes once it has no order left and nothing of it
+// (its creation, an order, a certificate) has lasted to the idle time.
+// Accounts with a binding and their valid orders stay.
+func testACMEUnbound(t *testing.T, h *harness) {
+	s := h.store(t)
+	must(t, "CreateUser", s.CreateUser(newUser("alice")))
+	must(t, "CreateACMEEAB", s.CreateACMEEAB(storage.ACMEEAB{ID: "kid1", Owner: "alice", Key: randomBytes(32), Created: base}))
+	bound := newAccount("bound", "alice")
+	bound.EABKeyID = "kid1"
+	for _, a := range []storage.ACMEAccount{bound, newAccount("idle", "bob"), newAccount("orders", "bob"), newAccount("certs", "bob")} {
+		if _, err := s.CreateACMEAccount(a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// "orders" has an order that expires in five hours.
+	pending, pendingAzs := newOrder("pending", "orders", 1)
+	pending.Expires, pendingAzs[0].Expires = base.Add(5*time.Hour), base.Add(5*time.Hour)
+	must(t, "CreateACMEOrder", s.CreateACMEOrder(pending, pendingAzs))
+	// "certs" and "bound" each have a certificate for two days.
+	finalize := func(id, account string) *storage.Certificate {
+		t.Helper()
+		o, azs := newOrder(id, account, 1)
+		must(t, "CreateACMEOrder", s.CreateACMEOrder(o, azs))
+		c := newCert("bob")
+		c.KeyPKCS8, c.NotAfter = nil, base.Add(48*time.Hour)
+		if _, err := s.PutACMECertificate(id, c, func(o *storage.ACMEOrder) error {
+			o.Status, o.Serial = "valid", c.Serial
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	unboundCert, boundCert := finalize("unbound-valid", "certs"), finalize("bound-valid", "bound")
+	if n, err := s.CountUnboundACMECertificates(); err != nil || n != 1 {
+		t.Errorf("CountUnboundACMECertificates = %d, %v; want 1 (not the bound account's)", n, err)
+	}
+	sweep := func(before, idle time.Time) int {
+		t.Helper()
+		return sweepAll(t, s, storage.ACMESweep{Before: before, Idle: idle, Max: 1})
+	}
+	gone := func(id string) {
+		t.Helper()
+		_, err := s.ACMEAccount(id)
+		wantErr(t, "ACMEAccount("+id+") after the sweep", err, storage.ErrNotFound)
+		_, err = s.ACMEAccountByKey("tp-" + id)
+		wantErr(t, "ACMEAccountByKey of "+id+" after the sweep", err, storage.ErrNotFound)
+	}
+	kept := func(id string) {
+		t.Helper()
+		if _, err := s.ACMEAccount(id); err != nil {
+			t.Errorf("ACMEAccount(%s): %v, want it kept", id, err)
+		}
+	}
+
+	// Without Idle no account goes, however old.
+	sweep(base, time.Time{})
+	kept("idle")
+	// An hour on: "idle" never ordered and goes; the others are kept by
+	// an order and a certificate that last longer.
+	if n := sweep(base, base.Add(time.Hour)); n != 1 {
+		t.Errorf("the sweep deleted %d, want 1 (the idle account)", n)
+	}
+	gone("idle")
+	kept("orders")
+	kept("certs")
+	kept("bound")
+	if n, err := s.CountUnboundACMEAccounts(); err != nil || n != 2 {
+		t.Errorf("CountUnboundACMEAccounts = %d, %v; want 2", n, err)
+	}
+	// Its key may make an account again.
+	again := newAccount("again", "bob")
+	again.Thumbprint, again.Created = "tp-idle", base.Add(100*time.Hour)
+	if _, err := s.CreateACMEAccount(again); err != nil {
+		t.Errorf("CreateACMEAccount with the key of a deleted account: %v", err)
+	}
+
+	// Three days on, the certificates have expired: the unbound
+	// account's valid order goes, its certificate stays; then both
+	// unbound accounts have nothing left and go; the bound account and
+	// its valid order stay.
+	sweep(base.Add(72*time.Hour), base.Add(72*time.Hour))
+	_, err := s.ACMEOrder("unbound-valid")
+	wantErr(t, "the unbound account's valid order after its certificate expired", err, storage.ErrNotFound)
+	_, err = s.ACMEOrderBySerial(unboundCert.Serial)
+	wantErr(t, "ACMEOrderBySerial of its certificate", err, storage.ErrNotFound)
+	if _, err := s.Certificate(unboundCert.Serial); err != nil {
+		t.Errorf("the certificate of a swept order: %v, want it kept", err)
+	}
+	if o, err := s.ACMEOrderBySerial(boundCert.Serial); err != nil || o.ID != "bound-valid" {
+		t.Errorf("the bound account's valid order: %+v, %v; want it kept", o, err)
+	}
+	gone("orders")
+	gone("certs")
+	kept("bound")
+	kept("again")
+	if ids, _, _ := s.ACMEOrders("certs", "", 10); len(ids) != 0 {
+		t.Errorf("ACMEOrders of a deleted account = %v", ids)
+	}
+	if n, err := s.CountUnboundACMEAccounts(); err != nil || n != 1 {
+		t.Errorf("CountUnboundACMEAccounts = %d, %v; want 1 (again)", n, err)
+	}
+	if n, err := s.CountUnboundACMECertificates(); err != nil || n != 1 {
+		t.Errorf("CountUnboundACMECertificates after the sweep = %d, %v; want 1 still", n, err)
+	}
+}
+
+// sweepAll runs the sweep q in batches until it says it is done and
+// returns how many records it deleted.
+func sweepAll(t *testing.T, s storage.Store, q storage.ACMESweep) int {
+	t.Helper()
+	total := 0
+	for batches := 1; ; batches++ {
+		n, next, err := s.DeleteExpiredACME(q)
+		if err != nil {
+			t.Fatalf("DeleteExpiredACME batch %d: %v", batches, err)
+		}
+		total += n
+		if next == "" {
+			return total
+		}
+		if batches > 100 {
+			t.Fatal("DeleteExpiredACME never ends")
+		}
+		q.After = next
 	}
 }

@@ -9,7 +9,7 @@ import (
 
 // The fields the DNS and TLS proofs and renewal information added keep
 // their values, through the updates that set them and across a reopen: a
-// challenge's proof, a CA's renewal window, an order's "replaces", each
+// challenge's proof, a CA's renewal window, an order's "replaces" and "replaced by", each
 // challenge type of an authorization; and a wildcard's authorization is
 // found for the wildcard only, never for its base name (its proof proves
 // the wildcard alone).
@@ -28,7 +28,7 @@ func testProofs(t *testing.T, h *harness) {
 	must(t, "PutChallenge", s.PutChallenge(ch))
 
 	o, azs := newOrder("o-w", "acc1", 2)
-	o.Replaces = "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE"
+	o.Replaces, o.ReplacedBy = "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE", "o-next"
 	wild := storage.ACMEIdentifier{Type: "dns", Value: "*.wild.example.com"}
 	bare := storage.ACMEIdentifier{Type: "dns", Value: "wild.example.com"}
 	o.Identifiers = []storage.ACMEIdentifier{wild, bare}
@@ -50,8 +50,8 @@ func testProofs(t *testing.T, h *harness) {
 		if got, err := s.Challenge("c-dns"); err != nil || got.Proof != "dns" {
 			t.Errorf("%s: challenge proof %q, %v", when, got.Proof, err)
 		}
-		if got, err := s.ACMEOrder("o-w"); err != nil || got.Replaces != o.Replaces {
-			t.Errorf("%s: order replaces %q, %v", when, got.Replaces, err)
+		if got, err := s.ACMEOrder("o-w"); err != nil || got.Replaces != o.Replaces || got.ReplacedBy != o.ReplacedBy {
+			t.Errorf("%s: order replaces %q, replaced by %q, %v", when, got.Replaces, got.ReplacedBy, err)
 		}
 		if got, err := s.ACMEAuthzFor("acc1", wild); err != nil || got.ID != azs[0].ID {
 			t.Errorf("%s: the wildcard's authorization: %+v, %v", when, got, err)

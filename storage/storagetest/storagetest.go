@@ -74,6 +74,7 @@ func Run(t *testing.T, b Backend) {
 		{"ACMEOrders", testACMEOrders},
 		{"Proofs", testProofs},
 		{"ACMESweep", testACMESweep},
+		{"ACMEUnbound", testACMEUnbound},
 		{"Indexes", testIndexes},
 		{"Reopen", testReopen},
 		{"Sealing", testSealing},
