@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"slices"
 	"strings"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -214,7 +215,13 @@ func (db *DB) RevokeACMEEAB(id string) (int, error) {
 	}
 }
 
-const acmeDeactivated = "deactivated"
+// Statuses the store itself looks at: acmeDeactivated is the account
+// status RFC 8555 7.3.6 makes final, and a valid order is one the sweep
+// keeps (its certificate's).
+const (
+	acmeDeactivated = "deactivated"
+	acmeValid       = "valid"
+)
 
 // ACMEEABKey reads an EAB key by its id.
 func (db *DB) ACMEEABKey(id string) (storage.ACMEEAB, error) {
@@ -258,6 +265,8 @@ func (db *DB) CreateACMEAccount(a storage.ACMEAccount) (storage.ACMEAccount, err
 		t.put(db.key(tAccountKeys, a.Thumbprint), []byte(a.ID))
 		if a.EABKeyID != "" {
 			t.put(db.key(tAccountEAB, scoped(a.EABKeyID, a.ID)), nil)
+		} else {
+			t.put(db.key(tUnbound, a.ID), nanosBytes(a.Created))
 		}
 		return putRecord(t, tAccounts, a.ID, a)
 	})
@@ -266,6 +275,96 @@ func (db *DB) CreateACMEAccount(a storage.ACMEAccount) (storage.ACMEAccount, err
 	}
 	return a, err
 }
+
+// CountUnboundACMEAccounts counts the accounts without a binding in
+// their index; etcd counts the keys (the core caps them).
+func (db *DB) CountUnboundACMEAccounts() (int, error) {
+	n := 0
+	err := db.view(func(t *tx) error {
+		p := db.key(tUnbound, "")
+		var err error
+		n, err = t.count(p, prefixEnd(p))
+		return err
+	})
+	return n, err
+}
+
+// CountUnboundACMECertificates counts the certificates of accounts
+// without a binding: one key each, which etcd counts, so that no
+// issuance writes a counter another must wait for, plus what a
+// migration brought.
+func (db *DB) CountUnboundACMECertificates() (int, error) {
+	n := 0
+	err := db.view(func(t *tx) error {
+		v, err := t.get(db.key(tMeta, kUnboundCerts))
+		if err != nil {
+			return err
+		}
+		p := db.key(tUnboundCerts, "")
+		if n, err = t.count(p, prefixEnd(p)); err != nil {
+			return err
+		}
+		if len(v) == 8 {
+			n += int(binary.BigEndian.Uint64(v))
+		}
+		return nil
+	})
+	return n, err
+}
+
+// ACMEAccounts lists the accounts of owner, or all for "", by id. It
+// reads every account: an operator's command.
+func (db *DB) ACMEAccounts(owner string) ([]storage.ACMEAccount, error) {
+	var out []storage.ACMEAccount
+	err := db.view(func(t *tx) error {
+		p := db.key(tAccounts, "")
+		return t.each(p, prefixEnd(p), func(k string, v []byte) error {
+			var a storage.ACMEAccount
+			if err := codec.Decode(v, &a); err != nil {
+				return fmt.Errorf("ACME account %q: %w", k[len(p):], err)
+			}
+			if owner == "" || a.Owner == owner {
+				out = append(out, a)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// unboundAccount reports whether account holds no binding: it is in the
+// index of accounts without one, or it is no account (the sweep deleted
+// it while a request of it was under way), which binds nothing either.
+func (t *tx) unboundAccount(account string) (bool, error) {
+	vs, err := t.getAll([]string{t.db.key(tUnbound, account), t.db.key(tAccounts, account)})
+	if err != nil {
+		return false, err
+	}
+	return vs[0] != nil || vs[1] == nil, nil
+}
+
+// keepUnbound moves the time an account without a binding is kept from
+// on to at if that is later; nothing for any other account.
+func (t *tx) keepUnbound(account string, at time.Time) error {
+	k := t.db.key(tUnbound, account)
+	v, err := t.get(k)
+	if err != nil {
+		return err
+	}
+	t.keepUntil(k, v, at)
+	return nil
+}
+
+// keepUntil writes at into the index entry k of an account without a
+// binding, read as v, if at is later.
+func (t *tx) keepUntil(k string, v []byte, at time.Time) {
+	if len(v) == 8 && binary.BigEndian.Uint64(v) < nanos(at) {
+		t.put(k, nanosBytes(at))
+	}
+}
+
+// nanosBytes is t in Unix nanoseconds, big-endian.
+func nanosBytes(t time.Time) []byte { return binary.BigEndian.AppendUint64(nil, nanos(t)) }
 
 // ACMEAccount reads an account by id.
 func (db *DB) ACMEAccount(id string) (storage.ACMEAccount, error) {
@@ -318,11 +417,14 @@ func (db *DB) UpdateACMEAccount(id string, fn func(*storage.ACMEAccount) error) 
 }
 
 // CreateACMEOrder stores a new order with its authorizations in one
-// transaction (an order has at most ca.MaxNames of them), and as many of
-// their latest-authorization entries as fit; the others follow.
+// transaction (an order has at most ca.MaxNames of them), with the
+// entries that count it for its account and that the sweep finds it by,
+// and as many of their latest-authorization entries as fit; the others
+// follow.
 func (db *DB) CreateACMEOrder(o storage.ACMEOrder, authzs []storage.ACMEAuthz) error {
+	written := 0
 	rev, err := db.update(func(t *tx) error {
-		keys := []string{db.key(tOrders, o.ID)}
+		keys := []string{db.key(tUnbound, o.Account), db.key(tOrders, o.ID)}
 		for _, az := range authzs {
 			keys = append(keys, db.key(tAuthzs, az.ID))
 		}
@@ -330,7 +432,7 @@ func (db *DB) CreateACMEOrder(o storage.ACMEOrder, authzs []storage.ACMEAuthz) e
 		if err != nil {
 			return err
 		}
-		for i, v := range vals {
+		for i, v := range vals[1:] {
 			if v == nil {
 				continue
 			}
@@ -345,12 +447,19 @@ func (db *DB) CreateACMEOrder(o storage.ACMEOrder, authzs []storage.ACMEAuthz) e
 			}
 		}
 		t.put(db.key(tAccountOrders, scoped(o.Account, o.ID)), nil)
+		t.put(db.accountExpiryKey(&o), binary.BigEndian.AppendUint32(nil, uint32(len(o.Identifiers))))
+		t.put(db.dueKey(dueOrder, o.Expires, o.ID), nil)
+		if first, ok := earliest(authzs); ok {
+			t.put(db.dueKey(dueAuthzs, first, o.ID), nil)
+		}
+		t.keepUntil(keys[0], vals[0], o.Expires)
 		if err := putRecord(t, tOrders, o.ID, o); err != nil {
 			return err
 		}
 		// The latest-authorization entries are written without a read:
 		// this commit is the latest. Those that do not fit follow.
-		for _, az := range authzs[:min(len(authzs), maxOps-len(t.ops))] {
+		written = min(len(authzs), maxOps-len(t.ops))
+		for _, az := range authzs[:written] {
 			t.put(db.latestAuthzKey(az.Account, az.Identifier), latestAuthz(o, az))
 		}
 		return nil
@@ -358,10 +467,29 @@ func (db *DB) CreateACMEOrder(o storage.ACMEOrder, authzs []storage.ACMEAuthz) e
 	if err != nil {
 		return err
 	}
-	if n := maxOps - len(authzs) - 2; n < len(authzs) {
-		return db.latestAuthzs(o, authzs[max(n, 0):], rev)
+	if written < len(authzs) {
+		return db.latestAuthzs(o, authzs[written:], rev)
 	}
 	return nil
+}
+
+// accountExpiryKey is o's entry in its account's count.
+func (db *DB) accountExpiryKey(o *storage.ACMEOrder) string {
+	return db.key(tAccountExpiry, scoped(o.Account, string(nanosBytes(o.Expires))+o.ID))
+}
+
+// earliest is when the first of azs expires; false for none.
+func earliest(azs []storage.ACMEAuthz) (time.Time, bool) {
+	if len(azs) == 0 {
+		return time.Time{}, false
+	}
+	first := azs[0].Expires
+	for _, az := range azs[1:] {
+		if az.Expires.Before(first) {
+			first = az.Expires
+		}
+	}
+	return first, true
 }
 
 // latestAuthz is a latest-authorization entry's value: the creation of
@@ -447,33 +575,75 @@ func (db *DB) ACMEOrder(id string) (storage.ACMEOrder, error) {
 	return o, err
 }
 
-// ACMEOrders lists the ids of an account's orders.
-func (db *DB) ACMEOrders(account string) ([]string, error) {
+// ACMEOrders lists a page of the ids of an account's orders, in the
+// order of the index (by id).
+func (db *DB) ACMEOrders(account, after string, limit int) ([]string, string, error) {
 	var out []string
+	next := ""
 	err := db.view(func(t *tx) error {
 		p := db.key(tAccountOrders, scoped(account, ""))
-		return t.each(p, prefixEnd(p), func(k string, _ []byte) error {
-			out = append(out, k[len(p):])
+		from := p
+		if after != "" {
+			from = p + after + "\x00"
+		}
+		kvs, _, err := t.scan(from, prefixEnd(p), limit+1)
+		if err != nil {
+			return err
+		}
+		for _, kv := range kvs {
+			if len(out) == limit {
+				next = out[len(out)-1]
+				break
+			}
+			out = append(out, string(kv.Key[len(p):]))
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+// CountACMEIdentifiers adds up the identifiers of the account's orders
+// that expire after at, from the index by expiry: it reads only those,
+// the first of them the one that expires first.
+func (db *DB) CountACMEIdentifiers(account string, at time.Time) (int, time.Time, error) {
+	n, first := 0, time.Time{}
+	err := db.view(func(t *tx) error {
+		p := db.key(tAccountExpiry, scoped(account, ""))
+		from := p + string(nanosBytes(at.Add(time.Nanosecond)))
+		return t.each(from, prefixEnd(p), func(k string, v []byte) error {
+			if len(v) != 4 || len(k) < len(p)+8 {
+				return fmt.Errorf("ACME order expiry entry %q: %d bytes, want 4", k, len(v))
+			}
+			if n == 0 {
+				first = time.Unix(0, int64(binary.BigEndian.Uint64([]byte(k[len(p):])))).UTC()
+			}
+			n += int(binary.BigEndian.Uint32(v))
 			return nil
 		})
 	})
-	return out, err
+	return n, first, err
 }
 
 // UpdateACMEOrder changes an order in one transaction; setting Serial
-// also records which order the certificate came from.
+// also records which order the certificate came from, and a changed
+// expiry moves the order's index entries.
 func (db *DB) UpdateACMEOrder(id string, fn func(*storage.ACMEOrder) error) (storage.ACMEOrder, error) {
 	var o storage.ACMEOrder
 	_, err := db.update(func(t *tx) error {
 		if err := getRecord(t, tOrders, "ACME order", id, &o); err != nil {
 			return err
 		}
-		had := o.Serial != nil
+		had, before := o.Serial != nil, o
 		if err := fn(&o); err != nil {
 			return err
 		}
-		if o.ID != id {
-			return fmt.Errorf("ACME order %s: the id cannot change", id)
+		if o.ID != id || o.Account != before.Account {
+			return fmt.Errorf("ACME order %s: the id and the account cannot change", id)
+		}
+		if !o.Expires.Equal(before.Expires) {
+			if err := t.moveOrderExpiry(&before, &o); err != nil {
+				return err
+			}
 		}
 		if !had && o.Serial != nil {
 			t.put(db.key(tACMECerts, serialKey(o.Serial)), []byte(id))
@@ -481,6 +651,24 @@ func (db *DB) UpdateACMEOrder(id string, fn func(*storage.ACMEOrder) error) (sto
 		return putRecord(t, tOrders, id, o)
 	})
 	return o, err
+}
+
+// moveOrderExpiry moves an order's index entries from its old expiry to
+// its new one.
+func (t *tx) moveOrderExpiry(old, o *storage.ACMEOrder) error {
+	db := t.db
+	t.del(db.dueKey(dueOrder, old.Expires, old.ID))
+	t.put(db.dueKey(dueOrder, o.Expires, o.ID), nil)
+	if err := t.keepUnbound(o.Account, o.Expires); err != nil {
+		return err
+	}
+	v, err := t.get(db.accountExpiryKey(old))
+	if err != nil || v == nil {
+		return err
+	}
+	t.del(db.accountExpiryKey(old))
+	t.put(db.accountExpiryKey(o), v)
+	return nil
 }
 
 // ACMEOrderBySerial finds the order that issued a certificate.
@@ -572,7 +760,8 @@ func (db *DB) UpdateACMEAuthz(id string, fn func(*storage.ACMEAuthz) error, orde
 
 // PutACMECertificate stores an order's certificate and the order as fn
 // leaves it in one transaction (plus, for a certificate with many names,
-// the rest of its name entries after).
+// the rest of its name entries after); for an order of an account
+// without a binding, with the key that counts the certificate.
 func (db *DB) PutACMECertificate(orderID string, c *storage.Certificate, fn func(*storage.ACMEOrder) error) (storage.ACMEOrder, error) {
 	w, err := db.newCertWrite(c)
 	if err != nil {
@@ -597,6 +786,20 @@ func (db *DB) PutACMECertificate(orderID string, c *storage.Certificate, fn func
 			return err
 		}
 		t.put(db.key(tACMECerts, serialKey(c.Serial)), []byte(orderID))
+		unbound, err := t.unboundAccount(o.Account)
+		if err != nil {
+			return err
+		}
+		if unbound {
+			// Counted by a key of its own (CountUnboundACMECertificates);
+			// the order goes once the certificate has expired, and the
+			// account is kept at least as long.
+			t.put(db.key(tUnboundCerts, serialKey(c.Serial)), nil)
+			t.put(db.dueKey(dueCertificate, c.NotAfter, orderID), nil)
+			if err := t.keepUnbound(o.Account, c.NotAfter); err != nil {
+				return err
+			}
+		}
 		if _, err := w.write(t); err != nil {
 			return err
 		}

@@ -45,6 +45,12 @@ const (
 	tAccountAuthzs = "acme/account-authzs/" // account id 0 type 0 value → its order's creation (8 bytes), the latest authorization's id
 	tACMECerts     = "acme/certs/"          // serial → order id
 	tEAB           = "acme/eab/"            // id → ACMEEAB
+	// What bounds the state of accounts without a binding, and what the
+	// sweep deletes by when it is due (acmesweep.go).
+	tAccountExpiry = "acme/account-expiry/" // account id 0 expiry order id → its identifier count (4 bytes)
+	tDue           = "acme/due/"            // kind expiry id → "": the sweep's work by when it is due
+	tUnbound       = "acme/unbound/"        // account id → when nothing of it lasts any more (8 bytes)
+	tUnboundCerts  = "acme/unbound-certs/"  // serial → "": a certificate of an account without a binding
 
 	// Jobs that span transactions and resume after a crash.
 	tJobs = "jobs/"
@@ -63,6 +69,9 @@ const (
 	kActiveRoot = "active_root"
 	kNonceKey   = "nonce_key"
 	kRekey      = "rekey" // a rekey under way (rekey.go)
+	// kUnboundCerts counts the certificates of accounts without a binding
+	// that a migration brought (8 bytes); tUnboundCerts counts the rest.
+	kUnboundCerts = "unbound_certificates"
 )
 
 // schemaVersion is the layout this code reads and writes, kept in

@@ -144,6 +144,34 @@ func (t *tx) count(from, end string) (int, error) {
 func (t *tx) put(key string, v []byte) { t.write(key, clientv3.OpPut(key, string(v))) }
 func (t *tx) del(key string)           { t.write(key, clientv3.OpDelete(key)) }
 
+// delPrefix deletes every key that starts with p, in one op.
+func (t *tx) delPrefix(p string) {
+	t.write("\x00range\x00"+p, clientv3.OpDelete(p, clientv3.WithRange(prefixEnd(p))))
+}
+
+// peek reads key as t would leave it, its own writes included, without
+// comparing it at commit: for a job that is the only writer (an import).
+func (t *tx) peek(key string) ([]byte, error) {
+	if i, ok := t.at[key]; ok {
+		op := t.ops[i]
+		if !op.IsPut() {
+			return nil, nil
+		}
+		if v := op.ValueBytes(); v != nil {
+			return v, nil
+		}
+		return []byte{}, nil
+	}
+	kvs, _, err := t.scan(key, key+"\x00", 1)
+	if err != nil || len(kvs) == 0 {
+		return nil, err
+	}
+	if kvs[0].Value == nil {
+		return []byte{}, nil
+	}
+	return kvs[0].Value, nil
+}
+
 func (t *tx) write(key string, op clientv3.Op) {
 	if i, ok := t.at[key]; ok {
 		t.ops[i] = op
