@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -112,7 +113,12 @@ type claim struct {
 	once sync.Once
 }
 
-func (c *claim) Fenced() storage.Store { return &DB{conn: c.db.conn, fence: &c.f} }
+// Fenced checks this claim, and those of the store it was claimed
+// through: a claim taken through another's Fenced store writes only
+// while both hold.
+func (c *claim) Fenced() storage.Store {
+	return &DB{conn: c.db.conn, fences: append(slices.Clip(c.db.fences), c.f)}
+}
 
 func (c *claim) Release() {
 	c.once.Do(func() {

@@ -62,10 +62,10 @@ const DefaultPrefix = "/certmaker/"
 
 // DB is a certmaker store in an etcd cluster. A claim's Fenced store is
 // a DB too, on the same connection, whose every commit also checks that
-// the claim is still held.
+// its claims are still held.
 type DB struct {
 	*conn
-	fence *fence
+	fences []fence
 }
 
 // conn is the connection to the cluster and what this node keeps of it.

@@ -183,14 +183,11 @@ func (t *tx) write(key string, op clientv3.Op) {
 
 // commit writes the buffered ops if no key read has changed; ok is false
 // when one has (the transaction lost a race and must run again). On a
-// claim's Fenced store it also checks the claim: storage.ErrClaimLost if
-// it ended.
+// claim's Fenced store it also checks the claims: storage.ErrClaimLost if
+// one of them ended.
 func (t *tx) commit() (rev int64, ok bool, err error) {
-	f := t.db.fence
-	n := len(t.reads)
-	if f != nil {
-		n++
-	}
+	fences := t.db.fences
+	n := len(t.reads) + len(fences)
 	if n > maxOps || len(t.ops) > maxOps {
 		return 0, false, fmt.Errorf("etcd transaction of %d reads and %d writes is over etcd's %d", n, len(t.ops), maxOps)
 	}
@@ -198,8 +195,8 @@ func (t *tx) commit() (rev int64, ok bool, err error) {
 	for k, mod := range t.reads {
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(k), "=", mod))
 	}
-	var orElse []clientv3.Op
-	if f != nil {
+	orElse := make([]clientv3.Op, 0, len(fences))
+	for _, f := range fences {
 		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(f.key), "=", f.rev))
 		orElse = append(orElse, clientv3.OpGet(f.key))
 	}
@@ -212,9 +209,11 @@ func (t *tx) commit() (rev int64, ok bool, err error) {
 	if err != nil {
 		return 0, false, err
 	}
-	if !resp.Succeeded && f != nil {
-		if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) == 0 || kvs[0].CreateRevision != f.rev {
-			return 0, false, fmt.Errorf("%s: %w", strings.TrimPrefix(f.key, t.db.key(tClaims, "")), storage.ErrClaimLost)
+	if !resp.Succeeded {
+		for i, f := range fences {
+			if kvs := resp.Responses[i].GetResponseRange().Kvs; len(kvs) == 0 || kvs[0].CreateRevision != f.rev {
+				return 0, false, fmt.Errorf("%s: %w", strings.TrimPrefix(f.key, t.db.key(tClaims, "")), storage.ErrClaimLost)
+			}
 		}
 	}
 	return resp.Header.Revision, resp.Succeeded, nil

@@ -53,7 +53,8 @@ type Claim interface {
 	// Fenced is the store whose writes commit only while the claim is
 	// held: a write after the claim was lost fails with ErrClaimLost and
 	// writes nothing. (Jepsen's finding on etcd's locks: a lock is only
-	// safe if the final write checks it.)
+	// safe if the final write checks it.) A claim taken through another
+	// claim's Fenced store is fenced by both.
 	Fenced() Store
 	// Release ends the claim; a second call does nothing.
 	Release()

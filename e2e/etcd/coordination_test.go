@@ -3,6 +3,7 @@ package etcd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -99,6 +100,42 @@ func TestClaim_LostClaimFencesTheWrite(t *testing.T) {
 	// a's node goes on claiming under a new lease.
 	if _, ok, err := a.Claim(ctx, "challenge/other", false); err != nil || !ok {
 		t.Fatalf("a claims anew: %v, %v", ok, err)
+	}
+}
+
+// A claim taken through another's Fenced store (a finalize's claim on
+// the certificate cap, within its order's) writes only while both hold:
+// losing either one fences the write.
+func TestClaim_WithinAnotherFencedByBoth(t *testing.T) {
+	db := openStore(t)
+	ctx := context.Background()
+	cli := rawClient(t)
+	for i, lose := range []string{"order/o1", "unbound-certificates"} {
+		outer, ok, err := db.Claim(ctx, "order/o1", false)
+		if err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+		inner, ok, err := outer.Fenced().Claim(ctx, "unbound-certificates", true)
+		if err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+		held := storage.User{Name: fmt.Sprintf("held%d", i), TokenHash: storage.HashToken(fmt.Sprintf("held%d", i))}
+		if err := inner.Fenced().CreateUser(held); err != nil {
+			t.Fatalf("a write while both claims hold: %v", err)
+		}
+		// The claim is lost as a stalled node loses it: its key is gone.
+		if _, err := cli.Delete(ctx, db.Prefix()+"claims/"+lose); err != nil {
+			t.Fatal(err)
+		}
+		late := storage.User{Name: fmt.Sprintf("late%d", i), TokenHash: storage.HashToken(fmt.Sprintf("late%d", i))}
+		if err := inner.Fenced().CreateUser(late); !errors.Is(err, storage.ErrClaimLost) {
+			t.Errorf("a write after %s was lost: %v, want ErrClaimLost", lose, err)
+		}
+		if _, err := db.User(late.Name); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("the write after %s was lost is stored: %v", lose, err)
+		}
+		inner.Release()
+		outer.Release()
 	}
 }
 
