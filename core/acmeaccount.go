@@ -65,15 +65,20 @@ func (s *Service) ACMEAccountFor(ctx context.Context, req NewACMEAccount) (_ sto
 	if _, err := s.actingUser(ctx, owner, eab == ""); err != nil {
 		return storage.ACMEAccount{}, false, err
 	}
+	st := s.store
 	if eab == "" {
-		// Counted and stored as one step (acmelimit.go).
-		s.limits.creating.Lock()
-		defer s.limits.creating.Unlock()
+		// Counted and stored as one step, on every node (acmelimit.go).
+		held, _, err := s.claim(ctx, claimUnboundAccounts, true)
+		if err != nil {
+			return storage.ACMEAccount{}, false, err
+		}
+		defer held.Release()
 		// Not audited when refused: strangers' refusals would grow the
 		// log as fast as they are sent.
 		if err := s.admitUnbound(ctx, req.Client); err != nil {
 			return storage.ACMEAccount{}, false, err
 		}
+		st = held.Fenced()
 	}
 	id, err := newID()
 	if err != nil {
@@ -83,7 +88,7 @@ func (s *Service) ACMEAccountFor(ctx context.Context, req NewACMEAccount) (_ sto
 		ID: id, Owner: owner, Thumbprint: req.Thumbprint, Key: req.Key, Contact: contact,
 		Status: acmeValid, EABKeyID: eab, Created: s.ca.Now().UTC(),
 	}
-	got, err := s.store.CreateACMEAccount(a)
+	got, err := st.CreateACMEAccount(a)
 	switch {
 	case errors.Is(err, storage.ErrExists) && got.ID != "":
 		// The same key raced us to it: as for an existing account.

@@ -31,12 +31,23 @@ const (
 	claimChallenge = "challenge/"
 	claimPending   = "pending/"   // a user's next challenge, under the cap
 	claimBootstrap = "bootstrap/" // what a new CA makes once
+	// The ACME limits (acmelimit.go).
+	claimAccountOrders       = "account-orders/" // an account's next order
+	claimUnboundAccounts     = "unbound-accounts"
+	claimUnboundCertificates = "unbound-certificates"
 )
 
 // claim takes name (see storage.Coordination.Claim).
 func (s *Service) claim(ctx context.Context, name string, wait bool) (storage.Claim, bool, error) {
 	c, ok, err := s.store.Claim(ctx, name, wait)
 	return c, ok, s.noteReach(ctx, err)
+}
+
+// claimWithin takes name, waiting for it, while c is held: the new
+// claim's Fenced store writes only while both hold.
+func (s *Service) claimWithin(ctx context.Context, c storage.Claim, name string) (storage.Claim, error) {
+	within, _, err := c.Fenced().Claim(ctx, name, true)
+	return within, s.noteReach(ctx, err)
 }
 
 // claimed reports whether a request of any node works on name; a store

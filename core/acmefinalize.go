@@ -58,17 +58,25 @@ func (s *Service) FinalizeACMEOrder(ctx context.Context, a *storage.ACMEAccount,
 	if err := s.authorized(ctx, &o); err != nil {
 		return o, err
 	}
-	// Checked again here, with a place held while signing: orders made
-	// before the cap was reached must not pass it. The order stays ready.
-	release, err := s.underCertificateCap(ctx, a, true)
-	if err != nil {
-		return o, err
+	// Checked again here, and held until the commit on every node:
+	// orders made before the cap was reached must not pass it
+	// (acmelimit.go). The order stays ready.
+	st := c.Fenced()
+	if a.EABKeyID == "" {
+		capped, err := s.claimWithin(ctx, c, claimUnboundCertificates)
+		if err != nil {
+			return o, err
+		}
+		defer capped.Release()
+		if err := s.underCertificateCap(ctx, a); err != nil {
+			return o, err
+		}
+		st = capped.Fenced()
 	}
-	defer release()
 	// The request has its answer's deadline; the commit must not be cut
 	// off halfway by a client that hangs up.
 	ctx = context.WithoutCancel(ctx)
-	cert, done, err := s.issueOrder(ctx, c.Fenced(), a, &o, csr, req)
+	cert, done, err := s.issueOrder(ctx, st, a, &o, csr, req)
 	s.auditIssue(ctx, ACMEActor(a), "certificate.issue", cert, err, slog.String("order", o.ID))
 	switch k := KindOf(err); {
 	case err == nil:
@@ -92,8 +100,8 @@ func notReady(status string) error {
 }
 
 // issueOrder signs and stores the certificate with the order made valid,
-// in one commit through st (the finalize claim's Fenced store) that
-// refuses an order no longer ready.
+// in one commit through st (the finalize claim's Fenced store, or the
+// certificate cap's within it) that refuses an order no longer ready.
 func (s *Service) issueOrder(ctx context.Context, st storage.Store, a *storage.ACMEAccount, o *storage.ACMEOrder, csr *x509.CertificateRequest, req *ca.Request) (*storage.Certificate, storage.ACMEOrder, error) {
 	start := time.Now()
 	c, err := s.sign(ctx, a.Owner, req, "", csr.PublicKey)

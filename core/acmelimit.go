@@ -49,20 +49,31 @@ const (
 	certificateCapRetry = 24 * time.Hour
 )
 
-// acmeLimits holds the state of those limits in this process.
+// Each limit is a count and a write that must not interleave with
+// another's, on whichever node of the store it runs: a claim
+// (acmeclaim.go) holds them together, and the write goes through the
+// claim's Fenced store, so that a node that stalled past its claim writes
+// nothing.
+//   - new accounts without a binding: one claim, claimUnboundAccounts,
+//     over the count and the account's write;
+//   - an account's orders: a claim per account, claimAccountOrders;
+//   - the certificates of accounts without a binding: one claim,
+//     claimUnboundCertificates, that a finalize of such an account takes
+//     (within its order's claim) over the count, the signing and the
+//     commit. Such finalizes run one at a time on the whole store: there
+//     are at most MaxUnboundCertificates of them ever, and accounts with
+//     a binding, which issue without it, never wait for them.
+//
+// What a node keeps for itself: the signups table (a client that reaches
+// every node makes signupsPerClient accounts on each per window, within
+// the account cap of them all) and whether it warned of a cap.
+
+// acmeLimits holds what this process keeps of those limits.
 type acmeLimits struct {
 	signups signups
-	// creating holds a count of unbound accounts and the write of a new
-	// one together, ordering an account's count and new order.
-	creating sync.Mutex
-	ordering keyedMutex
 	// capWarned, certCapWarned: the unbound account cap, the unbound
 	// certificate cap was logged as reached since it was last not.
 	capWarned, certCapWarned atomic.Bool
-	// signing counts the certificates of accounts without a binding
-	// being signed now, so that finalizes at once stay within the cap.
-	signingMu sync.Mutex
-	signing   int
 }
 
 // signups counts the accounts without a binding each client made in its
@@ -136,7 +147,7 @@ func (s *signups) prune(now time.Time) {
 }
 
 // admitUnbound decides whether client may make one more account without a
-// binding; the caller holds l.creating until the account is stored.
+// binding; the caller holds claimUnboundAccounts until it is stored.
 func (s *Service) admitUnbound(ctx context.Context, client netip.Addr) error {
 	n, err := s.store.CountUnboundACMEAccounts()
 	if err != nil {
@@ -159,7 +170,7 @@ func (s *Service) admitUnbound(ctx context.Context, client netip.Addr) error {
 // underOrderCap refuses an order that would make the account's live
 // orders name more than MaxAccountIdentifiers identifiers, saying when
 // the first of them expires (RFC 8555 6.6: Retry-After); the caller
-// holds the account's ordering lock until the order is stored.
+// holds the account's claimAccountOrders until the order is stored.
 func (s *Service) underOrderCap(a *storage.ACMEAccount, adding int, now time.Time) error {
 	n, first, err := s.store.CountACMEIdentifiers(a.ID, now)
 	if err != nil {
@@ -174,40 +185,27 @@ func (s *Service) underOrderCap(a *storage.ACMEAccount, adding int, now time.Tim
 }
 
 // underCertificateCap refuses accounts without a binding any further
-// certificate once they have MaxUnboundCertificates, counting those being
-// signed now; with reserve, it holds a place until release is called.
-// Warned once in the log each time the cap is reached.
-func (s *Service) underCertificateCap(ctx context.Context, a *storage.ACMEAccount, reserve bool) (release func(), err error) {
+// certificate once they have MaxUnboundCertificates; a finalize holds
+// claimUnboundCertificates from this check to its commit. Warned once in
+// the log each time the cap is reached.
+func (s *Service) underCertificateCap(ctx context.Context, a *storage.ACMEAccount) error {
 	if a.EABKeyID != "" {
-		return func() {}, nil
+		return nil
 	}
 	n, err := s.store.CountUnboundACMECertificates()
 	if err != nil {
-		return nil, err
+		return s.noteReach(ctx, err)
 	}
 	l := s.limits
-	l.signingMu.Lock()
-	defer l.signingMu.Unlock()
-	if max := s.acme.MaxUnboundCertificates; n+l.signing >= max {
+	if max := s.acme.MaxUnboundCertificates; n >= max {
 		if !l.certCapWarned.Swap(true) {
 			s.log.WarnContext(ctx, "ACME certificates of accounts without a binding reached [acme] max_unbound_certificates: their orders are refused (raise it, or hand out EAB keys with `certmaker user acme-eab`)",
 				"certificates", n, "max_unbound_certificates", max)
 		}
-		return nil, retryAfter(certificateCapRetry, Errorf(TooMany, "accounts without an External Account Binding have had all the certificates this CA gives them ([acme] max_unbound_certificates): ask its operator for a key"))
+		return retryAfter(certificateCapRetry, Errorf(TooMany, "accounts without an External Account Binding have had all the certificates this CA gives them ([acme] max_unbound_certificates): ask its operator for a key"))
 	}
 	l.certCapWarned.Store(false)
-	if !reserve {
-		return func() {}, nil
-	}
-	l.signing++
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			l.signingMu.Lock()
-			l.signing--
-			l.signingMu.Unlock()
-		})
-	}, nil
+	return nil
 }
 
 // retried is an error that says when to try again.

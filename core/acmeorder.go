@@ -48,7 +48,7 @@ func (s *Service) NewACMEOrder(ctx context.Context, a *storage.ACMEAccount, req 
 	}
 	// Not audited when refused: strangers' refusals would grow the log as
 	// fast as they are sent; the cap's warning says it once.
-	if _, err := s.underCertificateCap(ctx, a, false); err != nil {
+	if err := s.underCertificateCap(ctx, a); err != nil {
 		return storage.ACMEOrder{}, err
 	}
 	now := s.ca.Now().UTC()
@@ -64,9 +64,13 @@ func (s *Service) NewACMEOrder(ctx context.Context, a *storage.ACMEAccount, req 
 		}
 		o.Replaces = req.Replaces.String()
 	}
-	// Counted and stored as one step per account (acmelimit.go).
-	unlock := s.limits.ordering.lock(a.ID)
-	defer unlock()
+	// Counted and stored as one step per account, on every node
+	// (acmelimit.go).
+	held, _, err := s.claim(ctx, claimAccountOrders+a.ID, true)
+	if err != nil {
+		return storage.ACMEOrder{}, err
+	}
+	defer held.Release()
 	if err := s.underOrderCap(a, len(ids), now); err != nil {
 		s.audit(ctx, ACMEActor(a), "acme.order.create", "", err, slog.Int("identifiers", len(ids)))
 		return storage.ACMEOrder{}, err
@@ -95,7 +99,7 @@ func (s *Service) NewACMEOrder(ctx context.Context, a *storage.ACMEAccount, req 
 			return storage.ACMEOrder{}, err
 		}
 	}
-	err = s.noteWrite(ctx, s.store.CreateACMEOrder(o, created))
+	err = s.noteWrite(ctx, held.Fenced().CreateACMEOrder(o, created))
 	s.audit(ctx, ACMEActor(a), "acme.order.create", o.ID, err,
 		slog.Int("identifiers", len(ids)), slog.Int("reused", len(ids)-len(created)))
 	if err != nil {
