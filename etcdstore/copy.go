@@ -97,7 +97,7 @@ func (db *DB) export(t *tx, fn func(storage.Item) error) error {
 		if err != nil {
 			return err
 		}
-		azs := make([]storage.ACMEAuthz, 0, len(vals))
+		var azs []storage.ACMEAuthz // nil, as the file's, when the sweep took them all
 		for _, av := range vals {
 			if av == nil {
 				continue
@@ -138,6 +138,9 @@ func (db *DB) export(t *tx, fn func(storage.Item) error) error {
 			return err
 		}
 	}
+	if err := exportUnboundCount(t, fn); err != nil {
+		return err
+	}
 	if err := table(tAnnounced, func(id string, v []byte) error {
 		var a announcement
 		if err := codec.Decode(v, &a); err != nil {
@@ -173,6 +176,28 @@ func (db *DB) export(t *tx, fn func(storage.Item) error) error {
 		}
 	}
 	return nil
+}
+
+// exportUnboundCount gives the count of certificates of accounts without
+// a binding, if there are any.
+func exportUnboundCount(t *tx, fn func(storage.Item) error) error {
+	db := t.db
+	v, err := t.get(db.key(tMeta, kUnboundCerts))
+	if err != nil {
+		return err
+	}
+	p := db.key(tUnboundCerts, "")
+	n, err := t.count(p, prefixEnd(p))
+	if err != nil {
+		return err
+	}
+	if len(v) == 8 {
+		n += int(binary.BigEndian.Uint64(v))
+	}
+	if n == 0 {
+		return nil
+	}
+	return fn(storage.Item{UnboundACMECertificates: &n})
 }
 
 // Import stores records into a new store, as many per transaction as fit,
@@ -277,6 +302,17 @@ func (db *DB) importItem(t *tx, it storage.Item, later *[]func() error) error {
 		if a.EABKeyID != "" && a.Status != acmeDeactivated {
 			t.put(db.key(tAccountEAB, scoped(a.EABKeyID, a.ID)), nil)
 		}
+		if a.EABKeyID == "" {
+			k := db.key(tUnbound, a.ID)
+			v, err := t.peek(k)
+			if err != nil {
+				return err
+			}
+			if len(v) != 8 {
+				t.put(k, nanosBytes(a.Created))
+			}
+			t.keepUntil(k, v, a.Created)
+		}
 		return putRecord(t, tAccounts, a.ID, *a)
 	case it.ACMEOrder != nil:
 		o := it.ACMEOrder
@@ -297,6 +333,9 @@ func (db *DB) importItem(t *tx, it storage.Item, later *[]func() error) error {
 		}
 		if len(made) > 0 {
 			*later = append(*later, func() error { return db.importLatestAuthzs(*o, made) })
+		}
+		if err := db.importOrderIndexes(t, o, made); err != nil {
+			return err
 		}
 		return putRecord(t, tOrders, o.ID, *o)
 	case it.ACMEEAB != nil:
@@ -324,9 +363,58 @@ func (db *DB) importItem(t *tx, it storage.Item, later *[]func() error) error {
 		// The numbers this store hands out add its revision to this.
 		t.put(db.key(tCRLBase, it.CRLNumber.Root), binary.BigEndian.AppendUint64(nil, it.CRLNumber.Number))
 		t.del(db.key(tCRLNumber, it.CRLNumber.Root))
+	case it.UnboundACMECertificates != nil:
+		// Imported orders add no key to tUnboundCerts: the count stands
+		// for them all.
+		t.put(db.key(tMeta, kUnboundCerts), binary.BigEndian.AppendUint64(nil, uint64(max(*it.UnboundACMECertificates, 0))))
 	default:
 		return fmt.Errorf("import: an empty item")
 	}
+	return nil
+}
+
+// importOrderIndexes writes what an order implies for its account's
+// count and the sweep, as CreateACMEOrder and PutACMECertificate would
+// have (made are its own authorizations), reading what the import wrote
+// before it: its account, and the certificate of a valid order.
+func (db *DB) importOrderIndexes(t *tx, o *storage.ACMEOrder, made []storage.ACMEAuthz) error {
+	t.put(db.accountExpiryKey(o), binary.BigEndian.AppendUint32(nil, uint32(len(o.Identifiers))))
+	t.put(db.dueKey(dueOrder, o.Expires, o.ID), nil)
+	if first, ok := earliest(made); ok {
+		t.put(db.dueKey(dueAuthzs, first, o.ID), nil)
+	}
+	uk := db.key(tUnbound, o.Account)
+	kept, err := t.peek(uk)
+	if err != nil {
+		return err
+	}
+	if kept == nil {
+		a, err := t.peek(db.key(tAccounts, o.Account))
+		if err != nil || a != nil {
+			return err // an account with a binding
+		}
+	}
+	// An account without a binding, or no account.
+	t.keepUntil(uk, kept, o.Expires)
+	if o.Status != acmeValid || o.Serial == nil {
+		return nil
+	}
+	v, err := t.peek(db.key(tCerts, serialKey(o.Serial)))
+	if err != nil {
+		return err
+	}
+	if v == nil {
+		return nil // no certificate to wait for: the order stays
+	}
+	var c storage.Certificate
+	if err := decodeCertificate(v, o.Serial, &c); err != nil {
+		return err
+	}
+	t.put(db.dueKey(dueCertificate, c.NotAfter, o.ID), nil)
+	if kept, err = t.peek(uk); err != nil {
+		return err
+	}
+	t.keepUntil(uk, kept, c.NotAfter)
 	return nil
 }
 

@@ -150,6 +150,8 @@ func digest(it storage.Item) (kind, id string, sum [32]byte, err error) {
 		kind, id = "announcements", fmt.Sprintf("%x", it.Announcement.Key)
 	case it.CRLNumber != nil:
 		kind, id = "crl numbers", it.CRLNumber.Root
+	case it.UnboundACMECertificates != nil:
+		kind, id = "acme unbound certificates", ""
 	default:
 		return "", "", sum, fmt.Errorf("an empty record")
 	}

@@ -26,6 +26,10 @@ type Item struct {
 	// CRLNumber is a root's last CRL number; the store that takes it
 	// hands out only greater ones.
 	CRLNumber *CRLNumber
+	// UnboundACMECertificates is CountUnboundACMECertificates: the one
+	// count no record implies once the sweep has taken the orders of
+	// those certificates.
+	UnboundACMECertificates *int
 }
 
 // Announcement records that an expiry warning was delivered (notify).
@@ -45,12 +49,15 @@ type CRLNumber struct {
 // store into another backend.
 type (
 	// Exporter calls fn on every record, all read at one moment, each
-	// kind in the order of its identity.
+	// kind in the order of its identity and the kinds in the order of
+	// Item's fields: an importer meets an account before its orders and
+	// a certificate before the order that names it.
 	Exporter interface {
 		Export(fn func(Item) error) error
 	}
 	// Importer stores records into a new, empty store, with every index
-	// and counter they imply. Storing an Item again stores the same.
+	// and counter they imply (the sweep's too), given in an Exporter's
+	// order. Storing an Item again stores the same.
 	Importer interface {
 		Import(items []Item) error
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -115,6 +116,11 @@ func (db *DB) Export(fn func(storage.Item) error) error {
 				return err
 			}
 		}
+		if n := int(getUint(tx.Bucket(bucketACMEMeta), keyUnboundACMECert)); n > 0 {
+			if err := fn(storage.Item{UnboundACMECertificates: &n}); err != nil {
+				return err
+			}
+		}
 		if err := each(bucketAnnounced, func(k, v []byte) error {
 			var a announcement
 			if err := codec.Decode(v, &a); err != nil {
@@ -187,6 +193,17 @@ func (db *DB) importItem(tx *bolt.Tx, it storage.Item) error {
 		if err := tx.Bucket(bucketACMEAccountKeys).Put([]byte(a.Thumbprint), []byte(a.ID)); err != nil {
 			return err
 		}
+		if a.EABKeyID == "" {
+			unbound := tx.Bucket(bucketACMEUnbound)
+			if unbound.Get([]byte(a.ID)) == nil {
+				if err := unbound.Put([]byte(a.ID), nanosBytes(a.Created)); err != nil {
+					return err
+				}
+			}
+			if err := keepUnbound(tx, a.ID, a.Created); err != nil {
+				return err
+			}
+		}
 		return putRecord(tx, bucketACMEAccounts, a.ID, *a)
 	case it.ACMEOrder != nil:
 		o := it.ACMEOrder
@@ -204,6 +221,9 @@ func (db *DB) importItem(tx *bolt.Tx, it storage.Item) error {
 			}
 		}
 		if err := importLatestAuthzs(tx, o, it.ACMEAuthzs); err != nil {
+			return err
+		}
+		if err := importOrderIndexes(tx, o, it.ACMEAuthzs); err != nil {
 			return err
 		}
 		return putRecord(tx, bucketACMEOrders, o.ID, *o)
@@ -234,10 +254,58 @@ func (db *DB) importItem(tx *bolt.Tx, it storage.Item) error {
 		return b.Put(a.Key, v)
 	case it.CRLNumber != nil:
 		return tx.Bucket(bucketMeta).Put(crlNumberKey(it.CRLNumber.Root), binary.BigEndian.AppendUint64(nil, it.CRLNumber.Number))
+	case it.UnboundACMECertificates != nil:
+		// Imported orders do not count their certificates: this stands
+		// for them all.
+		return tx.Bucket(bucketACMEMeta).Put(keyUnboundACMECert, binary.BigEndian.AppendUint64(nil, uint64(max(*it.UnboundACMECertificates, 0))))
 	default:
 		return fmt.Errorf("import: an empty item")
 	}
 	return nil
+}
+
+// importOrderIndexes writes what an order implies for its account's
+// count and the sweep, as CreateACMEOrder and PutACMECertificate would
+// have, from the account and certificate the import wrote before it:
+// the same entries reindexACME makes, but the count of certificates of
+// accounts without a binding, which an Item of its own brings.
+func importOrderIndexes(tx *bolt.Tx, o *ACMEOrder, azs []ACMEAuthz) error {
+	expiry, err := tx.CreateBucketIfNotExists(bucketACMEAccountExpiry)
+	if err != nil {
+		return err
+	}
+	if err := expiry.Put(accountExpiryKey(o), binary.BigEndian.AppendUint32(nil, uint32(len(o.Identifiers)))); err != nil {
+		return err
+	}
+	due := tx.Bucket(bucketACMEExpiry)
+	if err := due.Put(dueKey(dueOrder, o.Expires, o.ID), nil); err != nil {
+		return err
+	}
+	for _, az := range azs {
+		if az.Order != o.ID {
+			continue // reused: its own order's
+		}
+		if err := due.Put(dueKey(dueAuthz, az.Expires, az.ID), nil); err != nil {
+			return err
+		}
+	}
+	if err := keepUnbound(tx, o.Account, o.Expires); err != nil {
+		return err
+	}
+	if o.Status != acmeValid || o.Serial == nil || !unboundAccount(tx, o.Account) {
+		return nil
+	}
+	var c Certificate
+	switch err := getCertificate(tx, o.Serial, &c); {
+	case errors.Is(err, ErrNotFound):
+		return nil // no certificate to wait for: the order stays
+	case err != nil:
+		return err
+	}
+	if err := due.Put(dueKey(dueCertificate, c.NotAfter, o.ID), nil); err != nil {
+		return err
+	}
+	return keepUnbound(tx, o.Account, c.NotAfter)
 }
 
 // importLatestAuthzs points the latest-authorization entries at the
