@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -193,6 +194,7 @@ func TestCluster(t *testing.T) {
 	}
 	acmeAcked = append(acmeAcked, acmeCert{name: claimed, der: finals[0]})
 	t.Logf("ACME: orders through every node; %d of 3 concurrent finalizes answered, with one certificate", len(finals))
+	acmeCapAcrossNodes(t, f, eab)
 
 	// rotate-root, intermediate rotate and intermediate revoke through
 	// one node, used by the others within a second.
@@ -397,6 +399,48 @@ func TestCluster(t *testing.T) {
 	t.Logf("all %d acknowledged certificates are there, each under its own serial", len(serials))
 
 	testChallenges(t, c)
+}
+
+// acmeCapAcrossNodes sends six orders of 100 names for one new account
+// at once through the balancer, which spreads them over the nodes: the
+// account's live orders may name max_account_identifiers (300) together,
+// so three are made and three refused, rateLimited, whichever nodes they
+// reached.
+func acmeCapAcrossNodes(t *testing.T, f *fleet, k eabKey) {
+	ctx := context.Background()
+	cl, err := f.acmeClient(ctx, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A refusal is the answer looked for, not one to wait out (its
+	// Retry-After is when the first order expires, a day on).
+	cl.RetryBackoff = func(n int, _ *http.Request, resp *http.Response) time.Duration {
+		if resp.StatusCode == http.StatusTooManyRequests || n > 10 {
+			return 0
+		}
+		return 100 * time.Millisecond
+	}
+	var made, refused atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Go(func() {
+			_, err := cl.AuthorizeOrder(ctx, acme.DomainIDs(manyNames(100, fmt.Sprintf("cap%d.cluster.lan", i))...))
+			var ae *acme.Error
+			switch {
+			case err == nil:
+				made.Add(1)
+			case errors.As(err, &ae) && ae.StatusCode == http.StatusTooManyRequests && strings.HasSuffix(ae.ProblemType, ":rateLimited"):
+				refused.Add(1)
+			default:
+				t.Errorf("an order of 100 names: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if made.Load() != 3 || refused.Load() != 3 {
+		t.Fatalf("six orders of 100 names for one account at once through three nodes: %d made, %d refused; want 3 and 3 (max_account_identifiers = 300)", made.Load(), refused.Load())
+	}
+	t.Log("ACME: an account's identifier cap holds across nodes: 3 of 6 orders of 100 names made")
 }
 
 // acmeLoad runs clients ordering through the balancer until stop, which
