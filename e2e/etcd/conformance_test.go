@@ -79,20 +79,51 @@ func (b brokenDB) Revoke(serial *big.Int, at time.Time, reason int) (storage.Cer
 // TestConformance_Broken: the suite must catch the slip, where it looks,
 // and nowhere else.
 func TestConformance_Broken(t *testing.T) {
-	storagetest.MustCatch(t, storagetest.Backend{New: brokenPlace, Reruns: true},
-		[]string{"Indexes", "Concurrent"}, []string{"Users", "Roots", "ACMEOrders"})
+	storagetest.MustCatch(t, storagetest.Backend{New: brokenPlace(func(db *etcdstore.DB, cli *clientv3.Client) storagetest.Store {
+		return brokenDB{db, cli}
+	}), Reruns: true}, []string{"Indexes", "Concurrent"}, []string{"Users", "Roots", "ACMEOrders"})
 }
 
-func brokenPlace(t *testing.T) storagetest.Place {
-	place := etcdPlace(t)
-	cli := rawClient(t)
-	return storagetest.Place{
-		Open: func(keyFile string) (storagetest.Store, error) {
-			s, err := place.Open(keyFile)
-			if err != nil {
-				return nil, err
-			}
-			return brokenDB{s.(*etcdstore.DB), cli}, nil
-		},
+// brokenPlace is etcdPlace with its store wrapped in a broken one.
+func brokenPlace(wrap func(*etcdstore.DB, *clientv3.Client) storagetest.Store) func(t *testing.T) storagetest.Place {
+	return func(t *testing.T) storagetest.Place {
+		place := etcdPlace(t)
+		cli := rawClient(t)
+		return storagetest.Place{
+			Open: func(keyFile string) (storagetest.Store, error) {
+				s, err := place.Open(keyFile)
+				if err != nil {
+					return nil, err
+				}
+				return wrap(s.(*etcdstore.DB), cli), nil
+			},
+		}
 	}
+}
+
+// uncountedDB is the etcd store with one step of PutACMECertificate
+// undone: the key that counts a certificate of an account without a
+// binding is deleted behind the store's back, so that the cap of such
+// certificates would never be reached.
+type uncountedDB struct {
+	*etcdstore.DB
+	cli *clientv3.Client
+}
+
+func (b uncountedDB) PutACMECertificate(orderID string, c *storage.Certificate, fn func(*storage.ACMEOrder) error) (storage.ACMEOrder, error) {
+	o, err := b.DB.PutACMECertificate(orderID, c, fn)
+	if err != nil {
+		return o, err
+	}
+	_, err = b.cli.Delete(context.Background(), b.Prefix()+"acme/unbound-certs/"+string(c.Serial.Bytes()))
+	return o, err
+}
+
+// TestConformance_BrokenACME: the suite catches an uncounted certificate
+// of an account without a binding in the part that counts them, and
+// nowhere else.
+func TestConformance_BrokenACME(t *testing.T) {
+	storagetest.MustCatch(t, storagetest.Backend{New: brokenPlace(func(db *etcdstore.DB, cli *clientv3.Client) storagetest.Store {
+		return uncountedDB{db, cli}
+	}), Reruns: true}, []string{"ACMEUnbound"}, []string{"ACMEAccounts", "ACMEOrders", "ACMESweep", "Indexes"})
 }
