@@ -11,8 +11,6 @@ import (
 	"sync"
 	"testing"
 
-	"certmaker/ca"
-	"certmaker/challenge"
 	"certmaker/core"
 	"certmaker/storage"
 	"certmaker/store"
@@ -28,21 +26,7 @@ func twoNodes(t *testing.T, acme core.ACMEConfig) ([2]*core.Service, *store.DB) 
 	acme.Enabled, acme.DefaultUser = true, "alice"
 	set := func(c *core.Config) { c.ACME = acme }
 	first, db := openService(t, set)
-	authority, err := ca.New(ca.Config{PublicURL: "http://ca.test:8880", DefaultDays: 7, MinDays: 1, MaxDays: 182})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checker, err := challenge.New(challenge.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := core.Config{Store: db, Authority: authority, Checker: checker,
-		Root: ca.RootConfig{KeyType: ca.KeyECDSAP256, Days: 365, CommonName: "core test root", IntermediateDays: 180}}
-	set(&cfg)
-	second, err := core.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	second := newService(t, db, set)
 	if _, err := second.LoadRoots(); err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,22 @@ func openService(t *testing.T, set func(*core.Config)) (*core.Service, *store.DB
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	svc := newService(t, db, set)
+	if _, err := svc.RotateRoot(context.Background(), core.Actor{Door: core.DoorServe, User: "certmaker"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"alice", "root"} {
+		if _, err := svc.AddUser(context.Background(), core.Operator("test"), name, name == "root"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return svc, db
+}
+
+// newService is a service on db, with an authority and a checker of its
+// own, set as set says.
+func newService(t *testing.T, db *store.DB, set func(*core.Config)) *core.Service {
+	t.Helper()
 	authority, err := ca.New(ca.Config{PublicURL: "http://ca.test:8880", DefaultDays: 7, MinDays: 1, MaxDays: 182})
 	if err != nil {
 		t.Fatal(err)
@@ -44,15 +60,7 @@ func openService(t *testing.T, set func(*core.Config)) (*core.Service, *store.DB
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.RotateRoot(context.Background(), core.Actor{Door: core.DoorServe, User: "certmaker"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"alice", "root"} {
-		if _, err := svc.AddUser(context.Background(), core.Operator("test"), name, name == "root"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return svc, db
+	return svc
 }
 
 func request(t *testing.T, names ...string) *ca.Request {

@@ -764,12 +764,18 @@ func (db *DB) PutACMECertificate(orderID string, c *Certificate, fn func(*ACMEOr
 }
 
 // keepUnboundCertificate counts a certificate of an order o of an account
-// without a binding, and keeps the order until notAfter, when the sweep
-// takes it, and the account at least as long.
+// without a binding, and keeps the order until notAfter (keepUnboundUntil).
 func keepUnboundCertificate(tx *bolt.Tx, o *ACMEOrder, notAfter time.Time) error {
 	if _, err := bumpUint(tx.Bucket(bucketACMEMeta), keyUnboundACMECert); err != nil {
 		return err
 	}
+	return keepUnboundUntil(tx, o, notAfter)
+}
+
+// keepUnboundUntil keeps a valid order o of an account without a binding
+// until notAfter, its certificate's, when the sweep takes it, and the
+// account at least as long.
+func keepUnboundUntil(tx *bolt.Tx, o *ACMEOrder, notAfter time.Time) error {
 	if err := tx.Bucket(bucketACMEExpiry).Put(dueKey(dueCertificate, notAfter, o.ID), nil); err != nil {
 		return err
 	}

@@ -53,19 +53,33 @@ func reindexACME(tx *bolt.Tx) error {
 		if err := codec.Decode(v, &o); err != nil {
 			return fmt.Errorf("ACME order %q: %w", k, err)
 		}
-		if err := due.Put(dueKey(dueOrder, o.Expires, o.ID), nil); err != nil {
+		unbound, err := indexOrder(tx, &o)
+		if err != nil || !unbound {
 			return err
 		}
-		if err := keepUnbound(tx, o.Account, o.Expires); err != nil {
-			return err
-		}
-		if o.Status != acmeValid || o.Serial == nil || !unboundAccount(tx, o.Account) {
-			return nil
-		}
-		var c Certificate
-		if err := getCertificate(tx, o.Serial, &c); err != nil {
-			return fmt.Errorf("the certificate of ACME order %q: %w", k, err)
-		}
-		return keepUnboundCertificate(tx, &o, c.NotAfter)
+		_, err = bumpUint(tx.Bucket(bucketACMEMeta), keyUnboundACMECert)
+		return err
 	})
+}
+
+// indexOrder writes what the sweep reads of an order: its entry by
+// expiry, and for a valid order of an account without a binding its
+// certificate's (unbound, then), the account kept as long as either. A
+// valid order whose certificate is not stored is an error that wraps
+// ErrNotFound, its first entry written.
+func indexOrder(tx *bolt.Tx, o *ACMEOrder) (unbound bool, err error) {
+	if err := tx.Bucket(bucketACMEExpiry).Put(dueKey(dueOrder, o.Expires, o.ID), nil); err != nil {
+		return false, err
+	}
+	if err := keepUnbound(tx, o.Account, o.Expires); err != nil {
+		return false, err
+	}
+	if o.Status != acmeValid || o.Serial == nil || !unboundAccount(tx, o.Account) {
+		return false, nil
+	}
+	var c Certificate
+	if err := getCertificate(tx, o.Serial, &c); err != nil {
+		return false, fmt.Errorf("the certificate of ACME order %q: %w", o.ID, err)
+	}
+	return true, keepUnboundUntil(tx, o, c.NotAfter)
 }

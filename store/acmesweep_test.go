@@ -9,29 +9,9 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"certmaker/storage/storagetest"
 	"certmaker/store"
 )
-
-// sweepBatches runs a whole ACME sweep q in batches and returns how many
-// records it deleted and how many batches it took.
-func sweepBatches(t *testing.T, db *store.DB, q store.ACMESweep) (deleted, batches int) {
-	t.Helper()
-	for {
-		n, next, err := db.DeleteExpiredACME(q)
-		if err != nil {
-			t.Fatalf("DeleteExpiredACME batch %d: %v", batches+1, err)
-		}
-		deleted += n
-		batches++
-		if next == "" {
-			return deleted, batches
-		}
-		if batches > 10000 {
-			t.Fatal("DeleteExpiredACME never ends")
-		}
-		q.After = next
-	}
-}
 
 // TestDeleteExpiredACME_Cost: the sweep costs what it deletes, not what
 // the file keeps. Two thousand valid orders stay for good (a CA's
@@ -59,11 +39,11 @@ func TestDeleteExpiredACME_Cost(t *testing.T) {
 	}
 	// The first sweep deletes the kept orders' authorizations.
 	q := store.ACMESweep{Before: now.Add(-24 * time.Hour), Max: 10}
-	if n, _ := sweepBatches(t, db, q); n != 2000 {
+	if n, _ := storagetest.SweepACME(t, db, q); n != 2000 {
 		t.Fatalf("the first sweep deleted %d, want the 2000 authorizations", n)
 	}
 	order("abandoned", now.Add(-48*time.Hour))
-	n, batches := sweepBatches(t, db, q)
+	n, batches := storagetest.SweepACME(t, db, q)
 	if n != 2 {
 		t.Errorf("the sweep deleted %d, want the abandoned order and its authorization", n)
 	}
@@ -130,7 +110,7 @@ func TestOpen_MigratesSchema6IndexingACME(t *testing.T) {
 	if n, err := db.CountUnboundACMECertificates(); err != nil || n != 1 {
 		t.Errorf("CountUnboundACMECertificates after the migration = %d, %v; want 1", n, err)
 	}
-	n, _ := sweepBatches(t, db, store.ACMESweep{Before: now.Add(-24 * time.Hour), Idle: now.Add(-7 * 24 * time.Hour)})
+	n, _ := storagetest.SweepACME(t, db, store.ACMESweep{Before: now.Add(-24 * time.Hour), Idle: now.Add(-7 * 24 * time.Hour)})
 	// Both orders, both authorizations, both accounts.
 	if n != 6 {
 		t.Errorf("the sweep after the migration deleted %d, want 6", n)

@@ -267,8 +267,9 @@ func (db *DB) importItem(tx *bolt.Tx, it storage.Item) error {
 // importOrderIndexes writes what an order implies for its account's
 // count and the sweep, as CreateACMEOrder and PutACMECertificate would
 // have, from the account and certificate the import wrote before it:
-// the same entries reindexACME makes, but the count of certificates of
-// accounts without a binding, which an Item of its own brings.
+// what reindexACME writes, but the count of certificates of accounts
+// without a binding, which an Item of its own brings. An order whose
+// certificate is missing stays for good.
 func importOrderIndexes(tx *bolt.Tx, o *ACMEOrder, azs []ACMEAuthz) error {
 	expiry, err := tx.CreateBucketIfNotExists(bucketACMEAccountExpiry)
 	if err != nil {
@@ -277,35 +278,18 @@ func importOrderIndexes(tx *bolt.Tx, o *ACMEOrder, azs []ACMEAuthz) error {
 	if err := expiry.Put(accountExpiryKey(o), binary.BigEndian.AppendUint32(nil, uint32(len(o.Identifiers)))); err != nil {
 		return err
 	}
-	due := tx.Bucket(bucketACMEExpiry)
-	if err := due.Put(dueKey(dueOrder, o.Expires, o.ID), nil); err != nil {
-		return err
-	}
 	for _, az := range azs {
 		if az.Order != o.ID {
 			continue // reused: its own order's
 		}
-		if err := due.Put(dueKey(dueAuthz, az.Expires, az.ID), nil); err != nil {
+		if err := tx.Bucket(bucketACMEExpiry).Put(dueKey(dueAuthz, az.Expires, az.ID), nil); err != nil {
 			return err
 		}
 	}
-	if err := keepUnbound(tx, o.Account, o.Expires); err != nil {
+	if _, err := indexOrder(tx, o); err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
-	if o.Status != acmeValid || o.Serial == nil || !unboundAccount(tx, o.Account) {
-		return nil
-	}
-	var c Certificate
-	switch err := getCertificate(tx, o.Serial, &c); {
-	case errors.Is(err, ErrNotFound):
-		return nil // no certificate to wait for: the order stays
-	case err != nil:
-		return err
-	}
-	if err := due.Put(dueKey(dueCertificate, c.NotAfter, o.ID), nil); err != nil {
-		return err
-	}
-	return keepUnbound(tx, o.Account, c.NotAfter)
+	return nil
 }
 
 // importLatestAuthzs points the latest-authorization entries at the

@@ -8,6 +8,7 @@ import (
 
 	"certmaker/migrate"
 	"certmaker/storage"
+	"certmaker/storage/storagetest"
 )
 
 // fillACME writes the ACME state the limits count and the sweep deletes,
@@ -19,21 +20,15 @@ import (
 // (nothing ever).
 func fillACME(t *testing.T, st storage.Store) {
 	t.Helper()
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(st.CreateUser(storage.User{Name: "alice", TokenHash: storage.HashToken("a"), Created: t0}))
-	must(st.CreateACMEEAB(storage.ACMEEAB{ID: "kid1", Owner: "alice", Key: []byte("0123456789abcdef0123456789abcdef"), Created: t0}))
+	must(t, st.CreateUser(storage.User{Name: "alice", TokenHash: storage.HashToken("a"), Created: t0}))
+	must(t, st.CreateACMEEAB(storage.ACMEEAB{ID: "kid1", Owner: "alice", Key: []byte("0123456789abcdef0123456789abcdef"), Created: t0}))
 	long := t0.Add(-30 * 24 * time.Hour)
 	for _, a := range []storage.ACMEAccount{
 		{ID: "b1", EABKeyID: "kid1"}, {ID: "s1"}, {ID: "s2"}, {ID: "s3"}, {ID: "idle"},
 	} {
 		a.Owner, a.Thumbprint, a.Key, a.Status, a.Created = "alice", "tp-"+a.ID, []byte(`{"kty":"EC"}`), "valid", long
 		_, err := st.CreateACMEAccount(a)
-		must(err)
+		must(t, err)
 	}
 	order := func(id, account string, names int, expires time.Time) {
 		t.Helper()
@@ -45,7 +40,7 @@ func fillACME(t *testing.T, st storage.Store) {
 				Challenges: []storage.ACMEChallenge{{ID: fmt.Sprintf("%s-ch%d", id, i), Type: "http-01", Token: "t", Status: "pending"}}}
 			o.Identifiers, o.Authzs, azs = append(o.Identifiers, ident), append(o.Authzs, az.ID), append(azs, az)
 		}
-		must(st.CreateACMEOrder(o, azs))
+		must(t, st.CreateACMEOrder(o, azs))
 	}
 	finalized := func(id, account string, notAfter time.Time) {
 		t.Helper()
@@ -53,7 +48,7 @@ func fillACME(t *testing.T, st storage.Store) {
 		c := newCert(t, "alice", t0.Add(-90*24*time.Hour), 1, id+".lan")
 		c.KeyPKCS8, c.NotAfter = nil, notAfter
 		_, err := st.PutACMECertificate(id, c, func(o *storage.ACMEOrder) error { o.Status, o.Serial = "valid", c.Serial; return nil })
-		must(err)
+		must(t, err)
 	}
 	order("b-pending", "b1", 1, t0.Add(-2*24*time.Hour))
 	finalized("b-valid", "b1", t0.Add(60*24*time.Hour))
@@ -63,7 +58,7 @@ func fillACME(t *testing.T, st storage.Store) {
 	finalized("s3-old", "s3", t0.Add(-10*24*time.Hour))
 	// b-pending and the authorizations of every order but s2-big go, and
 	// so do s1-old and s3-old, then s3 and idle.
-	n, _ := sweepBatches(t, st, storage.ACMESweep{Before: t0.Add(-24 * time.Hour), Idle: t0.Add(-24 * time.Hour), Max: 3})
+	n, _ := storagetest.SweepACME(t, st, storage.ACMESweep{Before: t0.Add(-24 * time.Hour), Idle: t0.Add(-24 * time.Hour), Max: 3})
 	if n != 10 {
 		t.Fatalf("the first sweep deleted %d, want 10", n)
 	}
@@ -148,7 +143,7 @@ func TestMigrate_ACMEState(t *testing.T) {
 		{storage.ACMESweep{Before: t0.Add(61 * 24 * time.Hour), Idle: t0.Add(62 * 24 * time.Hour), Max: 3}, 2},
 	} {
 		for name, st := range stores {
-			if n, _ := sweepBatches(t, st, step.q); n != step.want {
+			if n, _ := storagetest.SweepACME(t, st, step.q); n != step.want {
 				t.Errorf("%s: the sweep to %v deleted %d, want %d", name, step.q.Before, n, step.want)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"certmaker/storage"
+	"certmaker/storage/storagetest"
 )
 
 // acmeOrder stores an order of account with names authorizations of its
@@ -32,27 +33,6 @@ func acmeOrder(t *testing.T, st storage.Store, id, account string, names int, ex
 	return azs
 }
 
-// sweepBatches runs a whole sweep in batches of max and returns how many
-// records it deleted and in how many batches.
-func sweepBatches(t *testing.T, st storage.Store, q storage.ACMESweep) (deleted, batches int) {
-	t.Helper()
-	for {
-		n, next, err := st.DeleteExpiredACME(q)
-		if err != nil {
-			t.Fatalf("DeleteExpiredACME batch %d: %v", batches+1, err)
-		}
-		deleted += n
-		batches++
-		if next == "" {
-			return deleted, batches
-		}
-		if batches > 10000 {
-			t.Fatal("DeleteExpiredACME never ends")
-		}
-		q.After = next
-	}
-}
-
 // The sweep on etcd costs what it deletes, as on the file: with many
 // valid orders kept, a sweep that has one order to delete takes a batch
 // or two per pass. An order of ca.MaxNames names goes whole, in the few
@@ -68,7 +48,7 @@ func TestDeleteExpiredACME_Etcd(t *testing.T) {
 	bigValid := acmeOrder(t, db, "big-valid", "a2", 100, t0.Add(-48*time.Hour), true)
 	q := storage.ACMESweep{Before: t0.Add(-24 * time.Hour), Max: 10}
 	// 300 authorizations of kept orders, big and its 100, big-valid's 100.
-	if n, _ := sweepBatches(t, db, q); n != 300+101+100 {
+	if n, _ := storagetest.SweepACME(t, db, q); n != 300+101+100 {
 		t.Fatalf("the first sweep deleted %d, want %d", n, 300+101+100)
 	}
 	for _, az := range append(big, bigValid...) {
@@ -84,7 +64,7 @@ func TestDeleteExpiredACME_Etcd(t *testing.T) {
 	}
 
 	acmeOrder(t, db, "abandoned", "a1", 1, t0.Add(-48*time.Hour), false)
-	n, batches := sweepBatches(t, db, q)
+	n, batches := storagetest.SweepACME(t, db, q)
 	if n != 2 {
 		t.Errorf("the sweep deleted %d, want the abandoned order and its authorization", n)
 	}

@@ -30,3 +30,11 @@ func storeOptions(t *testing.T) etcdstore.Options {
 		Create:    true,
 	}
 }
+
+// must fails t at once on err.
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -17,41 +17,35 @@ func fill(t *testing.T, st interface {
 	MarkAnnounced(key []byte, at, until time.Time) error
 }) {
 	t.Helper()
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(st.CreateUser(storage.User{Name: "alice", TokenHash: storage.HashToken("a"), Created: t0}))
-	must(st.CreateUser(storage.User{Name: "bob", Admin: true, TokenHash: storage.HashToken("b"), Created: t0}))
-	must(st.PutRoot(storage.Root{Fingerprint: "root-a", CertDER: []byte("der-a"), KeyPKCS8: []byte("root key a"), Created: t0}, false))
-	must(st.PutRoot(storage.Root{Fingerprint: "int-a", CertDER: []byte("der-i"), KeyPKCS8: []byte("int key"), Parent: "root-a", Created: t0}, true))
+	must(t, st.CreateUser(storage.User{Name: "alice", TokenHash: storage.HashToken("a"), Created: t0}))
+	must(t, st.CreateUser(storage.User{Name: "bob", Admin: true, TokenHash: storage.HashToken("b"), Created: t0}))
+	must(t, st.PutRoot(storage.Root{Fingerprint: "root-a", CertDER: []byte("der-a"), KeyPKCS8: []byte("root key a"), Created: t0}, false))
+	must(t, st.PutRoot(storage.Root{Fingerprint: "int-a", CertDER: []byte("der-i"), KeyPKCS8: []byte("int key"), Parent: "root-a", Created: t0}, true))
 	for i := range 40 {
 		c := newCert(t, []string{"alice", "bob"}[i%2], t0.Add(time.Duration(i)*time.Minute), 10+i, "a.home.lan", "b.home.lan")
 		if i%3 == 0 {
 			c.KeyPKCS8 = nil // from a CSR
 		}
-		must(st.PutCertificate(c))
+		must(t, st.PutCertificate(c))
 		if i%5 == 0 {
 			_, err := st.Revoke(c.Serial, t0.Add(time.Hour), 4)
-			must(err)
+			must(t, err)
 		}
 	}
-	must(st.PutCertificate(newCert(t, "alice", t0, 30, manyNames(100, "big.lan")...)))
-	must(st.PutChallenge(storage.Challenge{ID: "ch1", Owner: "alice", Token: "tok", Request: []byte(`{"names":["x.lan"]}`), Created: t0, Expires: t0.Add(time.Hour)}))
-	must(st.CreateACMEEAB(storage.ACMEEAB{ID: "kid1", Owner: "alice", Key: []byte("0123456789abcdef0123456789abcdef"), Created: t0}))
+	must(t, st.PutCertificate(newCert(t, "alice", t0, 30, manyNames(100, "big.lan")...)))
+	must(t, st.PutChallenge(storage.Challenge{ID: "ch1", Owner: "alice", Token: "tok", Request: []byte(`{"names":["x.lan"]}`), Created: t0, Expires: t0.Add(time.Hour)}))
+	must(t, st.CreateACMEEAB(storage.ACMEEAB{ID: "kid1", Owner: "alice", Key: []byte("0123456789abcdef0123456789abcdef"), Created: t0}))
 	_, err := st.CreateACMEAccount(storage.ACMEAccount{ID: "acct1", Owner: "alice", Thumbprint: "tp1", Key: []byte(`{"kty":"EC"}`), Status: "valid", EABKeyID: "kid1", Created: t0})
-	must(err)
+	must(t, err)
 	o := storage.ACMEOrder{ID: "ord1", Account: "acct1", Status: "pending", Identifiers: []storage.ACMEIdentifier{{Type: "dns", Value: "x.lan"}}, Authzs: []string{"az1"}, Expires: t0.Add(time.Hour), Created: t0}
-	must(st.CreateACMEOrder(o, []storage.ACMEAuthz{{ID: "az1", Account: "acct1", Order: "ord1", Identifier: o.Identifiers[0], Status: "pending", Expires: t0.Add(time.Hour),
+	must(t, st.CreateACMEOrder(o, []storage.ACMEAuthz{{ID: "az1", Account: "acct1", Order: "ord1", Identifier: o.Identifiers[0], Status: "pending", Expires: t0.Add(time.Hour),
 		Challenges: []storage.ACMEChallenge{{ID: "c1", Type: "http-01", Token: "t", Status: "pending"}}}}))
 	_, err = st.ACMENonceKey()
-	must(err)
-	must(st.MarkAnnounced([]byte("webhook/123"), t0, t0.Add(48*time.Hour)))
+	must(t, err)
+	must(t, st.MarkAnnounced([]byte("webhook/123"), t0, t0.Add(48*time.Hour)))
 	for range 3 {
 		_, err := st.NextCRLNumber("int-a")
-		must(err)
+		must(t, err)
 	}
 }
 
