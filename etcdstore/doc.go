@@ -24,7 +24,9 @@
 // record and the indexes every listing needs first, with a pending marker,
 // then the rest of its name entries; the writer (or any node's repair
 // pass) completes them. Counts are counted by etcd from the indexes,
-// never kept in counters that every issuance would fight over. Jobs over
-// a whole table (a rekey, a challenge sweep) run in batches that can be
-// resumed.
+// never kept in counters that every issuance would fight over (the
+// certificates of ACME accounts without a binding too: a key each). Jobs
+// over a whole table (a rekey, a challenge sweep) run in batches that can
+// be resumed; the ACME sweep reads an index by when things are due, and
+// deletes each order in transactions of its own (acmesweep.go).
 package etcdstore
