@@ -34,12 +34,11 @@ func (db *DB) newCertWrite(c *storage.Certificate) (*certWrite, error) {
 // seal seals and encodes the record under the node's current key.
 func (w *certWrite) seal(db *DB) error {
 	sc := *w.c
+	if err := seal.Certificate(db.keys.Seal, &sc); err != nil {
+		return err
+	}
 	if w.c.KeyPKCS8 != nil {
-		k, err := db.keys.Seal(seal.CertificateKey, seal.CertificateIdentity(w.c.Serial), w.c.KeyPKCS8)
-		if err != nil {
-			return err
-		}
-		sc.KeyPKCS8, w.sealed = k, k
+		w.sealed = sc.KeyPKCS8
 	}
 	v, err := codec.Encode(&sc)
 	w.value = v
@@ -224,12 +223,7 @@ func decodeCertificate(v []byte, serial *big.Int, c *storage.Certificate) error 
 }
 
 func (db *DB) openCertificate(c *storage.Certificate) error {
-	if c.KeyPKCS8 == nil {
-		return nil
-	}
-	k, err := db.open(seal.CertificateKey, seal.CertificateIdentity(c.Serial), c.KeyPKCS8)
-	c.KeyPKCS8 = k
-	return err
+	return seal.Certificate(db.open, c)
 }
 
 // CertificateStatus reads what an OCSP answer needs; a linearizable read,
