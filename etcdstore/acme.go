@@ -397,12 +397,9 @@ func (db *DB) UpdateACMEAccount(id string, fn func(*storage.ACMEAccount) error) 
 		if err := getRecord(t, tAccounts, "ACME account", id, &a); err != nil {
 			return err
 		}
-		old := a.Thumbprint
-		if err := fn(&a); err != nil {
+		old, err := storage.EditACMEAccount(id, &a, fn)
+		if err != nil {
 			return err
-		}
-		if a.ID != id {
-			return fmt.Errorf("ACME account %s: the id cannot change", id)
 		}
 		if a.Thumbprint != old {
 			if err := t.absent(db.key(tAccountKeys, a.Thumbprint), "ACME account for the new key"); err != nil {
@@ -633,13 +630,11 @@ func (db *DB) UpdateACMEOrder(id string, fn func(*storage.ACMEOrder) error) (sto
 		if err := getRecord(t, tOrders, "ACME order", id, &o); err != nil {
 			return err
 		}
-		had, before := o.Serial != nil, o
-		if err := fn(&o); err != nil {
+		before, err := storage.EditACMEOrder(id, &o, fn)
+		if err != nil {
 			return err
 		}
-		if o.ID != id || o.Account != before.Account {
-			return fmt.Errorf("ACME order %s: the id and the account cannot change", id)
-		}
+		had := before.Serial != nil
 		if !o.Expires.Equal(before.Expires) {
 			if err := t.moveOrderExpiry(&before, &o); err != nil {
 				return err
@@ -707,11 +702,8 @@ func (db *DB) UpdateACMEAuthz(id string, fn func(*storage.ACMEAuthz) error, orde
 		if err := getRecord(t, tAuthzs, "ACME authorization", id, &az); err != nil {
 			return err
 		}
-		if err := fn(&az); err != nil {
+		if err := storage.EditACMEAuthz(id, &az, fn); err != nil {
 			return err
-		}
-		if az.ID != id {
-			return fmt.Errorf("ACME authorization %s: the id cannot change", id)
 		}
 		if order != nil {
 			if err := getRecord(t, tOrders, "ACME order", az.Order, &o); err != nil {

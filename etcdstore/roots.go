@@ -78,11 +78,8 @@ func (db *DB) UpdateRoot(fingerprint string, fn func(*storage.Root) error) (stor
 		if err := seal.Root(db.open, &r); err != nil {
 			return err
 		}
-		if err := fn(&r); err != nil {
+		if _, err := storage.EditRoot(fingerprint, &r, fn); err != nil {
 			return err
-		}
-		if r.Fingerprint != fingerprint {
-			return fmt.Errorf("root %s: a fingerprint cannot change", fingerprint)
 		}
 		sealed := r
 		if err := t.sealRoot(&sealed); err != nil {

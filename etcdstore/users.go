@@ -128,12 +128,9 @@ func (db *DB) UpdateUser(name string, fn func(*storage.User) error) (storage.Use
 		if err := t.user(name, &u); err != nil {
 			return err
 		}
-		old := bytes.Clone(u.TokenHash)
-		if err := fn(&u); err != nil {
+		old, err := storage.EditUser(name, &u, fn)
+		if err != nil {
 			return err
-		}
-		if u.Name != name {
-			return fmt.Errorf("renaming users is not supported")
 		}
 		v, err := codec.Encode(u)
 		if err != nil {

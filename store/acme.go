@@ -14,6 +14,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"certmaker/storage"
 	"certmaker/storage/codec"
 	"certmaker/storage/seal"
 )
@@ -398,12 +399,9 @@ func (db *DB) UpdateACMEAccount(id string, fn func(*ACMEAccount) error) (ACMEAcc
 		if err := getRecord(tx, bucketACMEAccounts, "ACME account", id, &a); err != nil {
 			return err
 		}
-		old := a.Thumbprint
-		if err := fn(&a); err != nil {
+		old, err := storage.EditACMEAccount(id, &a, fn)
+		if err != nil {
 			return err
-		}
-		if a.ID != id {
-			return fmt.Errorf("ACME account %s: the id cannot change", id)
 		}
 		if a.Thumbprint != old {
 			keys := tx.Bucket(bucketACMEAccountKeys)
@@ -576,13 +574,11 @@ func (db *DB) UpdateACMEOrder(id string, fn func(*ACMEOrder) error) (ACMEOrder, 
 		if err := getRecord(tx, bucketACMEOrders, "ACME order", id, &o); err != nil {
 			return err
 		}
-		had, before := o.Serial != nil, o
-		if err := fn(&o); err != nil {
+		before, err := storage.EditACMEOrder(id, &o, fn)
+		if err != nil {
 			return err
 		}
-		if o.ID != id || o.Account != before.Account {
-			return fmt.Errorf("ACME order %s: the id and the account cannot change", id)
-		}
+		had := before.Serial != nil
 		if !o.Expires.Equal(before.Expires) {
 			if err := moveOrderExpiry(tx, &before, &o); err != nil {
 				return err
@@ -662,11 +658,8 @@ func (db *DB) UpdateACMEAuthz(id string, fn func(*ACMEAuthz) error, order func(*
 		if err := getRecord(tx, bucketACMEAuthzs, "ACME authorization", id, &az); err != nil {
 			return refuse(err)
 		}
-		if err := fn(&az); err != nil {
+		if err := storage.EditACMEAuthz(id, &az, fn); err != nil {
 			return refuse(err)
-		}
-		if az.ID != id {
-			return refuse(fmt.Errorf("ACME authorization %s: the id cannot change", id))
 		}
 		av, err := codec.Encode(az)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"certmaker/storage"
 	"certmaker/storage/codec"
 	"certmaker/storage/seal"
 )
@@ -76,12 +77,9 @@ func (db *DB) UpdateRoot(fingerprint string, fn func(*Root) error) (Root, error)
 		if err := seal.Root(db.keys.Open, &r); err != nil {
 			return err
 		}
-		hadKey := r.KeyPKCS8 != nil
-		if err := fn(&r); err != nil {
+		hadKey, err := storage.EditRoot(fingerprint, &r, fn)
+		if err != nil {
 			return err
-		}
-		if r.Fingerprint != fingerprint {
-			return fmt.Errorf("root %s: a fingerprint cannot change", fingerprint)
 		}
 		if hadKey && r.KeyPKCS8 == nil {
 			// The sealed key is in a freed page now, which the current

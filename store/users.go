@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"certmaker/storage"
 	"certmaker/storage/codec"
 	"fmt"
 	"sync"
@@ -157,12 +158,9 @@ func (db *DB) UpdateUser(name string, fn func(*User) error) (User, error) {
 		if err := getUser(tx, name, &u); err != nil {
 			return err
 		}
-		old := bytes.Clone(u.TokenHash)
-		if err := fn(&u); err != nil {
+		old, err := storage.EditUser(name, &u, fn)
+		if err != nil {
 			return err
-		}
-		if u.Name != name {
-			return fmt.Errorf("renaming users is not supported")
 		}
 		v, err := codec.Encode(u)
 		if err != nil {
