@@ -397,11 +397,11 @@ func (db *DB) UpdateACMEAccount(id string, fn func(*storage.ACMEAccount) error) 
 		if err := getRecord(t, tAccounts, "ACME account", id, &a); err != nil {
 			return err
 		}
-		old, err := storage.EditACMEAccount(id, &a, fn)
+		old, moved, err := storage.EditACMEAccount(id, &a, fn)
 		if err != nil {
 			return err
 		}
-		if a.Thumbprint != old {
+		if moved {
 			if err := t.absent(db.key(tAccountKeys, a.Thumbprint), "ACME account for the new key"); err != nil {
 				return err
 			}
@@ -630,17 +630,16 @@ func (db *DB) UpdateACMEOrder(id string, fn func(*storage.ACMEOrder) error) (sto
 		if err := getRecord(t, tOrders, "ACME order", id, &o); err != nil {
 			return err
 		}
-		before, err := storage.EditACMEOrder(id, &o, fn)
+		edit, err := storage.EditACMEOrder(id, &o, fn)
 		if err != nil {
 			return err
 		}
-		had := before.Serial != nil
-		if !o.Expires.Equal(before.Expires) {
-			if err := t.moveOrderExpiry(&before, &o); err != nil {
+		if edit.ExpiryMoved {
+			if err := t.moveOrderExpiry(&edit.Before, &o); err != nil {
 				return err
 			}
 		}
-		if !had && o.Serial != nil {
+		if edit.SerialSet {
 			t.put(db.key(tACMECerts, serialKey(o.Serial)), []byte(id))
 		}
 		return putRecord(t, tOrders, id, o)

@@ -1,7 +1,6 @@
 package etcdstore
 
 import (
-	"bytes"
 	"fmt"
 
 	"certmaker/storage"
@@ -128,7 +127,7 @@ func (db *DB) UpdateUser(name string, fn func(*storage.User) error) (storage.Use
 		if err := t.user(name, &u); err != nil {
 			return err
 		}
-		old, err := storage.EditUser(name, &u, fn)
+		old, moved, err := storage.EditUser(name, &u, fn)
 		if err != nil {
 			return err
 		}
@@ -137,7 +136,7 @@ func (db *DB) UpdateUser(name string, fn func(*storage.User) error) (storage.Use
 			return err
 		}
 		t.put(db.key(tUsers, name), v)
-		if !bytes.Equal(old, u.TokenHash) {
+		if moved {
 			if err := t.tokenFree(u.TokenHash, name); err != nil {
 				return err
 			}

@@ -399,11 +399,11 @@ func (db *DB) UpdateACMEAccount(id string, fn func(*ACMEAccount) error) (ACMEAcc
 		if err := getRecord(tx, bucketACMEAccounts, "ACME account", id, &a); err != nil {
 			return err
 		}
-		old, err := storage.EditACMEAccount(id, &a, fn)
+		old, moved, err := storage.EditACMEAccount(id, &a, fn)
 		if err != nil {
 			return err
 		}
-		if a.Thumbprint != old {
+		if moved {
 			keys := tx.Bucket(bucketACMEAccountKeys)
 			if keys.Get([]byte(a.Thumbprint)) != nil {
 				return fmt.Errorf("ACME account for the new key: %w", ErrExists)
@@ -574,17 +574,16 @@ func (db *DB) UpdateACMEOrder(id string, fn func(*ACMEOrder) error) (ACMEOrder, 
 		if err := getRecord(tx, bucketACMEOrders, "ACME order", id, &o); err != nil {
 			return err
 		}
-		before, err := storage.EditACMEOrder(id, &o, fn)
+		edit, err := storage.EditACMEOrder(id, &o, fn)
 		if err != nil {
 			return err
 		}
-		had := before.Serial != nil
-		if !o.Expires.Equal(before.Expires) {
-			if err := moveOrderExpiry(tx, &before, &o); err != nil {
+		if edit.ExpiryMoved {
+			if err := moveOrderExpiry(tx, &edit.Before, &o); err != nil {
 				return err
 			}
 		}
-		if !had && o.Serial != nil {
+		if edit.SerialSet {
 			if err := tx.Bucket(bucketACMECerts).Put(serialKey(o.Serial), []byte(id)); err != nil {
 				return err
 			}

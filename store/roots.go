@@ -77,11 +77,11 @@ func (db *DB) UpdateRoot(fingerprint string, fn func(*Root) error) (Root, error)
 		if err := seal.Root(db.keys.Open, &r); err != nil {
 			return err
 		}
-		hadKey, err := storage.EditRoot(fingerprint, &r, fn)
+		keyDropped, err := storage.EditRoot(fingerprint, &r, fn)
 		if err != nil {
 			return err
 		}
-		if hadKey && r.KeyPKCS8 == nil {
+		if keyDropped {
 			// The sealed key is in a freed page now, which the current
 			// key file opens: marked in this commit, so that a crash
 			// before the rekey `root offline` runs next still leaves it

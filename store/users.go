@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"certmaker/storage"
 	"certmaker/storage/codec"
 	"fmt"
@@ -158,7 +157,7 @@ func (db *DB) UpdateUser(name string, fn func(*User) error) (User, error) {
 		if err := getUser(tx, name, &u); err != nil {
 			return err
 		}
-		old, err := storage.EditUser(name, &u, fn)
+		old, moved, err := storage.EditUser(name, &u, fn)
 		if err != nil {
 			return err
 		}
@@ -169,7 +168,7 @@ func (db *DB) UpdateUser(name string, fn func(*User) error) (User, error) {
 		if err := tx.Bucket(bucketUsers).Put([]byte(name), v); err != nil {
 			return err
 		}
-		if !bytes.Equal(old, u.TokenHash) {
+		if moved {
 			tokens := tx.Bucket(bucketTokens)
 			if err := checkTokenFree(tokens, u.TokenHash, name); err != nil {
 				return err
