@@ -86,18 +86,10 @@ func (w *certWrite) write(t *tx) (done bool, err error) {
 		}
 		return false, fmt.Errorf("certificate %s: %w", w.c.Serial, storage.ErrExists)
 	}
-	db, c := t.db, w.c
-	t.put(w.key, w.value)
-	nk := newestKey(c.Created, c.Serial)
-	t.put(db.key(tOwnerCerts, scoped(c.Owner, nk)), nil)
-	t.put(db.key(tByCreated, nk), nil)
-	if c.Revoked {
-		if err := indexRevoked(t, c); err != nil {
-			return false, err
-		}
-	} else {
-		indexUnrevoked(t, c, true)
+	if err := w.put(t); err != nil {
+		return false, err
 	}
+	db, c := t.db, w.c
 	room := maxOps - len(t.ops)
 	if len(w.names) > room {
 		room-- // the marker
@@ -108,6 +100,20 @@ func (w *certWrite) write(t *tx) (done bool, err error) {
 		t.put(k, nil)
 	}
 	return false, nil
+}
+
+// put adds the record and every index but its names to t.
+func (w *certWrite) put(t *tx) error {
+	db, c := t.db, w.c
+	t.put(w.key, w.value)
+	nk := newestKey(c.Created, c.Serial)
+	t.put(db.key(tOwnerCerts, scoped(c.Owner, nk)), nil)
+	t.put(db.key(tByCreated, nk), nil)
+	if c.Revoked {
+		return indexRevoked(t, c)
+	}
+	indexUnrevoked(t, c, true)
+	return nil
 }
 
 // finish writes the name entries write left out, and removes the marker.

@@ -273,16 +273,8 @@ func (db *DB) importItem(t *tx, it storage.Item, later *[]func() error) error {
 			return err
 		}
 		c := it.Certificate
-		t.put(w.key, w.value)
-		nk := newestKey(c.Created, c.Serial)
-		t.put(db.key(tOwnerCerts, scoped(c.Owner, nk)), nil)
-		t.put(db.key(tByCreated, nk), nil)
-		if c.Revoked {
-			if err := indexRevoked(t, c); err != nil {
-				return err
-			}
-		} else {
-			indexUnrevoked(t, c, true)
+		if err := w.put(t); err != nil {
+			return err
 		}
 		names := w.names
 		if len(names) > maxOps/2 {
