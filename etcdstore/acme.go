@@ -397,14 +397,11 @@ func (db *DB) UpdateACMEAccount(id string, fn func(*storage.ACMEAccount) error) 
 		if err := getRecord(t, tAccounts, "ACME account", id, &a); err != nil {
 			return err
 		}
-		old := a.Thumbprint
-		if err := fn(&a); err != nil {
+		old, moved, err := storage.EditACMEAccount(id, &a, fn)
+		if err != nil {
 			return err
 		}
-		if a.ID != id {
-			return fmt.Errorf("ACME account %s: the id cannot change", id)
-		}
-		if a.Thumbprint != old {
+		if moved {
 			if err := t.absent(db.key(tAccountKeys, a.Thumbprint), "ACME account for the new key"); err != nil {
 				return err
 			}
@@ -633,19 +630,16 @@ func (db *DB) UpdateACMEOrder(id string, fn func(*storage.ACMEOrder) error) (sto
 		if err := getRecord(t, tOrders, "ACME order", id, &o); err != nil {
 			return err
 		}
-		had, before := o.Serial != nil, o
-		if err := fn(&o); err != nil {
+		edit, err := storage.EditACMEOrder(id, &o, fn)
+		if err != nil {
 			return err
 		}
-		if o.ID != id || o.Account != before.Account {
-			return fmt.Errorf("ACME order %s: the id and the account cannot change", id)
-		}
-		if !o.Expires.Equal(before.Expires) {
-			if err := t.moveOrderExpiry(&before, &o); err != nil {
+		if edit.ExpiryMoved {
+			if err := t.moveOrderExpiry(&edit.Before, &o); err != nil {
 				return err
 			}
 		}
-		if !had && o.Serial != nil {
+		if edit.SerialSet {
 			t.put(db.key(tACMECerts, serialKey(o.Serial)), []byte(id))
 		}
 		return putRecord(t, tOrders, id, o)
@@ -707,11 +701,8 @@ func (db *DB) UpdateACMEAuthz(id string, fn func(*storage.ACMEAuthz) error, orde
 		if err := getRecord(t, tAuthzs, "ACME authorization", id, &az); err != nil {
 			return err
 		}
-		if err := fn(&az); err != nil {
+		if err := storage.EditACMEAuthz(id, &az, fn); err != nil {
 			return err
-		}
-		if az.ID != id {
-			return fmt.Errorf("ACME authorization %s: the id cannot change", id)
 		}
 		if order != nil {
 			if err := getRecord(t, tOrders, "ACME order", az.Order, &o); err != nil {

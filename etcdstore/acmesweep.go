@@ -160,25 +160,7 @@ func (t *tx) ownAuthzs(o *storage.ACMEOrder) ([]storage.ACMEAuthz, time.Time, er
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	var own []storage.ACMEAuthz
-	var latest time.Time
-	for i, v := range vals {
-		if v == nil {
-			continue
-		}
-		var az storage.ACMEAuthz
-		if err := codec.Decode(v, &az); err != nil {
-			return nil, latest, fmt.Errorf("ACME authorization %q: %w", o.Authzs[i], err)
-		}
-		if az.Order != o.ID {
-			continue // reused from another order: that one's
-		}
-		own = append(own, az)
-		if az.Expires.After(latest) {
-			latest = az.Expires
-		}
-	}
-	return own, latest, nil
+	return codec.OwnAuthzs(o, vals)
 }
 
 // sweepOrder handles an order whose expiry is due: a valid one stays

@@ -11,11 +11,6 @@ import (
 // Expiry warnings delivered (notify.Store), shared by every node so that
 // a warning goes out once, whichever node's notifier sends it.
 
-type announcement struct {
-	At    time.Time `json:"at"`
-	Until time.Time `json:"until"`
-}
-
 // Announced reports whether key was marked announced.
 func (db *DB) Announced(key []byte) (bool, error) {
 	var found bool
@@ -32,10 +27,7 @@ func (db *DB) Announced(key []byte) (bool, error) {
 
 // MarkAnnounced records key as announced at at, to be forgotten after until.
 func (db *DB) MarkAnnounced(key []byte, at, until time.Time) error {
-	if len(key) == 0 {
-		return fmt.Errorf("announcement key is empty")
-	}
-	v, err := codec.Encode(announcement{At: at.UTC(), Until: until.UTC()})
+	v, err := codec.EncodeAnnouncement(storage.Announcement{Key: key, At: at, Until: until})
 	if err != nil {
 		return err
 	}
@@ -68,8 +60,8 @@ func (db *DB) ForgetAnnounced(before time.Time, max int) (int, error) {
 				if n+gone == max {
 					return nil
 				}
-				var a announcement
-				if err := codec.Decode(kv.Value, &a); err != nil {
+				a, err := codec.DecodeAnnouncement(kv.Key, kv.Value)
+				if err != nil {
 					return err
 				}
 				if a.Until.Before(before) {

@@ -34,12 +34,11 @@ func (db *DB) newCertWrite(c *storage.Certificate) (*certWrite, error) {
 // seal seals and encodes the record under the node's current key.
 func (w *certWrite) seal(db *DB) error {
 	sc := *w.c
+	if err := seal.Certificate(db.keys.Seal, &sc); err != nil {
+		return err
+	}
 	if w.c.KeyPKCS8 != nil {
-		k, err := db.keys.Seal(seal.CertificateKey, seal.CertificateIdentity(w.c.Serial), w.c.KeyPKCS8)
-		if err != nil {
-			return err
-		}
-		sc.KeyPKCS8, w.sealed = k, k
+		w.sealed = sc.KeyPKCS8
 	}
 	v, err := codec.Encode(&sc)
 	w.value = v
@@ -87,18 +86,10 @@ func (w *certWrite) write(t *tx) (done bool, err error) {
 		}
 		return false, fmt.Errorf("certificate %s: %w", w.c.Serial, storage.ErrExists)
 	}
-	db, c := t.db, w.c
-	t.put(w.key, w.value)
-	nk := newestKey(c.Created, c.Serial)
-	t.put(db.key(tOwnerCerts, scoped(c.Owner, nk)), nil)
-	t.put(db.key(tByCreated, nk), nil)
-	if c.Revoked {
-		if err := indexRevoked(t, c); err != nil {
-			return false, err
-		}
-	} else {
-		indexUnrevoked(t, c, true)
+	if err := w.put(t); err != nil {
+		return false, err
 	}
+	db, c := t.db, w.c
 	room := maxOps - len(t.ops)
 	if len(w.names) > room {
 		room-- // the marker
@@ -109,6 +100,20 @@ func (w *certWrite) write(t *tx) (done bool, err error) {
 		t.put(k, nil)
 	}
 	return false, nil
+}
+
+// put adds the record and every index but its names to t.
+func (w *certWrite) put(t *tx) error {
+	db, c := t.db, w.c
+	t.put(w.key, w.value)
+	nk := newestKey(c.Created, c.Serial)
+	t.put(db.key(tOwnerCerts, scoped(c.Owner, nk)), nil)
+	t.put(db.key(tByCreated, nk), nil)
+	if c.Revoked {
+		return indexRevoked(t, c)
+	}
+	indexUnrevoked(t, c, true)
+	return nil
 }
 
 // finish writes the name entries write left out, and removes the marker.
@@ -224,12 +229,7 @@ func decodeCertificate(v []byte, serial *big.Int, c *storage.Certificate) error 
 }
 
 func (db *DB) openCertificate(c *storage.Certificate) error {
-	if c.KeyPKCS8 == nil {
-		return nil
-	}
-	k, err := db.open(seal.CertificateKey, seal.CertificateIdentity(c.Serial), c.KeyPKCS8)
-	c.KeyPKCS8 = k
-	return err
+	return seal.Certificate(db.open, c)
 }
 
 // CertificateStatus reads what an OCSP answer needs; a linearizable read,

@@ -47,7 +47,7 @@ func (db *DB) export(t *tx, fn func(storage.Item) error) error {
 		if err := codec.Decode(v, &r); err != nil {
 			return err
 		}
-		if err := db.openRoot(&r); err != nil {
+		if err := seal.Root(db.open, &r); err != nil {
 			return err
 		}
 		return fn(storage.Item{Root: &r, Active: r.Fingerprint == string(active)})
@@ -59,7 +59,7 @@ func (db *DB) export(t *tx, fn func(storage.Item) error) error {
 		if err := decodeCertificate(v, new(big.Int).SetBytes([]byte(id)), &c); err != nil {
 			return err
 		}
-		if err := db.openCertificate(&c); err != nil {
+		if err := seal.Certificate(db.open, &c); err != nil {
 			return err
 		}
 		return fn(storage.Item{Certificate: &c})
@@ -117,8 +117,7 @@ func (db *DB) export(t *tx, fn func(storage.Item) error) error {
 		if err := codec.Decode(v, &k); err != nil {
 			return err
 		}
-		var err error
-		if k.Key, err = db.open(seal.EABKey, k.ID, k.Key); err != nil {
+		if err := seal.EAB(db.open, &k); err != nil {
 			return err
 		}
 		return fn(storage.Item{ACMEEAB: &k})
@@ -142,11 +141,11 @@ func (db *DB) export(t *tx, fn func(storage.Item) error) error {
 		return err
 	}
 	if err := table(tAnnounced, func(id string, v []byte) error {
-		var a announcement
-		if err := codec.Decode(v, &a); err != nil {
+		a, err := codec.DecodeAnnouncement([]byte(id), v)
+		if err != nil {
 			return err
 		}
-		return fn(storage.Item{Announcement: &storage.Announcement{Key: []byte(id), At: a.At, Until: a.Until}})
+		return fn(storage.Item{Announcement: &a})
 	}); err != nil {
 		return err
 	}
@@ -251,6 +250,10 @@ func (db *DB) Import(items []storage.Item) error {
 // importItem buffers one record's writes in t. A certificate's name
 // entries beyond what its transaction can take are left to later.
 func (db *DB) importItem(t *tx, it storage.Item, later *[]func() error) error {
+	it, err := seal.Item(db.keys.Seal, it)
+	if err != nil {
+		return err
+	}
 	switch {
 	case it.User != nil:
 		if err := putRecord(t, tUsers, it.User.Name, *it.User); err != nil {
@@ -258,15 +261,11 @@ func (db *DB) importItem(t *tx, it storage.Item, later *[]func() error) error {
 		}
 		t.put(db.key(tTokens, string(it.User.TokenHash)), []byte(it.User.Name))
 	case it.Root != nil:
-		r := *it.Root
-		if err := db.sealRoot(&r); err != nil {
-			return err
-		}
-		if err := putRecord(t, tRoots, r.Fingerprint, r); err != nil {
+		if err := putRecord(t, tRoots, it.Root.Fingerprint, *it.Root); err != nil {
 			return err
 		}
 		if it.Active {
-			t.put(db.key(tMeta, kActiveRoot), []byte(r.Fingerprint))
+			t.put(db.key(tMeta, kActiveRoot), []byte(it.Root.Fingerprint))
 		}
 	case it.Certificate != nil:
 		w, err := db.newCertWrite(it.Certificate)
@@ -274,16 +273,8 @@ func (db *DB) importItem(t *tx, it storage.Item, later *[]func() error) error {
 			return err
 		}
 		c := it.Certificate
-		t.put(w.key, w.value)
-		nk := newestKey(c.Created, c.Serial)
-		t.put(db.key(tOwnerCerts, scoped(c.Owner, nk)), nil)
-		t.put(db.key(tByCreated, nk), nil)
-		if c.Revoked {
-			if err := indexRevoked(t, c); err != nil {
-				return err
-			}
-		} else {
-			indexUnrevoked(t, c, true)
+		if err := w.put(t); err != nil {
+			return err
 		}
 		names := w.names
 		if len(names) > maxOps/2 {
@@ -339,26 +330,15 @@ func (db *DB) importItem(t *tx, it storage.Item, later *[]func() error) error {
 		}
 		return putRecord(t, tOrders, o.ID, *o)
 	case it.ACMEEAB != nil:
-		k := *it.ACMEEAB
-		sealed, err := db.keys.Seal(seal.EABKey, k.ID, k.Key)
-		if err != nil {
-			return err
-		}
-		k.Key = sealed
-		return putRecord(t, tEAB, k.ID, k)
+		return putRecord(t, tEAB, it.ACMEEAB.ID, *it.ACMEEAB)
 	case it.ACMENonceKey != nil:
-		sealed, err := db.keys.Seal(seal.NonceKey, "", it.ACMENonceKey)
-		if err != nil {
-			return err
-		}
-		t.put(db.key(tMeta, kNonceKey), sealed)
+		t.put(db.key(tMeta, kNonceKey), it.ACMENonceKey)
 	case it.Announcement != nil:
-		a := it.Announcement
-		v, err := codec.Encode(announcement{At: a.At, Until: a.Until})
+		v, err := codec.EncodeAnnouncement(*it.Announcement)
 		if err != nil {
 			return err
 		}
-		t.put(db.key(tAnnounced, string(a.Key)), v)
+		t.put(db.key(tAnnounced, string(it.Announcement.Key)), v)
 	case it.CRLNumber != nil:
 		// The numbers this store hands out add its revision to this.
 		t.put(db.key(tCRLBase, it.CRLNumber.Root), binary.BigEndian.AppendUint64(nil, it.CRLNumber.Number))

@@ -46,7 +46,7 @@ func (db *DB) Roots() ([]storage.Root, string, error) {
 			if err := codec.Decode(v, &r); err != nil {
 				return err
 			}
-			if err := db.openRoot(&r); err != nil {
+			if err := seal.Root(db.open, &r); err != nil {
 				return err
 			}
 			out = append(out, r)
@@ -75,14 +75,11 @@ func (db *DB) UpdateRoot(fingerprint string, fn func(*storage.Root) error) (stor
 		if err := codec.Decode(v, &r); err != nil {
 			return err
 		}
-		if err := db.openRoot(&r); err != nil {
+		if err := seal.Root(db.open, &r); err != nil {
 			return err
 		}
-		if err := fn(&r); err != nil {
+		if _, err := storage.EditRoot(fingerprint, &r, fn); err != nil {
 			return err
-		}
-		if r.Fingerprint != fingerprint {
-			return fmt.Errorf("root %s: a fingerprint cannot change", fingerprint)
 		}
 		sealed := r
 		if err := t.sealRoot(&sealed); err != nil {
@@ -107,23 +104,5 @@ func (t *tx) sealRoot(r *storage.Root) error {
 	if err := t.sealedNow(); err != nil {
 		return err
 	}
-	return t.db.sealRoot(r)
-}
-
-func (db *DB) sealRoot(r *storage.Root) error {
-	if r.KeyPKCS8 == nil {
-		return nil
-	}
-	k, err := db.keys.Seal(seal.CAKey, r.Fingerprint, r.KeyPKCS8)
-	r.KeyPKCS8 = k
-	return err
-}
-
-func (db *DB) openRoot(r *storage.Root) error {
-	if r.KeyPKCS8 == nil {
-		return nil
-	}
-	k, err := db.open(seal.CAKey, r.Fingerprint, r.KeyPKCS8)
-	r.KeyPKCS8 = k
-	return err
+	return seal.Root(t.db.keys.Seal, r)
 }

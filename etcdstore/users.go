@@ -1,7 +1,6 @@
 package etcdstore
 
 import (
-	"bytes"
 	"fmt"
 
 	"certmaker/storage"
@@ -128,19 +127,16 @@ func (db *DB) UpdateUser(name string, fn func(*storage.User) error) (storage.Use
 		if err := t.user(name, &u); err != nil {
 			return err
 		}
-		old := bytes.Clone(u.TokenHash)
-		if err := fn(&u); err != nil {
+		old, moved, err := storage.EditUser(name, &u, fn)
+		if err != nil {
 			return err
-		}
-		if u.Name != name {
-			return fmt.Errorf("renaming users is not supported")
 		}
 		v, err := codec.Encode(u)
 		if err != nil {
 			return err
 		}
 		t.put(db.key(tUsers, name), v)
-		if !bytes.Equal(old, u.TokenHash) {
+		if moved {
 			if err := t.tokenFree(u.TokenHash, name); err != nil {
 				return err
 			}

@@ -7,7 +7,9 @@
 //
 // Basics: every method is one transaction. A method that takes an update
 // function (UpdateUser, UpdateACMEOrder...) runs it inside that
-// transaction on a copy of the current record and stores what it leaves.
+// transaction on a copy of the current record and stores what it leaves;
+// what fn may not change, and what it changed that an index follows, are
+// decided by the Edit functions (edit.go), the same for every backend.
 //
 // Caveats: an update function may run more than once. A distributed store
 // retries a transaction that lost a race, and bbolt's group commit reruns

@@ -14,6 +14,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"certmaker/storage"
 	"certmaker/storage/codec"
 	"certmaker/storage/seal"
 )
@@ -398,14 +399,11 @@ func (db *DB) UpdateACMEAccount(id string, fn func(*ACMEAccount) error) (ACMEAcc
 		if err := getRecord(tx, bucketACMEAccounts, "ACME account", id, &a); err != nil {
 			return err
 		}
-		old := a.Thumbprint
-		if err := fn(&a); err != nil {
+		old, moved, err := storage.EditACMEAccount(id, &a, fn)
+		if err != nil {
 			return err
 		}
-		if a.ID != id {
-			return fmt.Errorf("ACME account %s: the id cannot change", id)
-		}
-		if a.Thumbprint != old {
+		if moved {
 			keys := tx.Bucket(bucketACMEAccountKeys)
 			if keys.Get([]byte(a.Thumbprint)) != nil {
 				return fmt.Errorf("ACME account for the new key: %w", ErrExists)
@@ -576,19 +574,16 @@ func (db *DB) UpdateACMEOrder(id string, fn func(*ACMEOrder) error) (ACMEOrder, 
 		if err := getRecord(tx, bucketACMEOrders, "ACME order", id, &o); err != nil {
 			return err
 		}
-		had, before := o.Serial != nil, o
-		if err := fn(&o); err != nil {
+		edit, err := storage.EditACMEOrder(id, &o, fn)
+		if err != nil {
 			return err
 		}
-		if o.ID != id || o.Account != before.Account {
-			return fmt.Errorf("ACME order %s: the id and the account cannot change", id)
-		}
-		if !o.Expires.Equal(before.Expires) {
-			if err := moveOrderExpiry(tx, &before, &o); err != nil {
+		if edit.ExpiryMoved {
+			if err := moveOrderExpiry(tx, &edit.Before, &o); err != nil {
 				return err
 			}
 		}
-		if !had && o.Serial != nil {
+		if edit.SerialSet {
 			if err := tx.Bucket(bucketACMECerts).Put(serialKey(o.Serial), []byte(id)); err != nil {
 				return err
 			}
@@ -662,11 +657,8 @@ func (db *DB) UpdateACMEAuthz(id string, fn func(*ACMEAuthz) error, order func(*
 		if err := getRecord(tx, bucketACMEAuthzs, "ACME authorization", id, &az); err != nil {
 			return refuse(err)
 		}
-		if err := fn(&az); err != nil {
+		if err := storage.EditACMEAuthz(id, &az, fn); err != nil {
 			return refuse(err)
-		}
-		if az.ID != id {
-			return refuse(fmt.Errorf("ACME authorization %s: the id cannot change", id))
 		}
 		av, err := codec.Encode(az)
 		if err != nil {

@@ -189,26 +189,12 @@ func sweepCertificateOrder(tx *bolt.Tx, id string) (int, error) {
 // ownAuthzs reads the authorizations an order made (not those it reused)
 // that are still stored, and when the last of them expires.
 func ownAuthzs(tx *bolt.Tx, o *ACMEOrder) ([]ACMEAuthz, time.Time, error) {
-	var own []ACMEAuthz
-	var latest time.Time
-	for _, id := range o.Authzs {
-		av := tx.Bucket(bucketACMEAuthzs).Get([]byte(id))
-		if av == nil {
-			continue
-		}
-		var az ACMEAuthz
-		if err := codec.Decode(av, &az); err != nil {
-			return nil, latest, fmt.Errorf("ACME authorization %q: %w", id, err)
-		}
-		if az.Order != o.ID {
-			continue // reused from another order: that one's
-		}
-		own = append(own, az)
-		if az.Expires.After(latest) {
-			latest = az.Expires
-		}
+	b := tx.Bucket(bucketACMEAuthzs)
+	vals := make([][]byte, len(o.Authzs))
+	for i, id := range o.Authzs {
+		vals[i] = b.Get([]byte(id))
 	}
-	return own, latest, nil
+	return codec.OwnAuthzs(o, vals)
 }
 
 // deleteOrder deletes an order, the authorizations given and the index

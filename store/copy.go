@@ -40,7 +40,7 @@ func (db *DB) Export(fn func(storage.Item) error) error {
 			if err := codec.Decode(v, &r); err != nil {
 				return err
 			}
-			if err := db.openRoot(&r); err != nil {
+			if err := seal.Root(db.keys.Open, &r); err != nil {
 				return err
 			}
 			return fn(storage.Item{Root: &r, Active: r.Fingerprint == active})
@@ -53,7 +53,7 @@ func (db *DB) Export(fn func(storage.Item) error) error {
 				return err
 			}
 			c.Serial = new(big.Int).SetBytes(k)
-			if err := db.openCertificate(&c); err != nil {
+			if err := seal.Certificate(db.keys.Open, &c); err != nil {
 				return err
 			}
 			return fn(storage.Item{Certificate: &c})
@@ -99,8 +99,7 @@ func (db *DB) Export(fn func(storage.Item) error) error {
 			if err := codec.Decode(v, &k); err != nil {
 				return err
 			}
-			var err error
-			if k.Key, err = db.keys.Open(seal.EABKey, k.ID, k.Key); err != nil {
+			if err := seal.EAB(db.keys.Open, &k); err != nil {
 				return err
 			}
 			return fn(storage.Item{ACMEEAB: &k})
@@ -122,11 +121,11 @@ func (db *DB) Export(fn func(storage.Item) error) error {
 			}
 		}
 		if err := each(bucketAnnounced, func(k, v []byte) error {
-			var a announcement
-			if err := codec.Decode(v, &a); err != nil {
+			a, err := codec.DecodeAnnouncement(append([]byte(nil), k...), v)
+			if err != nil {
 				return err
 			}
-			return fn(storage.Item{Announcement: &storage.Announcement{Key: append([]byte(nil), k...), At: a.At, Until: a.Until}})
+			return fn(storage.Item{Announcement: &a})
 		}); err != nil {
 			return err
 		}
@@ -156,6 +155,10 @@ func (db *DB) Import(items []storage.Item) error {
 }
 
 func (db *DB) importItem(tx *bolt.Tx, it storage.Item) error {
+	it, err := seal.Item(db.keys.Seal, it)
+	if err != nil {
+		return err
+	}
 	switch {
 	case it.User != nil:
 		if tx.Bucket(bucketUsers).Get([]byte(it.User.Name)) != nil {
@@ -166,15 +169,11 @@ func (db *DB) importItem(tx *bolt.Tx, it storage.Item) error {
 		}
 		return tx.Bucket(bucketTokens).Put(it.User.TokenHash, []byte(it.User.Name))
 	case it.Root != nil:
-		r := *it.Root
-		if err := db.sealRoot(&r); err != nil {
-			return err
-		}
-		if err := putRecord(tx, bucketRoots, r.Fingerprint, r); err != nil {
+		if err := putRecord(tx, bucketRoots, it.Root.Fingerprint, *it.Root); err != nil {
 			return err
 		}
 		if it.Active {
-			return tx.Bucket(bucketMeta).Put(keyActiveRoot, []byte(r.Fingerprint))
+			return tx.Bucket(bucketMeta).Put(keyActiveRoot, []byte(it.Root.Fingerprint))
 		}
 	case it.Certificate != nil:
 		c := it.Certificate
@@ -228,22 +227,11 @@ func (db *DB) importItem(tx *bolt.Tx, it storage.Item) error {
 		}
 		return putRecord(tx, bucketACMEOrders, o.ID, *o)
 	case it.ACMEEAB != nil:
-		k := *it.ACMEEAB
-		sealed, err := db.keys.Seal(seal.EABKey, k.ID, k.Key)
-		if err != nil {
-			return err
-		}
-		k.Key = sealed
-		return putRecord(tx, bucketACMEEAB, k.ID, k)
+		return putRecord(tx, bucketACMEEAB, it.ACMEEAB.ID, *it.ACMEEAB)
 	case it.ACMENonceKey != nil:
-		sealed, err := db.keys.Seal(seal.NonceKey, "", it.ACMENonceKey)
-		if err != nil {
-			return err
-		}
-		return tx.Bucket(bucketACMEMeta).Put(keyACMENonceKey, sealed)
+		return tx.Bucket(bucketACMEMeta).Put(keyACMENonceKey, it.ACMENonceKey)
 	case it.Announcement != nil:
-		a := it.Announcement
-		v, err := codec.Encode(announcement{At: a.At, Until: a.Until})
+		v, err := codec.EncodeAnnouncement(*it.Announcement)
 		if err != nil {
 			return err
 		}
@@ -251,7 +239,7 @@ func (db *DB) importItem(tx *bolt.Tx, it storage.Item) error {
 		if err != nil {
 			return err
 		}
-		return b.Put(a.Key, v)
+		return b.Put(it.Announcement.Key, v)
 	case it.CRLNumber != nil:
 		return tx.Bucket(bucketMeta).Put(crlNumberKey(it.CRLNumber.Root), binary.BigEndian.AppendUint64(nil, it.CRLNumber.Number))
 	case it.UnboundACMECertificates != nil:

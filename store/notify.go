@@ -7,6 +7,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"certmaker/storage"
 	"certmaker/storage/codec"
 )
 
@@ -18,14 +19,6 @@ import (
 // to the layout without changing anything there, so an older certmaker
 // that ignores it can still open the file and no schema bump is needed.
 var bucketAnnounced = []byte("announced")
-
-// announcement is the value of an announced key.
-type announcement struct {
-	At time.Time `json:"at"`
-	// Until is when the record may go: the certificate (or root) has
-	// ended by then and will never be announced again.
-	Until time.Time `json:"until"`
-}
 
 // Announced reports whether key was marked announced.
 func (db *DB) Announced(key []byte) (bool, error) {
@@ -45,10 +38,7 @@ func (db *DB) Announced(key []byte) (bool, error) {
 // MarkAnnounced records key as announced at at, to be forgotten after
 // until (see ForgetAnnounced).
 func (db *DB) MarkAnnounced(key []byte, at, until time.Time) error {
-	if len(key) == 0 {
-		return fmt.Errorf("announcement key is empty")
-	}
-	v, err := codec.Encode(announcement{At: at.UTC(), Until: until.UTC()})
+	v, err := codec.EncodeAnnouncement(storage.Announcement{Key: key, At: at, Until: until})
 	if err != nil {
 		return err
 	}
@@ -81,8 +71,8 @@ func (db *DB) ForgetAnnounced(before time.Time, max int) (int, error) {
 			if len(gone) == max {
 				return nil
 			}
-			var a announcement
-			if err := codec.Decode(v, &a); err != nil {
+			a, err := codec.DecodeAnnouncement(k, v)
+			if err != nil {
 				return err
 			}
 			if a.Until.Before(before) {

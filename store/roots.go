@@ -5,6 +5,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"certmaker/storage"
 	"certmaker/storage/codec"
 	"certmaker/storage/seal"
 )
@@ -14,7 +15,7 @@ import (
 func (db *DB) PutRoot(r Root, active bool) error {
 	db.rekeying.RLock()
 	defer db.rekeying.RUnlock()
-	if err := db.sealRoot(&r); err != nil {
+	if err := seal.Root(db.keys.Seal, &r); err != nil {
 		return err
 	}
 	v, err := codec.Encode(r)
@@ -44,7 +45,7 @@ func (db *DB) Roots() ([]Root, string, error) {
 			if err := codec.Decode(v, &r); err != nil {
 				return err
 			}
-			if err := db.openRoot(&r); err != nil {
+			if err := seal.Root(db.keys.Open, &r); err != nil {
 				return err
 			}
 			out = append(out, r)
@@ -73,17 +74,14 @@ func (db *DB) UpdateRoot(fingerprint string, fn func(*Root) error) (Root, error)
 		if err := codec.Decode(v, &r); err != nil {
 			return err
 		}
-		if err := db.openRoot(&r); err != nil {
+		if err := seal.Root(db.keys.Open, &r); err != nil {
 			return err
 		}
-		hadKey := r.KeyPKCS8 != nil
-		if err := fn(&r); err != nil {
+		keyDropped, err := storage.EditRoot(fingerprint, &r, fn)
+		if err != nil {
 			return err
 		}
-		if r.Fingerprint != fingerprint {
-			return fmt.Errorf("root %s: a fingerprint cannot change", fingerprint)
-		}
-		if hadKey && r.KeyPKCS8 == nil {
+		if keyDropped {
 			// The sealed key is in a freed page now, which the current
 			// key file opens: marked in this commit, so that a crash
 			// before the rekey `root offline` runs next still leaves it
@@ -93,7 +91,7 @@ func (db *DB) UpdateRoot(fingerprint string, fn func(*Root) error) (Root, error)
 			}
 		}
 		sealed := r
-		if err := db.sealRoot(&sealed); err != nil {
+		if err := seal.Root(db.keys.Seal, &sealed); err != nil {
 			return err
 		}
 		nv, err := codec.Encode(sealed)
@@ -103,24 +101,4 @@ func (db *DB) UpdateRoot(fingerprint string, fn func(*Root) error) (Root, error)
 		return b.Put([]byte(fingerprint), nv)
 	})
 	return r, err
-}
-
-// seal.CAKey seals a CA record's key in place; db.seal.mu is held.
-func (db *DB) sealRoot(r *Root) error {
-	if r.KeyPKCS8 == nil {
-		return nil
-	}
-	k, err := db.keys.Seal(seal.CAKey, r.Fingerprint, r.KeyPKCS8)
-	r.KeyPKCS8 = k
-	return err
-}
-
-// openRoot opens a CA record's key in place.
-func (db *DB) openRoot(r *Root) error {
-	if r.KeyPKCS8 == nil {
-		return nil
-	}
-	k, err := db.keys.Open(seal.CAKey, r.Fingerprint, r.KeyPKCS8)
-	r.KeyPKCS8 = k
-	return err
 }

@@ -29,29 +29,16 @@ func (db *DB) sealedCertificate(c *Certificate) (*Certificate, error) {
 	if c.KeyPKCS8 == nil {
 		return c, nil
 	}
-	if c.Serial == nil || c.Serial.Sign() <= 0 {
-		return nil, fmt.Errorf("certificate serial must be positive")
-	}
-	k, err := db.keys.Seal(seal.CertificateKey, seal.CertificateIdentity(c.Serial), c.KeyPKCS8)
-	if err != nil {
+	cc := *c
+	if err := seal.Certificate(db.keys.Seal, &cc); err != nil {
 		return nil, err
 	}
-	cc := *c
-	cc.KeyPKCS8 = k
 	return &cc, nil
 }
 
 // openCertificate opens the key of a certificate read from the file.
 func (db *DB) openCertificate(c *Certificate) error {
-	if c.KeyPKCS8 == nil {
-		return nil
-	}
-	k, err := db.keys.Open(seal.CertificateKey, seal.CertificateIdentity(c.Serial), c.KeyPKCS8)
-	if err != nil {
-		return err
-	}
-	c.KeyPKCS8 = k
-	return nil
+	return seal.Certificate(db.keys.Open, c)
 }
 
 func (db *DB) openCertificates(cs []Certificate) error {

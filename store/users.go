@@ -1,7 +1,7 @@
 package store
 
 import (
-	"bytes"
+	"certmaker/storage"
 	"certmaker/storage/codec"
 	"fmt"
 	"sync"
@@ -157,12 +157,9 @@ func (db *DB) UpdateUser(name string, fn func(*User) error) (User, error) {
 		if err := getUser(tx, name, &u); err != nil {
 			return err
 		}
-		old := bytes.Clone(u.TokenHash)
-		if err := fn(&u); err != nil {
+		old, moved, err := storage.EditUser(name, &u, fn)
+		if err != nil {
 			return err
-		}
-		if u.Name != name {
-			return fmt.Errorf("renaming users is not supported")
 		}
 		v, err := codec.Encode(u)
 		if err != nil {
@@ -171,7 +168,7 @@ func (db *DB) UpdateUser(name string, fn func(*User) error) (User, error) {
 		if err := tx.Bucket(bucketUsers).Put([]byte(name), v); err != nil {
 			return err
 		}
-		if !bytes.Equal(old, u.TokenHash) {
+		if moved {
 			tokens := tx.Bucket(bucketTokens)
 			if err := checkTokenFree(tokens, u.TokenHash, name); err != nil {
 				return err

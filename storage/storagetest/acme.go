@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -98,6 +99,12 @@ func testACMEAccounts(t *testing.T, h *harness) {
 	}
 	_, err = s.UpdateACMEAccount("acc9", func(*storage.ACMEAccount) error { return nil })
 	wantErr(t, "UpdateACMEAccount(unknown)", err, storage.ErrNotFound)
+	if _, err := s.UpdateACMEAccount("acc4", func(a *storage.ACMEAccount) error { a.ID = "acc5"; return nil }); err == nil {
+		t.Error("UpdateACMEAccount changed an account's id")
+	}
+	if _, err := s.ACMEAccount("acc5"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("an account under a changed id: %v", err)
+	}
 
 	// The listing, by owner or of everyone, in the order of their ids.
 	bobs := newAccount("acc0", "bob")
@@ -265,6 +272,9 @@ func testACMEOrders(t *testing.T, h *harness) {
 	}
 	_, _, err = s.UpdateACMEAuthz("nope", valid, nil)
 	wantErr(t, "UpdateACMEAuthz(unknown)", err, storage.ErrNotFound)
+	if _, _, err := s.UpdateACMEAuthz(azs3[0].ID, func(az *storage.ACMEAuthz) error { az.ID = "renamed"; return nil }, nil); err == nil {
+		t.Error("UpdateACMEAuthz changed an authorization's id")
+	}
 
 	// The certificate and the order that names it, in one commit.
 	c := newCert("alice")
@@ -313,6 +323,17 @@ func testACMEOrders(t *testing.T, h *harness) {
 	}
 	_, err = s.UpdateACMEOrder("nope", func(*storage.ACMEOrder) error { return nil })
 	wantErr(t, "UpdateACMEOrder(unknown)", err, storage.ErrNotFound)
+	for what, fn := range map[string]func(*storage.ACMEOrder) error{
+		"id":      func(o *storage.ACMEOrder) error { o.ID = "o9"; return nil },
+		"account": func(o *storage.ACMEOrder) error { o.Account = "acc0"; return nil },
+	} {
+		if _, err := s.UpdateACMEOrder("o3", fn); err == nil {
+			t.Errorf("UpdateACMEOrder changed an order's %s", what)
+		}
+	}
+	if got, err := s.ACMEOrder("o3"); err != nil || got.Account == "acc0" {
+		t.Errorf("order o3 after refused changes: %+v, %v", got, err)
+	}
 }
 
 // testACMESweep: DeleteExpiredACME, in batches as small as one record,
