@@ -45,6 +45,10 @@ type Options struct {
 	// Create makes the store if the prefix holds none (and the key file,
 	// if there is none yet).
 	Create bool
+	// Empty refuses, before anything is written, a prefix that holds
+	// anything but what a new store holds (ErrNotEmpty): a migration's
+	// target.
+	Empty bool
 	// ReadOnly skips what Open writes (finishing interrupted jobs) and
 	// the token cache's watch.
 	ReadOnly bool
@@ -127,7 +131,7 @@ func Open(o Options) (*DB, error) {
 		DialKeepAliveTimeout: dial,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("etcd at %s: %w", strings.Join(o.Endpoints, ","), err)
+		return nil, unreachable(o, dial, err)
 	}
 	life, end := context.WithCancel(context.Background())
 	db := &DB{conn: &conn{
@@ -140,6 +144,16 @@ func Open(o Options) (*DB, error) {
 		life:    life,
 		end:     end,
 	}}
+	if err := db.reach(o, dial); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if o.Empty {
+		if err := db.checkEmpty(prefix); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	if err := db.init(o); err != nil {
 		db.Close()
 		return nil, err
