@@ -1,6 +1,7 @@
 package etcdstore
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -52,6 +53,9 @@ type Options struct {
 	// ReadOnly skips what Open writes (finishing interrupted jobs) and
 	// the token cache's watch.
 	ReadOnly bool
+	// MaxSessions caps the dashboard's sessions (sessions.go); 0 is
+	// storage.MaxSessions, as bbolt's.
+	MaxSessions int
 	// UnsafeStaleTokens makes the token cache ignore what its watch says:
 	// a user disabled or given a new token on another node is still let
 	// in here. The cluster test's negative control, never an operator's.
@@ -83,6 +87,9 @@ type conn struct {
 	log     *slog.Logger
 
 	full atomic.Bool // the last write failed with ErrFull
+
+	maxSessions int
+	sessions    sessionLeases // (sessions.go)
 
 	// life ends with Close: the watches, the claims' lease.
 	life context.Context
@@ -135,14 +142,15 @@ func Open(o Options) (*DB, error) {
 	}
 	life, end := context.WithCancel(context.Background())
 	db := &DB{conn: &conn{
-		cli:     cli,
-		prefix:  prefix + "v" + strconv.Itoa(schemaVersion) + "/",
-		where:   fmt.Sprintf("etcd %s prefix %s", strings.Join(o.Endpoints, ","), prefix),
-		timeout: req,
-		keyPath: o.KeyFile,
-		log:     log,
-		life:    life,
-		end:     end,
+		cli:         cli,
+		prefix:      prefix + "v" + strconv.Itoa(schemaVersion) + "/",
+		where:       fmt.Sprintf("etcd %s prefix %s", strings.Join(o.Endpoints, ","), prefix),
+		timeout:     req,
+		keyPath:     o.KeyFile,
+		maxSessions: cmp.Or(o.MaxSessions, storage.MaxSessions),
+		log:         log,
+		life:        life,
+		end:         end,
 	}}
 	if err := db.reach(o, dial); err != nil {
 		db.Close()
