@@ -86,7 +86,8 @@ type conn struct {
 	keys    *seal.Keyring
 	log     *slog.Logger
 
-	full atomic.Bool // the last write failed with ErrFull
+	full    atomic.Bool  // the last write failed with ErrFull
+	retries atomic.Int64 // commits that lost a race and ran again (Retries)
 
 	maxSessions int
 	sessions    sessionLeases // (sessions.go)

@@ -246,6 +246,7 @@ func (db *DB) update(fn func(*tx) error) (int64, error) {
 			db.noteWrite(nil)
 			return rev, nil
 		}
+		db.retries.Add(1)
 		if attempt+1 == maxAttempts {
 			return 0, errConflict
 		}
