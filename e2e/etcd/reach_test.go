@@ -1,11 +1,6 @@
 package etcd
 
-import (
-	"os"
-	"path/filepath"
-	"strings"
-	"testing"
-)
+import "testing"
 
 // dial_timeout bounds the first contact with the cluster, whatever
 // request_timeout says, and the failure names the endpoints in one line.
@@ -13,11 +8,7 @@ import (
 // minute.)
 func TestServe_DialTimeoutBoundsTheFirstContact(t *testing.T) {
 	dir, _ := nodeDir(t, sharedKey(t), newPrefix(), []string{"127.0.0.1:1"})
-	conf := filepath.Join(dir, "certmaker.toml")
-	b, _ := os.ReadFile(conf)
-	s := strings.Replace(string(b), `request_timeout = "3s"`, `request_timeout = "60s"`, 1)
-	s = strings.Replace(s, `dial_timeout = "3s"`, `dial_timeout = "1s"`, 1)
-	os.WriteFile(conf, []byte(s), 0o600)
+	editConf(t, dir, `request_timeout = "3s"`, `request_timeout = "60s"`, `dial_timeout = "3s"`, `dial_timeout = "1s"`)
 	_, stderr, err := binary.Run(t, dir, "serve")
 	oneLine(t, "serve on an unreachable cluster", stderr, err, "127.0.0.1:1", "dial_timeout", "refused")
 }

@@ -81,15 +81,12 @@ func TestMigrate_RefusedWhileNodesServe(t *testing.T) {
 // that died after making its roots leaves (no user, no certificate).
 func TestMigrate_RefusedIntoAPrefixInUse(t *testing.T) {
 	key, prefix := sharedKey(t), newPrefix()
-	dir, port := nodeDir(t, key, prefix, []string{embedded.endpoint})
+	dir, _ := nodeDir(t, key, prefix, []string{embedded.endpoint})
 	// The source: a node of one's file, made by init beside the same
 	// configuration.
-	conf := filepath.Join(dir, "certmaker.toml")
-	b, _ := os.ReadFile(conf)
-	os.WriteFile(conf, []byte(strings.Replace(string(b), `backend = "etcd"`, `backend = "bbolt"`, 1)), 0o600)
+	etcdConf := editConf(t, dir, `backend = "etcd"`, `backend = "bbolt"`)
 	binary.Must(t, dir, "init")
-	os.WriteFile(conf, b, 0o600)
-	_ = port
+	restoreConf(t, dir, etcdConf)
 
 	// What a node that died after making its roots leaves.
 	seed, err := etcdstore.Open(etcdstore.Options{Endpoints: []string{embedded.endpoint}, Prefix: prefix, KeyFile: filepath.Join(dir, "seal.key"), Create: true})
@@ -114,7 +111,7 @@ func TestMigrate_RefusedIntoAPrefixInUse(t *testing.T) {
 	if _, err := rawClient(t).Put(context.Background(), other+"someone-else", "x"); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(conf, []byte(strings.Replace(string(b), prefix, other, 1)), 0o600)
+	editConf(t, dir, prefix, other)
 	_, stderr, err = binary.Run(t, dir, "migrate", "--to", "etcd")
 	oneLine(t, "migrate into a prefix with a foreign key", stderr, err, "not empty", "someone-else")
 	if got := snapshot(t, other); len(got) != 1 {
@@ -129,7 +126,8 @@ func TestMigrate_RefusedIntoAPrefixInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	made.Close()
-	os.WriteFile(conf, []byte(strings.Replace(string(b), prefix, fresh, 1)), 0o600)
+	restoreConf(t, dir, etcdConf)
+	editConf(t, dir, prefix, fresh)
 	if out := binary.Must(t, dir, "migrate", "--to", "etcd"); !strings.Contains(out, "users 1") {
 		t.Fatalf("migrate into a new store said %q", out)
 	}

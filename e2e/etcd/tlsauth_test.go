@@ -124,9 +124,7 @@ func TestServe_TLSAndAuthentication(t *testing.T) {
 	tlsKeys := fmt.Sprintf("ca_file = %q\ncert_file = %q\nkey_file = %q\n", filepath.Join(p.dir, "ca.pem"), cliCert, cliKey)
 	node := func(endpoint, keys string) (string, int) {
 		dir, port := nodeDir(t, sharedKey(t), prefix, []string{endpoint})
-		conf := filepath.Join(dir, "certmaker.toml")
-		b, _ := os.ReadFile(conf)
-		os.WriteFile(conf, []byte(strings.Replace(string(b), `dial_timeout = "3s"`, `dial_timeout = "3s"`+"\n"+keys, 1)), 0o600)
+		editConf(t, dir, `dial_timeout = "3s"`, `dial_timeout = "3s"`+"\n"+keys)
 		return dir, port
 	}
 
