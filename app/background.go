@@ -11,13 +11,14 @@ import (
 // Start warns once if the active root ends soon, then runs the
 // application's chores until ctx ends: following the roots other nodes of
 // a shared store change, sweeping expired challenges and ACME orders,
-// releasing the store's mapped pages, warning daily about the root, and
+// completing unfinished indexes (etcd), releasing the store's mapped pages, warning daily about the root, and
 // the webhook expiry warnings of [notify].
 func (a *App) Start(ctx context.Context) {
 	a.Core.FollowRoots(ctx)
 	a.warnRootExpiry()
 	a.warnACMEDefaultUser(ctx)
 	go a.every(ctx, time.Hour, true, a.sweep)
+	go a.every(ctx, time.Minute, false, a.repair)
 	go a.every(ctx, time.Second, false, a.releaseMapped)
 	go a.every(ctx, 24*time.Hour, false, a.warnRootExpiry)
 	if a.self != nil {
@@ -93,6 +94,18 @@ func (a *App) sweep() {
 		a.log.Error("sweeping expired ACME orders and authorizations", "err", err)
 	} else if n > 0 {
 		a.log.Info("swept expired ACME orders and authorizations", "count", n)
+	}
+}
+
+// repair completes the indexes a writer left unfinished (etcd: a large
+// certificate's name entries, should the writer fail between its
+// transactions), on one node of a cluster at a time. Once a minute: with
+// nothing to repair it is one range read.
+func (a *App) repair() {
+	if n, err := a.Core.RepairIndexes(context.Background()); err != nil {
+		a.log.Error("completing unfinished certificate indexes", "err", err)
+	} else if n > 0 {
+		a.log.Info("completed the name index of certificates a writer left unfinished", "count", n)
 	}
 }
 

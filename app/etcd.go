@@ -27,6 +27,7 @@ func openEtcd(cfg config.Config, o OpenOptions) (StoreCloser, error) {
 		RequestTimeout:    e.RequestTimeout.Duration,
 		KeyFile:           cfg.Store.KeyPath(),
 		Create:            o.Create,
+		Empty:             o.Empty,
 		ReadOnly:          o.ReadOnly,
 		UnsafeStaleTokens: o.UnsafeStaleTokens,
 		Logger:            o.Logger,

@@ -17,6 +17,10 @@ type OpenOptions struct {
 	// Create makes a new store where there is none. Only serve and init
 	// create: a typo in --db must not make a second CA nobody serves.
 	Create bool
+	// Empty refuses a store that holds anything of another CA, before
+	// writing (a migration's target; etcd only: a new bbolt file is
+	// empty).
+	Empty bool
 	// ReadOnly opens without writing (check, a backup's verification).
 	ReadOnly bool
 	// Wait is how long to wait for another process that holds the store;

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -52,7 +53,9 @@ func cmdMigrate(c *cli.Context) error {
 			return fmt.Errorf("migrate: %w", err)
 		}
 		defer src.Close()
-		if dst, err = app.OpenStore(etcd, app.OpenOptions{Create: true}); err != nil {
+		// Empty: a prefix that holds anything of another store (a root a
+		// node made, a key of someone else's) is refused before a write.
+		if dst, err = app.OpenStore(etcd, app.OpenOptions{Create: true, Empty: true}); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
 	case "bbolt":
@@ -67,6 +70,9 @@ func cmdMigrate(c *cli.Context) error {
 			return fmt.Errorf("migrate: %w", err)
 		}
 		defer src.Close()
+		if err := noneServing(src); err != nil {
+			return err
+		}
 		bolt.Store.Path = file
 		bolt.Store.KeyFile = cfg.Store.KeyPath() // the same key file seals the copy
 		if dst, err = app.OpenStore(bolt, app.OpenOptions{Create: true}); err != nil {
@@ -76,7 +82,42 @@ func cmdMigrate(c *cli.Context) error {
 		return fmt.Errorf("migrate --to %q: want etcd or bbolt", to)
 	}
 	defer dst.Close()
-	return copyStore(c, dst, src)
+	if err := copyStore(c, dst, src); err != nil {
+		return err
+	}
+	if c.String("to") == "bbolt" {
+		// A node that started during the copy may have written what the
+		// copy lacks.
+		if err := noneServing(src); err != nil {
+			dst.Close()
+			os.Remove(bolt.Store.Path)
+			return fmt.Errorf("%w; %s removed", err, bolt.Store.Path)
+		}
+	}
+	return nil
+}
+
+// noneServing refuses to copy a store that nodes serve: a certificate one
+// acknowledges during the copy would be missing from it. (A bbolt file's
+// lock says the same for --to etcd.)
+func noneServing(st app.Store) error {
+	ns, ok := st.(storage.Nodes)
+	if !ok {
+		return nil
+	}
+	nodes, err := ns.ServingNodes()
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if len(nodes) == 0 {
+		return nil
+	}
+	names := make([]string, len(nodes))
+	for i, n := range nodes {
+		names[i] = fmt.Sprintf("%s on %s (pid %d)", n.Listen, n.Host, n.PID)
+	}
+	return fmt.Errorf("migrate: %d %s still serving this store: %s: stop every node first (a certificate issued during the copy would be missing from the copy)",
+		len(nodes), plural(len(nodes), "node"), strings.Join(names, ", "))
 }
 
 // copyStore copies src into the empty dst, showing progress, and checks

@@ -130,6 +130,10 @@ func cmdServe(c *cli.Context) error {
 		defer metricsSrv.Close()
 	}
 
+	if err := announceServing(db, ln.Addr().String(), c.App.Version); err != nil {
+		adminLn.Close()
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 4) // public, plain, admin, metrics: none may block on exit
@@ -301,4 +305,16 @@ func listenAdmin(path string) (net.Listener, error) {
 		return nil, fmt.Errorf("admin socket: %w", err)
 	}
 	return ln, nil
+}
+
+// announceServing records this node as serving a shared store (etcd),
+// until the store is closed: migrate --to bbolt refuses while any node
+// does.
+func announceServing(st app.Store, listen, version string) error {
+	ns, ok := st.(storage.Nodes)
+	if !ok {
+		return nil
+	}
+	host, _ := os.Hostname()
+	return ns.Serving(storage.Node{ID: fmt.Sprintf("%s/%d", host, os.Getpid()), Host: host, Listen: listen, PID: os.Getpid(), Version: version, Started: time.Now().UTC()})
 }

@@ -765,7 +765,7 @@ func (db *DB) PutACMECertificate(orderID string, c *storage.Certificate, fn func
 			return err
 		}
 		if o.Serial != nil {
-			return fmt.Errorf("ACME order %s has a certificate: %w", orderID, storage.ErrExists)
+			return w.again(t, &o, &rest)
 		}
 		if err := fn(&o); err != nil {
 			return err

@@ -266,8 +266,9 @@ func (db *DB) sessionKey(id []byte) string {
 	return db.key(tSessions, string(h[:]))
 }
 
-// PutSession stores a session under a lease that ends with it; a session
-// stored again keeps its lease.
+// PutSession stores a session under a lease that ends with it (shared by
+// the sessions that end in the same minute), at most maxSessions
+// (sessions.go); a session stored again keeps its lease.
 func (db *DB) PutSession(id []byte, s storage.Session) error {
 	v, err := codec.Encode(s)
 	if err != nil {
@@ -288,19 +289,10 @@ func (db *DB) PutSession(id []byte, s storage.Session) error {
 	if err != nil || kept {
 		return db.noteWrite(err)
 	}
-	ttl := int64(time.Until(s.Expires)/time.Second) + 1
-	if ttl < 1 {
+	if !time.Now().Before(s.Expires) {
 		return nil // ended already
 	}
-	err = db.do(func(ctx context.Context) error {
-		g, err := db.cli.Grant(ctx, ttl)
-		if err != nil {
-			return err
-		}
-		_, err = db.cli.Put(ctx, k, string(v), clientv3.WithLease(g.ID))
-		return err
-	})
-	return db.noteWrite(err)
+	return db.putNewSession(id, v, s.Expires)
 }
 
 // Session reads a session; ErrNotFound once it ended.
@@ -323,10 +315,4 @@ func (db *DB) Session(id []byte) (storage.Session, error) {
 }
 
 // DeleteSession ends a session on every node.
-func (db *DB) DeleteSession(id []byte) error {
-	k := db.sessionKey(id)
-	return db.noteWrite(db.do(func(ctx context.Context) error {
-		_, err := db.cli.Delete(ctx, k)
-		return err
-	}))
-}
+func (db *DB) DeleteSession(id []byte) error { return db.deleteSession(id) }

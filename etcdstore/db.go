@@ -1,6 +1,7 @@
 package etcdstore
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -45,9 +46,16 @@ type Options struct {
 	// Create makes the store if the prefix holds none (and the key file,
 	// if there is none yet).
 	Create bool
+	// Empty refuses, before anything is written, a prefix that holds
+	// anything but what a new store holds (ErrNotEmpty): a migration's
+	// target.
+	Empty bool
 	// ReadOnly skips what Open writes (finishing interrupted jobs) and
 	// the token cache's watch.
 	ReadOnly bool
+	// MaxSessions caps the dashboard's sessions (sessions.go); 0 is
+	// storage.MaxSessions, as bbolt's.
+	MaxSessions int
 	// UnsafeStaleTokens makes the token cache ignore what its watch says:
 	// a user disabled or given a new token on another node is still let
 	// in here. The cluster test's negative control, never an operator's.
@@ -78,7 +86,11 @@ type conn struct {
 	keys    *seal.Keyring
 	log     *slog.Logger
 
-	full atomic.Bool // the last write failed with ErrFull
+	full    atomic.Bool  // the last write failed with ErrFull
+	retries atomic.Int64 // commits that lost a race and ran again (Retries)
+
+	maxSessions int
+	sessions    sessionLeases // (sessions.go)
 
 	// life ends with Close: the watches, the claims' lease.
 	life context.Context
@@ -127,19 +139,30 @@ func Open(o Options) (*DB, error) {
 		DialKeepAliveTimeout: dial,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("etcd at %s: %w", strings.Join(o.Endpoints, ","), err)
+		return nil, unreachable(o, dial, err)
 	}
 	life, end := context.WithCancel(context.Background())
 	db := &DB{conn: &conn{
-		cli:     cli,
-		prefix:  prefix + "v" + strconv.Itoa(schemaVersion) + "/",
-		where:   fmt.Sprintf("etcd %s prefix %s", strings.Join(o.Endpoints, ","), prefix),
-		timeout: req,
-		keyPath: o.KeyFile,
-		log:     log,
-		life:    life,
-		end:     end,
+		cli:         cli,
+		prefix:      prefix + "v" + strconv.Itoa(schemaVersion) + "/",
+		where:       fmt.Sprintf("etcd %s prefix %s", strings.Join(o.Endpoints, ","), prefix),
+		timeout:     req,
+		keyPath:     o.KeyFile,
+		maxSessions: cmp.Or(o.MaxSessions, storage.MaxSessions),
+		log:         log,
+		life:        life,
+		end:         end,
 	}}
+	if err := db.reach(o, dial); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if o.Empty {
+		if err := db.checkEmpty(prefix); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	if err := db.init(o); err != nil {
 		db.Close()
 		return nil, err

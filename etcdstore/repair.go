@@ -20,6 +20,9 @@ func (db *DB) resume() error {
 // Repair writes the missing name entries of every certificate marked
 // pending and returns how many it completed. A writer that is still at
 // work and a repair write the same keys; either removes the marker last.
+// Every node runs it at start, and one node at a time once a minute
+// (core.RepairIndexes), so a writer that failed between its transactions
+// leaves nothing unfinished for long.
 func (db *DB) Repair() (int, error) {
 	var serials []*big.Int
 	err := db.view(func(t *tx) error {

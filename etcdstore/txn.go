@@ -18,7 +18,13 @@ import (
 )
 
 // maxOps is etcd's default limit (--max-txn-ops) on the writes of one
-// transaction, and on its compares; a cluster may raise it, never lower.
+// transaction, and on its compares: certmaker splits its writes to fit
+// it. A cluster may raise the limit (certmaker still uses 128). An
+// operator may also lower it, and then etcd refuses every transaction of
+// certmaker's over the new limit (a certificate of many names, an ACME
+// order of many identifiers, a full page of a batched job): those writes
+// fail with etcd's "too many operations in txn request" until it is 128
+// again. docs/cluster.md says to leave it at 128 or more.
 const maxOps = 128
 
 // maxAttempts bounds how often a transaction that lost a race runs again.
@@ -240,6 +246,7 @@ func (db *DB) update(fn func(*tx) error) (int64, error) {
 			db.noteWrite(nil)
 			return rev, nil
 		}
+		db.retries.Add(1)
 		if attempt+1 == maxAttempts {
 			return 0, errConflict
 		}

@@ -73,3 +73,33 @@ dial_timeout = "3s"
 
 %s`, port, publicURL, strings.Join(eps, ", "), prefix, extra)
 }
+
+// editConf replaces, in a node's certmaker.toml, each old of pairs (old,
+// new, ...) with its new, and returns what the file held before.
+func editConf(t *testing.T, dir string, pairs ...string) (before []byte) {
+	t.Helper()
+	conf := filepath.Join(dir, "certmaker.toml")
+	before, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(before)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if !strings.Contains(s, pairs[i]) {
+			t.Fatalf("%s holds no %q", conf, pairs[i])
+		}
+		s = strings.Replace(s, pairs[i], pairs[i+1], 1)
+	}
+	if err := os.WriteFile(conf, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return before
+}
+
+// restoreConf writes back what editConf returned.
+func restoreConf(t *testing.T, dir string, before []byte) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "certmaker.toml"), before, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -92,9 +92,7 @@ func TestMigrate_CLI(t *testing.T) {
 	key, prefix := sharedKey(t), newPrefix()
 	dir, port := nodeDir(t, key, prefix, []string{embedded.endpoint})
 	// First a node of one, on the file beside the same configuration.
-	conf := filepath.Join(dir, "certmaker.toml")
-	b, _ := os.ReadFile(conf)
-	os.WriteFile(conf, []byte(strings.Replace(string(b), `backend = "etcd"`, `backend = "bbolt"`, 1)), 0o600)
+	etcdConf := editConf(t, dir, `backend = "etcd"`, `backend = "bbolt"`)
 	solo := startNode(t, dir, port)
 	token := strings.TrimSpace(binary.Must(t, dir, "user", "add", "alice"))
 	var ids []string
@@ -120,7 +118,7 @@ func TestMigrate_CLI(t *testing.T) {
 	if _, stderr, err := binary.Run(t, dir, "migrate", "--to", "etcd"); err == nil || !strings.Contains(stderr, "not empty") {
 		t.Fatalf("migrating twice: %v %s", err, stderr)
 	}
-	os.WriteFile(conf, b, 0o600) // backend = "etcd"
+	restoreConf(t, dir, etcdConf)
 	node := startNode(t, dir, port)
 	for _, id := range ids {
 		if code, _, body := node.Do(t, "GET", "/api/certificate/"+id+"/obtain", token, ""); code != 200 {
