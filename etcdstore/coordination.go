@@ -31,14 +31,20 @@ import (
 const claimTTL = 15
 
 // leases are this node's: one kept alive for its claims, and one for the
-// used nonces that expire within it.
+// used nonces of each minute in which their records may go.
 type leases struct {
 	mu     sync.Mutex
 	claims clientv3.LeaseID
 	alive  chan struct{} // closed when the claims' lease is no longer kept alive
-	nonces clientv3.LeaseID
-	until  time.Time // the nonces' lease's end
+	// nonces: by the end of the minute (Unix seconds) the used nonces under
+	// each may go; one lease per minute, so that they go a minute at a
+	// time, not all at once with one lease.
+	nonces map[int64]clientv3.LeaseID
 }
+
+// nonceSlack is how long a minute's lease of used nonces outlives the
+// minute: a lease counts from its grant, a little after it was asked for.
+const nonceSlack = 30 * time.Second
 
 // claimLease is the lease the node's claims are under, granted anew when
 // the last one was lost.
@@ -208,8 +214,9 @@ func (db *DB) WatchRoots(ctx context.Context, changed func()) {
 // Shared is true: every node of the cluster serves the store.
 func (db *DB) Shared() bool { return true }
 
-// SpendNonce creates the nonce's key if it is absent, under a lease that
-// outlives until; ErrExists if it was there.
+// SpendNonce creates the nonce's key if it is absent, under the lease of
+// the minute until falls in, which ends within a minute and a half after
+// until; ErrExists if it was there.
 func (db *DB) SpendNonce(nonce []byte, until time.Time) error {
 	lease, err := db.nonceLease(until)
 	if err != nil {
@@ -236,16 +243,23 @@ func (db *DB) SpendNonce(nonce []byte, until time.Time) error {
 	return nil
 }
 
-// nonceLease is a lease that lasts past until: one for many nonces, a new
-// one when the last ends too soon.
+// nonceLease is the lease of the used nonces whose records may go in the
+// minute until falls in: it lasts past that minute's end.
 func (db *DB) nonceLease(until time.Time) (clientv3.LeaseID, error) {
+	end := until.Truncate(time.Minute).Add(time.Minute)
 	l := &db.lease
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.nonces != 0 && l.until.After(until) {
-		return l.nonces, nil
+	if id, ok := l.nonces[end.Unix()]; ok {
+		return id, nil
 	}
-	ttl := time.Until(until) + 10*time.Minute
+	now := time.Now()
+	for e := range l.nonces {
+		if time.Unix(e, 0).Before(now) {
+			delete(l.nonces, e) // its lease has ended, or is about to
+		}
+	}
+	ttl := max(end.Sub(now), 0) + nonceSlack
 	var id clientv3.LeaseID
 	err := db.do(func(ctx context.Context) error {
 		g, err := db.cli.Grant(ctx, int64(ttl/time.Second)+1)
@@ -257,7 +271,10 @@ func (db *DB) nonceLease(until time.Time) (clientv3.LeaseID, error) {
 	if err != nil {
 		return 0, fmt.Errorf("granting the nonces' lease: %w", err)
 	}
-	l.nonces, l.until = id, time.Now().Add(ttl)
+	if l.nonces == nil {
+		l.nonces = map[int64]clientv3.LeaseID{}
+	}
+	l.nonces[end.Unix()] = id
 	return id, nil
 }
 
