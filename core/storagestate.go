@@ -33,15 +33,15 @@ func (s *Service) noteWrite(ctx context.Context, err error) error {
 
 // noteReach is noteWrite's sibling for a storage cluster that stops
 // answering (etcd without quorum, or out of reach): one line at Error
-// when the first call fails, one at Info when a call gets an answer
-// again, whatever the answer. err is a store call's outcome, returned
-// unchanged. An episode starts the probe, which ends it.
+// when an episode begins, one at Info when a call gets an answer again,
+// whatever the answer. err is a store call's outcome, returned unchanged.
+// A call that fails this way starts the probe, whose own ping decides
+// whether an episode begins: a call may fail after the cluster came back
+// (it was sent before, and waited out its timeout), and that must not
+// begin another episode.
 func (s *Service) noteReach(ctx context.Context, err error) error {
 	switch {
 	case errors.Is(err, storage.ErrUnavailable):
-		if s.storageDown.CompareAndSwap(false, true) {
-			s.log.ErrorContext(ctx, "the CA's storage cluster does not answer: requests that need it get 503 until it does; OCSP, CRLs and CA certificates are served from memory meanwhile", "err", err)
-		}
 		s.probe()
 	case s.storageDown.Load():
 		if s.storageDown.CompareAndSwap(true, false) {
@@ -57,8 +57,9 @@ func (s *Service) noteReach(ctx context.Context, err error) error {
 //   - such a read waits at most quickWait for its answer; past that it
 //     is answered from memory (ErrUnavailable to the caller), while the
 //     read goes on in its goroutine and reports its outcome (noteReach);
-//   - then, or when anything meets ErrUnavailable (an episode), one
-//     probe pings the store, again every probeEvery, until it answers;
+//   - then, or when anything meets ErrUnavailable, one probe pings the
+//     store, again every probeEvery, until it answers (a ping that fails
+//     begins the episode, logged once);
 //     while it runs, such reads do not ask the store at all, so a flood
 //     of them during an episode waits for nothing and piles up nothing
 //     (the goroutines left waiting are those begun in the quickWait
@@ -107,18 +108,23 @@ func quickRead[T any](s *Service, read func() (T, error)) (T, error) {
 }
 
 // probe starts the probe unless it runs: it pings the store until an
-// answer other than ErrUnavailable (noteReach then ends the episode).
+// answer other than ErrUnavailable, which ends the episode (noteReach); a
+// ping that fails begins one.
 func (s *Service) probe() {
 	if !s.probing.CompareAndSwap(false, true) {
 		return
 	}
 	go func() {
 		defer s.probing.Store(false)
+		ctx := context.Background()
 		for {
 			err := s.store.Ping()
-			s.noteReach(context.Background(), err)
 			if !errors.Is(err, storage.ErrUnavailable) {
+				s.noteReach(ctx, err)
 				return
+			}
+			if s.storageDown.CompareAndSwap(false, true) {
+				s.log.ErrorContext(ctx, "the CA's storage cluster does not answer: requests that need it get 503 until it does; OCSP, CRLs and CA certificates are served from memory meanwhile", "err", err)
 			}
 			time.Sleep(probeEvery) // the cluster does not answer: ask again soon
 		}
