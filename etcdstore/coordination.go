@@ -36,15 +36,8 @@ type leases struct {
 	mu     sync.Mutex
 	claims clientv3.LeaseID
 	alive  chan struct{} // closed when the claims' lease is no longer kept alive
-	// nonces: by the end of the minute (Unix seconds) the used nonces under
-	// each may go; one lease per minute, so that they go a minute at a
-	// time, not all at once with one lease.
-	nonces map[int64]clientv3.LeaseID
+	nonces minuteLeases
 }
-
-// nonceSlack is how long a minute's lease of used nonces outlives the
-// minute: a lease counts from its grant, a little after it was asked for.
-const nonceSlack = 30 * time.Second
 
 // claimLease is the lease the node's claims are under, granted anew when
 // the last one was lost.
@@ -215,25 +208,32 @@ func (db *DB) WatchRoots(ctx context.Context, changed func()) {
 func (db *DB) Shared() bool { return true }
 
 // SpendNonce creates the nonce's key if it is absent, under the lease of
-// the minute until falls in, which ends within a minute and a half after
-// until; ErrExists if it was there.
+// the minute until falls in (minuteLeases), which ends a minute at most
+// after until; ErrExists if it was there.
 func (db *DB) SpendNonce(nonce []byte, until time.Time) error {
-	lease, err := db.nonceLease(until)
-	if err != nil {
-		return err
-	}
 	k := db.key(tNonces, string(nonce))
 	var ok bool
-	err = db.do(func(ctx context.Context) error {
-		resp, err := db.cli.Txn(ctx).
-			If(clientv3.Compare(clientv3.CreateRevision(k), "=", 0)).
-			Then(clientv3.OpPut(k, "", clientv3.WithLease(lease))).
-			Commit()
-		if err == nil {
-			ok = resp.Succeeded
+	var err error
+	for attempt := 0; ; attempt++ {
+		var lease clientv3.LeaseID
+		if lease, err = db.minuteLease(&db.lease.nonces, until); err != nil {
+			return fmt.Errorf("spending a nonce: %w", err)
 		}
-		return err
-	})
+		err = db.do(func(ctx context.Context) error {
+			resp, err := db.cli.Txn(ctx).
+				If(clientv3.Compare(clientv3.CreateRevision(k), "=", 0)).
+				Then(clientv3.OpPut(k, "", clientv3.WithLease(lease))).
+				Commit()
+			if err == nil {
+				ok = resp.Succeeded
+			}
+			return err
+		})
+		if !errors.Is(err, rpctypes.ErrLeaseNotFound) || attempt > 0 {
+			break
+		}
+		db.lease.nonces.forget(lease) // etcd lost it (a restore): take another
+	}
 	if err = db.noteWrite(err); err != nil {
 		return fmt.Errorf("spending a nonce: %w", err)
 	}
@@ -241,41 +241,6 @@ func (db *DB) SpendNonce(nonce []byte, until time.Time) error {
 		return fmt.Errorf("nonce: %w", storage.ErrExists)
 	}
 	return nil
-}
-
-// nonceLease is the lease of the used nonces whose records may go in the
-// minute until falls in: it lasts past that minute's end.
-func (db *DB) nonceLease(until time.Time) (clientv3.LeaseID, error) {
-	end := until.Truncate(time.Minute).Add(time.Minute)
-	l := &db.lease
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if id, ok := l.nonces[end.Unix()]; ok {
-		return id, nil
-	}
-	now := time.Now()
-	for e := range l.nonces {
-		if time.Unix(e, 0).Before(now) {
-			delete(l.nonces, e) // its lease has ended, or is about to
-		}
-	}
-	ttl := max(end.Sub(now), 0) + nonceSlack
-	var id clientv3.LeaseID
-	err := db.do(func(ctx context.Context) error {
-		g, err := db.cli.Grant(ctx, int64(ttl/time.Second)+1)
-		if err == nil {
-			id = g.ID
-		}
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("granting the nonces' lease: %w", err)
-	}
-	if l.nonces == nil {
-		l.nonces = map[int64]clientv3.LeaseID{}
-	}
-	l.nonces[end.Unix()] = id
-	return id, nil
 }
 
 func (db *DB) sessionKey(id []byte) string {

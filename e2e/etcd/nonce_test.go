@@ -10,8 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,19 +21,6 @@ import (
 
 // nonceCap is the nodes' [acme] cluster_nonces_per_minute in these tests.
 const nonceCap = 100
-
-// tuneTOML rewrites node i's configuration (before it starts).
-func (f *fleet) tuneTOML(i int, edit func(string) string) {
-	f.t.Helper()
-	path := filepath.Join(f.nodes[i].dir, "certmaker.toml")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(edit(string(b))), 0o600); err != nil {
-		f.t.Fatal(err)
-	}
-}
 
 // usedNonces counts the used-nonce keys under the fleet's prefix, as
 // etcd holds them.
@@ -77,10 +62,8 @@ func (f *fleet) eabFor(key *ecdsa.PrivateKey, kid string) string {
 func TestNonce_AnonymousTrafficBounded(t *testing.T) {
 	c := startCluster(t, 1)
 	f := newFleet(t, c, "/nonces/", 2, "")
-	for i := range f.nodes {
-		f.tuneTOML(i, func(s string) string {
-			return strings.Replace(s, "[acme]\n", fmt.Sprintf("[acme]\ncluster_nonces_per_minute = %d\n", nonceCap), 1)
-		})
+	for _, nd := range f.nodes {
+		editConf(t, nd.dir, "[acme]\n", fmt.Sprintf("[acme]\ncluster_nonces_per_minute = %d\n", nonceCap))
 	}
 	f.startAll()
 	cli, err := clientv3.New(clientv3.Config{Endpoints: c.endpoints(), DialTimeout: 5 * time.Second})

@@ -33,9 +33,7 @@ var impatient = &http.Client{Timeout: 10 * time.Second}
 func TestQuorumLoss_OCSPAndHealth(t *testing.T) {
 	c := startCluster(t, 1)
 	f := newFleet(t, c, "/quorum/", 1, "")
-	f.tuneTOML(0, func(s string) string {
-		return strings.Replace(s, `request_timeout = "3s"`, `request_timeout = "15s"`, 1)
-	})
+	editConf(t, f.nodes[0].dir, `request_timeout = "3s"`, `request_timeout = "15s"`)
 	f.start(0)
 	nd := f.nodes[0]
 	ci := f.issue(0, nd.srv.Token, "quorum.cluster.lan")
