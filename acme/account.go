@@ -41,20 +41,19 @@ type newAccountRequest struct {
 	ExternalAccountBinding json.RawMessage `json:"externalAccountBinding"`
 }
 
-// handleNewAccount creates an account for the JWS's key, or finds the one
-// it already has (RFC 8555 7.3): 201 for a new one, 200 for an old one.
-func (s *Server) handleNewAccount(w http.ResponseWriter, r *http.Request, _ httprouter.Params, q *request) error {
+// newAccountRequest reads a newAccount request for the core.
+func (s *Server) newAccountRequest(r *http.Request, q *request) (core.NewACMEAccount, error) {
 	var req newAccountRequest
 	if err := q.decode(&req); err != nil {
-		return err
+		return core.NewACMEAccount{}, err
 	}
 	tp, err := thumbprint(q.jwk)
 	if err != nil {
-		return err
+		return core.NewACMEAccount{}, err
 	}
 	keyJSON, err := q.jwk.MarshalJSON()
 	if err != nil {
-		return internal(err)
+		return core.NewACMEAccount{}, internal(err)
 	}
 	nreq := core.NewACMEAccount{Key: keyJSON, Thumbprint: tp, Contact: req.Contact, OnlyExisting: req.OnlyReturnExisting}
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
@@ -62,8 +61,32 @@ func (s *Server) handleNewAccount(w http.ResponseWriter, r *http.Request, _ http
 	}
 	if len(req.ExternalAccountBinding) > 0 && string(req.ExternalAccountBinding) != "null" {
 		if nreq.Binding, err = s.binding(req.ExternalAccountBinding); err != nil {
-			return err
+			return core.NewACMEAccount{}, err
 		}
+	}
+	return nreq, nil
+}
+
+// refuseNewAccount refuses, before the nonce is spent, a newAccount
+// request that the core would refuse whatever the store holds: a payload
+// or binding that does not parse, a binding that does not verify, none
+// where one is required (core.RefuseACMEAccount). Anyone can send those
+// with a throwaway key; each refusal is final for the request as sent and
+// tells only what the directory and the request say.
+func (s *Server) refuseNewAccount(_ http.ResponseWriter, r *http.Request, _ httprouter.Params, q *request) error {
+	nreq, err := s.newAccountRequest(r, q)
+	if err != nil {
+		return err
+	}
+	return s.core.RefuseACMEAccount(r.Context(), nreq)
+}
+
+// handleNewAccount creates an account for the JWS's key, or finds the one
+// it already has (RFC 8555 7.3): 201 for a new one, 200 for an old one.
+func (s *Server) handleNewAccount(w http.ResponseWriter, r *http.Request, _ httprouter.Params, q *request) error {
+	nreq, err := s.newAccountRequest(r, q)
+	if err != nil {
+		return err
 	}
 	a, created, err := s.core.ACMEAccountFor(r.Context(), nreq)
 	if err != nil {

@@ -43,6 +43,7 @@ type request struct {
 	// With kid: the account (whose user may act). With jwk: the key.
 	account *storage.ACMEAccount
 	jwk     *jose.JSONWebKey
+	nonce   string // spent by Server.spend
 }
 
 // postAsGet reports an empty payload (RFC 8555 6.3).
@@ -66,11 +67,31 @@ func (q *request) decode(v any) error {
 
 type postHandler func(w http.ResponseWriter, r *http.Request, p httprouter.Params, q *request) error
 
-// post verifies the request's JWS before h runs.
+// post verifies the request's JWS and spends its nonce before h runs.
 func (s *Server) post(mode keyMode, h postHandler) handlerFunc {
+	return s.postRefusing(mode, nil, h)
+}
+
+// postRefusing is post with refuse run after the signature is verified
+// and before the nonce is spent: for refusals that need no write and are
+// final, whenever the request is sent again (see nonce.go). refuse must
+// neither write nor answer anything that a later state of the store could
+// change, and must hold only for requests anyone may send: then a copy
+// replayed later is refused alike, and an unspent nonce opens nothing.
+// On a cluster, each spent nonce is a write and a key in etcd, so
+// strangers' requests refused this way cost the store nothing.
+func (s *Server) postRefusing(mode keyMode, refuse postHandler, h postHandler) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, p httprouter.Params) error {
 		q, err := s.verify(w, r, mode)
 		if err != nil {
+			return err
+		}
+		if refuse != nil {
+			if err := refuse(w, r, p, q); err != nil {
+				return err
+			}
+		}
+		if err := s.spend(r, q); err != nil {
 			return err
 		}
 		return h(w, r, p, q)
@@ -139,9 +160,12 @@ func headerURL(h jose.Header) string {
 	return u
 }
 
-// verify checks everything RFC 8555 6 asks of a POST: content type, JWS
-// form and algorithm, url, key (jwk or kid as the resource wants),
-// signature, then the nonce, and that the account's user may act.
+// verify checks what RFC 8555 6 asks of a POST, but for the nonce: content
+// type, JWS form and algorithm, url, key (jwk or kid as the resource
+// wants), signature. Each refusal here is final for the request as sent
+// and tells nothing that was not in it or in the directory (an unknown kid
+// names an account id, random, that will never exist), so it needs no
+// nonce spent; spend takes the nonce after.
 func (s *Server) verify(w http.ResponseWriter, r *http.Request, mode keyMode) (*request, error) {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/jose+json" {
 		return nil, newProblem(probMalformed, http.StatusUnsupportedMediaType, "Content-Type must be application/jose+json")
@@ -195,19 +219,26 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, mode keyMode) (*
 	if err != nil {
 		return nil, malformed("JWS signature does not verify with the account's key")
 	}
-	q.payload = payload
-	if err := s.nonces.use(h.Nonce); err != nil {
-		return nil, err
+	q.payload, q.nonce = payload, h.Nonce
+	return q, nil
+}
+
+// spend takes the request's nonce, then checks that the account's user
+// may act: what an account may do changes (its user is disabled and
+// enabled again), so that answer waits for the nonce.
+func (s *Server) spend(r *http.Request, q *request) error {
+	if err := s.nonces.use(q.nonce); err != nil {
+		return err
 	}
 	if q.account != nil {
 		// Only now, so that the status of an account is told only to
 		// its key.
 		if err := s.core.ACMEAccountActs(r.Context(), q.account); err != nil {
-			return nil, err
+			return err
 		}
 		httplog.SetUser(r, q.account.Owner)
 	}
-	return q, nil
+	return nil
 }
 
 // accountByKID loads the account a kid names and its key.

@@ -50,11 +50,29 @@ import (
 // (8 bytes) + when it was handed out (8 bytes, Unix nanoseconds) + the
 // same MAC under the store's nonce key, which every node has; a node takes
 // one that is at most sharedNonceTTL old and records its use in the store
-// (core.SpendACMENonce: a key created only if absent, under a lease that
-// outlives the nonce's age limit), so a nonce is accepted once across the
-// cluster. That costs a write per signed request; an unsigned one is
-// refused before (verify checks the signature first), and the records go
-// with their lease.
+// (core.SpendACMENonce: a key created only if absent, under a lease of the
+// minute its record may go), so a nonce is accepted once across the
+// cluster. That costs a write per signed request, and a key for up to 13
+// minutes. So that no traffic can grow the store without bound:
+//
+//   - A node hands out at most sharedPerMinute such nonces a minute; past
+//     that, until the minute ends, it hands out nonces of its own, of the
+//     form above (a tag byte first, and its instance), kept in its memory
+//     window: taken once by this node, refused by the others with a fresh
+//     nonce (badNonce), which a client retries with. A nonce is spent at
+//     most once, so the store holds at most sharedPerMinute used nonces
+//     per node for each minute of their life, whoever sends what.
+//   - A request is refused before its nonce is spent when its refusal
+//     needs no write and is final: whenever it is sent again, it gets the
+//     same refusal and changes nothing (Server.postRefusing). Then not
+//     spending cannot open a replay: a replayed copy is refused alike.
+//     Spending must come first for anything that acts, and for anything
+//     whose answer may change: onlyReturnExisting for a key without an
+//     account, say, once its holder made one, would tell whoever replays
+//     the lookup the account's URL and contacts. A nonce sent in a
+//     request refused this way stays unspent (a later request of the
+//     same key may use it): RFC 8555 6.5 asks that a nonce never be
+//     accepted twice, and none of these requests was accepted.
 
 // nonceWindow is how many of the latest nonces stay usable: a client
 // would have to hold a nonce while a million others were handed out to see
@@ -73,6 +91,10 @@ const (
 	nonceSkew      = time.Minute
 )
 
+// localTag starts the id of a nonce a node of a shared store keeps to
+// itself (past its minute's share); its length tells it apart too.
+const localTag = 'l'
+
 // nonces hands out and checks nonces; see the comment above.
 type nonces struct {
 	key      []byte
@@ -80,11 +102,16 @@ type nonces struct {
 	// spend records a nonce's use in a shared store; nil keeps it here.
 	spend func(nonce []byte, until time.Time) error
 	now   func() time.Time
+	// sharedPerMinute bounds the shared nonces handed out per minute.
+	sharedPerMinute int
 
 	mu     sync.Mutex
 	issued uint64   // nonces handed out: the counter of the next one
 	window uint64   // nonceWindow; smaller in tests
 	used   []uint64 // bit c%window: counter c was used
+	// minute and shared: the shared nonces handed out in that minute.
+	minute int64
+	shared int
 }
 
 func newNonces(key []byte, window uint64) *nonces {
@@ -94,9 +121,27 @@ func newNonces(key []byte, window uint64) *nonces {
 }
 
 // newSharedNonces are the nonces of a store several nodes serve: spend
-// records a use in the store, now is the clock.
-func newSharedNonces(key []byte, spend func([]byte, time.Time) error, now func() time.Time) *nonces {
-	return &nonces{key: key, spend: spend, now: now}
+// records a use in the store, now is the clock, perMinute the shared
+// nonces handed out per minute (then this node's own, in a window).
+func newSharedNonces(key []byte, spend func([]byte, time.Time) error, now func() time.Time, perMinute int, window uint64) *nonces {
+	n := newNonces(key, window)
+	n.spend, n.now, n.sharedPerMinute = spend, now, perMinute
+	return n
+}
+
+// takeShared counts one more shared nonce of this minute, if it may.
+func (n *nonces) takeShared(now time.Time) bool {
+	m := now.Unix() / 60
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if m != n.minute {
+		n.minute, n.shared = m, 0
+	}
+	if n.shared >= n.sharedPerMinute {
+		return false
+	}
+	n.shared++
+	return true
 }
 
 func (n *nonces) mac(id []byte) []byte {
@@ -108,10 +153,12 @@ func (n *nonces) mac(id []byte) []byte {
 // next returns a fresh nonce.
 func (n *nonces) next() string {
 	if n.spend != nil {
-		b := make([]byte, nonceIDLen, nonceIDLen+nonceMACLen)
-		rand.Read(b[:8])
-		binary.BigEndian.PutUint64(b[8:], uint64(n.now().UnixNano()))
-		return base64.RawURLEncoding.EncodeToString(append(b, n.mac(b)...))
+		if now := n.now(); n.takeShared(now) {
+			b := make([]byte, nonceIDLen, nonceIDLen+nonceMACLen)
+			rand.Read(b[:8])
+			binary.BigEndian.PutUint64(b[8:], uint64(now.UnixNano()))
+			return base64.RawURLEncoding.EncodeToString(append(b, n.mac(b)...))
+		}
 	}
 	n.mu.Lock()
 	c := n.issued
@@ -122,26 +169,37 @@ func (n *nonces) next() string {
 	n.used[slot/64] &^= 1 << (slot % 64)
 	n.mu.Unlock()
 
-	b := make([]byte, nonceIDLen, nonceIDLen+nonceMACLen)
-	copy(b, n.instance[:])
-	binary.BigEndian.PutUint64(b[8:], c)
+	b := make([]byte, 0, 1+nonceIDLen+nonceMACLen)
+	if n.spend != nil {
+		b = append(b, localTag)
+	}
+	b = append(b, n.instance[:]...)
+	b = binary.BigEndian.AppendUint64(b, c)
 	return base64.RawURLEncoding.EncodeToString(append(b, n.mac(b)...))
 }
 
-// use accepts a nonce this process handed out, among the latest window,
-// and not used before, and marks it used.
+// use accepts a nonce this server handed out and not used before, and
+// marks it used: one of the store's (shared) or one of this process's,
+// among the latest window.
 func (n *nonces) use(s string) error {
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) != nonceIDLen+nonceMACLen || !hmac.Equal(b[nonceIDLen:], n.mac(b[:nonceIDLen])) {
+	idLen := len(b) - nonceMACLen
+	if err != nil || idLen < nonceIDLen || !hmac.Equal(b[idLen:], n.mac(b[:idLen])) {
 		return newProblem(probBadNonce, http.StatusBadRequest, "nonce %.60q was not issued by this server", s)
 	}
-	if n.spend != nil {
-		return n.useShared(b[:nonceIDLen])
+	id, before := b[:idLen], "before the server restarted"
+	switch {
+	case n.spend != nil && idLen == nonceIDLen:
+		return n.useShared(id)
+	case n.spend != nil && idLen == nonceIDLen+1 && id[0] == localTag:
+		id, before = id[1:], "by another node of this CA, or before this one restarted"
+	case n.spend != nil || idLen != nonceIDLen:
+		return newProblem(probBadNonce, http.StatusBadRequest, "nonce was not issued by this server")
 	}
-	if [8]byte(b[:8]) != n.instance {
-		return newProblem(probBadNonce, http.StatusBadRequest, "nonce was issued before the server restarted; use the one in this response")
+	if [8]byte(id[:8]) != n.instance {
+		return newProblem(probBadNonce, http.StatusBadRequest, "nonce was issued %s; use the one in this response", before)
 	}
-	c := binary.BigEndian.Uint64(b[8:nonceIDLen])
+	c := binary.BigEndian.Uint64(id[8:])
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	switch {

@@ -7,6 +7,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"certmaker/storage"
 )
 
 func nonceDetail(t *testing.T, err error) string {
@@ -127,5 +130,58 @@ func TestNonces_Concurrent(t *testing.T) {
 	// refused), but most are used in time.
 	if got := accepted.Load(); got < workers*each/2 {
 		t.Errorf("only %d of %d nonces accepted", got, workers*each)
+	}
+}
+
+// TestNonces_SharedPerMinute: a node of a shared store hands out at most
+// perMinute nonces a minute that the store records; past that, nonces of
+// its own, which it takes once, which another node refuses, and which
+// cost the store nothing. The next minute, shared ones again.
+func TestNonces_SharedPerMinute(t *testing.T) {
+	key := make([]byte, 32)
+	var now time.Time
+	clock := func() time.Time { return now }
+	now = time.Date(2026, 1, 1, 0, 0, 10, 0, time.UTC)
+	spent := map[string]bool{}
+	spend := func(id []byte, _ time.Time) error {
+		if spent[string(id)] {
+			return storage.ErrExists
+		}
+		spent[string(id)] = true
+		return nil
+	}
+	a := newSharedNonces(key, spend, clock, 3, 16)
+	b := newSharedNonces(key, spend, clock, 3, 16)
+	var shared []string
+	for range 3 {
+		shared = append(shared, a.next())
+	}
+	own := a.next()
+	for _, s := range shared {
+		if err := b.use(s); err != nil {
+			t.Errorf("node b taking one of node a's shared nonces: %v", err)
+		}
+		if nonceDetail(t, a.use(s)) == "" {
+			t.Errorf("a shared nonce taken twice")
+		}
+	}
+	if len(spent) != 3 {
+		t.Fatalf("%d nonces recorded in the store, want 3", len(spent))
+	}
+	if d := nonceDetail(t, b.use(own)); !strings.Contains(d, "another node") {
+		t.Errorf("node a's own nonce on node b: %q", d)
+	}
+	if err := a.use(own); err != nil {
+		t.Errorf("node a's own nonce on node a: %v", err)
+	}
+	if d := nonceDetail(t, a.use(own)); !strings.Contains(d, "used") {
+		t.Errorf("node a's own nonce again: %q", d)
+	}
+	if len(spent) != 3 {
+		t.Errorf("nonces past the minute's share wrote %d records, want none", len(spent)-3)
+	}
+	now = now.Add(time.Minute)
+	if err := b.use(a.next()); err != nil {
+		t.Errorf("a shared nonce of the next minute: %v", err)
 	}
 }

@@ -101,3 +101,33 @@ func TestNonce_ReplayAcrossRestart(t *testing.T) {
 	c.nonce = r.header.Get("Replay-Nonce")
 	c.newOrder(dns("app.test"))
 }
+
+// TestNonce_RefusedBeforeSpent: a newAccount refused for what the request
+// itself says (no binding where one is required, a binding by a key the
+// server never handed out) is refused before its nonce is spent, so the
+// refusal costs nothing to keep; a refusal whose answer may change
+// (onlyReturnExisting for a key without an account, which its holder may
+// make) spends it. A binding is required, and checked, even for a key
+// that has an account: the lookup is onlyReturnExisting.
+func TestNonce_RefusedBeforeSpent(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	newAccount := e.url + "/acme/new-account"
+	c := e.newClient(newECKey(t), jose.ES256)
+	k := e.eab("alice")
+	k.KeyID = "nobody"
+	post := func(nonce string, payload map[string]any) response {
+		return c.post(newAccount, payload, jwsOptions{embedJWK: true, nonce: nonce})
+	}
+
+	nonce := e.freshNonce()
+	post(nonce, map[string]any{"termsOfServiceAgreed": true}).wantProblem(t, http.StatusBadRequest, "externalAccountRequired")
+	post(nonce, map[string]any{"externalAccountBinding": c.eabJWS(k, newAccount, c.key.Public())}).wantProblem(t, http.StatusForbidden, "unauthorized")
+	post(nonce, map[string]any{"onlyReturnExisting": true}).wantProblem(t, http.StatusBadRequest, "accountDoesNotExist")
+	post(nonce, map[string]any{"onlyReturnExisting": true}).wantProblem(t, http.StatusBadRequest, "badNonce")
+
+	c.register("alice")
+	post(e.freshNonce(), map[string]any{"termsOfServiceAgreed": true}).wantProblem(t, http.StatusBadRequest, "externalAccountRequired")
+	if r := post(e.freshNonce(), map[string]any{"onlyReturnExisting": true}).want(t, http.StatusOK); r.header.Get("Location") != c.kid {
+		t.Errorf("onlyReturnExisting for the account's key: Location %q, want %q", r.header.Get("Location"), c.kid)
+	}
+}

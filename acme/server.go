@@ -46,7 +46,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{core: cfg.Core, log: cfg.Logger, nonces: newNonces(key, nonceWindow)}
 	if cfg.Core.SharedACMENonces() {
-		s.nonces = newSharedNonces(key, cfg.Core.SpendACMENonce, cfg.Core.Now)
+		s.nonces = newSharedNonces(key, cfg.Core.SpendACMENonce, cfg.Core.Now, cfg.Core.SharedACMENoncesPerMinute(), nonceWindow)
 	}
 	s.routes()
 	return s, nil
@@ -92,7 +92,7 @@ func (s *Server) routes() {
 	s.handle(http.MethodGet, pathDirectory, s.handleDirectory)
 	s.handle(http.MethodHead, pathNewNonce, s.handleNewNonce)
 	s.handle(http.MethodGet, pathNewNonce, s.handleNewNonce)
-	s.handle(http.MethodPost, pathNewAccount, s.post(byJWK, s.handleNewAccount))
+	s.handle(http.MethodPost, pathNewAccount, s.postRefusing(byJWK, s.refuseNewAccount, s.handleNewAccount))
 	s.handle(http.MethodPost, pathAccount+":id", s.post(byKID, s.handleAccount))
 	s.handle(http.MethodPost, pathAccount+":id/orders", s.post(byKID, s.handleAccountOrders))
 	s.handle(http.MethodPost, pathAccount+":id/orders/:cursor", s.post(byKID, s.handleAccountOrders))

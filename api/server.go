@@ -127,6 +127,10 @@ func (s *Server) handleOCSP(w http.ResponseWriter, r *http.Request, _ httprouter
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	degraded, err := s.core.Health()
 	switch {
+	case core.KindOf(err) == core.Unavailable:
+		// Logged once per episode by the core, not per check.
+		httplog.Quiet(r)
+		writeText(w, http.StatusServiceUnavailable, "the CA's storage cluster does not answer\n")
 	case err != nil:
 		s.log.Error("health check failed", "err", err)
 		http.Error(w, "database does not answer", http.StatusServiceUnavailable)

@@ -137,6 +137,7 @@ func NewCore(cfg config.Config, st storage.Store, o Options) (*core.Service, err
 
 			MaxAccountIdentifiers:  cfg.ACME.MaxAccountIdentifiers,
 			MaxUnboundAccounts:     cfg.ACME.MaxUnboundAccounts,
+			ClusterNoncesPerMinute: cfg.ACME.ClusterNoncesPerMinute,
 			MaxUnboundCertificates: cfg.ACME.MaxUnboundCertificates,
 		},
 		DefaultPolicy: defaultPolicy(cfg.Policy.Default),

@@ -77,6 +77,11 @@ type ACME struct {
 	// MaxUnboundCertificates bounds the certificates accounts without a
 	// binding get, in all, for good.
 	MaxUnboundCertificates int `toml:"max_unbound_certificates"`
+	// ClusterNoncesPerMinute bounds the nonces a node of an etcd cluster
+	// hands out per minute that any node takes (each used one is a key
+	// in etcd for up to 13 minutes); past it, until the minute ends, the
+	// node hands out nonces only it takes. 0 is the default, 6000.
+	ClusterNoncesPerMinute int `toml:"cluster_nonces_per_minute"`
 }
 
 // Metrics is the [metrics] table.
@@ -302,7 +307,7 @@ func Default() Config {
 			MaxPending:     100,
 			DNSResolvers:   []string{},
 		},
-		ACME:   ACME{Enabled: true, RequireEAB: true, HTTP01Port: 80, TLSALPN01Port: 443, Days: 90, MaxAccountIdentifiers: 300, MaxUnboundAccounts: 100, MaxUnboundCertificates: 10000},
+		ACME:   ACME{Enabled: true, RequireEAB: true, HTTP01Port: 80, TLSALPN01Port: 443, Days: 90, MaxAccountIdentifiers: 300, MaxUnboundAccounts: 100, MaxUnboundCertificates: 10000, ClusterNoncesPerMinute: 6000},
 		Notify: Notify{URLs: []string{}, Format: "json", Interval: Duration{time.Hour}},
 		Policy: Policy{Default: UserPolicy{Allow: []string{}, Deny: []string{}, KeyTypes: []string{}, Challenge: "default"}},
 	}
@@ -516,6 +521,9 @@ func (c *Config) validateACME() error {
 	}
 	if a.MaxUnboundCertificates < 1 || a.MaxUnboundCertificates > 100000000 {
 		return fmt.Errorf("acme.max_unbound_certificates %d: want 1 to 100000000", a.MaxUnboundCertificates)
+	}
+	if n := a.ClusterNoncesPerMinute; n != 0 && (n < 100 || n > 1000000) {
+		return fmt.Errorf("acme.cluster_nonces_per_minute %d: want 100 to 1000000", n)
 	}
 	if a.Enabled && !a.RequireEAB && a.DefaultUser == "" {
 		return fmt.Errorf("acme.default_user is empty: with require_eab = false, name the user that accounts without a binding act for")

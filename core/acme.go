@@ -51,6 +51,9 @@ type ACMEConfig struct {
 	// MaxUnboundCertificates bounds the certificates accounts without a
 	// binding get, in all and for good; default 10,000.
 	MaxUnboundCertificates int
+	// ClusterNoncesPerMinute bounds the nonces of a shared store the ACME
+	// door hands out per minute (acme/nonce.go); default 6,000.
+	ClusterNoncesPerMinute int
 }
 
 func (c *ACMEConfig) check() error {
@@ -68,6 +71,9 @@ func (c *ACMEConfig) check() error {
 	}
 	if c.MaxUnboundCertificates <= 0 {
 		c.MaxUnboundCertificates = 10000
+	}
+	if c.ClusterNoncesPerMinute <= 0 {
+		c.ClusterNoncesPerMinute = 6000
 	}
 	switch {
 	case !c.Enabled:
@@ -93,6 +99,11 @@ func (s *Service) ACMENonceKey() ([]byte, error) { return s.store.ACMENonceKey()
 // a nonce one handed out may come back to another, and its use must be
 // recorded in the store (SpendACMENonce) rather than in the door's memory.
 func (s *Service) SharedACMENonces() bool { return s.store.Shared() }
+
+// SharedACMENoncesPerMinute is how many nonces of a shared store the ACME
+// door may hand out per minute: each used one is a record in the store
+// until it is too old to be used.
+func (s *Service) SharedACMENoncesPerMinute() int { return s.acme.ClusterNoncesPerMinute }
 
 // SpendACMENonce records that a nonce was used, once among every node:
 // Exists if it was before. The record may go after until.

@@ -37,6 +37,10 @@ type NewACMEAccount struct {
 // may not act), BadContact, UnsupportedContact, AccountInactive (the key's
 // account is deactivated), Full.
 func (s *Service) ACMEAccountFor(ctx context.Context, req NewACMEAccount) (_ storage.ACMEAccount, created bool, _ error) {
+	k, err := s.accountBinding(req)
+	if err != nil {
+		return storage.ACMEAccount{}, false, err
+	}
 	existing, err := s.store.ACMEAccountByKey(req.Thumbprint)
 	switch {
 	case err == nil:
@@ -51,16 +55,8 @@ func (s *Service) ACMEAccountFor(ctx context.Context, req NewACMEAccount) (_ sto
 		return storage.ACMEAccount{}, false, err
 	}
 	owner, eab := s.acme.DefaultUser, ""
-	switch {
-	case req.Binding != nil:
-		k, err := s.binding(req.Binding, req.Thumbprint)
-		if err != nil {
-			return storage.ACMEAccount{}, false, err
-		}
+	if k != nil {
 		owner, eab = k.Owner, k.ID
-	case s.acme.RequireEAB:
-		return storage.ACMEAccount{}, false, Errorf(BindingRequired,
-			"this server needs an External Account Binding: ask the CA operator for a key (certmaker user acme-eab NAME)")
 	}
 	if _, err := s.actingUser(ctx, owner, eab == ""); err != nil {
 		return storage.ACMEAccount{}, false, err
@@ -100,6 +96,39 @@ func (s *Service) ACMEAccountFor(ctx context.Context, req NewACMEAccount) (_ sto
 	err = s.noteWrite(ctx, err)
 	s.audit(ctx, ACMEActor(&a), "acme.account.create", id, err, slog.String("eab", eab))
 	return a, err == nil, err
+}
+
+// RefuseACMEAccount is what ACMEAccountFor refuses before it reads the
+// key's account, nil if nothing: a binding that does not verify
+// (Forbidden), none where one is required (BindingRequired) unless the
+// request only looks for an existing account. It writes nothing, and its
+// answer for a request stays the same whatever the store holds later
+// (EAB key ids are random, and a key's MAC key never changes; a revoked
+// key stays unknown), so the ACME door asks it before it spends the
+// request's nonce. A binding is checked, and required, even for a key
+// that has an account: RFC 8555 7.3.4 asks a server to verify every
+// binding and to answer externalAccountRequired to a newAccount without
+// one; a client looking for its account sends onlyReturnExisting.
+func (s *Service) RefuseACMEAccount(_ context.Context, req NewACMEAccount) error {
+	_, err := s.accountBinding(req)
+	return err
+}
+
+// accountBinding is the EAB key req's binding verifies with, nil for
+// none.
+func (s *Service) accountBinding(req NewACMEAccount) (*storage.ACMEEAB, error) {
+	switch {
+	case req.Binding != nil:
+		k, err := s.binding(req.Binding, req.Thumbprint)
+		if err != nil {
+			return nil, err
+		}
+		return &k, nil
+	case s.acme.RequireEAB && !req.OnlyExisting:
+		return nil, Errorf(BindingRequired,
+			"this server needs an External Account Binding: ask the CA operator for a key (certmaker user acme-eab NAME)")
+	}
+	return nil, nil
 }
 
 // ACMEAccount reads the account a request's kid names (NoAccount if none),

@@ -93,6 +93,7 @@ type Service struct {
 
 	storageFull atomic.Bool // an episode of full storage has been logged
 	storageDown atomic.Bool // an episode of an unreachable storage cluster has been logged
+	probing     atomic.Bool // a probe waits for the storage cluster to answer (storagestate.go)
 }
 
 // New checks cfg and builds the service.
@@ -147,7 +148,7 @@ func New(cfg Config) (*Service, error) {
 	src := revocationSource{store: cfg.Store, now: cfg.Authority.Now, issuer: cfg.Authority.Issuer}
 	s.crls = ca.NewCRLs(cfg.Authority, src)
 	s.metrics = newMetrics(s, cfg.Registry)
-	responder, err := ocsp.New(ocsp.Config{Source: src, Issuers: s.ocspIssuers, Now: s.ca.Now, Logger: cfg.Logger, Observe: s.metrics.observeOCSP})
+	responder, err := ocsp.New(ocsp.Config{Source: ocspSource{src, s}, Issuers: s.ocspIssuers, Now: s.ca.Now, Logger: cfg.Logger, Observe: s.metrics.observeOCSP})
 	if err != nil {
 		return nil, err
 	}

@@ -31,13 +31,12 @@ import (
 const claimTTL = 15
 
 // leases are this node's: one kept alive for its claims, and one for the
-// used nonces that expire within it.
+// used nonces of each minute in which their records may go.
 type leases struct {
 	mu     sync.Mutex
 	claims clientv3.LeaseID
 	alive  chan struct{} // closed when the claims' lease is no longer kept alive
-	nonces clientv3.LeaseID
-	until  time.Time // the nonces' lease's end
+	nonces minuteLeases
 }
 
 // claimLease is the lease the node's claims are under, granted anew when
@@ -208,25 +207,33 @@ func (db *DB) WatchRoots(ctx context.Context, changed func()) {
 // Shared is true: every node of the cluster serves the store.
 func (db *DB) Shared() bool { return true }
 
-// SpendNonce creates the nonce's key if it is absent, under a lease that
-// outlives until; ErrExists if it was there.
+// SpendNonce creates the nonce's key if it is absent, under the lease of
+// the minute until falls in (minuteLeases), which ends a minute at most
+// after until; ErrExists if it was there.
 func (db *DB) SpendNonce(nonce []byte, until time.Time) error {
-	lease, err := db.nonceLease(until)
-	if err != nil {
-		return err
-	}
 	k := db.key(tNonces, string(nonce))
 	var ok bool
-	err = db.do(func(ctx context.Context) error {
-		resp, err := db.cli.Txn(ctx).
-			If(clientv3.Compare(clientv3.CreateRevision(k), "=", 0)).
-			Then(clientv3.OpPut(k, "", clientv3.WithLease(lease))).
-			Commit()
-		if err == nil {
-			ok = resp.Succeeded
+	var err error
+	for attempt := 0; ; attempt++ {
+		var lease clientv3.LeaseID
+		if lease, err = db.minuteLease(&db.lease.nonces, until); err != nil {
+			return fmt.Errorf("spending a nonce: %w", err)
 		}
-		return err
-	})
+		err = db.do(func(ctx context.Context) error {
+			resp, err := db.cli.Txn(ctx).
+				If(clientv3.Compare(clientv3.CreateRevision(k), "=", 0)).
+				Then(clientv3.OpPut(k, "", clientv3.WithLease(lease))).
+				Commit()
+			if err == nil {
+				ok = resp.Succeeded
+			}
+			return err
+		})
+		if !errors.Is(err, rpctypes.ErrLeaseNotFound) || attempt > 0 {
+			break
+		}
+		db.lease.nonces.forget(lease) // etcd lost it (a restore): take another
+	}
 	if err = db.noteWrite(err); err != nil {
 		return fmt.Errorf("spending a nonce: %w", err)
 	}
@@ -234,31 +241,6 @@ func (db *DB) SpendNonce(nonce []byte, until time.Time) error {
 		return fmt.Errorf("nonce: %w", storage.ErrExists)
 	}
 	return nil
-}
-
-// nonceLease is a lease that lasts past until: one for many nonces, a new
-// one when the last ends too soon.
-func (db *DB) nonceLease(until time.Time) (clientv3.LeaseID, error) {
-	l := &db.lease
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.nonces != 0 && l.until.After(until) {
-		return l.nonces, nil
-	}
-	ttl := time.Until(until) + 10*time.Minute
-	var id clientv3.LeaseID
-	err := db.do(func(ctx context.Context) error {
-		g, err := db.cli.Grant(ctx, int64(ttl/time.Second)+1)
-		if err == nil {
-			id = g.ID
-		}
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("granting the nonces' lease: %w", err)
-	}
-	l.nonces, l.until = id, time.Now().Add(ttl)
-	return id, nil
 }
 
 func (db *DB) sessionKey(id []byte) string {

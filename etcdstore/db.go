@@ -90,7 +90,7 @@ type conn struct {
 	retries atomic.Int64 // commits that lost a race and ran again (Retries)
 
 	maxSessions int
-	sessions    sessionLeases // (sessions.go)
+	sessions    minuteLeases // (sessions.go)
 
 	// life ends with Close: the watches, the claims' lease.
 	life context.Context

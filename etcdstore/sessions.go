@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -25,13 +24,6 @@ import (
 // changes nothing.
 const tSessionEnds = "session-ends/" // end (8 bytes) SHA-256 of the id → ""
 
-// sessionLeases are the leases this node shares among sessions, by the
-// minute they end.
-type sessionLeases struct {
-	mu       sync.Mutex
-	byMinute map[int64]clientv3.LeaseID
-}
-
 func (db *DB) sessionEndKey(id []byte, end time.Time) string {
 	h := sha256.Sum256(id)
 	return db.key(tSessionEnds, string(binary.BigEndian.AppendUint64(nil, nanos(end)))+string(h[:]))
@@ -44,7 +36,7 @@ func (db *DB) putNewSession(id, v []byte, end time.Time) error {
 		return err
 	}
 	for attempt := 0; ; attempt++ {
-		lease, err := db.sessionLease(end)
+		lease, err := db.minuteLease(&db.sessions, end)
 		if err != nil {
 			return err
 		}
@@ -60,50 +52,6 @@ func (db *DB) putNewSession(id, v []byte, end time.Time) error {
 			continue
 		}
 		return err
-	}
-}
-
-// sessionLease is the lease shared by the sessions that end in end's
-// minute: it lasts until that minute is over.
-func (db *DB) sessionLease(end time.Time) (clientv3.LeaseID, error) {
-	l := &db.sessions
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	over := end.Truncate(time.Minute).Add(time.Minute)
-	now := time.Now()
-	for m := range l.byMinute {
-		if time.Unix(m, 0).Before(now) {
-			delete(l.byMinute, m) // its lease ended with its minute
-		}
-	}
-	if id, ok := l.byMinute[over.Unix()]; ok {
-		return id, nil
-	}
-	var id clientv3.LeaseID
-	err := db.do(func(ctx context.Context) error {
-		g, err := db.cli.Grant(ctx, int64(time.Until(over)/time.Second)+1)
-		if err == nil {
-			id = g.ID
-		}
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("granting a sessions' lease: %w", err)
-	}
-	if l.byMinute == nil {
-		l.byMinute = map[int64]clientv3.LeaseID{}
-	}
-	l.byMinute[over.Unix()] = id
-	return id, nil
-}
-
-func (l *sessionLeases) forget(id clientv3.LeaseID) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for m, v := range l.byMinute {
-		if v == id {
-			delete(l.byMinute, m)
-		}
 	}
 }
 

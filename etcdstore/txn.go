@@ -272,7 +272,10 @@ func (db *DB) do(fn func(ctx context.Context) error) error {
 		return nil
 	case errors.Is(err, rpctypes.ErrNoSpace):
 		return fmt.Errorf("%w: %s is over its space quota (etcd alarm NOSPACE: compact, defragment, raise --quota-backend-bytes, then disarm the alarm): %w", storage.ErrFull, db.where, err)
-	case unavailable(err):
+	case unavailable(err) || ctx.Err() != nil:
+		// Also any error once our deadline has passed: the member may
+		// see it first and answer "context deadline exceeded" with
+		// code Unknown, which would otherwise be a 500.
 		return fmt.Errorf("%w: %s: %w", storage.ErrUnavailable, db.where, err)
 	}
 	return fmt.Errorf("%s: %w", db.where, err)

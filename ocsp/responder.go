@@ -29,6 +29,13 @@ type Source interface {
 	Status(serial *big.Int) (Status, error)
 }
 
+// ErrTryLater, wrapped, is what a Source answers when it cannot tell a
+// status now (its storage does not answer) and has logged that itself:
+// the responder then serves the last answer it signed for the
+// certificate, or tryLater, and reports no error (a line per request
+// would flood the log).
+var ErrTryLater = errors.New("ocsp: the status cannot be read now")
+
 // Config is what a Responder is made of.
 type Config struct {
 	Source   Source
@@ -195,13 +202,21 @@ func (r *Responder) answer(der []byte) (result, error) {
 		// The status cannot be read now (a storage cluster without
 		// quorum): the last answer signed for the certificate stays true
 		// to what was known until its nextUpdate, as it does in every
-		// client's and HTTP cache that holds it.
-		if now := r.now(); req.nonce == nil {
-			if e := r.cache.last(newCacheKey(k, req), now); e != nil {
-				res := e.result(now)
-				res.kind, res.cached = e.answer.kind(), true
-				return res, nil
-			}
+		// client's and HTTP cache that holds it. Without the request's
+		// nonce, if it had one: RFC 8954 lets a responder leave it out,
+		// and clients (openssl) go on.
+		now, key := r.now(), newCacheKey(k, req)
+		e := r.cache.last(key, now)
+		if e == nil {
+			e = r.unknown.last(key, now)
+		}
+		if e != nil {
+			res := e.result(now)
+			res.kind, res.cached = e.answer.kind(), true
+			return res, nil
+		}
+		if errors.Is(err, ErrTryLater) {
+			return errorResult(xocsp.TryLaterErrorResponse, "trylater"), nil
 		}
 		return errorResult(xocsp.InternalErrorErrorResponse, "internal"), fmt.Errorf("reading status of serial %x: %w", req.serial, err)
 	}

@@ -540,16 +540,7 @@ func TestNew(t *testing.T) {
 // certificate asked about before gets the answer last signed for it, until
 // that answer's nextUpdate; one never asked about gets internalError.
 func TestResponder_StatusUnreadable(t *testing.T) {
-	f := newFixture(t, Config{})
-	good := f.good(t, f.a, randomSerial(t))
-	other := f.good(t, f.a, randomSerial(t))
-	before, _, err := f.r.Respond(requestFor(t, good, f.a.cert, crypto.SHA1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.source.mu.Lock()
-	f.source.err = errors.New("the CA's storage cluster does not answer")
-	f.source.mu.Unlock()
+	f, good, other, before := unreadable(t, errors.New("the CA's storage cluster does not answer"))
 
 	during, _, err := f.r.Respond(requestFor(t, good, f.a.cert, crypto.SHA1))
 	if err != nil || !bytes.Equal(during, before) {
@@ -566,4 +557,42 @@ func TestResponder_StatusUnreadable(t *testing.T) {
 	if der, _, err := f.r.Respond(requestFor(t, good, f.a.cert, crypto.SHA1)); err == nil || !bytes.Equal(der, xocsp.InternalErrorErrorResponse) {
 		t.Errorf("past the last answer's nextUpdate: %v, %x", err, der)
 	}
+}
+
+// A source that says the status cannot be read now (ErrTryLater, its
+// storage has lost quorum) has logged that itself: a certificate asked
+// about before gets the answer last signed for it, with or without a
+// nonce in the request (left out of the answer, as RFC 8954 allows); one
+// never asked about gets tryLater; and neither reports an error, which
+// would be a log line per request.
+func TestResponder_StatusTryLater(t *testing.T) {
+	f, good, other, before := unreadable(t, fmt.Errorf("%w: the CA's storage cluster does not answer", ErrTryLater))
+
+	withNonce := buildRequest(t, crypto.SHA1, f.a.cert, nonceValue(t, []byte("0123456789abcdef")), good.SerialNumber)
+	for name, req := range map[string][]byte{"without a nonce": requestFor(t, good, f.a.cert, crypto.SHA1), "with a nonce": withNonce} {
+		der, _, err := f.r.Respond(req)
+		if err != nil || !bytes.Equal(der, before) {
+			t.Errorf("%s, a certificate asked about before: %v, the same answer %v", name, err, bytes.Equal(der, before))
+		}
+	}
+	if der, _, err := f.r.Respond(requestFor(t, other, f.a.cert, crypto.SHA1)); err != nil || !bytes.Equal(der, xocsp.TryLaterErrorResponse) {
+		t.Errorf("a certificate never asked about: %v, %x; want tryLater", err, der)
+	}
+}
+
+// unreadable is a responder that answered for good once, then whose
+// source fails with err; other was never asked about.
+func unreadable(t *testing.T, err error) (f *fixture, good, other *x509.Certificate, before []byte) {
+	t.Helper()
+	f = newFixture(t, Config{})
+	good = f.good(t, f.a, randomSerial(t))
+	other = f.good(t, f.a, randomSerial(t))
+	before, _, e := f.r.Respond(requestFor(t, good, f.a.cert, crypto.SHA1))
+	if e != nil {
+		t.Fatal(e)
+	}
+	f.source.mu.Lock()
+	f.source.err = err
+	f.source.mu.Unlock()
+	return f, good, other, before
 }

@@ -33,9 +33,15 @@ type Coordination interface {
 	// then be kept in the store.
 	Shared() bool
 	// SpendNonce records that an ACME nonce was used, once among every
-	// process of a Shared store: ErrExists if it was before. The record
-	// may go after until, when the nonce is refused as too old anyway. A
-	// store that is not Shared answers errors.ErrUnsupported.
+	// process of a Shared store: of calls for one nonce, from any
+	// processes at once, one succeeds and every other is ErrExists, as
+	// long as until has not passed. The record lasts until then and goes
+	// within MaxNonceLinger after it, whatever else is spent (on etcd a
+	// lease per minute of until), so a store holds the nonces spent with
+	// an until still to come: the caller bounds how many it spends (the
+	// ACME door: [acme] cluster_nonces_per_minute per node) and how far
+	// ahead until is (11 minutes). A store that is not Shared answers
+	// errors.ErrUnsupported: its one process keeps used nonces itself.
 	SpendNonce(nonce []byte, until time.Time) error
 
 	// PutSession stores a dashboard session under the hash of its id
@@ -74,6 +80,10 @@ type Session struct {
 	Flash     string    `json:"flash,omitempty"`
 	Expires   time.Time `json:"expires"`
 }
+
+// MaxNonceLinger is how long after its until a used nonce's record may
+// stay in a Shared store (SpendNonce).
+const MaxNonceLinger = 2 * time.Minute
 
 // MaxSessions bounds the sessions a store that keeps them in memory holds:
 // only people with a valid token make sessions, so reaching it means many

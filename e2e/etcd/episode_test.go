@@ -22,7 +22,8 @@ import (
 
 // A storage cluster that stops answering is an episode the core logs
 // once, at Error, however many requests it refuses (each Unavailable, not
-// Full), and once at Info when a request gets an answer again.
+// Full), and once at Info when a request (or its probe) gets an answer
+// again.
 func TestCore_UnavailableEpisode(t *testing.T) {
 	dir, etcdDir := t.TempDir(), t.TempDir()
 	port := binarytest.FreePort(t)
@@ -62,6 +63,12 @@ func TestCore_UnavailableEpisode(t *testing.T) {
 			t.Fatalf("with etcd down: %v (kind %s), want Unavailable", err, core.KindOf(err))
 		}
 	}
+	// The core's probe, started by the first failure, confirms it with a
+	// ping of its own, which fails within the request timeout.
+	deadline := time.Now().Add(30 * time.Second)
+	for countLines(t, log, "ERROR", "does not answer") == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // polling a condition, with a deadline
+	}
 	if n := countLines(t, log, "ERROR", "does not answer"); n != 1 {
 		t.Errorf("%d lines say the cluster does not answer, want 1:\n%s", n, log)
 	}
@@ -70,7 +77,7 @@ func TestCore_UnavailableEpisode(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The client reconnects on its own; the first answer ends the episode.
-	deadline := time.Now().Add(30 * time.Second)
+	deadline = time.Now().Add(30 * time.Second)
 	for {
 		_, err := svc.Authenticate(ctx, "no-such-token")
 		if core.KindOf(err) == core.NotFound {

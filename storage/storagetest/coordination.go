@@ -109,7 +109,30 @@ func testCoordination(t *testing.T, h *harness) {
 	}
 	must(t, "SpendNonce", err)
 	wantErr(t, "SpendNonce again", s.SpendNonce(nonce, time.Now().Add(time.Hour)), storage.ErrExists)
-	must(t, "SpendNonce of another", s.SpendNonce(randomBytes(16), time.Now().Add(time.Hour)))
+	wantErr(t, "SpendNonce again, with another until", s.SpendNonce(nonce, time.Now().Add(time.Minute)), storage.ErrExists)
+	// Nonces of several minutes' untils, each spent once by one of several
+	// callers at once.
+	for _, in := range []time.Duration{time.Minute, 5 * time.Minute, 11 * time.Minute} {
+		nonce := randomBytes(16)
+		until := time.Now().Add(in)
+		errs := make(chan error, 8)
+		for range cap(errs) {
+			go func() { errs <- s.SpendNonce(nonce, until) }()
+		}
+		spent := 0
+		for range cap(errs) {
+			switch err := <-errs; {
+			case err == nil:
+				spent++
+			case !errors.Is(err, storage.ErrExists):
+				t.Errorf("SpendNonce at once, until in %v: %v", in, err)
+			}
+		}
+		if spent != 1 {
+			t.Errorf("a nonce spent by %d callers at once, until in %v: %d succeeded, want 1", cap(errs), in, spent)
+		}
+		wantErr(t, "SpendNonce after", s.SpendNonce(nonce, until), storage.ErrExists)
+	}
 
 	// A shared store tells of changes to the roots.
 	changed := make(chan struct{}, 1)
