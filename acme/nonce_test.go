@@ -107,8 +107,8 @@ func TestNonce_ReplayAcrossRestart(t *testing.T) {
 // server never handed out) is refused before its nonce is spent, so the
 // refusal costs nothing to keep; a refusal whose answer may change
 // (onlyReturnExisting for a key without an account, which its holder may
-// make) spends it. A binding is required, and checked, even for a key
-// that has an account: the lookup is onlyReturnExisting.
+// make) spends it. A key that has an account gets it, binding or not
+// (RFC 8555 7.3.1), as Pebble and step-ca answer.
 func TestNonce_RefusedBeforeSpent(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	newAccount := e.url + "/acme/new-account"
@@ -126,7 +126,9 @@ func TestNonce_RefusedBeforeSpent(t *testing.T) {
 	post(nonce, map[string]any{"onlyReturnExisting": true}).wantProblem(t, http.StatusBadRequest, "badNonce")
 
 	c.register("alice")
-	post(e.freshNonce(), map[string]any{"termsOfServiceAgreed": true}).wantProblem(t, http.StatusBadRequest, "externalAccountRequired")
+	if r := post(e.freshNonce(), map[string]any{"termsOfServiceAgreed": true}).want(t, http.StatusOK); r.header.Get("Location") != c.kid {
+		t.Errorf("newAccount again without a binding: Location %q, want %q", r.header.Get("Location"), c.kid)
+	}
 	if r := post(e.freshNonce(), map[string]any{"onlyReturnExisting": true}).want(t, http.StatusOK); r.header.Get("Location") != c.kid {
 		t.Errorf("onlyReturnExisting for the account's key: Location %q, want %q", r.header.Get("Location"), c.kid)
 	}

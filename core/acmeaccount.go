@@ -37,10 +37,9 @@ type NewACMEAccount struct {
 // may not act), BadContact, UnsupportedContact, AccountInactive (the key's
 // account is deactivated), Full.
 func (s *Service) ACMEAccountFor(ctx context.Context, req NewACMEAccount) (_ storage.ACMEAccount, created bool, _ error) {
-	k, err := s.accountBinding(req)
-	if err != nil {
-		return storage.ACMEAccount{}, false, err
-	}
+	// A key that has an account gets it, binding or not (RFC 8555 7.3.1:
+	// 200 and its URL), as Pebble and step-ca answer: a client that lost
+	// its account URL, or registers again on every run, finds it.
 	existing, err := s.store.ACMEAccountByKey(req.Thumbprint)
 	switch {
 	case err == nil:
@@ -49,6 +48,10 @@ func (s *Service) ACMEAccountFor(ctx context.Context, req NewACMEAccount) (_ sto
 		return existing, false, err
 	case req.OnlyExisting:
 		return existing, false, Errorf(NoAccount, "no account has this key")
+	}
+	k, err := s.accountBinding(req)
+	if err != nil {
+		return storage.ACMEAccount{}, false, err
 	}
 	contact, err := acmeContacts(req.Contact)
 	if err != nil {
@@ -98,19 +101,25 @@ func (s *Service) ACMEAccountFor(ctx context.Context, req NewACMEAccount) (_ sto
 	return a, err == nil, err
 }
 
-// RefuseACMEAccount is what ACMEAccountFor refuses before it reads the
-// key's account, nil if nothing: a binding that does not verify
-// (Forbidden), none where one is required (BindingRequired) unless the
-// request only looks for an existing account. It writes nothing, and its
-// answer for a request stays the same whatever the store holds later
-// (EAB key ids are random, and a key's MAC key never changes; a revoked
-// key stays unknown), so the ACME door asks it before it spends the
-// request's nonce. A binding is checked, and required, even for a key
-// that has an account: RFC 8555 7.3.4 asks a server to verify every
-// binding and to answer externalAccountRequired to a newAccount without
-// one; a client looking for its account sends onlyReturnExisting.
+// RefuseACMEAccount is what ACMEAccountFor refuses before it makes an
+// account, nil if nothing: for a key that has no account, a binding that
+// does not verify (Forbidden), or none where one is required
+// (BindingRequired) unless the request only looks for an existing
+// account. It only reads, so the ACME door asks it before it spends the
+// request's nonce: strangers' refused requests then cost no write. A
+// refused request replayed later gets the same refusal (EAB key ids are
+// random, a key's MAC key never changes, a revoked key stays unknown), or,
+// once its key has an account, that account, which is what its signer
+// asked for and what answers to that key anyway.
 func (s *Service) RefuseACMEAccount(_ context.Context, req NewACMEAccount) error {
-	_, err := s.accountBinding(req)
+	_, err := s.store.ACMEAccountByKey(req.Thumbprint)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, storage.ErrNotFound):
+		return err
+	}
+	_, err = s.accountBinding(req)
 	return err
 }
 
