@@ -54,24 +54,6 @@ func (s *Service) LoadRoots() (bool, error) {
 	return active != "" && s.ca.Active() != nil, nil
 }
 
-// FollowRoots keeps the roots and the active issuer as the store has them,
-// until ctx ends: a root rotated, an intermediate rotated or revoked, or a
-// root key put offline through another node of the store is used here
-// within a second (storage.Coordination.WatchRoots; a file's one process
-// needs none of it). The CRLs kept are dropped too: a root's CRL that
-// another node signed anew is read again.
-func (s *Service) FollowRoots(ctx context.Context) {
-	s.store.WatchRoots(ctx, func() {
-		s.rotating.Lock()
-		defer s.rotating.Unlock()
-		if _, err := s.LoadRoots(); err != nil {
-			s.log.ErrorContext(ctx, "reloading the roots another node changed", "err", s.noteReach(ctx, err))
-			return
-		}
-		s.crls.Forget()
-	})
-}
-
 // RotateRoot makes a new root, as configured, and an intermediate under
 // it the active issuer. Old roots and intermediates stay in the store and
 // in the authority: what they issued still verifies and gets OCSP answers.

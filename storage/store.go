@@ -54,6 +54,14 @@ type Roots interface {
 }
 
 // Certificates are the issued leaves and their indexes.
+//
+// On a Shared store, the writes of a new certificate (PutCertificate,
+// CompleteChallenge, PutACMECertificate) commit only while c.Root is the
+// active issuer: when c.Root names a stored root or intermediate that is
+// not, they fail with ErrIssuerRetired and write nothing: another process
+// rotated the issuer out after this one signed (its reload may have
+// failed, or not come yet). A store only one process writes need not
+// check: that process's rotations and issuances are its own.
 type Certificates interface {
 	// PutCertificate stores a new certificate durably (fsync'd) before it
 	// returns.

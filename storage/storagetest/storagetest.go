@@ -70,6 +70,7 @@ func Run(t *testing.T, b Backend) {
 		{"Certificates", testCertificates},
 		{"Challenges", testChallenges},
 		{"Revocations", testRevocations},
+		{"Issuer", testIssuer},
 		{"ACMEAccounts", testACMEAccounts},
 		{"ACMEOrders", testACMEOrders},
 		{"Proofs", testProofs},

@@ -1,0 +1,106 @@
+package etcd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"testing"
+	"time"
+
+	"go.etcd.io/etcd/server/v3/embed"
+
+	"certmaker/internal/binarytest"
+)
+
+// While the storage cluster does not answer, /roots.pem's roots, the
+// issuer certificates and the CRLs a node holds are served from memory
+// without waiting for the store: with a request timeout of 30 s, each
+// answers within the 10 s a client would wait (the store, asked, would
+// take 30). When the cluster answers again, the episode ends by itself.
+func TestHeld_ServedWhileClusterDown(t *testing.T) {
+	etcdDir := t.TempDir()
+	port := freeFixedEtcd(t)
+	e, err := startEmbedded(etcdDir, port.tune)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := true
+	defer func() {
+		if up {
+			e.Close()
+		}
+	}()
+	n := startInNode(t, port.endpoint, newPrefix(), nil, 30*time.Second)
+	if _, err := n.crl(t); err != nil {
+		t.Fatal(err)
+	}
+	wantRoots, err := n.svc.RootsPEM(context.Background(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	up = false
+	for i := range 3 {
+		answered := make(chan error, 3)
+		go func() {
+			got, err := n.svc.RootsPEM(context.Background(), true)
+			if err == nil && string(got) != string(wantRoots) {
+				err = errors.New("other roots than before")
+			}
+			answered <- err
+		}()
+		go func() { _, err := n.crl(t); answered <- err }()
+		go func() {
+			iss, err := n.svc.ActiveIssuer()
+			if err == nil {
+				_, err = n.svc.IssuerDER(iss.Fingerprint)
+			}
+			answered <- err
+		}()
+		timeout := time.After(10 * time.Second)
+		for range 3 {
+			select {
+			case err := <-answered:
+				if err != nil {
+					t.Fatalf("round %d with the cluster down: %v", i, err)
+				}
+			case <-timeout:
+				t.Fatalf("round %d: a held answer waited for the store (request timeout 30 s)", i)
+			}
+		}
+	}
+
+	if e, err = startEmbedded(etcdDir, port.tune); err != nil {
+		t.Fatal(err)
+	}
+	up = true
+	// The node's own reads find the cluster again: a write succeeds, and
+	// an episode logged (once) is logged as over.
+	within(t, time.Now(), 60*time.Second, "the node uses the cluster again", func() bool {
+		n.svc.RootsPEM(context.Background(), true)
+		_, err := n.issue("back.lan")
+		return err == nil && countLines(t, n.log, "ERROR", "does not answer") == countLines(t, n.log, "INFO", "answers again")
+	})
+	if c := countLines(t, n.log, "ERROR", "does not answer"); c > 1 {
+		t.Errorf("%d lines say the cluster does not answer, want at most 1:\n%s", c, n.log)
+	}
+}
+
+// fixedEtcd is a loopback client port an embedded etcd keeps across a
+// restart.
+type fixedEtcd struct {
+	endpoint string
+	tune     func(*embed.Config)
+}
+
+func freeFixedEtcd(t *testing.T) fixedEtcd {
+	port := binarytest.FreePort(t)
+	return fixedEtcd{
+		endpoint: fmt.Sprintf("127.0.0.1:%d", port),
+		tune: func(c *embed.Config) {
+			u, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", port))
+			c.ListenClientUrls, c.AdvertiseClientUrls = []url.URL{*u}, []url.URL{*u}
+		},
+	}
+}
