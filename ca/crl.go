@@ -20,12 +20,18 @@ type Revoked struct {
 
 // CRLSource is what CRLs need from storage, per issuer fingerprint.
 type CRLSource interface {
-	// Revocations lists an issuer's revoked certificates together with
-	// the generation they belong to; both come from one consistent read.
-	Revocations(issuer string) (gen uint64, list []Revoked, err error)
-	// RevocationGeneration grows with every revocation under the issuer;
-	// a cached CRL of the same generation is still complete.
-	RevocationGeneration(issuer string) (uint64, error)
+	// Revocations lists an issuer's revoked certificates still valid at
+	// at, together with the generation they belong to; both come from one
+	// consistent read.
+	Revocations(issuer string, at time.Time) (gen uint64, list []Revoked, err error)
+	// CRLState is the issuer's revocation generation, which grows with
+	// every revocation under it, and the CRL agreed for it (Number 0:
+	// none), read together.
+	CRLState(issuer string) (gen uint64, agreed AgreedCRL, err error)
+	// AgreeCRL agrees on the issuer's next CRL, of generation gen made at
+	// thisUpdate, with a number above every one before, if the one agreed
+	// is still the one numbered seen; else it returns the one agreed since.
+	AgreeCRL(issuer string, seen, gen uint64, thisUpdate time.Time) (AgreedCRL, error)
 	// NextCRLNumber durably hands out the next CRL number of the issuer.
 	NextCRLNumber(issuer string) (*big.Int, error)
 	// RootCRL is the CRL last signed for a root (nil if none), and
@@ -33,6 +39,21 @@ type CRLSource interface {
 	// the server.
 	RootCRL(root string) ([]byte, error)
 	PutRootCRL(root string, der []byte) error
+}
+
+// AgreedCRL is the CRL of an issuer's leaves that every process serving
+// the CA signs: one number and one thisUpdate per revocation generation,
+// so that CRL numbers never go back whichever process a client asks.
+type AgreedCRL struct {
+	Number     uint64
+	Gen        uint64
+	ThisUpdate time.Time
+}
+
+// current reports whether the CRL agreed is the one to serve now: of the
+// generation gen, and less than half way through its validity.
+func (a AgreedCRL) current(gen uint64, now time.Time) bool {
+	return a.Number != 0 && a.Gen == gen && now.Before(a.ThisUpdate.Add(CRLValidity/2))
 }
 
 // CRLValidity is how long a leaf issuer's CRL says it is good for; it is
@@ -65,6 +86,7 @@ type CRLs struct {
 
 type crlEntry struct {
 	gen        uint64
+	number     uint64 // of a leaf issuer's CRL: the one agreed
 	der        []byte
 	thisUpdate time.Time
 	nextUpdate time.Time
@@ -92,16 +114,12 @@ func (c *CRLs) CRL(fingerprint string) (der []byte, thisUpdate, nextUpdate time.
 		}
 		return e.der, e.thisUpdate, e.nextUpdate, nil
 	}
-	now := c.authority.Now()
-	gen, err := c.source.RevocationGeneration(fingerprint)
+	gen, agreed, err := c.source.CRLState(fingerprint)
 	if err != nil {
 		// The revocations cannot be read now (a storage cluster without
 		// quorum): the CRL built last is still a valid CRL until its
 		// nextUpdate.
-		c.mu.Lock()
-		e := c.cache[fingerprint]
-		c.mu.Unlock()
-		if e != nil && now.Before(e.nextUpdate) {
+		if e := c.held(fingerprint); e != nil {
 			return e.der, e.thisUpdate, e.nextUpdate, nil
 		}
 		return nil, time.Time{}, time.Time{}, err
@@ -110,15 +128,66 @@ func (c *CRLs) CRL(fingerprint string) (der []byte, thisUpdate, nextUpdate time.
 	// right after a revocation should sign once, not once per fetch.
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e := c.cache[fingerprint]; e != nil && e.gen == gen && now.Before(e.thisUpdate.Add(CRLValidity/2)) {
-		return e.der, e.thisUpdate, e.nextUpdate, nil
-	}
-	e, err := c.build(iss, now, CRLValidity)
+	e, err := c.leafCRL(iss, gen, agreed)
 	if err != nil {
 		return nil, time.Time{}, time.Time{}, err
 	}
-	c.cache[fingerprint] = e
 	return e.der, e.thisUpdate, e.nextUpdate, nil
+}
+
+// maxAgreeRounds bounds the rounds of agreeing on a CRL while revocations
+// keep coming between the agreement and the list read.
+const maxAgreeRounds = 8
+
+// leafCRL is the CRL agreed for the issuer's generation gen, signed here
+// if the one kept is not it; a new one is agreed first when the one
+// agreed is out of date. c.mu is held.
+func (c *CRLs) leafCRL(iss *Issuer, gen uint64, agreed AgreedCRL) (*crlEntry, error) {
+	now := c.authority.Now()
+	for range maxAgreeRounds {
+		if !agreed.current(gen, now) {
+			var err error
+			if agreed, err = c.source.AgreeCRL(iss.Fingerprint, agreed.Number, gen, now.UTC().Truncate(time.Second)); err != nil {
+				return nil, fmt.Errorf("agreeing on a CRL: %w", err)
+			}
+			if agreed.Gen > gen {
+				gen = agreed.Gen // another process agreed on a later one
+			}
+			if !agreed.current(gen, now) {
+				continue // another process's, already out of date here
+			}
+		}
+		if e := c.cache[iss.Fingerprint]; e != nil && e.number == agreed.Number {
+			return e, nil
+		}
+		at, list, err := c.source.Revocations(iss.Fingerprint, agreed.ThisUpdate)
+		if err != nil {
+			return nil, fmt.Errorf("reading revocations: %w", err)
+		}
+		if at != agreed.Gen {
+			gen = at // revoked since it was agreed: agree on a newer one
+			continue
+		}
+		e, err := c.sign(iss, new(big.Int).SetUint64(agreed.Number), list, agreed.ThisUpdate, CRLValidity)
+		if err != nil {
+			return nil, err
+		}
+		e.gen, e.number = gen, agreed.Number
+		c.cache[iss.Fingerprint] = e
+		return e, nil
+	}
+	return nil, fmt.Errorf("issuer %s: its revocations kept changing while its CRL was agreed on; try again", iss.Fingerprint)
+}
+
+// held is the issuer's CRL built last, if it is still valid: what the
+// CA serves while its storage does not answer.
+func (c *CRLs) held(fingerprint string) *crlEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.cache[fingerprint]; e != nil && c.authority.Now().Before(e.nextUpdate) {
+		return e
+	}
+	return nil
 }
 
 // Forget drops every CRL kept in memory: another process of the store
@@ -201,7 +270,7 @@ func (c *CRLs) storedRootCRL(root *Issuer) (*crlEntry, error) {
 }
 
 func (c *CRLs) build(iss *Issuer, now time.Time, validity time.Duration) (*crlEntry, error) {
-	gen, list, err := c.source.Revocations(iss.Fingerprint)
+	gen, list, err := c.source.Revocations(iss.Fingerprint, now)
 	if err != nil {
 		return nil, fmt.Errorf("reading revocations: %w", err)
 	}
@@ -209,11 +278,21 @@ func (c *CRLs) build(iss *Issuer, now time.Time, validity time.Duration) (*crlEn
 	if err != nil {
 		return nil, fmt.Errorf("numbering CRL: %w", err)
 	}
+	e, err := c.sign(iss, number, list, now.UTC().Truncate(time.Second), validity)
+	if err != nil {
+		return nil, err
+	}
+	e.gen = gen
+	return e, nil
+}
+
+// sign signs the issuer's CRL of list, numbered number, made at this.
+func (c *CRLs) sign(iss *Issuer, number *big.Int, list []Revoked, this time.Time, validity time.Duration) (*crlEntry, error) {
 	entries := make([]x509.RevocationListEntry, len(list))
 	for i, r := range list {
 		entries[i] = x509.RevocationListEntry{SerialNumber: r.Serial, RevocationTime: r.At.UTC(), ReasonCode: r.Reason}
 	}
-	this := now.UTC().Truncate(time.Second)
+	this = this.UTC()
 	next := this.Add(validity)
 	tmpl := &x509.RevocationList{
 		Number:                    number,
@@ -231,5 +310,5 @@ func (c *CRLs) build(iss *Issuer, now time.Time, validity time.Duration) (*crlEn
 	if err != nil {
 		return nil, fmt.Errorf("signing CRL: %w", err)
 	}
-	return &crlEntry{gen: gen, der: der, thisUpdate: this, nextUpdate: next}, nil
+	return &crlEntry{der: der, thisUpdate: this, nextUpdate: next}, nil
 }

@@ -122,6 +122,16 @@ type Revocations interface {
 	Revocations(root string, now time.Time) (uint64, []Revocation, error)
 	RevocationGeneration(root string) (uint64, error)
 	NextCRLNumber(root string) (uint64, error)
+	// CRLState reads, at one moment, the root's revocation generation and
+	// the CRL last agreed for it (AgreedCRL; zero if none).
+	CRLState(root string) (gen uint64, agreed AgreedCRL, err error)
+	// AgreeCRL agrees on a new CRL of the root, of generation gen made at
+	// thisUpdate, numbered above every number before (NextCRLNumber's
+	// too), if the one agreed is still the one numbered seen (0: none).
+	// Else another process agreed one since: it writes nothing and
+	// returns that one. A store of one process may keep the agreement in
+	// memory (its number is durable): a restart agrees anew.
+	AgreeCRL(root string, seen, gen uint64, thisUpdate time.Time) (AgreedCRL, error)
 }
 
 // ACME is the state of the RFC 8555 server.

@@ -71,6 +71,7 @@ func Run(t *testing.T, b Backend) {
 		{"Challenges", testChallenges},
 		{"Revocations", testRevocations},
 		{"Issuer", testIssuer},
+		{"AgreeCRL", testAgreeCRL},
 		{"ACMEAccounts", testACMEAccounts},
 		{"ACMEOrders", testACMEOrders},
 		{"Proofs", testProofs},
