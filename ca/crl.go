@@ -80,8 +80,12 @@ type CRLs struct {
 	authority *Authority
 	source    CRLSource
 
-	mu    sync.Mutex
-	cache map[string]*crlEntry
+	// signing is held by whoever builds or reads a CRL through the
+	// source; mu only while the cache is read or changed, so that what
+	// memory holds is served even while a builder waits for storage.
+	signing sync.Mutex
+	mu      sync.Mutex
+	cache   map[string]*crlEntry
 }
 
 type crlEntry struct {
@@ -126,8 +130,8 @@ func (c *CRLs) CRL(fingerprint string) (der []byte, thisUpdate, nextUpdate time.
 	}
 	// One builder at a time: CRLs change rarely, and a burst of fetches
 	// right after a revocation should sign once, not once per fetch.
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.signing.Lock()
+	defer c.signing.Unlock()
 	e, err := c.leafCRL(iss, gen, agreed)
 	if err != nil {
 		return nil, time.Time{}, time.Time{}, err
@@ -141,7 +145,7 @@ const maxAgreeRounds = 8
 
 // leafCRL is the CRL agreed for the issuer's generation gen, signed here
 // if the one kept is not it; a new one is agreed first when the one
-// agreed is out of date. c.mu is held.
+// agreed is out of date. c.signing is held.
 func (c *CRLs) leafCRL(iss *Issuer, gen uint64, agreed AgreedCRL) (*crlEntry, error) {
 	now := c.authority.Now()
 	for range maxAgreeRounds {
@@ -157,7 +161,7 @@ func (c *CRLs) leafCRL(iss *Issuer, gen uint64, agreed AgreedCRL) (*crlEntry, er
 				continue // another process's, already out of date here
 			}
 		}
-		if e := c.cache[iss.Fingerprint]; e != nil && e.number == agreed.Number {
+		if e := c.cached(iss.Fingerprint); e != nil && e.number == agreed.Number {
 			return e, nil
 		}
 		at, list, err := c.source.Revocations(iss.Fingerprint, agreed.ThisUpdate)
@@ -173,21 +177,49 @@ func (c *CRLs) leafCRL(iss *Issuer, gen uint64, agreed AgreedCRL) (*crlEntry, er
 			return nil, err
 		}
 		e.gen, e.number = gen, agreed.Number
-		c.cache[iss.Fingerprint] = e
+		c.keep(iss.Fingerprint, e)
 		return e, nil
 	}
 	return nil, fmt.Errorf("issuer %s: its revocations kept changing while its CRL was agreed on; try again", iss.Fingerprint)
 }
 
+// Held is the CRL of the issuer with that fingerprint as memory holds
+// it, without asking storage (a storage cluster that does not answer):
+// a leaf issuer's until its nextUpdate, a two-tier root's as CRL serves
+// it. ok is false if none is held.
+func (c *CRLs) Held(fingerprint string) (der []byte, thisUpdate, nextUpdate time.Time, ok bool) {
+	iss := c.authority.Issuer(fingerprint)
+	e := c.held(fingerprint)
+	if e == nil && iss != nil && !iss.SignsLeaves() {
+		e = c.cached(fingerprint)
+	}
+	if e == nil {
+		return nil, time.Time{}, time.Time{}, false
+	}
+	return e.der, e.thisUpdate, e.nextUpdate, true
+}
+
 // held is the issuer's CRL built last, if it is still valid: what the
 // CA serves while its storage does not answer.
 func (c *CRLs) held(fingerprint string) *crlEntry {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e := c.cache[fingerprint]; e != nil && c.authority.Now().Before(e.nextUpdate) {
+	if e := c.cached(fingerprint); e != nil && c.authority.Now().Before(e.nextUpdate) {
 		return e
 	}
 	return nil
+}
+
+// cached is the CRL kept for the fingerprint, nil if none.
+func (c *CRLs) cached(fingerprint string) *crlEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cache[fingerprint]
+}
+
+// keep keeps a CRL for the fingerprint.
+func (c *CRLs) keep(fingerprint string, e *crlEntry) {
+	c.mu.Lock()
+	c.cache[fingerprint] = e
+	c.mu.Unlock()
 }
 
 // Forget drops every CRL kept in memory: another process of the store
@@ -213,8 +245,8 @@ func (c *CRLs) SignRootCRL(root *Issuer) (time.Time, error) {
 // RootCRLNextUpdate is when the root's current CRL expires; zero if it
 // has none yet.
 func (c *CRLs) RootCRLNextUpdate(root *Issuer) (time.Time, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.signing.Lock()
+	defer c.signing.Unlock()
 	e, err := c.storedRootCRL(root)
 	if err != nil || e == nil {
 		return time.Time{}, err
@@ -226,8 +258,8 @@ func (c *CRLs) RootCRLNextUpdate(root *Issuer) (time.Time, error) {
 // than half way through its validity (or the key is offline), else a new
 // one signed and stored. force signs a new one whatever the old one's age.
 func (c *CRLs) rootCRL(root *Issuer, force bool) (*crlEntry, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.signing.Lock()
+	defer c.signing.Unlock()
 	now := c.authority.Now()
 	e, err := c.storedRootCRL(root)
 	if err != nil {
@@ -246,14 +278,14 @@ func (c *CRLs) rootCRL(root *Issuer, force bool) (*crlEntry, error) {
 	if err := c.source.PutRootCRL(root.Fingerprint, e.der); err != nil {
 		return nil, fmt.Errorf("storing root CRL: %w", err)
 	}
-	c.cache[root.Fingerprint] = e
+	c.keep(root.Fingerprint, e)
 	return e, nil
 }
 
 // storedRootCRL is the root's CRL from the cache, else from storage;
-// nil if it has none. c.mu is held.
+// nil if it has none. c.signing is held.
 func (c *CRLs) storedRootCRL(root *Issuer) (*crlEntry, error) {
-	if e := c.cache[root.Fingerprint]; e != nil {
+	if e := c.cached(root.Fingerprint); e != nil {
 		return e, nil
 	}
 	der, err := c.source.RootCRL(root.Fingerprint)
@@ -265,7 +297,7 @@ func (c *CRLs) storedRootCRL(root *Issuer) (*crlEntry, error) {
 		return nil, fmt.Errorf("root %s: stored CRL: %w", root.Fingerprint, err)
 	}
 	e := &crlEntry{der: der, thisUpdate: crl.ThisUpdate, nextUpdate: crl.NextUpdate}
-	c.cache[root.Fingerprint] = e
+	c.keep(root.Fingerprint, e)
 	return e, nil
 }
 

@@ -162,15 +162,26 @@ func (s *Service) IssuerDER(fingerprint string) ([]byte, error) {
 
 // RootsPEM reads roots from the store: the active one, or every one
 // (oldest first) for trust stores that should keep accepting certificates
-// of rotated-out roots.
+// of rotated-out roots. When the store does not answer promptly (a
+// storage cluster without quorum), they come from memory (fromStore).
 func (s *Service) RootsPEM(ctx context.Context, all bool) ([]byte, error) {
-	recs, _, err := s.store.Roots()
-	if err != nil {
-		return s.rootsPEMHeld(ctx, all, err)
-	}
-	roots, err := inventory.Roots(s.store, s.ca.Now())
-	if err != nil {
-		return s.rootsPEMHeld(ctx, all, err)
+	var recs []storage.Root
+	var roots []inventory.Root
+	answered, err := s.fromStore(ctx, "roots", func() error {
+		var err error
+		if recs, _, err = s.store.Roots(); err != nil {
+			return err
+		}
+		roots, err = inventory.Roots(s.store, s.ca.Now())
+		return err
+	})
+	switch {
+	case !answered:
+		return s.rootsPEMHeld(all, fmt.Errorf("reading the roots: %w", storage.ErrUnavailable))
+	case errors.Is(err, storage.ErrUnavailable):
+		return s.rootsPEMHeld(all, err)
+	case err != nil:
+		return nil, err
 	}
 	byFP := make(map[string][]byte, len(recs))
 	for _, r := range recs {
@@ -193,12 +204,9 @@ func (s *Service) RootsPEM(ctx context.Context, all bool) ([]byte, error) {
 }
 
 // rootsPEMHeld is RootsPEM from the roots the authority holds, for when
-// the store does not answer (a storage cluster without quorum): they are
-// the store's as of the last load, which FollowRoots keeps current.
-func (s *Service) rootsPEMHeld(ctx context.Context, all bool, cause error) ([]byte, error) {
-	if !errors.Is(s.noteReach(ctx, cause), storage.ErrUnavailable) {
-		return nil, cause
-	}
+// the store does not answer: they are the store's as of the last load,
+// which FollowRoots keeps current. cause is the store's silence.
+func (s *Service) rootsPEMHeld(all bool, cause error) ([]byte, error) {
 	var out []byte
 	anchor := s.ca.ActiveRoot()
 	for _, r := range s.ca.Roots() {
@@ -224,7 +232,32 @@ func (s *Service) CRL(fingerprint string) (der []byte, thisUpdate, nextUpdate ti
 		}
 		fingerprint = r.Fingerprint
 	}
-	der, thisUpdate, nextUpdate, err = s.crls.CRL(fingerprint)
+	if s.ca.Issuer(fingerprint) == nil {
+		return nil, thisUpdate, nextUpdate, Errorf(NotFound, "%w: no root with fingerprint %.64q", storage.ErrNotFound, fingerprint)
+	}
+	// The CRL memory holds is served when the store does not answer
+	// promptly (fromStore), until its nextUpdate. (The kinds are the
+	// issuers': requests for others ended above, so they stay few.)
+	type built struct {
+		der              []byte
+		this, nextUpdate time.Time
+	}
+	var b built
+	answered, err := s.fromStore(context.Background(), "crl/"+fingerprint, func() error {
+		var c built
+		var err error
+		c.der, c.this, c.nextUpdate, err = s.crls.CRL(fingerprint)
+		b = c
+		return err
+	})
+	if !answered {
+		var ok bool
+		if der, thisUpdate, nextUpdate, ok = s.crls.Held(fingerprint); !ok {
+			return nil, thisUpdate, nextUpdate, fmt.Errorf("the CRL of %s: %w", fingerprint, storage.ErrUnavailable)
+		}
+		return der, thisUpdate, nextUpdate, nil
+	}
+	der, thisUpdate, nextUpdate = b.der, b.this, b.nextUpdate
 	if errors.Is(err, ca.ErrUnknownRoot) {
 		err = Errorf(NotFound, "%w: no root with fingerprint %.64q", storage.ErrNotFound, fingerprint)
 	}

@@ -88,6 +88,7 @@ type Service struct {
 	generateKey func(ca.KeyType) (crypto.Signer, error)
 
 	crls    *ca.CRLs
+	held    heldReads // reads memory answers when the store is slow to (heldreads.go)
 	ocsp    *ocsp.Responder
 	metrics *metrics
 

@@ -26,11 +26,13 @@ func TestHeld_ServedWhileClusterDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	up := true
-	defer func() {
+	// Closed after the node (cleanups run last first): a node closing on
+	// a closed cluster would wait out its request timeout.
+	t.Cleanup(func() {
 		if up {
 			e.Close()
 		}
-	}()
+	})
 	n := startInNode(t, port.endpoint, newPrefix(), nil, 30*time.Second)
 	if _, err := n.crl(t); err != nil {
 		t.Fatal(err)
