@@ -10,6 +10,7 @@ import (
 
 	"go.etcd.io/etcd/server/v3/embed"
 
+	"certmaker/core"
 	"certmaker/internal/binarytest"
 )
 
@@ -105,4 +106,47 @@ func freeFixedEtcd(t *testing.T) fixedEtcd {
 			c.ListenClientUrls, c.AdvertiseClientUrls = []url.URL{*u}, []url.URL{*u}
 		},
 	}
+}
+
+// An episode the node logged ends as soon as the cluster answers again,
+// even when all it is asked is what it answers from memory meanwhile
+// (roots, CRLs): those reads still ask the store, in the background.
+func TestHeld_EpisodeEndsOnHeldReads(t *testing.T) {
+	port := freeFixedEtcd(t)
+	etcdDir := t.TempDir()
+	e, err := startEmbedded(etcdDir, port.tune)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := true
+	t.Cleanup(func() {
+		if up {
+			e.Close()
+		}
+	})
+	n := startInNode(t, port.endpoint, newPrefix(), nil, time.Second)
+	if _, err := n.crl(t); err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	up = false
+	if _, err := n.svc.Authenticate(context.Background(), "no-such-token"); core.KindOf(err) != core.Unavailable {
+		t.Fatalf("with etcd down: %v", err)
+	}
+	if c := countLines(t, n.log, "ERROR", "does not answer"); c != 1 {
+		t.Fatalf("%d lines say the cluster does not answer, want 1:\n%s", c, n.log)
+	}
+	if e, err = startEmbedded(etcdDir, port.tune); err != nil {
+		t.Fatal(err)
+	}
+	up = true
+	within(t, time.Now(), 30*time.Second, "the episode ends", func() bool {
+		if _, err := n.svc.RootsPEM(context.Background(), true); err != nil {
+			t.Fatalf("roots: %v", err)
+		}
+		if _, err := n.crl(t); err != nil {
+			t.Fatalf("crl: %v", err)
+		}
+		return countLines(t, n.log, "INFO", "answers again") == 1
+	})
 }
