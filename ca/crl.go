@@ -120,12 +120,8 @@ func (c *CRLs) CRL(fingerprint string) (der []byte, thisUpdate, nextUpdate time.
 	}
 	gen, agreed, err := c.source.CRLState(fingerprint)
 	if err != nil {
-		// The revocations cannot be read now (a storage cluster without
-		// quorum): the CRL built last is still a valid CRL until its
-		// nextUpdate.
-		if e := c.held(fingerprint); e != nil {
-			return e.der, e.thisUpdate, e.nextUpdate, nil
-		}
+		// The caller knows whether storage did not answer, and may serve
+		// what memory holds (Held).
 		return nil, time.Time{}, time.Time{}, err
 	}
 	// One builder at a time: CRLs change rarely, and a burst of fetches

@@ -250,10 +250,13 @@ func (s *Service) CRL(fingerprint string) (der []byte, thisUpdate, nextUpdate ti
 		b = c
 		return err
 	})
-	if !answered {
+	if !answered || errors.Is(err, storage.ErrUnavailable) {
 		var ok bool
 		if der, thisUpdate, nextUpdate, ok = s.crls.Held(fingerprint); !ok {
-			return nil, thisUpdate, nextUpdate, fmt.Errorf("the CRL of %s: %w", fingerprint, storage.ErrUnavailable)
+			if err == nil {
+				err = fmt.Errorf("the CRL of %s: %w", fingerprint, storage.ErrUnavailable)
+			}
+			return nil, thisUpdate, nextUpdate, err
 		}
 		return der, thisUpdate, nextUpdate, nil
 	}

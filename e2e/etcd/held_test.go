@@ -136,6 +136,21 @@ func TestHeld_EpisodeEndsOnHeldReads(t *testing.T) {
 	if c := countLines(t, n.log, "ERROR", "does not answer"); c != 1 {
 		t.Fatalf("%d lines say the cluster does not answer, want 1:\n%s", c, n.log)
 	}
+	// Held answers meanwhile neither wait nor end the episode: their
+	// reads in the background (each failing after the 1 s timeout) say
+	// the cluster does not answer. Three timeouts' worth of them.
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); {
+		if _, err := n.svc.RootsPEM(context.Background(), true); err != nil {
+			t.Fatalf("roots: %v", err)
+		}
+		if _, err := n.crl(t); err != nil {
+			t.Fatalf("crl: %v", err)
+		}
+		if c := countLines(t, n.log, "INFO", "answers again"); c != 0 {
+			t.Fatalf("the episode ended while the cluster was down:\n%s", n.log)
+		}
+		time.Sleep(50 * time.Millisecond) // pacing the requests, not waiting for a condition
+	}
 	if e, err = startEmbedded(etcdDir, port.tune); err != nil {
 		t.Fatal(err)
 	}
