@@ -20,21 +20,8 @@ import (
 // answers within the 10 s a client would wait (the store, asked, would
 // take 30). When the cluster answers again, the episode ends by itself.
 func TestHeld_ServedWhileClusterDown(t *testing.T) {
-	etcdDir := t.TempDir()
-	port := freeFixedEtcd(t)
-	e, err := startEmbedded(etcdDir, port.tune)
-	if err != nil {
-		t.Fatal(err)
-	}
-	up := true
-	// Closed after the node (cleanups run last first): a node closing on
-	// a closed cluster would wait out its request timeout.
-	t.Cleanup(func() {
-		if up {
-			e.Close()
-		}
-	})
-	n := startInNode(t, port.endpoint, newPrefix(), nil, 30*time.Second)
+	e := startRestartable(t)
+	n := startInNode(t, e.endpoint, newPrefix(), nil, 30*time.Second)
 	if _, err := n.crl(t); err != nil {
 		t.Fatal(err)
 	}
@@ -42,8 +29,7 @@ func TestHeld_ServedWhileClusterDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Close()
-	up = false
+	e.stop()
 	for i := range 3 {
 		answered := make(chan error, 3)
 		go func() {
@@ -74,10 +60,7 @@ func TestHeld_ServedWhileClusterDown(t *testing.T) {
 		}
 	}
 
-	if e, err = startEmbedded(etcdDir, port.tune); err != nil {
-		t.Fatal(err)
-	}
-	up = true
+	e.start()
 	// The node's own reads find the cluster again: a write succeeds, and
 	// an episode logged (once) is logged as over.
 	within(t, time.Now(), 60*time.Second, "the node uses the cluster again", func() bool {
@@ -90,46 +73,58 @@ func TestHeld_ServedWhileClusterDown(t *testing.T) {
 	}
 }
 
-// fixedEtcd is a loopback client port an embedded etcd keeps across a
-// restart.
-type fixedEtcd struct {
+// restartable is an embedded etcd that stops and starts again on the same
+// client port and data, closed when the test ends, after what the test
+// started since (cleanups run last first): a node closing on a closed
+// cluster would wait out its request timeout.
+type restartable struct {
+	t        *testing.T
+	dir      string
 	endpoint string
 	tune     func(*embed.Config)
+	e        *embed.Etcd
 }
 
-func freeFixedEtcd(t *testing.T) fixedEtcd {
+func startRestartable(t *testing.T) *restartable {
 	port := binarytest.FreePort(t)
-	return fixedEtcd{
-		endpoint: fmt.Sprintf("127.0.0.1:%d", port),
-		tune: func(c *embed.Config) {
-			u, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", port))
-			c.ListenClientUrls, c.AdvertiseClientUrls = []url.URL{*u}, []url.URL{*u}
-		},
+	r := &restartable{t: t, dir: t.TempDir(), endpoint: fmt.Sprintf("127.0.0.1:%d", port)}
+	r.tune = func(c *embed.Config) {
+		u, _ := url.Parse("http://" + r.endpoint)
+		c.ListenClientUrls, c.AdvertiseClientUrls = []url.URL{*u}, []url.URL{*u}
 	}
+	r.start()
+	t.Cleanup(func() {
+		if r.e != nil {
+			r.e.Close()
+		}
+	})
+	return r
+}
+
+func (r *restartable) start() {
+	r.t.Helper()
+	e, err := startEmbedded(r.dir, r.tune)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.e = e
+}
+
+func (r *restartable) stop() {
+	r.e.Close()
+	r.e = nil
 }
 
 // An episode the node logged ends as soon as the cluster answers again,
 // even when all it is asked is what it answers from memory meanwhile
 // (roots, CRLs): those reads still ask the store, in the background.
 func TestHeld_EpisodeEndsOnHeldReads(t *testing.T) {
-	port := freeFixedEtcd(t)
-	etcdDir := t.TempDir()
-	e, err := startEmbedded(etcdDir, port.tune)
-	if err != nil {
-		t.Fatal(err)
-	}
-	up := true
-	t.Cleanup(func() {
-		if up {
-			e.Close()
-		}
-	})
-	n := startInNode(t, port.endpoint, newPrefix(), nil, time.Second)
+	e := startRestartable(t)
+	n := startInNode(t, e.endpoint, newPrefix(), nil, time.Second)
 	if _, err := n.crl(t); err != nil {
 		t.Fatal(err)
 	}
-	e.Close()
-	up = false
+	e.stop()
 	if _, err := n.svc.Authenticate(context.Background(), "no-such-token"); core.KindOf(err) != core.Unavailable {
 		t.Fatalf("with etcd down: %v", err)
 	}
@@ -151,10 +146,7 @@ func TestHeld_EpisodeEndsOnHeldReads(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond) // pacing the requests, not waiting for a condition
 	}
-	if e, err = startEmbedded(etcdDir, port.tune); err != nil {
-		t.Fatal(err)
-	}
-	up = true
+	e.start()
 	within(t, time.Now(), 30*time.Second, "the episode ends", func() bool {
 		if _, err := n.svc.RootsPEM(context.Background(), true); err != nil {
 			t.Fatalf("roots: %v", err)

@@ -31,6 +31,17 @@ type inNode struct {
 // file a copy of key (nil: the node makes the store and its key file).
 func startInNode(t *testing.T, endpoint, prefix string, key []byte, timeout time.Duration) *inNode {
 	t.Helper()
+	n := openInNode(t, endpoint, prefix, key, timeout)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	n.svc.FollowRoots(ctx)
+	return n
+}
+
+// openInNode is startInNode without following the roots: a node that
+// never hears of another's changes.
+func openInNode(t *testing.T, endpoint, prefix string, key []byte, timeout time.Duration) *inNode {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := config.Default()
 	cfg.Store.Backend, cfg.Store.Path, cfg.Store.KeyFile = "etcd", filepath.Join(dir, "node.db"), filepath.Join(dir, "seal.key")
@@ -48,12 +59,9 @@ func startInNode(t *testing.T, endpoint, prefix string, key []byte, timeout time
 	if n.svc, err = app.NewCore(cfg, st, app.Options{Logger: n.log.Logger()}); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	if err := app.EnsureRoot(ctx, n.svc, n.log.Logger()); err != nil {
+	if err := app.EnsureRoot(context.Background(), n.svc, n.log.Logger()); err != nil {
 		t.Fatal(err)
 	}
-	n.svc.FollowRoots(ctx)
 	return n
 }
 
@@ -138,21 +146,8 @@ func TestIssuer_StaleNodeNeverCommits(t *testing.T) {
 func TestIssuer_CommitChecksActiveIssuer(t *testing.T) {
 	prefix := newPrefix()
 	a := startInNode(t, embedded.endpoint, prefix, nil, 5*time.Second)
-	// b is made without following the roots: it never hears of changes.
-	dir := t.TempDir()
-	cfg := a.cfg
-	cfg.Store.Path, cfg.Store.KeyFile = filepath.Join(dir, "node.db"), filepath.Join(dir, "seal.key")
-	copyFile2(t, readFile(t, a.cfg.Store.KeyFile), cfg.Store.KeyFile)
-	st, err := app.OpenStore(cfg, app.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	svc, err := app.NewCore(cfg, st, app.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &inNode{svc: svc, st: st, cfg: cfg}
+	// b never hears of changes.
+	b := openInNode(t, embedded.endpoint, prefix, readFile(t, a.cfg.Store.KeyFile), 5*time.Second)
 	old := b.active(t)
 	if _, err := a.svc.RotateIntermediate(context.Background(), core.Operator("test"), nil); err != nil {
 		t.Fatal(err)
@@ -172,7 +167,7 @@ func TestIssuer_CommitChecksActiveIssuer(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The store holds no certificate of b's by the old issuer.
-	got, _, err := st.ListCertificates(storage.ListQuery{Limit: 100})
+	got, _, err := b.st.ListCertificates(storage.ListQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
