@@ -272,7 +272,10 @@ func (db *DB) do(fn func(ctx context.Context) error) error {
 		return nil
 	case errors.Is(err, rpctypes.ErrNoSpace):
 		return fmt.Errorf("%w: %s is over its space quota (etcd alarm NOSPACE: compact, defragment, raise --quota-backend-bytes, then disarm the alarm): %w", storage.ErrFull, db.where, err)
-	case unavailable(err):
+	case unavailable(err) || ctx.Err() != nil:
+		// Past the request timeout, whatever the error says: a member
+		// may answer its own expired deadline as "rpc error: code =
+		// Unknown desc = context deadline exceeded".
 		return fmt.Errorf("%w: %s: %w", storage.ErrUnavailable, db.where, err)
 	}
 	return fmt.Errorf("%s: %w", db.where, err)
