@@ -20,12 +20,18 @@ type Revoked struct {
 
 // CRLSource is what CRLs need from storage, per issuer fingerprint.
 type CRLSource interface {
-	// Revocations lists an issuer's revoked certificates together with
-	// the generation they belong to; both come from one consistent read.
-	Revocations(issuer string) (gen uint64, list []Revoked, err error)
-	// RevocationGeneration grows with every revocation under the issuer;
-	// a cached CRL of the same generation is still complete.
-	RevocationGeneration(issuer string) (uint64, error)
+	// Revocations lists an issuer's revoked certificates still valid at
+	// at, together with the generation they belong to; both come from one
+	// consistent read.
+	Revocations(issuer string, at time.Time) (gen uint64, list []Revoked, err error)
+	// CRLState is the issuer's revocation generation, which grows with
+	// every revocation under it, and the CRL agreed for it (Number 0:
+	// none), read together.
+	CRLState(issuer string) (gen uint64, agreed AgreedCRL, err error)
+	// AgreeCRL agrees on the issuer's next CRL, of generation gen made at
+	// thisUpdate, with a number above every one before, if the one agreed
+	// is still the one numbered seen; else it returns the one agreed since.
+	AgreeCRL(issuer string, seen, gen uint64, thisUpdate time.Time) (AgreedCRL, error)
 	// NextCRLNumber durably hands out the next CRL number of the issuer.
 	NextCRLNumber(issuer string) (*big.Int, error)
 	// RootCRL is the CRL last signed for a root (nil if none), and
@@ -33,6 +39,21 @@ type CRLSource interface {
 	// the server.
 	RootCRL(root string) ([]byte, error)
 	PutRootCRL(root string, der []byte) error
+}
+
+// AgreedCRL is the CRL of an issuer's leaves that every process serving
+// the CA signs: one number and one thisUpdate per revocation generation,
+// so that CRL numbers never go back whichever process a client asks.
+type AgreedCRL struct {
+	Number     uint64
+	Gen        uint64
+	ThisUpdate time.Time
+}
+
+// current reports whether the CRL agreed is the one to serve now: of the
+// generation gen, and less than half way through its validity.
+func (a AgreedCRL) current(gen uint64, now time.Time) bool {
+	return a.Number != 0 && a.Gen == gen && now.Before(a.ThisUpdate.Add(CRLValidity/2))
 }
 
 // CRLValidity is how long a leaf issuer's CRL says it is good for; it is
@@ -59,12 +80,17 @@ type CRLs struct {
 	authority *Authority
 	source    CRLSource
 
-	mu    sync.Mutex
-	cache map[string]*crlEntry
+	// signing is held by whoever builds or reads a CRL through the
+	// source; mu only while the cache is read or changed, so that what
+	// memory holds is served even while a builder waits for storage.
+	signing sync.Mutex
+	mu      sync.Mutex
+	cache   map[string]*crlEntry
 }
 
 type crlEntry struct {
 	gen        uint64
+	number     uint64 // of a leaf issuer's CRL: the one agreed
 	der        []byte
 	thisUpdate time.Time
 	nextUpdate time.Time
@@ -92,33 +118,104 @@ func (c *CRLs) CRL(fingerprint string) (der []byte, thisUpdate, nextUpdate time.
 		}
 		return e.der, e.thisUpdate, e.nextUpdate, nil
 	}
-	now := c.authority.Now()
-	gen, err := c.source.RevocationGeneration(fingerprint)
+	gen, agreed, err := c.source.CRLState(fingerprint)
 	if err != nil {
-		// The revocations cannot be read now (a storage cluster without
-		// quorum): the CRL built last is still a valid CRL until its
-		// nextUpdate.
-		c.mu.Lock()
-		e := c.cache[fingerprint]
-		c.mu.Unlock()
-		if e != nil && now.Before(e.nextUpdate) {
-			return e.der, e.thisUpdate, e.nextUpdate, nil
-		}
+		// The caller knows whether storage did not answer, and may serve
+		// what memory holds (Held).
 		return nil, time.Time{}, time.Time{}, err
 	}
 	// One builder at a time: CRLs change rarely, and a burst of fetches
 	// right after a revocation should sign once, not once per fetch.
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e := c.cache[fingerprint]; e != nil && e.gen == gen && now.Before(e.thisUpdate.Add(CRLValidity/2)) {
-		return e.der, e.thisUpdate, e.nextUpdate, nil
-	}
-	e, err := c.build(iss, now, CRLValidity)
+	c.signing.Lock()
+	defer c.signing.Unlock()
+	e, err := c.leafCRL(iss, gen, agreed)
 	if err != nil {
 		return nil, time.Time{}, time.Time{}, err
 	}
-	c.cache[fingerprint] = e
 	return e.der, e.thisUpdate, e.nextUpdate, nil
+}
+
+// maxAgreeRounds bounds the rounds of agreeing on a CRL while revocations
+// keep coming between the agreement and the list read.
+const maxAgreeRounds = 8
+
+// leafCRL is the CRL agreed for the issuer's generation gen, signed here
+// if the one kept is not it; a new one is agreed first when the one
+// agreed is out of date. c.signing is held.
+func (c *CRLs) leafCRL(iss *Issuer, gen uint64, agreed AgreedCRL) (*crlEntry, error) {
+	now := c.authority.Now()
+	for range maxAgreeRounds {
+		if !agreed.current(gen, now) {
+			var err error
+			if agreed, err = c.source.AgreeCRL(iss.Fingerprint, agreed.Number, gen, now.UTC().Truncate(time.Second)); err != nil {
+				return nil, fmt.Errorf("agreeing on a CRL: %w", err)
+			}
+			if agreed.Gen > gen {
+				gen = agreed.Gen // another process agreed on a later one
+			}
+			if !agreed.current(gen, now) {
+				continue // another process's, already out of date here
+			}
+		}
+		if e := c.cached(iss.Fingerprint); e != nil && e.number == agreed.Number {
+			return e, nil
+		}
+		at, list, err := c.source.Revocations(iss.Fingerprint, agreed.ThisUpdate)
+		if err != nil {
+			return nil, fmt.Errorf("reading revocations: %w", err)
+		}
+		if at != agreed.Gen {
+			gen = at // revoked since it was agreed: agree on a newer one
+			continue
+		}
+		e, err := c.sign(iss, new(big.Int).SetUint64(agreed.Number), list, agreed.ThisUpdate, CRLValidity)
+		if err != nil {
+			return nil, err
+		}
+		e.gen, e.number = gen, agreed.Number
+		c.keep(iss.Fingerprint, e)
+		return e, nil
+	}
+	return nil, fmt.Errorf("issuer %s: its revocations kept changing while its CRL was agreed on; try again", iss.Fingerprint)
+}
+
+// Held is the CRL of the issuer with that fingerprint as memory holds
+// it, without asking storage (a storage cluster that does not answer):
+// a leaf issuer's until its nextUpdate, a two-tier root's as CRL serves
+// it. ok is false if none is held.
+func (c *CRLs) Held(fingerprint string) (der []byte, thisUpdate, nextUpdate time.Time, ok bool) {
+	iss := c.authority.Issuer(fingerprint)
+	e := c.held(fingerprint)
+	if e == nil && iss != nil && !iss.SignsLeaves() {
+		e = c.cached(fingerprint)
+	}
+	if e == nil {
+		return nil, time.Time{}, time.Time{}, false
+	}
+	return e.der, e.thisUpdate, e.nextUpdate, true
+}
+
+// held is the issuer's CRL built last, if it is still valid: what the
+// CA serves while its storage does not answer.
+func (c *CRLs) held(fingerprint string) *crlEntry {
+	if e := c.cached(fingerprint); e != nil && c.authority.Now().Before(e.nextUpdate) {
+		return e
+	}
+	return nil
+}
+
+// cached is the CRL kept for the fingerprint, nil if none.
+func (c *CRLs) cached(fingerprint string) *crlEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cache[fingerprint]
+}
+
+// keep keeps a CRL for the fingerprint.
+func (c *CRLs) keep(fingerprint string, e *crlEntry) {
+	c.mu.Lock()
+	c.cache[fingerprint] = e
+	c.mu.Unlock()
 }
 
 // Forget drops every CRL kept in memory: another process of the store
@@ -144,8 +241,8 @@ func (c *CRLs) SignRootCRL(root *Issuer) (time.Time, error) {
 // RootCRLNextUpdate is when the root's current CRL expires; zero if it
 // has none yet.
 func (c *CRLs) RootCRLNextUpdate(root *Issuer) (time.Time, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.signing.Lock()
+	defer c.signing.Unlock()
 	e, err := c.storedRootCRL(root)
 	if err != nil || e == nil {
 		return time.Time{}, err
@@ -157,8 +254,8 @@ func (c *CRLs) RootCRLNextUpdate(root *Issuer) (time.Time, error) {
 // than half way through its validity (or the key is offline), else a new
 // one signed and stored. force signs a new one whatever the old one's age.
 func (c *CRLs) rootCRL(root *Issuer, force bool) (*crlEntry, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.signing.Lock()
+	defer c.signing.Unlock()
 	now := c.authority.Now()
 	e, err := c.storedRootCRL(root)
 	if err != nil {
@@ -177,14 +274,14 @@ func (c *CRLs) rootCRL(root *Issuer, force bool) (*crlEntry, error) {
 	if err := c.source.PutRootCRL(root.Fingerprint, e.der); err != nil {
 		return nil, fmt.Errorf("storing root CRL: %w", err)
 	}
-	c.cache[root.Fingerprint] = e
+	c.keep(root.Fingerprint, e)
 	return e, nil
 }
 
 // storedRootCRL is the root's CRL from the cache, else from storage;
-// nil if it has none. c.mu is held.
+// nil if it has none. c.signing is held.
 func (c *CRLs) storedRootCRL(root *Issuer) (*crlEntry, error) {
-	if e := c.cache[root.Fingerprint]; e != nil {
+	if e := c.cached(root.Fingerprint); e != nil {
 		return e, nil
 	}
 	der, err := c.source.RootCRL(root.Fingerprint)
@@ -196,12 +293,12 @@ func (c *CRLs) storedRootCRL(root *Issuer) (*crlEntry, error) {
 		return nil, fmt.Errorf("root %s: stored CRL: %w", root.Fingerprint, err)
 	}
 	e := &crlEntry{der: der, thisUpdate: crl.ThisUpdate, nextUpdate: crl.NextUpdate}
-	c.cache[root.Fingerprint] = e
+	c.keep(root.Fingerprint, e)
 	return e, nil
 }
 
 func (c *CRLs) build(iss *Issuer, now time.Time, validity time.Duration) (*crlEntry, error) {
-	gen, list, err := c.source.Revocations(iss.Fingerprint)
+	gen, list, err := c.source.Revocations(iss.Fingerprint, now)
 	if err != nil {
 		return nil, fmt.Errorf("reading revocations: %w", err)
 	}
@@ -209,11 +306,21 @@ func (c *CRLs) build(iss *Issuer, now time.Time, validity time.Duration) (*crlEn
 	if err != nil {
 		return nil, fmt.Errorf("numbering CRL: %w", err)
 	}
+	e, err := c.sign(iss, number, list, now.UTC().Truncate(time.Second), validity)
+	if err != nil {
+		return nil, err
+	}
+	e.gen = gen
+	return e, nil
+}
+
+// sign signs the issuer's CRL of list, numbered number, made at this.
+func (c *CRLs) sign(iss *Issuer, number *big.Int, list []Revoked, this time.Time, validity time.Duration) (*crlEntry, error) {
 	entries := make([]x509.RevocationListEntry, len(list))
 	for i, r := range list {
 		entries[i] = x509.RevocationListEntry{SerialNumber: r.Serial, RevocationTime: r.At.UTC(), ReasonCode: r.Reason}
 	}
-	this := now.UTC().Truncate(time.Second)
+	this = this.UTC()
 	next := this.Add(validity)
 	tmpl := &x509.RevocationList{
 		Number:                    number,
@@ -231,5 +338,5 @@ func (c *CRLs) build(iss *Issuer, now time.Time, validity time.Duration) (*crlEn
 	if err != nil {
 		return nil, fmt.Errorf("signing CRL: %w", err)
 	}
-	return &crlEntry{gen: gen, der: der, thisUpdate: this, nextUpdate: next}, nil
+	return &crlEntry{der: der, thisUpdate: this, nextUpdate: next}, nil
 }

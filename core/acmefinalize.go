@@ -104,18 +104,22 @@ func notReady(status string) error {
 // certificate cap's within it) that refuses an order no longer ready.
 func (s *Service) issueOrder(ctx context.Context, st storage.Store, a *storage.ACMEAccount, o *storage.ACMEOrder, csr *x509.CertificateRequest, req *ca.Request) (*storage.Certificate, storage.ACMEOrder, error) {
 	start := time.Now()
-	c, err := s.sign(ctx, a.Owner, req, "", csr.PublicKey)
-	if err != nil {
-		return nil, *o, err
-	}
-	done, err := st.PutACMECertificate(o.ID, c, func(stored *storage.ACMEOrder) error {
-		if st := s.orderStatus(stored); st != acmeReady {
-			return notReady(st)
-		}
-		stored.Status, stored.Serial = acmeValid, c.Serial
-		return nil
+	var done storage.ACMEOrder
+	c, err := s.signAndCommit(ctx, func() (*storage.Certificate, error) {
+		return s.sign(ctx, a.Owner, req, "", csr.PublicKey)
+	}, func(c *storage.Certificate) (err error) {
+		done, err = st.PutACMECertificate(o.ID, c, func(stored *storage.ACMEOrder) error {
+			if st := s.orderStatus(stored); st != acmeReady {
+				return notReady(st)
+			}
+			stored.Status, stored.Serial = acmeValid, c.Serial
+			return nil
+		})
+		return err
 	})
 	switch {
+	case c == nil:
+		return nil, *o, err
 	case errors.Is(err, storage.ErrExists):
 		// Another server's request finalized it first.
 		return nil, *o, notReady(acmeValid)

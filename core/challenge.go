@@ -292,11 +292,18 @@ func (s *Service) solve(ctx context.Context, a Actor, id string, port int, each 
 	}
 	s.metrics.challenges.WithLabelValues("pass").Inc()
 	start := time.Now()
-	c, err := s.sign(ctx, a.User, req, kt, pub)
-	if err != nil {
+	c, err := s.signAndCommit(ctx, func() (*storage.Certificate, error) {
+		return s.sign(ctx, a.User, req, kt, pub)
+	}, func(c *storage.Certificate) error {
+		got, err := held.Fenced().CompleteChallenge(ch.ID, c)
+		if err == nil {
+			ch = got
+		}
+		return err
+	})
+	if c == nil {
 		return storage.Challenge{}, nil, false, err
 	}
-	ch, err = held.Fenced().CompleteChallenge(ch.ID, c)
 	if err := s.noteWrite(ctx, err); err != nil {
 		return storage.Challenge{}, nil, false, fmt.Errorf("storing certificate: %w", err)
 	}

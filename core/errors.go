@@ -140,7 +140,8 @@ var sentinels = []struct {
 	{storage.ErrFull, Full},
 	{storage.ErrUnavailable, Unavailable},
 	{storage.ErrKeyBehind, Unavailable},
-	{storage.ErrClaimLost, Unavailable}, // the node stalled: the client retries
+	{storage.ErrIssuerRetired, Unavailable}, // a stale node: it reloads the roots
+	{storage.ErrClaimLost, Unavailable},     // the node stalled: the client retries
 	{ErrInvalid, Invalid},
 	{ErrReason, BadReason},
 	{ca.ErrInvalid, Invalid},

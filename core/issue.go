@@ -68,11 +68,10 @@ func (s *Service) issueFor(ctx context.Context, a Actor, u *storage.User, req *c
 		return nil, invalidf("challenges are required: open a challenge and solve it")
 	}
 	start := time.Now()
-	c, err := s.sign(ctx, a.owner(), req, kt, pub)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.noteWrite(ctx, s.store.PutCertificate(c)); err != nil {
+	c, err := s.signAndCommit(ctx, func() (*storage.Certificate, error) {
+		return s.sign(ctx, a.owner(), req, kt, pub)
+	}, s.store.PutCertificate)
+	if err := s.noteWrite(ctx, err); err != nil {
 		return nil, fmt.Errorf("storing certificate: %w", err)
 	}
 	s.metrics.observeIssued(c.KeyType, start)

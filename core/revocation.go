@@ -51,8 +51,7 @@ func (src revocationSource) Status(serial *big.Int) (ocsp.Status, error) {
 //
 // A root's list holds the intermediates revoked under it, until they end
 // too.
-func (src revocationSource) Revocations(root string) (uint64, []ca.Revoked, error) {
-	now := src.now()
+func (src revocationSource) Revocations(root string, now time.Time) (uint64, []ca.Revoked, error) {
 	gen, list, err := src.store.Revocations(root, now)
 	if err != nil {
 		return 0, nil, err
@@ -88,8 +87,14 @@ func (src revocationSource) revokedIntermediates(root string, now time.Time) ([]
 	return out, nil
 }
 
-func (src revocationSource) RevocationGeneration(root string) (uint64, error) {
-	return src.store.RevocationGeneration(root)
+func (src revocationSource) CRLState(root string) (uint64, ca.AgreedCRL, error) {
+	gen, a, err := src.store.CRLState(root)
+	return gen, ca.AgreedCRL(a), err
+}
+
+func (src revocationSource) AgreeCRL(root string, seen, gen uint64, thisUpdate time.Time) (ca.AgreedCRL, error) {
+	a, err := src.store.AgreeCRL(root, seen, gen, thisUpdate)
+	return ca.AgreedCRL(a), err
 }
 
 func (src revocationSource) RootCRL(root string) ([]byte, error) {

@@ -54,24 +54,6 @@ func (s *Service) LoadRoots() (bool, error) {
 	return active != "" && s.ca.Active() != nil, nil
 }
 
-// FollowRoots keeps the roots and the active issuer as the store has them,
-// until ctx ends: a root rotated, an intermediate rotated or revoked, or a
-// root key put offline through another node of the store is used here
-// within a second (storage.Coordination.WatchRoots; a file's one process
-// needs none of it). The CRLs kept are dropped too: a root's CRL that
-// another node signed anew is read again.
-func (s *Service) FollowRoots(ctx context.Context) {
-	s.store.WatchRoots(ctx, func() {
-		s.rotating.Lock()
-		defer s.rotating.Unlock()
-		if _, err := s.LoadRoots(); err != nil {
-			s.log.ErrorContext(ctx, "reloading the roots another node changed", "err", s.noteReach(ctx, err))
-			return
-		}
-		s.crls.Forget()
-	})
-}
-
 // RotateRoot makes a new root, as configured, and an intermediate under
 // it the active issuer. Old roots and intermediates stay in the store and
 // in the authority: what they issued still verifies and gets OCSP answers.
@@ -180,16 +162,29 @@ func (s *Service) IssuerDER(fingerprint string) ([]byte, error) {
 
 // RootsPEM reads roots from the store: the active one, or every one
 // (oldest first) for trust stores that should keep accepting certificates
-// of rotated-out roots.
-func (s *Service) RootsPEM(ctx context.Context, all bool) ([]byte, error) {
-	recs, _, err := s.store.Roots()
-	if err != nil {
-		return s.rootsPEMHeld(ctx, all, err)
+// of rotated-out roots. When the store does not answer promptly (a
+// storage cluster without quorum), they come from memory (quickRead).
+func (s *Service) RootsPEM(_ context.Context, all bool) ([]byte, error) {
+	type read struct {
+		recs  []storage.Root
+		roots []inventory.Root
 	}
-	roots, err := inventory.Roots(s.store, s.ca.Now())
-	if err != nil {
-		return s.rootsPEMHeld(ctx, all, err)
+	r, err := quickRead(s, func() (read, error) {
+		var r read
+		var err error
+		if r.recs, _, err = s.store.Roots(); err != nil {
+			return r, err
+		}
+		r.roots, err = inventory.Roots(s.store, s.ca.Now())
+		return r, err
+	})
+	switch {
+	case errors.Is(err, storage.ErrUnavailable):
+		return s.rootsPEMHeld(all, err)
+	case err != nil:
+		return nil, err
 	}
+	recs, roots := r.recs, r.roots
 	byFP := make(map[string][]byte, len(recs))
 	for _, r := range recs {
 		byFP[r.Fingerprint] = r.CertDER
@@ -211,12 +206,9 @@ func (s *Service) RootsPEM(ctx context.Context, all bool) ([]byte, error) {
 }
 
 // rootsPEMHeld is RootsPEM from the roots the authority holds, for when
-// the store does not answer (a storage cluster without quorum): they are
-// the store's as of the last load, which FollowRoots keeps current.
-func (s *Service) rootsPEMHeld(ctx context.Context, all bool, cause error) ([]byte, error) {
-	if !errors.Is(s.noteReach(ctx, cause), storage.ErrUnavailable) {
-		return nil, cause
-	}
+// the store does not answer: they are the store's as of the last load,
+// which FollowRoots keeps current. cause is the store's silence.
+func (s *Service) rootsPEMHeld(all bool, cause error) ([]byte, error) {
 	var out []byte
 	anchor := s.ca.ActiveRoot()
 	for _, r := range s.ca.Roots() {
@@ -242,7 +234,29 @@ func (s *Service) CRL(fingerprint string) (der []byte, thisUpdate, nextUpdate ti
 		}
 		fingerprint = r.Fingerprint
 	}
-	der, thisUpdate, nextUpdate, err = s.crls.CRL(fingerprint)
+	if s.ca.Issuer(fingerprint) == nil {
+		return nil, thisUpdate, nextUpdate, Errorf(NotFound, "%w: no root with fingerprint %.64q", storage.ErrNotFound, fingerprint)
+	}
+	// The CRL memory holds is served when the store does not answer
+	// promptly (quickRead), until its nextUpdate.
+	type built struct {
+		der              []byte
+		this, nextUpdate time.Time
+	}
+	b, err := quickRead(s, func() (built, error) {
+		var c built
+		var err error
+		c.der, c.this, c.nextUpdate, err = s.crls.CRL(fingerprint)
+		return c, err
+	})
+	if errors.Is(err, storage.ErrUnavailable) {
+		var ok bool
+		if der, thisUpdate, nextUpdate, ok = s.crls.Held(fingerprint); !ok {
+			return nil, thisUpdate, nextUpdate, err
+		}
+		return der, thisUpdate, nextUpdate, nil
+	}
+	der, thisUpdate, nextUpdate = b.der, b.this, b.nextUpdate
 	if errors.Is(err, ca.ErrUnknownRoot) {
 		err = Errorf(NotFound, "%w: no root with fingerprint %.64q", storage.ErrNotFound, fingerprint)
 	}

@@ -76,15 +76,18 @@ func (w *certWrite) write(t *tx) (done bool, err error) {
 			}
 		}
 	}
-	old, err := t.get(w.key)
+	vs, err := t.getAll([]string{w.key, t.db.key(tMeta, kActiveRoot)})
 	if err != nil {
 		return false, err
 	}
-	if old != nil {
+	if old := vs[0]; old != nil {
 		if bytes.Equal(old, w.value) {
 			return true, nil
 		}
 		return false, fmt.Errorf("certificate %s: %w", w.c.Serial, storage.ErrExists)
+	}
+	if err := t.fromActive(w.c, vs[1]); err != nil {
+		return false, err
 	}
 	if err := w.put(t); err != nil {
 		return false, err

@@ -29,3 +29,10 @@ var (
 	// answer "try again later" (503), as for ErrUnavailable.
 	ErrKeyBehind = errors.New("this node of the CA does not have the storage's new key file yet")
 )
+
+// ErrIssuerRetired is matched by a write of a new certificate signed by an
+// issuer that is no longer the active one: on a Shared store, another
+// process rotated it out after this one signed. Nothing was written; the
+// caller loads the roots again and signs anew, or answers "try again
+// later" (503), as for ErrUnavailable.
+var ErrIssuerRetired = errors.New("the certificate's issuer was rotated out by another node of the CA")

@@ -54,6 +54,14 @@ type Roots interface {
 }
 
 // Certificates are the issued leaves and their indexes.
+//
+// On a Shared store, the writes of a new certificate (PutCertificate,
+// CompleteChallenge, PutACMECertificate) commit only while c.Root is the
+// active issuer: when c.Root names a stored root or intermediate that is
+// not, they fail with ErrIssuerRetired and write nothing: another process
+// rotated the issuer out after this one signed (its reload may have
+// failed, or not come yet). A store only one process writes need not
+// check: that process's rotations and issuances are its own.
 type Certificates interface {
 	// PutCertificate stores a new certificate durably (fsync'd) before it
 	// returns.
@@ -114,6 +122,16 @@ type Revocations interface {
 	Revocations(root string, now time.Time) (uint64, []Revocation, error)
 	RevocationGeneration(root string) (uint64, error)
 	NextCRLNumber(root string) (uint64, error)
+	// CRLState reads, at one moment, the root's revocation generation and
+	// the CRL last agreed for it (AgreedCRL; zero if none).
+	CRLState(root string) (gen uint64, agreed AgreedCRL, err error)
+	// AgreeCRL agrees on a new CRL of the root, of generation gen made at
+	// thisUpdate, numbered above every number before (NextCRLNumber's
+	// too), if the one agreed is still the one numbered seen (0: none).
+	// Else another process agreed one since: it writes nothing and
+	// returns that one. A store of one process may keep the agreement in
+	// memory (its number is durable): a restart agrees anew.
+	AgreeCRL(root string, seen, gen uint64, thisUpdate time.Time) (AgreedCRL, error)
 }
 
 // ACME is the state of the RFC 8555 server.

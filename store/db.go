@@ -80,6 +80,7 @@ type DB struct {
 	full       fullState  // whether writes fail for lack of space (full.go)
 	claims     claims     // names claimed in this process (coordination.go)
 	sessions   sessions   // the dashboard's sessions (coordination.go)
+	crls       agreedCRLs // the CRLs agreed, by root (crlagree.go)
 }
 
 // Options tune Open.

@@ -70,6 +70,8 @@ func Run(t *testing.T, b Backend) {
 		{"Certificates", testCertificates},
 		{"Challenges", testChallenges},
 		{"Revocations", testRevocations},
+		{"Issuer", testIssuer},
+		{"AgreeCRL", testAgreeCRL},
 		{"ACMEAccounts", testACMEAccounts},
 		{"ACMEOrders", testACMEOrders},
 		{"Proofs", testProofs},
