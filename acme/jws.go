@@ -86,6 +86,11 @@ func (s *Server) postRefusing(mode keyMode, refuse postHandler, h postHandler) h
 		if err != nil {
 			return err
 		}
+		if q.account != nil {
+			// Signed by an account's key: its answer, badNonce included,
+			// carries a nonce every node takes (nonces.forAccount).
+			w.Header().Set("Replay-Nonce", s.nonces.forAccount())
+		}
 		if refuse != nil {
 			if err := refuse(w, r, p, q); err != nil {
 				return err

@@ -151,9 +151,19 @@ func (n *nonces) mac(id []byte) []byte {
 }
 
 // next returns a fresh nonce.
-func (n *nonces) next() string {
+func (n *nonces) next() string { return n.fresh(false) }
+
+// forAccount returns a fresh nonce for the answer to a request an
+// account's key signed: on a cluster always a shared one, whatever this
+// minute's budget, which anyone can use up with HEAD newNonce. Else a
+// client behind a balancer that spreads its requests would meet badNonce
+// on every node but the one that handed out its node-only nonce. Accounts
+// are bounded, and each of their requests spends a nonce anyway.
+func (n *nonces) forAccount() string { return n.fresh(true) }
+
+func (n *nonces) fresh(account bool) string {
 	if n.spend != nil {
-		if now := n.now(); n.takeShared(now) {
+		if now := n.now(); account || n.takeShared(now) {
 			b := make([]byte, nonceIDLen, nonceIDLen+nonceMACLen)
 			rand.Read(b[:8])
 			binary.BigEndian.PutUint64(b[8:], uint64(now.UnixNano()))

@@ -185,3 +185,34 @@ func TestNonces_SharedPerMinute(t *testing.T) {
 		t.Errorf("a shared nonce of the next minute: %v", err)
 	}
 }
+
+// TestNonces_ForAccountPastTheBudget: once strangers used up a minute's
+// shared nonces, the answers to requests an account signed still carry
+// nonces every node takes, so a client whose requests a balancer spreads
+// over the nodes goes on.
+func TestNonces_ForAccountPastTheBudget(t *testing.T) {
+	key := make([]byte, 32)
+	now := time.Date(2026, 1, 1, 0, 0, 10, 0, time.UTC)
+	clock := func() time.Time { return now }
+	spent := map[string]bool{}
+	spend := func(id []byte, _ time.Time) error {
+		if spent[string(id)] {
+			return storage.ErrExists
+		}
+		spent[string(id)] = true
+		return nil
+	}
+	a := newSharedNonces(key, spend, clock, 2, 16)
+	b := newSharedNonces(key, spend, clock, 2, 16)
+	for range 10 {
+		a.next() // HEAD newNonce from a stranger
+	}
+	if d := nonceDetail(t, b.use(a.next())); !strings.Contains(d, "another node") {
+		t.Fatalf("past the budget, node a's next nonce on node b: %q, want node a's own", d)
+	}
+	for range 3 {
+		if err := b.use(a.forAccount()); err != nil {
+			t.Errorf("a nonce node a gave an account's request, on node b: %v", err)
+		}
+	}
+}

@@ -32,59 +32,57 @@ func (s *Service) noteWrite(ctx context.Context, err error) error {
 }
 
 // noteReach is noteWrite's sibling for a storage cluster that stops
-// answering (etcd without quorum, or out of reach): one line at Error
-// when an episode begins, one at Info when a call gets an answer again,
-// whatever the answer. err is a store call's outcome, returned unchanged.
-// A call that fails this way starts the probe, whose own ping decides
-// whether an episode begins: a call may fail after the cluster came back
-// (it was sent before, and waited out its timeout), and that must not
-// begin another episode.
-func (s *Service) noteReach(ctx context.Context, err error) error {
-	switch {
-	case errors.Is(err, storage.ErrUnavailable):
+// answering (etcd without quorum, or out of reach): err is a store call's
+// outcome, returned unchanged. A call that fails this way starts the
+// probe (below), and only the probe's own pings begin an episode (one
+// line at Error) and end it (one at Info): a call's outcome may belong
+// to before (a request sent before the cluster went away, answered or
+// timed out after), and must neither begin another episode nor end one.
+func (s *Service) noteReach(_ context.Context, err error) error {
+	if errors.Is(err, storage.ErrUnavailable) {
 		s.probe()
-	case s.storageDown.Load():
-		if s.storageDown.CompareAndSwap(true, false) {
-			s.log.InfoContext(ctx, "the CA's storage cluster answers again")
-		}
 	}
 	return err
 }
 
-// What may be answered from memory (OCSP, the health check) must not wait
-// out a storage cluster's request timeout (5 s by default; an OCSP
-// client's patience is about 2) once per request. So, on a shared store:
-//   - such a read waits at most quickWait for its answer; past that it
-//     is answered from memory (ErrUnavailable to the caller), while the
-//     read goes on in its goroutine and reports its outcome (noteReach);
-//   - then, or when anything meets ErrUnavailable, one probe pings the
-//     store, again every probeEvery, until it answers (a ping that fails
-//     begins the episode, logged once);
-//     while it runs, such reads do not ask the store at all, so a flood
-//     of them during an episode waits for nothing and piles up nothing
-//     (the goroutines left waiting are those begun in the quickWait
-//     before the probe started). The probe's answer ends the episode,
-//     and logs so, within probeEvery of the cluster's return.
+// What may be answered from memory (OCSP, the health check, the roots,
+// CRLs) must not wait out a storage cluster's request timeout (5 s by
+// default; an OCSP client's patience is about 2) once per request; but a
+// cluster that is only slow still answers, and its answer (a revocation
+// since, the CRL agreed since) must not be traded for memory's. So, on a
+// shared store:
+//   - such a read that has no answer within quickWait starts the probe,
+//     and goes on waiting for its answer until the probe decides the
+//     cluster does not answer (its ping, bounded at about a second,
+//     fails: the episode begins, logged once); then memory answers;
+//   - during an episode such reads do not ask the store at all, so a
+//     flood of them waits for nothing and piles up nothing; the probe
+//     pings again every probeEvery, and its first answer ends the
+//     episode (logged once), whether or not requests come.
 //
 // This rather than a short timeout per read: the Store's reads take no
-// context, and the probe also ends an episode when no request comes.
+// context, and a short timeout would serve memory's answers whenever the
+// cluster is slow.
 const (
 	quickWait  = 500 * time.Millisecond
 	probeEvery = 250 * time.Millisecond
+	// downPoll is how often a waiting read looks for the probe's verdict.
+	downPoll = 50 * time.Millisecond
 )
 
-// errProbing answers a quick read while the probe waits for the store.
-var errProbing = fmt.Errorf("%w: a check in the background waits for it to answer again", storage.ErrUnavailable)
+// errDown answers a quick read during an episode.
+var errDown = fmt.Errorf("%w: a check in the background waits for it to answer again", storage.ErrUnavailable)
 
 // quickRead is read, for what may be answered from memory if the storage
-// cluster does not answer at once; see above.
+// cluster does not answer; see above.
 func quickRead[T any](s *Service, read func() (T, error)) (T, error) {
 	if !s.store.Shared() {
 		return read() // one process's file: it answers, or fails, at once
 	}
 	var zero T
-	if s.probing.Load() {
-		return zero, errProbing
+	if s.storageDown.Load() {
+		s.probe()
+		return zero, errDown
 	}
 	type result struct {
 		v   T
@@ -102,14 +100,24 @@ func quickRead[T any](s *Service, read func() (T, error)) (T, error) {
 	case r := <-done:
 		return r.v, r.err
 	case <-wait.C:
-		s.probe()
-		return zero, fmt.Errorf("%w: no answer within %v", storage.ErrUnavailable, quickWait)
+	}
+	s.probe()
+	poll := time.NewTicker(downPoll)
+	defer poll.Stop()
+	for {
+		select {
+		case r := <-done:
+			return r.v, r.err
+		case <-poll.C:
+			if s.storageDown.Load() {
+				return zero, fmt.Errorf("%w: no answer within %v, and its ping failed", storage.ErrUnavailable, quickWait)
+			}
+		}
 	}
 }
 
-// probe starts the probe unless it runs: it pings the store until an
-// answer other than ErrUnavailable, which ends the episode (noteReach); a
-// ping that fails begins one.
+// probe starts the probe unless it runs: it pings the store until the
+// ping is answered, which ends the episode; a ping that fails begins one.
 func (s *Service) probe() {
 	if !s.probing.CompareAndSwap(false, true) {
 		return
@@ -118,9 +126,13 @@ func (s *Service) probe() {
 		defer s.probing.Store(false)
 		ctx := context.Background()
 		for {
+			// Only a ping answered ends it: an error a member gives for
+			// an expired deadline may not read as ErrUnavailable.
 			err := s.store.Ping()
-			if !errors.Is(err, storage.ErrUnavailable) {
-				s.noteReach(ctx, err)
+			if err == nil {
+				if s.storageDown.CompareAndSwap(true, false) {
+					s.log.InfoContext(ctx, "the CA's storage cluster answers again")
+				}
 				return
 			}
 			if s.storageDown.CompareAndSwap(false, true) {

@@ -45,6 +45,10 @@ func (db *DB) claimLease() (clientv3.LeaseID, error) {
 	l := &db.lease
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if err := db.life.Err(); err != nil {
+		// Closing: a lease granted now would outlive Close's revoke.
+		return 0, fmt.Errorf("granting the claims' lease: the store is closing: %w", err)
+	}
 	if l.claims != 0 {
 		select {
 		case <-l.alive:

@@ -329,12 +329,26 @@ func (db *DB) Where() string { return db.where }
 
 // Ping proves that the cluster answers a linearizable read, which needs a
 // quorum.
+//
+// It waits at most pingTimeout (or the request timeout, if shorter): a
+// linearizable read of one key needs the leader and a quorum's heartbeat,
+// no disk write, so a cluster that takes longer does not answer in any
+// useful sense, and the core's probe, which decides on its answer whether
+// an episode begins, must decide quickly.
 func (db *DB) Ping() error {
-	return db.do(func(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.Background(), min(db.timeout, pingTimeout))
+	defer cancel()
+	return db.do(func(context.Context) error {
 		_, err := db.cli.Get(ctx, db.key(tMeta, kSchema))
+		if err != nil && ctx.Err() != nil {
+			return fmt.Errorf("%w: no answer to a ping within %v: %w", storage.ErrUnavailable, min(db.timeout, pingTimeout), err)
+		}
 		return err
 	})
 }
+
+// pingTimeout bounds Ping.
+const pingTimeout = time.Second
 
 // WritesFailing reports whether the last write failed because etcd is
 // over its space quota; the next write that succeeds clears it.

@@ -53,6 +53,9 @@ func (db *DB) keepServing(id string, v []byte) {
 			return
 		case <-alive:
 		}
+		if db.life.Err() != nil {
+			return // closing closes alive too: nothing to put again
+		}
 		for db.putNode(id, v) != nil {
 			select {
 			case <-db.life.Done():

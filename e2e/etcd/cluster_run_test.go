@@ -300,6 +300,10 @@ func TestCluster(t *testing.T) {
 		code, _, _ := f.do(0, "POST", "/api/certificate/request", alice, `{"domains":["quorum.cluster.lan"]}`)
 		return code == 200
 	})
+	// The probe's next ping, a quarter second apart, logs the return.
+	within(t, time.Now(), 30*time.Second, "node 0 logging the quorum's return", func() bool {
+		return strings.Contains(f.nodes[0].srv.Stderr.String()[logFrom:], "storage cluster answers again")
+	})
 	episode := f.nodes[0].srv.Stderr.String()[logFrom:]
 	if n := strings.Count(episode, "storage cluster does not answer: requests"); n != 1 {
 		t.Errorf("node 0 logged the lost quorum %d times, want once:\n%s", n, episode)
