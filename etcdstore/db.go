@@ -336,13 +336,8 @@ func (db *DB) Where() string { return db.where }
 // useful sense, and the core's probe, which decides on its answer whether
 // an episode begins, must decide quickly.
 func (db *DB) Ping() error {
-	ctx, cancel := context.WithTimeout(context.Background(), min(db.timeout, pingTimeout))
-	defer cancel()
-	return db.do(func(context.Context) error {
+	return db.doWithin(min(db.timeout, pingTimeout), func(ctx context.Context) error {
 		_, err := db.cli.Get(ctx, db.key(tMeta, kSchema))
-		if err != nil && ctx.Err() != nil {
-			return fmt.Errorf("%w: no answer to a ping within %v: %w", storage.ErrUnavailable, min(db.timeout, pingTimeout), err)
-		}
 		return err
 	})
 }

@@ -264,7 +264,12 @@ func (db *DB) view(fn func(*tx) error) error {
 // into storage's: a cluster that does not answer is ErrUnavailable, and a
 // full one ErrFull. (The core logs an episode of either once.)
 func (db *DB) do(fn func(ctx context.Context) error) error {
-	ctx, cancel := context.WithTimeout(context.Background(), db.timeout)
+	return db.doWithin(db.timeout, fn)
+}
+
+// doWithin is do with another timeout.
+func (db *DB) doWithin(timeout time.Duration, fn func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	err := fn(ctx)
 	switch {
