@@ -142,14 +142,7 @@ func TestNonces_SharedPerMinute(t *testing.T) {
 	var now time.Time
 	clock := func() time.Time { return now }
 	now = time.Date(2026, 1, 1, 0, 0, 10, 0, time.UTC)
-	spent := map[string]bool{}
-	spend := func(id []byte, _ time.Time) error {
-		if spent[string(id)] {
-			return storage.ErrExists
-		}
-		spent[string(id)] = true
-		return nil
-	}
+	spent, spend := spendOnce()
 	a := newSharedNonces(key, spend, clock, 3, 16)
 	b := newSharedNonces(key, spend, clock, 3, 16)
 	var shared []string
@@ -194,14 +187,7 @@ func TestNonces_ForAccountPastTheBudget(t *testing.T) {
 	key := make([]byte, 32)
 	now := time.Date(2026, 1, 1, 0, 0, 10, 0, time.UTC)
 	clock := func() time.Time { return now }
-	spent := map[string]bool{}
-	spend := func(id []byte, _ time.Time) error {
-		if spent[string(id)] {
-			return storage.ErrExists
-		}
-		spent[string(id)] = true
-		return nil
-	}
+	spent, spend := spendOnce()
 	a := newSharedNonces(key, spend, clock, 2, 16)
 	b := newSharedNonces(key, spend, clock, 2, 16)
 	for range 10 {
@@ -214,5 +200,20 @@ func TestNonces_ForAccountPastTheBudget(t *testing.T) {
 		if err := b.use(a.forAccount()); err != nil {
 			t.Errorf("a nonce node a gave an account's request, on node b: %v", err)
 		}
+	}
+	if len(spent) != 3 {
+		t.Errorf("%d nonces recorded in the store, want the 3 accounts' ones", len(spent))
+	}
+}
+
+// spendOnce is a shared store's SpendNonce in a map: each id once.
+func spendOnce() (map[string]bool, func([]byte, time.Time) error) {
+	spent := map[string]bool{}
+	return spent, func(id []byte, _ time.Time) error {
+		if spent[string(id)] {
+			return storage.ErrExists
+		}
+		spent[string(id)] = true
+		return nil
 	}
 }
